@@ -1,0 +1,179 @@
+/**
+ * The DMZ's plan: DNS records, proxy routes and streams, NTP clients and routes, built
+ * from what each segment publishes. The DMZ stack gets `PublishedSegment`s through
+ * StackReferences; the offline tools build them from the model with the same function
+ * the segment stacks export with, so both paths plan identically.
+ */
+import { Cidr, compareIp } from "./net";
+import { hostFqdn, segmentList, type Lab, type Proto } from "./lab";
+import { planServices, segmentHosts, type PlannedService } from "./plan";
+
+/** What one segment tells the DMZ. It crosses a StackReference as plain JSON. */
+export interface PublishedSegment {
+  readonly name: string;
+  readonly trust: "trusted" | "untrusted";
+  readonly subnet: string;
+  readonly router: { readonly name: string; readonly fqdn: string; readonly wanAddress: string; readonly lanAddress: string };
+  readonly jumpHost: { readonly name: string; readonly fqdn: string; readonly address: string };
+  readonly hosts: readonly { readonly name: string; readonly fqdn: string; readonly address: string; readonly role: string }[];
+  readonly services: readonly PlannedService[];
+}
+
+/** What a segment publishes, straight from the model. */
+export function publishSegment(lab: Lab, name: string): PublishedSegment {
+  const seg = lab.segments[name];
+  if (!seg) throw new Error(`bug: unknown segment ${name}`);
+  const hosts = segmentHosts(lab, seg);
+  const jump = hosts.find((h) => h.id === seg.jumpHost)!;
+  return {
+    name,
+    trust: seg.trust,
+    subnet: seg.subnet.toString(),
+    router: { name: seg.router.name, fqdn: hostFqdn(lab, name, seg.router.name), wanAddress: seg.router.wanAddress, lanAddress: seg.router.lanAddress },
+    jumpHost: { name: jump.id, fqdn: jump.fqdn, address: jump.address },
+    hosts: hosts.map((h) => ({ name: h.id, fqdn: h.fqdn, address: h.address, role: h.role })),
+    services: planServices(lab, seg),
+  };
+}
+
+/** Every segment of the lab, published. */
+export function publishAll(lab: Lab): PublishedSegment[] {
+  return segmentList(lab).map((s) => publishSegment(lab, s.name));
+}
+
+/** One DNS A record. */
+export interface DnsRecord {
+  readonly name: string;
+  readonly address: string;
+  /** Why it exists: a published `service`, a `host`, a router's `entry` (WAN), or the DMZ's own. */
+  readonly kind: "service" | "host" | "entry" | "dmz";
+}
+
+/** One HTTP route of the reverse proxy. */
+export interface HttpRoute {
+  readonly fqdn: string;
+  readonly segment: string;
+  readonly service: string;
+  /** The segment firewall's WAN address and port; the firewall DNATs to the backend. */
+  readonly upstream: { readonly address: string; readonly port: number; readonly tls: boolean };
+  readonly auth: PlannedService["auth"];
+  /** Sources allowed; empty means everyone (internet exposure). */
+  readonly allow: readonly Cidr[];
+  readonly exposure: "internet" | "lab";
+}
+
+/** One TCP or UDP stream of the reverse proxy. */
+export interface StreamRoute {
+  readonly proto: Proto;
+  readonly port: number;
+  readonly segment: string;
+  readonly service: string;
+  readonly upstream: { readonly address: string; readonly port: number };
+  readonly allow: readonly Cidr[];
+  readonly exposure: "internet" | "lab";
+}
+
+/** Everything the DMZ infra host serves. */
+export interface DmzPlan {
+  readonly domain: string;
+  readonly timezone: string;
+  readonly infra: {
+    readonly name: string;
+    readonly fqdn: string;
+    readonly address: string;
+    readonly subnet: Cidr;
+    readonly gateway: string;
+    /** Service addresses the host carries besides its own. */
+    readonly serviceAddresses: { readonly dns: string; readonly ntp: string; readonly proxy: string };
+    /** Segments, through their routers' WAN addresses, so replies go back the way they came. */
+    readonly routes: readonly { readonly to: Cidr; readonly via: string; readonly segment: string }[];
+  };
+  readonly dns: { readonly listen: string; readonly upstream: readonly string[]; readonly records: readonly DnsRecord[]; readonly clients: readonly Cidr[] };
+  readonly ntp: { readonly listen: string; readonly upstream: readonly string[]; readonly clients: readonly Cidr[] };
+  readonly proxy: {
+    readonly listen: string;
+    readonly tls: { readonly certificate: string; readonly key: string };
+    readonly http: readonly HttpRoute[];
+    readonly streams: readonly StreamRoute[];
+  };
+  /** Who may SSH into the infra host. */
+  readonly ssh: { readonly adminSources: readonly Cidr[] };
+}
+
+/**
+ * Plan the DMZ from lab-wide facts and what the segments publish.
+ * "lab" exposure is open to trusted segments and the admins' workstations only.
+ */
+export function planDmz(lab: Lab, segments: readonly PublishedSegment[]): DmzPlan {
+  const segs = [...segments].sort((a, b) => a.name.localeCompare(b.name));
+  const trusted = [...segs.filter((s) => s.trust === "trusted").map((s) => Cidr.of(s.subnet)), ...lab.ssh.adminSources];
+  const allowFor = (exposure: "internet" | "lab") => (exposure === "internet" ? [] : trusted);
+  const infraFqdn = `infra.${lab.domain}`;
+
+  const records: DnsRecord[] = [
+    { name: infraFqdn, address: lab.dmz.infra.address, kind: "dmz" },
+    { name: `dns.${lab.domain}`, address: lab.dmz.dns, kind: "dmz" },
+    { name: `ntp.${lab.domain}`, address: lab.dmz.ntp, kind: "dmz" },
+    { name: `proxy.${lab.domain}`, address: lab.dmz.proxy, kind: "dmz" },
+  ];
+  const http: HttpRoute[] = [];
+  const streams: StreamRoute[] = [];
+  for (const seg of segs) {
+    records.push({ name: `${seg.router.name}.${lab.domain}`, address: seg.router.wanAddress, kind: "entry" });
+    records.push({ name: seg.router.fqdn, address: seg.router.lanAddress, kind: "host" });
+    for (const h of seg.hosts) records.push({ name: h.fqdn, address: h.address, kind: "host" });
+    for (const s of seg.services) {
+      if (s.kind === "http") {
+        records.push({ name: s.fqdn!, address: lab.dmz.proxy, kind: "service" });
+        http.push({
+          fqdn: s.fqdn!,
+          segment: seg.name,
+          service: s.id,
+          upstream: { address: s.firewall.address, port: s.firewall.port, tls: s.backend.tls },
+          auth: s.auth,
+          allow: allowFor(s.exposure),
+          exposure: s.exposure,
+        });
+      } else {
+        streams.push({
+          proto: s.kind,
+          port: s.port!,
+          segment: seg.name,
+          service: s.id,
+          upstream: { address: s.firewall.address, port: s.firewall.port },
+          allow: allowFor(s.exposure),
+          exposure: s.exposure,
+        });
+      }
+    }
+  }
+  const labClients = [lab.dmz.subnet, ...segs.map((s) => Cidr.of(s.subnet))].sort((a, b) => compareIp(a.network, b.network));
+  return {
+    domain: lab.domain,
+    timezone: lab.timezone,
+    infra: {
+      name: "infra",
+      fqdn: infraFqdn,
+      address: lab.dmz.infra.address,
+      subnet: lab.dmz.subnet,
+      gateway: lab.dmz.gateway,
+      serviceAddresses: { dns: lab.dmz.dns, ntp: lab.dmz.ntp, proxy: lab.dmz.proxy },
+      routes: segs.map((s) => ({ to: Cidr.of(s.subnet), via: s.router.wanAddress, segment: s.name })),
+    },
+    dns: { listen: lab.dmz.dns, upstream: lab.dmz.upstreamDns, records: dedupeRecords(records), clients: labClients },
+    ntp: { listen: lab.dmz.ntp, upstream: lab.dmz.upstreamNtp, clients: labClients },
+    proxy: {
+      listen: lab.dmz.proxy,
+      tls: lab.dmz.tls,
+      http: http.sort((a, b) => a.fqdn.localeCompare(b.fqdn)),
+      streams: streams.sort((a, b) => a.proto.localeCompare(b.proto) || a.port - b.port),
+    },
+    ssh: { adminSources: lab.ssh.adminSources },
+  };
+}
+
+function dedupeRecords(records: DnsRecord[]): DnsRecord[] {
+  const byName = new Map<string, DnsRecord>();
+  for (const r of records) if (!byName.has(r.name)) byName.set(r.name, r);
+  return [...byName.values()].sort((a, b) => a.name.localeCompare(b.name));
+}

@@ -1,0 +1,111 @@
+/**
+ * The lab as one typed value: lab-wide facts from `homelab.yaml` plus every segment's
+ * facts from its `Pulumi.<segment>.yaml`, parsed and normalised. Validation and planning
+ * work on this value only.
+ */
+import { Cidr } from "./net";
+import type { DmzFile, LabFile, SegmentFile } from "./schema";
+
+/** The file that holds the lab-wide facts. */
+export const LAB_FILE = "homelab.yaml";
+/** The Pulumi project name; config keys are `homelab:<key>`. */
+export const PROJECT = "homelab";
+/** The name of the DMZ stack. Every other stack is a segment. */
+export const DMZ_STACK = "dmz";
+
+/** Config keys a stack file may set in the project namespace. */
+export const CONFIG_KEYS = {
+  segment: `${PROJECT}:segment`,
+  dmz: `${PROJECT}:dmz`,
+  deployKey: `${PROJECT}:deployKey`,
+  /** Seconds a router or host waits for the second connection's confirm before it reverts. */
+  confirmTimeout: `${PROJECT}:confirmTimeoutSeconds`,
+} as const;
+
+/** Transport protocol of a flow or service. */
+export type Proto = "tcp" | "udp";
+
+/** One port and protocol. */
+export interface PortSpec {
+  readonly port: number;
+  readonly proto: Proto;
+}
+
+/** Parse `2049/tcp` (already checked by the schema). */
+export function parsePortProto(text: string): PortSpec {
+  const [port, proto] = text.split("/") as [string, Proto];
+  return { port: Number(port), proto };
+}
+
+/** `2049/tcp`. */
+export function showPort(p: PortSpec): string {
+  return `${p.port}/${p.proto}`;
+}
+
+/** One segment: an isolated network behind its own router. */
+export type Segment = Omit<SegmentFile, "subnet"> & {
+  /** The stack name, which is the segment name. */
+  readonly name: string;
+  /** The file it came from, for error messages. */
+  readonly file: string;
+  readonly subnet: Cidr;
+};
+
+/** A host of some segment, with the segment it belongs to. */
+export type Host = SegmentFile["hosts"][string];
+/** A published service. */
+export type Service = SegmentFile["services"][string];
+/** A VM's spec. */
+export type VmSpec = NonNullable<Host["vm"]>;
+/** A Proxmox node. */
+export type ProxmoxNode = LabFile["hardware"]["proxmox"]["nodes"][string];
+
+/** The whole lab. */
+export interface Lab {
+  readonly domain: string;
+  readonly timezone: string;
+  readonly dmz: Omit<LabFile["dmz"], "subnet"> & { readonly subnet: Cidr };
+  readonly ssh: { readonly adminSources: readonly Cidr[]; readonly deploy: LabFile["ssh"]["deploy"] };
+  readonly admins: LabFile["admins"];
+  readonly hardware: LabFile["hardware"];
+  /** Segments by name, in name order. */
+  readonly segments: Readonly<Record<string, Segment>>;
+  /** The DMZ stack's own config, when the lab has a DMZ stack file. */
+  readonly dmzStack?: DmzFile;
+}
+
+/** Build the normalised lab from schema-checked files. */
+export function buildLab(labFile: LabFile, segments: Record<string, { file: string; config: SegmentFile }>, dmzStack?: DmzFile): Lab {
+  const segs: Record<string, Segment> = {};
+  for (const name of Object.keys(segments).sort()) {
+    const { file, config } = segments[name]!;
+    segs[name] = { ...config, name, file, subnet: Cidr.of(config.subnet) };
+  }
+  return {
+    domain: labFile.domain,
+    timezone: labFile.timezone,
+    dmz: { ...labFile.dmz, subnet: Cidr.of(labFile.dmz.subnet) },
+    ssh: { adminSources: labFile.ssh.adminSources.map(Cidr.of), deploy: labFile.ssh.deploy },
+    admins: labFile.admins,
+    hardware: labFile.hardware,
+    segments: segs,
+    ...(dmzStack ? { dmzStack } : {}),
+  };
+}
+
+/** Segments in name order. */
+export function segmentList(lab: Lab): Segment[] {
+  return Object.keys(lab.segments)
+    .sort()
+    .map((n) => lab.segments[n]!);
+}
+
+/** A host's fully qualified name: `<host>.<segment>.<domain>`. */
+export function hostFqdn(lab: Lab, segment: string, host: string): string {
+  return `${host}.${segment}.${lab.domain}`;
+}
+
+/** A published HTTP service's name: `<hostname ?? id>.<domain>`. */
+export function serviceFqdn(lab: Lab, id: string, service: Service): string {
+  return `${service.kind === "http" ? (service.hostname ?? id) : id}.${lab.domain}`;
+}

@@ -1,0 +1,185 @@
+/**
+ * Reading a lab from its directory: `Pulumi.yaml`, `homelab.yaml` and every
+ * `Pulumi.<stack>.yaml`. Schema problems of all files are collected together; the
+ * semantic rules (validate.ts) run only on a lab whose files all parse.
+ */
+import * as fs from "fs";
+import * as path from "path";
+import { parseDocument } from "yaml";
+import type { z } from "zod";
+import { buildLab, CONFIG_KEYS, DMZ_STACK, LAB_FILE, PROJECT, type Lab } from "./lab";
+import { type Problem } from "./problems";
+import { DmzFile, LabFile, SegmentFile, unknownKeyMessage } from "./schema";
+import { suggest } from "./suggest";
+
+/** The raw text-level content of a lab directory, before any schema check. */
+export interface LabSources {
+  readonly dir: string;
+  /** The parsed `homelab.yaml`, or undefined if missing/unparseable (a problem says which). */
+  readonly lab: unknown;
+  /** Stack name -> its `config:` map (keys such as `homelab:segment`). */
+  readonly stacks: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
+  /** Problems found while reading: missing files, YAML syntax errors. */
+  readonly problems: readonly Problem[];
+}
+
+const STACK_FILE = /^Pulumi\.([^.]+)\.ya?ml$/;
+
+/** The file name of a stack's settings. */
+export function stackFile(stack: string): string {
+  return `Pulumi.${stack}.yaml`;
+}
+
+function readYaml(dir: string, file: string, problems: Problem[]): unknown {
+  const full = path.join(dir, file);
+  if (!fs.existsSync(full)) {
+    problems.push({ file, path: "(file)", message: `${file} does not exist in ${dir}`, fix: `create ${file}; see the reference lab in the repository for its shape` });
+    return undefined;
+  }
+  const doc = parseDocument(fs.readFileSync(full, "utf8"), { prettyErrors: true, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    for (const e of doc.errors) {
+      const where = e.linePos?.[0] ? `line ${e.linePos[0].line}, column ${e.linePos[0].col}` : "(file)";
+      problems.push({ file, path: where, message: `YAML syntax error: ${e.message.split("\n")[0]}`, fix: "correct the YAML syntax at that line" });
+    }
+    return undefined;
+  }
+  return doc.toJS();
+}
+
+/** Read every lab file in `dir`. Never throws for a user mistake; problems say what is wrong. */
+export function readLabSources(dir: string): LabSources {
+  const problems: Problem[] = [];
+  if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) {
+    return { dir, lab: undefined, stacks: {}, problems: [{ file: dir, path: "(directory)", message: `${dir} is not a directory`, fix: "pass the directory that holds Pulumi.yaml and homelab.yaml" }] };
+  }
+  const project = readYaml(dir, "Pulumi.yaml", problems) as { name?: unknown } | undefined;
+  if (project !== undefined && project?.name !== PROJECT) {
+    problems.push({ file: "Pulumi.yaml", path: "name", value: project?.name, message: `the project must be named "${PROJECT}": config keys are read as ${PROJECT}:<key>`, fix: `set name: ${PROJECT}` });
+  }
+  const lab = readYaml(dir, LAB_FILE, problems);
+  const stacks: Record<string, Record<string, unknown>> = {};
+  for (const entry of fs.readdirSync(dir).sort()) {
+    const m = STACK_FILE.exec(entry);
+    if (!m) continue;
+    const doc = readYaml(dir, entry, problems) as { config?: unknown } | undefined | null;
+    if (doc === undefined) continue;
+    const config = doc?.config ?? {};
+    if (typeof config !== "object" || config === null || Array.isArray(config)) {
+      problems.push({ file: entry, path: "config", value: config, message: "config must be a map of keys to values", fix: "see the reference lab's stack files" });
+      continue;
+    }
+    stacks[m[1]!] = config as Record<string, unknown>;
+  }
+  return { dir, lab, stacks, problems };
+}
+
+/** Turn zod issues into problems with config paths, the received value and a fix. */
+export function zodProblems(file: string, prefix: string, error: z.ZodError, input: unknown): Problem[] {
+  const out: Problem[] = [];
+  for (const issue of error.issues) {
+    const at = [prefix, ...issue.path.map(String)].filter((s) => s !== "").join(".");
+    if (issue.code === "unrecognized_keys") {
+      const parent = valueAt(input, issue.path);
+      const known = Object.keys(parent ?? {}).filter((k) => !issue.keys.includes(k));
+      for (const key of issue.keys) {
+        const msg = issue.message.split("; ").find((m) => m.includes(`"${key}"`)) ?? unknownKeyMessage(key, known);
+        out.push({ file, path: at ? `${at}.${key}` : key, value: (parent as Record<string, unknown>)?.[key], message: msg, fix: msg.includes("did you mean") ? `rename the key to the suggested one` : "remove the key" });
+      }
+      continue;
+    }
+    const value = valueAt(input, issue.path);
+    const missing = value === undefined;
+    out.push({
+      file,
+      path: at,
+      value,
+      message: missing ? `is required${issue.message.startsWith("Invalid input") ? "" : `: ${issue.message}`}` : issue.message,
+      fix: missing ? "add it" : fixFor(issue),
+    });
+  }
+  return out;
+}
+
+function fixFor(issue: z.core.$ZodIssue): string {
+  switch (issue.code) {
+    case "invalid_value":
+      return `use one of ${issue.values.map((v) => JSON.stringify(v)).join(", ")}`;
+    case "too_small":
+      return `give at least ${String(issue.minimum)}`;
+    case "too_big":
+      return `give at most ${String(issue.maximum)}`;
+    case "invalid_type":
+      return `give a ${issue.expected}`;
+    default:
+      return `change the value: it ${issue.message.replace(/^must /, "must ")}`;
+  }
+}
+
+function valueAt(input: unknown, p: readonly PropertyKey[]): unknown {
+  let v: unknown = input;
+  for (const k of p) {
+    if (v === null || typeof v !== "object") return undefined;
+    v = (v as Record<PropertyKey, unknown>)[k];
+  }
+  return v;
+}
+
+/** The result of parsing a lab: the lab when every file is well-formed, and every problem. */
+export interface ParsedLab {
+  readonly lab?: Lab;
+  readonly problems: readonly Problem[];
+}
+
+/** Check every file against the schema and build the lab. Semantic rules are validate.ts's job. */
+export function parseLab(sources: LabSources): ParsedLab {
+  const problems: Problem[] = [...sources.problems];
+  let labFile: LabFile | undefined;
+  if (sources.lab !== undefined) {
+    const r = LabFile.safeParse(sources.lab);
+    if (r.success) labFile = r.data;
+    else problems.push(...zodProblems(LAB_FILE, "", r.error, sources.lab));
+  }
+
+  const segments: Record<string, { file: string; config: SegmentFile }> = {};
+  let dmz: DmzFile | undefined;
+  for (const stack of Object.keys(sources.stacks).sort()) {
+    const file = stackFile(stack);
+    const config = sources.stacks[stack]!;
+    if (!/^[a-z][a-z0-9-]{0,30}$/.test(stack)) {
+      problems.push({ file, path: "(stack name)", value: stack, message: "a stack name must be a lower-case DNS label: it names a segment, its hosts' domain and its router", fix: "rename the file and the stack" });
+      continue;
+    }
+    const isDmz = stack === DMZ_STACK;
+    const allowed: string[] = isDmz ? [CONFIG_KEYS.dmz] : [CONFIG_KEYS.segment, CONFIG_KEYS.deployKey, CONFIG_KEYS.confirmTimeout];
+    if (isDmz) allowed.push(CONFIG_KEYS.deployKey, CONFIG_KEYS.confirmTimeout);
+    for (const key of Object.keys(config).sort()) {
+      if (!key.startsWith(`${PROJECT}:`) || allowed.includes(key)) continue;
+      const hint = suggest(key, allowed);
+      problems.push({
+        file,
+        path: key,
+        value: config[key],
+        message: `unknown config key${hint ? `; did you mean "${hint}"?` : ""} (a ${isDmz ? "DMZ" : "segment"} stack reads ${allowed.join(", ")})`,
+        fix: hint ? `rename it to ${hint}` : "remove it",
+      });
+    }
+    const key = isDmz ? CONFIG_KEYS.dmz : CONFIG_KEYS.segment;
+    const raw = config[key];
+    if (raw === undefined) {
+      problems.push({ file, path: key, message: `is required: it holds this ${isDmz ? "DMZ" : "segment"}'s facts`, fix: `add ${key} to ${file}; see the reference lab` });
+      continue;
+    }
+    if (isDmz) {
+      const r = DmzFile.safeParse(raw);
+      if (r.success) dmz = r.data;
+      else problems.push(...zodProblems(file, key, r.error, raw));
+    } else {
+      const r = SegmentFile.safeParse(raw);
+      if (r.success) segments[stack] = { file, config: r.data };
+      else problems.push(...zodProblems(file, key, r.error, raw));
+    }
+  }
+  if (problems.length > 0 || labFile === undefined) return { problems };
+  return { lab: buildLab(labFile, segments, dmz), problems };
+}

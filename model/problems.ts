@@ -1,0 +1,49 @@
+/** Problems found in the user's configuration, and the one error that carries them all. */
+
+/** One thing wrong with the configuration. */
+export interface Problem {
+  /** The file it is in, relative to the lab directory, e.g. `Pulumi.cluster.yaml`. */
+  readonly file: string;
+  /** The config path inside that file, e.g. `homelab:segment.hosts.cp-1.address`. */
+  readonly path: string;
+  /** The value received; undefined when the key is missing. */
+  readonly value?: unknown;
+  /** What is wrong, including what is allowed. */
+  readonly message: string;
+  /** How to fix it. */
+  readonly fix: string;
+}
+
+/** The user's mistake: carries every problem found, never just the first. */
+export class ConfigError extends Error {
+  readonly problems: readonly Problem[];
+  constructor(problems: readonly Problem[], heading = "the lab configuration is invalid") {
+    super(formatProblems(problems, heading));
+    this.name = "ConfigError";
+    this.problems = problems;
+  }
+}
+
+/** Show a received value compactly: strings quoted, objects as one-line JSON, cut at 80 characters. */
+export function showValue(value: unknown): string {
+  if (value === undefined) return "(missing)";
+  const text = JSON.stringify(value) ?? String(value);
+  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+}
+
+/** The human-readable list: one block per problem, sorted by file and path. */
+export function formatProblems(problems: readonly Problem[], heading = "the lab configuration is invalid"): string {
+  const sorted = sortProblems(problems);
+  const lines = [`${heading}: ${sorted.length} problem${sorted.length === 1 ? "" : "s"}`];
+  for (const p of sorted) {
+    lines.push("", `  ${p.file}: ${p.path} = ${showValue(p.value)}`, `    ${p.message}`, `    fix: ${p.fix}`);
+  }
+  return lines.join("\n");
+}
+
+/** Stable order: file, then path, then message. */
+export function sortProblems(problems: readonly Problem[]): Problem[] {
+  return [...problems].sort(
+    (a, b) => a.file.localeCompare(b.file) || a.path.localeCompare(b.path) || a.message.localeCompare(b.message),
+  );
+}

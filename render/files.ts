@@ -1,0 +1,39 @@
+/** Rendered files and the real program that checks each one. */
+
+/** The program that reads a rendered file, and so checks it in tests/tools. */
+export type Checker =
+  /** `nft -c -f` in an empty network namespace */
+  | "nft"
+  /** `dnsmasq --test -C` */
+  | "dnsmasq"
+  /** `nginx -t -c` */
+  | "nginx"
+  /** `sshd -t -f` */
+  | "sshd"
+  /** `ssh -G -F` (client config) */
+  | "ssh-client"
+  /** `nix-instantiate --parse` */
+  | "nix"
+  /** `chronyd -p -f` */
+  | "chrony"
+  /** `bash -n` and shellcheck */
+  | "sh"
+  /** `ssh-keygen -l -f` on every line (authorized_keys) */
+  | "authorized-keys"
+  /** JSON.parse (the machine-readable plan) */
+  | "json";
+
+/** One rendered file. */
+export interface RenderedFile {
+  /** Path relative to the stack's output directory, e.g. `router/nftables.conf`. */
+  readonly path: string;
+  readonly content: string;
+  readonly checker: Checker;
+  /** Unix mode when written to a box. @default 0o644 */
+  readonly mode?: number;
+}
+
+/** Sort files by path, so every listing and write order is stable. */
+export function sortFiles(files: readonly RenderedFile[]): RenderedFile[] {
+  return [...files].sort((a, b) => a.path.localeCompare(b.path));
+}

@@ -1,0 +1,88 @@
+/**
+ * sshd configuration, one policy for every box: public keys only, no password or
+ * keyboard-interactive login, no root login, modern algorithms, and users allowed only
+ * from the sources the model names (`AllowUsers user@cidr`). Compatible with OpenSSH 9.2
+ * (Debian 12) and later.
+ */
+import type { Cidr } from "../model/net";
+import type { SshAccess } from "../model/plan";
+import { generatedHeader } from "./header";
+import type { RenderedFile } from "./files";
+
+/** Where one sshd listens and whom it lets in. */
+export interface SshdPolicy {
+  /** What this sshd guards, for the header, e.g. `cluster-fw (router)`. */
+  readonly role: string;
+  /** Addresses to listen on; empty means all. */
+  readonly listen: readonly string[];
+  /** Sources allowed to log in: the jump host, or the admins' workstations. */
+  readonly allowFrom: readonly Cidr[];
+  /** A jump host forwards TCP for ProxyJump; every other box disables forwarding. */
+  readonly jump: boolean;
+}
+
+/** Where authorized keys live: the model's list, not users' own files. NixOS uses the same path. */
+export const AUTHORIZED_KEYS_DIR = "/etc/ssh/authorized_keys.d";
+
+const KEX = ["sntrup761x25519-sha512@openssh.com", "curve25519-sha256", "curve25519-sha256@libssh.org"];
+const CIPHERS = ["chacha20-poly1305@openssh.com", "aes256-gcm@openssh.com", "aes128-gcm@openssh.com"];
+const MACS = ["hmac-sha2-512-etm@openssh.com", "hmac-sha2-256-etm@openssh.com"];
+const HOST_KEY_ALGORITHMS = ["ssh-ed25519", "sk-ssh-ed25519@openssh.com"];
+const PUBKEY_ALGORITHMS = ["ssh-ed25519", "sk-ssh-ed25519@openssh.com", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "rsa-sha2-512", "rsa-sha2-256"];
+
+/** The sshd_config text for one policy. */
+export function renderSshdConfig(policy: SshdPolicy, access: SshAccess): string {
+  const allow = access.users.flatMap((u) => policy.allowFrom.map((c) => `${u.name}@${c.toString()}`));
+  const lines = [
+    generatedHeader("#", `sshd_config for ${policy.role}`, "render/sshd.ts"),
+    "Port 22",
+    "AddressFamily inet",
+    ...policy.listen.map((a) => `ListenAddress ${a}`),
+    "HostKey /etc/ssh/ssh_host_ed25519_key",
+    "",
+    "# Keys only. There is no setting anywhere in the model that turns passwords back on.",
+    "AuthenticationMethods publickey",
+    "PubkeyAuthentication yes",
+    "PasswordAuthentication no",
+    "KbdInteractiveAuthentication no",
+    "PermitEmptyPasswords no",
+    "PermitRootLogin no",
+    `AuthorizedKeysFile ${AUTHORIZED_KEYS_DIR}/%u`,
+    "PermitUserEnvironment no",
+    "",
+    "# Only the model's users, and only from the sources the model allows.",
+    `AllowUsers ${allow.join(" ")}`,
+    "",
+    `KexAlgorithms ${KEX.join(",")}`,
+    `Ciphers ${CIPHERS.join(",")}`,
+    `MACs ${MACS.join(",")}`,
+    `HostKeyAlgorithms ${HOST_KEY_ALGORITHMS.join(",")}`,
+    `PubkeyAcceptedAlgorithms ${PUBKEY_ALGORITHMS.join(",")}`,
+    "",
+    "LoginGraceTime 30",
+    "MaxAuthTries 3",
+    "MaxSessions 4",
+    "MaxStartups 10:30:60",
+    "ClientAliveInterval 300",
+    "ClientAliveCountMax 2",
+    "LogLevel VERBOSE",
+    "X11Forwarding no",
+    "AllowAgentForwarding no",
+    "PermitTunnel no",
+    ...(policy.jump
+      ? ["# A jump host forwards TCP so ProxyJump works, and nothing else.", "AllowTcpForwarding yes", "AllowStreamLocalForwarding no", "GatewayPorts no", "PermitListen none"]
+      : ["DisableForwarding yes"]),
+    "Subsystem sftp internal-sftp",
+    "",
+  ];
+  return lines.join("\n");
+}
+
+/** One authorized_keys file per user, under `<dir>/authorized_keys.d/<user>`. */
+export function renderAuthorizedKeys(dir: string, access: SshAccess): RenderedFile[] {
+  return access.users.map((u) => ({
+    path: `${dir}/authorized_keys.d/${u.name}`,
+    content: `${generatedHeader("#", `authorized keys of ${u.name}`, "render/sshd.ts")}${[...u.keys].sort().join("\n")}\n`,
+    checker: "authorized-keys" as const,
+  }));
+}

@@ -5,8 +5,8 @@
  * the segment stacks export with, so both paths plan identically.
  */
 import { Cidr, compareIp } from "./net";
-import { hostFqdn, segmentList, type Lab, type Proto } from "./lab";
-import { planServices, segmentHosts, type PlannedService } from "./plan";
+import { hostFqdn, segmentList, type Lab, type PortSpec, type Proto } from "./lab";
+import { planFlows, planServices, segmentHosts, type PlannedService } from "./plan";
 
 /** What one segment tells the DMZ. It crosses a StackReference as plain JSON. */
 export interface PublishedSegment {
@@ -17,6 +17,19 @@ export interface PublishedSegment {
   readonly jumpHost: { readonly name: string; readonly fqdn: string; readonly address: string };
   readonly hosts: readonly { readonly name: string; readonly fqdn: string; readonly address: string; readonly role: string }[];
   readonly services: readonly PlannedService[];
+  /** Explicit flows from this segment into the DMZ (e.g. monitoring scrapes of the infra host). */
+  readonly dmzFlows: readonly DmzFlow[];
+}
+
+/** An explicit flow from a segment into the DMZ, as the infra host's firewall needs it. */
+export interface DmzFlow {
+  readonly flow: string;
+  /** Source networks (CIDR text). */
+  readonly from: readonly string[];
+  /** The DMZ address it goes to, or undefined for the whole DMZ subnet. */
+  readonly to?: string;
+  readonly ports: readonly PortSpec[];
+  readonly reason: string;
 }
 
 /** What a segment publishes, straight from the model. */
@@ -33,6 +46,15 @@ export function publishSegment(lab: Lab, name: string): PublishedSegment {
     jumpHost: { name: jump.id, fqdn: jump.fqdn, address: jump.address },
     hosts: hosts.map((h) => ({ name: h.id, fqdn: h.fqdn, address: h.address, role: h.role })),
     services: planServices(lab, seg),
+    dmzFlows: planFlows(lab)
+      .filter((f) => f.kind === "explicit" && f.from.zone === name && f.to.zone === "dmz")
+      .map((f) => ({
+        flow: f.id,
+        from: f.from.cidrs.map(String),
+        ...(f.to.host !== undefined ? { to: f.to.cidrs[0]!.network } : {}),
+        ports: f.ports,
+        reason: f.reason,
+      })),
   };
 }
 
@@ -87,6 +109,8 @@ export interface DmzPlan {
     readonly serviceAddresses: { readonly dns: string; readonly ntp: string; readonly proxy: string };
     /** Segments, through their routers' WAN addresses, so replies go back the way they came. */
     readonly routes: readonly { readonly to: Cidr; readonly via: string; readonly segment: string }[];
+    /** Explicit flows from segments to the infra host's addresses (the whole DMZ counts as every address). */
+    readonly inbound: readonly { readonly flow: string; readonly from: readonly Cidr[]; readonly to?: string; readonly proto: Proto; readonly port: number; readonly reason: string }[];
   };
   readonly dns: { readonly listen: string; readonly upstream: readonly string[]; readonly records: readonly DnsRecord[]; readonly clients: readonly Cidr[] };
   readonly ntp: { readonly listen: string; readonly upstream: readonly string[]; readonly clients: readonly Cidr[] };
@@ -109,6 +133,7 @@ export function planDmz(lab: Lab, segments: readonly PublishedSegment[]): DmzPla
   const trusted = [...segs.filter((s) => s.trust === "trusted").map((s) => Cidr.of(s.subnet)), ...lab.ssh.adminSources];
   const allowFor = (exposure: "internet" | "lab") => (exposure === "internet" ? [] : trusted);
   const infraFqdn = `infra.${lab.domain}`;
+  const infraAddresses = [lab.dmz.infra.address, lab.dmz.dns, lab.dmz.ntp, lab.dmz.proxy];
 
   const records: DnsRecord[] = [
     { name: infraFqdn, address: lab.dmz.infra.address, kind: "dmz" },
@@ -159,6 +184,11 @@ export function planDmz(lab: Lab, segments: readonly PublishedSegment[]): DmzPla
       gateway: lab.dmz.gateway,
       serviceAddresses: { dns: lab.dmz.dns, ntp: lab.dmz.ntp, proxy: lab.dmz.proxy },
       routes: segs.map((s) => ({ to: Cidr.of(s.subnet), via: s.router.wanAddress, segment: s.name })),
+      inbound: segs
+        .flatMap((s) => s.dmzFlows)
+        .filter((f) => f.to === undefined || infraAddresses.includes(f.to))
+        .flatMap((f) => f.ports.map((p) => ({ flow: f.flow, from: f.from.map((c) => Cidr.of(c)), ...(f.to !== undefined ? { to: f.to } : {}), proto: p.proto, port: p.port, reason: f.reason })))
+        .sort((a, b) => a.flow.localeCompare(b.flow) || a.proto.localeCompare(b.proto) || a.port - b.port),
     },
     dns: { listen: lab.dmz.dns, upstream: lab.dmz.upstreamDns, records: dedupeRecords(records), clients: labClients },
     ntp: { listen: lab.dmz.ntp, upstream: lab.dmz.upstreamNtp, clients: labClients },

@@ -9,7 +9,7 @@ import { parseDocument } from "yaml";
 import type { z } from "zod";
 import { buildLab, CONFIG_KEYS, DMZ_STACK, LAB_FILE, PROJECT, type Lab } from "./lab";
 import { type Problem } from "./problems";
-import { DmzFile, LabFile, SegmentFile, unknownKeyMessage } from "./schema";
+import { DmzFile, LabFile, PASSWORD_KEY, SegmentFile, unknownKeyMessage } from "./schema";
 import { suggest } from "./suggest";
 
 /** The raw text-level content of a lab directory, before any schema check. */
@@ -40,7 +40,7 @@ function readYaml(dir: string, file: string, problems: Problem[]): unknown {
   if (doc.errors.length > 0) {
     for (const e of doc.errors) {
       const where = e.linePos?.[0] ? `line ${e.linePos[0].line}, column ${e.linePos[0].col}` : "(file)";
-      problems.push({ file, path: where, message: `YAML syntax error: ${e.message.split("\n")[0]}`, fix: "correct the YAML syntax at that line" });
+      problems.push({ file, path: where, message: `YAML syntax error: ${e.message.split("\n")[0]!.replace(/:\s*$/, "")}`, fix: "correct the YAML syntax at that line" });
     }
     return undefined;
   }
@@ -69,6 +69,10 @@ export function readLabSources(dir: string): LabSources {
       problems.push({ file: entry, path: "config", value: config, message: "config must be a map of keys to values", fix: "see the reference lab's stack files" });
       continue;
     }
+    if (entry !== stackFile(m[1]!)) {
+      problems.push({ file: entry, path: "(file name)", message: `stack files are named ${stackFile(m[1]!)} in this project`, fix: `rename ${entry} to ${stackFile(m[1]!)}` });
+      continue;
+    }
     stacks[m[1]!] = config as Record<string, unknown>;
   }
   return { dir, lab, stacks, problems };
@@ -78,12 +82,13 @@ export function readLabSources(dir: string): LabSources {
 export function zodProblems(file: string, prefix: string, error: z.ZodError, input: unknown): Problem[] {
   const out: Problem[] = [];
   for (const issue of error.issues) {
-    const at = [prefix, ...issue.path.map(String)].filter((s) => s !== "").join(".");
+    const at = joinPath(prefix, issue.path);
     if (issue.code === "unrecognized_keys") {
       const parent = valueAt(input, issue.path);
       const known = Object.keys(parent ?? {}).filter((k) => !issue.keys.includes(k));
       for (const key of issue.keys) {
-        const msg = issue.message.split("; ").find((m) => m.includes(`"${key}"`)) ?? unknownKeyMessage(key, known);
+        // obj() joins one message per key with "; " before the next `unknown key "`.
+        const msg = issue.message.split(/; (?=unknown key ")/).find((m) => m.startsWith(`unknown key "${key}"`)) ?? unknownKeyMessage(key, known);
         out.push({ file, path: at ? `${at}.${key}` : key, value: (parent as Record<string, unknown>)?.[key], message: msg, fix: msg.includes("did you mean") ? `rename the key to the suggested one` : "remove the key" });
       }
       continue;
@@ -92,12 +97,19 @@ export function zodProblems(file: string, prefix: string, error: z.ZodError, inp
     const missing = value === undefined;
     out.push({
       file,
-      path: at,
+      path: at || "(document)",
       value,
       message: missing ? `is required${issue.message.startsWith("Invalid input") ? "" : `: ${issue.message}`}` : issue.message,
       fix: missing ? "add it" : fixFor(issue),
     });
   }
+  return out;
+}
+
+/** `homelab:segment.hosts.vdi.vm.nics[0]`: dotted keys, array indices in brackets. */
+function joinPath(prefix: string, p: readonly PropertyKey[]): string {
+  let out = prefix;
+  for (const k of p) out = typeof k === "number" ? `${out}[${k}]` : out ? `${out}.${String(k)}` : String(k);
   return out;
 }
 
@@ -110,9 +122,9 @@ function fixFor(issue: z.core.$ZodIssue): string {
     case "too_big":
       return `give at most ${String(issue.maximum)}`;
     case "invalid_type":
-      return `give a ${issue.expected}`;
+      return `give ${/^[aeiou]/.test(issue.expected) ? "an" : "a"} ${issue.expected}`;
     default:
-      return `change the value: it ${issue.message.replace(/^must /, "must ")}`;
+      return "change the value as the message says";
   }
 }
 
@@ -155,6 +167,10 @@ export function parseLab(sources: LabSources): ParsedLab {
     if (isDmz) allowed.push(CONFIG_KEYS.deployKey, CONFIG_KEYS.confirmTimeout);
     for (const key of Object.keys(config).sort()) {
       if (!key.startsWith(`${PROJECT}:`) || allowed.includes(key)) continue;
+      if (PASSWORD_KEY.test(key)) {
+        problems.push({ file, path: key, value: config[key], message: unknownKeyMessage(key, allowed), fix: "remove the key" });
+        continue;
+      }
       const hint = suggest(key, allowed);
       problems.push({
         file,
@@ -162,6 +178,16 @@ export function parseLab(sources: LabSources): ParsedLab {
         value: config[key],
         message: `unknown config key${hint ? `; did you mean "${hint}"?` : ""} (a ${isDmz ? "DMZ" : "segment"} stack reads ${allowed.join(", ")})`,
         fix: hint ? `rename it to ${hint}` : "remove it",
+      });
+    }
+    const secret = config[CONFIG_KEYS.deployKey];
+    if (secret !== undefined && !(typeof secret === "object" && secret !== null && "secure" in secret)) {
+      problems.push({
+        file,
+        path: CONFIG_KEYS.deployKey,
+        value: "(a private key in plain text, not shown)",
+        message: "the deploy key is stored in plain text in the stack file; it must be an encrypted config secret",
+        fix: `delete it from ${file}, rotate the key, then run: pulumi config set --secret ${CONFIG_KEYS.deployKey} -s ${stack} < ~/.ssh/homelab_deploy`,
       });
     }
     const key = isDmz ? CONFIG_KEYS.dmz : CONFIG_KEYS.segment;

@@ -80,7 +80,8 @@ export interface Dnat {
   readonly toPort: number;
   /** Only these sources are translated; anyone else hits the drop policy. */
   readonly sources: readonly Cidr[];
-  readonly flow: string;
+  /** The flows it serves: several published services may share one backend port (an ingress). */
+  readonly flows: readonly string[];
 }
 
 /** A static DHCP lease. */
@@ -97,6 +98,8 @@ export interface RouterPlan {
   readonly fqdn: string;
   readonly hardware: string;
   readonly linkGbps: number;
+  /** The router's own SSH host key, pinned by Pulumi and by the client config. */
+  readonly sshHostKey: string;
   readonly wan: { readonly iface: string; readonly address: string; readonly subnet: Cidr; readonly gateway: string };
   readonly lan: { readonly iface: string; readonly address: string; readonly subnet: Cidr };
   /** Other segments, reached through their routers' WAN addresses. */
@@ -256,11 +259,11 @@ export function segmentHosts(lab: Lab, seg: Segment): PlannedHost[] {
   }
   for (const [id, n] of Object.entries(lab.hardware.proxmox.nodes)) {
     if (n.segment !== seg.name) continue;
-    add(id, { address: n.address, mac: n.mac, role: "hypervisor", os: "proxmox", description: n.description, listens: [{ port: 8006, proto: "tcp" }], source: "node" });
+    add(id, { address: n.address, mac: n.mac, role: "hypervisor", os: "proxmox", description: n.description, listens: [{ port: 8006, proto: "tcp" }], ...(n.sshHostKey ? { sshHostKey: n.sshHostKey } : {}), source: "node" });
   }
   for (const [id, n] of Object.entries(lab.hardware.nas)) {
     if (n.segment !== seg.name) continue;
-    add(id, { address: n.address, mac: n.mac, role: "nas", os: "truenas", description: n.description, listens: [{ port: 443, proto: "tcp" }], source: "nas" });
+    add(id, { address: n.address, mac: n.mac, role: "nas", os: "truenas", description: n.description, listens: [{ port: 443, proto: "tcp" }], ...(n.sshHostKey ? { sshHostKey: n.sshHostKey } : {}), source: "nas" });
   }
   for (const [id, n] of Object.entries(lab.hardware.switches)) {
     if (n.segment !== seg.name) continue;
@@ -295,7 +298,7 @@ function dmzEndpoint(lab: Lab, host?: string): Endpoint {
 /** Named addresses in the DMZ: `infra`, `dns`, `ntp`, `proxy`, and the segment routers' WAN sides. */
 export function dmzAddress(lab: Lab, name: string): string | undefined {
   const fixed: Record<string, string> = { infra: lab.dmz.infra.address, dns: lab.dmz.dns, ntp: lab.dmz.ntp, proxy: lab.dmz.proxy };
-  if (fixed[name]) return fixed[name];
+  if (Object.hasOwn(fixed, name)) return fixed[name];
   for (const seg of segmentList(lab)) if (seg.router.name === name) return seg.router.wanAddress;
   return undefined;
 }
@@ -305,7 +308,7 @@ export function resolveTarget(lab: Lab, target: string): Endpoint | undefined {
   const [zone, host, extra] = target.split("/");
   if (extra !== undefined || !zone) return undefined;
   if (zone === "dmz") return host === undefined || dmzAddress(lab, host) ? dmzEndpoint(lab, host) : undefined;
-  const seg = lab.segments[zone];
+  const seg = Object.hasOwn(lab.segments, zone) ? lab.segments[zone] : undefined;
   if (!seg) return undefined;
   if (host === undefined) return segmentEndpoint(seg);
   return segmentHosts(lab, seg).some((h) => h.id === host) ? hostEndpoint(lab, seg, host) : undefined;
@@ -442,7 +445,7 @@ export function planRouter(lab: Lab, seg: Segment, flows: readonly Flow[]): Rout
     if (f.kind === "publish" || (f.kind === "ssh" && f.via)) {
       if (!toHere || !f.via) continue;
       const toPort = f.ports[0]!.port;
-      for (const p of f.via.ports) dnat.push({ proto: p.proto, wanPort: p.port, to: f.to.cidrs[0]!.network, toPort, sources: f.from.cidrs, flow: f.id });
+      for (const p of f.via.ports) dnat.push({ proto: p.proto, wanPort: p.port, to: f.to.cidrs[0]!.network, toPort, sources: f.from.cidrs, flows: [f.id] });
       continue;
     }
     if (fromHere && toHere) continue; // stays on the segment's switch; the router never sees it
@@ -451,9 +454,15 @@ export function planRouter(lab: Lab, seg: Segment, flows: readonly Flow[]): Rout
   }
   const byRule = (a: FlowRule, b: FlowRule) =>
     compareIp(a.from.network, b.from.network) || a.from.prefix - b.from.prefix || compareIp(a.to.network, b.to.network) || a.to.prefix - b.to.prefix || a.proto.localeCompare(b.proto) || a.port - b.port || a.flow.localeCompare(b.flow);
-  // Two published services on one backend port share one DNAT (an ingress routes by Host).
-  const dnatKey = (d: Dnat) => `${d.proto}/${d.wanPort}`;
-  const uniqueDnat = [...new Map(dnat.map((d) => [dnatKey(d), d])).values()].sort((a, b) => a.proto.localeCompare(b.proto) || a.wanPort - b.wanPort);
+  // Two published services on one backend port share one DNAT (an ingress routes by Host);
+  // validation guarantees shared WAN ports lead to the same backend.
+  const shared = new Map<string, Dnat>();
+  for (const d of dnat) {
+    const key = `${d.proto}/${d.wanPort}`;
+    const seen = shared.get(key);
+    shared.set(key, seen ? { ...seen, flows: [...seen.flows, ...d.flows].sort() } : d);
+  }
+  const uniqueDnat = [...shared.values()].sort((a, b) => a.proto.localeCompare(b.proto) || a.wanPort - b.wanPort);
 
   const hosts = segmentHosts(lab, seg);
   const jump = hosts.find((h) => h.id === seg.jumpHost)!;
@@ -463,6 +472,7 @@ export function planRouter(lab: Lab, seg: Segment, flows: readonly Flow[]): Rout
     fqdn: hostFqdn(lab, seg.name, seg.router.name),
     hardware: seg.router.hardware,
     linkGbps: hw.linkGbps,
+    sshHostKey: seg.router.sshHostKey,
     wan: { iface: hw.wanInterface, address: seg.router.wanAddress, subnet: lab.dmz.subnet, gateway: lab.dmz.gateway },
     lan: { iface: hw.lanInterface, address: seg.router.lanAddress, subnet: seg.subnet },
     routes: segs.filter((s) => s.name !== seg.name).map((s) => ({ to: s.subnet, via: s.router.wanAddress, segment: s.name })),

@@ -42,7 +42,7 @@ export function formatProblems(problems: readonly Problem[], heading = "the lab 
 }
 
 /** Stable order: file, then path, then message. */
-export function sortProblems(problems: readonly Problem[]): Problem[] {
+export function sortProblems<P extends Problem>(problems: readonly P[]): P[] {
   return [...problems].sort(
     (a, b) => a.file.localeCompare(b.file) || a.path.localeCompare(b.path) || a.message.localeCompare(b.message),
   );

@@ -10,8 +10,8 @@ import { z } from "zod";
 import { Cidr, isIpv4, isMac } from "./net";
 import { suggest } from "./suggest";
 
-/** Keys that would switch on password login somewhere. They are refused by name. */
-const PASSWORD_KEY = /pass(word)?|kbd|keyboard.?interactive|challenge/i;
+/** Keys that would switch on password login somewhere. They are refused by name (and `passthrough` is not one). */
+export const PASSWORD_KEY = /passw(or)?d|^pass$|kbd.?interactive|keyboard.?interactive|challenge.?response/i;
 
 /** A strict object whose unknown keys get a did-you-mean against its own shape. */
 function obj<T extends z.ZodRawShape>(shape: T) {
@@ -80,7 +80,15 @@ const Nic = z.union(
     obj({ bridge: Name }),
     obj({ passthrough: Name }),
   ],
-  { error: () => 'a NIC is either { bridge: <network> } (a bridge on the node) or { passthrough: <pci id> } (a physical NIC of the node)' },
+  {
+    error: (iss) => {
+      const keys = iss.code === "invalid_union" ? iss.errors.flat().flatMap((e) => (e.code === "unrecognized_keys" ? e.keys : [])) : [];
+      const password = keys.find((k) => PASSWORD_KEY.test(k));
+      return password
+        ? unknownKeyMessage(password, ["bridge", "passthrough"])
+        : "a NIC is either { bridge: <network> } (a bridge on the node) or { passthrough: <pci id> } (a physical NIC of the node)";
+    },
+  },
 );
 
 const Vm = obj({
@@ -126,6 +134,8 @@ const ProxmoxNode = obj({
   segment: Name,
   address: Ipv4,
   mac: Mac,
+  /** Its SSH host key, pinned in the generated client config. */
+  sshHostKey: SshPublicKey.optional(),
   /** Devices that may be passed through, by id. */
   pci: z.record(Name, PciDevice).default({}),
 });
@@ -152,6 +162,8 @@ const Nas = obj({
   segment: Name,
   address: Ipv4,
   mac: Mac,
+  /** Its SSH host key, pinned in the generated client config. */
+  sshHostKey: SshPublicKey.optional(),
   poolTiB: z.number().positive(),
 });
 

@@ -93,8 +93,10 @@ function commandFor(f: RenderedFile, file: string, dir: string): string[] {
       // recreate what nginx itself needs there (Debian's /var/lib/nginx temp paths).
       const roots = [...new Set(paths.map(({ p }) => nearestExisting(path.dirname(p))))];
       const mounts = roots.map((r) => `mount -t tmpfs tmpfs ${r} && mkdir -p ${r}/nginx`).join(" && ");
-      const script = [mounts, copies, `nginx -t -q -g 'load_module /usr/lib/nginx/modules/ngx_stream_module.so;' -c ${file}`].filter(Boolean).join(" && ");
-      return ["unshare", "--mount", "--propagation", "private", "sh", "-c", script];
+      // nginx -t also binds every listen address: give it an empty network namespace that
+      // may bind addresses it does not have.
+      const script = ["sysctl -qw net.ipv4.ip_nonlocal_bind=1", mounts, copies, `nginx -t -q -g 'load_module /usr/lib/nginx/modules/ngx_stream_module.so;' -c ${file}`].filter(Boolean).join(" && ");
+      return ["unshare", "--net", "--mount", "--propagation", "private", "sh", "-c", script];
     }
     case "sshd":
       fs.mkdirSync("/run/sshd", { recursive: true, mode: 0o755 });

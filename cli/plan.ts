@@ -1,0 +1,211 @@
+/**
+ * `npm run plan`: run every stack program under Pulumi's mock runtime, with no engine,
+ * no credentials and no hardware. Segments run first; the DMZ then reads their real
+ * exported contracts through its StackReferences. Prints each stack's resource tree and
+ * writes every rendered file under `<out>/<stack>/`.
+ */
+import * as fs from "fs";
+import * as path from "path";
+import * as pulumi from "@pulumi/pulumi";
+import { requireLab } from "../model/check";
+import { publishAll, planDmz } from "../model/dmz";
+import { CONFIG_KEYS, DMZ_STACK, segmentList, type Lab } from "../model/lab";
+import { planLab, planSshAccess } from "../model/plan";
+import { renderSegmentFiles } from "../render/segment";
+import { UsageError } from "./args";
+import { runProgram } from "../stacks";
+import { runUnderMocks, type RecordedResource, type StackOutputsByName, type UploadedFile } from "./mock-runtime";
+
+/** Options of a plan run. */
+export interface PlanOptions {
+  readonly dir: string;
+  readonly out: string;
+  readonly json: boolean;
+  readonly stacks: readonly string[];
+  /** Run the programs in preview mode (unknown values). @default false */
+  readonly preview?: boolean;
+}
+
+/** A file the plan writes. */
+export interface PlanFile {
+  readonly path: string;
+  readonly content: string;
+}
+
+/** One stack's planned result. */
+export interface StackPlan {
+  readonly stack: string;
+  readonly resources: readonly RecordedResource[];
+  readonly outputs: Record<string, unknown>;
+  /** Files written under `<out>/<stack>/`, relative paths. */
+  readonly files: readonly PlanFile[];
+}
+
+/** The whole plan. */
+export interface PlanResult {
+  readonly stacks: readonly StackPlan[];
+}
+
+/** The deploy key the offline plan uses: a marked placeholder, set as a secret like the real one. */
+export const PLACEHOLDER_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\n(offline plan: no real key is read)\n-----END OPENSSH PRIVATE KEY-----\n";
+
+/** What running one stack program under mocks gave. */
+interface StackResult {
+  readonly stack: string;
+  readonly resources: readonly RecordedResource[];
+  readonly uploads: readonly UploadedFile[];
+  readonly outputs: Record<string, unknown>;
+  readonly error?: string;
+}
+
+/**
+ * Run one stack program under mocks. Stacks run one after another in this process:
+ * each run gets a fresh mock runtime and root stack resource.
+ */
+async function runStackPlan(dir: string, stack: string, preview: boolean, references: StackOutputsByName): Promise<StackResult> {
+  try {
+    const run = await runUnderMocks({
+      stack,
+      program: () => runProgram(stack, dir),
+      config: { [CONFIG_KEYS.deployKey]: PLACEHOLDER_KEY },
+      secretKeys: [CONFIG_KEYS.deployKey],
+      references,
+      preview,
+    });
+    return { stack, resources: run.recorder.withParents(), uploads: run.recorder.uploads, outputs: run.resolved };
+  } catch (e) {
+    if (pulumi.RunError.isInstance(e)) return { stack, resources: [], uploads: [], outputs: {}, error: e.message };
+    throw e;
+  }
+}
+
+/** The folder a release's files belong in: the owning component's role or name. */
+function ownerDir(resources: readonly RecordedResource[], uploadResource: string): string {
+  const byName = new Map(resources.map((r) => [r.name, r]));
+  let r = byName.get(uploadResource);
+  while (r?.parent) {
+    r = byName.get(r.parent);
+    if (r?.type === "homelab:network:Router") return "router";
+    if (r?.type === "homelab:nixos:Host") return r.name;
+  }
+  throw new Error(`bug: upload ${uploadResource} has no Router or NixOS host above it`);
+}
+
+/** Files of one stack: what its resources upload, plus the files only humans use, plus the plan. */
+function stackFiles(lab: Lab, result: StackResult): PlanFile[] {
+  const files: PlanFile[] = result.uploads.map((u) => ({
+    path: `${ownerDir(result.resources, u.resource)}/${u.remotePath.replace(/^.*\/(homelab-uploads|releases)\/[0-9a-f]{16}\//, "")}`,
+    content: u.content,
+  }));
+  const uploaded = new Set(files.map((f) => f.path));
+  if (result.stack === DMZ_STACK) {
+    const published = publishAll(lab).filter((s) => lab.dmzStack?.segments.includes(s.name));
+    files.push({ path: "plan.json", content: `${JSON.stringify(planDmz(lab, published), null, 2)}\n` });
+  } else {
+    const plan = planLab(lab).segments[result.stack]!;
+    for (const f of renderSegmentFiles(plan, planSshAccess(lab), lab.domain)) {
+      if (!f.path.startsWith("router/") && !uploaded.has(f.path)) files.push({ path: f.path, content: f.content });
+    }
+    files.push({ path: "plan.json", content: `${JSON.stringify(plan, null, 2)}\n` });
+  }
+  return [...files].sort((a, b) => a.path.localeCompare(b.path));
+}
+
+/** Plan the stacks (all by default), returning results; throws ConfigError for an invalid lab. */
+export async function planStacks(opts: PlanOptions): Promise<PlanResult> {
+  const lab = requireLab(opts.dir);
+  const segments = segmentList(lab).map((s) => s.name);
+  const wanted = opts.stacks.length > 0 ? opts.stacks : [...segments, ...(lab.dmzStack ? [DMZ_STACK] : [])];
+  for (const s of wanted) {
+    if (s !== DMZ_STACK && !segments.includes(s)) throw new UsageError(`unknown stack "${s}"; the known stacks are ${[...segments, DMZ_STACK].join(", ")}`);
+  }
+  // The DMZ reads the segments it lists, so they run even when only the DMZ is asked for.
+  const needed = new Set(wanted.filter((s) => s !== DMZ_STACK));
+  if (wanted.includes(DMZ_STACK)) for (const s of lab.dmzStack?.segments ?? []) needed.add(s);
+
+  const results = new Map<string, StackResult>();
+  for (const s of [...needed].sort()) results.set(s, await runStackPlan(opts.dir, s, opts.preview ?? false, {}));
+  if (wanted.includes(DMZ_STACK)) {
+    const prefix = lab.dmzStack!.stackPrefix;
+    const references = Object.fromEntries(lab.dmzStack!.segments.map((s) => [`${prefix}/${s}`, results.get(s)?.outputs]));
+    results.set(DMZ_STACK, await runStackPlan(opts.dir, DMZ_STACK, opts.preview ?? false, references));
+  }
+
+  const failed = wanted.map((s) => results.get(s)!).filter((r) => r.error);
+  if (failed.length > 0) throw new PlanError(failed.map((r) => `stack ${r.stack}: ${r.error}`).join("\n\n"));
+  return {
+    stacks: wanted.map((s) => {
+      const r = results.get(s)!;
+      return { stack: s, resources: r.resources, outputs: r.outputs, files: stackFiles(lab, r) };
+    }),
+  };
+}
+
+/** A stack program failed under mocks: reported without a stack trace of the CLI itself. */
+export class PlanError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "PlanError";
+  }
+}
+
+/** Write each stack's files under `<out>/<stack>/`, replacing what was there. */
+export function writePlan(result: PlanResult, out: string): void {
+  for (const s of result.stacks) {
+    const dir = path.join(out, s.stack);
+    fs.rmSync(dir, { recursive: true, force: true });
+    for (const f of s.files) {
+      const p = path.join(dir, f.path);
+      fs.mkdirSync(path.dirname(p), { recursive: true });
+      fs.writeFileSync(p, f.content, { mode: f.path.endsWith(".sh") ? 0o755 : 0o644 });
+    }
+  }
+}
+
+/** The resource tree of one stack, for humans. */
+export function formatTree(s: StackPlan): string {
+  const children = new Map<string | undefined, RecordedResource[]>();
+  for (const r of s.resources) {
+    if (r.type === "pulumi:pulumi:Stack") continue;
+    const list = children.get(r.parent) ?? [];
+    list.push(r);
+    children.set(r.parent, list);
+  }
+  const counts = new Map<string, number>();
+  for (const r of s.resources) if (r.type !== "pulumi:pulumi:Stack") counts.set(r.type, (counts.get(r.type) ?? 0) + 1);
+  const total = [...counts.values()].reduce((a, b) => a + b, 0);
+  const lines = [`${s.stack}: ${total} resources (${[...counts].sort(([a], [b]) => a.localeCompare(b)).map(([t, n]) => `${n} ${t}`).join(", ")})`];
+  const walk = (parent: string | undefined, indent: string) => {
+    const list = children.get(parent) ?? [];
+    list.forEach((r, i) => {
+      const last = i === list.length - 1;
+      lines.push(`${indent}${last ? "└─" : "├─"} ${r.type} ${r.name}`);
+      walk(r.name, `${indent}${last ? "   " : "│  "}`);
+    });
+  };
+  walk(undefined, "");
+  lines.push(`  files: ${s.files.length} under ${s.stack}/`);
+  return lines.join("\n");
+}
+
+/** `npm run plan`: returns the exit code. */
+export async function runPlan(opts: PlanOptions): Promise<number> {
+  let result: PlanResult;
+  try {
+    result = await planStacks(opts);
+  } catch (e) {
+    if (e instanceof PlanError) {
+      process.stderr.write(`plan failed:\n${e.message}\n`);
+      return 1;
+    }
+    throw e;
+  }
+  writePlan(result, opts.out);
+  if (opts.json) {
+    const json = { out: opts.out, stacks: result.stacks.map((s) => ({ stack: s.stack, resources: s.resources, outputs: s.outputs, files: s.files.map((f) => f.path) })) };
+    process.stdout.write(`${JSON.stringify(json, null, 2)}\n`);
+  } else {
+    process.stdout.write(`${result.stacks.map(formatTree).join("\n\n")}\n\nwrote ${result.stacks.reduce((n, s) => n + s.files.length, 0)} files under ${opts.out}\n`);
+  }
+  return 0;
+}

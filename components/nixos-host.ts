@@ -1,0 +1,36 @@
+/**
+ * A NixOS host: its configuration.nix and the files it carries, activated with
+ * `nixos-rebuild test` and made permanent only after a fresh connection confirms;
+ * otherwise the previous generation comes back on its own.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { NIXOS_PROTOCOL, Release, type SshTarget } from "./release";
+
+/** Type token of the component. */
+export const NIXOS_HOST_TYPE = "homelab:nixos:Host";
+
+/** Arguments of a NixosHost. */
+export interface NixosHostArgs {
+  /**
+   * File path -> content, relative to the release directory: `configuration.nix`, the
+   * files it carries, and `apply.sh`. Contents may be Outputs; the paths must be known.
+   */
+  readonly files: Readonly<Record<string, pulumi.Input<string>>>;
+  readonly target: SshTarget;
+  /** @default 300 (a NixOS build takes longer than a ruleset load) */
+  readonly confirmTimeoutSeconds?: number;
+}
+
+/** One NixOS host, configured with commit-confirm. */
+export class NixosHost extends pulumi.ComponentResource {
+  /** The confirmed release id. */
+  public readonly release: pulumi.Output<string>;
+
+  constructor(name: string, args: NixosHostArgs, opts?: pulumi.ComponentResourceOptions) {
+    super(NIXOS_HOST_TYPE, name, {}, opts);
+    if (!("configuration.nix" in args.files)) throw new pulumi.ResourceError(`NixOS host ${name} has no configuration.nix`, this);
+    const release = new Release(`${name}-release`, { files: args.files, target: args.target, protocol: NIXOS_PROTOCOL, confirmTimeoutSeconds: args.confirmTimeoutSeconds ?? 300 }, { parent: this });
+    this.release = release.release;
+    this.registerOutputs({ release: this.release });
+  }
+}

@@ -1,0 +1,157 @@
+/**
+ * A confirmed release: upload a set of rendered files to a box over SSH, run their
+ * `apply.sh apply` (check on the box, load atomically, arm a rollback watchdog), then
+ * confirm over a second, fresh SSH connection. If the new configuration cuts that
+ * connection, nothing confirms and the box reverts on its own.
+ */
+import * as command from "@pulumi/command";
+import * as pulumi from "@pulumi/pulumi";
+import { createHash } from "crypto";
+
+/** Type token of the component. */
+export const RELEASE_TYPE = "homelab:deploy:Release";
+
+/** How Pulumi reaches the box over SSH. */
+export interface SshTarget {
+  readonly host: string;
+  /** @default 22 */
+  readonly port?: number;
+  readonly user: string;
+  /** The deploy key, PEM. Always a secret Output. */
+  readonly privateKey: pulumi.Input<string>;
+  /** The box's public host key, pinned: the provider does not check host keys otherwise. */
+  readonly hostKey: string;
+  /** One jump host in front of the box, if any. */
+  readonly proxy?: Omit<SshTarget, "proxy">;
+}
+
+/**
+ * Where a box takes its uploads and how its apply script is called. The router's script
+ * runs from the upload and keeps a root-owned copy; a NixOS host runs the `homelab-apply`
+ * command its own configuration installed (the deploy user's only sudo rule), which
+ * reads the release from /var/lib/homelab/releases.
+ */
+export interface ReleaseProtocol {
+  /** The directory the files are uploaded to. */
+  uploadDir(user: string, release: string): string;
+  /** The command that checks, applies and arms the watchdog. */
+  apply(dir: string, release: string, timeoutSeconds: number): string;
+  /** The command that confirms, run over a second connection. */
+  confirm(dir: string, release: string): string;
+}
+
+/** Routers: upload to the deploy user's home, run the uploaded apply.sh with sudo. */
+export const ROUTER_PROTOCOL: ReleaseProtocol = {
+  uploadDir: (user, release) => `/home/${user}/homelab-uploads/${release}`,
+  apply: (dir, release, timeout) => `sudo -n bash ${dir}/apply.sh apply ${release} ${timeout}`,
+  confirm: (dir, release) => `sudo -n bash ${dir}/apply.sh confirm ${release}`,
+};
+
+/** NixOS hosts: upload where homelab-apply reads releases, run the installed command. */
+export const NIXOS_PROTOCOL: ReleaseProtocol = {
+  uploadDir: (_user, release) => `/var/lib/homelab/releases/${release}`,
+  apply: (_dir, release, timeout) => `sudo -n homelab-apply apply ${release} ${timeout}`,
+  confirm: (_dir, release) => `sudo -n homelab-apply confirm ${release}`,
+};
+
+/** Arguments of a Release. */
+export interface ReleaseArgs {
+  /**
+   * File path (relative to the release directory) -> content. The set of paths must be
+   * known when the program runs; contents may be Outputs (e.g. built from another
+   * stack's contract). One of them is `apply.sh`.
+   */
+  readonly files: Readonly<Record<string, pulumi.Input<string>>>;
+  readonly target: SshTarget;
+  /** How the box takes the release. */
+  readonly protocol: ReleaseProtocol;
+  /**
+   * Seconds the box waits for the confirm before it reverts.
+   * @default 120
+   */
+  readonly confirmTimeoutSeconds?: number;
+}
+
+/** The release id: a hash of every path and content, so any change makes a new release. */
+export function releaseId(files: Readonly<Record<string, string>>): string {
+  const h = createHash("sha256");
+  for (const p of Object.keys(files).sort()) h.update(`${p}\0${files[p]}\0`);
+  return h.digest("hex").slice(0, 16);
+}
+
+function connection(t: SshTarget): command.types.input.remote.ConnectionArgs {
+  return {
+    host: t.host,
+    port: t.port ?? 22,
+    user: t.user,
+    privateKey: pulumi.secret(t.privateKey),
+    hostKey: t.hostKey,
+    // A firewall change can briefly drop new connections; retry, but not forever.
+    dialErrorLimit: 10,
+    perDialTimeout: 15,
+    ...(t.proxy ? { proxy: { host: t.proxy.host, port: t.proxy.port ?? 22, user: t.proxy.user, privateKey: pulumi.secret(t.proxy.privateKey), hostKey: t.proxy.hostKey } } : {}),
+  };
+}
+
+/** Upload, apply with a watchdog, confirm over a fresh connection. */
+export class Release extends pulumi.ComponentResource {
+  /** The release id that was applied and confirmed. */
+  public readonly release: pulumi.Output<string>;
+  /** Where the files were uploaded on the box. */
+  public readonly directory: pulumi.Output<string>;
+
+  constructor(name: string, args: ReleaseArgs, opts?: pulumi.ComponentResourceOptions) {
+    super(RELEASE_TYPE, name, {}, opts);
+    if (!("apply.sh" in args.files)) throw new pulumi.ResourceError(`release ${name} has no apply.sh`, this);
+    const timeout = args.confirmTimeoutSeconds ?? 120;
+    const paths = Object.keys(args.files).sort();
+    const release = pulumi.all(paths.map((p) => args.files[p]!)).apply((contents) => releaseId(Object.fromEntries(paths.map((p, i) => [p, contents[i]!]))));
+    const dir = release.apply((r) => args.protocol.uploadDir(args.target.user, r));
+    const conn = connection(args.target);
+
+    const uploads = paths.map(
+      (p) =>
+        new command.remote.CopyToRemote(
+          `${name}-upload-${p.replace(/[^A-Za-z0-9.-]+/g, "-")}`,
+          {
+            connection: conn,
+            source: pulumi.output(args.files[p]!).apply((c) => new pulumi.asset.StringAsset(c)),
+            remotePath: pulumi.interpolate`${dir}/${p}`,
+            triggers: [release],
+          },
+          { parent: this },
+        ),
+    );
+
+    // The script checks everything on the box before it touches anything, loads the new
+    // configuration atomically and arms the watchdog; a failed check exits non-zero and
+    // the deployment stops here with the box unchanged.
+    const apply = new command.remote.Command(
+      `${name}-apply`,
+      {
+        connection: conn,
+        create: pulumi.all([dir, release]).apply(([d, r]) => args.protocol.apply(d, r, timeout)),
+        triggers: [release],
+        logging: "stdoutAndStderr",
+      },
+      { parent: this, dependsOn: uploads },
+    );
+
+    // A separate resource opens a separate SSH connection: if the new rules or sshd
+    // config lock us out, this fails and the watchdog restores the previous release.
+    const confirm = new command.remote.Command(
+      `${name}-confirm`,
+      {
+        connection: conn,
+        create: pulumi.all([dir, release]).apply(([d, r]) => args.protocol.confirm(d, r)),
+        triggers: [release],
+        logging: "stdoutAndStderr",
+      },
+      { parent: this, dependsOn: [apply] },
+    );
+
+    this.release = pulumi.all([release, confirm.stdout]).apply(([r]) => r);
+    this.directory = dir;
+    this.registerOutputs({ release: this.release, directory: this.directory });
+  }
+}

@@ -1,0 +1,26 @@
+/** Load, parse and validate a lab directory in one step: the entry point for every tool. */
+import type { Lab } from "./lab";
+import { parseLab, readLabSources } from "./load";
+import { ConfigError, type Problem } from "./problems";
+import { validateLab } from "./validate";
+
+/** A lab directory's lab (when valid) and every problem found. */
+export interface CheckedLab {
+  readonly lab?: Lab;
+  readonly problems: readonly Problem[];
+}
+
+/** Read and check the lab in `dir`. Schema problems of all files come first; semantic rules run only on a well-formed lab. */
+export function checkLabDir(dir: string): CheckedLab {
+  const parsed = parseLab(readLabSources(dir));
+  if (!parsed.lab) return { problems: parsed.problems };
+  const problems = validateLab(parsed.lab);
+  return problems.length > 0 ? { problems } : { lab: parsed.lab, problems: [] };
+}
+
+/** The valid lab in `dir`, or a ConfigError listing every problem. */
+export function requireLab(dir: string): Lab {
+  const { lab, problems } = checkLabDir(dir);
+  if (!lab) throw new ConfigError(problems);
+  return lab;
+}

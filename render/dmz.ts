@@ -1,0 +1,151 @@
+/**
+ * Every file of the DMZ infra host: its NixOS configuration and the files it carries
+ * (dnsmasq, chrony, nginx, sshd, the host firewall, the commit-confirm script).
+ */
+import type { DmzPlan } from "../model/dmz";
+import type { Cidr } from "../model/net";
+import type { SshAccess } from "../model/plan";
+import { renderChronyServer } from "./chrony";
+import { renderDnsmasqDns } from "./dns";
+import { sortFiles, type RenderedFile } from "./files";
+import { renderHostFirewall, type HostFirewallRule, type HostFirewallSpec } from "./host-firewall";
+import { renderNginx, SECRETS_DIR } from "./nginx";
+import { COMPANION_FILE, DEFAULT_NIXOS_FILES, canonicalAccess, nixosSshdConfig, renderNixosConfiguration, type NixosDaemon, type NixosHostSpec } from "./nixos";
+import { renderNixosApply } from "./nixos-apply";
+import { renderSshdConfig } from "./sshd";
+
+/** The output directory of the infra host's files. */
+export const INFRA_DIR = "infra";
+
+/** Companion file names of the infra host's daemons. */
+export const INFRA_FILES = { dnsmasq: "dnsmasq.conf", chrony: "chrony.conf", nginx: "nginx.conf" } as const;
+
+/** The sources of HTTP(S) to the proxy: anyone when one route is internet-exposed, else the union of the allow lists. */
+function httpSources(plan: DmzPlan): readonly Cidr[] | "any" {
+  if (plan.proxy.http.some((r) => r.exposure === "internet")) return "any";
+  const byText = new Map(plan.proxy.http.flatMap((r) => r.allow).map((c) => [c.toString(), c]));
+  return [...byText.values()];
+}
+
+/** The infra host's firewall: DNS and NTP for the lab, the proxy's ports, SSH for admins. */
+export function infraFirewall(plan: DmzPlan): HostFirewallSpec {
+  const { dns, ntp, proxy } = plan.infra.serviceAddresses;
+  const rules: HostFirewallRule[] = [
+    { from: plan.ssh.adminSources, proto: "tcp", port: 22, to: plan.infra.address, reason: "admins' workstations log in to the infra host" },
+    { from: plan.dns.clients, proto: "udp", port: 53, to: dns, reason: "the lab's networks resolve names with the DMZ DNS" },
+    { from: plan.dns.clients, proto: "tcp", port: 53, to: dns, reason: "the lab's networks resolve names with the DMZ DNS (large answers)" },
+    { from: plan.ntp.clients, proto: "udp", port: 123, to: ntp, reason: "the lab's networks keep time with the DMZ NTP server" },
+  ];
+  if (plan.proxy.http.length > 0) {
+    const from = httpSources(plan);
+    const who = from === "any" ? "internet and lab clients" : "lab clients (every HTTP route is lab-only)";
+    rules.push(
+      { from, proto: "tcp", port: 80, to: proxy, reason: `${who} reach the proxy, which redirects to HTTPS` },
+      { from, proto: "tcp", port: 443, to: proxy, reason: `${who} reach published HTTP services; nginx allow lists restrict lab-only names` },
+    );
+  }
+  for (const s of plan.proxy.streams) {
+    rules.push({
+      from: s.exposure === "internet" ? "any" : s.allow,
+      proto: s.proto,
+      port: s.port,
+      to: proxy,
+      reason: `${s.segment}/${s.service} is published (${s.exposure} exposure)`,
+    });
+  }
+  for (const f of plan.infra.inbound) {
+    rules.push({ from: f.from, proto: f.proto, port: f.port, ...(f.to !== undefined ? { to: f.to } : {}), reason: `${f.flow}: ${f.reason}` });
+  }
+  return { host: `${plan.infra.fqdn} (DMZ infra host)`, rules };
+}
+
+/** The daemons the infra host runs from its companion files. */
+function infraDaemons(): NixosDaemon[] {
+  return [
+    {
+      unit: "homelab-dnsmasq",
+      description: "DMZ DNS (dnsmasq on the rendered dnsmasq.conf)",
+      package: "dnsmasq",
+      file: INFRA_FILES.dnsmasq,
+      check: { program: "dnsmasq", args: ["--test", "-C", COMPANION_FILE] },
+      // dnsmasq starts as root to bind port 53 and drops to its user.
+      start: { program: "dnsmasq", args: ["--keep-in-foreground", "--user=dnsmasq", "--group=dnsmasq", "-C", COMPANION_FILE] },
+      user: "dnsmasq",
+    },
+    {
+      unit: "homelab-chronyd",
+      description: "DMZ NTP server (chronyd on the rendered chrony.conf)",
+      package: "chrony",
+      file: INFRA_FILES.chrony,
+      check: { program: "chronyd", args: ["-p", "-f", COMPANION_FILE] },
+      // chronyd keeps CAP_SYS_TIME when it drops to its user; -n stays in the foreground for systemd.
+      start: { program: "chronyd", args: ["-n", "-u", "chrony", "-f", COMPANION_FILE] },
+      user: "chrony",
+    },
+    {
+      unit: "homelab-nginx",
+      description: "DMZ reverse proxy (nginx on the rendered nginx.conf)",
+      package: "nginx",
+      file: INFRA_FILES.nginx,
+      check: { program: "nginx", args: ["-t", "-q", "-c", COMPANION_FILE] },
+      start: { program: "nginx", args: ["-c", COMPANION_FILE] },
+      user: "nginx",
+      // The whole of nginx runs unprivileged, with only the right to bind ports below 1024.
+      serviceConfig: {
+        User: "nginx",
+        Group: "nginx",
+        AmbientCapabilities: ["CAP_NET_BIND_SERVICE"],
+        CapabilityBoundingSet: ["CAP_NET_BIND_SERVICE"],
+        NoNewPrivileges: true,
+        StateDirectory: "nginx",
+        // nginx opens its compiled-in error log before it reads the configuration.
+        LogsDirectory: "nginx",
+        ExecReload: "/run/current-system/sw/bin/kill -HUP $MAINPID",
+      },
+    },
+  ];
+}
+
+/** The infra host as a NixOS host. */
+export function infraHostSpec(plan: DmzPlan, access: SshAccess): NixosHostSpec {
+  const { dns, ntp, proxy } = plan.infra.serviceAddresses;
+  const addresses = [...new Set([plan.infra.address, dns, ntp, proxy])].map((address) => ({ address, prefixLength: plan.infra.subnet.prefix }));
+  return {
+    role: "DMZ infra host: DNS, NTP, reverse proxy",
+    hostName: plan.infra.name,
+    domain: plan.domain,
+    timeZone: plan.timezone,
+    addresses,
+    gateway: plan.infra.gateway,
+    routes: plan.infra.routes.map((r) => ({ to: r.to, via: r.via })),
+    // Its own DNS first, so the host sees the lab's names like everyone else; the upstreams only
+    // answer when dnsmasq itself is down (the resolver moves on after a timeout, not on NXDOMAIN).
+    nameservers: [plan.dns.listen, ...plan.dns.upstream],
+    timeServers: [],
+    access,
+    daemons: infraDaemons(),
+    tmpfiles: [
+      "d /var/lib/chrony 0750 chrony chrony -",
+      // htpasswd files are placed here out of band; nginx reads them at request time.
+      `d ${SECRETS_DIR} 0750 root nginx -`,
+    ],
+    packages: ["chrony", "dnsutils"],
+  };
+}
+
+/** Every file of the DMZ infra host, sorted by path. */
+export function renderDmzFiles(plan: DmzPlan, sshAccess: SshAccess): RenderedFile[] {
+  const access = canonicalAccess(sshAccess);
+  const spec = infraHostSpec(plan, access);
+  const files = DEFAULT_NIXOS_FILES;
+  const sshd = renderSshdConfig({ role: `${plan.infra.fqdn} (DMZ infra host)`, listen: [plan.infra.address], allowFrom: plan.ssh.adminSources, jump: false }, access);
+  return sortFiles([
+    { path: `${INFRA_DIR}/configuration.nix`, content: renderNixosConfiguration(spec), checker: "nix" },
+    { path: `${INFRA_DIR}/${INFRA_FILES.dnsmasq}`, content: renderDnsmasqDns(plan), checker: "dnsmasq" },
+    { path: `${INFRA_DIR}/${INFRA_FILES.chrony}`, content: renderChronyServer(plan), checker: "chrony" },
+    { path: `${INFRA_DIR}/${INFRA_FILES.nginx}`, content: renderNginx(plan), checker: "nginx" },
+    { path: `${INFRA_DIR}/${files.sshd}`, content: nixosSshdConfig(sshd), checker: "sshd" },
+    { path: `${INFRA_DIR}/${files.firewall}`, content: renderHostFirewall(infraFirewall(plan)), checker: "nft" },
+    { path: `${INFRA_DIR}/${files.apply}`, content: renderNixosApply({ host: plan.infra.fqdn }), checker: "sh", mode: 0o755 },
+  ]);
+}

@@ -1,0 +1,107 @@
+/**
+ * The nftables ruleset of a single host (the DMZ infra host, a jump host): default-deny
+ * input with one accept rule per model reason, no forwarding, open output. Routers have
+ * their own renderer; this one never forwards or translates anything.
+ */
+import type { Proto } from "../model/lab";
+import { compareIp, ipToInt, type Cidr } from "../model/net";
+import { generatedHeader } from "./header";
+
+/** One inbound service the host accepts. */
+export interface HostFirewallRule {
+  /** Sources allowed, or "any" for a service the whole internet may reach. */
+  readonly from: readonly Cidr[] | "any";
+  readonly proto: Proto;
+  readonly port: number;
+  /**
+   * The local address the service listens on. @default undefined: any of the host's
+   * addresses (a host with one address needs no more).
+   */
+  readonly to?: string;
+  /** Why the rule exists; rendered as a comment above it. */
+  readonly reason: string;
+}
+
+/** Everything the host firewall needs. */
+export interface HostFirewallSpec {
+  /** What this ruleset guards, for the header, e.g. `infra.lab.example.net (DMZ infra host)`. */
+  readonly host: string;
+  readonly rules: readonly HostFirewallRule[];
+}
+
+/** The nft table every host ruleset lives in. */
+export const HOST_TABLE = "inet host";
+
+/** Order rules by port, protocol, destination and sources, so reordering the model never reorders the file. */
+function compareRules(a: HostFirewallRule, b: HostFirewallRule): number {
+  return (
+    a.port - b.port ||
+    a.proto.localeCompare(b.proto) ||
+    destinationKey(a) - destinationKey(b) ||
+    sourcesText(a.from).localeCompare(sourcesText(b.from))
+  );
+}
+
+/** Rules for any local address sort before rules for one address. */
+function destinationKey(r: HostFirewallRule): number {
+  return r.to === undefined ? -1 : ipToInt(r.to);
+}
+
+function sortCidrs(cidrs: readonly Cidr[]): Cidr[] {
+  return [...cidrs].sort((x, y) => compareIp(x.network, y.network) || x.prefix - y.prefix);
+}
+
+function sourcesText(from: HostFirewallRule["from"]): string {
+  return from === "any" ? "" : sortCidrs(from).join(", ");
+}
+
+/** One rule as nft text. An empty source list would admit nobody, which is a bug in the caller. */
+function renderRule(r: HostFirewallRule): string {
+  if (r.from !== "any" && r.from.length === 0) throw new Error(`bug: host firewall rule ${r.port}/${r.proto} has no sources`);
+  const parts: string[] = [];
+  if (r.from !== "any") {
+    const cidrs = sortCidrs(r.from).map((c) => (c.prefix === 32 ? c.network : c.toString()));
+    parts.push(cidrs.length === 1 ? `ip saddr ${cidrs[0]}` : `ip saddr { ${cidrs.join(", ")} }`);
+  }
+  if (r.to !== undefined) parts.push(`ip daddr ${r.to}`);
+  parts.push(`${r.proto} dport ${r.port}`, "accept");
+  return parts.join(" ");
+}
+
+/** The nftables ruleset text (loadable with `nft -f`, checked with `nft -c -f`). */
+export function renderHostFirewall(spec: HostFirewallSpec): string {
+  const rules = [...spec.rules].sort(compareRules);
+  const ruleLines = rules.flatMap((r) => [`\t\t# ${r.reason.replace(/\s+/g, " ")}`, `\t\t${renderRule(r)}`]);
+  const lines = [
+    generatedHeader("#", `nftables ruleset of ${spec.host}`, "render/host-firewall.ts"),
+    "# The whole ruleset is replaced in one transaction: there is never a moment without it.",
+    "flush ruleset",
+    "",
+    `table ${HOST_TABLE} {`,
+    "\tchain input {",
+    "\t\ttype filter hook input priority filter; policy drop;",
+    "\t\tct state established,related accept",
+    "\t\tct state invalid drop",
+    '\t\tiifname "lo" accept',
+    "\t\t# Ping stays answerable for monitoring, rate-limited so a flood costs no more than a trickle.",
+    "\t\ticmp type echo-request limit rate 10/second burst 20 packets accept",
+    "",
+    ...ruleLines,
+    "",
+    "\t\t# Everything else meets the drop policy; the counter shows how much.",
+    '\t\tcounter comment "dropped by policy"',
+    "\t}",
+    "",
+    "\t# A host forwards nothing; only routers do.",
+    "\tchain forward {",
+    "\t\ttype filter hook forward priority filter; policy drop;",
+    "\t}",
+    "",
+    "\tchain output {",
+    "\t\ttype filter hook output priority filter; policy accept;",
+    "\t}",
+    "}",
+    "",
+  ];
+  return lines.join("\n");
+}

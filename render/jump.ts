@@ -1,0 +1,71 @@
+/**
+ * Every file of a segment's NixOS jump host: the one door into the segment. The router
+ * DNATs its WAN port 22 to the jump host without SNAT, so sshd sees the admins' real
+ * addresses and can admit exactly the admin workstations.
+ */
+import type { SegmentPlan, SshAccess } from "../model/plan";
+import { sortFiles, type RenderedFile } from "./files";
+import { renderHostFirewall, type HostFirewallSpec } from "./host-firewall";
+import { DEFAULT_NIXOS_FILES, canonicalAccess, nixosSshdConfig, renderNixosConfiguration, type NixosHostSpec } from "./nixos";
+import { renderNixosApply } from "./nixos-apply";
+import { renderSshdConfig } from "./sshd";
+
+/** The output directory of a segment's jump host files. */
+export const JUMP_DIR = "jump";
+
+/** Lab-wide facts a jump host needs besides its segment's plan. */
+export interface JumpLabFacts {
+  readonly domain: string;
+  readonly timezone: string;
+  /** The DMZ DNS address. */
+  readonly dns: string;
+  /** The DMZ NTP address. */
+  readonly ntp: string;
+}
+
+/** The jump host's firewall: SSH from the admin workstations, nothing else. */
+export function jumpFirewall(plan: SegmentPlan, access: SshAccess): HostFirewallSpec {
+  return {
+    host: `${plan.jumpHost.fqdn} (jump host of ${plan.name})`,
+    rules: [
+      {
+        from: access.adminSources,
+        proto: "tcp",
+        port: 22,
+        to: plan.jumpHost.address,
+        reason: `admins enter ${plan.name} through this host (the router DNATs its WAN port 22 here, keeping the source)`,
+      },
+    ],
+  };
+}
+
+/** The jump host as a NixOS host: on the segment's LAN, behind its router, using the DMZ's DNS and NTP. */
+export function jumpHostSpec(plan: SegmentPlan, access: SshAccess, lab: JumpLabFacts): NixosHostSpec {
+  return {
+    role: `SSH jump host of ${plan.name}`,
+    hostName: plan.jumpHost.id,
+    domain: `${plan.name}.${lab.domain}`,
+    timeZone: lab.timezone,
+    addresses: [{ address: plan.jumpHost.address, prefixLength: plan.subnet.prefix }],
+    gateway: plan.router.lan.address,
+    nameservers: [lab.dns],
+    timeServers: [lab.ntp],
+    access,
+  };
+}
+
+/** Every file of the segment's jump host, sorted by path. */
+export function renderJumpFiles(plan: SegmentPlan, sshAccess: SshAccess, lab: JumpLabFacts): RenderedFile[] {
+  const access = canonicalAccess(sshAccess);
+  const files = DEFAULT_NIXOS_FILES;
+  const sshd = renderSshdConfig(
+    { role: `${plan.jumpHost.fqdn} (jump host of ${plan.name})`, listen: [plan.jumpHost.address], allowFrom: access.adminSources, jump: true },
+    access,
+  );
+  return sortFiles([
+    { path: `${JUMP_DIR}/configuration.nix`, content: renderNixosConfiguration(jumpHostSpec(plan, access, lab)), checker: "nix" },
+    { path: `${JUMP_DIR}/${files.sshd}`, content: nixosSshdConfig(sshd), checker: "sshd" },
+    { path: `${JUMP_DIR}/${files.firewall}`, content: renderHostFirewall(jumpFirewall(plan, access)), checker: "nft" },
+    { path: `${JUMP_DIR}/${files.apply}`, content: renderNixosApply({ host: plan.jumpHost.fqdn }), checker: "sh", mode: 0o755 },
+  ]);
+}

@@ -1,0 +1,311 @@
+/**
+ * A segment router's whole nftables ruleset, loaded atomically with `nft -f`.
+ *
+ * One `table inet homelab` holds filter and NAT chains, so the NAT chains and the filter
+ * chains share the same sets (`lab_nets`, the DNAT targets). The text is printed from a
+ * small tree of blocks and statements (see `NftNode`), multi-line, because nft 1.0.6
+ * misparses some one-line rulesets, and with `iifname`/`oifname` only, because `iif`/`oif`
+ * resolve the interface at load time and fail `nft -c` on a box or namespace without it.
+ *
+ * Policy, in words:
+ * - input and forward drop by default; established/related pass, invalid is dropped;
+ * - input: loopback, rate-limited ping, DHCP from the LAN, SSH from the jump host only;
+ * - prerouting: DNAT on the WAN address, keyed by source . protocol . port, so a
+ *   published service is translated only for the proxy and the jump host only for the
+ *   admins' workstations; anything else addressed to the WAN address hits input's drop;
+ * - forward: DNATed traffic only to the translated destinations; LAN -> lab networks only
+ *   as the plan's `outbound` rules say, WAN -> LAN only as `inbound` says; LAN -> internet
+ *   iff `router.internet`, masqueraded;
+ * - every drop path counts into a named counter, so tests and the twin can prove a drop.
+ */
+import { Cidr, compareIp } from "../model/net";
+import type { Dnat, FlowRule, RouterPlan } from "../model/plan";
+import { generatedHeader } from "./header";
+
+/** Name of the one table this ruleset owns. */
+export const NFT_TABLE = "homelab";
+
+/**
+ * The named counters of the ruleset, one per drop path, with what each one counts. Their
+ * names are an interface: the twin reads them to prove a drop happened.
+ */
+export const NFT_DROP_COUNTERS = {
+  drop_input_invalid: "input: packets conntrack calls invalid",
+  drop_input: "input: anything not allowed to reach the router itself",
+  drop_forward_invalid: "forward: packets conntrack calls invalid",
+  drop_forward: "forward: neither LAN->WAN nor WAN->LAN, or not allowed",
+  drop_spoofed: "LAN->WAN: source outside the LAN subnet",
+  drop_outbound_lab: "LAN->WAN: lab-bound traffic no outbound flow allows",
+  drop_internet: "LAN->WAN: internet-bound traffic from a segment without internet",
+  drop_inbound: "WAN->LAN: traffic no inbound flow allows",
+} as const;
+
+/** The name of one drop counter. */
+export type NftDropCounter = keyof typeof NFT_DROP_COUNTERS;
+
+/** ICMP echo requests the router answers per second; more than that is dropped (and counted). */
+export const PING_RATE_PER_SECOND = 10;
+
+/** nft rejects comments longer than this many bytes. */
+const MAX_COMMENT = 128;
+
+// --- a tiny AST and its printer -------------------------------------------------------------------
+
+/** One line of ruleset text, a blank line (`""`), or a block with a head and a body. */
+export type NftNode = string | NftBlock;
+
+/** `head {` body `}`. */
+export interface NftBlock {
+  readonly head: string;
+  readonly body: readonly NftNode[];
+}
+
+function block(head: string, body: readonly NftNode[]): NftBlock {
+  return { head, body };
+}
+
+/** Print nodes with tab indentation, the way `nft list ruleset` does. */
+export function printNft(nodes: readonly NftNode[], depth = 0): string[] {
+  const pad = "\t".repeat(depth);
+  return nodes.flatMap((n) => {
+    if (typeof n === "string") return [n === "" ? "" : `${pad}${n}`];
+    return [`${pad}${n.head} {`, ...printNft(n.body, depth + 1), `${pad}}`];
+  });
+}
+
+/** A quoted nft string. nft strings cannot escape quotes, so they are dropped; the length is capped. */
+function quote(text: string): string {
+  const clean = text.replace(/["\\\n]/g, "");
+  return `"${clean.length > MAX_COMMENT ? `${clean.slice(0, MAX_COMMENT - 3)}...` : clean}"`;
+}
+
+/** A CIDR as nft prints it: a bare address for a /32. */
+function addr(c: Cidr): string {
+  return c.prefix === 32 ? c.network : c.toString();
+}
+
+// --- set contents ---------------------------------------------------------------------------------
+
+/** One element of a `saddr . daddr . proto . port` set, with the flows it serves. */
+interface RuleElement {
+  readonly from: Cidr;
+  readonly to: Cidr;
+  readonly proto: string;
+  readonly port: number;
+  readonly flows: readonly string[];
+}
+
+function compareCidr(a: Cidr, b: Cidr): number {
+  return compareIp(a.network, b.network) || a.prefix - b.prefix;
+}
+
+function compareRule(a: RuleElement, b: RuleElement): number {
+  return compareCidr(a.from, b.from) || compareCidr(a.to, b.to) || a.proto.localeCompare(b.proto) || a.port - b.port;
+}
+
+/** Merge rules with the same key into one element that names every flow, sorted. */
+function ruleElements(rules: readonly FlowRule[]): RuleElement[] {
+  const byKey = new Map<string, { from: Cidr; to: Cidr; proto: string; port: number; flows: Set<string> }>();
+  for (const r of rules) {
+    const key = `${r.from}|${r.to}|${r.proto}|${r.port}`;
+    const e = byKey.get(key) ?? { from: r.from, to: r.to, proto: r.proto, port: r.port, flows: new Set<string>() };
+    e.flows.add(r.flow);
+    byKey.set(key, e);
+  }
+  return [...byKey.values()].map((e) => ({ ...e, flows: [...e.flows].sort() })).sort(compareRule);
+}
+
+function overlapping(a: RuleElement, b: RuleElement): boolean {
+  return a.proto === b.proto && a.port === b.port && a.from.overlaps(b.from) && a.to.overlaps(b.to);
+}
+
+/**
+ * Split elements into groups with no two overlapping elements in a group. The kernel's
+ * set type for concatenated intervals refuses an element whose range overlaps one already
+ * in the set ("File exists"), depending on insertion order; a segment-wide flow and a
+ * host's own flow to the same port do overlap. Each group becomes its own set, looked up
+ * by its own rule, so every rule keeps its own element (and counter) and the ruleset loads
+ * whatever the plan holds. Greedy first-fit in sorted order keeps it deterministic.
+ */
+function disjointGroups<T extends RuleElement>(elements: readonly T[]): T[][] {
+  const groups: T[][] = [];
+  for (const e of elements) {
+    const home = groups.find((g) => !g.some((o) => overlapping(o, e)));
+    if (home) home.push(e);
+    else groups.push([e]);
+  }
+  return groups;
+}
+
+function setName(base: string, index: number): string {
+  return index === 0 ? base : `${base}_${index}`;
+}
+
+/** Set element lines: one per line with a trailing comma, which nft accepts. */
+function elementsBlock(lines: readonly string[]): NftNode[] {
+  return lines.length === 0 ? [] : [block("elements =", lines.map((l) => `${l},`))];
+}
+
+/**
+ * A flow set: `saddr . daddr . proto . port`, looked up once per packet. Chosen over a
+ * verdict map that jumps to one chain per flow: the lookup costs the same, while the
+ * per-element counter and comment already give each rule its own packet count and flow
+ * id, without dozens of chains named after flow ids (which nft identifiers cannot spell).
+ */
+function ruleSet(name: string, comment: string, elements: readonly RuleElement[]): NftBlock {
+  return block(`set ${name}`, [
+    "type ipv4_addr . ipv4_addr . inet_proto . inet_service",
+    // CIDR sources and destinations need intervals.
+    "flags interval",
+    "counter",
+    `comment ${quote(comment)}`,
+    ...elementsBlock(elements.map((e) => `${addr(e.from)} . ${addr(e.to)} . ${e.proto} . ${e.port} comment ${quote(e.flows.join(", "))}`)),
+  ]);
+}
+
+/** DNAT entries with redundant sources removed (CIDRs nest or are disjoint), sorted. */
+function dnatEntries(dnat: readonly Dnat[]): Dnat[] {
+  const seen = new Map<string, Dnat>();
+  for (const d of dnat) {
+    const key = `${d.proto}/${d.wanPort}`;
+    const other = seen.get(key);
+    // The planner keeps one DNAT per WAN port; two would make the map ambiguous.
+    if (other && (other.to !== d.to || other.toPort !== d.toPort)) {
+      throw new Error(`bug: two DNATs for ${key} on one router (${other.flows.join(", ")} and ${d.flows.join(", ")})`);
+    }
+    if (!other) seen.set(key, d);
+  }
+  return [...seen.values()]
+    .map((d) => {
+      const unique = [...new Map(d.sources.map((s) => [s.toString(), s])).values()];
+      return { ...d, sources: unique.filter((s) => !unique.some((o) => o.prefix < s.prefix && o.overlaps(s))).sort(compareCidr) };
+    })
+    // A DNAT with no source would translate for nobody; leaving it out keeps its target closed too.
+    .filter((d) => d.sources.length > 0)
+    .sort((a, b) => a.proto.localeCompare(b.proto) || a.wanPort - b.wanPort);
+}
+
+// --- the ruleset ----------------------------------------------------------------------------------
+
+/** The ruleset as a tree; `renderRouterNftables` prints it. */
+export function routerRuleset(router: RouterPlan): NftNode[] {
+  const wan = quote(router.wan.iface);
+  const lan = quote(router.lan.iface);
+  const outbound = disjointGroups(ruleElements(router.outbound));
+  const inbound = disjointGroups(ruleElements(router.inbound));
+  // Keep one (empty) set when there are no rules, so the structure is the same for every router.
+  const outSets = outbound.length > 0 ? outbound : [[]];
+  const inSets = inbound.length > 0 ? inbound : [[]];
+  const dnat = dnatEntries(router.dnat);
+  const labNets = [...router.labNets].sort(compareCidr);
+
+  const targets = new Map<string, { to: string; proto: string; port: number; flows: Set<string> }>();
+  for (const d of dnat) {
+    const key = `${d.to}|${d.proto}|${d.toPort}`;
+    const t = targets.get(key) ?? { to: d.to, proto: d.proto, port: d.toPort, flows: new Set<string>() };
+    for (const f of d.flows) t.flows.add(f);
+    targets.set(key, t);
+  }
+  const targetList = [...targets.values()].sort((a, b) => compareIp(a.to, b.to) || a.proto.localeCompare(b.proto) || a.port - b.port);
+
+  const counters = (Object.keys(NFT_DROP_COUNTERS) as NftDropCounter[])
+    .filter((c) => c !== "drop_internet" || !router.internet)
+    .map((c) => block(`counter ${c}`, [`comment ${quote(NFT_DROP_COUNTERS[c])}`]));
+  const drop = (c: NftDropCounter) => `counter name ${quote(c)} drop`;
+
+  const sets: NftNode[] = [
+    block("set lab_nets", [
+      "type ipv4_addr",
+      "flags interval",
+      // Lab networks never overlap after validation; auto-merge keeps a mistake loadable.
+      "auto-merge",
+      `comment ${quote("every lab network: traffic to these is checked against the flows")}`,
+      ...elementsBlock(labNets.map(addr)),
+    ]),
+    "",
+    ...outSets.flatMap((g, i) => [ruleSet(setName("outbound", i), "LAN->WAN lab-bound: saddr . daddr . proto . port", g), ""]),
+    ...inSets.flatMap((g, i) => [ruleSet(setName("inbound", i), "WAN->LAN: saddr . daddr . proto . port", g), ""]),
+    block("map dnat_to", [
+      "type ipv4_addr . inet_proto . inet_service : ipv4_addr . inet_service",
+      "flags interval",
+      "counter",
+      `comment ${quote("source . proto . WAN port -> backend; a source not listed is not translated")}`,
+      ...elementsBlock(
+        dnat.flatMap((d) => d.sources.map((s) => `${addr(s)} . ${d.proto} . ${d.wanPort} comment ${quote(d.flows.join(" "))} : ${d.to} . ${d.toPort}`)),
+      ),
+    ]),
+    "",
+    block("set dnat_targets", [
+      "type ipv4_addr . inet_proto . inet_service",
+      "counter",
+      `comment ${quote("the translated destinations: the only ones ct status dnat may reach")}`,
+      ...elementsBlock(targetList.map((t) => `${t.to} . ${t.proto} . ${t.port} comment ${quote([...t.flows].sort().join(", "))}`)),
+    ]),
+  ];
+
+  const lookup = (name: string) => `ip saddr . ip daddr . meta l4proto . th dport @${name}`;
+  const chains: NftNode[] = [
+    block("chain input", [
+      "type filter hook input priority filter; policy drop;",
+      `iifname "lo" accept`,
+      "ct state established,related accept",
+      `ct state invalid ${drop("drop_input_invalid")}`,
+      `icmp type echo-request limit rate ${PING_RATE_PER_SECOND}/second burst ${PING_RATE_PER_SECOND * 2} packets accept comment "ping, rate-limited"`,
+      `iifname ${lan} udp dport 67 accept comment "DHCP from the LAN"`,
+      // The router's sshd also listens on the LAN address only; the WAN port 22 belongs to the jump host's DNAT.
+      `iifname ${lan} ip saddr ${router.jumpAddress} ip daddr ${router.lan.address} tcp dport 22 accept comment "SSH only from the jump host"`,
+      drop("drop_input"),
+    ]),
+    "",
+    block("chain forward", [
+      "type filter hook forward priority filter; policy drop;",
+      "ct state established,related accept",
+      `ct state invalid ${drop("drop_forward_invalid")}`,
+      // Matching the destination too means a DNAT this table did not make gains nothing.
+      `iifname ${wan} oifname ${lan} ct status dnat ip daddr . meta l4proto . th dport @dnat_targets accept comment "published services and the jump host"`,
+      `iifname ${lan} oifname ${wan} jump lan_to_wan`,
+      `iifname ${wan} oifname ${lan} jump wan_to_lan`,
+      drop("drop_forward"),
+    ]),
+    "",
+    block("chain lan_to_wan", [
+      `ip saddr != ${addr(router.lan.subnet)} ${drop("drop_spoofed")}`,
+      ...outSets.map((_g, i) => `ip daddr @lab_nets ${lookup(setName("outbound", i))} accept`),
+      `ip daddr @lab_nets ${drop("drop_outbound_lab")}`,
+      router.internet ? `accept comment "the internet, masqueraded"` : drop("drop_internet"),
+    ]),
+    "",
+    block("chain wan_to_lan", [...inSets.map((_g, i) => `${lookup(setName("inbound", i))} accept`), drop("drop_inbound")]),
+    "",
+    block("chain prerouting", [
+      "type nat hook prerouting priority dstnat; policy accept;",
+      // The map key starts with the source, so the source check and the translation are one lookup.
+      `iifname ${wan} ip daddr ${router.wan.address} meta l4proto { tcp, udp } dnat ip to ip saddr . meta l4proto . th dport map @dnat_to`,
+    ]),
+    "",
+    block("chain postrouting", [
+      "type nat hook postrouting priority srcnat; policy accept;",
+      // Lab networks route to each other unmasqueraded, so every firewall sees real sources.
+      ...(router.internet ? [`oifname ${wan} ip daddr != @lab_nets masquerade`] : []),
+    ]),
+  ];
+
+  return [
+    "flush ruleset",
+    "",
+    block(`table inet ${NFT_TABLE}`, [
+      "# Named counters: one per drop path.",
+      ...counters,
+      "",
+      ...sets,
+      "",
+      ...chains,
+    ]),
+  ];
+}
+
+/** The router's whole ruleset as `nft -f` text. Same plan, same bytes. */
+export function renderRouterNftables(router: RouterPlan): string {
+  const header = generatedHeader("#", `nftables ruleset of ${router.name} (${router.segment}): load with nft -f`, "render/nftables.ts");
+  return `${header}\n${printNft(routerRuleset(router)).join("\n")}\n`;
+}

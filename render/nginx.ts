@@ -1,0 +1,216 @@
+/**
+ * The reverse proxy of the DMZ: nginx terminates TLS for every published HTTP name and
+ * forwards it to the segment firewall's WAN address, which DNATs to the backend; TCP and
+ * UDP services pass through the stream module the same way. Built as a small directive
+ * tree and printed, so structure (one server per name, allow lists, auth) is decided in
+ * code, not in string templates.
+ *
+ * The file carries no `load_module`: NixOS's nginx has the stream module built in. Debian
+ * loads it as a module, which the tests add on the command line.
+ */
+import type { DmzPlan, HttpRoute, StreamRoute } from "../model/dmz";
+import { compareIp, type Cidr } from "../model/net";
+import { generatedHeader } from "./header";
+
+/** One nginx directive, possibly with a block. */
+export interface NginxDirective {
+  readonly name: string;
+  readonly args: readonly string[];
+  /** Child directives; undefined for a simple `name args;`. */
+  readonly block?: readonly NginxNode[];
+}
+
+/** A directive, a comment line, or a blank line. */
+export type NginxNode = NginxDirective | { readonly comment: string } | { readonly blank: true };
+
+/** Where the proxy keeps secrets placed out of band (never rendered). */
+export const SECRETS_DIR = "/var/lib/homelab/secrets";
+
+/** The htpasswd file of one basic-auth service. The file is placed on the host out of band. */
+export function htpasswdPath(service: string): string {
+  return `${SECRETS_DIR}/htpasswd-${service}`;
+}
+
+/** nginx's state directory on the infra host (systemd StateDirectory=nginx). */
+export const NGINX_STATE_DIR = "/var/lib/nginx";
+
+const d = (name: string, ...args: string[]): NginxDirective => ({ name, args });
+const b = (name: string, args: readonly string[], block: readonly NginxNode[]): NginxDirective => ({ name, args, block });
+const c = (comment: string): NginxNode => ({ comment });
+const blank: NginxNode = { blank: true };
+
+/** Quote an argument when nginx would otherwise split or misread it. */
+function arg(a: string): string {
+  if (a === "" || /[\s;{}"'#\\]/.test(a)) return `"${a.replace(/\\/g, "\\\\").replace(/"/g, '\\"')}"`;
+  return a;
+}
+
+/** Print a directive tree, four spaces per level. */
+export function printNginx(nodes: readonly NginxNode[], depth = 0): string {
+  const pad = "    ".repeat(depth);
+  return nodes
+    .map((n) => {
+      if ("blank" in n) return "";
+      if ("comment" in n) return `${pad}# ${n.comment}`;
+      const head = [n.name, ...n.args.map(arg)].join(" ");
+      if (n.block === undefined) return `${pad}${head};`;
+      return `${pad}${head} {\n${printNginx(n.block, depth + 1)}\n${pad}}`;
+    })
+    .join("\n");
+}
+
+function sortCidrs(cidrs: readonly Cidr[]): Cidr[] {
+  return [...cidrs].sort((x, y) => compareIp(x.network, y.network) || x.prefix - y.prefix);
+}
+
+/** `allow <cidr>;` per source and `deny all;`, or nothing for internet exposure. */
+function accessList(allow: readonly Cidr[], exposure: "internet" | "lab"): NginxNode[] {
+  if (exposure === "internet") return [];
+  if (allow.length === 0) throw new Error("bug: a lab-exposed route with an empty allow list would admit no one");
+  return [c("Lab exposure: trusted segments and the admins' workstations only."), ...sortCidrs(allow).map((a) => d("allow", a.toString())), d("deny", "all")];
+}
+
+/** One HTTPS server for one published name. */
+function httpServer(route: HttpRoute, listen: string): NginxDirective {
+  const scheme = route.upstream.tls ? "https" : "http";
+  const auth: NginxNode[] =
+    route.auth.kind === "basic"
+      ? [c("The proxy asks for the password; the htpasswd file is placed on the host out of band."), d("auth_basic", route.auth.realm), d("auth_basic_user_file", htpasswdPath(route.service))]
+      : [];
+  const upstreamTls: NginxNode[] = route.upstream.tls
+    ? [
+        c("The backend speaks TLS with its own self-signed certificate (an appliance UI). The hop runs"),
+        c("inside the lab through the segment firewall, and the model holds no backend CA to verify"),
+        c("against, so the certificate is not verified; the name is still sent for SNI."),
+        d("proxy_ssl_verify", "off"),
+        d("proxy_ssl_server_name", "on"),
+        d("proxy_ssl_name", "$host"),
+      ]
+    : [];
+  const authNote = route.auth.kind === "app" ? `app auth: ${route.auth.note}` : route.auth.kind === "basic" ? `basic auth, realm ${route.auth.realm}` : "no auth";
+  return b("server", [], [
+    c(`${route.segment}/${route.service}, ${route.exposure} exposure, ${authNote}`),
+    d("listen", `${listen}:443`, "ssl"),
+    d("server_name", route.fqdn),
+    ...accessList(route.allow, route.exposure),
+    ...auth,
+    b("location", ["/"], [d("proxy_pass", `${scheme}://${route.upstream.address}:${route.upstream.port}`), ...upstreamTls]),
+  ]);
+}
+
+/** One stream server for one TCP or UDP service. */
+function streamServer(route: StreamRoute, listen: string): NginxDirective {
+  return b("server", [], [
+    c(`${route.segment}/${route.service}, ${route.exposure} exposure`),
+    d("listen", `${listen}:${route.port}`, ...(route.proto === "udp" ? ["udp"] : [])),
+    ...accessList(route.allow, route.exposure),
+    d("proxy_pass", `${route.upstream.address}:${route.upstream.port}`),
+  ]);
+}
+
+/**
+ * Basic-auth passwords belong to the proxy, not to the backend (which may be an untrusted
+ * sandbox host): routes the proxy guards with basic auth send no Authorization header
+ * upstream. A map on the server name keeps every proxy_set_header at the http level, where
+ * one server-level proxy_set_header would silently drop all the inherited ones.
+ */
+function stripAuthorization(http: readonly HttpRoute[]): NginxNode[] {
+  const guarded = http.filter((r) => r.auth.kind === "basic").map((r) => r.fqdn);
+  if (guarded.length === 0) return [];
+  return [
+    c("Passwords of the proxy's basic auth stay at the proxy: those routes send no Authorization upstream."),
+    b("map", ["$server_name", "$upstream_authorization"], [d("default", "$http_authorization"), ...guarded.map((n) => d(n, ""))]),
+    d("proxy_set_header", "Authorization", "$upstream_authorization"),
+  ];
+}
+
+/**
+ * The answer for a Host the proxy does not know: 421 with an empty body, so a probe can tell
+ * "unknown name" from any real page, and nothing about the lab leaks.
+ */
+function unknownHostBody(): NginxNode[] {
+  return [d("error_page", "421", "=421", "@unknown"), b("location", ["/"], [d("return", "421")]), b("location", ["@unknown"], [d("return", "200", "")])];
+}
+
+/** The whole nginx.conf of the DMZ proxy (checked with `nginx -t`). */
+export function renderNginx(plan: DmzPlan): string {
+  const { listen, tls } = plan.proxy;
+  const http = [...plan.proxy.http].sort((x, y) => x.fqdn.localeCompare(y.fqdn));
+  const streams = [...plan.proxy.streams].sort((x, y) => x.proto.localeCompare(y.proto) || x.port - y.port);
+  const names = http.map((r) => r.fqdn);
+
+  const httpBlock: NginxNode[] = [
+    d("default_type", "application/octet-stream"),
+    d("server_tokens", "off"),
+    c("Access log to the journal through /dev/log, which rotates it; no log file grows on the host."),
+    d("access_log", "syslog:server=unix:/dev/log,nohostname,tag=nginx"),
+    c("Temporary files under the unit's StateDirectory, never the compiled-in defaults."),
+    d("client_body_temp_path", `${NGINX_STATE_DIR}/client_body`),
+    d("proxy_temp_path", `${NGINX_STATE_DIR}/proxy`),
+    d("fastcgi_temp_path", `${NGINX_STATE_DIR}/fastcgi`),
+    d("uwsgi_temp_path", `${NGINX_STATE_DIR}/uwsgi`),
+    d("scgi_temp_path", `${NGINX_STATE_DIR}/scgi`),
+    c("Container image layers pass through the registry route; the model has no per-service limit yet."),
+    d("client_max_body_size", "1g"),
+    blank,
+    c("One wildcard certificate for the domain, placed out of band."),
+    d("ssl_certificate", tls.certificate),
+    d("ssl_certificate_key", tls.key),
+    d("ssl_protocols", "TLSv1.2", "TLSv1.3"),
+    d("ssl_prefer_server_ciphers", "off"),
+    d("ssl_session_cache", "shared:SSL:10m"),
+    d("ssl_session_timeout", "1d"),
+    d("ssl_session_tickets", "off"),
+    blank,
+    c("Upstream connections leave from the proxy address: the segment firewalls DNAT only traffic from it."),
+    d("proxy_bind", listen),
+    d("proxy_http_version", "1.1"),
+    d("proxy_set_header", "Host", "$host"),
+    c("The proxy is the first hop the lab trusts: it overwrites X-Forwarded-For instead of appending a client's claim."),
+    d("proxy_set_header", "X-Forwarded-For", "$remote_addr"),
+    d("proxy_set_header", "X-Real-IP", "$remote_addr"),
+    d("proxy_set_header", "X-Forwarded-Proto", "$scheme"),
+    d("proxy_set_header", "X-Forwarded-Host", "$host"),
+    ...stripAuthorization(http),
+    c("WebSocket upgrade (Grafana live, consoles); idle sockets stay open for an hour."),
+    d("proxy_set_header", "Upgrade", "$http_upgrade"),
+    d("proxy_set_header", "Connection", "$connection_upgrade"),
+    d("proxy_read_timeout", "1h"),
+    d("proxy_send_timeout", "1h"),
+    b("map", ["$http_upgrade", "$connection_upgrade"], [d("default", "upgrade"), d('""', "close")]),
+    blank,
+    c("Plain HTTP: known names are sent to HTTPS; nothing is served in clear text."),
+    ...(names.length > 0 ? [b("server", [], [d("listen", `${listen}:80`), d("server_name", ...names), d("return", "301", "https://$host$request_uri")])] : []),
+    b("server", [], [d("listen", `${listen}:80`, "default_server"), d("server_name", "_"), ...unknownHostBody()]),
+    blank,
+    c("HTTPS for a Host the proxy does not know."),
+    b("server", [], [d("listen", `${listen}:443`, "ssl", "default_server"), d("server_name", "_"), ...unknownHostBody()]),
+    ...http.flatMap((r): NginxNode[] => [blank, httpServer(r, listen)]),
+  ];
+
+  const root: NginxNode[] = [
+    c("systemd supervises nginx in the foreground as the nginx user (the unit grants CAP_NET_BIND_SERVICE)."),
+    d("daemon", "off"),
+    c("systemd tracks the main process itself and nothing reads the pid file, but nginx -t writes it, so it"),
+    c("lives in the state directory, which exists wherever the file is checked or run."),
+    d("pid", `${NGINX_STATE_DIR}/nginx.pid`),
+    c("Errors go to the journal."),
+    d("error_log", "stderr", "warn"),
+    d("worker_processes", "auto"),
+    blank,
+    b("events", [], [d("worker_connections", "1024")]),
+    blank,
+    b("http", [], httpBlock),
+  ];
+  if (streams.length > 0) {
+    root.push(
+      blank,
+      b("stream", [], [
+        c("TCP and UDP services: passed through unchanged, from the proxy address (see proxy_bind above)."),
+        d("proxy_bind", listen),
+        ...streams.flatMap((r): NginxNode[] => [blank, streamServer(r, listen)]),
+      ]),
+    );
+  }
+  return `${generatedHeader("#", `nginx.conf of the DMZ reverse proxy (${listen})`, "render/nginx.ts")}\n${printNginx(root)}\n`;
+}

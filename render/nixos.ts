@@ -1,0 +1,408 @@
+/**
+ * A generic NixOS configuration for the lab's NixOS hosts (the DMZ infra host, the
+ * segments' jump hosts). The configuration *carries* its companion files instead of
+ * re-describing them in Nix options, so the file the tests checked is the file that runs:
+ *
+ * - the host firewall: `networking.nftables.rulesetFile = ./host.nft;` (the module
+ *   `include`s the file verbatim after its own `flush ruleset`; the built-in firewall is off);
+ * - sshd: `services.openssh.enable = true;` for the unit, host key generation and PAM, with
+ *   `environment.etc."ssh/sshd_config".source = lib.mkForce ./sshd_config;` replacing the
+ *   module's generated file (the unit runs `sshd -D -f /etc/ssh/sshd_config` and restarts
+ *   when that source changes);
+ * - daemons (dnsmasq, chrony, nginx): systemd units that run the packaged binary with the
+ *   file's store path (`-C ${./dnsmasq.conf}`), not the NixOS modules, which generate
+ *   their own file around ours (services.nginx.config prepends pid/error_log and reformats;
+ *   services.dnsmasq adds its own lines; services.chrony writes its own config);
+ * - apply.sh: installed as `homelab-apply`, the one command the deploy user may sudo.
+ *
+ * Printed from a small Nix value tree, so strings are always escaped and structure is
+ * decided in code.
+ */
+import { compareIp, type Cidr } from "../model/net";
+import type { SshAccess } from "../model/plan";
+import { generatedHeader } from "./header";
+import { NIXOS_APPLY_COMMAND, RELEASES_DIR } from "./nixos-apply";
+
+// --- a small Nix value tree -------------------------------------------------------------------
+
+/** Nix source inserted as is: a path literal, a function call. Only ever built from code, never from model text. */
+export class NixRaw {
+  constructor(readonly text: string) {}
+}
+
+/** A double-quoted string with interpolations, e.g. `"${pkgs.dnsmasq}/bin/dnsmasq"`. */
+export class NixInterp {
+  constructor(readonly parts: readonly (string | NixRaw)[]) {}
+}
+
+/** An attribute set; each entry's path is printed dotted (`a.b.c = v;`). */
+export class NixAttrs {
+  constructor(readonly entries: readonly (readonly [readonly string[], NixValue])[]) {}
+}
+
+/** Any Nix value the renderer prints. */
+export type NixValue = string | number | boolean | NixRaw | NixInterp | NixAttrs | readonly NixValue[];
+
+/** An attribute set from an object whose keys are dotted paths of identifiers (code-known keys only). */
+export function nixAttrs(obj: Readonly<Record<string, NixValue>>): NixAttrs {
+  return new NixAttrs(Object.entries(obj).map(([k, v]) => [k.split("."), v] as const));
+}
+
+/** A path literal relative to configuration.nix, e.g. `./host.nft`. */
+export function nixPath(file: string): NixRaw {
+  if (!/^[A-Za-z0-9._+-]+$/.test(file) || file.startsWith(".")) throw new Error(`bug: ${file} cannot be a companion file name`);
+  return new NixRaw(`./${file}`);
+}
+
+const NIX_KEYWORDS = new Set(["if", "then", "else", "assert", "with", "let", "in", "rec", "inherit", "or"]);
+
+function escapeString(s: string): string {
+  return s.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\$\{/g, "\\${").replace(/\n/g, "\\n").replace(/\r/g, "\\r").replace(/\t/g, "\\t");
+}
+
+function printKey(segment: string): string {
+  return /^[A-Za-z_][A-Za-z0-9_'-]*$/.test(segment) && !NIX_KEYWORDS.has(segment) ? segment : `"${escapeString(segment)}"`;
+}
+
+function isScalar(v: NixValue): boolean {
+  return !(v instanceof NixAttrs) && !Array.isArray(v);
+}
+
+/** Print one value at an indentation depth (two spaces per level). */
+export function printNix(v: NixValue, depth = 0): string {
+  const pad = "  ".repeat(depth);
+  if (typeof v === "string") return `"${escapeString(v)}"`;
+  if (typeof v === "number") {
+    if (!Number.isInteger(v)) throw new Error(`bug: only integers are rendered to Nix, got ${v}`);
+    return String(v);
+  }
+  if (typeof v === "boolean") return v ? "true" : "false";
+  if (v instanceof NixRaw) return v.text;
+  if (v instanceof NixInterp) return `"${v.parts.map((p) => (typeof p === "string" ? escapeString(p) : `\${${p.text}}`)).join("")}"`;
+  if (v instanceof NixAttrs) {
+    if (v.entries.length === 0) return "{ }";
+    // Small sets of plain values (an address, a sudo command) read best on one line.
+    const inline = `{ ${v.entries.map(([path, value]) => `${path.map(printKey).join(".")} = ${printNix(value, depth + 1)};`).join(" ")} }`;
+    if (v.entries.every(([, value]) => isScalar(value)) && pad.length + inline.length <= 96) return inline;
+    const body = v.entries.map(([path, value]) => `${pad}  ${path.map(printKey).join(".")} = ${printNix(value, depth + 1)};`);
+    return `{\n${body.join("\n")}\n${pad}}`;
+  }
+  const list = v as readonly NixValue[];
+  if (list.length === 0) return "[ ]";
+  const items = list.map((x) => printNix(x, depth + 1));
+  const inline = `[ ${items.join(" ")} ]`;
+  if (list.every(isScalar) && inline.length <= 80) return inline;
+  return `[\n${items.map((i) => `${pad}  ${i}`).join("\n")}\n${pad}]`;
+}
+
+/** One top-level group of settings, with a comment saying why. */
+export interface NixSection {
+  readonly comment: readonly string[];
+  readonly entries: readonly (readonly [string, NixValue])[];
+}
+
+/** A NixOS module file: `{ config, lib, pkgs, ... }: { <sections> }`. Keys are dotted paths of code-known names. */
+export function printNixModule(header: string, sections: readonly NixSection[]): string {
+  const body = sections
+    .map((s) => [...s.comment.map((l) => `  # ${l}`), ...s.entries.map(([path, value]) => `  ${splitPath(path).map(printKey).join(".")} = ${printNix(value, 1)};`)].join("\n"))
+    .join("\n\n");
+  return `${header}\n{ config, lib, pkgs, ... }:\n\n{\n${body}\n}\n`;
+}
+
+/** Split a dotted path; a segment in double quotes may contain dots (`environment.etc."ssh/sshd_config".source`). */
+function splitPath(path: string): string[] {
+  const out: string[] = [];
+  const re = /"([^"]*)"|([^.]+)/g;
+  for (const m of path.matchAll(re)) out.push(m[1] ?? m[2]!);
+  return out;
+}
+
+// --- the host specification ---------------------------------------------------------------------
+
+/** Marks where a command line carries the daemon's companion file (its store path). */
+export const COMPANION_FILE = Symbol("companion file");
+
+/** A command line of a daemon: the program from the daemon's package, then arguments. */
+export interface NixosCommand {
+  /** Program name under the package's `bin/`. */
+  readonly program: string;
+  readonly args: readonly (string | typeof COMPANION_FILE)[];
+}
+
+/** A daemon the host runs from a companion file, with the packaged binary. */
+export interface NixosDaemon {
+  /** systemd unit name, e.g. `homelab-dnsmasq`. */
+  readonly unit: string;
+  readonly description: string;
+  /** The nixpkgs attribute that provides the program, e.g. `dnsmasq`. */
+  readonly package: string;
+  /** The companion file the daemon reads, next to configuration.nix. */
+  readonly file: string;
+  readonly start: NixosCommand;
+  /** The daemon's own syntax check, run before every start (ExecStartPre). @default none */
+  readonly check?: NixosCommand;
+  /** A system user (and group of the same name) the daemon runs as or drops to. */
+  readonly user: string;
+  /** Further systemd `serviceConfig` entries (capabilities, directories). @default {} */
+  readonly serviceConfig?: Readonly<Record<string, string | boolean | readonly string[]>>;
+}
+
+/** The companion files every lab NixOS host carries, by name. */
+export interface NixosHostFiles {
+  /** nftables ruleset. @default "host.nft" */
+  readonly firewall: string;
+  /** sshd_config. @default "sshd_config" */
+  readonly sshd: string;
+  /** The commit-confirm script. @default "apply.sh" */
+  readonly apply: string;
+}
+
+/** Everything renderNixosConfiguration needs for one host. */
+export interface NixosHostSpec {
+  /** What the host is, for the header, e.g. `DMZ infra host`. */
+  readonly role: string;
+  readonly hostName: string;
+  /** The host's domain; its FQDN is `<hostName>.<domain>`. */
+  readonly domain: string;
+  /** IANA time zone, e.g. `Europe/Berlin`. */
+  readonly timeZone: string;
+  /** The NIC's name. @default "ens18" (the first virtio NIC of a Proxmox VM) */
+  readonly interface?: string;
+  /** Addresses on the NIC; the first is the primary (source of outgoing connections). */
+  readonly addresses: readonly { readonly address: string; readonly prefixLength: number }[];
+  readonly gateway: string;
+  /** Networks reached through a router other than the gateway. @default [] */
+  readonly routes?: readonly { readonly to: Cidr; readonly via: string }[];
+  readonly nameservers: readonly string[];
+  /** NTP servers systemd-timesyncd follows; empty turns timesyncd off (the host runs chronyd itself). */
+  readonly timeServers: readonly string[];
+  /** Who logs in: admins (wheel) and the deploy identity. */
+  readonly access: SshAccess;
+  /** @default { firewall: "host.nft", sshd: "sshd_config", apply: "apply.sh" } */
+  readonly files?: NixosHostFiles;
+  /** Daemons run from companion files. @default [] */
+  readonly daemons?: readonly NixosDaemon[];
+  /** Extra systemd-tmpfiles lines (directories the host's services need). @default [] */
+  readonly tmpfiles?: readonly string[];
+  /** nixpkgs attributes installed for admins, e.g. `chrony` for chronyc. @default [] */
+  readonly packages?: readonly string[];
+  /** Runs as a Proxmox VM with the QEMU guest agent. @default true */
+  readonly qemuGuest?: boolean;
+  /** The NixOS release the host was installed with; never change it on a running host. @default "25.05" */
+  readonly stateVersion?: string;
+}
+
+/**
+ * SSH access in a canonical order (users by name, keys and sources sorted), so a renderer that
+ * keeps list order (sshd's AllowUsers) gives the same bytes however the caller ordered them.
+ */
+export function canonicalAccess(access: SshAccess): SshAccess {
+  return {
+    users: [...access.users].sort((a, b) => a.name.localeCompare(b.name)).map((u) => ({ ...u, keys: [...u.keys].sort() })),
+    adminSources: [...access.adminSources].sort((a, b) => compareIp(a.network, b.network) || a.prefix - b.prefix),
+  };
+}
+
+/** The default NIC name. */
+export const DEFAULT_INTERFACE = "ens18";
+/** The default companion file names. */
+export const DEFAULT_NIXOS_FILES: NixosHostFiles = { firewall: "host.nft", sshd: "sshd_config", apply: "apply.sh" };
+/** The default stateVersion. */
+export const DEFAULT_STATE_VERSION = "25.05";
+
+/** Every companion file the configuration references, sorted. Tests check each is rendered. */
+export function companionFiles(spec: NixosHostSpec): string[] {
+  const files = spec.files ?? DEFAULT_NIXOS_FILES;
+  return [...new Set([files.firewall, files.sshd, files.apply, ...(spec.daemons ?? []).map((d) => d.file)])].sort();
+}
+
+function sortRoutes(routes: readonly { readonly to: Cidr; readonly via: string }[]) {
+  return [...routes].sort((a, b) => compareIp(a.to.network, b.to.network) || a.to.prefix - b.to.prefix);
+}
+
+function command(pkg: string, cmd: NixosCommand, file: string): NixInterp {
+  const parts: (string | NixRaw)[] = [new NixRaw(`pkgs.${pkg}`), `/bin/${cmd.program}`];
+  for (const a of cmd.args) {
+    parts.push(" ");
+    parts.push(a === COMPANION_FILE ? nixPath(file) : a);
+  }
+  return new NixInterp(parts);
+}
+
+function daemonUnit(dm: NixosDaemon): NixAttrs {
+  const serviceConfig: [string[], NixValue][] = [];
+  if (dm.check) serviceConfig.push([["ExecStartPre"], command(dm.package, dm.check, dm.file)]);
+  serviceConfig.push([["ExecStart"], command(dm.package, dm.start, dm.file)]);
+  serviceConfig.push([["Restart"], "on-failure"], [["RestartSec"], "2s"]);
+  for (const [k, v] of Object.entries(dm.serviceConfig ?? {})) serviceConfig.push([[k], v as NixValue]);
+  return new NixAttrs([
+    [["description"], dm.description],
+    [["wantedBy"], ["multi-user.target"]],
+    // The daemons bind the host's service addresses, which exist once the network is up.
+    [["wants"], ["network-online.target"]],
+    [["after"], ["network-online.target"]],
+    // A changed companion file changes the store path in ExecStart, which restarts the unit.
+    [["serviceConfig"], new NixAttrs(serviceConfig)],
+  ]);
+}
+
+/** The configuration.nix text (checked with `nix-instantiate --parse`, evaluated lazily in tests). */
+export function renderNixosConfiguration(spec: NixosHostSpec): string {
+  const iface = spec.interface ?? DEFAULT_INTERFACE;
+  const files = spec.files ?? DEFAULT_NIXOS_FILES;
+  const daemons = [...(spec.daemons ?? [])].sort((a, b) => a.unit.localeCompare(b.unit));
+  const users = [...spec.access.users].sort((a, b) => a.name.localeCompare(b.name));
+  const deploy = users.filter((u) => u.deploy);
+  const iface4 = `networking.interfaces.${printKey(iface)}.ipv4`;
+
+  const sections: NixSection[] = [
+    {
+      comment: ["The host's disks and boot loader are facts of the installed machine (nixos-generate-config), not of the model."],
+      entries: [["imports", [new NixRaw("/etc/nixos/hardware-configuration.nix")]]],
+    },
+    {
+      comment: ["Identity and time."],
+      entries: [
+        ["networking.hostName", spec.hostName],
+        ["networking.domain", spec.domain],
+        ["time.timeZone", spec.timeZone],
+        ["system.stateVersion", spec.stateVersion ?? DEFAULT_STATE_VERSION],
+        ...((spec.qemuGuest ?? true) ? [["services.qemuGuest.enable", true] as const] : []),
+      ],
+    },
+    {
+      comment: ["Static addressing from the model; the lab is IPv4 only, so IPv6 is off rather than half-configured."],
+      entries: [
+        ["networking.useDHCP", false],
+        ["networking.enableIPv6", false],
+        [`${iface4}.addresses`, spec.addresses.map((a) => nixAttrs({ address: a.address, prefixLength: a.prefixLength }))],
+        ...((spec.routes ?? []).length > 0
+          ? [[`${iface4}.routes`, sortRoutes(spec.routes ?? []).map((r) => nixAttrs({ address: r.to.network, prefixLength: r.to.prefix, via: r.via }))] as const]
+          : []),
+        ["networking.defaultGateway", nixAttrs({ address: spec.gateway, interface: iface })],
+        ["networking.nameservers", [...spec.nameservers]],
+        ["networking.search", [spec.domain]],
+      ],
+    },
+    spec.timeServers.length > 0
+      ? { comment: ["Time from the lab's NTP server only."], entries: [["networking.timeServers", [...spec.timeServers]]] }
+      : { comment: ["This host runs chronyd itself; systemd-timesyncd would fight it for the clock."], entries: [["services.timesyncd.enable", false]] },
+    {
+      comment: [`The firewall is ${files.firewall}, as tested: the nftables module includes it verbatim; the built-in firewall is off.`],
+      entries: [
+        ["networking.firewall.enable", false],
+        ["networking.nftables.enable", true],
+        ["networking.nftables.rulesetFile", nixPath(files.firewall)],
+      ],
+    },
+    {
+      comment: [
+        `sshd runs ${files.sshd}, as tested. The module still provides the unit, host key generation and`,
+        "the PAM service; its own generated file is replaced. The settings below only keep the module's",
+        "PAM service consistent with the file (no password authentication through PAM either).",
+      ],
+      entries: [
+        ["services.openssh.enable", true],
+        ["services.openssh.openFirewall", false],
+        ["services.openssh.hostKeys", [nixAttrs({ type: "ed25519", path: "/etc/ssh/ssh_host_ed25519_key" })]],
+        ["services.openssh.settings", nixAttrs({ UsePAM: true, PasswordAuthentication: false, KbdInteractiveAuthentication: false, PermitRootLogin: "no" })],
+        [`environment.etc."ssh/sshd_config".source`, new NixRaw(`lib.mkForce ${nixPath(files.sshd).text}`)],
+      ],
+    },
+    {
+      comment: [
+        "Users come from the model only, with keys and no passwords: NixOS writes the keys to",
+        "/etc/ssh/authorized_keys.d/<user>, which is where sshd_config looks. Root is locked.",
+      ],
+      entries: [
+        ["users.mutableUsers", false],
+        ["users.users.root.hashedPassword", "!"],
+        ...users.map(
+          (u) =>
+            [
+              `users.users.${printKey(u.name)}`,
+              new NixAttrs([
+                [["isNormalUser"], true],
+                ...(u.deploy ? [] : [[["extraGroups"], ["wheel"]] as const]),
+                [["openssh", "authorizedKeys", "keys"], [...u.keys].sort()],
+              ]),
+            ] as const,
+        ),
+      ],
+    },
+    {
+      comment: [
+        "sudo: admins are in wheel without a sudo password, because the lab has no passwords at all (a",
+        "sudo password would be the one password in the model). The trade-off: an admin's SSH key is",
+        "root on this host. The deploy identity is not in wheel; it may run the commit-confirm command",
+        "and nothing else. (It can still change everything through a release: it deploys the host.)",
+      ],
+      entries: [
+        ["security.sudo.wheelNeedsPassword", false],
+        [
+          "security.sudo.extraRules",
+          deploy.map((u) =>
+            nixAttrs({
+              users: [u.name],
+              commands: [nixAttrs({ command: `/run/current-system/sw/bin/${NIXOS_APPLY_COMMAND}`, options: ["NOPASSWD"] })],
+            }),
+          ),
+        ],
+      ],
+    },
+    {
+      comment: [
+        `Commit-confirm: ${files.apply} is installed as ${NIXOS_APPLY_COMMAND}; the deploy identity uploads each`,
+        `release to ${RELEASES_DIR}/<id>/ before calling it.`,
+      ],
+      entries: [
+        [
+          "environment.systemPackages",
+          [new NixRaw(`(pkgs.writeScriptBin "${NIXOS_APPLY_COMMAND}" (builtins.readFile ${nixPath(files.apply).text}))`), ...(spec.packages ?? []).map((p) => new NixRaw(`pkgs.${p}`))],
+        ],
+        [
+          "systemd.tmpfiles.rules",
+          [
+            "d /var/lib/homelab 0755 root root -",
+            ...deploy.map((u) => `d ${RELEASES_DIR} 0700 ${u.name} users -`),
+            ...(spec.tmpfiles ?? []),
+          ],
+        ],
+      ],
+    },
+  ];
+
+  if (daemons.length > 0) {
+    const accounts = [...new Set(daemons.map((dm) => dm.user))].sort();
+    sections.push({
+      comment: ["Daemons run the packaged binaries on their companion files, byte for byte the files the tests checked."],
+      entries: [
+        ...accounts.flatMap((a) => [
+          [`users.users.${printKey(a)}`, nixAttrs({ isSystemUser: true, group: a })] as const,
+          [`users.groups.${printKey(a)}`, new NixAttrs([])] as const,
+        ]),
+        ...daemons.map((dm) => [`systemd.services.${printKey(dm.unit)}`, daemonUnit(dm)] as const),
+      ],
+    });
+  }
+
+  return printNixModule(generatedHeader("#", `configuration.nix of ${spec.hostName}.${spec.domain} (${spec.role})`, "render/nixos.ts"), sections);
+}
+
+/**
+ * The lab's sshd_config made fit for NixOS: `UsePAM yes` unless the text already sets it.
+ * NixOS marks password-less accounts "!" in /etc/shadow (users.mutableUsers = false), and
+ * sshd without PAM refuses such "locked" accounts even for key logins. Through PAM only the
+ * account and session checks run; authentication stays publickey only.
+ */
+export function nixosSshdConfig(text: string): string {
+  if (/^\s*UsePAM\s/im.test(text)) return text;
+  const tail = [
+    "# NixOS: account and session checks go through PAM. NixOS marks password-less accounts \"!\" in",
+    "# /etc/shadow, and sshd without PAM refuses such locked accounts even for key logins.",
+    "# Authentication stays publickey only (AuthenticationMethods above). Added by render/nixos.ts.",
+    "UsePAM yes",
+    "",
+  ];
+  return `${text.endsWith("\n") ? text : `${text}\n`}${tail.join("\n")}`;
+}

@@ -1,0 +1,495 @@
+/**
+ * `apply.sh`, the commit-confirm procedure a router runs for each release. The Release
+ * component uploads a release directory over SSH and runs, as root:
+ *
+ *   apply.sh apply <release-id> [timeoutSeconds]   check, snapshot, arm the watchdog, install
+ *   apply.sh confirm <release-id>                   over a NEW connection: keep it
+ *   apply.sh rollback [release-id]                  restore the snapshot now
+ *   apply.sh status                                 current, pending and last rolled-back release
+ *
+ * Exit codes (the component and tests rely on them): 0 done; 2 usage; 3 a check failed and
+ * nothing was changed; 4 the release is not pending (rolled back, superseded or unknown);
+ * 5 installing failed and the previous state was restored; 6 another run holds the lock;
+ * 1 anything unexpected.
+ *
+ * Environment, so the same script runs in a test network namespace without touching the
+ * host: `HOMELAB_ROOT` prefixes every installed path (default empty, i.e. `/`),
+ * `HOMELAB_STATE` is where snapshots and markers live (default
+ * `$HOMELAB_ROOT/var/lib/homelab`), `HOMELAB_SERVICES=none` skips the dnsmasq restart and
+ * sshd reload (default `systemd`). The ruleset, routes and ip_forward always act on the
+ * network namespace the script runs in.
+ *
+ * The watchdog is armed BEFORE anything is installed: if the SSH session dies half-way,
+ * the box still restores itself. It runs detached (systemd-run when systemd manages
+ * services, else setsid+nohup with every inherited descriptor closed, so neither the SSH
+ * session nor the lock is held open by it) and rolls back only if, under the lock, the very
+ * attempt it guards is still pending.
+ */
+import { compareIp } from "../model/net";
+import type { RouterPlan } from "../model/plan";
+import { generatedHeader } from "./header";
+
+/** Exit codes of apply.sh. */
+export const APPLY_EXIT = { ok: 0, failed: 1, usage: 2, check: 3, notPending: 4, install: 5, busy: 6 } as const;
+
+/** Where each release file is installed, relative to HOMELAB_ROOT. */
+export const APPLY_INSTALL_PATHS = {
+  "nftables.conf": "/etc/nftables.conf",
+  "dnsmasq.conf": "/etc/dnsmasq.conf",
+  sshd_config: "/etc/ssh/sshd_config",
+  "authorized_keys.d": "/etc/ssh/authorized_keys.d",
+} as const;
+
+/** The sysctl file apply.sh writes so forwarding survives a reboot. */
+export const APPLY_SYSCTL_FILE = "/etc/sysctl.d/90-homelab-router.conf";
+
+/** The confirm timeout when the caller gives none, in seconds. */
+export const DEFAULT_CONFIRM_TIMEOUT_SECONDS = 120;
+
+/** A single-quoted shell word. */
+function shq(text: string): string {
+  return `'${text.replace(/'/g, `'\\''`)}'`;
+}
+
+/** `NAME=(\n  'a'\n  'b'\n)` with an optional comment per element. */
+function bashArray(name: string, items: readonly { value: string; comment?: string }[]): string[] {
+  if (items.length === 0) return [`${name}=()`];
+  return [`${name}=(`, ...items.map((i) => `  ${shq(i.value)}${i.comment ? `  # ${i.comment}` : ""}`), ")"];
+}
+
+/** The part of the script that comes from the plan. Everything else is the same for every router. */
+function factsSection(router: RouterPlan): string[] {
+  const routes = [...router.routes].sort((a, b) => compareIp(a.to.network, b.to.network) || a.to.prefix - b.to.prefix);
+  return [
+    "# --- facts from the model -------------------------------------------------------------",
+    `ROUTER=${shq(router.name)}`,
+    `WAN_IFACE=${shq(router.wan.iface)}`,
+    `LAN_IFACE=${shq(router.lan.iface)}`,
+    "# Other segments, each through its own router's WAN address: '<destination> <gateway>'.",
+    ...bashArray(
+      "ROUTES",
+      routes.map((r) => ({ value: `${r.to.toString()} ${r.via}`, comment: r.segment })),
+    ),
+    `DEFAULT_TIMEOUT=${DEFAULT_CONFIRM_TIMEOUT_SECONDS}`,
+    "# Release file -> installed path (under HOMELAB_ROOT).",
+    ...bashArray(
+      "INSTALL",
+      Object.entries(APPLY_INSTALL_PATHS)
+        .filter(([f]) => f !== "authorized_keys.d")
+        .map(([f, p]) => ({ value: `${f}:${p}` })),
+    ),
+    `KEYS_DIR=${shq(APPLY_INSTALL_PATHS["authorized_keys.d"])}`,
+    `SYSCTL_FILE=${shq(APPLY_SYSCTL_FILE)}`,
+  ];
+}
+
+// The static part. It is a template literal, so `\${` is bash's `${` and `\\` a backslash.
+
+const PRELUDE = `set -euo pipefail
+umask 022
+export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+export LC_ALL=C`;
+
+const SETUP = `# --- paths and environment ---------------------------------------------------------------
+RELEASE_DIR="$(cd "$(dirname "\${BASH_SOURCE[0]}")" && pwd -P)"
+ROOT="\${HOMELAB_ROOT:-}"
+ROOT="\${ROOT%/}"
+STATE="\${HOMELAB_STATE:-$ROOT/var/lib/homelab}"
+SERVICES="\${HOMELAB_SERVICES:-systemd}"
+MANAGED=("$KEYS_DIR" "$SYSCTL_FILE")
+for entry in "\${INSTALL[@]}"; do MANAGED+=("\${entry#*:}"); done
+
+EXIT_USAGE=2
+EXIT_CHECK=3
+EXIT_NOT_PENDING=4
+EXIT_INSTALL=5
+EXIT_BUSY=6
+# Longest wait for the lock. Every step under it is bounded, so this is never reached by a healthy run.
+LOCK_WAIT=300
+
+say() { printf 'apply.sh[%s]: %s\\n' "$ROUTER" "$*"; }
+warn() { printf 'apply.sh[%s]: %s\\n' "$ROUTER" "$*" >&2; }
+die() {
+  local code=$1
+  shift
+  warn "error: $*"
+  exit "$code"
+}
+usage() {
+  cat >&2 <<'EOF'
+usage: apply.sh apply <release-id> [timeout-seconds]
+       apply.sh confirm <release-id>
+       apply.sh rollback [release-id]
+       apply.sh status
+environment: HOMELAB_ROOT (default /), HOMELAB_STATE (default $HOMELAB_ROOT/var/lib/homelab),
+             HOMELAB_SERVICES=systemd|none (default systemd)
+EOF
+  exit "$EXIT_USAGE"
+}
+valid_id() { [[ $1 =~ ^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$ ]]; }
+when() { date -u -d "@$1" +%Y-%m-%dT%H:%M:%SZ; }
+
+lock() {
+  mkdir -p "$STATE"
+  exec 9>"$STATE/lock"
+  flock -w "$LOCK_WAIT" 9 || die "$EXIT_BUSY" "another apply.sh has held $STATE/lock for $LOCK_WAIT s"
+}
+read_state() {
+  if [[ -f $STATE/$1 ]]; then cat "$STATE/$1"; fi
+}
+write_state() {
+  printf '%s\\n' "$2" >"$STATE/$1.tmp"
+  mv -f "$STATE/$1.tmp" "$STATE/$1"
+}`;
+
+const CHECK = `# --- (a) check everything before touching anything ------------------------------------------
+check_release() {
+  local problems=() out f tool iface
+  for f in nftables.conf dnsmasq.conf sshd_config; do
+    [[ -f $RELEASE_DIR/$f ]] || problems+=("$f is missing from $RELEASE_DIR")
+  done
+  if ! compgen -G "$RELEASE_DIR/authorized_keys.d/*" >/dev/null; then
+    problems+=("authorized_keys.d/ is missing or empty: nobody could log in")
+  fi
+  for tool in nft ip flock setsid dnsmasq sshd ssh-keygen; do
+    command -v "$tool" >/dev/null || problems+=("$tool is not installed")
+  done
+  case $SERVICES in
+    systemd)
+      if [[ ! -d /run/systemd/system ]] || ! command -v systemctl >/dev/null; then
+        problems+=("HOMELAB_SERVICES=systemd but systemd is not running here; set HOMELAB_SERVICES=none")
+      fi
+      ;;
+    none) ;;
+    *) problems+=("HOMELAB_SERVICES must be systemd or none, not '$SERVICES'") ;;
+  esac
+  for iface in "$WAN_IFACE" "$LAN_IFACE"; do
+    ip link show dev "$iface" >/dev/null 2>&1 || problems+=("interface $iface does not exist")
+  done
+  if ((\${#problems[@]} == 0)); then
+    out=$(nft -c -f "$RELEASE_DIR/nftables.conf" 2>&1) || problems+=("nftables.conf fails nft -c: $out")
+    out=$(dnsmasq --test -C "$RELEASE_DIR/dnsmasq.conf" 2>&1) || problems+=("dnsmasq.conf fails dnsmasq --test: $out")
+    out=$(sshd -t -f "$RELEASE_DIR/sshd_config" 2>&1) || problems+=("sshd_config fails sshd -t: $out")
+    for f in "$RELEASE_DIR"/authorized_keys.d/*; do
+      out=$(ssh-keygen -l -f "$f" 2>&1) || problems+=("authorized_keys.d/\${f##*/} has no valid key: $out")
+    done
+  fi
+  if ((\${#problems[@]} > 0)); then
+    warn "check failed; nothing was changed:"
+    printf '  - %s\\n' "\${problems[@]}" >&2
+    return 1
+  fi
+  say "checked nftables.conf (nft -c), dnsmasq.conf (dnsmasq --test), sshd_config (sshd -t) and authorized_keys.d"
+}`;
+
+const SNAPSHOT = `# --- (b) snapshot and restore --------------------------------------------------------------------
+route_dests() {
+  local entry
+  for entry in "\${ROUTES[@]}"; do printf '%s\\n' "\${entry%% *}"; done
+  if [[ -f $STATE/routes ]]; then cat "$STATE/routes"; fi
+}
+
+# The live ruleset, forwarding, every file this script installs, and the routes it manages.
+snapshot() {
+  local snap=$1 rel dest
+  rm -rf "$snap"
+  mkdir -p "$snap/files"
+  nft list ruleset >"$snap/ruleset.nft"
+  cat /proc/sys/net/ipv4/ip_forward >"$snap/ip_forward"
+  : >"$snap/absent"
+  for rel in "\${MANAGED[@]}"; do
+    if [[ -e $ROOT$rel ]]; then
+      mkdir -p "$snap/files\${rel%/*}"
+      cp -a "$ROOT$rel" "$snap/files$rel"
+    else
+      printf '%s\\n' "$rel" >>"$snap/absent"
+    fi
+  done
+  route_dests | sort -u >"$snap/route-dests"
+  while read -r dest; do
+    ip -4 route show exact "$dest"
+  done <"$snap/route-dests" >"$snap/routes"
+  if [[ -f $STATE/routes ]]; then cp "$STATE/routes" "$snap/managed-routes"; fi
+}
+
+# Best effort: every step runs even if an earlier one failed; returns 1 if any did.
+restore() {
+  local snap=$1 failed=0 rel dest line word words kept
+  if ! { printf 'flush ruleset\\n'; cat "$snap/ruleset.nft"; } | nft -f -; then
+    warn "could not reload the saved live ruleset; loading the previous $ROOT/etc/nftables.conf instead"
+    if [[ -f $snap/files/etc/nftables.conf ]]; then nft -f "$snap/files/etc/nftables.conf" || failed=1; else failed=1; fi
+  fi
+  for rel in "\${MANAGED[@]}"; do
+    rm -rf "$ROOT$rel.homelab-new"
+    if [[ -e $snap/files$rel ]]; then
+      if ! { cp -a "$snap/files$rel" "$ROOT$rel.homelab-new" && rm -rf "$ROOT$rel" && mv "$ROOT$rel.homelab-new" "$ROOT$rel"; }; then failed=1; fi
+    else
+      rm -rf "$ROOT$rel" || failed=1
+    fi
+  done
+  while read -r dest; do
+    for _ in 1 2 3 4 5 6 7 8; do ip -4 route del "$dest" 2>/dev/null || break; done
+  done <"$snap/route-dests"
+  while read -r line; do
+    [[ -n $line ]] || continue
+    # "ip route show" prints state flags that "ip route replace" does not take back.
+    kept=()
+    read -ra words <<<"$line"
+    for word in "\${words[@]}"; do
+      case $word in linkdown | dead | offload | trap | rt_offload | rt_trap | rt_offload_failed) ;; *) kept+=("$word") ;; esac
+    done
+    ip -4 route replace "\${kept[@]}" || failed=1
+  done <"$snap/routes"
+  if [[ -f $snap/managed-routes ]]; then cp "$snap/managed-routes" "$STATE/routes" || failed=1; else rm -f "$STATE/routes"; fi
+  cat "$snap/ip_forward" >/proc/sys/net/ipv4/ip_forward || failed=1
+  reload_services || failed=1
+  return "$failed"
+}`;
+
+const INSTALL = `# --- (c) install -----------------------------------------------------------------------------------
+reload_services() {
+  if [[ $SERVICES == none ]]; then
+    say "HOMELAB_SERVICES=none: dnsmasq and sshd are not restarted"
+    return 0
+  fi
+  # dnsmasq reads its DHCP options only at start. sshd is reloaded, not restarted: it
+  # re-reads its config and keeps every open session, including the one running this.
+  timeout 60 systemctl restart dnsmasq.service || return 1
+  timeout 60 systemctl reload ssh.service 2>/dev/null || timeout 60 systemctl reload sshd.service || return 1
+}
+
+install_file() {
+  local src=$1 dst=$2 mode=$3
+  mkdir -p "\${dst%/*}" &&
+    install -m "$mode" "$src" "$dst.homelab-new" &&
+    mv -f "$dst.homelab-new" "$dst"
+}
+
+# The model's list is the whole list: a key file of a removed admin disappears.
+install_keys() {
+  local dst=$ROOT$KEYS_DIR f
+  rm -rf "$dst.homelab-new" || return 1
+  mkdir -p "\${dst%/*}" || return 1
+  mkdir -m 0755 "$dst.homelab-new" || return 1
+  for f in "$RELEASE_DIR"/authorized_keys.d/*; do
+    install -m 0644 "$f" "$dst.homelab-new/\${f##*/}" || return 1
+  done
+  rm -rf "$dst.homelab-old" || return 1
+  if [[ -e $dst ]]; then mv "$dst" "$dst.homelab-old" || return 1; fi
+  mv "$dst.homelab-new" "$dst" && rm -rf "$dst.homelab-old"
+}
+
+in_routes() {
+  local entry
+  for entry in "\${ROUTES[@]}"; do [[ \${entry%% *} == "$1" ]] && return 0; done
+  return 1
+}
+
+apply_routes() {
+  local entry dest via old
+  if [[ -f $STATE/routes ]]; then
+    while read -r old; do
+      [[ -z $old ]] || in_routes "$old" || ip -4 route del "$old" 2>/dev/null || true
+    done <"$STATE/routes"
+  fi
+  for entry in "\${ROUTES[@]}"; do
+    read -r dest via <<<"$entry"
+    ip -4 route replace "$dest" via "$via" dev "$WAN_IFACE" || return 1
+  done
+  for entry in "\${ROUTES[@]}"; do printf '%s\\n' "\${entry%% *}"; done >"$STATE/routes.tmp" && mv -f "$STATE/routes.tmp" "$STATE/routes"
+}
+
+install_release() {
+  local entry
+  for entry in "\${INSTALL[@]}"; do
+    install_file "$RELEASE_DIR/\${entry%%:*}" "$ROOT\${entry#*:}" 0644 || return 1
+  done
+  install_keys || return 1
+  printf '# Written by apply.sh of %s: a router forwards.\\nnet.ipv4.ip_forward = 1\\n' "$ROUTER" >"$STATE/sysctl.tmp" || return 1
+  install_file "$STATE/sysctl.tmp" "$ROOT$SYSCTL_FILE" 0644 || return 1
+  rm -f "$STATE/sysctl.tmp"
+  # One transaction: the whole new ruleset or, if nft refuses it, the old one untouched.
+  nft -f "$ROOT/etc/nftables.conf" || return 1
+  apply_routes || return 1
+  # Forwarding goes on only after the drop-by-default ruleset is live.
+  echo 1 >/proc/sys/net/ipv4/ip_forward || return 1
+  reload_services || return 1
+}`;
+
+const WATCHDOG = `# --- (d) the watchdog ------------------------------------------------------------------------------
+# Detached from the SSH session, from this script's output and from the lock's descriptor.
+arm_watchdog() {
+  local id=$1 token=$2 timeout=$3 unit
+  local script="$STATE/releases/$id/apply.sh"
+  if [[ $SERVICES == systemd ]] && command -v systemd-run >/dev/null; then
+    unit="homelab-watchdog-$token"
+    timeout 30 systemd-run --quiet --collect --unit "$unit" \\
+      --setenv=HOMELAB_ROOT="$ROOT" --setenv=HOMELAB_STATE="$STATE" --setenv=HOMELAB_SERVICES="$SERVICES" \\
+      /bin/bash "$script" _watchdog "$id" "$token" "$timeout" || return 1
+    write_state watchdog "systemd $unit $token"
+    say "armed watchdog: systemd unit $unit.service"
+  else
+    HOMELAB_ROOT="$ROOT" HOMELAB_STATE="$STATE" HOMELAB_SERVICES="$SERVICES" \\
+      setsid nohup bash "$script" _watchdog "$id" "$token" "$timeout" </dev/null >>"$STATE/watchdog.log" 2>&1 9>&- &
+    write_state watchdog "pid $! $token"
+    say "armed watchdog: process $! (log: $STATE/watchdog.log)"
+  fi
+}
+
+# Stop the watchdog of this attempt, if it still runs. The pending marker is what really
+# decides, so a watchdog that escapes this finds nothing to do.
+disarm_watchdog() {
+  local token=$1 kind what tok
+  [[ -f $STATE/watchdog ]] || return 0
+  read -r kind what tok <"$STATE/watchdog"
+  if [[ $tok == "$token" ]]; then
+    case $kind in
+      systemd) timeout 30 systemctl stop "$what.service" 2>/dev/null || true ;;
+      pid) if grep -qs -- "$token" "/proc/$what/cmdline"; then kill -- "-$what" 2>/dev/null || kill "$what" 2>/dev/null || true; fi ;;
+    esac
+  fi
+  rm -f "$STATE/watchdog"
+}
+
+run_watchdog() {
+  local id=$1 token=$2 timeout=$3 pending
+  sleep "$timeout"
+  lock
+  pending=$(read_state pending)
+  if [[ $pending != "$id $token "* ]]; then
+    say "watchdog $token: release $id is no longer pending; nothing to do"
+    exit 0
+  fi
+  warn "watchdog: release $id was not confirmed within $timeout s; restoring the previous state"
+  if restore "$STATE/rollback"; then say "watchdog: restored"; else warn "watchdog: restored with errors (see above)"; fi
+  write_state rolled-back "$id $(date +%s) not-confirmed"
+  rm -f "$STATE/pending" "$STATE/watchdog"
+}`;
+
+const COMMANDS = `# --- commands -------------------------------------------------------------------------------------
+# Roll back the pending attempt now (a superseding apply, or "apply.sh rollback").
+rollback_pending() {
+  local reason=$1 id token
+  read -r id token _ <<<"$(read_state pending)"
+  disarm_watchdog "$token"
+  if restore "$STATE/rollback"; then say "restored the state before release $id"; else warn "restored the state before release $id, with errors"; fi
+  write_state rolled-back "$id $(date +%s) $reason"
+  rm -f "$STATE/pending"
+}
+
+cmd_apply() {
+  local id=$1 timeout=\${2:-$DEFAULT_TIMEOUT} token deadline pending
+  valid_id "$id" || die "$EXIT_USAGE" "release id '$id' must be 1-64 of A-Z a-z 0-9 . _ -"
+  if [[ ! $timeout =~ ^[1-9][0-9]{0,3}$ ]] || ((timeout > 3600)); then
+    die "$EXIT_USAGE" "timeout '$timeout' must be 1-3600 seconds"
+  fi
+  check_release || exit "$EXIT_CHECK"
+  lock
+  pending=$(read_state pending)
+  if [[ -n $pending ]]; then
+    say "release \${pending%% *} is still pending; restoring the state before it, so the snapshot is a confirmed state"
+    rollback_pending "superseded-by-$id"
+  fi
+  # Keep a root-owned copy: the watchdog runs from it, whatever happens to the upload.
+  if [[ $RELEASE_DIR != "$STATE/releases/$id" ]]; then
+    rm -rf "$STATE/releases/$id.new"
+    mkdir -p "$STATE/releases"
+    cp -R "$RELEASE_DIR" "$STATE/releases/$id.new"
+    rm -rf "$STATE/releases/$id"
+    mv "$STATE/releases/$id.new" "$STATE/releases/$id"
+  fi
+  snapshot "$STATE/rollback"
+  token="$(date +%s%N)-$$"
+  deadline=$(($(date +%s) + timeout))
+  write_state pending "$id $token $deadline"
+  arm_watchdog "$id" "$token" "$timeout" || {
+    rm -f "$STATE/pending"
+    die 1 "could not arm the watchdog; nothing was installed"
+  }
+  if ! install_release; then
+    warn "installing release $id failed; restoring the previous state"
+    rollback_pending install-failed
+    exit "$EXIT_INSTALL"
+  fi
+  say "applied release $id: ruleset loaded, \${#ROUTES[@]} route(s) set, files installed"
+  say "the watchdog restores the previous state at $(when "$deadline") unless 'apply.sh confirm $id' runs first, over a new connection"
+}
+
+cmd_confirm() {
+  local id=$1 pending token rolled current at reason
+  valid_id "$id" || die "$EXIT_USAGE" "release id '$id' must be 1-64 of A-Z a-z 0-9 . _ -"
+  lock
+  pending=$(read_state pending)
+  if [[ $pending == "$id "* ]]; then
+    read -r _ token _ <<<"$pending"
+    disarm_watchdog "$token"
+    write_state current "$id $(date +%s)"
+    rm -f "$STATE/pending"
+    rm -rf "$STATE/rollback"
+    # Keep only the current release's copy.
+    [[ ! -d $STATE/releases ]] || find "$STATE/releases" -mindepth 1 -maxdepth 1 ! -name "$id" -exec rm -rf {} +
+    say "confirmed release $id; the watchdog is disarmed and $id is current"
+    return 0
+  fi
+  rolled=$(read_state rolled-back)
+  if [[ $rolled == "$id "* ]]; then
+    read -r _ at reason <<<"$rolled"
+    die "$EXIT_NOT_PENDING" "release $id was rolled back at $(when "$at") ($reason) before this confirm; the previous configuration is live. Deploy again."
+  fi
+  current=$(read_state current)
+  if [[ $current == "$id "* ]]; then
+    say "release $id is already confirmed and current"
+    return 0
+  fi
+  die "$EXIT_NOT_PENDING" "release $id is not pending (pending: \${pending:-none}); run 'apply.sh apply $id' first"
+}
+
+cmd_rollback() {
+  local id=\${1:-} pending
+  if [[ -n $id ]]; then valid_id "$id" || die "$EXIT_USAGE" "release id '$id' must be 1-64 of A-Z a-z 0-9 . _ -"; fi
+  lock
+  pending=$(read_state pending)
+  [[ -n $pending ]] || die "$EXIT_NOT_PENDING" "no release is pending"
+  [[ -z $id || $pending == "$id "* ]] || die "$EXIT_NOT_PENDING" "release $id is not pending (pending: \${pending%% *})"
+  rollback_pending manual
+}
+
+cmd_status() {
+  local current pending rolled id at extra
+  current=$(read_state current)
+  pending=$(read_state pending)
+  rolled=$(read_state rolled-back)
+  if [[ -n $current ]]; then read -r id at _ <<<"$current" && echo "current: $id (confirmed $(when "$at"))"; else echo "current: none"; fi
+  if [[ -n $pending ]]; then read -r id _ at <<<"$pending" && echo "pending: $id (rolls back at $(when "$at"))"; else echo "pending: none"; fi
+  if [[ -n $rolled ]]; then read -r id at extra <<<"$rolled" && echo "rolled-back: $id ($extra, $(when "$at"))"; else echo "rolled-back: none"; fi
+}`;
+
+const MAIN = `# --- main ---------------------------------------------------------------------------------------------
+# The watchdog may run from another working directory (systemd-run starts in /).
+[[ -z $ROOT || $ROOT == /* ]] || die "$EXIT_USAGE" "HOMELAB_ROOT must be an absolute path, not '$ROOT'"
+[[ $STATE == /* ]] || die "$EXIT_USAGE" "HOMELAB_STATE must be an absolute path, not '$STATE'"
+case \${1:-} in
+  apply) (($# >= 2 && $# <= 3)) || usage; cmd_apply "$2" "\${3:-}" ;;
+  confirm) (($# == 2)) || usage; cmd_confirm "$2" ;;
+  rollback) (($# <= 2)) || usage; cmd_rollback "\${2:-}" ;;
+  status) (($# == 1)) || usage; cmd_status ;;
+  _watchdog) (($# == 4)) || usage; run_watchdog "$2" "$3" "$4" ;;
+  *) usage ;;
+esac`;
+
+/** The router's apply.sh. Same plan, same bytes. */
+export function renderRouterApply(router: RouterPlan): string {
+  const sections = [
+    `#!/usr/bin/env bash\n${generatedHeader("#", `apply.sh of ${router.name} (${router.segment}): commit-confirm for one release`, "render/router-apply.ts").trimEnd()}`,
+    PRELUDE,
+    factsSection(router).join("\n"),
+    SETUP,
+    CHECK,
+    SNAPSHOT,
+    INSTALL,
+    WATCHDOG,
+    COMMANDS,
+    MAIN,
+  ];
+  return `${sections.join("\n\n")}\n`;
+}

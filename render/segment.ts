@@ -1,0 +1,36 @@
+/**
+ * Every file of one segment that is not a host's: the router's release (ruleset, DHCP,
+ * sshd, keys, apply.sh) under `router/`, and the admins' SSH client config and
+ * known_hosts at the top. The Router component uploads `router/*` as one release.
+ */
+import { Cidr } from "../model/net";
+import type { SegmentPlan, SshAccess } from "../model/plan";
+import { renderRouterDhcp } from "./dhcp";
+import { sortFiles, type RenderedFile } from "./files";
+import { renderRouterNftables } from "./nftables";
+import { renderRouterApply } from "./router-apply";
+import { renderKnownHosts, renderSshClientConfig } from "./ssh-client";
+import { renderAuthorizedKeys, renderSshdConfig } from "./sshd";
+
+/** The directory of the router's release inside a segment's files. */
+export const ROUTER_DIR = "router";
+
+/** All files of one segment, sorted by path. */
+export function renderSegmentFiles(plan: SegmentPlan, access: SshAccess, domain: string): RenderedFile[] {
+  const router = plan.router;
+  const sshd = renderSshdConfig(
+    // The router's sshd listens on the LAN side only and admits the jump host only.
+    { role: `${router.name} (router of ${plan.name})`, listen: [router.lan.address], allowFrom: [Cidr.host(router.jumpAddress)], jump: false },
+    access,
+  );
+  return sortFiles([
+    { path: `${ROUTER_DIR}/nftables.conf`, content: renderRouterNftables(router), checker: "nft" },
+    { path: `${ROUTER_DIR}/dnsmasq.conf`, content: renderRouterDhcp(router), checker: "dnsmasq" },
+    { path: `${ROUTER_DIR}/sshd_config`, content: sshd, checker: "sshd" },
+    ...renderAuthorizedKeys(ROUTER_DIR, access),
+    { path: `${ROUTER_DIR}/apply.sh`, content: renderRouterApply(router), checker: "sh", mode: 0o755 },
+    { path: "ssh_config", content: renderSshClientConfig(plan, domain), checker: "ssh-client" },
+    // ssh-keygen -l -f reads known_hosts lines as well as authorized_keys lines.
+    { path: "known_hosts", content: renderKnownHosts(plan, domain), checker: "authorized-keys" },
+  ]);
+}

@@ -1,0 +1,73 @@
+/**
+ * What every stack program starts from: the whole lab, validated before any resource
+ * is declared, and the deploy key as a secret Output.
+ */
+import * as fs from "fs";
+import * as pulumi from "@pulumi/pulumi";
+import { requireLab } from "../model/check";
+import { CONFIG_KEYS, DMZ_STACK, PROJECT, type Lab } from "../model/lab";
+import { stackFile } from "../model/load";
+import { ConfigError } from "../model/problems";
+
+/** The inputs of one stack program. */
+export interface StackContext {
+  /** The stack name: `dmz` or a segment. */
+  readonly stack: string;
+  /** The project directory with every stack's config file. */
+  readonly dir: string;
+  /** The whole lab, validated. */
+  readonly lab: Lab;
+  /** The deploy key (PEM), secret. */
+  readonly deployKey: pulumi.Output<string>;
+  /** Seconds a box waits for the confirm before reverting, when the stack sets one. */
+  readonly confirmTimeoutSeconds?: number;
+}
+
+/** Stacks that exist: one `Pulumi.<stack>.yaml` each. */
+export function knownStacks(dir: string): string[] {
+  return fs
+    .readdirSync(dir)
+    .map((f) => /^Pulumi\.([^.]+)\.ya?ml$/.exec(f)?.[1])
+    .filter((s): s is string => s !== undefined)
+    .sort();
+}
+
+/**
+ * Load and validate the whole lab (every stack's file, so cross-segment rules hold), then
+ * read this stack's secrets. Throws ConfigError for any user mistake.
+ */
+export function loadContext(stack: string, dir: string): StackContext {
+  const stacks = knownStacks(dir);
+  if (!stacks.includes(stack)) {
+    throw new ConfigError(
+      [
+        {
+          file: stackFile(stack),
+          path: "(stack name)",
+          value: stack,
+          message: `unknown stack "${stack}"; the known stacks are ${stacks.join(", ")} (one Pulumi.<stack>.yaml each)`,
+          fix: `select one of them (pulumi stack select ${stacks[0] ?? DMZ_STACK}), or add a segment by creating ${stackFile(stack)} with a ${CONFIG_KEYS.segment} block and listing it in Pulumi.dmz.yaml`,
+        },
+      ],
+      "cannot run this stack",
+    );
+  }
+  const lab = requireLab(dir);
+  const config = new pulumi.Config(PROJECT);
+  const deployKey = config.getSecret("deployKey");
+  if (deployKey === undefined) {
+    throw new ConfigError(
+      [
+        {
+          file: stackFile(stack),
+          path: CONFIG_KEYS.deployKey,
+          message: "is not set: Pulumi logs in to routers and hosts with this key (its public half is ssh.deploy.key in homelab.yaml)",
+          fix: `pulumi config set --secret ${CONFIG_KEYS.deployKey} -s ${stack} < ~/.ssh/homelab_deploy`,
+        },
+      ],
+      "cannot run this stack",
+    );
+  }
+  const timeout = config.getNumber("confirmTimeoutSeconds", { min: 10, max: 3600 });
+  return { stack, dir, lab, deployKey, ...(timeout !== undefined ? { confirmTimeoutSeconds: timeout } : {}) };
+}

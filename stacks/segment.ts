@@ -1,0 +1,49 @@
+/**
+ * The program of every segment stack (internal, cluster, lab, sandbox, and any segment
+ * added later): the segment's jump host and router, and the contract the DMZ reads.
+ */
+import { NixosHost } from "../components/nixos-host";
+import type { SshTarget } from "../components/release";
+import { Router } from "../components/router";
+import { publishSegment } from "../model/dmz";
+import { planSegment, planSshAccess } from "../model/plan";
+import type { RenderedFile } from "../render/files";
+import { renderJumpFiles } from "../render/jump";
+import { renderSegmentFiles } from "../render/segment";
+import type { StackContext } from "./context";
+import { OUTPUTS, segmentContract } from "./contracts";
+
+/** Files under `dir/`, with that prefix removed. */
+export function filesUnder(files: readonly RenderedFile[], dir: string): RenderedFile[] {
+  return files.filter((f) => f.path.startsWith(`${dir}/`)).map((f) => ({ ...f, path: f.path.slice(dir.length + 1) }));
+}
+
+/** Declare one segment's resources and return its stack outputs. */
+export function segmentStack(ctx: StackContext): Record<string, unknown> {
+  const { lab } = ctx;
+  const seg = lab.segments[ctx.stack]!;
+  const plan = planSegment(lab, seg);
+  const access = planSshAccess(lab);
+  const user = lab.ssh.deploy.user;
+  const timeout = ctx.confirmTimeoutSeconds !== undefined ? { confirmTimeoutSeconds: ctx.confirmTimeoutSeconds } : {};
+
+  // Admins and Pulumi reach the jump host at the router's WAN address; the router
+  // forwards port 22 to it from the admin sources only.
+  const jumpTarget: SshTarget = { host: seg.router.wanAddress, user, privateKey: ctx.deployKey, hostKey: plan.jumpHost.sshHostKey! };
+  const jumpFiles = filesUnder(renderJumpFiles(plan, access, { domain: lab.domain, timezone: lab.timezone, dns: lab.dmz.dns, ntp: lab.dmz.ntp }), "jump");
+  const jump = new NixosHost(seg.jumpHost, { files: Object.fromEntries(jumpFiles.map((f) => [f.path, f.content])), target: jumpTarget, ...timeout });
+
+  // The router's sshd accepts only the jump host, so Pulumi goes through it.
+  const routerFiles = filesUnder(renderSegmentFiles(plan, access, lab.domain), "router");
+  const router = new Router(
+    seg.router.name,
+    { files: routerFiles, target: { host: seg.router.lanAddress, user, privateKey: ctx.deployKey, hostKey: seg.router.sshHostKey, proxy: jumpTarget }, ...timeout },
+    { dependsOn: [jump] },
+  );
+
+  return {
+    [OUTPUTS.contract]: segmentContract(publishSegment(lab, seg.name)),
+    [OUTPUTS.routerRelease]: router.release,
+    [OUTPUTS.jumpRelease]: jump.release,
+  };
+}

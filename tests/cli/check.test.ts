@@ -1,0 +1,186 @@
+// Proves: the real `check` CLI (tsx cli/main.ts check) exits 1 and names file, config path and a fix for a broken copy of the lab for every validation rule, emits the same problems as JSON with --json, exits 0 with a one-line summary on the reference lab, and never shows a stack trace for malformed YAML or bad flags; does not prove each rule's exact wording (tests/unit/validate.test.ts).
+import { execFile } from "child_process";
+import * as fs from "fs";
+import * as path from "path";
+import { RULES } from "../../model/validate";
+import { copyLab, REPO } from "../support/lab";
+
+type Files = Record<string, any>;
+
+const TSX = path.join(REPO, "node_modules", "tsx", "dist", "cli.mjs");
+
+interface Run {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Run `tsx cli/main.ts <args>` from the repository root, as `npm run check -- ...` does. */
+function cli(args: readonly string[]): Promise<Run> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [TSX, "cli/main.ts", ...args], { cwd: REPO, timeout: 60_000, env: { ...process.env, NO_COLOR: "1" } }, (err, stdout, stderr) => {
+      const code = err ? (typeof err.code === "number" ? err.code : -1) : 0;
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+/** Run tasks at most `width` at a time (two cores: tsx start-up is CPU-bound). */
+async function pool<T>(tasks: readonly (() => Promise<T>)[], width: number): Promise<T[]> {
+  const out: T[] = new Array(tasks.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < tasks.length) {
+      const i = next++;
+      out[i] = await tasks[i]!();
+    }
+  };
+  await Promise.all(Array.from({ length: width }, worker));
+  return out;
+}
+
+const seg = (f: Files, name: string) => f[`Pulumi.${name}.yaml`].config["homelab:segment"];
+const lab = (f: Files) => f["homelab.yaml"];
+
+interface Breakage {
+  readonly rule: string;
+  readonly edit: (f: Files) => void;
+  readonly file: string;
+  readonly path: string;
+}
+
+/**
+ * One breakage per rule, in two copies of the lab whose breakages do not interact: the
+ * first holds a dangling VM reference, which switches the N-1 check off, so N-1 is
+ * broken in the second.
+ */
+const BATCHES: Record<"a" | "b", readonly Breakage[]> = {
+  a: [
+    { rule: "subnets.disjoint", edit: (f) => lab(f).ssh.adminSources.push("10.99.0.0/24"), file: "homelab.yaml", path: "ssh.adminSources[1]" },
+    { rule: "addresses.in-network", edit: (f) => (seg(f, "cluster").hosts["cp-1"].address = "10.20.0.150"), file: "Pulumi.cluster.yaml", path: "homelab:segment.hosts.cp-1.address" },
+    { rule: "dhcp.pool", edit: (f) => (seg(f, "lab").dhcp = { start: "10.30.0.199", end: "10.30.0.100" }), file: "Pulumi.lab.yaml", path: "homelab:segment.dhcp" },
+    { rule: "addresses.unique", edit: (f) => (lab(f).dmz.ntp = lab(f).dmz.dns), file: "homelab.yaml", path: "dmz.ntp" },
+    { rule: "names.unique", edit: (f) => (seg(f, "lab").router.name = "cluster-fw"), file: "Pulumi.lab.yaml", path: "homelab:segment.router.name" },
+    { rule: "macs.unique", edit: (f) => (seg(f, "sandbox").hosts.games.mac = seg(f, "sandbox").hosts.agent.mac), file: "Pulumi.sandbox.yaml", path: "homelab:segment.hosts.games.mac" },
+    { rule: "vm-ids.unique", edit: (f) => (seg(f, "internal").hosts.monitor.vm.vmId = 1010), file: "Pulumi.internal.yaml", path: "homelab:segment.hosts.monitor.vm.vmId" },
+    { rule: "vms.references", edit: (f) => (seg(f, "lab").hosts["mirror-1"].vm.node = "pve9"), file: "Pulumi.lab.yaml", path: "homelab:segment.hosts.mirror-1.vm.node" },
+    { rule: "refs.routers", edit: (f) => (seg(f, "sandbox").router.hardware = "rtr9"), file: "Pulumi.sandbox.yaml", path: "homelab:segment.router.hardware" },
+    { rule: "refs.hardware-segments", edit: (f) => (lab(f).hardware.switches["sw-cluster"].segment = "clustr"), file: "homelab.yaml", path: "hardware.switches.sw-cluster.segment" },
+    { rule: "refs.dmz-segments", edit: (f) => (f["Pulumi.dmz.yaml"].config["homelab:dmz"].segments = ["internal", "cluster", "lab"]), file: "Pulumi.dmz.yaml", path: "homelab:dmz.segments" },
+    { rule: "ssh.keys", edit: (f) => (lab(f).ssh.deploy.user = "alice"), file: "homelab.yaml", path: "ssh.deploy.user" },
+  ],
+  b: [
+    { rule: "vms.nics", edit: (f) => (seg(f, "lab").hosts["mirror-2"].vm.nics = [{ bridge: "cluster" }]), file: "Pulumi.lab.yaml", path: "homelab:segment.hosts.mirror-2.vm.nics[0].bridge" },
+    { rule: "vms.passthrough", edit: (f) => delete seg(f, "cluster").hosts["worker-2"].vm.ha, file: "Pulumi.cluster.yaml", path: "homelab:segment.hosts.worker-2.vm.ha" },
+    { rule: "capacity.nodes", edit: (f) => (lab(f).hardware.proxmox.nodes.pve3.storage["local-zfs"] = 100), file: "homelab.yaml", path: "hardware.proxmox.nodes.pve3.storage.local-zfs" },
+    { rule: "capacity.n-minus-1", edit: (f) => (seg(f, "sandbox").hosts.agent.vm.memoryMiB = 60000), file: "Pulumi.sandbox.yaml", path: "homelab:segment.hosts.agent.vm.ha" },
+    { rule: "talos.cluster", edit: (f) => (seg(f, "cluster").talos.controlPlanes = ["cp-1", "cp-2"]), file: "Pulumi.cluster.yaml", path: "homelab:segment.talos.controlPlanes" },
+    { rule: "services.backends", edit: (f) => (seg(f, "internal").services.grafana.backend.host = "monitr"), file: "Pulumi.internal.yaml", path: "homelab:segment.services.grafana.backend.host" },
+    { rule: "services.auth", edit: (f) => Object.assign(seg(f, "internal").services.registry, { exposure: "internet", auth: { kind: "none" } }), file: "Pulumi.internal.yaml", path: "homelab:segment.services.registry.auth" },
+    { rule: "services.ports", edit: (f) => (seg(f, "sandbox").services.valheim.port = 47998), file: "Pulumi.sandbox.yaml", path: "homelab:segment.services.valheim.port" },
+    { rule: "services.names", edit: (f) => (seg(f, "lab").services.mirror.hostname = "proxy"), file: "Pulumi.lab.yaml", path: "homelab:segment.services.mirror.hostname" },
+    { rule: "ssh.jump-hosts", edit: (f) => (seg(f, "lab").jumpHost = "jmp"), file: "Pulumi.lab.yaml", path: "homelab:segment.jumpHost" },
+    { rule: "ssh.host-keys", edit: (f) => delete seg(f, "sandbox").hosts.agent.sshHostKey, file: "Pulumi.sandbox.yaml", path: "homelab:segment.hosts.agent.sshHostKey" },
+    { rule: "flows.targets", edit: (f) => (seg(f, "lab").flows["push-registry"].to = "internal/dta"), file: "Pulumi.lab.yaml", path: "homelab:segment.flows.push-registry.to" },
+    { rule: "storage.targets", edit: (f) => (seg(f, "cluster").storage["k8s-nfs"].consumers = ["worker-1", "worker-4"]), file: "Pulumi.cluster.yaml", path: "homelab:segment.storage.k8s-nfs.consumers[1]" },
+    {
+      rule: "untrusted.reasons",
+      edit: (f) => (seg(f, "sandbox").storage = { files: { protocol: "nfs", server: "internal/data", export: "/srv/nfs/agent", consumers: ["agent"] } }),
+      file: "Pulumi.sandbox.yaml",
+      path: "homelab:segment.storage.files.reason",
+    },
+  ],
+};
+
+const ALL = [...BATCHES.a.map((b) => ({ batch: "a" as const, ...b })), ...BATCHES.b.map((b) => ({ batch: "b" as const, ...b }))];
+
+/** One problem block of the human output: `  <file>: <path> = <value>`, the message, `    fix: ...`. */
+function blocks(stderr: string): { header: string; body: string }[] {
+  return stderr
+    .split("\n\n")
+    .slice(1)
+    .map((b) => ({ header: b.split("\n")[0] ?? "", body: b }));
+}
+
+const dirs: string[] = [];
+const results: Record<string, Run> = {};
+
+beforeAll(async () => {
+  const dirA = copyLab((f) => BATCHES.a.forEach((b) => b.edit(f)));
+  const dirB = copyLab((f) => BATCHES.b.forEach((b) => b.edit(f)));
+  const dirYaml = copyLab();
+  fs.writeFileSync(path.join(dirYaml, "Pulumi.lab.yaml"), "config:\n  homelab:segment: [\n");
+  dirs.push(dirA, dirB, dirYaml);
+  const runs: Record<string, readonly string[]> = {
+    a: ["check", "--dir", dirA],
+    b: ["check", "--dir", dirB],
+    aJson: ["check", "--dir", dirA, "--json"],
+    bJson: ["check", "--dir", dirB, "--json"],
+    ok: ["check", "--dir", REPO],
+    yaml: ["check", "--dir", dirYaml],
+    flag: ["check", "--frobnicate"],
+    noDir: ["check", "--dir", path.join(dirYaml, "missing")],
+  };
+  const names = Object.keys(runs);
+  const out = await pool(
+    names.map((n) => () => cli(runs[n]!)),
+    2,
+  );
+  names.forEach((n, i) => (results[n] = out[i]!));
+}, 120_000);
+
+afterAll(() => {
+  for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
+});
+
+describe("npm run check", () => {
+  test("every validation rule has a CLI breakage", () => {
+    expect(ALL.map((b) => b.rule).sort()).toEqual(RULES.map((r) => r.id).sort());
+  });
+
+  test.each(ALL)("$rule: exit 1, stderr names $file and $path with a fix", ({ batch, rule, file, path: at }) => {
+    const run = results[batch]!;
+    expect(run.code).toBe(1);
+    expect(run.stdout).toBe("");
+    expect(run.stderr).toMatch(/^the lab configuration is invalid: \d+ problems\n/);
+    const block = blocks(run.stderr).find((b) => b.header.startsWith(`  ${file}: ${at} = `));
+    if (!block) throw new Error(`no block for ${file}: ${at} in:\n${run.stderr}`);
+    expect(block.body).toMatch(/\n {4}fix: \S/);
+    const json = JSON.parse(results[`${batch}Json`]!.stdout) as { problems: { rule: string; file: string; path: string }[] };
+    expect(json.problems).toContainEqual(expect.objectContaining({ rule, file, path: at }));
+  });
+
+  test("--json: ok false and every problem with file, path, message and fix; nothing on stderr", () => {
+    for (const key of ["aJson", "bJson"]) {
+      const run = results[key]!;
+      expect(run.code).toBe(1);
+      expect(run.stderr).toBe("");
+      const json = JSON.parse(run.stdout);
+      expect(json.ok).toBe(false);
+      expect(json.problems.length).toBeGreaterThanOrEqual(BATCHES[key === "aJson" ? "a" : "b"].length);
+      for (const p of json.problems) {
+        expect(p).toEqual(expect.objectContaining({ file: expect.any(String), path: expect.any(String), message: expect.any(String), fix: expect.any(String) }));
+      }
+      // the human output lists the same problems
+      expect(blocks(results[key === "aJson" ? "a" : "b"]!.stderr)).toHaveLength(json.problems.length);
+    }
+  });
+
+  test("the reference lab: exit 0 and the one-line summary", () => {
+    const run = results.ok!;
+    expect(run).toMatchObject({ code: 0, stderr: "" });
+    expect(run.stdout).toMatch(/^ok: lab\.example\.net: 4 segments \(cluster, internal, lab, sandbox\), \d+ hosts, 18 VMs on 5 nodes \(N-1 checked\), 12 published services, \d+ flows\n$/);
+  });
+
+  test.each([
+    ["malformed YAML", "yaml", /Pulumi\.lab\.yaml: line \d+, column \d+ = /],
+    ["an unknown flag", "flag", /Unknown option '--frobnicate'[\s\S]*usage: npm run <command>/],
+    ["a directory that does not exist", "noDir", /is not a directory/],
+  ])("%s: exit 1, a plain message, no stack trace", (_name, key, message) => {
+    const run = results[key]!;
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(message);
+    expect(run.stderr).not.toMatch(/^ {4}at /m);
+    expect(run.stderr).not.toMatch(/\.ts:\d+:\d+/);
+  });
+});

@@ -1,0 +1,68 @@
+// Proves the DMZ stack builds its DNS records and proxy routes from the segments'
+// StackReference contracts (mocked from all four segments), and fails with one clear
+// error for missing or malformed contracts; it does not run dnsmasq or nginx (tools/twin do).
+import type { MockRun } from "../../cli/mock-runtime";
+import { publishSegment } from "../../model/dmz";
+import { OUTPUTS, segmentContract } from "../../stacks/contracts";
+import { referenceLab } from "../support/lab";
+import { runStack } from "../support/mocks";
+
+const SEGMENTS = ["cluster", "internal", "lab", "sandbox"];
+const contracts = (): Record<string, Record<string, unknown>> => Object.fromEntries(SEGMENTS.map((s) => [`organization/homelab/${s}`, { [OUTPUTS.contract]: JSON.parse(JSON.stringify(segmentContract(publishSegment(referenceLab(), s)))) }]));
+const fileOf = (run: MockRun, name: string) => {
+  const u = run.recorder.uploads.find((x) => x.remotePath.endsWith(`/${name}`));
+  if (!u) throw new Error(`no upload of ${name}`);
+  return u.content;
+};
+
+let run: MockRun;
+beforeAll(async () => {
+  run = await runStack("dmz", { references: contracts() });
+});
+
+test("reads one StackReference per listed segment, by <org>/<project>/<segment>", () => {
+  const refs = run.recorder.resources.filter((r) => r.type === "pulumi:pulumi:StackReference").map((r) => r.name);
+  expect(refs.sort()).toEqual(SEGMENTS.map((s) => `organization/homelab/${s}`));
+  const infra = run.recorder.withParents().find((r) => r.name === "infra");
+  expect(infra?.type).toBe("homelab:nixos:Host");
+});
+
+test("every published HTTP name gets a DNS record at the proxy and a proxy route to its segment's firewall", () => {
+  const lab = referenceLab();
+  const dns = fileOf(run, "dnsmasq.conf");
+  const nginx = fileOf(run, "nginx.conf");
+  let names = 0;
+  for (const s of SEGMENTS) {
+    const seg = publishSegment(lab, s);
+    for (const svc of seg.services) {
+      if (svc.kind !== "http") continue;
+      names++;
+      expect(dns).toContain(`\ncname=${svc.fqdn},proxy.${lab.domain}\n`);
+      expect(nginx).toContain(`server_name ${svc.fqdn};`);
+      expect(nginx).toContain(`${seg.router.wanAddress}:${svc.firewall.port}`);
+    }
+  }
+  expect(names).toBe(8);
+  expect(dns).toContain(`\nhost-record=proxy.${lab.domain},${lab.dmz.proxy}\n`);
+  const catalog = run.resolved[OUTPUTS.catalog] as { name: string }[];
+  expect(catalog.filter((c) => c.name.endsWith(lab.domain)).length).toBe(names);
+});
+
+test("a listed segment that was never deployed is named, with what to do", async () => {
+  const refs = contracts();
+  refs["organization/homelab/lab"] = {};
+  await expect(runStack("dmz", { references: refs })).rejects.toThrow(/stack organization\/homelab\/lab has no "contract" output: the lab segment is not deployed\. Fix: run `pulumi up -s lab` first/);
+});
+
+test("malformed and wrong-version contracts of several segments are reported together", async () => {
+  const refs = contracts();
+  (refs["organization/homelab/internal"]![OUTPUTS.contract] as { router: { wanAddress: string } }).router.wanAddress = "not-an-ip";
+  (refs["organization/homelab/sandbox"]![OUTPUTS.contract] as { version: number }).version = 2;
+  const err = await runStack("dmz", { references: refs }).then(
+    () => undefined,
+    (e: Error) => e,
+  );
+  expect(err?.message).toMatch(/2 problems/);
+  expect(err?.message).toMatch(/organization\/homelab\/internal output contract\.router\.wanAddress: is not an IPv4 address/);
+  expect(err?.message).toMatch(/organization\/homelab\/sandbox exports contract version 2; this program reads version 1/);
+});

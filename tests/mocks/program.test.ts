@@ -1,0 +1,43 @@
+// Proves the stack dispatcher's user-facing failures: an unknown stack, a missing deploy
+// key and an invalid lab each give one clear error and declare no resource; and preview
+// mode (unknown values) neither hangs nor crashes. It does not run a real engine.
+import { runStack } from "../support/mocks";
+import { copyLab } from "../support/lab";
+
+const declared = (run: Awaited<ReturnType<typeof runStack>>) => run.recorder.resources.filter((r) => r.type !== "pulumi:pulumi:Stack");
+
+test("an unknown stack name lists the known stacks", async () => {
+  await expect(runStack("staging")).rejects.toThrow(/unknown stack "staging"; the known stacks are cluster, dmz, internal, lab, sandbox/);
+});
+
+test("a missing deploy key says how to set it as a secret", async () => {
+  await expect(runStack("lab", { deployKey: null })).rejects.toThrow(/homelab:deployKey[\s\S]*pulumi config set --secret homelab:deployKey -s lab/);
+});
+
+test("an invalid lab fails before any resource is declared, listing every problem", async () => {
+  const dir = copyLab((f) => {
+    f["Pulumi.lab.yaml"].config["homelab:segment"].hosts.vdi.address = "10.30.0.150";
+    // A schema problem would stop validation before the semantic rules; both of these are semantic.
+    f["Pulumi.sandbox.yaml"].config["homelab:segment"].router.wanAddress = "192.168.1.13";
+  });
+  let recorded: number | undefined;
+  const err = await runStack("internal", { dir }).then(
+    (r) => {
+      recorded = declared(r).length;
+      return undefined;
+    },
+    (e: Error) => e,
+  );
+  expect(recorded).toBeUndefined();
+  expect(err?.message).toMatch(/Pulumi\.lab\.yaml: homelab:segment\.hosts\.vdi\.address/);
+  expect(err?.message).toMatch(/Pulumi\.sandbox\.yaml: homelab:segment\.router\.wanAddress = "192\.168\.1\.13"/);
+  expect(err?.message).toMatch(/2 problems/);
+  expect(err?.message).not.toMatch(/\n\s+at /);
+});
+
+test.each(["internal", "cluster", "lab", "sandbox"])("preview of %s completes with unknown releases and a known contract", async (stack) => {
+  const run = await runStack(stack, { preview: true });
+  expect(declared(run).length).toBeGreaterThan(10);
+  expect(run.resolved.contract).toMatchObject({ name: stack, version: 1 });
+  expect(run.resolved.routerRelease).toBeUndefined();
+});

@@ -1,0 +1,188 @@
+// Proves every rendered DMZ and jump-host file passes the real program that reads it (and that each checker rejects a broken file), and that configuration.nix evaluates with stub arguments to the model's values; does not build or boot NixOS, or run the daemons (dmz-behaviour does).
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { planDmz, publishAll } from "../../model/dmz";
+import { planLab, planSshAccess } from "../../model/plan";
+import { renderDmzFiles } from "../../render/dmz";
+import type { Checker, RenderedFile } from "../../render/files";
+import { renderJumpFiles } from "../../render/jump";
+import { checkFiles, requireTools, type CheckResult } from "../support/checkers";
+import { referenceLab } from "../support/lab";
+
+const lab = referenceLab();
+const access = planSshAccess(lab);
+const dmzFiles = renderDmzFiles(planDmz(lab, publishAll(lab)), access);
+const labPlan = planLab(lab);
+const facts = { domain: lab.domain, timezone: lab.timezone, dns: lab.dmz.dns, ntp: lab.dmz.ntp };
+const jumpFiles = (segment: string) => renderJumpFiles(labPlan.segments[segment]!, access, facts);
+
+const brokenFile = (name: string, checker: Checker, source: string, edit: (text: string) => string): RenderedFile => {
+  const f = dmzFiles.find((x) => x.path === `infra/${source}`)!;
+  const content = edit(f.content);
+  if (content === f.content) throw new Error(`the edit did not change ${source}`);
+  return { ...f, path: `broken-${name}/${source}`, checker, content };
+};
+
+/** One broken file per tool family: each must fail its checker. */
+const BROKEN: readonly [string, RenderedFile][] = [
+  ["nginx", brokenFile("nginx", "nginx", "nginx.conf", (t) => t.replace("proxy_bind 192.168.1.80;", "proxy_bind 192.168.1.80"))],
+  ["dnsmasq", brokenFile("dnsmasq", "dnsmasq", "dnsmasq.conf", (t) => t.replace("bogus-priv", "bogus-private"))],
+  ["chrony", brokenFile("chrony", "chrony", "chrony.conf", (t) => t.replace("makestep 1.0 3", "makestepp 1.0 3"))],
+  ["nft", brokenFile("nft", "nft", "host.nft", (t) => t.replace("policy drop;", "policy dorp;"))],
+  ["sshd", brokenFile("sshd", "sshd", "sshd_config", (t) => t.replace("PermitRootLogin no", "PermitRootLogin maybe"))],
+  ["nix", brokenFile("nix", "nix", "configuration.nix", (t) => t.replace("networking.useDHCP = false;", "networking.useDHCP = false"))],
+  ["nix (undefined variable)", brokenFile("nix-undefined", "nix", "configuration.nix", (t) => t.replace("lib.mkForce", "mkForce"))],
+  ["sh", brokenFile("sh", "sh", "apply.sh", (t) => t.replace('log "rolling back release $id: $why"', "log rolling back release $id: $why; echo $undefined_word*"))],
+];
+
+const segments = Object.keys(labPlan.segments).sort();
+/** Every file checked in one batch: DMZ files, each segment's jump files under `<segment>/`, the broken ones. */
+const BATCH: RenderedFile[] = [
+  ...dmzFiles,
+  ...segments.flatMap((s) => jumpFiles(s).map((f) => ({ ...f, path: `${s}/${f.path}` }))),
+  ...BROKEN.map(([, f]) => f),
+];
+let results: Map<string, CheckResult>;
+
+beforeAll(() => {
+  results = new Map(checkFiles(BATCH).map((r) => [r.file, r]));
+}, 60000);
+
+function expectAllPass(paths: readonly string[]): void {
+  expect(paths.length).toBeGreaterThan(0);
+  const failed = paths.map((p) => results.get(p)!).filter((r) => !r.ok);
+  expect(failed.map((r) => `${r.file} (${r.checker}): ${r.command}\n${r.output}`)).toEqual([]);
+}
+
+describe("rendered files pass their real checkers", () => {
+  test("DMZ infra host", () => {
+    expect(new Set(dmzFiles.map((f) => f.checker))).toEqual(new Set<Checker>(["nix", "dnsmasq", "chrony", "nginx", "sshd", "nft", "sh"]));
+    expectAllPass(dmzFiles.map((f) => f.path));
+  });
+
+  test.each(segments)("jump host of %s", (segment) => {
+    expectAllPass(jumpFiles(segment).map((f) => `${segment}/${f.path}`));
+  });
+});
+
+describe("each checker rejects a broken file (negative controls)", () => {
+  test.each(BROKEN)("%s", (_, f) => {
+    expect(results.get(f.path)!.ok).toBe(false);
+  });
+
+  test("nginx fails for the broken directive, not for the namespace", () => {
+    const r = results.get(BROKEN[0]![1].path)!;
+    expect(r.output).toMatch(/unexpected|invalid|proxy_bind/);
+    expect(r.output).not.toMatch(/Cannot assign requested address/);
+  });
+});
+
+/**
+ * Evaluate configuration.nix lazily with stub module arguments, pulling the values the model
+ * decides, so wrong structure and undefined names fail here and not on the host. The whole
+ * configuration except `imports` (the host's own hardware file) is forced with deepSeq.
+ */
+function evalNix(files: readonly RenderedFile[], dir: string): Record<string, any> {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "homelab-nixeval-"));
+  try {
+    for (const f of files) {
+      const p = path.join(tmp, f.path);
+      fs.mkdirSync(path.dirname(p), { recursive: true });
+      fs.writeFileSync(p, f.content);
+    }
+    const expr = `
+      let
+        stub = name: "/nix/store/00000000000000000000000000000000-\${name}";
+        cfg = import ./configuration.nix {
+          config = { };
+          lib = { mkForce = content: { _type = "override"; priority = 50; inherit content; }; };
+          pkgs = {
+            chrony = stub "chrony"; dnsmasq = stub "dnsmasq"; nginx = stub "nginx"; dnsutils = stub "dnsutils";
+            writeScriptBin = name: text: { inherit name text; };
+          };
+        };
+        iface = cfg.networking.interfaces.ens18.ipv4;
+        services = cfg.systemd.services or { };
+      in builtins.deepSeq (removeAttrs cfg [ "imports" ]) {
+        inherit (cfg.networking) hostName domain nameservers defaultGateway search;
+        timeServers = cfg.networking.timeServers or null;
+        timesyncd = cfg.services.timesyncd.enable or true;
+        timeZone = cfg.time.timeZone;
+        addresses = iface.addresses;
+        routes = iface.routes or [ ];
+        firewallEnabled = cfg.networking.firewall.enable;
+        rulesetExists = builtins.pathExists cfg.networking.nftables.rulesetFile;
+        sshdConfigForced = cfg.environment.etc."ssh/sshd_config".source._type == "override";
+        sshdConfigExists = builtins.pathExists cfg.environment.etc."ssh/sshd_config".source.content;
+        users = builtins.mapAttrs (n: u: { normal = u.isNormalUser or false; groups = u.extraGroups or [ ]; keys = u.openssh.authorizedKeys.keys or [ ]; }) cfg.users.users;
+        mutableUsers = cfg.users.mutableUsers;
+        sudo = cfg.security.sudo.extraRules;
+        apply = (builtins.head cfg.environment.systemPackages).text;
+        units = builtins.mapAttrs (n: u: u.serviceConfig.ExecStart) services;
+      }`;
+    const r = spawnSync("nix-instantiate", ["--eval", "--strict", "--json", "--store", "dummy://", "--option", "build-users-group", "", "-E", expr], {
+      cwd: path.join(tmp, dir),
+      encoding: "utf8",
+      env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: tmp },
+      timeout: 30000,
+    });
+    if (r.status !== 0) throw new Error(`nix-instantiate --eval failed:\n${r.stderr}`);
+    return JSON.parse(r.stdout);
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+describe("configuration.nix evaluates to the model's values (lazy evaluation with stubs)", () => {
+  beforeAll(() => requireTools(["nix"]));
+
+  test("the DMZ infra host", () => {
+    const v = evalNix(dmzFiles, "infra");
+    expect(v.hostName).toBe("infra");
+    expect(v.domain).toBe(lab.domain);
+    expect(v.timeZone).toBe(lab.timezone);
+    expect(v.nameservers).toEqual([lab.dmz.dns, ...lab.dmz.upstreamDns]);
+    expect(v.defaultGateway).toEqual({ address: lab.dmz.gateway, interface: "ens18" });
+    expect(v.addresses.map((a: any) => a.address).sort()).toEqual([lab.dmz.infra.address, lab.dmz.dns, lab.dmz.ntp, lab.dmz.proxy].sort());
+    expect(v.routes.map((r: any) => `${r.address}/${r.prefixLength} via ${r.via}`).sort()).toEqual(
+      Object.values(lab.segments).map((s) => `${s.subnet} via ${s.router.wanAddress}`).sort(),
+    );
+    expect(v.timesyncd).toBe(false);
+    expect(v.firewallEnabled).toBe(false);
+    expect(v.rulesetExists).toBe(true);
+    expect(v.sshdConfigForced).toBe(true);
+    expect(v.sshdConfigExists).toBe(true);
+    expect(v.mutableUsers).toBe(false);
+    expect(v.apply).toBe(dmzFiles.find((f) => f.path === "infra/apply.sh")!.content);
+    for (const u of access.users) {
+      expect(v.users[u.name]).toEqual({ normal: true, groups: u.deploy ? [] : ["wheel"], keys: [...u.keys].sort() });
+    }
+    expect(v.sudo).toEqual([{ users: [lab.ssh.deploy.user], commands: [{ command: "/run/current-system/sw/bin/homelab-apply", options: ["NOPASSWD"] }] }]);
+    // The daemons run the packaged binaries on store copies of exactly the rendered files.
+    expect(Object.keys(v.units).sort()).toEqual(["homelab-chronyd", "homelab-dnsmasq", "homelab-nginx"]);
+    expect(v.units["homelab-dnsmasq"]).toMatch(/^\/nix\/store\/0+-dnsmasq\/bin\/dnsmasq .* -C \/nix\/store\/[a-z0-9]{32}-dnsmasq\.conf$/);
+    expect(v.units["homelab-chronyd"]).toMatch(/^\/nix\/store\/0+-chrony\/bin\/chronyd .* -f \/nix\/store\/[a-z0-9]{32}-chrony\.conf$/);
+    expect(v.units["homelab-nginx"]).toMatch(/^\/nix\/store\/0+-nginx\/bin\/nginx -c \/nix\/store\/[a-z0-9]{32}-nginx\.conf$/);
+  });
+
+  test.each(Object.keys(labPlan.segments).sort())("the jump host of %s", (segment) => {
+    const seg = labPlan.segments[segment]!;
+    const v = evalNix(jumpFiles(segment), "jump");
+    expect(v.hostName).toBe(seg.jumpHost.id);
+    expect(v.domain).toBe(`${segment}.${lab.domain}`);
+    expect(v.addresses).toEqual([{ address: seg.jumpHost.address, prefixLength: seg.subnet.prefix }]);
+    expect(v.defaultGateway).toEqual({ address: seg.router.lan.address, interface: "ens18" });
+    expect(v.nameservers).toEqual([lab.dmz.dns]);
+    expect(v.timeServers).toEqual([lab.dmz.ntp]);
+    expect(v.routes).toEqual([]);
+    expect(v.units).toEqual({});
+    expect(v.rulesetExists && v.sshdConfigExists && v.sshdConfigForced).toBe(true);
+  });
+
+  test("a configuration that names an undefined attribute fails evaluation", () => {
+    const files = dmzFiles.map((f) => (f.path === "infra/configuration.nix" ? { ...f, content: f.content.replace("pkgs.dnsmasq", "pkgs.dnsmasqq") } : f));
+    expect(() => evalNix(files, "infra")).toThrow(/dnsmasqq/);
+  });
+});

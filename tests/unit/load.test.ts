@@ -1,0 +1,348 @@
+// Proves: reading and schema-checking a lab directory turns every malformed input (YAML syntax, unknown or misspelt keys, password keys, invalid values, unknown config keys, missing files, bad stack names) into problems with file, config path and fix, never an exception, and that no schema field can enable password login; does not prove the semantic rules (validate.test.ts).
+import * as fs from "fs";
+import * as path from "path";
+import type { z } from "zod";
+import { checkLabDir } from "../../model/check";
+import { parseLab, readLabSources } from "../../model/load";
+import type { Problem } from "../../model/problems";
+import { DmzFile, LabFile, SegmentFile } from "../../model/schema";
+import { copyLab, REPO } from "../support/lab";
+
+type Files = Record<string, any>;
+
+const SOURCES = readLabSources(REPO);
+const dirs: string[] = [];
+
+afterAll(() => {
+  for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
+});
+
+/** A copy of the reference lab on disk, edited; removed after the file's tests. */
+function labDir(edit: (f: Files) => void = () => undefined): string {
+  const d = copyLab(edit);
+  dirs.push(d);
+  return d;
+}
+
+/** Schema problems of the reference files after `edit`, parsed in memory. */
+function schemaProblems(edit: (f: Files) => void): readonly Problem[] {
+  const files: Files = { "homelab.yaml": structuredClone(SOURCES.lab) };
+  for (const [stack, config] of Object.entries(SOURCES.stacks)) files[`Pulumi.${stack}.yaml`] = { config: structuredClone(config) };
+  edit(files);
+  const stacks: Record<string, Record<string, unknown>> = {};
+  for (const [name, doc] of Object.entries(files)) {
+    const m = /^Pulumi\.(.+)\.yaml$/.exec(name);
+    if (m && doc !== undefined) stacks[m[1]!] = doc.config;
+  }
+  return parseLab({ dir: REPO, lab: files["homelab.yaml"], stacks, problems: [] }).problems;
+}
+
+function dirProblems(dir: string): readonly Problem[] {
+  return parseLab(readLabSources(dir)).problems;
+}
+
+function find(problems: readonly Problem[], file: string, at: string): Problem {
+  const p = problems.find((x) => x.file === file && x.path === at);
+  if (!p) throw new Error(`no problem at ${file} ${at}; got ${JSON.stringify(problems, null, 2)}`);
+  return p;
+}
+
+const seg = (f: Files, name: string) => f[`Pulumi.${name}.yaml`].config["homelab:segment"];
+
+describe("the reference lab", () => {
+  test("parses with no problems, and schema defaults are applied", () => {
+    const parsed = parseLab(SOURCES);
+    expect(parsed.problems).toEqual([]);
+    const lab = parsed.lab!;
+    expect(Object.keys(lab.segments)).toEqual(["cluster", "internal", "lab", "sandbox"]);
+    expect(lab.segments.internal!.hosts.jump!.vm!.ha).toBe(true); // ha defaults to true
+    expect(lab.segments.cluster!.hosts["worker-1"]!.vm!.ha).toBe(false);
+    expect(lab.segments.cluster!.hosts.jump!.listens).toEqual([]);
+    expect(lab.segments.cluster!.flows).toEqual({});
+    expect(lab.hardware.proxmox.nodes.pve4!.pci).toEqual({});
+    expect(lab.hardware.proxmox.nodes.pve4!.reservedMemoryGiB).toBe(8);
+    expect(lab.segments.lab!.subnet.toString()).toBe("10.30.0.0/24");
+    expect(lab.dmzStack?.segments).toEqual(["internal", "cluster", "lab", "sandbox"]);
+  });
+});
+
+describe("unknown keys", () => {
+  test("a key with no near match lists the allowed keys and says to remove it", () => {
+    const p = find(schemaProblems((f) => (seg(f, "lab").hosts.vdi.frobnicate = 1)), "Pulumi.lab.yaml", "homelab:segment.hosts.vdi.frobnicate");
+    expect(p.value).toBe(1);
+    expect(p.message).toContain('unknown key "frobnicate"');
+    expect(p.message).toContain("allowed keys: address, description, listens, mac, os, role, sshHostKey, vm");
+    expect(p.fix).toBe("remove the key");
+  });
+
+  test("a misspelt required key is also reported as missing", () => {
+    const problems = schemaProblems((f) => {
+      const r = seg(f, "cluster").router;
+      r.wanAdress = r.wanAddress;
+      delete r.wanAddress;
+    });
+    expect(find(problems, "Pulumi.cluster.yaml", "homelab:segment.router.wanAddress").message).toBe("is required");
+    expect(find(problems, "Pulumi.cluster.yaml", "homelab:segment.router.wanAdress").value).toBe("192.168.1.12");
+  });
+
+  test.each([
+    ["Pulumi.cluster.yaml", "homelab:segment.router", "wanAddress", "wanAdress"],
+    ["homelab.yaml", "", "domain", "domian"],
+    ["Pulumi.lab.yaml", "homelab:segment.hosts.vdi", "address", "adress"],
+    ["Pulumi.dmz.yaml", "homelab:dmz", "segments", "segmnets"],
+  ])("did-you-mean: %s %s.%s misspelt as %s", (file, parent, right, wrong) => {
+    const problems = schemaProblems((f) => {
+      const target = parent === "" ? f[file] : parent.split(".").reduce((o: any, k) => o[k], f[file].config);
+      target[wrong] = target[right];
+      delete target[right];
+    });
+    const p = find(problems, file, parent === "" ? wrong : `${parent}.${wrong}`);
+    expect(p.message).toContain(`did you mean "${right}"?`);
+    expect(p.fix).toContain("rename");
+  });
+});
+
+describe("password login cannot be configured", () => {
+  const PASSWORD = "SSH password login cannot be configured anywhere in this lab";
+
+  test.each<[string, string, (f: Files) => void]>([
+    ["homelab.yaml", "passwordAuthentication", (f) => (f["homelab.yaml"].passwordAuthentication = true)],
+    ["homelab.yaml", "ssh.passwordAuthentication", (f) => (f["homelab.yaml"].ssh.passwordAuthentication = true)],
+    ["homelab.yaml", "ssh.deploy.password", (f) => (f["homelab.yaml"].ssh.deploy.password = "hunter2")],
+    ["homelab.yaml", "admins.alice.passwordAuthentication", (f) => (f["homelab.yaml"].admins.alice.passwordAuthentication = true)],
+    ["homelab.yaml", "dmz.infra.PasswordAuthentication", (f) => (f["homelab.yaml"].dmz.infra.PasswordAuthentication = "yes")],
+    ["homelab.yaml", "ssh.kbdInteractiveAuthentication", (f) => (f["homelab.yaml"].ssh.kbdInteractiveAuthentication = true)],
+    ["Pulumi.cluster.yaml", "homelab:segment.passwordAuthentication", (f) => (seg(f, "cluster").passwordAuthentication = true)],
+    ["Pulumi.cluster.yaml", "homelab:segment.router.passwordAuthentication", (f) => (seg(f, "cluster").router.passwordAuthentication = true)],
+    ["Pulumi.cluster.yaml", "homelab:segment.hosts.jump.passwordAuthentication", (f) => (seg(f, "cluster").hosts.jump.passwordAuthentication = true)],
+    ["Pulumi.cluster.yaml", "homelab:segment.hosts.jump.vm.passwordAuthentication", (f) => (seg(f, "cluster").hosts.jump.vm.passwordAuthentication = true)],
+    ["Pulumi.cluster.yaml", "homelab:segment.talos.passwordAuthentication", (f) => (seg(f, "cluster").talos.passwordAuthentication = true)],
+    ["Pulumi.internal.yaml", "homelab:segment.services.grafana.passwordAuthentication", (f) => (seg(f, "internal").services.grafana.passwordAuthentication = true)],
+    ["Pulumi.internal.yaml", "homelab:segment.services.grafana.auth.passwordAuthentication", (f) => (seg(f, "internal").services.grafana.auth.passwordAuthentication = true)],
+    ["Pulumi.dmz.yaml", "homelab:dmz.passwordAuthentication", (f) => (f["Pulumi.dmz.yaml"].config["homelab:dmz"].passwordAuthentication = true)],
+  ])("%s %s gets the password-specific message", (file, at, edit) => {
+    const p = find(schemaProblems(edit), file, at);
+    expect(p.message).toContain(PASSWORD);
+    expect(p.fix).toBe("remove the key");
+  });
+
+  test.each<[string, string, (f: Files) => void]>([
+    ["Pulumi.cluster.yaml", "homelab:segment.hosts.jump.vm.nics[0]", (f) => (seg(f, "cluster").hosts.jump.vm.nics[0].passwordAuthentication = true)],
+    ["Pulumi.cluster.yaml", "homelab:passwordAuthentication", (f) => (f["Pulumi.cluster.yaml"].config["homelab:passwordAuthentication"] = true)],
+  ])("%s %s gets the password-specific message", (file, at, edit) => {
+    expect(find(schemaProblems(edit), file, at).message).toContain(PASSWORD);
+  });
+
+  test("the password message says what to do instead (add the person's public key under admins)", () => {
+    const p = find(schemaProblems((f) => (f["homelab.yaml"].ssh.passwordAuthentication = true)), "homelab.yaml", "ssh.passwordAuthentication");
+    expect(p.message).toContain("public key under admins");
+  });
+
+  test("a misplaced passthrough key is not mistaken for a password key", () => {
+    const p = find(schemaProblems((f) => (seg(f, "lab").hosts.vdi.passthrough = ["gpu0"])), "Pulumi.lab.yaml", "homelab:segment.hosts.vdi.passthrough");
+    expect(p.message).not.toContain("password");
+    expect(p.message).toContain("allowed keys:");
+  });
+
+  test("no key anywhere in the schema could switch password login on", () => {
+    const keys = new Set<string>();
+    for (const schema of [LabFile, SegmentFile, DmzFile]) collectKeys(schema, keys);
+    // The walk reaches deep keys, so an empty result could not pass by accident.
+    for (const k of ["wanAddress", "sshHostKey", "passthrough", "keys", "realm", "controlPlanes", "vendorDevice"]) expect(keys).toContain(k);
+    expect([...keys].filter((k) => /pass(word)?|kbd|keyboard|challenge|auth(entication)?method/i.test(k) && k !== "passthrough")).toEqual([]);
+  });
+
+  test("an admin without keys is refused: there is no password to fall back on", () => {
+    const p = find(schemaProblems((f) => (f["homelab.yaml"].admins.bob.keys = [])), "homelab.yaml", "admins.bob.keys");
+    expect(p.message).toContain("at least one SSH public key; there is no password login");
+  });
+});
+
+/** Every object key a zod schema accepts, through unions, records, arrays, optionals and defaults. */
+function collectKeys(schema: z.ZodType, into: Set<string>, seen = new Set<unknown>()): void {
+  if (seen.has(schema)) return;
+  seen.add(schema);
+  const def = (schema as any)._zod.def;
+  const walk = (s: unknown) => s && collectKeys(s as z.ZodType, into, seen);
+  switch (def.type) {
+    case "object":
+      for (const [k, v] of Object.entries(def.shape)) {
+        into.add(k);
+        walk(v);
+      }
+      break;
+    case "union":
+      for (const o of def.options) walk(o);
+      break;
+    case "record":
+      walk(def.valueType);
+      break;
+    case "array":
+      walk(def.element);
+      break;
+    case "optional":
+    case "default":
+    case "nullable":
+    case "readonly":
+    case "prefault":
+      walk(def.innerType);
+      break;
+    case "pipe":
+      walk(def.in);
+      walk(def.out);
+      break;
+    default:
+      break;
+  }
+}
+
+describe("invalid values", () => {
+  test.each<[string, string, (f: Files) => void, string, string]>([
+    ["Pulumi.lab.yaml", "homelab:segment.hosts.vdi.address", (f) => (seg(f, "lab").hosts.vdi.address = "10.30.0.300"), "must be an IPv4 address such as 10.10.0.10", "change the value"],
+    ["Pulumi.lab.yaml", "homelab:segment.subnet", (f) => (seg(f, "lab").subnet = "10.30.0.1/24"), "no host bits set", "change the value"],
+    ["Pulumi.lab.yaml", "homelab:segment.hosts.vdi.mac", (f) => (seg(f, "lab").hosts.vdi.mac = "01:00:5e:00:00:01"), "must be a unicast MAC address", "change the value"],
+    ["Pulumi.lab.yaml", "homelab:segment.services.mirror.exposure", (f) => (seg(f, "lab").services.mirror.exposure = "public"), "internet", 'use one of "internet", "lab"'],
+    ["Pulumi.lab.yaml", "homelab:segment.flows.push-registry.reason", (f) => (seg(f, "lab").flows["push-registry"].reason = "short"), "at least 10 characters", "give at least 10"],
+    ["Pulumi.lab.yaml", "homelab:segment.hosts.vdi.vm.ha", (f) => (seg(f, "lab").hosts.vdi.vm.ha = "no"), "expected boolean", "give a boolean"],
+    ["Pulumi.lab.yaml", "homelab:segment.dhcp.leaseTime", (f) => (seg(f, "lab").dhcp.leaseTime = "forever"), 'must look like "12h"', "change the value"],
+    ["homelab.yaml", "admins.bob.keys[0]", (f) => (f["homelab.yaml"].admins.bob.keys = ["ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAAAgQC bob"]), "RSA keys shorter than 3072 bits are refused", "change the value"],
+    ["homelab.yaml", "hardware.proxmox.nodes.pve1.pci.gpu0.path", (f) => (f["homelab.yaml"].hardware.proxmox.nodes.pve1.pci.gpu0.path = "01:00.0"), 'PCI address such as "0000:01:00.0"', "change the value"],
+    ["Pulumi.dmz.yaml", "homelab:dmz.stackPrefix", (f) => (f["Pulumi.dmz.yaml"].config["homelab:dmz"].stackPrefix = "homelab"), '"<org>/<project>"', "change the value"],
+  ])("%s %s", (file, at, edit, message, fix) => {
+    const p = find(schemaProblems(edit), file, at);
+    expect(p.message).toContain(message);
+    expect(p.fix).toContain(fix);
+  });
+
+  test("a missing required value says so and to add it", () => {
+    const p = find(schemaProblems((f) => delete seg(f, "lab").router.sshHostKey), "Pulumi.lab.yaml", "homelab:segment.router.sshHostKey");
+    expect(p).toMatchObject({ message: "is required", fix: "add it" });
+    expect(p.value).toBeUndefined();
+  });
+
+  test("a NIC that is neither a bridge nor a passthrough says what a NIC is", () => {
+    const p = find(schemaProblems((f) => (seg(f, "lab").hosts.vdi.vm.nics = [{ bridge: "lab", passthrough: "nic0" }])), "Pulumi.lab.yaml", "homelab:segment.hosts.vdi.vm.nics[0]");
+    expect(p.message).toContain("{ bridge: <network> }");
+    expect(p.message).toContain("{ passthrough: <pci id> }");
+  });
+
+  test("problems of several files come back together, and no lab is built", () => {
+    const problems = schemaProblems((f) => {
+      f["homelab.yaml"].domain = "Lab";
+      seg(f, "lab").hosts.vdi.address = "x";
+      seg(f, "sandbox").trust = "maybe";
+    });
+    expect(problems.map((p) => `${p.file} ${p.path}`).sort()).toEqual(["Pulumi.lab.yaml homelab:segment.hosts.vdi.address", "Pulumi.sandbox.yaml homelab:segment.trust", "homelab.yaml domain"]);
+  });
+
+  test("array indices in schema paths read like validation paths: nics[0]", () => {
+    const problems = schemaProblems((f) => (seg(f, "lab").hosts.vdi.vm.nics = [{ bridge: "Lab" }]));
+    expect(problems.map((p) => p.path)).toContain("homelab:segment.hosts.vdi.vm.nics[0].bridge");
+  });
+});
+
+describe("files and YAML", () => {
+  test("a YAML syntax error names the file and the line, and no lab is built", () => {
+    const dir = labDir();
+    fs.writeFileSync(path.join(dir, "Pulumi.lab.yaml"), "config:\n  homelab:segment:\n    description: x\n   trust: bad\n");
+    const { lab, problems } = parseLab(readLabSources(dir));
+    expect(lab).toBeUndefined();
+    const p = find(problems, "Pulumi.lab.yaml", "line 4, column 1");
+    expect(p.message).toMatch(/^YAML syntax error: /);
+    expect(p.fix).toContain("line");
+  });
+
+  test("a duplicated YAML key is a syntax error at its line", () => {
+    const dir = labDir();
+    const file = path.join(dir, "homelab.yaml");
+    fs.writeFileSync(file, `${fs.readFileSync(file, "utf8")}\ndomain: other.example.net\n`);
+    const problems = dirProblems(dir);
+    expect(problems).toHaveLength(1);
+    expect(problems[0]!.file).toBe("homelab.yaml");
+    expect(problems[0]!.path).toMatch(/^line \d+, column 1$/);
+    expect(problems[0]!.message).toContain("Map keys must be unique");
+  });
+
+  test("syntax errors in one file do not hide schema problems in another", () => {
+    const dir = labDir((f) => (seg(f, "sandbox").trust = "maybe"));
+    fs.writeFileSync(path.join(dir, "Pulumi.lab.yaml"), "config: [\n");
+    const files = dirProblems(dir).map((p) => p.file);
+    expect(files).toEqual(expect.arrayContaining(["Pulumi.lab.yaml", "Pulumi.sandbox.yaml"]));
+  });
+
+  test.each([
+    ["homelab.yaml", "homelab.yaml does not exist"],
+    ["Pulumi.yaml", "Pulumi.yaml does not exist"],
+  ])("a missing %s is a problem at (file)", (name, message) => {
+    const dir = labDir();
+    fs.unlinkSync(path.join(dir, name));
+    const p = find(dirProblems(dir), name, "(file)");
+    expect(p.message).toContain(message);
+    expect(p.fix).toContain(`create ${name}`);
+  });
+
+  test("a directory that does not exist is one problem, not an exception", () => {
+    const problems = dirProblems("/nonexistent/homelab");
+    expect(problems).toEqual([expect.objectContaining({ path: "(directory)", message: "/nonexistent/homelab is not a directory" })]);
+  });
+
+  test("the project must be named homelab", () => {
+    const p = find(dirProblems(labDir((f) => (f["Pulumi.yaml"].name = "lab"))), "Pulumi.yaml", "name");
+    expect(p.message).toContain('must be named "homelab"');
+    expect(p.fix).toBe("set name: homelab");
+  });
+
+  test("a stack file whose name is not a DNS label is refused", () => {
+    const dir = labDir();
+    fs.renameSync(path.join(dir, "Pulumi.lab.yaml"), path.join(dir, "Pulumi.Lab_1.yaml"));
+    const p = find(dirProblems(dir), "Pulumi.Lab_1.yaml", "(stack name)");
+    expect(p.value).toBe("Lab_1");
+    expect(p.message).toContain("lower-case DNS label");
+  });
+
+  test("a stack file without its homelab: key, or with config that is not a map", () => {
+    const problems = dirProblems(
+      labDir((f) => {
+        delete f["Pulumi.lab.yaml"].config["homelab:segment"];
+        f["Pulumi.sandbox.yaml"].config = "x";
+      }),
+    );
+    expect(find(problems, "Pulumi.lab.yaml", "homelab:segment").message).toContain("is required");
+    expect(find(problems, "Pulumi.sandbox.yaml", "config").message).toBe("config must be a map of keys to values");
+  });
+});
+
+describe("stack config keys", () => {
+  test("a misspelt homelab: key gets a did-you-mean, and the real key is missing", () => {
+    const problems = schemaProblems((f) => {
+      const c = f["Pulumi.cluster.yaml"].config;
+      c["homelab:segmnet"] = c["homelab:segment"];
+      delete c["homelab:segment"];
+    });
+    const p = find(problems, "Pulumi.cluster.yaml", "homelab:segmnet");
+    expect(p.message).toContain('did you mean "homelab:segment"?');
+    expect(p.fix).toBe("rename it to homelab:segment");
+    expect(find(problems, "Pulumi.cluster.yaml", "homelab:segment").message).toContain("is required");
+  });
+
+  test("the DMZ stack does not read segment config", () => {
+    const p = find(schemaProblems((f) => (f["Pulumi.dmz.yaml"].config["homelab:segment"] = {})), "Pulumi.dmz.yaml", "homelab:segment");
+    expect(p.message).toBe("unknown config key (a DMZ stack reads homelab:dmz, homelab:deployKey, homelab:confirmTimeoutSeconds)");
+  });
+
+  test("other providers' keys are left to their providers", () => {
+    expect(schemaProblems((f) => (f["Pulumi.lab.yaml"].config["proxmoxve:endpoint"] = "https://pve.lab.example.net:8006"))).toEqual([]);
+  });
+});
+
+describe("check stops at the schema", () => {
+  test("with a schema problem, semantic rules do not run (no duplicate report from a half-built lab)", () => {
+    const dir = labDir((f) => {
+      seg(f, "lab").hosts.vdi.address = "10.30.0.300"; // schema
+      seg(f, "cluster").hosts["cp-2"].address = "10.20.0.11"; // semantic: duplicate address
+    });
+    const { lab, problems } = checkLabDir(dir);
+    expect(lab).toBeUndefined();
+    expect(problems.map((p) => p.path)).toEqual(["homelab:segment.hosts.vdi.address"]);
+  });
+});

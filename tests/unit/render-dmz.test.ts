@@ -1,0 +1,439 @@
+// Proves the DMZ and jump-host renderers emit the reference lab's files byte for byte (goldens), deterministically, and with the intended meaning (parsed back: proxy routes, allow lists, auth, DNS records, NTP clients, firewall, NixOS wiring); does not run any tool (tests/tools does).
+import * as path from "path";
+import { planDmz, publishAll, type DmzPlan } from "../../model/dmz";
+import { Cidr, compareIp } from "../../model/net";
+import { planLab, planSshAccess, type SegmentPlan } from "../../model/plan";
+import { renderChronyClient, renderChronyServer } from "../../render/chrony";
+import { renderDmzFiles, infraHostSpec } from "../../render/dmz";
+import { renderDnsmasqDns } from "../../render/dns";
+import type { RenderedFile } from "../../render/files";
+import { renderHostFirewall } from "../../render/host-firewall";
+import { renderJumpFiles, type JumpLabFacts } from "../../render/jump";
+import { htpasswdPath, renderNginx } from "../../render/nginx";
+import { companionFiles, NixAttrs, NixInterp, NixRaw, nixosSshdConfig, printNix, renderNixosConfiguration } from "../../render/nixos";
+import { renderNixosApply } from "../../render/nixos-apply";
+import { expectGolden, staleGoldens } from "../support/golden";
+import { referenceLab } from "../support/lab";
+
+// --- goldens (UPDATE_GOLDEN=1 rewrites them; review the diff) ----------------------------------
+
+/** Compare files with the goldens under `dir`, and fail on goldens no file renders any more. */
+function expectGoldens(dir: string, files: readonly RenderedFile[]): void {
+  for (const f of files) expectGolden(`${dir}/${f.path}`, f.content);
+  expect(staleGoldens(dir, files.map((f) => f.path))).toEqual([]);
+}
+
+// --- the reference lab -------------------------------------------------------------------------
+
+const lab = referenceLab();
+const published = publishAll(lab);
+const plan = planDmz(lab, published);
+const access = planSshAccess(lab);
+const labPlan = planLab(lab);
+const facts: JumpLabFacts = { domain: lab.domain, timezone: lab.timezone, dns: lab.dmz.dns, ntp: lab.dmz.ntp };
+const dmzFiles = renderDmzFiles(plan, access);
+const file = (files: readonly RenderedFile[], p: string): string => {
+  const f = files.find((x) => x.path === p);
+  if (!f) throw new Error(`no rendered file ${p}`);
+  return f.content;
+};
+
+// Intent written from the lab facts, not from the DMZ plan, so a planner bug cannot hide itself.
+const trustedSources = [...Object.values(lab.segments).filter((s) => s.trust === "trusted").map((s) => s.subnet.toString()), ...lab.ssh.adminSources.map(String)].sort();
+const labNetworks = [lab.dmz.subnet.toString(), ...Object.values(lab.segments).map((s) => s.subnet.toString())].sort();
+const httpServices = published.flatMap((seg) => seg.services.filter((s) => s.kind === "http"));
+const streamServices = published.flatMap((seg) => seg.services.filter((s) => s.kind !== "http"));
+
+// --- a small nginx parser, independent of the renderer's printer --------------------------------
+
+interface Directive {
+  name: string;
+  args: string[];
+  block?: Directive[];
+}
+
+function parseNginx(text: string): Directive[] {
+  const tokens: string[] = [];
+  const re = /\s+|#[^\n]*|"((?:[^"\\]|\\.)*)"|([{};])|([^\s{};"#]+)/gy;
+  let m: RegExpExecArray | null;
+  while (re.lastIndex < text.length && (m = re.exec(text))) {
+    if (m[1] !== undefined) tokens.push(`"${m[1].replace(/\\(.)/g, "$1")}`);
+    else if (m[2] ?? m[3]) tokens.push((m[2] ?? m[3])!);
+  }
+  let i = 0;
+  const word = (t: string) => (t.startsWith('"') ? t.slice(1) : t);
+  const block = (): Directive[] => {
+    const out: Directive[] = [];
+    while (i < tokens.length && tokens[i] !== "}") {
+      const name = word(tokens[i++]!);
+      const args: string[] = [];
+      while (tokens[i] !== ";" && tokens[i] !== "{") args.push(word(tokens[i++]!));
+      if (tokens[i++] === "{") {
+        out.push({ name, args, block: block() });
+        i++;
+      } else out.push({ name, args });
+    }
+    return out;
+  };
+  return block();
+}
+
+const all = (nodes: readonly Directive[] | undefined, name: string) => (nodes ?? []).filter((n) => n.name === name);
+const one = (nodes: readonly Directive[] | undefined, name: string): Directive => {
+  const found = all(nodes, name);
+  if (found.length !== 1) throw new Error(`expected one ${name}, found ${found.length}`);
+  return found[0]!;
+};
+
+// --------------------------------------------------------------------------------------------------
+
+describe("goldens", () => {
+  test("DMZ infra host files", () => {
+    expect(dmzFiles.map((f) => f.path)).toEqual([
+      "infra/apply.sh",
+      "infra/chrony.conf",
+      "infra/configuration.nix",
+      "infra/dnsmasq.conf",
+      "infra/host.nft",
+      "infra/nginx.conf",
+      "infra/sshd_config",
+    ]);
+    expectGoldens("dmz", dmzFiles);
+  });
+
+  test.each(Object.keys(labPlan.segments).sort())("jump host of %s", (segment) => {
+    const files = renderJumpFiles(labPlan.segments[segment]!, access, facts);
+    expect(files.map((f) => f.path)).toEqual(["jump/apply.sh", "jump/configuration.nix", "jump/host.nft", "jump/sshd_config"]);
+    expectGoldens(`jump/${segment}`, files.map((f) => ({ ...f, path: path.basename(f.path) })));
+  });
+});
+
+describe("determinism", () => {
+  test("rendering twice gives the same bytes", () => {
+    expect(renderDmzFiles(plan, access)).toEqual(dmzFiles);
+  });
+
+  test("the order of the plan's lists does not matter", () => {
+    const shuffled: DmzPlan = {
+      ...plan,
+      dns: { ...plan.dns, records: [...plan.dns.records].reverse(), clients: [...plan.dns.clients].reverse() },
+      ntp: { ...plan.ntp, clients: [...plan.ntp.clients].reverse() },
+      proxy: { ...plan.proxy, http: [...plan.proxy.http].reverse().map((r) => ({ ...r, allow: [...r.allow].reverse() })), streams: [...plan.proxy.streams].reverse() },
+      infra: { ...plan.infra, routes: [...plan.infra.routes].reverse() },
+    };
+    const reversedAccess = { ...access, users: [...access.users].reverse() };
+    expect(renderDmzFiles(shuffled, reversedAccess)).toEqual(dmzFiles);
+  });
+
+  test("segments in any order publish the same DMZ", () => {
+    expect(renderDmzFiles(planDmz(lab, [...published].reverse()), access)).toEqual(dmzFiles);
+  });
+});
+
+describe("nginx.conf means what the model says", () => {
+  const conf = parseNginx(file(dmzFiles, "infra/nginx.conf"));
+  const http = one(conf, "http").block!;
+  const servers = all(http, "server");
+  const tlsServers = servers.filter((s) => all(s.block, "listen").some((l) => l.args[0] === `${lab.dmz.proxy}:443`));
+  const byName = (fqdn: string) => tlsServers.filter((s) => all(s.block, "server_name").some((n) => n.args.includes(fqdn)));
+
+  test.each(httpServices.map((s) => [s.fqdn!, s] as const))("%s has exactly one TLS server proxying to its firewall's WAN address", (fqdn, s) => {
+    const matches = byName(fqdn);
+    expect(matches).toHaveLength(1);
+    const server = matches[0]!;
+    const location = all(server.block, "location").find((l) => l.args[0] === "/")!;
+    const scheme = s.backend.tls ? "https" : "http";
+    expect(one(location.block, "proxy_pass").args).toEqual([`${scheme}://${s.firewall.address}:${s.firewall.port}`]);
+    if (s.backend.tls) expect(one(location.block, "proxy_ssl_verify").args).toEqual(["off"]);
+
+    const allows = all(server.block, "allow").map((a) => a.args[0]!).sort();
+    const denies = all(server.block, "deny").map((a) => a.args[0]);
+    if (s.exposure === "lab") {
+      expect(allows).toEqual(trustedSources);
+      expect(denies).toEqual(["all"]);
+    } else {
+      expect(allows).toEqual([]);
+      expect(denies).toEqual([]);
+    }
+
+    if (s.auth.kind === "basic") {
+      expect(one(server.block, "auth_basic").args).toEqual([s.auth.realm]);
+      expect(one(server.block, "auth_basic_user_file").args).toEqual([`/var/lib/homelab/secrets/htpasswd-${s.id}`]);
+    } else {
+      expect(all(server.block, "auth_basic")).toEqual([]);
+    }
+  });
+
+  test("no server exists for a name the model does not publish", () => {
+    const named = tlsServers.flatMap((s) => one(s.block, "server_name").args).filter((n) => n !== "_");
+    expect(named.sort()).toEqual(httpServices.map((s) => s.fqdn!).sort());
+  });
+
+  test("unknown Host names get the default server's 421 on both ports", () => {
+    for (const port of [80, 443]) {
+      const defaults = servers.filter((s) => all(s.block, "listen").some((l) => l.args[0] === `${lab.dmz.proxy}:${port}` && l.args.includes("default_server")));
+      expect(defaults).toHaveLength(1);
+      const loc = all(defaults[0]!.block, "location").find((l) => l.args[0] === "/")!;
+      expect(one(loc.block, "return").args).toEqual(["421"]);
+      expect(one(defaults[0]!.block, "error_page").args).toEqual(["421", "=421", "@unknown"]);
+    }
+  });
+
+  test("basic-auth passwords are not forwarded to backends", () => {
+    const map = all(http, "map").find((m) => m.args[1] === "$upstream_authorization")!;
+    const stripped = map.block!.filter((e) => e.name !== "default").map((e) => e.name).sort();
+    expect(stripped).toEqual(httpServices.filter((s) => s.auth.kind === "basic").map((s) => s.fqdn!).sort());
+    expect(all(http, "proxy_set_header").find((h) => h.args[0] === "Authorization")!.args[1]).toBe("$upstream_authorization");
+  });
+
+  test("upstream connections leave from the proxy address, which the firewalls' DNAT admits", () => {
+    expect(one(http, "proxy_bind").args).toEqual([lab.dmz.proxy]);
+    expect(one(one(conf, "stream").block, "proxy_bind").args).toEqual([lab.dmz.proxy]);
+  });
+
+  test.each(streamServices.map((s) => [`${s.port}/${s.kind}`, s] as const))("stream %s passes to its firewall", (_, s) => {
+    const stream = one(conf, "stream").block!;
+    const server = all(stream, "server").filter((sv) => all(sv.block, "listen").some((l) => l.args[0] === `${lab.dmz.proxy}:${s.port}` && l.args.includes("udp") === (s.kind === "udp")));
+    expect(server).toHaveLength(1);
+    expect(one(server[0]!.block, "proxy_pass").args).toEqual([`${s.firewall.address}:${s.firewall.port}`]);
+    expect(all(server[0]!.block, "allow").length > 0).toBe(s.exposure === "lab");
+  });
+
+  test("the file loads no module (NixOS's nginx has stream built in) and has no hostname upstreams", () => {
+    const text = file(dmzFiles, "infra/nginx.conf");
+    expect(text).not.toMatch(/load_module/);
+    for (const m of text.matchAll(/proxy_pass\s+(?:https?:\/\/)?([^:;\s]+)/g)) expect(m[1]).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
+  });
+
+  test("a lab-only route with an empty allow list is a bug, not an open door", () => {
+    const broken: DmzPlan = { ...plan, proxy: { ...plan.proxy, http: plan.proxy.http.map((r) => (r.exposure === "lab" ? { ...r, allow: [] } : r)) } };
+    expect(() => renderNginx(broken)).toThrow("empty allow list");
+  });
+});
+
+describe("dnsmasq.conf answers every name of the lab", () => {
+  const text = file(dmzFiles, "infra/dnsmasq.conf");
+  const hostRecords = new Map([...text.matchAll(/^host-record=([^,\n]+),(\S+)$/gm)].map((m) => [m[1]!, m[2]!]));
+  const cnames = new Map([...text.matchAll(/^cname=([^,\n]+),(\S+)$/gm)].map((m) => [m[1]!, m[2]!]));
+  const resolve = (name: string): string | undefined => hostRecords.get(name) ?? (cnames.has(name) ? hostRecords.get(cnames.get(name)!) : undefined);
+
+  const expected: [string, string][] = [
+    [`infra.${lab.domain}`, lab.dmz.infra.address],
+    [`dns.${lab.domain}`, lab.dmz.dns],
+    [`ntp.${lab.domain}`, lab.dmz.ntp],
+    [`proxy.${lab.domain}`, lab.dmz.proxy],
+    ...published.flatMap((seg): [string, string][] => [
+      [seg.router.fqdn, seg.router.lanAddress],
+      [`${seg.router.name}.${lab.domain}`, seg.router.wanAddress],
+      ...seg.hosts.map((h): [string, string] => [h.fqdn, h.address]),
+      ...seg.services.filter((s) => s.kind === "http").map((s): [string, string] => [s.fqdn!, lab.dmz.proxy]),
+    ]),
+  ];
+
+  test.each(expected)("%s -> %s", (name, address) => {
+    expect(resolve(name)).toBe(address);
+  });
+
+  test("no record beyond the model's, and each name once", () => {
+    const names = [...text.matchAll(/^(?:host-record|cname)=([^,\n]+),/gm)].map((m) => m[1]!);
+    expect(new Set(names).size).toBe(names.length);
+    expect(names.sort()).toEqual([...new Set(expected.map(([n]) => n))].sort());
+  });
+
+  test("the proxy address reverse-resolves to one name: services are aliases of it", () => {
+    expect([...hostRecords.values()].filter((a) => a === lab.dmz.proxy)).toHaveLength(1);
+  });
+
+  test("listens on the DNS address only, serves no DHCP, never forwards the lab's domain", () => {
+    expect(text).toMatch(new RegExp(`^listen-address=${lab.dmz.dns.replace(/\./g, "\\.")}$`, "m"));
+    expect(text).toMatch(/^bind-interfaces$/m);
+    expect(text).not.toMatch(/^dhcp-/m);
+    expect(text).toMatch(new RegExp(`^local=/${lab.domain}/$`, "m"));
+    expect(text).toMatch(/^no-resolv$/m);
+    expect([...text.matchAll(/^server=(\S+)$/gm)].map((m) => m[1])).toEqual(lab.dmz.upstreamDns);
+  });
+
+  test("a service address no DMZ name owns gets its own host-record", () => {
+    const lone: DmzPlan = { ...plan, dns: { ...plan.dns, records: [{ name: `x.${lab.domain}`, address: "192.168.1.99", kind: "service" }] } };
+    expect(renderDnsmasqDns(lone)).toMatch(/^host-record=x\.lab\.example\.net,192\.168\.1\.99$/m);
+  });
+});
+
+describe("chrony", () => {
+  const text = file(dmzFiles, "infra/chrony.conf");
+
+  test("the server allows exactly the lab's networks and binds the NTP address", () => {
+    expect([...text.matchAll(/^allow (\S+)$/gm)].map((m) => m[1]).sort()).toEqual(labNetworks);
+    expect(text).toMatch(new RegExp(`^bindaddress ${lab.dmz.ntp.replace(/\./g, "\\.")}$`, "m"));
+    expect([...text.matchAll(/^server (\S+) iburst$/gm)].map((m) => m[1])).toEqual(lab.dmz.upstreamNtp);
+    expect(text).toMatch(/^local stratum 10$/m);
+    expect(text).toMatch(/^cmdport 0$/m);
+  });
+
+  test("a client follows the DMZ server only and serves no one", () => {
+    const client = renderChronyClient(lab.dmz.ntp);
+    expect([...client.matchAll(/^(server|pool|peer) (\S+)/gm)].map((m) => m[2])).toEqual([lab.dmz.ntp]);
+    expect(client).not.toMatch(/^allow/m);
+  });
+});
+
+describe("host firewalls", () => {
+  const rules = (text: string) => text.split("\n").filter((l) => /\baccept$/.test(l) && /dport/.test(l)).map((l) => l.trim());
+
+  test("the infra host admits DNS and NTP from the lab, the proxy's ports, and SSH from admins", () => {
+    const nets = `{ ${labNetworks.map((c) => Cidr.of(c)).sort((a, b) => compareIp(a.network, b.network)).join(", ")} }`;
+    const admin = lab.ssh.adminSources.map(String).join(", ");
+    const scrapes = planDmz(lab, publishAll(lab)).infra.inbound.map((f) => `ip saddr ${f.from.map((c) => (c.prefix === 32 ? c.network : String(c))).join(", ")} ip daddr ${f.to} ${f.proto} dport ${f.port} accept`);
+    expect(scrapes).toHaveLength(2);
+    expect([...rules(file(dmzFiles, "infra/host.nft"))].sort()).toEqual([
+      ...scrapes,
+      `ip saddr ${admin} ip daddr ${lab.dmz.infra.address} tcp dport 22 accept`,
+      `ip saddr ${nets} ip daddr ${lab.dmz.dns} tcp dport 53 accept`,
+      `ip saddr ${nets} ip daddr ${lab.dmz.dns} udp dport 53 accept`,
+      `ip daddr ${lab.dmz.proxy} tcp dport 80 accept`,
+      `ip saddr ${nets} ip daddr ${lab.dmz.ntp} udp dport 123 accept`,
+      `ip daddr ${lab.dmz.proxy} tcp dport 443 accept`,
+      ...streamServices
+        .map((s) => ({ port: s.port!, proto: s.kind }))
+        .sort((a, b) => a.port - b.port)
+        .map((p) => `ip daddr ${lab.dmz.proxy} ${p.proto} dport ${p.port} accept`),
+    ].sort());
+  });
+
+  test.each(Object.keys(labPlan.segments).sort())("the %s jump host admits SSH from the admin workstations only", (segment) => {
+    const seg = labPlan.segments[segment]!;
+    const text = file(renderJumpFiles(seg, access, facts), "jump/host.nft");
+    expect(rules(text)).toEqual([`ip saddr ${lab.ssh.adminSources.map(String).join(", ")} ip daddr ${seg.jumpHost.address} tcp dport 22 accept`]);
+    expect(text).toMatch(/type filter hook input priority filter; policy drop;/);
+    expect(text).toMatch(/type filter hook forward priority filter; policy drop;/);
+  });
+
+  test("a rule without sources is a bug", () => {
+    expect(() => renderHostFirewall({ host: "x", rules: [{ from: [], proto: "tcp", port: 22, reason: "nobody at all" }] })).toThrow("no sources");
+  });
+});
+
+describe("sshd", () => {
+  test("the infra host's sshd listens on its address, admits admins' workstations only, forwards nothing", () => {
+    const text = file(dmzFiles, "infra/sshd_config");
+    expect(text).toMatch(new RegExp(`^ListenAddress ${lab.dmz.infra.address.replace(/\./g, "\\.")}$`, "m"));
+    const allowed = /^AllowUsers (.*)$/m.exec(text)![1]!.split(" ");
+    expect(allowed.every((a) => lab.ssh.adminSources.some((c) => a.endsWith(`@${c}`)))).toBe(true);
+    expect(text).toMatch(/^DisableForwarding yes$/m);
+    expect(text).toMatch(/^UsePAM yes$/m);
+  });
+
+  test.each(Object.keys(labPlan.segments).sort())("the %s jump host forwards TCP for ProxyJump and admits admins' workstations", (segment) => {
+    const seg = labPlan.segments[segment]!;
+    const text = file(renderJumpFiles(seg, access, facts), "jump/sshd_config");
+    expect(text).toMatch(new RegExp(`^ListenAddress ${seg.jumpHost.address.replace(/\./g, "\\.")}$`, "m"));
+    expect(text).toMatch(/^AllowTcpForwarding yes$/m);
+    expect(/^AllowUsers (.*)$/m.exec(text)![1]!.split(" ").sort()).toEqual(access.users.flatMap((u) => lab.ssh.adminSources.map((c) => `${u.name}@${c}`)).sort());
+  });
+
+  test("UsePAM is added once, and not when the policy already sets it", () => {
+    const once = nixosSshdConfig("Port 22\n");
+    expect(once.match(/^UsePAM/gm)).toHaveLength(1);
+    expect(nixosSshdConfig(once)).toBe(once);
+  });
+});
+
+describe("configuration.nix", () => {
+  const nix = file(dmzFiles, "infra/configuration.nix");
+
+  test("references exactly its companion files, each of which is rendered next to it", () => {
+    const referenced = [...new Set([...nix.matchAll(/\.\/([A-Za-z0-9._+-]+)/g)].map((m) => m[1]!))].sort();
+    const rendered = dmzFiles.map((f) => path.basename(f.path)).filter((n) => n !== "configuration.nix").sort();
+    expect(referenced).toEqual(rendered);
+    expect(companionFiles(infraHostSpec(plan, access))).toEqual(rendered);
+  });
+
+  test("carries the tested files instead of re-describing them", () => {
+    expect(nix).toContain("networking.nftables.rulesetFile = ./host.nft;");
+    expect(nix).toContain("networking.firewall.enable = false;");
+    expect(nix).toContain('environment.etc."ssh/sshd_config".source = lib.mkForce ./sshd_config;');
+    expect(nix).toContain('ExecStart = "${pkgs.dnsmasq}/bin/dnsmasq --keep-in-foreground --user=dnsmasq --group=dnsmasq -C ${./dnsmasq.conf}";');
+    expect(nix).toContain('ExecStart = "${pkgs.chrony}/bin/chronyd -n -u chrony -f ${./chrony.conf}";');
+    expect(nix).toContain('ExecStart = "${pkgs.nginx}/bin/nginx -c ${./nginx.conf}";');
+    expect(nix).toContain('(pkgs.writeScriptBin "homelab-apply" (builtins.readFile ./apply.sh))');
+  });
+
+  test("no password anywhere: users from the model with keys, immutable, root locked", () => {
+    expect(nix).toContain("users.mutableUsers = false;");
+    expect(nix).toContain('users.users.root.hashedPassword = "!";');
+    expect(nix).not.toMatch(/\b(password|initialPassword|passwordFile|hashedPasswordFile)\s*=/);
+    for (const u of access.users) for (const k of u.keys) expect(nix).toContain(`"${k}"`);
+  });
+
+  test("the deploy identity may sudo the apply command only; admins are in wheel", () => {
+    const deploy = access.users.find((u) => u.deploy)!;
+    expect(nix).toMatch(new RegExp(`users\\.users\\.${deploy.name} = \\{\\n\\s+isNormalUser = true;\\n\\s+openssh`));
+    const rules = /security\.sudo\.extraRules = (\[[\s\S]*?\n {2}\]);/.exec(nix)![1]!;
+    expect([...rules.matchAll(/users = \[ "([^"]+)" \]/g)].map((m) => m[1])).toEqual([deploy.name]);
+    expect(rules).toMatch(/command = "\/run\/current-system\/sw\/bin\/homelab-apply";\s+options = \[ "NOPASSWD" \];/);
+    for (const u of access.users.filter((x) => !x.deploy)) expect(nix).toMatch(new RegExp(`users\\.users\\.${u.name} = \\{\\n\\s+isNormalUser = true;\\n\\s+extraGroups = \\[ "wheel" \\];`));
+  });
+
+  test.each(Object.keys(labPlan.segments).sort())("the %s jump host sits behind its router and uses the DMZ's DNS and NTP", (segment) => {
+    const seg: SegmentPlan = labPlan.segments[segment]!;
+    const text = file(renderJumpFiles(seg, access, facts), "jump/configuration.nix");
+    expect(text).toContain(`networking.defaultGateway = { address = "${seg.router.lan.address}"; interface = "ens18"; };`);
+    expect(text).toContain(`networking.nameservers = [ "${lab.dmz.dns}" ];`);
+    expect(text).toContain(`networking.timeServers = [ "${lab.dmz.ntp}" ];`);
+    expect(text).toContain(`{ address = "${seg.jumpHost.address}"; prefixLength = ${seg.subnet.prefix}; }`);
+    expect(text).toContain(`networking.domain = "${segment}.${lab.domain}";`);
+  });
+
+  test("no secret in any rendered file", () => {
+    const everything = [...dmzFiles, ...Object.values(labPlan.segments).flatMap((s) => renderJumpFiles(s, access, facts))];
+    for (const f of everything) {
+      expect(f.content).not.toMatch(/PRIVATE KEY|\$apr1\$|\$2[aby]\$|\$6\$|\$y\$/);
+    }
+    expect(htpasswdPath("registry")).toBe("/var/lib/homelab/secrets/htpasswd-registry");
+  });
+});
+
+describe("the Nix printer", () => {
+  test.each([
+    ["plain", "abc", '"abc"'],
+    ["quotes and backslashes", 'a"b\\c', '"a\\"b\\\\c"'],
+    ["an interpolation in model text stays literal", "${evil}", '"\\${evil}"'],
+    ["newline", "a\nb", '"a\\nb"'],
+  ])("%s", (_, value, printed) => {
+    expect(printNix(value)).toBe(printed);
+  });
+
+  test("keys that are not identifiers are quoted", () => {
+    expect(printNix(new NixAttrs([[["in"], 1], [["a/b"], true], [["ok-key"], "x"]]))).toBe('{ "in" = 1; "a/b" = true; ok-key = "x"; }');
+  });
+
+  test("interpolations and raw values are printed as Nix", () => {
+    expect(printNix(new NixInterp([new NixRaw("pkgs.x"), "/bin/x -C ", new NixRaw("./a.conf")]))).toBe('"${pkgs.x}/bin/x -C ${./a.conf}"');
+  });
+
+  test("an unsafe companion file name is a bug", () => {
+    expect(() => renderNixosConfiguration({ ...infraHostSpec(plan, access), files: { firewall: "../etc/passwd", sshd: "sshd_config", apply: "apply.sh" } })).toThrow("cannot be a companion file name");
+  });
+});
+
+describe("apply.sh", () => {
+  test("is the same script for every NixOS host but its header", () => {
+    const a = renderNixosApply({ host: "a.example" }).split("\n").slice(2);
+    const b = renderNixosApply({ host: "b.example" }).split("\n").slice(2);
+    expect(a).toEqual(b);
+    expect(dmzFiles.find((f) => f.path === "infra/apply.sh")!.mode).toBe(0o755);
+  });
+
+  test("every printf format is on one line (no newline swallowed by the template)", () => {
+    expect(renderNixosApply({ host: "x" })).not.toMatch(/printf '[^'\n]*\n/);
+  });
+
+  test("uses the caller's default timeout", () => {
+    expect(renderNixosApply({ host: "x", defaultTimeoutSeconds: 300 })).toMatch(/^DEFAULT_TIMEOUT=300$/m);
+    expect(() => renderNixosApply({ host: "x", defaultTimeoutSeconds: 0 })).toThrow("positive integer");
+  });
+
+  test("the chrony server renders standalone too", () => {
+    expect(renderChronyServer(plan)).toBe(file(dmzFiles, "infra/chrony.conf"));
+  });
+});

@@ -1079,6 +1079,13 @@ const sshKeys: Rule = {
     if (own(lab.admins, user)) {
       out.push(problem({ file: LAB_FILE, path: "ssh.deploy.user" }, user, `the deploy user "${user}" is also an admin's name (admins.${user}); sshd and NixOS would merge the two accounts`, `rename the deploy user, e.g. deploy or pulumi`));
     }
+    // Login names that are system accounts: root logins are refused by every sshd, and the
+    // others belong to daemons (NixOS would redefine them).
+    const system = new Set(["root", "daemon", "bin", "sys", "nobody", "sshd", "nginx", "dnsmasq", "chrony", "nixbld"]);
+    for (const name of Object.keys(lab.admins).sort()) {
+      if (system.has(name)) out.push(problem({ file: LAB_FILE, path: `admins.${name}` }, name, `"${name}" is a system account, not a person: root login is refused everywhere and daemon accounts must not get keys`, `name the admin after the person, e.g. alice`));
+    }
+    if (system.has(user)) out.push(problem({ file: LAB_FILE, path: "ssh.deploy.user" }, user, `"${user}" is a system account; the deploy identity needs its own account with sudo for the apply command`, "use deploy"));
     return out;
   },
 };

@@ -41,3 +41,14 @@ test.each(["internal", "cluster", "lab", "sandbox"])("preview of %s completes wi
   expect(run.resolved.contract).toMatchObject({ name: stack, version: 1 });
   expect(run.resolved.routerRelease).toBeUndefined();
 });
+
+test("preview of the DMZ completes: contracts are read, the release is unknown", async () => {
+  const { publishSegment } = await import("../../model/dmz");
+  const { segmentContract } = await import("../../stacks/contracts");
+  const { referenceLab } = await import("../support/lab");
+  const references = Object.fromEntries(["cluster", "internal", "lab", "sandbox"].map((s) => [`organization/homelab/${s}`, { contract: JSON.parse(JSON.stringify(segmentContract(publishSegment(referenceLab(), s)))) }]));
+  const run = await runStack("dmz", { preview: true, references });
+  expect(declared(run).some((r) => r.type === "homelab:nixos:Host" && r.name === "infra")).toBe(true);
+  expect(run.resolved.infraRelease).toBeUndefined();
+  expect(Array.isArray(run.resolved.catalog)).toBe(true);
+});

@@ -235,6 +235,7 @@ const CASES: readonly Case[] = [
   { name: "two admins share a key", rule: "ssh.keys", edit: (f) => lab(f).admins.bob.keys.push(lab(f).admins.alice.keys[0].replace("alice@laptop", "bob@laptop")), file: "homelab.yaml", path: "admins.bob.keys[1]", mentions: ["admin alice", "admins.alice.keys[0]", "attribution"] },
   { name: "the deploy key is an admin's", rule: "ssh.keys", edit: (f) => (lab(f).ssh.deploy.key = lab(f).admins.bob.keys[0]), file: "homelab.yaml", path: "ssh.deploy.key", mentions: ["admin bob", "separate deploy key"] },
   { name: "two hosts share a host key", rule: "ssh.keys", edit: (f) => (seg(f, "lab").hosts["mirror-2"].sshHostKey = seg(f, "lab").hosts["mirror-1"].sshHostKey), file: "Pulumi.lab.yaml", path: "homelab:segment.hosts.mirror-2.sshHostKey", mentions: ["lab/mirror-1", "clones", "regenerate"] },
+  { name: "an admin named root", rule: "ssh.keys", edit: (f) => { lab(f).admins.root = lab(f).admins.bob; delete lab(f).admins.bob; }, file: "homelab.yaml", path: "admins.root", mentions: ["system account", "root login is refused"] },
   { name: "the deploy user is an admin", rule: "ssh.keys", edit: (f) => (lab(f).ssh.deploy.user = "alice"), file: "homelab.yaml", path: "ssh.deploy.user", mentions: ["admins.alice"] },
   // flows.targets
   { name: "unknown flow target", rule: "flows.targets", edit: (f) => (seg(f, "lab").flows["push-registry"].to = "internal/dta"), file: "Pulumi.lab.yaml", path: "homelab:segment.flows.push-registry.to", mentions: ['did you mean "internal/data"?', "set to: internal/data"] },

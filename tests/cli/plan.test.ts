@@ -1,0 +1,88 @@
+// Proves `npm run plan` end to end on the reference lab: every stack runs under mocks, the
+// DMZ reads the segments' exported contracts, the files written are exactly what the
+// resources upload (and what the renderers produce), --json redacts secrets, and user
+// mistakes exit 1 without a stack trace. It does not run the files (tools/twin do).
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { formatTree, planStacks, PLACEHOLDER_KEY, writePlan, type PlanResult } from "../../cli/plan";
+import { planDmz, publishAll } from "../../model/dmz";
+import { planLab, planSshAccess } from "../../model/plan";
+import { renderDmzFiles } from "../../render/dmz";
+import { renderJumpFiles } from "../../render/jump";
+import { renderSegmentFiles } from "../../render/segment";
+import { copyLab, referenceLab, REPO } from "../support/lab";
+
+let result: PlanResult;
+let out: string;
+beforeAll(async () => {
+  result = await planStacks({ dir: REPO, out: "unused", json: false, stacks: [] });
+  out = fs.mkdtempSync(path.join(os.tmpdir(), "homelab-plan-"));
+  writePlan(result, out);
+});
+afterAll(() => fs.rmSync(out, { recursive: true, force: true }));
+
+const stack = (s: string) => result.stacks.find((x) => x.stack === s)!;
+
+test("segments first, then the DMZ; every stack declares resources", () => {
+  expect(result.stacks.map((s) => s.stack)).toEqual(["cluster", "internal", "lab", "sandbox", "dmz"]);
+  for (const s of result.stacks) expect(s.resources.filter((r) => r.type !== "pulumi:pulumi:Stack").length).toBeGreaterThan(8);
+});
+
+test("the files written are what the resources upload, byte for byte what the renderers produce", () => {
+  const lab = referenceLab();
+  const plan = planLab(lab);
+  const access = planSshAccess(lab);
+  const facts = { domain: lab.domain, timezone: lab.timezone, dns: lab.dmz.dns, ntp: lab.dmz.ntp };
+  for (const seg of Object.keys(plan.segments)) {
+    const expected = [...renderSegmentFiles(plan.segments[seg]!, access, lab.domain), ...renderJumpFiles(plan.segments[seg]!, access, facts)];
+    for (const f of expected) expect(fs.readFileSync(path.join(out, seg, f.path), "utf8")).toBe(f.content);
+    expect(JSON.parse(fs.readFileSync(path.join(out, seg, "plan.json"), "utf8")).router.name).toBe(lab.segments[seg]!.router.name);
+  }
+  for (const f of renderDmzFiles(planDmz(lab, publishAll(lab)), access)) expect(fs.readFileSync(path.join(out, "dmz", f.path), "utf8")).toBe(f.content);
+});
+
+test("the tree names every component under its parent", () => {
+  const tree = formatTree(stack("lab"));
+  expect(tree).toMatch(/^lab: \d+ resources \(/);
+  expect(tree).toMatch(/├─ homelab:nixos:Host jump\n│  └─ homelab:deploy:Release jump-release\n/);
+  expect(tree).toMatch(/└─ homelab:network:Router lab-fw\n   └─ homelab:deploy:Release lab-fw-release\n/);
+});
+
+test("no secret reaches the plan: the placeholder deploy key is nowhere in resources or outputs", () => {
+  const text = JSON.stringify(result.stacks.map((s) => ({ resources: s.resources, outputs: s.outputs })));
+  expect(text).not.toContain("offline plan: no real key is read");
+  expect(PLACEHOLDER_KEY).toContain("offline plan: no real key is read");
+  const uploads = stack("internal").resources.filter((r) => r.type === "command:remote:CopyToRemote");
+  for (const u of uploads) expect(u.secretInputs).toContain("connection");
+});
+
+function cli(args: string[]) {
+  return spawnSync(process.execPath, [path.join(REPO, "node_modules/tsx/dist/cli.mjs"), path.join(REPO, "cli/main.ts"), ...args], { encoding: "utf8", cwd: REPO, timeout: 60000 });
+}
+
+test("plan --json on the CLI: machine-readable, secrets redacted, files listed", () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "homelab-plan-cli-"));
+  const r = cli(["plan", "--json", "--stack", "sandbox", "--out", dir]);
+  expect(r.status).toBe(0);
+  const json = JSON.parse(r.stdout);
+  expect(json.stacks.map((s: { stack: string }) => s.stack)).toEqual(["sandbox"]);
+  const apply = json.stacks[0].resources.find((x: { name: string }) => x.name === "sandbox-fw-release-apply");
+  expect(apply).toMatchObject({ type: "command:remote:Command", parent: "sandbox-fw-release", inputs: { connection: "[secret]" } });
+  expect(json.stacks[0].files).toContain("router/nftables.conf");
+  expect(fs.existsSync(path.join(dir, "sandbox", "router", "nftables.conf"))).toBe(true);
+  fs.rmSync(dir, { recursive: true, force: true });
+}, 60000);
+
+test("user mistakes exit 1 with a clear message and no stack trace", () => {
+  const unknown = cli(["plan", "--stack", "staging"]);
+  expect(unknown.status).toBe(1);
+  expect(unknown.stderr).toMatch(/unknown stack "staging"; the known stacks are cluster, internal, lab, sandbox, dmz/);
+  const bad = copyLab((f) => (f["homelab.yaml"].dmz.proxy = "192.168.1.10"));
+  const invalid = cli(["plan", "--dir", bad, "--out", path.join(bad, "out")]);
+  expect(invalid.status).toBe(1);
+  expect(invalid.stderr).toMatch(/homelab\.yaml: dmz\.proxy = "192\.168\.1\.10"/);
+  for (const r of [unknown, invalid]) expect(r.stderr).not.toMatch(/\n\s+at /);
+  expect(fs.existsSync(path.join(bad, "out"))).toBe(false);
+}, 60000);

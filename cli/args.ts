@@ -7,12 +7,23 @@ export const USAGE = `usage: npm run <command> [-- options]
 commands:
   check   validate the lab              [--dir D] [--json]
   plan    run every stack under mocks   [--dir D] [--out O] [--json] [--stack S]
+          state what a change does      --diff REF [--markdown | --json] [--exit-code] [--dir D]
+  docs    render the docs               [--dir D] [--out O] [--check] [--source auto|live|offline]
 
 options:
-  --dir D     the directory with Pulumi.yaml, homelab.yaml and Pulumi.<stack>.yaml (default: the repository)
-  --out O     where plan writes rendered files, one folder per stack (default: out)
-  --json      machine-readable output on stdout
-  --stack S   plan only this stack (repeatable)`;
+  --dir D       the directory with Pulumi.yaml, homelab.yaml and Pulumi.<stack>.yaml (default: the repository)
+  --out O       plan: where rendered files go, one folder per stack (default: out)
+                docs: the docs directory (default: D/docs)
+  --json        machine-readable output on stdout
+  --stack S     plan only this stack (repeatable)
+  --diff REF    plan the working tree and the lab config at git REF (with this working tree's code)
+                and state the change in plain words; writes no files
+  --markdown    with --diff: a pull-request comment (Markdown)
+  --exit-code   with --diff: exit 2 when something changed (0 when nothing did, 1 on errors)
+  --check       docs: regenerate into a temporary directory and exit 1, listing stale files,
+                when O differs (compares with the model unless --source is given)
+  --source S    docs: live (every stack's \`docs\` output through the pulumi CLI), offline (the model),
+                or auto (live when a pulumi CLI and the stacks exist, else offline; the default)`;
 
 /** A mistake on the command line: printed with the usage, never with a stack trace. */
 export class UsageError extends Error {
@@ -24,12 +35,25 @@ export class UsageError extends Error {
 
 /** Parsed options. */
 export interface CliOptions {
-  readonly command: "check" | "plan";
+  readonly command: "check" | "plan" | "docs";
   readonly dir: string;
-  readonly out: string;
+  /** Where output goes; undefined means the command's default (plan: out, docs: <dir>/docs). */
+  readonly out?: string;
   readonly json: boolean;
   readonly stacks: readonly string[];
+  /** plan: the git ref to compare the working tree's lab with. */
+  readonly diff?: string;
+  /** plan --diff: a pull-request comment. */
+  readonly markdown: boolean;
+  /** plan --diff: exit 2 when something changed. */
+  readonly exitCode: boolean;
+  /** docs: compare instead of writing. */
+  readonly check: boolean;
+  /** docs: where the docs come from; undefined means the command's default. */
+  readonly source?: "auto" | "live" | "offline";
 }
+
+const SOURCES = ["auto", "live", "offline"] as const;
 
 /** Parse argv (without node and script). */
 export function parseCli(argv: readonly string[], defaults: { dir: string }): CliOptions {
@@ -44,6 +68,11 @@ export function parseCli(argv: readonly string[], defaults: { dir: string }): Cl
         out: { type: "string" },
         json: { type: "boolean", default: false },
         stack: { type: "string", multiple: true },
+        diff: { type: "string" },
+        markdown: { type: "boolean", default: false },
+        "exit-code": { type: "boolean", default: false },
+        check: { type: "boolean", default: false },
+        source: { type: "string" },
         help: { type: "boolean", short: "h", default: false },
       },
     });
@@ -51,14 +80,35 @@ export function parseCli(argv: readonly string[], defaults: { dir: string }): Cl
     throw new UsageError((e as Error).message);
   }
   const [command, ...rest] = parsed.positionals;
-  if (parsed.values.help) throw new UsageError("help");
-  if (command !== "check" && command !== "plan") throw new UsageError(command ? `unknown command "${command}"` : "no command given");
+  const v = parsed.values;
+  if (v.help) throw new UsageError("help");
+  if (command !== "check" && command !== "plan" && command !== "docs") throw new UsageError(command ? `unknown command "${command}"` : "no command given");
   if (rest.length > 0) throw new UsageError(`unexpected arguments: ${rest.join(" ")}`);
+  // Each flag belongs to some commands only: refuse it elsewhere rather than ignore it.
+  const only = (flag: string, given: boolean, allowed: boolean, where: string) => {
+    if (given && !allowed) throw new UsageError(`${flag} works with ${where} only`);
+  };
+  only("--out", v.out !== undefined, command !== "check" && v.diff === undefined, "plan (without --diff) and docs");
+  only("--json", v.json === true, command !== "docs", "check and plan");
+  only("--stack", (v.stack ?? []).length > 0, command === "plan" && v.diff === undefined, "plan (without --diff: a diff plans every stack)");
+  only("--diff", v.diff !== undefined, command === "plan", "plan");
+  only("--markdown", v.markdown === true, v.diff !== undefined, "plan --diff");
+  only("--exit-code", v["exit-code"] === true, v.diff !== undefined, "plan --diff");
+  only("--check", v.check === true, command === "docs", "docs");
+  only("--source", v.source !== undefined, command === "docs", "docs");
+  if (v.markdown && v.json) throw new UsageError("--markdown and --json exclude each other");
+  if (v.diff !== undefined && v.diff.trim() === "") throw new UsageError("--diff needs a git ref, such as main or HEAD~1");
+  if (v.source !== undefined && !(SOURCES as readonly string[]).includes(v.source)) throw new UsageError(`--source must be one of ${SOURCES.join(", ")}, not "${v.source}"`);
   return {
     command,
-    dir: parsed.values.dir ?? defaults.dir,
-    out: parsed.values.out ?? "out",
-    json: parsed.values.json ?? false,
-    stacks: parsed.values.stack ?? [],
+    dir: v.dir ?? defaults.dir,
+    ...(v.out !== undefined ? { out: v.out } : {}),
+    json: v.json ?? false,
+    stacks: v.stack ?? [],
+    ...(v.diff !== undefined ? { diff: v.diff } : {}),
+    markdown: v.markdown ?? false,
+    exitCode: v["exit-code"] ?? false,
+    check: v.check ?? false,
+    ...(v.source !== undefined ? { source: v.source as CliOptions["source"] } : {}),
   };
 }

@@ -4,6 +4,7 @@
  * exported contracts through its StackReferences. Prints each stack's resource tree and
  * writes every rendered file under `<out>/<stack>/`.
  */
+import { compareText } from "../model/order";
 import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
@@ -108,7 +109,7 @@ function stackFiles(lab: Lab, result: StackResult): PlanFile[] {
     }
     files.push({ path: "plan.json", content: `${JSON.stringify(plan, null, 2)}\n` });
   }
-  return [...files].sort((a, b) => a.path.localeCompare(b.path));
+  return [...files].sort((a, b) => compareText(a.path, b.path));
 }
 
 /** Plan the stacks (all by default), returning results; throws ConfigError for an invalid lab. */
@@ -174,7 +175,7 @@ export function formatTree(s: StackPlan): string {
   const counts = new Map<string, number>();
   for (const r of s.resources) if (r.type !== "pulumi:pulumi:Stack") counts.set(r.type, (counts.get(r.type) ?? 0) + 1);
   const total = [...counts.values()].reduce((a, b) => a + b, 0);
-  const lines = [`${s.stack}: ${total} resources (${[...counts].sort(([a], [b]) => a.localeCompare(b)).map(([t, n]) => `${n} ${t}`).join(", ")})`];
+  const lines = [`${s.stack}: ${total} resources (${[...counts].sort(([a], [b]) => compareText(a, b)).map(([t, n]) => `${n} ${t}`).join(", ")})`];
   const walk = (parent: string | undefined, indent: string) => {
     const list = children.get(parent) ?? [];
     list.forEach((r, i) => {

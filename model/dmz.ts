@@ -4,6 +4,7 @@
  * StackReferences; the offline tools build them from the model with the same function
  * the segment stacks export with, so both paths plan identically.
  */
+import { compareText } from "./order";
 import { Cidr, compareIp } from "./net";
 import { hostFqdn, segmentList, type Lab, type PortSpec, type Proto } from "./lab";
 import { planFlows, planServices, segmentHosts, type PlannedService } from "./plan";
@@ -129,7 +130,7 @@ export interface DmzPlan {
  * "lab" exposure is open to trusted segments and the admins' workstations only.
  */
 export function planDmz(lab: Lab, segments: readonly PublishedSegment[]): DmzPlan {
-  const segs = [...segments].sort((a, b) => a.name.localeCompare(b.name));
+  const segs = [...segments].sort((a, b) => compareText(a.name, b.name));
   const trusted = [...segs.filter((s) => s.trust === "trusted").map((s) => Cidr.of(s.subnet)), ...lab.ssh.adminSources];
   const allowFor = (exposure: "internet" | "lab") => (exposure === "internet" ? [] : trusted);
   const infraFqdn = `infra.${lab.domain}`;
@@ -188,15 +189,15 @@ export function planDmz(lab: Lab, segments: readonly PublishedSegment[]): DmzPla
         .flatMap((s) => s.dmzFlows)
         .filter((f) => f.to === undefined || infraAddresses.includes(f.to))
         .flatMap((f) => f.ports.map((p) => ({ flow: f.flow, from: f.from.map((c) => Cidr.of(c)), ...(f.to !== undefined ? { to: f.to } : {}), proto: p.proto, port: p.port, reason: f.reason })))
-        .sort((a, b) => a.flow.localeCompare(b.flow) || a.proto.localeCompare(b.proto) || a.port - b.port),
+        .sort((a, b) => compareText(a.flow, b.flow) || compareText(a.proto, b.proto) || a.port - b.port),
     },
     dns: { listen: lab.dmz.dns, upstream: lab.dmz.upstreamDns, records: dedupeRecords(records), clients: labClients },
     ntp: { listen: lab.dmz.ntp, upstream: lab.dmz.upstreamNtp, clients: labClients },
     proxy: {
       listen: lab.dmz.proxy,
       tls: lab.dmz.tls,
-      http: http.sort((a, b) => a.fqdn.localeCompare(b.fqdn)),
-      streams: streams.sort((a, b) => a.proto.localeCompare(b.proto) || a.port - b.port),
+      http: http.sort((a, b) => compareText(a.fqdn, b.fqdn)),
+      streams: streams.sort((a, b) => compareText(a.proto, b.proto) || a.port - b.port),
     },
     ssh: { adminSources: lab.ssh.adminSources },
   };
@@ -205,5 +206,5 @@ export function planDmz(lab: Lab, segments: readonly PublishedSegment[]): DmzPla
 function dedupeRecords(records: DnsRecord[]): DnsRecord[] {
   const byName = new Map<string, DnsRecord>();
   for (const r of records) if (!byName.has(r.name)) byName.set(r.name, r);
-  return [...byName.values()].sort((a, b) => a.name.localeCompare(b.name));
+  return [...byName.values()].sort((a, b) => compareText(a.name, b.name));
 }

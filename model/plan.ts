@@ -3,6 +3,7 @@
  * derived once here (published services, storage, DNS/NTP, SSH through jump hosts,
  * explicit flows) and every renderer, the docs and the twin read this one list.
  */
+import { compareText } from "./order";
 import { Cidr, compareIp } from "./net";
 import {
   hostFqdn,
@@ -334,7 +335,7 @@ export function planServices(lab: Lab, seg: Segment): PlannedService[] {
       exposure: s.exposure,
       ...(s.reason ? { reason: s.reason } : {}),
     }))
-    .sort((a, b) => a.id.localeCompare(b.id));
+    .sort((a, b) => compareText(a.id, b.id));
 }
 
 /** The ports the proxy listens on: 80 and 443 for HTTP, plus every stream port. */
@@ -351,7 +352,7 @@ export function proxyPorts(lab: Lab, filter: (s: Service) => boolean = () => tru
 }
 
 function sortPorts(ports: PortSpec[]): PortSpec[] {
-  return ports.sort((a, b) => a.proto.localeCompare(b.proto) || a.port - b.port);
+  return ports.sort((a, b) => compareText(a.proto, b.proto) || a.port - b.port);
 }
 
 /** Derive every allowed flow of the lab, sorted by id. */
@@ -425,7 +426,7 @@ export function planFlows(lab: Lab): Flow[] {
       }
     }
   }
-  return flows.sort((a, b) => a.id.localeCompare(b.id));
+  return flows.sort((a, b) => compareText(a.id, b.id));
 }
 
 /** Turn flows into per-router rules: the lab-bound traffic each router forwards, and its DNATs. */
@@ -453,7 +454,7 @@ export function planRouter(lab: Lab, seg: Segment, flows: readonly Flow[]): Rout
     if (fromHere && f.to.zone !== "internet") outbound.push(...rules(f));
   }
   const byRule = (a: FlowRule, b: FlowRule) =>
-    compareIp(a.from.network, b.from.network) || a.from.prefix - b.from.prefix || compareIp(a.to.network, b.to.network) || a.to.prefix - b.to.prefix || a.proto.localeCompare(b.proto) || a.port - b.port || a.flow.localeCompare(b.flow);
+    compareIp(a.from.network, b.from.network) || a.from.prefix - b.from.prefix || compareIp(a.to.network, b.to.network) || a.to.prefix - b.to.prefix || compareText(a.proto, b.proto) || a.port - b.port || compareText(a.flow, b.flow);
   // Two published services on one backend port share one DNAT (an ingress routes by Host);
   // validation guarantees shared WAN ports lead to the same backend.
   const shared = new Map<string, Dnat>();
@@ -462,7 +463,7 @@ export function planRouter(lab: Lab, seg: Segment, flows: readonly Flow[]): Rout
     const seen = shared.get(key);
     shared.set(key, seen ? { ...seen, flows: [...seen.flows, ...d.flows].sort() } : d);
   }
-  const uniqueDnat = [...shared.values()].sort((a, b) => a.proto.localeCompare(b.proto) || a.wanPort - b.wanPort);
+  const uniqueDnat = [...shared.values()].sort((a, b) => compareText(a.proto, b.proto) || a.wanPort - b.wanPort);
 
   const hosts = segmentHosts(lab, seg);
   const jump = hosts.find((h) => h.id === seg.jumpHost)!;
@@ -587,7 +588,7 @@ function planFailover(failed: string, nodes: readonly NodeLoad[]): Failover {
   for (const vm of ha) {
     const candidates = survivors
       .filter((n) => fits(vm, n, extra.get(n.node)!))
-      .sort((a, b) => b.memoryMiB - b.usedMemoryMiB - extra.get(b.node)!.memoryMiB - (a.memoryMiB - a.usedMemoryMiB - extra.get(a.node)!.memoryMiB) || a.node.localeCompare(b.node));
+      .sort((a, b) => b.memoryMiB - b.usedMemoryMiB - extra.get(b.node)!.memoryMiB - (a.memoryMiB - a.usedMemoryMiB - extra.get(a.node)!.memoryMiB) || compareText(a.node, b.node));
     const target = candidates[0];
     if (!target) {
       stranded.push(vm.name);
@@ -601,7 +602,7 @@ function planFailover(failed: string, nodes: readonly NodeLoad[]): Failover {
   }
   return {
     failed,
-    moves: moves.sort((a, b) => a.vm.localeCompare(b.vm)),
+    moves: moves.sort((a, b) => compareText(a.vm, b.vm)),
     stranded: stranded.sort(),
     down: victim.vms.filter((v) => !v.ha).map((v) => v.name).sort(),
   };
@@ -644,6 +645,6 @@ export function planSshAccess(lab: Lab): SshAccess {
   const users = [
     ...Object.entries(lab.admins).map(([name, a]) => ({ name, keys: [...a.keys], deploy: false })),
     { name: lab.ssh.deploy.user, keys: [lab.ssh.deploy.key], deploy: true },
-  ].sort((a, b) => a.name.localeCompare(b.name));
+  ].sort((a, b) => compareText(a.name, b.name));
   return { users, adminSources: lab.ssh.adminSources };
 }

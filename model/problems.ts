@@ -1,4 +1,5 @@
 /** Problems found in the user's configuration, and the one error that carries them all. */
+import { compareText } from "./order";
 
 /** One thing wrong with the configuration. */
 export interface Problem {
@@ -44,6 +45,6 @@ export function formatProblems(problems: readonly Problem[], heading = "the lab 
 /** Stable order: file, then path, then message. */
 export function sortProblems<P extends Problem>(problems: readonly P[]): P[] {
   return [...problems].sort(
-    (a, b) => a.file.localeCompare(b.file) || a.path.localeCompare(b.path) || a.message.localeCompare(b.message),
+    (a, b) => compareText(a.file, b.file) || compareText(a.path, b.path) || compareText(a.message, b.message),
   );
 }

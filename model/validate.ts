@@ -21,6 +21,7 @@
  * - The N-1 check runs only when every VM names an existing node and datastore; otherwise
  *   `vms.references` reports those first and the failover result would be meaningless.
  */
+import { compareText } from "./order";
 import {
   CONFIG_KEYS,
   DMZ_STACK,
@@ -706,7 +707,7 @@ const capacityNodes: Rule = {
       } else if (mem > avail) {
         const roomiest = Object.keys(nodes)
           .filter((o) => o !== id)
-          .sort((a, b) => freeMem(b, nodes[b]!) - freeMem(a, nodes[a]!) || a.localeCompare(b))[0];
+          .sort((a, b) => freeMem(b, nodes[b]!) - freeMem(a, nodes[a]!) || compareText(a, b))[0];
         out.push(
           problem(
             p("memoryGiB"),

@@ -3,6 +3,7 @@
  * router's dnsmasq listens on no DNS port at all (`port=0`) and hands out the DMZ DNS and
  * NTP addresses instead. Static leases come from the model's MAC addresses.
  */
+import { compareText } from "../model/order";
 import { compareIp } from "../model/net";
 import type { RouterPlan } from "../model/plan";
 import { generatedHeader } from "./header";
@@ -25,7 +26,7 @@ function printOptions(options: readonly DnsmasqOption[]): string[] {
 /** The dnsmasq.conf text for one router. Same plan, same bytes. */
 export function renderRouterDhcp(router: RouterPlan): string {
   const d = router.dhcp;
-  const hosts = [...d.hosts].sort((a, b) => compareIp(a.address, b.address) || a.name.localeCompare(b.name));
+  const hosts = [...d.hosts].sort((a, b) => compareIp(a.address, b.address) || compareText(a.name, b.name));
   const options: DnsmasqOption[] = [
     option("port", "0", "DHCP only: names are served by the DMZ DNS, never by a router."),
     option("interface", router.lan.iface, "Serve the LAN only, and bind only there, so the WAN side never sees a DHCP server."),

@@ -3,6 +3,7 @@
  * It serves no DHCP (each segment router does its own). Names under the lab's domain are
  * answered from the model only; anything else goes to the configured upstreams.
  */
+import { compareText } from "../model/order";
 import type { DmzPlan, DnsRecord } from "../model/dmz";
 import { compareIp } from "../model/net";
 import { generatedHeader } from "./header";
@@ -19,11 +20,11 @@ const CACHE_SIZE = 2000;
  */
 function recordLines(records: readonly DnsRecord[]): string[] {
   const owners = new Map<string, string>();
-  for (const r of [...records].sort((a, b) => a.name.localeCompare(b.name))) {
+  for (const r of [...records].sort((a, b) => compareText(a.name, b.name))) {
     if (r.kind !== "service" && !owners.has(r.address)) owners.set(r.address, r.name);
   }
   return [...records]
-    .sort((a, b) => a.name.localeCompare(b.name))
+    .sort((a, b) => compareText(a.name, b.name))
     .map((r) => {
       const owner = owners.get(r.address);
       return r.kind === "service" && owner !== undefined ? `cname=${r.name},${owner}` : `host-record=${r.name},${r.address}`;

@@ -1,4 +1,5 @@
 /** Rendered files and the real program that checks each one. */
+import { compareText } from "../model/order";
 
 /** The program that reads a rendered file, and so checks it in tests/tools. */
 export type Checker =
@@ -35,5 +36,5 @@ export interface RenderedFile {
 
 /** Sort files by path, so every listing and write order is stable. */
 export function sortFiles(files: readonly RenderedFile[]): RenderedFile[] {
-  return [...files].sort((a, b) => a.path.localeCompare(b.path));
+  return [...files].sort((a, b) => compareText(a.path, b.path));
 }

@@ -3,6 +3,7 @@
  * input with one accept rule per model reason, no forwarding, open output. Routers have
  * their own renderer; this one never forwards or translates anything.
  */
+import { compareText } from "../model/order";
 import type { Proto } from "../model/lab";
 import { compareIp, ipToInt, type Cidr } from "../model/net";
 import { generatedHeader } from "./header";
@@ -36,9 +37,9 @@ export const HOST_TABLE = "inet host";
 function compareRules(a: HostFirewallRule, b: HostFirewallRule): number {
   return (
     a.port - b.port ||
-    a.proto.localeCompare(b.proto) ||
+    compareText(a.proto, b.proto) ||
     destinationKey(a) - destinationKey(b) ||
-    sourcesText(a.from).localeCompare(sourcesText(b.from))
+    compareText(sourcesText(a.from), sourcesText(b.from))
   );
 }
 

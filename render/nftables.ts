@@ -18,6 +18,7 @@
  *   iff `router.internet`, masqueraded;
  * - every drop path counts into a named counter, so tests and the twin can prove a drop.
  */
+import { compareText } from "../model/order";
 import { Cidr, compareIp } from "../model/net";
 import type { Dnat, FlowRule, RouterPlan } from "../model/plan";
 import { generatedHeader } from "./header";
@@ -100,7 +101,7 @@ function compareCidr(a: Cidr, b: Cidr): number {
 }
 
 function compareRule(a: RuleElement, b: RuleElement): number {
-  return compareCidr(a.from, b.from) || compareCidr(a.to, b.to) || a.proto.localeCompare(b.proto) || a.port - b.port;
+  return compareCidr(a.from, b.from) || compareCidr(a.to, b.to) || compareText(a.proto, b.proto) || a.port - b.port;
 }
 
 /** Merge rules with the same key into one element that names every flow, sorted. */
@@ -182,7 +183,7 @@ function dnatEntries(dnat: readonly Dnat[]): Dnat[] {
     })
     // A DNAT with no source would translate for nobody; leaving it out keeps its target closed too.
     .filter((d) => d.sources.length > 0)
-    .sort((a, b) => a.proto.localeCompare(b.proto) || a.wanPort - b.wanPort);
+    .sort((a, b) => compareText(a.proto, b.proto) || a.wanPort - b.wanPort);
 }
 
 // --- the ruleset ----------------------------------------------------------------------------------
@@ -206,7 +207,7 @@ export function routerRuleset(router: RouterPlan): NftNode[] {
     for (const f of d.flows) t.flows.add(f);
     targets.set(key, t);
   }
-  const targetList = [...targets.values()].sort((a, b) => compareIp(a.to, b.to) || a.proto.localeCompare(b.proto) || a.port - b.port);
+  const targetList = [...targets.values()].sort((a, b) => compareIp(a.to, b.to) || compareText(a.proto, b.proto) || a.port - b.port);
 
   const counters = (Object.keys(NFT_DROP_COUNTERS) as NftDropCounter[])
     .filter((c) => c !== "drop_internet" || !router.internet)

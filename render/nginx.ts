@@ -8,6 +8,7 @@
  * The file carries no `load_module`: NixOS's nginx has the stream module built in. Debian
  * loads it as a module, which the tests add on the command line.
  */
+import { compareText } from "../model/order";
 import type { DmzPlan, HttpRoute, StreamRoute } from "../model/dmz";
 import { compareIp, type Cidr } from "../model/net";
 import { generatedHeader } from "./header";
@@ -135,8 +136,8 @@ function unknownHostBody(): NginxNode[] {
 /** The whole nginx.conf of the DMZ proxy (checked with `nginx -t`). */
 export function renderNginx(plan: DmzPlan): string {
   const { listen, tls } = plan.proxy;
-  const http = [...plan.proxy.http].sort((x, y) => x.fqdn.localeCompare(y.fqdn));
-  const streams = [...plan.proxy.streams].sort((x, y) => x.proto.localeCompare(y.proto) || x.port - y.port);
+  const http = [...plan.proxy.http].sort((x, y) => compareText(x.fqdn, y.fqdn));
+  const streams = [...plan.proxy.streams].sort((x, y) => compareText(x.proto, y.proto) || x.port - y.port);
   const names = http.map((r) => r.fqdn);
 
   const httpBlock: NginxNode[] = [

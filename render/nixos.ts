@@ -18,6 +18,7 @@
  * Printed from a small Nix value tree, so strings are always escaped and structure is
  * decided in code.
  */
+import { compareText } from "../model/order";
 import { compareIp, type Cidr } from "../model/net";
 import type { SshAccess } from "../model/plan";
 import { generatedHeader } from "./header";
@@ -198,7 +199,7 @@ export interface NixosHostSpec {
  */
 export function canonicalAccess(access: SshAccess): SshAccess {
   return {
-    users: [...access.users].sort((a, b) => a.name.localeCompare(b.name)).map((u) => ({ ...u, keys: [...u.keys].sort() })),
+    users: [...access.users].sort((a, b) => compareText(a.name, b.name)).map((u) => ({ ...u, keys: [...u.keys].sort() })),
     adminSources: [...access.adminSources].sort((a, b) => compareIp(a.network, b.network) || a.prefix - b.prefix),
   };
 }
@@ -250,8 +251,8 @@ function daemonUnit(dm: NixosDaemon): NixAttrs {
 export function renderNixosConfiguration(spec: NixosHostSpec): string {
   const iface = spec.interface ?? DEFAULT_INTERFACE;
   const files = spec.files ?? DEFAULT_NIXOS_FILES;
-  const daemons = [...(spec.daemons ?? [])].sort((a, b) => a.unit.localeCompare(b.unit));
-  const users = [...spec.access.users].sort((a, b) => a.name.localeCompare(b.name));
+  const daemons = [...(spec.daemons ?? [])].sort((a, b) => compareText(a.unit, b.unit));
+  const users = [...spec.access.users].sort((a, b) => compareText(a.name, b.name));
   const deploy = users.filter((u) => u.deploy);
   const iface4 = `networking.interfaces.${printKey(iface)}.ipv4`;
 

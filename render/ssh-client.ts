@@ -5,6 +5,7 @@
  * yes`), looked up by FQDN through `HostKeyAlias`, so the same known_hosts works whether a
  * box is reached by alias, FQDN or through the jump host.
  */
+import { compareText } from "../model/order";
 import { compareIp } from "../model/net";
 import type { PlannedHost, SegmentPlan } from "../model/plan";
 import { generatedHeader } from "./header";
@@ -48,7 +49,7 @@ function sshTargets(plan: SegmentPlan, domain: string): SshBox[] {
   const router = plan.router;
   const behind = plan.hosts
     .filter((h) => h.id !== jump.id && SSH_OS.has(h.os))
-    .sort((a, b) => compareIp(a.address, b.address) || a.id.localeCompare(b.id))
+    .sort((a, b) => compareIp(a.address, b.address) || compareText(a.id, b.id))
     .map((h: PlannedHost): SshBox => ({ id: h.id, fqdn: h.fqdn, hostName: h.address, lanAddress: h.address, why: `${h.description} (${h.os})`, proxyJump: jumpAlias }));
   return [
     {

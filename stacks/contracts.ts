@@ -6,6 +6,9 @@
 import { z } from "zod";
 import type { PublishedSegment } from "../model/dmz";
 import { isIpv4 } from "../model/net";
+import { DOCS_CONTRACT_VERSION, type DmzDocs, type SegmentDocs } from "../render/docs-contract";
+
+export { DOCS_CONTRACT_VERSION, type DmzDocs, type SegmentDocs } from "../render/docs-contract";
 
 /** Stack output names: an interface between stacks and for humans reading `pulumi stack output`. */
 export const OUTPUTS = {
@@ -19,6 +22,8 @@ export const OUTPUTS = {
   infraRelease: "infraRelease",
   /** The DMZ's lab-wide catalog: every published name, where it leads, through which firewall. */
   catalog: "catalog",
+  /** Every stack's documentation contract (SegmentDocs or DmzDocs): what `npm run docs` renders. */
+  docs: "docs",
 } as const;
 
 /** The contract version this program writes and reads. Bump on any incompatible change. */
@@ -109,4 +114,198 @@ export function readSegmentContract(segment: string, stackName: string, value: u
     return { ok: false, problems: [`stack ${stackName} describes segment "${r.data.name}", not "${segment}". Fix: check homelab:dmz.stackPrefix and the segment list in Pulumi.dmz.yaml`] };
   }
   return { ok: true, contract: value as SegmentContract };
+}
+
+// --- the docs contract -----------------------------------------------------------------------------
+
+const portText = z.string().regex(/^\d{1,5}\/(tcp|udp)$/, { message: 'is not a port such as "2049/tcp"' });
+const cidrText = z.string().regex(/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/, { message: "is not an IPv4 network such as 10.10.0.0/24" });
+const flowKind = z.enum(["publish", "expose", "proxy", "dns", "ntp", "storage", "ssh", "explicit"]);
+const docsEndpoint = z.object({ zone: z.string(), host: z.string().optional(), label: z.string(), cidrs: z.array(cidrText) });
+const docsFlow = z.object({
+  id: z.string(),
+  kind: flowKind,
+  from: docsEndpoint,
+  to: docsEndpoint,
+  ports: z.array(portText),
+  reason: z.string(),
+  via: z.object({ router: z.string(), address: ip, ports: z.array(portText) }).optional(),
+});
+const docsVm = z.object({
+  node: z.string(),
+  vmId: z.number().int(),
+  cores: z.number().int(),
+  memoryMiB: z.number().int(),
+  diskGiB: z.number().int(),
+  passthrough: z.array(z.string()),
+  ha: z.boolean(),
+});
+const docsHost = z.object({
+  name: z.string(),
+  fqdn: z.string(),
+  address: ip,
+  mac: z.string().optional(),
+  role: z.string(),
+  os: z.string(),
+  kind: z.enum(["vm", "node", "nas", "switch", "vip", "physical"]),
+  description: z.string(),
+  listens: z.array(portText),
+  vm: docsVm.optional(),
+  sshAlias: z.string().optional(),
+});
+const talosNode = z.object({ name: z.string(), address: ip, node: z.string().optional(), passthrough: z.array(z.string()) });
+
+/** The reader's schema of a segment's docs. Unknown extra fields are dropped (a newer writer may add some). */
+const SegmentDocsSchema = z.object({
+  version: z.literal(DOCS_CONTRACT_VERSION),
+  kind: z.literal("segment"),
+  name: z.string(),
+  description: z.string(),
+  trust: z.enum(["trusted", "untrusted"]),
+  subnet: cidrText,
+  domain: z.string(),
+  internet: z.boolean(),
+  router: z.object({ name: z.string(), fqdn: z.string(), hardware: z.string(), linkGbps: z.number(), wanAddress: ip, lanAddress: ip }),
+  jumpHost: z.object({ name: z.string(), fqdn: z.string(), address: ip }),
+  dhcp: z.object({ start: ip, end: ip, leaseTime: z.string(), dns: ip, ntp: ip }),
+  hosts: z.array(docsHost),
+  services: z.array(
+    z.object({
+      name: z.string(),
+      kind: z.enum(["http", "tcp", "udp"]),
+      description: z.string(),
+      url: z.string().optional(),
+      endpoint: z.string().optional(),
+      backend: z.object({ host: z.string(), address: ip, port, tls: z.boolean() }),
+      firewall: z.object({ router: z.string(), address: ip, port }),
+      auth,
+      exposure: z.enum(["internet", "lab"]),
+      reason: z.string().optional(),
+    }),
+  ),
+  flows: z.object({ inbound: z.array(docsFlow), outbound: z.array(docsFlow), inside: z.array(docsFlow) }),
+  ssh: z.object({
+    entry: z.object({ router: z.string(), address: ip, port, jumpHost: z.string(), jumpAddress: ip }),
+    adminSources: z.array(cidrText),
+    users: z.array(z.string()),
+    targets: z.array(
+      z.object({ name: z.string(), alias: z.string(), fqdn: z.string(), address: ip, hostName: ip, proxyJump: z.string().optional(), hostKey: z.string().optional() }),
+    ),
+    config: z.string(),
+    knownHosts: z.string(),
+  }),
+  talos: z
+    .object({
+      clusterName: z.string(),
+      vip: ip,
+      apiEndpoint: z.string(),
+      talosVersion: z.string(),
+      kubernetesVersion: z.string(),
+      controlPlanes: z.array(talosNode),
+      workers: z.array(talosNode),
+    })
+    .optional(),
+});
+
+/** The reader's schema of the DMZ's docs. */
+const DmzDocsSchema = z.object({
+  version: z.literal(DOCS_CONTRACT_VERSION),
+  kind: z.literal("dmz"),
+  domain: z.string(),
+  timezone: z.string(),
+  dmz: z.object({
+    subnet: cidrText,
+    gateway: ip,
+    dns: ip,
+    ntp: ip,
+    proxy: ip,
+    upstreamDns: z.array(z.string()),
+    upstreamNtp: z.array(z.string()),
+    infra: docsHost.extend({ hostKey: z.string() }),
+    hardware: z.array(docsHost),
+  }),
+  adminSources: z.array(cidrText),
+  admins: z.array(z.object({ name: z.string(), fullName: z.string() })),
+  deployUser: z.string(),
+  segments: z.array(z.object({ name: z.string(), trust: z.enum(["trusted", "untrusted"]), subnet: cidrText, router: z.string(), wanAddress: ip })),
+  catalog: z.array(
+    z.object({
+      name: z.string(),
+      kind: z.enum(["http", "tcp", "udp"]),
+      segment: z.string(),
+      service: z.string(),
+      firewall: z.string(),
+      router: z.string(),
+      backend: z.string(),
+      auth,
+      exposure: z.enum(["internet", "lab"]),
+    }),
+  ),
+  names: z.array(z.object({ name: z.string(), address: ip, kind: z.enum(["service", "host", "entry", "dmz"]) })),
+  flows: z.array(docsFlow),
+  placement: z.object({
+    cpuOvercommit: z.number(),
+    nodes: z.array(
+      z.object({
+        node: z.string(),
+        description: z.string(),
+        cpuCores: z.number().int(),
+        vcpuLimit: z.number().int(),
+        usedVcpus: z.number().int(),
+        memoryMiB: z.number().int(),
+        usedMemoryMiB: z.number().int(),
+        storage: z.array(z.object({ datastore: z.string(), usedGiB: z.number(), limitGiB: z.number() })),
+        networks: z.array(z.string()),
+        worstCase: z.object({ usedVcpus: z.number().int(), usedMemoryMiB: z.number().int(), whenFails: z.string() }),
+      }),
+    ),
+    vms: z.array(docsVm.extend({ name: z.string(), segment: z.string(), host: z.string() })),
+    failover: z.array(
+      z.object({ failed: z.string(), moves: z.array(z.object({ vm: z.string(), to: z.string() })), stranded: z.array(z.string()), down: z.array(z.string()) }),
+    ),
+  }),
+});
+
+// The reader's result must be usable as the writer's type: this fails to compile when the
+// schema and the interfaces drift apart (the mocks tier checks the other direction, by
+// reading every stack's real output).
+const _segmentDocsInSync: z.infer<typeof SegmentDocsSchema> extends SegmentDocs ? true : never = true;
+const _dmzDocsInSync: z.infer<typeof DmzDocsSchema> extends DmzDocs ? true : never = true;
+void _segmentDocsInSync;
+void _dmzDocsInSync;
+
+/** What a stack's `docs` output is expected to describe. */
+export type DocsExpectation = { readonly kind: "segment"; readonly name: string } | { readonly kind: "dmz" };
+
+/** The result of reading one stack's docs. */
+export type DocsRead<T> = { readonly ok: true; readonly docs: T } | { readonly ok: false; readonly problems: readonly string[] };
+
+/**
+ * Check one stack's `docs` output, with the same discipline as the DMZ's contract reader:
+ * a missing output, a different version, a wrong shape and the wrong segment each get a
+ * problem naming the stack and the fix. `undefined` means the stack never exported docs.
+ */
+export function readDocsContract(expect: { kind: "segment"; name: string }, stackName: string, value: unknown): DocsRead<SegmentDocs>;
+export function readDocsContract(expect: { kind: "dmz" }, stackName: string, value: unknown): DocsRead<DmzDocs>;
+export function readDocsContract(expect: DocsExpectation, stackName: string, value: unknown): DocsRead<SegmentDocs | DmzDocs> {
+  const stack = expect.kind === "dmz" ? "dmz" : expect.name;
+  const redeploy = `redeploy it from this commit (\`pulumi up -s ${stack}\`), or build the docs offline (\`npm run docs -- --source offline\`)`;
+  if (value === undefined || value === null) {
+    return { ok: false, problems: [`stack ${stackName} has no "${OUTPUTS.docs}" output: it was deployed by an older program or not at all. Fix: ${redeploy}`] };
+  }
+  if (value === "[secret]") {
+    return { ok: false, problems: [`stack ${stackName} output ${OUTPUTS.docs} is secret; the docs contract must never hold a secret. Fix: ${redeploy}`] };
+  }
+  const version = (value as { version?: unknown }).version;
+  if (version !== DOCS_CONTRACT_VERSION) {
+    return { ok: false, problems: [`stack ${stackName} exports docs version ${JSON.stringify(version)}; this program reads version ${DOCS_CONTRACT_VERSION}. Fix: ${redeploy}`] };
+  }
+  const r = expect.kind === "dmz" ? DmzDocsSchema.safeParse(value) : SegmentDocsSchema.safeParse(value);
+  if (!r.success) {
+    return { ok: false, problems: r.error.issues.map((i) => `stack ${stackName} output ${OUTPUTS.docs}.${i.path.join(".")}: ${i.message}. Fix: ${redeploy}`) };
+  }
+  if (expect.kind === "segment" && (r.data as SegmentDocs).name !== expect.name) {
+    return { ok: false, problems: [`stack ${stackName} describes segment "${(r.data as SegmentDocs).name}", not "${expect.name}". Fix: check homelab:dmz.stackPrefix in Pulumi.dmz.yaml`] };
+  }
+  return { ok: true, docs: r.data as SegmentDocs | DmzDocs };
 }

@@ -5,39 +5,24 @@
  * segment fails the whole stack with one error naming every problem: never a partial
  * deploy.
  */
+import { compareText } from "../model/order";
 import * as pulumi from "@pulumi/pulumi";
 import { NixosHost } from "../components/nixos-host";
-import { planDmz, publishSegment, type DmzPlan } from "../model/dmz";
+import { planDmz, publishSegment } from "../model/dmz";
 import { planSshAccess } from "../model/plan";
 import { renderDmzFiles } from "../render/dmz";
+import { catalog, docsOfDmz } from "../render/docs-contract";
 import type { StackContext } from "./context";
 import { OUTPUTS, readSegmentContract, segmentContract, type SegmentContract } from "./contracts";
 import { filesUnder } from "./segment";
 
-/** One published name in the lab-wide catalog. */
-export interface CatalogEntry {
-  /** `wiki.lab.example.net`, or `192.168.1.80:25565/tcp` for a stream. */
-  readonly name: string;
-  readonly kind: "http" | "tcp" | "udp";
-  readonly segment: string;
-  readonly service: string;
-  /** The firewall's WAN address and port the proxy forwards to. */
-  readonly firewall: string;
-  readonly exposure: "internet" | "lab";
-}
-
-/** Every published name: where it leads and through which firewall. */
-export function catalog(plan: DmzPlan): CatalogEntry[] {
-  return [
-    ...plan.proxy.http.map((r) => ({ name: r.fqdn, kind: "http" as const, segment: r.segment, service: r.service, firewall: `${r.upstream.address}:${r.upstream.port}`, exposure: r.exposure })),
-    ...plan.proxy.streams.map((s) => ({ name: `${plan.infra.serviceAddresses.proxy}:${s.port}/${s.proto}`, kind: s.proto, segment: s.segment, service: s.service, firewall: `${s.upstream.address}:${s.upstream.port}`, exposure: s.exposure })),
-  ];
-}
+// The catalog is pure (render/docs-contract.ts) so the offline docs build it the same way.
+export { catalog, type CatalogEntry } from "../render/docs-contract";
 
 /** JSON with sorted keys and without undefined fields, for comparing contracts. */
 function canonical(value: unknown): string {
   return JSON.stringify(value, (_k, v: unknown) =>
-    v !== null && typeof v === "object" && !Array.isArray(v) ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => a.localeCompare(b))) : v,
+    v !== null && typeof v === "object" && !Array.isArray(v) ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => compareText(a, b))) : v,
   );
 }
 
@@ -72,7 +57,8 @@ async function readContracts(ctx: StackContext): Promise<SegmentContract[]> {
 /** Declare the DMZ's resources and return its stack outputs. */
 export async function dmzStack(ctx: StackContext): Promise<Record<string, unknown>> {
   const { lab } = ctx;
-  const plan = planDmz(lab, await readContracts(ctx));
+  const contracts = await readContracts(ctx);
+  const plan = planDmz(lab, contracts);
   const files = filesUnder(renderDmzFiles(plan, planSshAccess(lab)), "infra");
   const infra = new NixosHost("infra", {
     files: Object.fromEntries(files.map((f) => [f.path, f.content])),
@@ -80,7 +66,9 @@ export async function dmzStack(ctx: StackContext): Promise<Record<string, unknow
     ...(ctx.confirmTimeoutSeconds !== undefined ? { confirmTimeoutSeconds: ctx.confirmTimeoutSeconds } : {}),
   });
   return {
-    [OUTPUTS.catalog]: catalog(plan),
+    [OUTPUTS.catalog]: catalog(plan, contracts),
     [OUTPUTS.infraRelease]: infra.release,
+    // Plain data, never a secret: the DMZ as planned from the contracts it read, plus the lab-wide placement.
+    [OUTPUTS.docs]: docsOfDmz(lab, plan, contracts),
   };
 }

@@ -7,6 +7,7 @@ import type { SshTarget } from "../components/release";
 import { Router } from "../components/router";
 import { publishSegment } from "../model/dmz";
 import { planSegment, planSshAccess } from "../model/plan";
+import { docsOfSegment } from "../render/docs-contract";
 import type { RenderedFile } from "../render/files";
 import { renderJumpFiles } from "../render/jump";
 import { renderSegmentFiles } from "../render/segment";
@@ -45,5 +46,7 @@ export function segmentStack(ctx: StackContext): Record<string, unknown> {
     [OUTPUTS.contract]: segmentContract(publishSegment(lab, seg.name)),
     [OUTPUTS.routerRelease]: router.release,
     [OUTPUTS.jumpRelease]: jump.release,
+    // Plain data from the model, never a secret: `npm run docs` renders the pages from it.
+    [OUTPUTS.docs]: docsOfSegment(lab, seg.name),
   };
 }

@@ -1,9 +1,11 @@
 // Proves the DMZ stack builds its DNS records and proxy routes from the segments'
-// StackReference contracts (mocked from all four segments), and fails with one clear
+// StackReference contracts (mocked from all four segments), exports the lab-wide docs
+// contract (catalog, names, placement) the offline docs build the same way, and fails with one clear
 // error for missing or malformed contracts; it does not run dnsmasq or nginx (tools/twin do).
 import type { MockRun } from "../../cli/mock-runtime";
 import { publishSegment } from "../../model/dmz";
-import { OUTPUTS, segmentContract } from "../../stacks/contracts";
+import { docsOfLab } from "../../render/docs-contract";
+import { OUTPUTS, readDocsContract, segmentContract } from "../../stacks/contracts";
 import { referenceLab } from "../support/lab";
 import { runStack } from "../support/mocks";
 
@@ -46,6 +48,16 @@ test("every published HTTP name gets a DNS record at the proxy and a proxy route
   expect(dns).toContain(`\nhost-record=proxy.${lab.domain},${lab.dmz.proxy}\n`);
   const catalog = run.resolved[OUTPUTS.catalog] as { name: string }[];
   expect(catalog.filter((c) => c.name.endsWith(lab.domain)).length).toBe(names);
+});
+
+test("the docs contract: the offline one, its catalog the catalog output, accepted by the live reader, not secret", async () => {
+  const docs = run.resolved[OUTPUTS.docs] as { catalog: unknown };
+  expect(docs).toEqual(JSON.parse(JSON.stringify(docsOfLab(referenceLab()).dmz)));
+  expect(docs.catalog).toEqual(run.resolved[OUTPUTS.catalog]);
+  expect(readDocsContract({ kind: "dmz" }, "organization/homelab/dmz", docs)).toEqual({ ok: true, docs });
+  const { isSecret } = await import("@pulumi/pulumi");
+  expect(await isSecret(run.outputs[OUTPUTS.docs]!)).toBe(false);
+  expect(JSON.stringify(docs)).not.toMatch(/TEST-SENTINEL-8c1f|PRIVATE KEY|\[secret\]/);
 });
 
 test("a listed segment that was never deployed is named, with what to do", async () => {

@@ -1,6 +1,7 @@
 // Proves the stack dispatcher's user-facing failures: an unknown stack, a missing deploy
 // key and an invalid lab each give one clear error and declare no resource; and preview
-// mode (unknown values) neither hangs nor crashes. It does not run a real engine.
+// mode (unknown values) neither hangs nor crashes, with every stack's docs contract known and
+// equal to the offline one. It does not run a real engine.
 import { runStack } from "../support/mocks";
 import { copyLab } from "../support/lab";
 
@@ -40,6 +41,10 @@ test.each(["internal", "cluster", "lab", "sandbox"])("preview of %s completes wi
   expect(declared(run).length).toBeGreaterThan(10);
   expect(run.resolved.contract).toMatchObject({ name: stack, version: 1 });
   expect(run.resolved.routerRelease).toBeUndefined();
+  // The docs are plain data from the model: known in preview, the same as offline.
+  const { docsOfSegment } = await import("../../render/docs-contract");
+  const { referenceLab } = await import("../support/lab");
+  expect(run.resolved.docs).toEqual(JSON.parse(JSON.stringify(docsOfSegment(referenceLab(), stack))));
 });
 
 test("preview of the DMZ completes: contracts are read, the release is unknown", async () => {
@@ -51,4 +56,6 @@ test("preview of the DMZ completes: contracts are read, the release is unknown",
   expect(declared(run).some((r) => r.type === "homelab:nixos:Host" && r.name === "infra")).toBe(true);
   expect(run.resolved.infraRelease).toBeUndefined();
   expect(Array.isArray(run.resolved.catalog)).toBe(true);
+  const { docsOfLab } = await import("../../render/docs-contract");
+  expect(run.resolved.docs).toEqual(JSON.parse(JSON.stringify(docsOfLab(referenceLab()).dmz)));
 });

@@ -1,9 +1,10 @@
 // Proves what a segment stack declares under mocks (types, names, parents, ordering, key
-// inputs, contract, secrecy of the deploy key); it does not prove the commands work on a
+// inputs, contract and docs contract, secrecy of the deploy key); it does not prove the commands work on a
 // box (tests/tools and tests/twin run the scripts for real).
 import type { MockRun, RecordedResource } from "../../cli/mock-runtime";
 import { publishSegment } from "../../model/dmz";
-import { OUTPUTS, segmentContract } from "../../stacks/contracts";
+import { docsOfSegment } from "../../render/docs-contract";
+import { OUTPUTS, readDocsContract, segmentContract } from "../../stacks/contracts";
 import { referenceLab } from "../support/lab";
 import { runStack, TEST_KEY } from "../support/mocks";
 
@@ -69,6 +70,19 @@ test("the contract is the model's published segment", () => {
   expect(run.resolved[OUTPUTS.contract]).toEqual(JSON.parse(JSON.stringify(segmentContract(publishSegment(referenceLab(), "cluster")))));
   expect(run.resolved[OUTPUTS.routerRelease]).toMatch(/^[0-9a-f]{16}$/);
 });
+
+test("the docs contract is the model's, plain data the live reader accepts, with no secret in it", async () => {
+  const docs = run.resolved[OUTPUTS.docs];
+  expect(docs).toEqual(JSON.parse(JSON.stringify(docsOfSegment(referenceLab(), "cluster"))));
+  expect(await isSecretOutput(OUTPUTS.docs)).toBe(false);
+  expect(readDocsContract({ kind: "segment", name: "cluster" }, "organization/homelab/cluster", docs)).toEqual({ ok: true, docs });
+  expect(JSON.stringify(docs)).not.toMatch(/TEST-SENTINEL-8c1f|PRIVATE KEY|\[secret\]/);
+});
+
+async function isSecretOutput(name: string): Promise<boolean> {
+  const { isSecret } = await import("@pulumi/pulumi");
+  return isSecret(run.outputs[name]!);
+}
 
 test("the deploy key never appears in clear: not in inputs, outputs or uploaded files", async () => {
   const everything = JSON.stringify({ resources, outputs: run.resolved, uploads: run.recorder.uploads });

@@ -32,12 +32,20 @@ export function referencePlan(): LabPlan {
 /** The config files of a lab directory. */
 export const LAB_FILES = (dir: string) => fs.readdirSync(dir).filter((f) => f === "Pulumi.yaml" || f === "homelab.yaml" || /^Pulumi\.[^.]+\.yaml$/.test(f));
 
+/** Temporary lab copies made by this test file, removed after its tests. */
+const copies: string[] = [];
+// Evaluated while jest collects the importing test file, so this hook is that file's.
+afterAll(() => {
+  for (const dir of copies.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
+});
+
 /**
  * Copy the reference lab's config files into a fresh temporary directory and let
  * `edit` change any file's parsed YAML (comments are kept). Returns the directory.
  */
 export function copyLab(edit: (files: Record<string, any>) => void = () => undefined): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "homelab-lab-"));
+  copies.push(dir);
   const docs: Record<string, ReturnType<typeof parseDocument>> = {};
   const data: Record<string, any> = {};
   for (const f of LAB_FILES(REPO)) {

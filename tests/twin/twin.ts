@@ -35,11 +35,11 @@ import { planSshAccess } from "../../model/plan";
 import { renderChronyClient } from "../../render/chrony";
 import { renderSshdConfig } from "../../render/sshd";
 import { planStacks, writePlan } from "../../cli/plan";
-import { Document, parseDocument } from "yaml";
+import { copyLab, REPO } from "../support/lab";
+
+export { REPO };
 
 export const PATH_ENV = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-/** The repository root, which holds the reference lab. */
-export const REPO = path.resolve(__dirname, "../..");
 const AGENT = path.join(__dirname, "agent.py");
 const NGINX_STREAM = "load_module /usr/lib/nginx/modules/ngx_stream_module.so;";
 
@@ -382,7 +382,7 @@ export class Twin {
     try {
       const t0 = Date.now();
       const keys = generateKeys(dir);
-      const labDir = copyReferenceLab(path.join(dir, "lab"), (files) => applyTestIdentities(files, keys));
+      const labDir = copyLab((files) => applyTestIdentities(files, keys), path.join(dir, "lab"));
       const out = path.join(dir, "out");
       writePlan(await planStacks({ dir: labDir, out, json: false, stacks: [] }), out);
       const access = planSshAccess(requireLab(labDir));
@@ -441,6 +441,9 @@ export class Twin {
         clearTimeout(guard);
         resolve({ code, stdout, stderr, ms: Date.now() - start });
       });
+      // A command that exits without reading its input closes the pipe first: that EPIPE
+      // says nothing the exit code does not, so it must not fail the test on its own.
+      p.stdin!.on("error", () => undefined);
       p.stdin!.end(opts.input ?? "");
     });
   }
@@ -936,20 +939,6 @@ function generateKeys(dir: string): TestKeys {
   const names = keyNames();
   mustSync(["bash", "-c", names.map((n) => `ssh-keygen -q -t ed25519 -N '' -C ${q(`${n}@twin`)} -f ${q(path.join(kd, n))}`).join(" && ")]);
   return Object.fromEntries(names.map((n) => [n, fs.readFileSync(path.join(kd, `${n}.pub`), "utf8").trim()]));
-}
-
-/**
- * Copy the reference lab's config files into `dir`, letting `edit` change their parsed YAML.
- * (tests/support/lab.ts has copyLab, but it registers a jest hook on import, and the twin
- * also runs outside jest: tests/twin/run.ts, bench/.)
- */
-function copyReferenceLab(dir: string, edit: (files: Record<string, any>) => void): string {
-  fs.mkdirSync(dir, { recursive: true });
-  const names = fs.readdirSync(REPO).filter((f) => f === "Pulumi.yaml" || f === "homelab.yaml" || /^Pulumi\.[^.]+\.yaml$/.test(f));
-  const files: Record<string, any> = Object.fromEntries(names.map((f) => [f, parseDocument(fs.readFileSync(path.join(REPO, f), "utf8")).toJS()]));
-  edit(files);
-  for (const [f, value] of Object.entries(files)) fs.writeFileSync(path.join(dir, f), new Document(value).toString());
-  return dir;
 }
 
 /** The only edits the twin makes to its copy of the reference lab: test identities. */

@@ -11,7 +11,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { requireLab } from "../model/check";
 import { publishAll, planDmz } from "../model/dmz";
 import { CONFIG_KEYS, DMZ_STACK, segmentList, type Lab } from "../model/lab";
-import { planLab, planSshAccess } from "../model/plan";
+import { planLab, planSshAccess, type LabPlan } from "../model/plan";
 import { renderSegmentFiles } from "../render/segment";
 import { UsageError } from "./args";
 import { runProgram } from "../stacks";
@@ -93,7 +93,7 @@ function ownerDir(resources: readonly RecordedResource[], uploadResource: string
 }
 
 /** Files of one stack: what its resources upload, plus the files only humans use, plus the plan. */
-function stackFiles(lab: Lab, result: StackResult): PlanFile[] {
+function stackFiles(lab: Lab, plan: LabPlan, result: StackResult): PlanFile[] {
   const files: PlanFile[] = result.uploads.map((u) => ({
     path: `${ownerDir(result.resources, u.resource)}/${u.remotePath.replace(/^.*\/(homelab-uploads|releases)\/[0-9a-f]{16}\//, "")}`,
     content: u.content,
@@ -103,11 +103,11 @@ function stackFiles(lab: Lab, result: StackResult): PlanFile[] {
     const published = publishAll(lab).filter((s) => lab.dmzStack?.segments.includes(s.name));
     files.push({ path: "plan.json", content: `${JSON.stringify(planDmz(lab, published), null, 2)}\n` });
   } else {
-    const plan = planLab(lab).segments[result.stack]!;
-    for (const f of renderSegmentFiles(plan, planSshAccess(lab), lab.domain)) {
+    const segment = plan.segments[result.stack]!;
+    for (const f of renderSegmentFiles(segment, planSshAccess(lab), lab.domain)) {
       if (!f.path.startsWith("router/") && !uploaded.has(f.path)) files.push({ path: f.path, content: f.content });
     }
-    files.push({ path: "plan.json", content: `${JSON.stringify(plan, null, 2)}\n` });
+    files.push({ path: "plan.json", content: `${JSON.stringify(segment, null, 2)}\n` });
   }
   return [...files].sort((a, b) => compareText(a.path, b.path));
 }
@@ -134,10 +134,11 @@ export async function planStacks(opts: PlanOptions): Promise<PlanResult> {
 
   const failed = wanted.map((s) => results.get(s)!).filter((r) => r.error);
   if (failed.length > 0) throw new PlanError(failed.map((r) => `stack ${r.stack}: ${r.error}`).join("\n\n"));
+  const plan = planLab(lab);
   return {
     stacks: wanted.map((s) => {
       const r = results.get(s)!;
-      return { stack: s, resources: r.resources, outputs: r.outputs, files: stackFiles(lab, r) };
+      return { stack: s, resources: r.resources, outputs: r.outputs, files: stackFiles(lab, plan, r) };
     }),
   };
 }

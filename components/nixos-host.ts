@@ -4,6 +4,7 @@
  * otherwise the previous generation comes back on its own.
  */
 import * as pulumi from "@pulumi/pulumi";
+import type { RenderedFile } from "../render/files";
 import { NIXOS_PROTOCOL, Release, type SshTarget } from "./release";
 
 /** Type token of the component. */
@@ -11,11 +12,8 @@ export const NIXOS_HOST_TYPE = "homelab:nixos:Host";
 
 /** Arguments of a NixosHost. */
 export interface NixosHostArgs {
-  /**
-   * File path -> content, relative to the release directory: `configuration.nix`, the
-   * files it carries, and `apply.sh`. Contents may be Outputs; the paths must be known.
-   */
-  readonly files: Readonly<Record<string, pulumi.Input<string>>>;
+  /** Paths relative to the release directory: `configuration.nix`, the files it carries, and `apply.sh`. */
+  readonly files: readonly RenderedFile[];
   readonly target: SshTarget;
   /** @default 300 (a NixOS build takes longer than a ruleset load) */
   readonly confirmTimeoutSeconds?: number;
@@ -28,7 +26,7 @@ export class NixosHost extends pulumi.ComponentResource {
 
   constructor(name: string, args: NixosHostArgs, opts?: pulumi.ComponentResourceOptions) {
     super(NIXOS_HOST_TYPE, name, {}, opts);
-    if (!("configuration.nix" in args.files)) throw new pulumi.ResourceError(`NixOS host ${name} has no configuration.nix`, this);
+    if (!args.files.some((f) => f.path === "configuration.nix")) throw new pulumi.ResourceError(`NixOS host ${name} has no configuration.nix`, this);
     const release = new Release(`${name}-release`, { files: args.files, target: args.target, protocol: NIXOS_PROTOCOL, confirmTimeoutSeconds: args.confirmTimeoutSeconds ?? 300 }, { parent: this });
     this.release = release.release;
     this.registerOutputs({ release: this.release });

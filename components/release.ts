@@ -7,6 +7,7 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "crypto";
+import { sortFiles, type RenderedFile } from "../render/files";
 
 /** Type token of the component. */
 export const RELEASE_TYPE = "homelab:deploy:Release";
@@ -57,11 +58,11 @@ export const NIXOS_PROTOCOL: ReleaseProtocol = {
 /** Arguments of a Release. */
 export interface ReleaseArgs {
   /**
-   * File path (relative to the release directory) -> content. The set of paths must be
-   * known when the program runs; contents may be Outputs (e.g. built from another
-   * stack's contract). One of them is `apply.sh`.
+   * The rendered files, paths relative to the release directory. Plain data: every stack
+   * renders before it declares anything, so the release id and every command are known
+   * even in preview.
    */
-  readonly files: Readonly<Record<string, pulumi.Input<string>>>;
+  readonly files: readonly RenderedFile[];
   readonly target: SshTarget;
   /** How the box takes the release. */
   readonly protocol: ReleaseProtocol;
@@ -73,9 +74,9 @@ export interface ReleaseArgs {
 }
 
 /** The release id: a hash of every path and content, so any change makes a new release. */
-export function releaseId(files: Readonly<Record<string, string>>): string {
+export function releaseId(files: readonly RenderedFile[]): string {
   const h = createHash("sha256");
-  for (const p of Object.keys(files).sort()) h.update(`${p}\0${files[p]}\0`);
+  for (const f of sortFiles(files)) h.update(`${f.path}\0${f.content}\0`);
   return h.digest("hex").slice(0, 16);
 }
 
@@ -97,28 +98,20 @@ function connection(t: SshTarget): command.types.input.remote.ConnectionArgs {
 export class Release extends pulumi.ComponentResource {
   /** The release id that was applied and confirmed. */
   public readonly release: pulumi.Output<string>;
-  /** Where the files were uploaded on the box. */
-  public readonly directory: pulumi.Output<string>;
 
   constructor(name: string, args: ReleaseArgs, opts?: pulumi.ComponentResourceOptions) {
     super(RELEASE_TYPE, name, {}, opts);
-    if (!("apply.sh" in args.files)) throw new pulumi.ResourceError(`release ${name} has no apply.sh`, this);
+    if (!args.files.some((f) => f.path === "apply.sh")) throw new pulumi.ResourceError(`release ${name} has no apply.sh`, this);
     const timeout = args.confirmTimeoutSeconds ?? 120;
-    const paths = Object.keys(args.files).sort();
-    const release = pulumi.all(paths.map((p) => args.files[p]!)).apply((contents) => releaseId(Object.fromEntries(paths.map((p, i) => [p, contents[i]!]))));
-    const dir = release.apply((r) => args.protocol.uploadDir(args.target.user, r));
+    const release = releaseId(args.files);
+    const dir = args.protocol.uploadDir(args.target.user, release);
     const conn = connection(args.target);
 
-    const uploads = paths.map(
-      (p) =>
+    const uploads = sortFiles(args.files).map(
+      (f) =>
         new command.remote.CopyToRemote(
-          `${name}-upload-${p.replace(/[^A-Za-z0-9.-]+/g, "-")}`,
-          {
-            connection: conn,
-            source: pulumi.output(args.files[p]!).apply((c) => new pulumi.asset.StringAsset(c)),
-            remotePath: pulumi.interpolate`${dir}/${p}`,
-            triggers: [release],
-          },
+          `${name}-upload-${f.path.replace(/[^A-Za-z0-9.-]+/g, "-")}`,
+          { connection: conn, source: new pulumi.asset.StringAsset(f.content), remotePath: `${dir}/${f.path}`, triggers: [release] },
           { parent: this },
         ),
     );
@@ -130,7 +123,7 @@ export class Release extends pulumi.ComponentResource {
       `${name}-apply`,
       {
         connection: conn,
-        create: pulumi.all([dir, release]).apply(([d, r]) => args.protocol.apply(d, r, timeout)),
+        create: args.protocol.apply(dir, release, timeout),
         triggers: [release],
         logging: "stdoutAndStderr",
       },
@@ -143,15 +136,15 @@ export class Release extends pulumi.ComponentResource {
       `${name}-confirm`,
       {
         connection: conn,
-        create: pulumi.all([dir, release]).apply(([d, r]) => args.protocol.confirm(d, r)),
+        create: args.protocol.confirm(dir, release),
         triggers: [release],
         logging: "stdoutAndStderr",
       },
       { parent: this, dependsOn: [apply] },
     );
 
-    this.release = pulumi.all([release, confirm.stdout]).apply(([r]) => r);
-    this.directory = dir;
-    this.registerOutputs({ release: this.release, directory: this.directory });
+    // Known only once the confirm has run: a consumer of the id waits for the release to hold.
+    this.release = confirm.stdout.apply(() => release);
+    this.registerOutputs({ release: this.release });
   }
 }

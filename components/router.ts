@@ -30,7 +30,7 @@ export class Router extends pulumi.ComponentResource {
     const release = new Release(
       `${name}-release`,
       {
-        files: Object.fromEntries(args.files.map((f) => [f.path, f.content])),
+        files: args.files,
         target: args.target,
         protocol: ROUTER_PROTOCOL,
         ...(args.confirmTimeoutSeconds !== undefined ? { confirmTimeoutSeconds: args.confirmTimeoutSeconds } : {}),

@@ -38,3 +38,8 @@ export interface RenderedFile {
 export function sortFiles(files: readonly RenderedFile[]): RenderedFile[] {
   return [...files].sort((a, b) => compareText(a.path, b.path));
 }
+
+/** The files under `dir/`, with that prefix removed: one box's release out of a stack's files. */
+export function filesUnder(files: readonly RenderedFile[], dir: string): RenderedFile[] {
+  return files.filter((f) => f.path.startsWith(`${dir}/`)).map((f) => ({ ...f, path: f.path.slice(dir.length + 1) }));
+}

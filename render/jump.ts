@@ -3,6 +3,7 @@
  * DNATs its WAN port 22 to the jump host without SNAT, so sshd sees the admins' real
  * addresses and can admit exactly the admin workstations.
  */
+import type { Lab } from "../model/lab";
 import type { SegmentPlan, SshAccess } from "../model/plan";
 import { sortFiles, type RenderedFile } from "./files";
 import { renderHostFirewall, type HostFirewallSpec } from "./host-firewall";
@@ -21,6 +22,11 @@ export interface JumpLabFacts {
   readonly dns: string;
   /** The DMZ NTP address. */
   readonly ntp: string;
+}
+
+/** The jump host's lab-wide facts, from the lab. */
+export function jumpLabFacts(lab: Lab): JumpLabFacts {
+  return { domain: lab.domain, timezone: lab.timezone, dns: lab.dmz.dns, ntp: lab.dmz.ntp };
 }
 
 /** The jump host's firewall: SSH from the admin workstations, nothing else. */

@@ -11,10 +11,10 @@ import { NixosHost } from "../components/nixos-host";
 import { planDmz, publishSegment } from "../model/dmz";
 import { planSshAccess } from "../model/plan";
 import { renderDmzFiles } from "../render/dmz";
+import { filesUnder } from "../render/files";
 import { catalog, docsOfDmz } from "../render/docs-contract";
 import type { StackContext } from "./context";
 import { OUTPUTS, readSegmentContract, segmentContract, type SegmentContract } from "./contracts";
-import { filesUnder } from "./segment";
 
 // The catalog is pure (render/docs-contract.ts) so the offline docs build it the same way.
 export { catalog, type CatalogEntry } from "../render/docs-contract";
@@ -61,7 +61,7 @@ export async function dmzStack(ctx: StackContext): Promise<Record<string, unknow
   const plan = planDmz(lab, contracts);
   const files = filesUnder(renderDmzFiles(plan, planSshAccess(lab)), "infra");
   const infra = new NixosHost("infra", {
-    files: Object.fromEntries(files.map((f) => [f.path, f.content])),
+    files,
     target: { host: lab.dmz.infra.address, user: lab.ssh.deploy.user, privateKey: ctx.deployKey, hostKey: lab.dmz.infra.sshHostKey },
     ...(ctx.confirmTimeoutSeconds !== undefined ? { confirmTimeoutSeconds: ctx.confirmTimeoutSeconds } : {}),
   });

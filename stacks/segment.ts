@@ -8,16 +8,11 @@ import { Router } from "../components/router";
 import { publishSegment } from "../model/dmz";
 import { planSegment, planSshAccess } from "../model/plan";
 import { docsOfSegment } from "../render/docs-contract";
-import type { RenderedFile } from "../render/files";
-import { renderJumpFiles } from "../render/jump";
+import { filesUnder } from "../render/files";
+import { jumpLabFacts, renderJumpFiles } from "../render/jump";
 import { renderSegmentFiles } from "../render/segment";
 import type { StackContext } from "./context";
 import { OUTPUTS, segmentContract } from "./contracts";
-
-/** Files under `dir/`, with that prefix removed. */
-export function filesUnder(files: readonly RenderedFile[], dir: string): RenderedFile[] {
-  return files.filter((f) => f.path.startsWith(`${dir}/`)).map((f) => ({ ...f, path: f.path.slice(dir.length + 1) }));
-}
 
 /** Declare one segment's resources and return its stack outputs. */
 export function segmentStack(ctx: StackContext): Record<string, unknown> {
@@ -31,8 +26,8 @@ export function segmentStack(ctx: StackContext): Record<string, unknown> {
   // Admins and Pulumi reach the jump host at the router's WAN address; the router
   // forwards port 22 to it from the admin sources only.
   const jumpTarget: SshTarget = { host: seg.router.wanAddress, user, privateKey: ctx.deployKey, hostKey: plan.jumpHost.sshHostKey! };
-  const jumpFiles = filesUnder(renderJumpFiles(plan, access, { domain: lab.domain, timezone: lab.timezone, dns: lab.dmz.dns, ntp: lab.dmz.ntp }), "jump");
-  const jump = new NixosHost(seg.jumpHost, { files: Object.fromEntries(jumpFiles.map((f) => [f.path, f.content])), target: jumpTarget, ...timeout });
+  const jumpFiles = filesUnder(renderJumpFiles(plan, access, jumpLabFacts(lab)), "jump");
+  const jump = new NixosHost(seg.jumpHost, { files: jumpFiles, target: jumpTarget, ...timeout });
 
   // The router's sshd accepts only the jump host, so Pulumi goes through it.
   const routerFiles = filesUnder(renderSegmentFiles(plan, access, lab.domain), "router");

@@ -10,7 +10,7 @@ import { formatTree, planStacks, PLACEHOLDER_KEY, writePlan, type PlanResult } f
 import { planDmz, publishAll } from "../../model/dmz";
 import { planLab, planSshAccess } from "../../model/plan";
 import { renderDmzFiles } from "../../render/dmz";
-import { renderJumpFiles } from "../../render/jump";
+import { jumpLabFacts, renderJumpFiles } from "../../render/jump";
 import { renderSegmentFiles } from "../../render/segment";
 import { copyLab, referenceLab, REPO } from "../support/lab";
 
@@ -34,7 +34,7 @@ test("the files written are what the resources upload, byte for byte what the re
   const lab = referenceLab();
   const plan = planLab(lab);
   const access = planSshAccess(lab);
-  const facts = { domain: lab.domain, timezone: lab.timezone, dns: lab.dmz.dns, ntp: lab.dmz.ntp };
+  const facts = jumpLabFacts(lab);
   for (const seg of Object.keys(plan.segments)) {
     const expected = [...renderSegmentFiles(plan.segments[seg]!, access, lab.domain), ...renderJumpFiles(plan.segments[seg]!, access, facts)];
     for (const f of expected) expect(fs.readFileSync(path.join(out, seg, f.path), "utf8")).toBe(f.content);

@@ -7,7 +7,7 @@ import { planDmz, publishAll } from "../../model/dmz";
 import { planLab, planSshAccess } from "../../model/plan";
 import { renderDmzFiles } from "../../render/dmz";
 import type { Checker, RenderedFile } from "../../render/files";
-import { renderJumpFiles } from "../../render/jump";
+import { jumpLabFacts, renderJumpFiles } from "../../render/jump";
 import { checkFiles, requireTools, type CheckResult } from "../support/checkers";
 import { referenceLab } from "../support/lab";
 
@@ -15,7 +15,7 @@ const lab = referenceLab();
 const access = planSshAccess(lab);
 const dmzFiles = renderDmzFiles(planDmz(lab, publishAll(lab)), access);
 const labPlan = planLab(lab);
-const facts = { domain: lab.domain, timezone: lab.timezone, dns: lab.dmz.dns, ntp: lab.dmz.ntp };
+const facts = jumpLabFacts(lab);
 const jumpFiles = (segment: string) => renderJumpFiles(labPlan.segments[segment]!, access, facts);
 
 const brokenFile = (name: string, checker: Checker, source: string, edit: (text: string) => string): RenderedFile => {

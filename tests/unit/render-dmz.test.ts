@@ -8,7 +8,7 @@ import { renderDmzFiles, infraHostSpec } from "../../render/dmz";
 import { renderDnsmasqDns } from "../../render/dns";
 import type { RenderedFile } from "../../render/files";
 import { renderHostFirewall } from "../../render/host-firewall";
-import { renderJumpFiles, type JumpLabFacts } from "../../render/jump";
+import { jumpLabFacts, renderJumpFiles, type JumpLabFacts } from "../../render/jump";
 import { htpasswdPath, renderNginx } from "../../render/nginx";
 import { companionFiles, NixAttrs, NixInterp, NixRaw, nixosSshdConfig, printNix, renderNixosConfiguration } from "../../render/nixos";
 import { renderNixosApply } from "../../render/nixos-apply";
@@ -30,7 +30,7 @@ const published = publishAll(lab);
 const plan = planDmz(lab, published);
 const access = planSshAccess(lab);
 const labPlan = planLab(lab);
-const facts: JumpLabFacts = { domain: lab.domain, timezone: lab.timezone, dns: lab.dmz.dns, ntp: lab.dmz.ntp };
+const facts: JumpLabFacts = jumpLabFacts(lab);
 const dmzFiles = renderDmzFiles(plan, access);
 const file = (files: readonly RenderedFile[], p: string): string => {
   const f = files.find((x) => x.path === p);

@@ -113,11 +113,11 @@ export function readLiveDocs(lab: Lab, dir: string, env: NodeJS.ProcessEnv): Liv
     const value = outputs !== null && typeof outputs === "object" ? (outputs as Record<string, unknown>)[OUTPUTS.docs] : undefined;
     if (stack === DMZ_STACK) {
       const read = readDocsContract({ kind: "dmz" }, full, value);
-      if (read.ok) dmz = read.docs;
+      if (read.ok) dmz = read.value;
       else problems.push(...read.problems);
     } else {
       const read = readDocsContract({ kind: "segment", name: stack }, full, value);
-      if (read.ok) segments.push(read.docs);
+      if (read.ok) segments.push(read.value);
       else problems.push(...read.problems);
     }
   }

@@ -6,7 +6,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "crypto";
-import { PROJECT } from "../model/lab";
+import { PROJECT, SECRET_PLACEHOLDER } from "../model/lab";
 
 /** Pulumi's wire markers for secrets and assets in mock inputs. */
 const SIG = "4dabf18193072939515e22adb298388d";
@@ -14,7 +14,7 @@ const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
 const ASSET_SIG = "c44067f5952c0a294b673a41bacd8c17";
 
 /** What a redacted secret looks like in recorded inputs. */
-export const REDACTED = "[secret]";
+export const REDACTED = SECRET_PLACEHOLDER;
 
 /** One recorded resource. */
 export interface RecordedResource {

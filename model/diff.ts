@@ -6,7 +6,7 @@
 import { planDmz, publishAll, type DmzPlan } from "./dmz";
 import { diffStat, unifiedDiff } from "./diff-text";
 import { compareText } from "./order";
-import { segmentList, showPort, type Lab } from "./lab";
+import { SECRET_PLACEHOLDER, segmentList, showPort, type Lab } from "./lab";
 import { labVms, planFlows, segmentHosts, type Flow, type PlacedVm } from "./plan";
 
 /** One recorded resource of a stack's plan (cli/mock-runtime's RecordedResource fits). */
@@ -374,8 +374,8 @@ export function diffInputs(before: ResourceSnapshot, after: ResourceSnapshot): I
     const swap = !secret && typeof was === "string" && typeof now === "string" ? wordSwap(was, now) : undefined;
     out.push({
       path: path || "(inputs)",
-      before: secret && was !== undefined ? "[secret]" : show(was),
-      after: secret && now !== undefined ? "[secret]" : show(now),
+      before: secret && was !== undefined ? SECRET_PLACEHOLDER : show(was),
+      after: secret && now !== undefined ? SECRET_PLACEHOLDER : show(now),
       ...(swap ? { swap } : {}),
     });
   }

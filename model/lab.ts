@@ -22,6 +22,9 @@ export const CONFIG_KEYS = {
   confirmTimeout: `${PROJECT}:confirmTimeoutSeconds`,
 } as const;
 
+/** What stands in for a secret value: Pulumi's `stack output` prints it, and so does the offline plan. */
+export const SECRET_PLACEHOLDER = "[secret]";
+
 /** Transport protocol of a flow or service. */
 export type Proto = "tcp" | "udp";
 

@@ -5,7 +5,8 @@
  */
 import { z } from "zod";
 import type { PublishedSegment } from "../model/dmz";
-import { isIpv4 } from "../model/net";
+import { SECRET_PLACEHOLDER } from "../model/lab";
+import { CidrText, Ipv4 as ip, Port as port, PortProto as portText } from "../model/schema";
 import { DOCS_CONTRACT_VERSION, type DmzDocs, type SegmentDocs } from "../render/docs-contract";
 
 export { DOCS_CONTRACT_VERSION, type DmzDocs, type SegmentDocs } from "../render/docs-contract";
@@ -39,42 +40,40 @@ export function segmentContract(published: PublishedSegment): SegmentContract {
   return { version: SEGMENT_CONTRACT_VERSION, ...published };
 }
 
-const ip = z.string().refine(isIpv4, { message: "is not an IPv4 address" });
-const port = z.number().int().min(1).max(65535);
+// Values are checked with the model's own schemas: a contract carries what the config held.
 const auth = z.discriminatedUnion("kind", [
   z.object({ kind: z.literal("app"), note: z.string() }),
   z.object({ kind: z.literal("basic"), realm: z.string() }),
   z.object({ kind: z.literal("none") }),
 ]);
 
+/** What a published service looks like in both contracts. */
+const serviceCore = {
+  kind: z.enum(["http", "tcp", "udp"]),
+  description: z.string(),
+  backend: z.object({ host: z.string(), address: ip, port, tls: z.boolean() }),
+  firewall: z.object({ router: z.string(), address: ip, port }),
+  auth,
+  exposure: z.enum(["internet", "lab"]),
+  reason: z.string().optional(),
+};
+
 /** The reader's schema. Unknown extra fields are tolerated (a newer writer may add some). */
 const ContractSchema = z.object({
   version: z.literal(SEGMENT_CONTRACT_VERSION),
   name: z.string(),
   trust: z.enum(["trusted", "untrusted"]),
-  subnet: z.string(),
+  subnet: CidrText,
   router: z.object({ name: z.string(), fqdn: z.string(), wanAddress: ip, lanAddress: ip }),
   jumpHost: z.object({ name: z.string(), fqdn: z.string(), address: ip }),
   hosts: z.array(z.object({ name: z.string(), fqdn: z.string(), address: ip, role: z.string() })),
   services: z.array(
-    z.object({
-      id: z.string(),
-      segment: z.string(),
-      kind: z.enum(["http", "tcp", "udp"]),
-      description: z.string(),
-      fqdn: z.string().optional(),
-      port: port.optional(),
-      backend: z.object({ host: z.string(), address: ip, port, tls: z.boolean() }),
-      firewall: z.object({ router: z.string(), address: ip, port }),
-      auth,
-      exposure: z.enum(["internet", "lab"]),
-      reason: z.string().optional(),
-    }),
+    z.object({ ...serviceCore, id: z.string(), segment: z.string(), fqdn: z.string().optional(), port: port.optional() }),
   ),
   dmzFlows: z.array(
     z.object({
       flow: z.string(),
-      from: z.array(z.string()),
+      from: z.array(CidrText),
       to: ip.optional(),
       ports: z.array(z.object({ port, proto: z.enum(["tcp", "udp"]) })),
       reason: z.string(),
@@ -82,44 +81,72 @@ const ContractSchema = z.object({
   ),
 });
 
+/** The result of reading one versioned output. */
+export type Read<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly problems: readonly string[] };
+
+/**
+ * Read one versioned output of another stack: a missing output, a secret, another
+ * version, a wrong shape and the wrong segment each give a problem naming the stack and
+ * the fix. Both contracts are read this way.
+ */
+function readVersioned<T>(what: {
+  readonly stackName: string;
+  readonly output: string;
+  readonly version: number;
+  readonly schema: z.ZodType;
+  /** What to do about any problem. */
+  readonly fix: string;
+  /** What the output says when it was never written. */
+  readonly missing: string;
+  /** For a segment's output: the segment it must describe. */
+  readonly segment?: string;
+  readonly value: unknown;
+}): Read<T> {
+  const { stackName, output, value, fix } = what;
+  if (value === undefined || value === null) return { ok: false, problems: [`stack ${stackName} has no "${output}" output: ${what.missing}. Fix: ${fix}`] };
+  if (value === SECRET_PLACEHOLDER) return { ok: false, problems: [`stack ${stackName} output ${output} is secret; a contract never holds a secret. Fix: ${fix}`] };
+  const version = (value as { version?: unknown }).version;
+  if (version !== what.version) {
+    return { ok: false, problems: [`stack ${stackName} exports ${output} version ${JSON.stringify(version)}; this program reads version ${what.version}. Fix: ${fix}`] };
+  }
+  const r = what.schema.safeParse(value);
+  if (!r.success) return { ok: false, problems: r.error.issues.map((i) => `stack ${stackName} output ${output}.${i.path.join(".")}: ${i.message}. Fix: ${fix}`) };
+  const name = (r.data as { name?: unknown }).name;
+  if (what.segment !== undefined && name !== what.segment) {
+    return { ok: false, problems: [`stack ${stackName} describes segment "${String(name)}", not "${what.segment}". Fix: check homelab:dmz.stackPrefix and the segment list in Pulumi.dmz.yaml`] };
+  }
+  // The writer's value as it was (the schema tolerates fields a newer writer may add).
+  return { ok: true, value: value as T };
+}
+
 /** The result of reading one segment's contract. */
-export type ContractRead = { readonly ok: true; readonly contract: SegmentContract } | { readonly ok: false; readonly problems: readonly string[] };
+export type ContractRead = Read<SegmentContract>;
 
 /**
  * Check one segment's `contract` output. `undefined` means the stack exists but never
  * exported one: it has not been deployed with this program.
  */
 export function readSegmentContract(segment: string, stackName: string, value: unknown): ContractRead {
-  if (value === undefined || value === null) {
-    return {
-      ok: false,
-      problems: [`stack ${stackName} has no "${OUTPUTS.contract}" output: the ${segment} segment is not deployed. Fix: run \`pulumi up -s ${segment}\` first, or remove ${segment} from homelab:dmz.segments in Pulumi.dmz.yaml`],
-    };
-  }
-  const version = (value as { version?: unknown }).version;
-  if (version !== SEGMENT_CONTRACT_VERSION) {
-    return {
-      ok: false,
-      problems: [`stack ${stackName} exports contract version ${JSON.stringify(version)}; this program reads version ${SEGMENT_CONTRACT_VERSION}. Fix: deploy both stacks from the same commit (\`pulumi up -s ${segment}\`, then the DMZ)`],
-    };
-  }
-  const r = ContractSchema.safeParse(value);
-  if (!r.success) {
-    return {
-      ok: false,
-      problems: r.error.issues.map((i) => `stack ${stackName} output ${OUTPUTS.contract}.${i.path.join(".")}: ${i.message}. Fix: redeploy ${segment} from this commit (\`pulumi up -s ${segment}\`)`),
-    };
-  }
-  if (r.data.name !== segment) {
-    return { ok: false, problems: [`stack ${stackName} describes segment "${r.data.name}", not "${segment}". Fix: check homelab:dmz.stackPrefix and the segment list in Pulumi.dmz.yaml`] };
-  }
-  return { ok: true, contract: value as SegmentContract };
+  return readVersioned<SegmentContract>({
+    stackName,
+    output: OUTPUTS.contract,
+    version: SEGMENT_CONTRACT_VERSION,
+    schema: ContractSchema,
+    missing: `the ${segment} segment is not deployed`,
+    fix: `run \`pulumi up -s ${segment}\` from this commit first (then the DMZ), or remove ${segment} from homelab:dmz.segments in Pulumi.dmz.yaml`,
+    segment,
+    value,
+  });
 }
+
+// The reader's result must be usable as the writer's type: this fails to compile when the
+// schema and the interface drift apart.
+const _contractInSync: z.infer<typeof ContractSchema> extends SegmentContract ? true : never = true;
+void _contractInSync;
 
 // --- the docs contract -----------------------------------------------------------------------------
 
-const portText = z.string().regex(/^\d{1,5}\/(tcp|udp)$/, { message: 'is not a port such as "2049/tcp"' });
-const cidrText = z.string().regex(/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/, { message: "is not an IPv4 network such as 10.10.0.0/24" });
+const cidrText = CidrText;
 const flowKind = z.enum(["publish", "expose", "proxy", "dns", "ntp", "storage", "ssh", "explicit"]);
 const docsEndpoint = z.object({ zone: z.string(), host: z.string().optional(), label: z.string(), cidrs: z.array(cidrText) });
 const docsFlow = z.object({
@@ -170,18 +197,7 @@ const SegmentDocsSchema = z.object({
   dhcp: z.object({ start: ip, end: ip, leaseTime: z.string(), dns: ip, ntp: ip }),
   hosts: z.array(docsHost),
   services: z.array(
-    z.object({
-      name: z.string(),
-      kind: z.enum(["http", "tcp", "udp"]),
-      description: z.string(),
-      url: z.string().optional(),
-      endpoint: z.string().optional(),
-      backend: z.object({ host: z.string(), address: ip, port, tls: z.boolean() }),
-      firewall: z.object({ router: z.string(), address: ip, port }),
-      auth,
-      exposure: z.enum(["internet", "lab"]),
-      reason: z.string().optional(),
-    }),
+    z.object({ ...serviceCore, name: z.string(), url: z.string().optional(), endpoint: z.string().optional() }),
   ),
   flows: z.object({ inbound: z.array(docsFlow), outbound: z.array(docsFlow), inside: z.array(docsFlow) }),
   ssh: z.object({
@@ -278,34 +294,24 @@ void _dmzDocsInSync;
 export type DocsExpectation = { readonly kind: "segment"; readonly name: string } | { readonly kind: "dmz" };
 
 /** The result of reading one stack's docs. */
-export type DocsRead<T> = { readonly ok: true; readonly docs: T } | { readonly ok: false; readonly problems: readonly string[] };
+export type DocsRead<T> = Read<T>;
 
 /**
- * Check one stack's `docs` output, with the same discipline as the DMZ's contract reader:
- * a missing output, a different version, a wrong shape and the wrong segment each get a
- * problem naming the stack and the fix. `undefined` means the stack never exported docs.
+ * Check one stack's `docs` output, with the same discipline as the DMZ's contract reader.
+ * `undefined` means the stack never exported docs.
  */
 export function readDocsContract(expect: { kind: "segment"; name: string }, stackName: string, value: unknown): DocsRead<SegmentDocs>;
 export function readDocsContract(expect: { kind: "dmz" }, stackName: string, value: unknown): DocsRead<DmzDocs>;
-export function readDocsContract(expect: DocsExpectation, stackName: string, value: unknown): DocsRead<SegmentDocs | DmzDocs> {
+export function readDocsContract(expect: { kind: "segment"; name: string } | { kind: "dmz" }, stackName: string, value: unknown): DocsRead<SegmentDocs | DmzDocs> {
   const stack = expect.kind === "dmz" ? "dmz" : expect.name;
-  const redeploy = `redeploy it from this commit (\`pulumi up -s ${stack}\`), or build the docs offline (\`npm run docs -- --source offline\`)`;
-  if (value === undefined || value === null) {
-    return { ok: false, problems: [`stack ${stackName} has no "${OUTPUTS.docs}" output: it was deployed by an older program or not at all. Fix: ${redeploy}`] };
-  }
-  if (value === "[secret]") {
-    return { ok: false, problems: [`stack ${stackName} output ${OUTPUTS.docs} is secret; the docs contract must never hold a secret. Fix: ${redeploy}`] };
-  }
-  const version = (value as { version?: unknown }).version;
-  if (version !== DOCS_CONTRACT_VERSION) {
-    return { ok: false, problems: [`stack ${stackName} exports docs version ${JSON.stringify(version)}; this program reads version ${DOCS_CONTRACT_VERSION}. Fix: ${redeploy}`] };
-  }
-  const r = expect.kind === "dmz" ? DmzDocsSchema.safeParse(value) : SegmentDocsSchema.safeParse(value);
-  if (!r.success) {
-    return { ok: false, problems: r.error.issues.map((i) => `stack ${stackName} output ${OUTPUTS.docs}.${i.path.join(".")}: ${i.message}. Fix: ${redeploy}`) };
-  }
-  if (expect.kind === "segment" && (r.data as SegmentDocs).name !== expect.name) {
-    return { ok: false, problems: [`stack ${stackName} describes segment "${(r.data as SegmentDocs).name}", not "${expect.name}". Fix: check homelab:dmz.stackPrefix in Pulumi.dmz.yaml`] };
-  }
-  return { ok: true, docs: r.data as SegmentDocs | DmzDocs };
+  return readVersioned<SegmentDocs | DmzDocs>({
+    stackName,
+    output: OUTPUTS.docs,
+    version: DOCS_CONTRACT_VERSION,
+    schema: expect.kind === "dmz" ? DmzDocsSchema : SegmentDocsSchema,
+    missing: "it was deployed by an older program or not at all",
+    fix: `redeploy it from this commit (\`pulumi up -s ${stack}\`), or build the docs offline (\`npm run docs -- --source offline\`)`,
+    ...(expect.kind === "segment" ? { segment: expect.name } : {}),
+    value,
+  });
 }

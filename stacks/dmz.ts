@@ -39,7 +39,7 @@ async function readContracts(ctx: StackContext): Promise<SegmentContract[]> {
   refs.forEach((r, i) => {
     const d = details[i]!;
     const read = readSegmentContract(r.segment, r.name, d.value ?? d.secretValue);
-    if (read.ok) contracts.push(read.contract);
+    if (read.ok) contracts.push(read.value);
     else problems.push(...read.problems);
   });
   if (problems.length > 0) {

@@ -54,7 +54,7 @@ test("the docs contract: the offline one, its catalog the catalog output, accept
   const docs = run.resolved[OUTPUTS.docs] as { catalog: unknown };
   expect(docs).toEqual(JSON.parse(JSON.stringify(docsOfLab(referenceLab()).dmz)));
   expect(docs.catalog).toEqual(run.resolved[OUTPUTS.catalog]);
-  expect(readDocsContract({ kind: "dmz" }, "organization/homelab/dmz", docs)).toEqual({ ok: true, docs });
+  expect(readDocsContract({ kind: "dmz" }, "organization/homelab/dmz", docs)).toEqual({ ok: true, value: docs });
   const { isSecret } = await import("@pulumi/pulumi");
   expect(await isSecret(run.outputs[OUTPUTS.docs]!)).toBe(false);
   expect(JSON.stringify(docs)).not.toMatch(/TEST-SENTINEL-8c1f|PRIVATE KEY|\[secret\]/);
@@ -63,18 +63,21 @@ test("the docs contract: the offline one, its catalog the catalog output, accept
 test("a listed segment that was never deployed is named, with what to do", async () => {
   const refs = contracts();
   refs["organization/homelab/lab"] = {};
-  await expect(runStack("dmz", { references: refs })).rejects.toThrow(/stack organization\/homelab\/lab has no "contract" output: the lab segment is not deployed\. Fix: run `pulumi up -s lab` first/);
+  await expect(runStack("dmz", { references: refs })).rejects.toThrow(/stack organization\/homelab\/lab has no "contract" output: the lab segment is not deployed\. Fix: run `pulumi up -s lab` from this commit first \(then the DMZ\)/);
 });
 
 test("malformed and wrong-version contracts of several segments are reported together", async () => {
   const refs = contracts();
   (refs["organization/homelab/internal"]![OUTPUTS.contract] as { router: { wanAddress: string } }).router.wanAddress = "not-an-ip";
   (refs["organization/homelab/sandbox"]![OUTPUTS.contract] as { version: number }).version = 2;
+  // Networks are checked as networks: the planner would otherwise crash on them.
+  (refs["organization/homelab/lab"]![OUTPUTS.contract] as { subnet: string }).subnet = "10.30.0.1/33";
   const err = await runStack("dmz", { references: refs }).then(
     () => undefined,
     (e: Error) => e,
   );
-  expect(err?.message).toMatch(/2 problems/);
-  expect(err?.message).toMatch(/organization\/homelab\/internal output contract\.router\.wanAddress: is not an IPv4 address/);
+  expect(err?.message).toMatch(/3 problems/);
+  expect(err?.message).toMatch(/organization\/homelab\/lab output contract\.subnet: must be an IPv4 network/);
+  expect(err?.message).toMatch(/organization\/homelab\/internal output contract\.router\.wanAddress: must be an IPv4 address/);
   expect(err?.message).toMatch(/organization\/homelab\/sandbox exports contract version 2; this program reads version 1/);
 });

@@ -75,7 +75,7 @@ test("the docs contract is the model's, plain data the live reader accepts, with
   const docs = run.resolved[OUTPUTS.docs];
   expect(docs).toEqual(JSON.parse(JSON.stringify(docsOfSegment(referenceLab(), "cluster"))));
   expect(await isSecretOutput(OUTPUTS.docs)).toBe(false);
-  expect(readDocsContract({ kind: "segment", name: "cluster" }, "organization/homelab/cluster", docs)).toEqual({ ok: true, docs });
+  expect(readDocsContract({ kind: "segment", name: "cluster" }, "organization/homelab/cluster", docs)).toEqual({ ok: true, value: docs });
   expect(JSON.stringify(docs)).not.toMatch(/TEST-SENTINEL-8c1f|PRIVATE KEY|\[secret\]/);
 });
 

@@ -196,15 +196,15 @@ describe("links and anchors", () => {
 describe("the live reader of the docs contract", () => {
   const good = JSON.parse(JSON.stringify(bundle.segments.find((s) => s.name === "lab")));
   test("accepts what the model writes, for a segment and the DMZ", () => {
-    expect(readDocsContract({ kind: "segment", name: "lab" }, "o/p/lab", good)).toEqual({ ok: true, docs: good });
+    expect(readDocsContract({ kind: "segment", name: "lab" }, "o/p/lab", good)).toEqual({ ok: true, value: good });
     const dmz = JSON.parse(JSON.stringify(bundle.dmz));
-    expect(readDocsContract({ kind: "dmz" }, "o/p/dmz", dmz)).toEqual({ ok: true, docs: dmz });
+    expect(readDocsContract({ kind: "dmz" }, "o/p/dmz", dmz)).toEqual({ ok: true, value: dmz });
   });
   test.each<[string, (d: Record<string, any>) => unknown, string]>([
     ["missing", () => undefined, `stack o/p/lab has no "${OUTPUTS.docs}" output: it was deployed by an older program or not at all.`],
-    ["secret", () => "[secret]", `stack o/p/lab output ${OUTPUTS.docs} is secret; the docs contract must never hold a secret.`],
+    ["secret", () => "[secret]", `stack o/p/lab output ${OUTPUTS.docs} is secret; a contract never holds a secret.`],
     ["another version", (d) => ({ ...d, version: 2 }), "stack o/p/lab exports docs version 2; this program reads version 1."],
-    ["a bad address", (d) => ({ ...d, hosts: [{ ...d.hosts[0], address: "10.30.0.300" }] }), "stack o/p/lab output docs.hosts.0.address: is not an IPv4 address."],
+    ["a bad address", (d) => ({ ...d, hosts: [{ ...d.hosts[0], address: "10.30.0.300" }] }), "stack o/p/lab output docs.hosts.0.address: must be an IPv4 address such as 10.10.0.10."],
     ["a missing field", (d) => ({ ...d, ssh: { ...d.ssh, config: undefined } }), "stack o/p/lab output docs.ssh.config: Invalid input: expected string, received undefined."],
     ["another segment", (d) => ({ ...d, name: "sandbox" }), 'stack o/p/lab describes segment "sandbox", not "lab".'],
   ])("refuses %s, saying so and how to fix it", (_what, edit, message) => {

@@ -4,6 +4,7 @@
  * work on this value only.
  */
 import { Cidr } from "./net";
+import { compareText } from "./order";
 import type { DmzFile, LabFile, SegmentFile } from "./schema";
 
 /** The file that holds the lab-wide facts. */
@@ -43,6 +44,24 @@ export function parsePortProto(text: string): PortSpec {
 /** `2049/tcp`. */
 export function showPort(p: PortSpec): string {
   return `${p.port}/${p.proto}`;
+}
+
+/** Order ports: TCP before UDP, then by number. */
+export function comparePorts(a: PortSpec, b: PortSpec): number {
+  return compareText(a.proto, b.proto) || a.port - b.port;
+}
+
+/**
+ * A record's own entry, never an inherited one: names come from the user, and
+ * `constructor` or `toString` must not resolve through Object.prototype.
+ */
+export function own<T>(record: Readonly<Record<string, T>>, key: string): T | undefined {
+  return Object.hasOwn(record, key) ? record[key] : undefined;
+}
+
+/** An OpenSSH public key line without its comment: `type base64`. */
+export function keyMaterial(line: string): string {
+  return line.split(/\s+/).slice(0, 2).join(" ");
 }
 
 /** One segment: an isolated network behind its own router. */
@@ -106,6 +125,11 @@ export function segmentList(lab: Lab): Segment[] {
 /** A host's fully qualified name: `<host>.<segment>.<domain>`. */
 export function hostFqdn(lab: Lab, segment: string, host: string): string {
   return `${host}.${segment}.${lab.domain}`;
+}
+
+/** The transport a published service uses between the proxy and its backend. */
+export function serviceProto(s: Service): Proto {
+  return s.kind === "udp" ? "udp" : "tcp";
 }
 
 /** A published HTTP service's name: `<hostname ?? id>.<domain>`. */

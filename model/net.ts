@@ -26,6 +26,11 @@ export function compareIp(a: string, b: string): number {
   return ipToInt(a) - ipToInt(b);
 }
 
+/** Order networks by address, then by prefix length (wider first). */
+export function compareCidr(a: Cidr, b: Cidr): number {
+  return compareIp(a.network, b.network) || a.prefix - b.prefix;
+}
+
 /** An IPv4 network in CIDR notation, parsed once. */
 export class Cidr {
   /** The network address, e.g. `10.10.0.0`. */

@@ -11,12 +11,13 @@ import {
   segmentList,
   serviceFqdn,
   showPort,
-  type Host,
+  own,
   type Lab,
   type PortSpec,
   type Proto,
   type Segment,
   type Service,
+  type VmSpec,
 } from "./lab";
 
 /** Where a flow starts or ends. */
@@ -229,6 +230,8 @@ export interface Failover {
   readonly moves: readonly { readonly vm: string; readonly to: string }[];
   /** HA VMs that fit nowhere. */
   readonly stranded: readonly string[];
+  /** For each stranded VM, why each survivor could not take it, at the moment it was placed. */
+  readonly strandedWhy: Readonly<Record<string, readonly string[]>>;
   /** Pinned VMs that are down until the node returns. */
   readonly down: readonly string[];
 }
@@ -507,30 +510,35 @@ function dedupe(rules: FlowRule[]): FlowRule[] {
 
 /** The VMs of the lab, in VM-id order. */
 export function labVms(lab: Lab): PlacedVm[] {
-  const vms: PlacedVm[] = [];
-  const add = (segment: string, host: string, name: string, vm: NonNullable<Host["vm"]>) => {
-    const disks: Record<string, number> = {};
-    for (const d of Object.values(vm.disks)) disks[d.datastore] = (disks[d.datastore] ?? 0) + d.sizeGiB;
-    const nics = vm.nics.flatMap((n) => ("bridge" in n ? [] : [n.passthrough]));
-    vms.push({
-      name,
-      segment,
-      host,
-      vmId: vm.vmId,
-      node: vm.node,
-      cores: vm.cores,
-      memoryMiB: vm.memoryMiB,
-      disks,
-      networks: [...new Set(vm.nics.flatMap((n) => ("bridge" in n ? [n.bridge] : [])))].sort(),
-      passthrough: [...nics, ...vm.passthrough].sort(),
-      ha: vm.ha && nics.length === 0 && vm.passthrough.length === 0,
-    });
-  };
-  add("dmz", "infra", "infra", lab.dmz.infra.vm);
+  return vmHosts(lab)
+    .map(({ segment, host, name, vm }): PlacedVm => {
+      const disks: Record<string, number> = {};
+      for (const d of Object.values(vm.disks)) disks[d.datastore] = (disks[d.datastore] ?? 0) + d.sizeGiB;
+      const nics = vm.nics.flatMap((n) => ("bridge" in n ? [] : [n.passthrough]));
+      return {
+        name,
+        segment,
+        host,
+        vmId: vm.vmId,
+        node: vm.node,
+        cores: vm.cores,
+        memoryMiB: vm.memoryMiB,
+        disks,
+        networks: [...new Set(vm.nics.flatMap((n) => ("bridge" in n ? [n.bridge] : [])))].sort(),
+        passthrough: [...nics, ...vm.passthrough].sort(),
+        ha: vm.ha && nics.length === 0 && vm.passthrough.length === 0,
+      };
+    })
+    .sort((a, b) => a.vmId - b.vmId);
+}
+
+/** Every host of the lab that is a VM, with its VM name (`<segment>-<host>`, or `infra`). */
+export function vmHosts(lab: Lab): { readonly segment: string; readonly host: string; readonly name: string; readonly vm: VmSpec }[] {
+  const out = [{ segment: "dmz", host: "infra", name: "infra", vm: lab.dmz.infra.vm }];
   for (const seg of segmentList(lab)) {
-    for (const [id, h] of Object.entries(seg.hosts)) if (h.vm) add(seg.name, id, `${seg.name}-${id}`, h.vm);
+    for (const [id, h] of Object.entries(seg.hosts)) if (h.vm) out.push({ segment: seg.name, host: id, name: `${seg.name}-${id}`, vm: h.vm });
   }
-  return vms.sort((a, b) => a.vmId - b.vmId);
+  return out;
 }
 
 /** Per-node load, and for each node, where its HA VMs go when it fails. */
@@ -561,16 +569,35 @@ export function planPlacement(lab: Lab): Placement {
   return { nodes, failover };
 }
 
+/** Load a failover has already moved onto a node. */
+export interface ExtraLoad {
+  vcpus: number;
+  memoryMiB: number;
+  storage: Record<string, number>;
+}
+
+/** Why `vm` does not fit on a node with the given extra load; empty when it fits. */
+export function misfits(vm: PlacedVm, node: NodeLoad, extra: ExtraLoad): string[] {
+  const why: string[] = [];
+  const missing = vm.networks.filter((x) => !node.networks.includes(x));
+  if (missing.length > 0) why.push(`no bridge into ${[...missing].sort().join(", ")}`);
+  if (vm.cores > node.cpuCores) why.push(`${node.cpuCores} cores (needs ${vm.cores})`);
+  const vcpus = node.vcpuLimit - node.usedVcpus - extra.vcpus;
+  if (vcpus < vm.cores) why.push(`${Math.max(vcpus, 0)} vCPUs free (needs ${vm.cores})`);
+  const mem = node.memoryMiB - node.usedMemoryMiB - extra.memoryMiB;
+  if (mem < vm.memoryMiB) why.push(`${Math.max(mem, 0)} MiB free (needs ${vm.memoryMiB})`);
+  for (const [ds, gib] of Object.entries(vm.disks)) {
+    const cap = own(node.storageGiB, ds);
+    const free = cap === undefined ? 0 : cap - (node.usedStorageGiB[ds] ?? 0) - (extra.storage[ds] ?? 0);
+    if (cap === undefined) why.push(`no datastore ${ds}`);
+    else if (free < gib) why.push(`${Math.max(free, 0)} GiB free on ${ds} (needs ${gib})`);
+  }
+  return why;
+}
+
 /** True when `vm` fits on a node with the given load. */
-export function fits(vm: PlacedVm, node: NodeLoad, extra: { vcpus: number; memoryMiB: number; storage: Record<string, number> }): boolean {
-  if (!vm.networks.every((n) => node.networks.includes(n))) return false;
-  if (vm.cores > node.cpuCores) return false;
-  if (node.usedVcpus + extra.vcpus + vm.cores > node.vcpuLimit) return false;
-  if (node.usedMemoryMiB + extra.memoryMiB + vm.memoryMiB > node.memoryMiB) return false;
-  return Object.entries(vm.disks).every(([ds, gib]) => {
-    const cap = node.storageGiB[ds];
-    return cap !== undefined && (node.usedStorageGiB[ds] ?? 0) + (extra.storage[ds] ?? 0) + gib <= cap;
-  });
+export function fits(vm: PlacedVm, node: NodeLoad, extra: ExtraLoad): boolean {
+  return misfits(vm, node, extra).length === 0;
 }
 
 /**
@@ -581,9 +608,10 @@ export function fits(vm: PlacedVm, node: NodeLoad, extra: { vcpus: number; memor
 function planFailover(failed: string, nodes: readonly NodeLoad[]): Failover {
   const victim = nodes.find((n) => n.node === failed)!;
   const survivors = nodes.filter((n) => n.node !== failed);
-  const extra = new Map(survivors.map((n) => [n.node, { vcpus: 0, memoryMiB: 0, storage: {} as Record<string, number> }]));
+  const extra = new Map(survivors.map((n): [string, ExtraLoad] => [n.node, { vcpus: 0, memoryMiB: 0, storage: {} }]));
   const moves: { vm: string; to: string }[] = [];
   const stranded: string[] = [];
+  const strandedWhy: Record<string, string[]> = {};
   const ha = victim.vms.filter((v) => v.ha).sort((a, b) => b.memoryMiB - a.memoryMiB || a.vmId - b.vmId);
   for (const vm of ha) {
     const candidates = survivors
@@ -592,6 +620,8 @@ function planFailover(failed: string, nodes: readonly NodeLoad[]): Failover {
     const target = candidates[0];
     if (!target) {
       stranded.push(vm.name);
+      // Recorded now: the survivors' load at this moment is what kept the VM out.
+      strandedWhy[vm.name] = survivors.map((n) => `${n.node}: ${misfits(vm, n, extra.get(n.node)!).join(", ")}`);
       continue;
     }
     const e = extra.get(target.node)!;
@@ -604,6 +634,7 @@ function planFailover(failed: string, nodes: readonly NodeLoad[]): Failover {
     failed,
     moves: moves.sort((a, b) => compareText(a.vm, b.vm)),
     stranded: stranded.sort(),
+    strandedWhy,
     down: victim.vms.filter((v) => !v.ha).map((v) => v.name).sort(),
   };
 }

@@ -26,16 +26,17 @@ import {
   CONFIG_KEYS,
   DMZ_STACK,
   LAB_FILE,
+  keyMaterial,
+  own,
   segmentList,
   serviceFqdn,
+  serviceProto,
   type Lab,
-  type ProxmoxNode,
   type Segment,
-  type Service,
   type VmSpec,
 } from "./lab";
 import { Cidr, intToIp, ipToInt, rangeContains, type Ipv4Range } from "./net";
-import { planPlacement, resolveTarget, segmentHosts, wanPort, type NodeLoad, type Placement, type PlacedVm } from "./plan";
+import { planPlacement, resolveTarget, segmentHosts, vmHosts, wanPort, type NodeLoad, type PlacedVm } from "./plan";
 import { sortProblems, type Problem } from "./problems";
 import { suggest } from "./suggest";
 
@@ -102,13 +103,6 @@ function eg(example: string | undefined): string {
   return example === undefined ? "" : `, e.g. ${example}`;
 }
 
-/**
- * `record[key]` when `key` is the record's own key. Names come from the user, and a plain
- * object answers "constructor" or "toString" from Object.prototype: a rule must not.
- */
-function own<T>(record: Readonly<Record<string, T>>, key: string): T | undefined {
-  return Object.prototype.hasOwnProperty.call(record, key) ? record[key] : undefined;
-}
 
 const PROXMOX = "hardware.proxmox.nodes";
 const DMZ_NAMES = ["infra", "dns", "ntp", "proxy"] as const;
@@ -234,15 +228,11 @@ interface VmRef {
 }
 
 function vmRefs(lab: Lab): VmRef[] {
-  const refs: VmRef[] = [
-    { label: "dmz/infra", name: "infra", zone: DMZ_STACK, address: lab.dmz.infra.address, file: LAB_FILE, base: "dmz.infra.vm", vm: lab.dmz.infra.vm },
-  ];
-  for (const seg of segmentList(lab)) {
-    for (const [id, h] of Object.entries(seg.hosts)) {
-      if (h.vm) refs.push({ label: `${seg.name}/${id}`, name: `${seg.name}-${id}`, zone: seg.name, address: h.address, file: seg.file, base: sp("hosts", id, "vm"), vm: h.vm });
-    }
-  }
-  return refs;
+  return vmHosts(lab).map(({ segment, host, name, vm }) => {
+    if (segment === DMZ_STACK) return { label: "dmz/infra", name, zone: DMZ_STACK, address: lab.dmz.infra.address, file: LAB_FILE, base: "dmz.infra.vm", vm };
+    const seg = lab.segments[segment]!;
+    return { label: `${segment}/${host}`, name, zone: segment, address: seg.hosts[host]!.address, file: seg.file, base: sp("hosts", host, "vm"), vm };
+  });
 }
 
 function vmWhere(ref: VmRef, ...parts: readonly PathPart[]): Where {
@@ -277,9 +267,6 @@ function dmzLabels(lab: Lab): Map<string, Where & { what: string }> {
 }
 
 /** Key material of an OpenSSH public key (type and base64), without its comment. */
-function keyMaterial(key: string): string {
-  return key.split(" ").slice(0, 2).join(" ");
-}
 
 /** The short fingerprint-like form of a key for messages: type and the last 12 characters. */
 function showKey(key: string): string {
@@ -693,87 +680,48 @@ const capacityNodes: Rule = {
     "Per node: the VMs' memory fits in (memoryGiB - reservedMemoryGiB) x 1024 MiB, their vCPUs in cpuCores x cpuOvercommit, each VM's cores in cpuCores, and each datastore holds its disks.",
   check(lab) {
     const out: Problem[] = [];
-    const refs = vmRefs(lab);
-    const { nodes, cpuOvercommit } = lab.hardware.proxmox;
-    const freeMem = (id: string, n: ProxmoxNode) => (n.memoryGiB - n.reservedMemoryGiB) * 1024 - refs.filter((r) => r.vm.node === id).reduce((a, r) => a + r.vm.memoryMiB, 0);
-    for (const id of Object.keys(nodes).sort()) {
-      const n = nodes[id]!;
-      const mine = refs.filter((r) => r.vm.node === id);
+    const refs = new Map(vmRefs(lab).map((r) => [r.name, r]));
+    const { nodes: hardware, cpuOvercommit } = lab.hardware.proxmox;
+    // The planner's load per node; VMs on unknown nodes are vms.references' problem.
+    const loads = planPlacement(lab).nodes;
+    const free = (n: NodeLoad) => n.memoryMiB - n.usedMemoryMiB;
+    for (const n of loads) {
+      const id = n.node;
+      const hw = hardware[id]!;
+      const mine = n.vms.map((v) => refs.get(v.name)!);
       const p = (key: string) => ({ file: LAB_FILE, path: at(PROXMOX, id, key) });
-      const mem = mine.reduce((a, r) => a + r.vm.memoryMiB, 0);
-      const avail = (n.memoryGiB - n.reservedMemoryGiB) * 1024;
-      if (n.reservedMemoryGiB >= n.memoryGiB) {
-        out.push(problem(p("reservedMemoryGiB"), n.reservedMemoryGiB, `${id} reserves ${n.reservedMemoryGiB} GiB for the hypervisor out of its ${n.memoryGiB} GiB, leaving nothing for VMs`, `set reservedMemoryGiB below ${n.memoryGiB} (the default is 8), or correct memoryGiB`));
-      } else if (mem > avail) {
-        const roomiest = Object.keys(nodes)
-          .filter((o) => o !== id)
-          .sort((a, b) => freeMem(b, nodes[b]!) - freeMem(a, nodes[a]!) || compareText(a, b))[0];
+      if (hw.reservedMemoryGiB >= hw.memoryGiB) {
+        out.push(problem(p("reservedMemoryGiB"), hw.reservedMemoryGiB, `${id} reserves ${hw.reservedMemoryGiB} GiB for the hypervisor out of its ${hw.memoryGiB} GiB, leaving nothing for VMs`, `set reservedMemoryGiB below ${hw.memoryGiB} (the default is 8), or correct memoryGiB`));
+      } else if (n.usedMemoryMiB > n.memoryMiB) {
+        const roomiest = loads.filter((o) => o.node !== id).sort((a, b) => free(b) - free(a) || compareText(a.node, b.node))[0];
         out.push(
           problem(
             p("memoryGiB"),
-            n.memoryGiB,
-            `the VMs on ${id} need ${mem} MiB but ${id} has ${Math.max(avail, 0)} MiB for VMs (${n.memoryGiB} GiB minus ${n.reservedMemoryGiB} GiB reserved): ${mine.map((r) => `${r.label} ${r.vm.memoryMiB}`).join(", ")}`,
-            `move VMs with at least ${mem - avail} MiB to another node${roomiest ? ` (${roomiest} has ${freeMem(roomiest, nodes[roomiest]!)} MiB free)` : ""}, or lower their memoryMiB`,
+            hw.memoryGiB,
+            `the VMs on ${id} need ${n.usedMemoryMiB} MiB but ${id} has ${n.memoryMiB} MiB for VMs (${hw.memoryGiB} GiB minus ${hw.reservedMemoryGiB} GiB reserved): ${mine.map((r) => `${r.label} ${r.vm.memoryMiB}`).join(", ")}`,
+            `move VMs with at least ${n.usedMemoryMiB - n.memoryMiB} MiB to another node${roomiest ? ` (${roomiest.node} has ${free(roomiest)} MiB free)` : ""}, or lower their memoryMiB`,
           ),
         );
       }
-      const vcpus = mine.reduce((a, r) => a + r.vm.cores, 0);
-      const limit = Math.floor(n.cpuCores * cpuOvercommit);
-      if (vcpus > limit) {
+      if (n.usedVcpus > n.vcpuLimit) {
         out.push(
-          problem(p("cpuCores"), n.cpuCores, `the VMs on ${id} have ${vcpus} vCPUs but ${id} may hand out ${limit} (${n.cpuCores} cores x cpuOvercommit ${cpuOvercommit})`, `move VMs with at least ${vcpus - limit} vCPUs to another node, or lower their cores`),
+          problem(p("cpuCores"), hw.cpuCores, `the VMs on ${id} have ${n.usedVcpus} vCPUs but ${id} may hand out ${n.vcpuLimit} (${hw.cpuCores} cores x cpuOvercommit ${cpuOvercommit})`, `move VMs with at least ${n.usedVcpus - n.vcpuLimit} vCPUs to another node, or lower their cores`),
         );
       }
       for (const r of mine) {
         if (r.vm.cores <= n.cpuCores) continue;
         out.push(problem(vmWhere(r, "cores"), r.vm.cores, `${r.label} has ${r.vm.cores} cores but its node ${id} has only ${n.cpuCores}; a VM cannot have more vCPUs than its node has threads`, `set cores to at most ${n.cpuCores}, or move it to a larger node`));
       }
-      for (const [ds, size] of Object.entries(n.storage)) {
-        const disks = mine.flatMap((r) => Object.values(r.vm.disks).filter((d) => d.datastore === ds).map((d) => ({ r, gib: d.sizeGiB })));
-        const used = disks.reduce((a, d) => a + d.gib, 0);
+      for (const [ds, size] of Object.entries(n.storageGiB)) {
+        const used = n.usedStorageGiB[ds] ?? 0;
         if (used <= size) continue;
-        out.push(problem(p(`storage.${ds}`), size, `the disks on ${id}'s datastore ${ds} need ${used} GiB but it holds ${size} GiB: ${disks.map((d) => `${d.r.label} ${d.gib}`).join(", ")}`, `move disks with at least ${used - size} GiB elsewhere, or shrink them`));
+        const disks = mine.flatMap((r) => Object.values(r.vm.disks).filter((d) => d.datastore === ds).map((d) => `${r.label} ${d.sizeGiB}`));
+        out.push(problem(p(`storage.${ds}`), size, `the disks on ${id}'s datastore ${ds} need ${used} GiB but it holds ${size} GiB: ${disks.join(", ")}`, `move disks with at least ${used - size} GiB elsewhere, or shrink them`));
       }
     }
     return out;
   },
 };
-
-/** Why `vm` fits on none of the survivors, node by node. */
-function whyStranded(vm: PlacedVm, failed: string, placement: Placement): string {
-  const victim = placement.nodes.find((n) => n.node === failed);
-  const moves = placement.failover.find((f) => f.failed === failed)?.moves ?? [];
-  const extra = new Map<string, { vcpus: number; memoryMiB: number; storage: Record<string, number> }>();
-  for (const m of moves) {
-    const moved = victim?.vms.find((v) => v.name === m.vm);
-    if (!moved) continue;
-    const e = extra.get(m.to) ?? { vcpus: 0, memoryMiB: 0, storage: {} };
-    e.vcpus += moved.cores;
-    e.memoryMiB += moved.memoryMiB;
-    for (const [ds, gib] of Object.entries(moved.disks)) e.storage[ds] = (e.storage[ds] ?? 0) + gib;
-    extra.set(m.to, e);
-  }
-  const reasons = placement.nodes
-    .filter((n) => n.node !== failed)
-    .map((n: NodeLoad) => {
-      const e = extra.get(n.node) ?? { vcpus: 0, memoryMiB: 0, storage: {} };
-      const why: string[] = [];
-      const missing = vm.networks.filter((x) => !n.networks.includes(x));
-      if (missing.length > 0) why.push(`no bridge into ${list(missing)}`);
-      if (vm.cores > n.cpuCores) why.push(`${n.cpuCores} cores (needs ${vm.cores})`);
-      const vcpus = n.vcpuLimit - n.usedVcpus - e.vcpus;
-      if (vcpus < vm.cores) why.push(`${Math.max(vcpus, 0)} vCPUs free (needs ${vm.cores})`);
-      const mem = n.memoryMiB - n.usedMemoryMiB - e.memoryMiB;
-      if (mem < vm.memoryMiB) why.push(`${Math.max(mem, 0)} MiB free (needs ${vm.memoryMiB})`);
-      for (const [ds, gib] of Object.entries(vm.disks)) {
-        const cap = own(n.storageGiB, ds);
-        if (cap === undefined) why.push(`no datastore ${ds}`);
-        else if (cap - (n.usedStorageGiB[ds] ?? 0) - (e.storage[ds] ?? 0) < gib) why.push(`${Math.max(cap - (n.usedStorageGiB[ds] ?? 0) - (e.storage[ds] ?? 0), 0)} GiB free on ${ds} (needs ${gib})`);
-      }
-      return `${n.node}: ${why.length > 0 ? why.join(", ") : "taken by the VMs moved before it"}`;
-    });
-  return reasons.length > 0 ? reasons.join("; ") : "there is no other node";
-}
 
 const capacityFailover: Rule = {
   id: "capacity.n-minus-1",
@@ -794,7 +742,7 @@ const capacityFailover: Rule = {
           problem(
             vmWhere(ref, "ha"),
             true,
-            `when ${f.failed} fails, the HA VM ${ref.label} (${showVmSize(vm)}) fits on no surviving node: ${whyStranded(vm, f.failed, placement)}`,
+            `when ${f.failed} fails, the HA VM ${ref.label} (${showVmSize(vm)}) fits on no surviving node: ${f.strandedWhy[name]?.join("; ") || "there is no other node"}`,
             `add the missing capacity or bridge on one surviving node, move VMs off it, or set ha: false on ${ref.label} and accept that it is down while ${f.failed} is`,
           ),
         );
@@ -918,9 +866,6 @@ const servicesAuth: Rule = {
   },
 };
 
-function serviceProto(s: Service): "tcp" | "udp" {
-  return s.kind === "udp" ? "udp" : "tcp";
-}
 
 const servicesPorts: Rule = {
   id: "services.ports",

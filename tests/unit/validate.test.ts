@@ -176,8 +176,8 @@ const CASES: readonly Case[] = [
   { name: "node vCPUs", rule: "capacity.nodes", edit: (f) => (node(f, "pve5").cpuCores = 1), file: "homelab.yaml", path: "hardware.proxmox.nodes.pve5.cpuCores", mentions: ["8 vCPUs", "hand out 4", "cpuOvercommit 4"] },
   { name: "VM cores above the node's", rule: "capacity.nodes", edit: (f) => (seg(f, "lab").hosts.vdi.vm.cores = 40), file: "Pulumi.lab.yaml", path: "homelab:segment.hosts.vdi.vm.cores", mentions: ["40 cores", "only 32", "at most 32"] },
   { name: "datastore size", rule: "capacity.nodes", edit: (f) => (node(f, "pve3").storage["local-zfs"] = 100), file: "homelab.yaml", path: "hardware.proxmox.nodes.pve3.storage.local-zfs", mentions: ["200 GiB", "holds 100 GiB", "cluster/worker-3 200"] },
-  // capacity.n-minus-1
-  { name: "an HA VM has nowhere to go", rule: "capacity.n-minus-1", edit: (f) => (seg(f, "sandbox").hosts.agent.vm.memoryMiB = 60000), file: "Pulumi.sandbox.yaml", path: "homelab:segment.hosts.agent.vm.ha", mentions: ["when pve4 fails", "sandbox/agent", "60000 MiB", "pve2: no bridge into sandbox", "pve5:", "ha: false"] },
+  // capacity.n-minus-1 (pve1 has 120 GiB = 122880 MiB for VMs and runs 69632 MiB; the agent, the largest, is placed first)
+  { name: "an HA VM has nowhere to go", rule: "capacity.n-minus-1", edit: (f) => (seg(f, "sandbox").hosts.agent.vm.memoryMiB = 60000), file: "Pulumi.sandbox.yaml", path: "homelab:segment.hosts.agent.vm.ha", mentions: ["when pve4 fails", "sandbox/agent", "60000 MiB", "pve1: 53248 MiB free (needs 60000)", "pve2: no bridge into sandbox", "pve5:", "ha: false"] },
   // talos.cluster
   { name: "even number of control planes", rule: "talos.cluster", edit: (f) => (seg(f, "cluster").talos.controlPlanes = ["cp-1", "cp-2"]), file: "Pulumi.cluster.yaml", path: "homelab:segment.talos.controlPlanes", mentions: ["2 control planes", "odd number, at least 3"] },
   { name: "unknown control plane", rule: "talos.cluster", edit: (f) => (seg(f, "cluster").talos.controlPlanes = ["cp-1", "cp-2", "cp3"]), file: "Pulumi.cluster.yaml", path: "homelab:segment.talos.controlPlanes[2]", mentions: ['did you mean "cp-3"?', "k8s-control-plane"] },

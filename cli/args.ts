@@ -2,7 +2,7 @@
 import { parseArgs } from "util";
 
 /** The tools and their flags. */
-export const USAGE = `usage: npm run <command> [-- options]
+const USAGE = `usage: npm run <command> [-- options]
 
 commands:
   check   validate the lab              [--dir D] [--json]
@@ -20,8 +20,8 @@ options:
                 and state the change in plain words; writes no files
   --markdown    with --diff: a pull-request comment (Markdown)
   --exit-code   with --diff: exit 2 when something changed (0 when nothing did, 1 on errors)
-  --check       docs: regenerate into a temporary directory and exit 1, listing stale files,
-                when O differs (compares with the model unless --source is given)
+  --check       docs: write nothing; exit 1, listing stale files, when O differs from what
+                would be written (compares with the model unless --source is given)
   --source S    docs: live (every stack's \`docs\` output through the pulumi CLI), offline (the model),
                 or auto (live when a pulumi CLI and the stacks exist, else offline; the default)`;
 

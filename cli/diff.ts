@@ -20,8 +20,10 @@ import * as os from "os";
 import * as path from "path";
 import { checkLabDir, requireLab } from "../model/check";
 import { diffPlans, isEmptyDiff, snapshotOfLab, type LabSnapshot, type PlanDiff } from "../model/diff";
-import { DMZ_STACK, LAB_FILE, segmentList, type Lab } from "../model/lab";
+import { fullStackName, labStacks } from "../model/dmz";
+import { LAB_FILE, type Lab } from "../model/lab";
 import { formatProblems } from "../model/problems";
+import { cell } from "../render/docs-markdown";
 import { PlanError, planStacks } from "./plan";
 
 /** Output formats of a diff. */
@@ -47,7 +49,7 @@ export interface DiffRun {
 export const COMMENT_MARKER = "<!-- homelab-plan-diff -->";
 
 /** The files of a lab directory that hold its config (what requireLab reads). */
-export function isLabConfigFile(name: string): boolean {
+function isLabConfigFile(name: string): boolean {
   return name === "Pulumi.yaml" || name === LAB_FILE || /^Pulumi\.[^.]+\.ya?ml$/.test(name);
 }
 
@@ -65,7 +67,7 @@ class DiffError extends Error {}
  * Write the lab config files of `dir` as they are at `ref` into a new temporary
  * directory (read-only git: `git show <ref>:<path>`, nothing checked out). Returns it.
  */
-export function labAtRef(dir: string, ref: string): { tmp: string; commit: string } {
+function labAtRef(dir: string, ref: string): { tmp: string; commit: string } {
   let top: string;
   let prefix: string;
   try {
@@ -114,18 +116,8 @@ function codeDiffers(dir: string, ref: string): boolean {
 
 /** Plan every stack of the lab in `dir` and take its snapshot. */
 async function snapshot(lab: Lab, dir: string): Promise<LabSnapshot> {
-  const plan = await planStacks({ dir, out: "unused", json: false, stacks: [] });
+  const plan = await planStacks({ dir, stacks: [] });
   return snapshotOfLab(lab, plan.stacks);
-}
-
-/** The full stack name the in-lab workflow previews: `<org>/<project>/<stack>`. */
-function fullName(lab: Lab, stack: string): string {
-  return lab.dmzStack ? `${lab.dmzStack.stackPrefix}/${stack}` : stack;
-}
-
-/** Every stack of a lab, segments first. */
-function allStacks(lab: Lab): string[] {
-  return [...segmentList(lab).map((s) => s.name), ...(lab.dmzStack ? [DMZ_STACK] : [])];
 }
 
 /** A diff that could not be made: what to say, and the Markdown comment that says it. */
@@ -261,12 +253,8 @@ function formatText(r: DiffResult): string {
 /** GitHub refuses comments over 65536 characters; keep room for the rest. */
 const COMMENT_BUDGET = 60_000;
 
-function mdCell(text: string): string {
-  return text.replace(/\|/g, "\\|").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/\n/g, " ");
-}
-
 function mdCode(text: string): string {
-  return `<code>${mdCell(text)}</code>`;
+  return `<code>${cell(text)}</code>`;
 }
 
 function formatMarkdown(r: DiffResult): string {
@@ -283,7 +271,7 @@ function formatMarkdown(r: DiffResult): string {
   if (r.codeChanged) out.push("", `> ${CODE_NOTE}`);
   for (const [title, lines] of topics(d)) {
     if (lines.length === 0) continue;
-    out.push("", `### ${title}`, "", ...lines.map((l) => `- ${mdCell(l)}`));
+    out.push("", `### ${title}`, "", ...lines.map((l) => `- ${cell(l)}`));
   }
   if (d.stacks.length > 0) {
     out.push("", "### Resources", "");
@@ -292,9 +280,9 @@ function formatMarkdown(r: DiffResult): string {
       const rows = [
         ...s.added.map((x) => ["+", mdCode(x.type), mdCode(x.name), "new"]),
         ...s.removed.map((x) => ["-", mdCode(x.type), mdCode(x.name), "removed"]),
-        ...s.changed.map((x) => ["~", mdCode(x.type), mdCode(x.name), x.inputs.map((i) => (isCommonSwap(s, i) ? mdCode(i.path) : `${mdCode(i.path)}: ${mdCell(i.before)} → ${mdCell(i.after)}`)).join("<br>")]),
+        ...s.changed.map((x) => ["~", mdCode(x.type), mdCode(x.name), x.inputs.map((i) => (isCommonSwap(s, i) ? mdCode(i.path) : `${mdCode(i.path)}: ${cell(i.before)} → ${cell(i.after)}`)).join("<br>")]),
       ];
-      if (s.commonSwap) out.push(`${s.commonSwap.count} changed values only swap <code>${mdCell(s.commonSwap.from)}</code> for <code>${mdCell(s.commonSwap.to)}</code> (shown by name only).`, "");
+      if (s.commonSwap) out.push(`${s.commonSwap.count} changed values only swap <code>${cell(s.commonSwap.from)}</code> for <code>${cell(s.commonSwap.to)}</code> (shown by name only).`, "");
       if (rows.length > 0) out.push("| | type | name | inputs |", "|---|---|---|---|", ...rows.map((row) => `| ${row.join(" | ")} |`), "");
       out.push("</details>", "");
     }
@@ -324,13 +312,13 @@ function formatJson(r: DiffResult): string {
   const d = r.diff;
   const changed = d !== undefined && !isEmptyDiff(d);
   // A code change can change any stack's files: then every stack is touched.
-  const touched = r.codeChanged ? allStacks(r.lab) : (d?.stacks.map((s) => s.stack) ?? []);
+  const touched = r.codeChanged ? labStacks(r.lab).map((s) => s.stack) : (d?.stacks.map((s) => s.stack) ?? []);
   const json = {
     ref: r.ref,
     commit: r.commit,
     changed,
     codeChanged: r.codeChanged,
-    touched: touched.map((stack) => ({ stack, name: fullName(r.lab, stack) })),
+    touched: touched.map((stack) => ({ stack, name: fullStackName(r.lab, stack) })),
     statements: d ? Object.fromEntries(topics(d).map(([t, l]) => [t, l])) : {},
     stacks: d?.stacks ?? [],
   };

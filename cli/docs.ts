@@ -1,8 +1,8 @@
 /**
  * `npm run docs`: render `docs/` from the stacks' `docs` outputs when a Pulumi CLI and the
  * deployed stacks are there (live), otherwise from the model (offline), and say which on
- * the index. `--check` regenerates into a temporary directory and fails, listing every
- * stale file, when the committed docs differ.
+ * the index. `--check` compares what it would write with the docs directory and fails,
+ * listing every stale file, when the committed docs differ.
  *
  * Live outputs are read with `pulumi stack output --json --show-secrets=false -s <stack>`
  * and checked with the same discipline as the DMZ's StackReference reader: every problem
@@ -10,14 +10,15 @@
  */
 import { spawnSync } from "child_process";
 import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
 import { requireLab } from "../model/check";
-import { compareText } from "../model/order";
-import { DMZ_STACK, segmentList, type Lab } from "../model/lab";
+import { labStacks } from "../model/dmz";
+import { canonicalJson, compareText } from "../model/order";
+import { DMZ_STACK, type Lab } from "../model/lab";
 import { docsOfLab, type DmzDocs, type DocsBundle, type SegmentDocs } from "../render/docs-contract";
 import { DOCS_MARKER } from "../render/docs-markdown";
-import { renderDocs, type DocsFile, type DocsSource } from "../render/docs";
+import { renderDocs, type DocsSource } from "../render/docs";
+import type { TextFile } from "../render/files";
 import { OUTPUTS, readDocsContract } from "../stacks/contracts";
 
 /** Where the docs come from: `auto` is live when possible, else offline. */
@@ -60,7 +61,7 @@ export type LiveDocs =
     };
 
 /** An executable named `name` on the PATH of `env`. */
-export function findOnPath(name: string, env: NodeJS.ProcessEnv): string | undefined {
+function findOnPath(name: string, env: NodeJS.ProcessEnv): string | undefined {
   for (const dir of (env.PATH ?? "").split(path.delimiter)) {
     if (dir === "") continue;
     const candidate = path.join(dir, name);
@@ -76,17 +77,11 @@ export function findOnPath(name: string, env: NodeJS.ProcessEnv): string | undef
   return undefined;
 }
 
-/** Every stack of the lab with its full name: the segments, then the DMZ. */
-function labStacks(lab: Lab, prefix: string): { stack: string; full: string }[] {
-  return [...segmentList(lab).map((s) => s.name), DMZ_STACK].map((stack) => ({ stack, full: `${prefix}/${stack}` }));
-}
-
 /** Read and check every stack's `docs` output through the Pulumi CLI. */
-export function readLiveDocs(lab: Lab, dir: string, env: NodeJS.ProcessEnv): LiveDocs {
+function readLiveDocs(lab: Lab, dir: string, env: NodeJS.ProcessEnv): LiveDocs {
   const pulumi = findOnPath("pulumi", env);
   if (!pulumi) return { ok: false, absent: true, reason: "no pulumi CLI on PATH", problems: ["no pulumi CLI on PATH. Fix: install it, or use --source offline"] };
-  const prefix = lab.dmzStack?.stackPrefix;
-  if (!prefix) {
+  if (!lab.dmzStack) {
     const reason = "the lab has no Pulumi.dmz.yaml, so its stacks' names (homelab:dmz.stackPrefix) are unknown";
     return { ok: false, absent: true, reason, problems: [reason] };
   }
@@ -94,7 +89,8 @@ export function readLiveDocs(lab: Lab, dir: string, env: NodeJS.ProcessEnv): Liv
   const segments: SegmentDocs[] = [];
   let dmz: DmzDocs | undefined;
   let missing = 0;
-  const stacks = labStacks(lab, prefix);
+  // Every segment and the DMZ, by their full names.
+  const stacks = labStacks(lab);
   for (const { stack, full } of stacks) {
     const r = spawnSync(pulumi, ["stack", "output", "--json", "--show-secrets=false", "-s", full], { cwd: dir, env, encoding: "utf8", timeout: 120_000 });
     if (r.error || r.status !== 0) {
@@ -126,21 +122,14 @@ export function readLiveDocs(lab: Lab, dir: string, env: NodeJS.ProcessEnv): Liv
   return { ok: true, bundle: { segments, dmz }, stacks: stacks.map((s) => s.full) };
 }
 
-/** JSON with sorted keys, for comparing a stack's live docs with the model's. */
-function canonical(value: unknown): string {
-  return JSON.stringify(value, (_k, v: unknown) =>
-    v !== null && typeof v === "object" && !Array.isArray(v) ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => compareText(a, b))) : v,
-  );
-}
-
 /** Stacks whose live docs differ from the model's. */
 function driftOf(live: DocsBundle, model: DocsBundle): string[] {
   const drift: string[] = [];
   for (const s of model.segments) {
     const l = live.segments.find((x) => x.name === s.name);
-    if (!l || canonical(l) !== canonical(s)) drift.push(s.name);
+    if (!l || canonicalJson(l) !== canonicalJson(s)) drift.push(s.name);
   }
-  if (canonical(live.dmz) !== canonical(model.dmz)) drift.push(DMZ_STACK);
+  if (canonicalJson(live.dmz) !== canonicalJson(model.dmz)) drift.push(DMZ_STACK);
   return drift;
 }
 
@@ -161,8 +150,7 @@ export function listTree(dir: string): string[] {
 
 /** A file this program generated (its marker is near the top). */
 function isGenerated(file: string): boolean {
-  const head = fs.readFileSync(file, "utf8").slice(0, 400);
-  return head.includes(DOCS_MARKER) || head.includes("Generated by homelab (render/docs.ts)");
+  return fs.readFileSync(file, "utf8").slice(0, 400).includes(DOCS_MARKER);
 }
 
 /**
@@ -170,7 +158,7 @@ function isGenerated(file: string): boolean {
  * produced removed. A file there that this program did not generate stops the write:
  * `docs/` holds generated files only, and nothing of the user's is deleted.
  */
-export function writeDocsTree(out: string, files: readonly DocsFile[]): { written: number; removed: string[] } {
+function writeDocsTree(out: string, files: readonly TextFile[]): { written: number; removed: string[] } {
   const wanted = new Set(files.map((f) => f.path));
   const stale = listTree(out).filter((p) => !wanted.has(p));
   const foreign = stale.filter((p) => !isGenerated(path.join(out, p)));
@@ -200,22 +188,21 @@ function removeEmptyDirs(dir: string): void {
   }
 }
 
-/** How two docs trees differ: files changed, missing from `actual`, or extra in it. */
-export function compareTrees(expected: string, actual: string): { changed: string[]; missing: string[]; extra: string[] } {
-  const want = listTree(expected);
-  const have = new Set(listTree(actual));
+/** How the docs tree in `dir` differs from `files`: files changed, missing from it, or extra in it. */
+function compareWithTree(files: readonly TextFile[], dir: string): { changed: string[]; missing: string[]; extra: string[] } {
+  const have = new Set(listTree(dir));
   const changed: string[] = [];
   const missing: string[] = [];
-  for (const p of want) {
-    if (!have.has(p)) missing.push(p);
-    else if (!fs.readFileSync(path.join(expected, p)).equals(fs.readFileSync(path.join(actual, p)))) changed.push(p);
-    have.delete(p);
+  for (const f of [...files].sort((a, b) => compareText(a.path, b.path))) {
+    if (!have.has(f.path)) missing.push(f.path);
+    else if (!fs.readFileSync(path.join(dir, f.path)).equals(Buffer.from(f.content, "utf8"))) changed.push(f.path);
+    have.delete(f.path);
   }
   return { changed, missing, extra: [...have].sort() };
 }
 
 /** A docs run that cannot go on (a foreign file in the docs directory). */
-export class DocsError extends Error {
+class DocsError extends Error {
   constructor(message: string) {
     super(message);
     this.name = "DocsError";
@@ -231,14 +218,14 @@ function display(p: string): string {
 /** The docs of the lab in `dir` from the chosen source, and in words where they came from. */
 export interface BuiltDocs {
   /** Undefined when a required live source could not be read. */
-  readonly files?: DocsFile[];
+  readonly files?: TextFile[];
   readonly note: string;
   /** Errors (no files) or warnings (fell back to the model). */
   readonly problems: readonly string[];
 }
 
 /** Build the docs files of the lab in `dir` from the chosen source. */
-export function buildDocs(dir: string, source: DocsSourceOption, env: NodeJS.ProcessEnv): BuiltDocs {
+function buildDocs(dir: string, source: DocsSourceOption, env: NodeJS.ProcessEnv): BuiltDocs {
   const lab = requireLab(dir);
   const model = docsOfLab(lab);
   if (source === "offline") return { files: renderDocs(model, { kind: "offline" }), note: "offline from the model", problems: [] };
@@ -281,27 +268,21 @@ export function runDocs(opts: DocsOptions): DocsRun {
       throw e;
     }
   }
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "homelab-docs-check-"));
-  try {
-    writeDocsTree(tmp, files);
-    const { changed, missing, extra } = compareTrees(tmp, opts.out);
-    const stale = changed.length + missing.length + extra.length;
-    if (stale === 0) return { code: 0, stdout: `docs: ${out}/ is up to date (${files.length} files, ${built.note})\n`, stderr: warnings };
-    const lines = [
-      `docs: ${out}/ is stale: ${stale} file${stale === 1 ? "" : "s"} differ${stale === 1 ? "s" : ""} from what \`npm run docs\` generates (${built.note}):`,
-      ...changed.map((p) => `  changed  ${path.posix.join(out, p)}`),
-      ...missing.map((p) => `  missing  ${path.posix.join(out, p)}`),
-      ...extra.map((p) => `  extra    ${path.posix.join(out, p)}`),
-    ];
-    const index = path.join(opts.out, "README.md");
-    if (source === "offline" && fs.existsSync(index) && fs.readFileSync(index, "utf8").includes("**Source: live stack outputs**")) {
-      lines.push(`  (${path.posix.join(out, "README.md")} says it was built from live stack outputs; the check compares with the model, which CI can reproduce: commit pages built with \`npm run docs -- --source offline\`)`);
-    }
-    // Plain `npm run docs` builds offline where there is no Pulumi CLI; elsewhere say so.
-    const flag = source === "offline" && !findOnPath("pulumi", env) ? "" : ` -- --source ${source}`;
-    lines.push(`Fix: run \`npm run docs${flag}\` and commit ${out}/.`);
-    return { code: 1, stdout: "", stderr: `${warnings}${lines.join("\n")}\n` };
-  } finally {
-    fs.rmSync(tmp, { recursive: true, force: true });
+  const { changed, missing, extra } = compareWithTree(files, opts.out);
+  const stale = changed.length + missing.length + extra.length;
+  if (stale === 0) return { code: 0, stdout: `docs: ${out}/ is up to date (${files.length} files, ${built.note})\n`, stderr: warnings };
+  const lines = [
+    `docs: ${out}/ is stale: ${stale} file${stale === 1 ? "" : "s"} differ${stale === 1 ? "s" : ""} from what \`npm run docs\` generates (${built.note}):`,
+    ...changed.map((p) => `  changed  ${path.posix.join(out, p)}`),
+    ...missing.map((p) => `  missing  ${path.posix.join(out, p)}`),
+    ...extra.map((p) => `  extra    ${path.posix.join(out, p)}`),
+  ];
+  const index = path.join(opts.out, "README.md");
+  if (source === "offline" && fs.existsSync(index) && fs.readFileSync(index, "utf8").includes("**Source: live stack outputs**")) {
+    lines.push(`  (${path.posix.join(out, "README.md")} says it was built from live stack outputs; the check compares with the model, which CI can reproduce: commit pages built with \`npm run docs -- --source offline\`)`);
   }
+  // Plain `npm run docs` builds offline where there is no Pulumi CLI; elsewhere say so.
+  const flag = source === "offline" && !findOnPath("pulumi", env) ? "" : ` -- --source ${source}`;
+  lines.push(`Fix: run \`npm run docs${flag}\` and commit ${out}/.`);
+  return { code: 1, stdout: "", stderr: `${warnings}${lines.join("\n")}\n` };
 }

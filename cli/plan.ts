@@ -4,15 +4,18 @@
  * exported contracts through its StackReferences. Prints each stack's resource tree and
  * writes every rendered file under `<out>/<stack>/`.
  */
+import { NIXOS_HOST_TYPE } from "../components/nixos-host";
+import { ROUTER_TYPE } from "../components/router";
 import { compareText } from "../model/order";
 import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { requireLab } from "../model/check";
-import { publishAll, planDmz } from "../model/dmz";
-import { CONFIG_KEYS, DMZ_STACK, segmentList, type Lab } from "../model/lab";
+import { labStacks, planDmz, publishListed } from "../model/dmz";
+import { CONFIG_KEYS, DMZ_STACK, type Lab } from "../model/lab";
 import { planLab, planSshAccess, type LabPlan } from "../model/plan";
-import { renderSegmentFiles } from "../render/segment";
+import type { TextFile } from "../render/files";
+import { renderSegmentFiles, ROUTER_DIR } from "../render/segment";
 import { UsageError } from "./args";
 import { runProgram } from "../stacks";
 import { runUnderMocks, type RecordedResource, type StackOutputsByName, type UploadedFile } from "./mock-runtime";
@@ -27,19 +30,13 @@ export interface PlanOptions {
   readonly preview?: boolean;
 }
 
-/** A file the plan writes. */
-export interface PlanFile {
-  readonly path: string;
-  readonly content: string;
-}
-
 /** One stack's planned result. */
 export interface StackPlan {
   readonly stack: string;
   readonly resources: readonly RecordedResource[];
   readonly outputs: Record<string, unknown>;
   /** Files written under `<out>/<stack>/`, relative paths. */
-  readonly files: readonly PlanFile[];
+  readonly files: readonly TextFile[];
 }
 
 /** The whole plan. */
@@ -86,25 +83,24 @@ function ownerDir(resources: readonly RecordedResource[], uploadResource: string
   let r = byName.get(uploadResource);
   while (r?.parent) {
     r = byName.get(r.parent);
-    if (r?.type === "homelab:network:Router") return "router";
-    if (r?.type === "homelab:nixos:Host") return r.name;
+    if (r?.type === ROUTER_TYPE) return ROUTER_DIR;
+    if (r?.type === NIXOS_HOST_TYPE) return r.name;
   }
   throw new Error(`bug: upload ${uploadResource} has no Router or NixOS host above it`);
 }
 
 /** Files of one stack: what its resources upload, plus the files only humans use, plus the plan. */
-function stackFiles(lab: Lab, plan: LabPlan, result: StackResult): PlanFile[] {
-  const files: PlanFile[] = result.uploads.map((u) => ({
+function stackFiles(lab: Lab, plan: LabPlan, result: StackResult): TextFile[] {
+  const files: TextFile[] = result.uploads.map((u) => ({
     path: `${ownerDir(result.resources, u.resource)}/${u.remotePath.replace(/^.*\/(homelab-uploads|releases)\/[0-9a-f]{16}\//, "")}`,
     content: u.content,
   }));
   const uploaded = new Set(files.map((f) => f.path));
   if (result.stack === DMZ_STACK) {
-    const published = publishAll(lab).filter((s) => lab.dmzStack?.segments.includes(s.name));
-    files.push({ path: "plan.json", content: `${JSON.stringify(planDmz(lab, published), null, 2)}\n` });
+    files.push({ path: "plan.json", content: `${JSON.stringify(planDmz(lab, publishListed(lab, plan.flows)), null, 2)}\n` });
   } else {
     const segment = plan.segments[result.stack]!;
-    for (const f of renderSegmentFiles(segment, planSshAccess(lab), lab.domain)) {
+    for (const f of renderSegmentFiles(segment, planSshAccess(lab))) {
       if (!f.path.startsWith("router/") && !uploaded.has(f.path)) files.push({ path: f.path, content: f.content });
     }
     files.push({ path: "plan.json", content: `${JSON.stringify(segment, null, 2)}\n` });
@@ -112,13 +108,16 @@ function stackFiles(lab: Lab, plan: LabPlan, result: StackResult): PlanFile[] {
   return [...files].sort((a, b) => compareText(a.path, b.path));
 }
 
-/** Plan the stacks (all by default), returning results; throws ConfigError for an invalid lab. */
-export async function planStacks(opts: PlanOptions): Promise<PlanResult> {
+/**
+ * Plan the stacks (all by default), returning results; throws ConfigError for an invalid lab.
+ * Only a plan run's scope: where its files go and how it prints are runPlan's business.
+ */
+export async function planStacks(opts: Pick<PlanOptions, "dir" | "stacks" | "preview">): Promise<PlanResult> {
   const lab = requireLab(opts.dir);
-  const segments = segmentList(lab).map((s) => s.name);
-  const wanted = opts.stacks.length > 0 ? opts.stacks : [...segments, ...(lab.dmzStack ? [DMZ_STACK] : [])];
+  const known = labStacks(lab).map((s) => s.stack);
+  const wanted = opts.stacks.length > 0 ? opts.stacks : known;
   for (const s of wanted) {
-    if (s !== DMZ_STACK && !segments.includes(s)) throw new UsageError(`unknown stack "${s}"; the known stacks are ${[...segments, DMZ_STACK].join(", ")}`);
+    if (!known.includes(s)) throw new UsageError(`unknown stack "${s}"; the known stacks are ${known.join(", ")}`);
   }
   // The DMZ reads the segments it lists, so they run even when only the DMZ is asked for.
   const needed = new Set(wanted.filter((s) => s !== DMZ_STACK));

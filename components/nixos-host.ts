@@ -10,12 +10,15 @@ import { NIXOS_PROTOCOL, Release, type SshTarget } from "./release";
 /** Type token of the component. */
 export const NIXOS_HOST_TYPE = "homelab:nixos:Host";
 
+/** Seconds a NixOS host waits for the confirm by default: a NixOS build takes longer than a ruleset load. */
+const NIXOS_CONFIRM_TIMEOUT_SECONDS = 300;
+
 /** Arguments of a NixosHost. */
 export interface NixosHostArgs {
   /** Paths relative to the release directory: `configuration.nix`, the files it carries, and `apply.sh`. */
   readonly files: readonly RenderedFile[];
   readonly target: SshTarget;
-  /** @default 300 (a NixOS build takes longer than a ruleset load) */
+  /** @default NIXOS_CONFIRM_TIMEOUT_SECONDS (300) */
   readonly confirmTimeoutSeconds?: number;
 }
 
@@ -27,7 +30,7 @@ export class NixosHost extends pulumi.ComponentResource {
   constructor(name: string, args: NixosHostArgs, opts?: pulumi.ComponentResourceOptions) {
     super(NIXOS_HOST_TYPE, name, {}, opts);
     if (!args.files.some((f) => f.path === "configuration.nix")) throw new pulumi.ResourceError(`NixOS host ${name} has no configuration.nix`, this);
-    const release = new Release(`${name}-release`, { files: args.files, target: args.target, protocol: NIXOS_PROTOCOL, confirmTimeoutSeconds: args.confirmTimeoutSeconds ?? 300 }, { parent: this });
+    const release = new Release(`${name}-release`, { files: args.files, target: args.target, protocol: NIXOS_PROTOCOL, confirmTimeoutSeconds: args.confirmTimeoutSeconds ?? NIXOS_CONFIRM_TIMEOUT_SECONDS }, { parent: this });
     this.release = release.release;
     this.registerOutputs({ release: this.release });
   }

@@ -7,7 +7,9 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "crypto";
+import { DEFAULT_CONFIRM_TIMEOUT_SECONDS } from "../render/apply-common";
 import { sortFiles, type RenderedFile } from "../render/files";
+import { NIXOS_APPLY_COMMAND, RELEASES_DIR } from "../render/nixos-apply";
 
 /** Type token of the component. */
 export const RELEASE_TYPE = "homelab:deploy:Release";
@@ -28,9 +30,9 @@ export interface SshTarget {
 
 /**
  * Where a box takes its uploads and how its apply script is called. The router's script
- * runs from the upload and keeps a root-owned copy; a NixOS host runs the `homelab-apply`
- * command its own configuration installed (the deploy user's only sudo rule), which
- * reads the release from /var/lib/homelab/releases.
+ * runs from the upload and keeps a root-owned copy; a NixOS host runs the command its own
+ * configuration installed (NIXOS_APPLY_COMMAND, the deploy user's only sudo rule), which
+ * reads the release from RELEASES_DIR.
  */
 export interface ReleaseProtocol {
   /** The directory the files are uploaded to. */
@@ -48,11 +50,11 @@ export const ROUTER_PROTOCOL: ReleaseProtocol = {
   confirm: (dir, release) => `sudo -n bash ${dir}/apply.sh confirm ${release}`,
 };
 
-/** NixOS hosts: upload where homelab-apply reads releases, run the installed command. */
+/** NixOS hosts: upload where the apply command reads releases, run the installed command. */
 export const NIXOS_PROTOCOL: ReleaseProtocol = {
-  uploadDir: (_user, release) => `/var/lib/homelab/releases/${release}`,
-  apply: (_dir, release, timeout) => `sudo -n homelab-apply apply ${release} ${timeout}`,
-  confirm: (_dir, release) => `sudo -n homelab-apply confirm ${release}`,
+  uploadDir: (_user, release) => `${RELEASES_DIR}/${release}`,
+  apply: (_dir, release, timeout) => `sudo -n ${NIXOS_APPLY_COMMAND} apply ${release} ${timeout}`,
+  confirm: (_dir, release) => `sudo -n ${NIXOS_APPLY_COMMAND} confirm ${release}`,
 };
 
 /** Arguments of a Release. */
@@ -68,13 +70,13 @@ export interface ReleaseArgs {
   readonly protocol: ReleaseProtocol;
   /**
    * Seconds the box waits for the confirm before it reverts.
-   * @default 120
+   * @default DEFAULT_CONFIRM_TIMEOUT_SECONDS (120)
    */
   readonly confirmTimeoutSeconds?: number;
 }
 
 /** The release id: a hash of every path and content, so any change makes a new release. */
-export function releaseId(files: readonly RenderedFile[]): string {
+function releaseId(files: readonly RenderedFile[]): string {
   const h = createHash("sha256");
   for (const f of sortFiles(files)) h.update(`${f.path}\0${f.content}\0`);
   return h.digest("hex").slice(0, 16);
@@ -102,7 +104,7 @@ export class Release extends pulumi.ComponentResource {
   constructor(name: string, args: ReleaseArgs, opts?: pulumi.ComponentResourceOptions) {
     super(RELEASE_TYPE, name, {}, opts);
     if (!args.files.some((f) => f.path === "apply.sh")) throw new pulumi.ResourceError(`release ${name} has no apply.sh`, this);
-    const timeout = args.confirmTimeoutSeconds ?? 120;
+    const timeout = args.confirmTimeoutSeconds ?? DEFAULT_CONFIRM_TIMEOUT_SECONDS;
     const release = releaseId(args.files);
     const dir = args.protocol.uploadDir(args.target.user, release);
     const conn = connection(args.target);

@@ -16,7 +16,7 @@ export interface RouterArgs {
   readonly files: readonly RenderedFile[];
   /** The router's LAN address, user, deploy key and host key, with the jump host as proxy. */
   readonly target: SshTarget;
-  /** @default 120 */
+  /** @default DEFAULT_CONFIRM_TIMEOUT_SECONDS (120, render/apply-common.ts) */
   readonly confirmTimeoutSeconds?: number;
 }
 

@@ -99,16 +99,14 @@ function myers(a: readonly Line[], b: readonly Line[], a0: number, a1: number, b
   return ops.reverse();
 }
 
-/** Counts of a diff: lines added and removed. */
-export interface DiffStat {
+/** A unified diff and its counts. */
+export interface UnifiedDiff {
+  /** The diff text, "" when the texts are equal. */
+  readonly diff: string;
+  /** Lines added. */
   readonly added: number;
+  /** Lines removed. */
   readonly removed: number;
-}
-
-/** Lines added and removed from `before` to `after`. */
-export function diffStat(before: string, after: string): DiffStat {
-  const ops = editScript(splitLines(before), splitLines(after));
-  return { added: ops.filter((o) => o.kind === "+").length, removed: ops.filter((o) => o.kind === "-").length };
 }
 
 /** `3` or `3,0`: GNU diff leaves out a count of 1. */
@@ -117,11 +115,12 @@ function range(start: number, count: number): string {
 }
 
 /**
- * The unified diff from `before` to `after` with `context` lines around each change, or ""
- * when they are equal. Lines without a final newline are marked as `diff` marks them.
+ * The unified diff from `before` to `after` with `context` lines around each change (""
+ * when they are equal), and how many lines it adds and removes: one edit script for both.
+ * Lines without a final newline are marked as `diff` marks them.
  */
-export function unifiedDiff(before: string, after: string, names: { readonly from: string; readonly to: string }, context = 3): string {
-  if (before === after) return "";
+export function unifiedDiff(before: string, after: string, names: { readonly from: string; readonly to: string }, context = 3): UnifiedDiff {
+  if (before === after) return { diff: "", added: 0, removed: 0 };
   const ops = editScript(splitLines(before), splitLines(after));
   const changes = ops.map((o, i) => (o.kind === " " ? -1 : i)).filter((i) => i >= 0);
   // Group changes whose context overlaps into hunks.
@@ -147,5 +146,5 @@ export function unifiedDiff(before: string, after: string, names: { readonly fro
       if (!o.line.eol) out.push("\\ No newline at end of file");
     }
   }
-  return `${out.join("\n")}\n`;
+  return { diff: `${out.join("\n")}\n`, added: ops.filter((o) => o.kind === "+").length, removed: ops.filter((o) => o.kind === "-").length };
 }

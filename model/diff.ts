@@ -3,14 +3,15 @@
  * placement, hosts, DNS names and proxy routes, plus each stack's resources and rendered
  * files) and state every difference as one sentence. Pure: the plans come in as data.
  */
-import { planDmz, publishAll, type DmzPlan } from "./dmz";
-import { diffStat, unifiedDiff } from "./diff-text";
+import { DNS_RECORD_KIND, planDmz, publishListed, type DmzPlan } from "./dmz";
+import { unifiedDiff } from "./diff-text";
 import { compareText } from "./order";
-import { SECRET_PLACEHOLDER, segmentList, showPort, type Lab } from "./lab";
+import { comparePorts, SECRET_PLACEHOLDER, segmentList, showPort, type Lab, type PortSpec } from "./lab";
 import { labVms, planFlows, segmentHosts, type Flow, type PlacedVm } from "./plan";
+import { diskGiB, gib, placementText } from "./words";
 
 /** One recorded resource of a stack's plan (cli/mock-runtime's RecordedResource fits). */
-export interface ResourceSnapshot {
+interface ResourceSnapshot {
   readonly type: string;
   readonly name: string;
   readonly parent?: string;
@@ -28,7 +29,7 @@ export interface StackSnapshot {
 }
 
 /** A host of the lab, for address changes. */
-export interface HostSnapshot {
+interface HostSnapshot {
   readonly label: string;
   readonly address: string;
   readonly role: string;
@@ -46,17 +47,17 @@ export interface LabSnapshot {
 
 /** The model's part of a snapshot from a lab, plus the stacks' plans. */
 export function snapshotOfLab(lab: Lab, stacks: readonly StackSnapshot[]): LabSnapshot {
-  const listed = lab.dmzStack?.segments ?? segmentList(lab).map((s) => s.name);
+  const flows = planFlows(lab);
   const hosts: HostSnapshot[] = [{ label: "dmz/infra", address: lab.dmz.infra.address, role: "server", os: "nixos" }];
   for (const seg of segmentList(lab)) {
     hosts.push({ label: `${seg.name}/${seg.router.name}`, address: seg.router.lanAddress, role: "router", os: "" });
     for (const h of segmentHosts(lab, seg)) hosts.push({ label: `${seg.name}/${h.id}`, address: h.address, role: h.role, os: h.os });
   }
   return {
-    flows: planFlows(lab),
+    flows,
     vms: labVms(lab),
     hosts,
-    dmz: planDmz(lab, publishAll(lab).filter((s) => listed.includes(s.name))),
+    dmz: planDmz(lab, publishListed(lab, flows)),
     stacks,
   };
 }
@@ -119,32 +120,34 @@ export function diffPlans(before: LabSnapshot, after: LabSnapshot): PlanDiff {
   };
 }
 
+/** Every key of either map, sorted, with its value before and after (undefined where it has none). */
+function pairs<T>(before: ReadonlyMap<string, T>, after: ReadonlyMap<string, T>): { key: string; was: T | undefined; now: T | undefined }[] {
+  return [...new Set([...before.keys(), ...after.keys()])].sort().map((key) => ({ key, was: before.get(key), now: after.get(key) }));
+}
+
 // --- flows -----------------------------------------------------------------------------------------
 
 /** One allowed (from, to, port) of a flow: the unit that opens or closes. */
 interface Allow {
   readonly key: string;
   readonly flow: Flow;
-  readonly port: string;
+  readonly port: PortSpec;
 }
 
 function allows(flows: readonly Flow[]): Map<string, Allow> {
   const out = new Map<string, Allow>();
   for (const f of flows) {
-    for (const p of f.ports) {
-      const port = showPort(p);
-      const key = `${f.from.label}\u0000${f.to.label}\u0000${port}`;
+    for (const port of f.ports) {
+      const key = `${f.from.label}\u0000${f.to.label}\u0000${showPort(port)}`;
       if (!out.has(key)) out.set(key, { key, flow: f, port });
     }
   }
   return out;
 }
 
-/** `3306/tcp` before `53/udp`: protocol, then port. */
-function comparePort(a: string, b: string): number {
-  const [pa, ta] = a.split("/") as [string, string];
-  const [pb, tb] = b.split("/") as [string, string];
-  return compareText(ta, tb) || Number(pa) - Number(pb);
+/** `3306/tcp, 53/udp`: protocol, then port. */
+function portsText(ports: readonly PortSpec[]): string {
+  return [...ports].sort(comparePorts).map(showPort).join(", ");
 }
 
 function viaText(f: Flow): string {
@@ -156,7 +159,7 @@ function diffFlows(before: readonly Flow[], after: readonly Flow[]): string[] {
   const a = allows(before);
   const b = allows(after);
   const group = (list: Allow[]) => {
-    const byFlow = new Map<string, { flow: Flow; ports: string[] }>();
+    const byFlow = new Map<string, { flow: Flow; ports: PortSpec[] }>();
     for (const x of list) {
       const key = `${x.flow.id}\u0000${x.flow.from.label}\u0000${x.flow.to.label}`;
       const g = byFlow.get(key) ?? { flow: x.flow, ports: [] };
@@ -169,10 +172,10 @@ function diffFlows(before: readonly Flow[], after: readonly Flow[]): string[] {
   const closed = group([...a.values()].filter((x) => !b.has(x.key)));
   const kept = [...b.values()].filter((x) => a.has(x.key));
   const lines: string[] = [];
-  for (const g of opened) lines.push(`new allow ${g.flow.from.label} → ${g.flow.to.label} ${g.ports.sort(comparePort).join(", ")}${viaText(g.flow)}: ${g.flow.reason}`);
-  for (const g of closed) lines.push(`removed allow ${g.flow.from.label} → ${g.flow.to.label} ${g.ports.sort(comparePort).join(", ")}${viaText(g.flow)}: ${g.flow.reason}`);
+  for (const g of opened) lines.push(`new allow ${g.flow.from.label} → ${g.flow.to.label} ${portsText(g.ports)}${viaText(g.flow)}: ${g.flow.reason}`);
+  for (const g of closed) lines.push(`removed allow ${g.flow.from.label} → ${g.flow.to.label} ${portsText(g.ports)}${viaText(g.flow)}: ${g.flow.reason}`);
   // The same allow for another reason, or to other addresses (a host renumbered).
-  const reasons = new Map<string, { flow: Flow; was: Flow; ports: string[] }>();
+  const reasons = new Map<string, { flow: Flow; was: Flow; ports: PortSpec[] }>();
   for (const x of kept) {
     const was = a.get(x.key)!.flow;
     const addresses = (f: Flow) => `${f.from.cidrs.join(",")}>${f.to.cidrs.join(",")}`;
@@ -183,7 +186,7 @@ function diffFlows(before: readonly Flow[], after: readonly Flow[]): string[] {
     reasons.set(key, g);
   }
   for (const g of [...reasons.values()].sort((x, y) => compareText(x.flow.id, y.flow.id))) {
-    const what = `allow ${g.flow.from.label} → ${g.flow.to.label} ${g.ports.sort(comparePort).join(", ")}`;
+    const what = `allow ${g.flow.from.label} → ${g.flow.to.label} ${portsText(g.ports)}`;
     if (g.was.reason !== g.flow.reason) lines.push(`${what}: reason now "${g.flow.reason}" (was "${g.was.reason}")`);
     const cidrs = (f: Flow) => `${f.from.cidrs.join(" ")} → ${f.to.cidrs.join(" ")}`;
     if (cidrs(g.was) !== cidrs(g.flow)) lines.push(`${what}: addresses now ${cidrs(g.flow)} (were ${cidrs(g.was)})`);
@@ -193,28 +196,11 @@ function diffFlows(before: readonly Flow[], after: readonly Flow[]): string[] {
 
 // --- placement, hosts ------------------------------------------------------------------------------
 
-function gibText(mib: number): string {
-  const v = mib / 1024;
-  return `${Number.isInteger(v) ? v : v.toFixed(1)} GiB`;
-}
-
-function diskGiB(vm: PlacedVm): number {
-  return Object.values(vm.disks).reduce((a, b) => a + b, 0);
-}
-
-function pinText(vm: PlacedVm): string {
-  return vm.ha ? "HA" : `pinned${vm.passthrough.length > 0 ? ` (passthrough ${vm.passthrough.join(", ")})` : ""}`;
-}
-
 function diffPlacement(before: readonly PlacedVm[], after: readonly PlacedVm[]): string[] {
-  const a = new Map(before.map((v) => [v.name, v]));
-  const b = new Map(after.map((v) => [v.name, v]));
   const lines: string[] = [];
-  for (const name of [...new Set([...a.keys(), ...b.keys()])].sort()) {
-    const was = a.get(name);
-    const now = b.get(name);
+  for (const { key: name, was, now } of pairs(new Map(before.map((v) => [v.name, v])), new Map(after.map((v) => [v.name, v])))) {
     if (!was && now) {
-      lines.push(`new vm ${name} on ${now.node}: ${now.cores} vCPU, ${gibText(now.memoryMiB)} memory, ${diskGiB(now)} GiB disk, ${pinText(now)}`);
+      lines.push(`new vm ${name} on ${now.node}: ${now.cores} vCPU, ${gib(now.memoryMiB)} GiB memory, ${diskGiB(now.disks)} GiB disk, ${placementText(now)}`);
       continue;
     }
     if (was && !now) {
@@ -225,22 +211,18 @@ function diffPlacement(before: readonly PlacedVm[], after: readonly PlacedVm[]):
     if (was.node !== now.node) lines.push(`vm ${name} moves ${was.node} → ${now.node}`);
     const size: string[] = [];
     if (was.cores !== now.cores) size.push(`${was.cores} → ${now.cores} vCPU`);
-    if (was.memoryMiB !== now.memoryMiB) size.push(`${gibText(was.memoryMiB)} → ${gibText(now.memoryMiB)} memory`);
-    if (diskGiB(was) !== diskGiB(now)) size.push(`${diskGiB(was)} → ${diskGiB(now)} GiB disk`);
+    if (was.memoryMiB !== now.memoryMiB) size.push(`${gib(was.memoryMiB)} GiB → ${gib(now.memoryMiB)} GiB memory`);
+    if (diskGiB(was.disks) !== diskGiB(now.disks)) size.push(`${diskGiB(was.disks)} → ${diskGiB(now.disks)} GiB disk`);
     if (size.length > 0) lines.push(`vm ${name} resized: ${size.join(", ")}`);
-    if (pinText(was) !== pinText(now)) lines.push(`vm ${name} is now ${pinText(now)} (was ${pinText(was)})`);
+    if (placementText(was) !== placementText(now)) lines.push(`vm ${name} is now ${placementText(now)} (was ${placementText(was)})`);
     if (was.vmId !== now.vmId) lines.push(`vm ${name} gets VM id ${now.vmId} (was ${was.vmId}): Proxmox recreates it`);
   }
   return lines;
 }
 
 function diffHosts(before: readonly HostSnapshot[], after: readonly HostSnapshot[]): string[] {
-  const a = new Map(before.map((h) => [h.label, h]));
-  const b = new Map(after.map((h) => [h.label, h]));
   const lines: string[] = [];
-  for (const label of [...new Set([...a.keys(), ...b.keys()])].sort()) {
-    const was = a.get(label);
-    const now = b.get(label);
+  for (const { key: label, was, now } of pairs(new Map(before.map((h) => [h.label, h])), new Map(after.map((h) => [h.label, h])))) {
     if (!was && now) lines.push(`new host ${label} ${now.address} (${now.role}${now.os ? `, ${now.os}` : ""})`);
     else if (was && !now) lines.push(`removed host ${label} (was ${was.address})`);
     else if (was && now && was.address !== now.address) lines.push(`host ${label} moves from ${was.address} to ${now.address}`);
@@ -250,21 +232,10 @@ function diffHosts(before: readonly HostSnapshot[], after: readonly HostSnapshot
 
 // --- DNS and proxy routes --------------------------------------------------------------------------
 
-const RECORD_KIND: Record<DmzPlan["dns"]["records"][number]["kind"], string> = {
-  service: "published service, at the proxy",
-  host: "host",
-  entry: "a firewall's WAN side",
-  dmz: "the DMZ's own",
-};
-
 function diffDns(before: DmzPlan, after: DmzPlan): string[] {
-  const a = new Map(before.dns.records.map((r) => [r.name, r]));
-  const b = new Map(after.dns.records.map((r) => [r.name, r]));
   const lines: string[] = [];
-  for (const name of [...new Set([...a.keys(), ...b.keys()])].sort()) {
-    const was = a.get(name);
-    const now = b.get(name);
-    if (!was && now) lines.push(`new DNS name ${name} → ${now.address} (${RECORD_KIND[now.kind]})`);
+  for (const { key: name, was, now } of pairs(new Map(before.dns.records.map((r) => [r.name, r])), new Map(after.dns.records.map((r) => [r.name, r])))) {
+    if (!was && now) lines.push(`new DNS name ${name} → ${now.address} (${DNS_RECORD_KIND[now.kind]})`);
     else if (was && !now) lines.push(`removed DNS name ${name} (was → ${was.address})`);
     else if (was && now && was.address !== now.address) lines.push(`DNS name ${name} now → ${now.address} (was ${was.address})`);
   }
@@ -276,24 +247,20 @@ function authText(auth: DmzPlan["proxy"]["http"][number]["auth"]): string {
 }
 
 function diffRoutes(before: DmzPlan, after: DmzPlan): string[] {
-  type Route = { key: string; what: string; to: string; detail: string };
+  type Route = { what: string; to: string; detail: string };
   const routes = (p: DmzPlan): Map<string, Route> =>
     new Map<string, Route>([
       ...p.proxy.http.map((r): [string, Route] => [
         `http ${r.fqdn}`,
-        { key: r.fqdn, what: `proxy route https://${r.fqdn}/`, to: `${r.segment}/${r.service} via ${r.upstream.address}:${r.upstream.port}`, detail: `${r.exposure} exposure, ${authText(r.auth)}` },
+        { what: `proxy route https://${r.fqdn}/`, to: `${r.segment}/${r.service} via ${r.upstream.address}:${r.upstream.port}`, detail: `${r.exposure} exposure, ${authText(r.auth)}` },
       ]),
       ...p.proxy.streams.map((s): [string, Route] => [
         `stream ${s.proto} ${s.port}`,
-        { key: `${s.port}/${s.proto}`, what: `proxy stream ${p.proxy.listen}:${s.port}/${s.proto}`, to: `${s.segment}/${s.service} via ${s.upstream.address}:${s.upstream.port}`, detail: `${s.exposure} exposure` },
+        { what: `proxy stream ${p.proxy.listen}:${s.port}/${s.proto}`, to: `${s.segment}/${s.service} via ${s.upstream.address}:${s.upstream.port}`, detail: `${s.exposure} exposure` },
       ]),
     ]);
-  const a = routes(before);
-  const b = routes(after);
   const lines: string[] = [];
-  for (const key of [...new Set([...a.keys(), ...b.keys()])].sort()) {
-    const was = a.get(key);
-    const now = b.get(key);
+  for (const { was, now } of pairs(routes(before), routes(after))) {
     if (!was && now) lines.push(`new ${now.what} → ${now.to} (${now.detail})`);
     else if (was && !now) lines.push(`removed ${was.what} (was → ${was.to})`);
     else if (was && now) {
@@ -366,9 +333,7 @@ export function diffInputs(before: ResourceSnapshot, after: ResourceSnapshot): I
   flatten(after.inputs, "", b);
   const secrets = [...before.secretInputs, ...after.secretInputs];
   const out: InputChange[] = [];
-  for (const path of [...new Set([...a.keys(), ...b.keys()])].sort()) {
-    const was = a.get(path);
-    const now = b.get(path);
+  for (const { key: path, was, now } of pairs(a, b)) {
     if (JSON.stringify(was) === JSON.stringify(now)) continue;
     const secret = isSecretPath(path, secrets);
     const swap = !secret && typeof was === "string" && typeof now === "string" ? wordSwap(was, now) : undefined;
@@ -416,16 +381,12 @@ function diffStacks(before: readonly StackSnapshot[], after: readonly StackSnaps
 }
 
 function diffFiles(stack: string, before: StackSnapshot["files"], after: StackSnapshot["files"]): FileChange[] {
-  const a = new Map(before.map((f) => [f.path, f.content]));
-  const b = new Map(after.map((f) => [f.path, f.content]));
   const out: FileChange[] = [];
-  for (const path of [...new Set([...a.keys(), ...b.keys()])].sort()) {
-    const was = a.get(path);
-    const now = b.get(path);
+  for (const { key: path, was, now } of pairs(new Map(before.map((f) => [f.path, f.content])), new Map(after.map((f) => [f.path, f.content])))) {
     if (was === now) continue;
     const names = { from: was === undefined ? "/dev/null" : `a/${stack}/${path}`, to: now === undefined ? "/dev/null" : `b/${stack}/${path}` };
-    const stat = diffStat(was ?? "", now ?? "");
-    out.push({ path, change: was === undefined ? "added" : now === undefined ? "removed" : "changed", ...stat, diff: unifiedDiff(was ?? "", now ?? "", names) });
+    const { diff, added, removed } = unifiedDiff(was ?? "", now ?? "", names);
+    out.push({ path, change: was === undefined ? "added" : now === undefined ? "removed" : "changed", added, removed, diff });
   }
   return out;
 }

@@ -6,8 +6,8 @@
  */
 import { compareText } from "./order";
 import { Cidr, compareIp } from "./net";
-import { hostFqdn, segmentList, type Lab, type PortSpec, type Proto } from "./lab";
-import { planFlows, planServices, segmentHosts, type PlannedService } from "./plan";
+import { comparePorts, DMZ_STACK, dmzServiceAddresses, hostFqdn, segmentList, type Lab, type PortSpec, type Proto } from "./lab";
+import { planFlows, planServices, segmentHosts, type Flow, type PlannedService } from "./plan";
 
 /** What one segment tells the DMZ. It crosses a StackReference as plain JSON. */
 export interface PublishedSegment {
@@ -33,8 +33,8 @@ export interface DmzFlow {
   readonly reason: string;
 }
 
-/** What a segment publishes, straight from the model. */
-export function publishSegment(lab: Lab, name: string): PublishedSegment {
+/** What a segment publishes, straight from the model; `flows` are the lab's (planFlows), when the caller has them. */
+export function publishSegment(lab: Lab, name: string, flows: readonly Flow[] = planFlows(lab)): PublishedSegment {
   const seg = lab.segments[name];
   if (!seg) throw new Error(`bug: unknown segment ${name}`);
   const hosts = segmentHosts(lab, seg);
@@ -47,7 +47,7 @@ export function publishSegment(lab: Lab, name: string): PublishedSegment {
     jumpHost: { name: jump.id, fqdn: jump.fqdn, address: jump.address },
     hosts: hosts.map((h) => ({ name: h.id, fqdn: h.fqdn, address: h.address, role: h.role })),
     services: planServices(lab, seg),
-    dmzFlows: planFlows(lab)
+    dmzFlows: flows
       .filter((f) => f.kind === "explicit" && f.from.zone === name && f.to.zone === "dmz")
       .map((f) => ({
         flow: f.id,
@@ -59,9 +59,34 @@ export function publishSegment(lab: Lab, name: string): PublishedSegment {
   };
 }
 
-/** Every segment of the lab, published. */
-export function publishAll(lab: Lab): PublishedSegment[] {
-  return segmentList(lab).map((s) => publishSegment(lab, s.name));
+/** Every segment of the lab, published, the lab's flows planned once. */
+export function publishAll(lab: Lab, flows: readonly Flow[] = planFlows(lab)): PublishedSegment[] {
+  return segmentList(lab).map((s) => publishSegment(lab, s.name, flows));
+}
+
+/**
+ * What the segments the DMZ lists in its stack file publish (every segment when the lab has
+ * none), built from the model: what the deployed DMZ reads through its StackReferences, so
+ * the offline tools plan the DMZ exactly as it does.
+ */
+export function publishListed(lab: Lab, flows: readonly Flow[] = planFlows(lab)): PublishedSegment[] {
+  const listed = lab.dmzStack?.segments ?? segmentList(lab).map((s) => s.name);
+  return segmentList(lab)
+    .filter((s) => listed.includes(s.name))
+    .map((s) => publishSegment(lab, s.name, flows));
+}
+
+/**
+ * Every stack of the lab, segments first (in name order), then the DMZ when the lab has its
+ * stack file; each with its full name (fullStackName).
+ */
+export function labStacks(lab: Lab): { readonly stack: string; readonly full: string }[] {
+  return [...segmentList(lab).map((s) => s.name), ...(lab.dmzStack ? [DMZ_STACK] : [])].map((stack) => ({ stack, full: fullStackName(lab, stack) }));
+}
+
+/** The full name of a stack, `<org>/<project>/<stack>`; the bare name when the lab has no Pulumi.dmz.yaml to name the prefix. */
+export function fullStackName(lab: Lab, stack: string): string {
+  return lab.dmzStack ? `${lab.dmzStack.stackPrefix}/${stack}` : stack;
 }
 
 /** One DNS A record. */
@@ -71,6 +96,14 @@ export interface DnsRecord {
   /** Why it exists: a published `service`, a `host`, a router's `entry` (WAN), or the DMZ's own. */
   readonly kind: "service" | "host" | "entry" | "dmz";
 }
+
+/** What each kind of DNS record is, in words. */
+export const DNS_RECORD_KIND: Readonly<Record<DnsRecord["kind"], string>> = {
+  service: "published service, at the proxy",
+  host: "host",
+  entry: "a firewall's WAN side",
+  dmz: "the DMZ's own",
+};
 
 /** One HTTP route of the reverse proxy. */
 export interface HttpRoute {
@@ -134,7 +167,7 @@ export function planDmz(lab: Lab, segments: readonly PublishedSegment[]): DmzPla
   const trusted = [...segs.filter((s) => s.trust === "trusted").map((s) => Cidr.of(s.subnet)), ...lab.ssh.adminSources];
   const allowFor = (exposure: "internet" | "lab") => (exposure === "internet" ? [] : trusted);
   const infraFqdn = `infra.${lab.domain}`;
-  const infraAddresses = [lab.dmz.infra.address, lab.dmz.dns, lab.dmz.ntp, lab.dmz.proxy];
+  const infraAddresses = Object.values(dmzServiceAddresses(lab));
 
   const records: DnsRecord[] = [
     { name: infraFqdn, address: lab.dmz.infra.address, kind: "dmz" },
@@ -189,7 +222,7 @@ export function planDmz(lab: Lab, segments: readonly PublishedSegment[]): DmzPla
         .flatMap((s) => s.dmzFlows)
         .filter((f) => f.to === undefined || infraAddresses.includes(f.to))
         .flatMap((f) => f.ports.map((p) => ({ flow: f.flow, from: f.from.map((c) => Cidr.of(c)), ...(f.to !== undefined ? { to: f.to } : {}), proto: p.proto, port: p.port, reason: f.reason })))
-        .sort((a, b) => compareText(a.flow, b.flow) || compareText(a.proto, b.proto) || a.port - b.port),
+        .sort((a, b) => compareText(a.flow, b.flow) || comparePorts(a, b)),
     },
     dns: { listen: lab.dmz.dns, upstream: lab.dmz.upstreamDns, records: dedupeRecords(records), clients: labClients },
     ntp: { listen: lab.dmz.ntp, upstream: lab.dmz.upstreamNtp, clients: labClients },
@@ -197,7 +230,7 @@ export function planDmz(lab: Lab, segments: readonly PublishedSegment[]): DmzPla
       listen: lab.dmz.proxy,
       tls: lab.dmz.tls,
       http: http.sort((a, b) => compareText(a.fqdn, b.fqdn)),
-      streams: streams.sort((a, b) => compareText(a.proto, b.proto) || a.port - b.port),
+      streams: streams.sort(comparePorts),
     },
     ssh: { adminSources: lab.ssh.adminSources },
   };

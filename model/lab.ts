@@ -136,3 +136,15 @@ export function serviceProto(s: Service): Proto {
 export function serviceFqdn(lab: Lab, id: string, service: Service): string {
   return `${service.kind === "http" ? (service.hostname ?? id) : id}.${lab.domain}`;
 }
+
+/** The DMZ's own names: the infra host and the service addresses it answers on. */
+export type DmzService = "infra" | "dns" | "ntp" | "proxy";
+
+/**
+ * The DMZ's own names and their addresses, in this order: the infra host, then its DNS,
+ * NTP and proxy service addresses. Each is `<name>.<domain>` in DNS and `dmz/<name>` as a
+ * flow target; this is the one list of them.
+ */
+export function dmzServiceAddresses(lab: Lab): Record<DmzService, string> {
+  return { infra: lab.dmz.infra.address, dns: lab.dmz.dns, ntp: lab.dmz.ntp, proxy: lab.dmz.proxy };
+}

@@ -8,9 +8,9 @@ import * as path from "path";
 import { parseDocument } from "yaml";
 import type { z } from "zod";
 import { buildLab, CONFIG_KEYS, DMZ_STACK, LAB_FILE, PROJECT, type Lab } from "./lab";
-import { type Problem } from "./problems";
+import { joinPath, problem, type Problem } from "./problems";
 import { DmzFile, LabFile, PASSWORD_KEY, SegmentFile, unknownKeyMessage } from "./schema";
-import { suggest } from "./suggest";
+import { didYouMean, suggest } from "./suggest";
 
 /** The raw text-level content of a lab directory, before any schema check. */
 export interface LabSources {
@@ -33,14 +33,14 @@ export function stackFile(stack: string): string {
 function readYaml(dir: string, file: string, problems: Problem[]): unknown {
   const full = path.join(dir, file);
   if (!fs.existsSync(full)) {
-    problems.push({ file, path: "(file)", message: `${file} does not exist in ${dir}`, fix: `create ${file}; see the reference lab in the repository for its shape` });
+    problems.push(problem({ file, path: "(file)" }, undefined, `${file} does not exist in ${dir}`, `create ${file}; see the reference lab in the repository for its shape`));
     return undefined;
   }
   const doc = parseDocument(fs.readFileSync(full, "utf8"), { prettyErrors: true, uniqueKeys: true });
   if (doc.errors.length > 0) {
     for (const e of doc.errors) {
       const where = e.linePos?.[0] ? `line ${e.linePos[0].line}, column ${e.linePos[0].col}` : "(file)";
-      problems.push({ file, path: where, message: `YAML syntax error: ${e.message.split("\n")[0]!.replace(/:\s*$/, "")}`, fix: "correct the YAML syntax at that line" });
+      problems.push(problem({ file, path: where }, undefined, `YAML syntax error: ${e.message.split("\n")[0]!.replace(/:\s*$/, "")}`, "correct the YAML syntax at that line"));
     }
     return undefined;
   }
@@ -51,11 +51,11 @@ function readYaml(dir: string, file: string, problems: Problem[]): unknown {
 export function readLabSources(dir: string): LabSources {
   const problems: Problem[] = [];
   if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) {
-    return { dir, lab: undefined, stacks: {}, problems: [{ file: dir, path: "(directory)", message: `${dir} is not a directory`, fix: "pass the directory that holds Pulumi.yaml and homelab.yaml" }] };
+    return { dir, lab: undefined, stacks: {}, problems: [problem({ file: dir, path: "(directory)" }, undefined, `${dir} is not a directory`, "pass the directory that holds Pulumi.yaml and homelab.yaml")] };
   }
   const project = readYaml(dir, "Pulumi.yaml", problems) as { name?: unknown } | undefined;
   if (project !== undefined && project?.name !== PROJECT) {
-    problems.push({ file: "Pulumi.yaml", path: "name", value: project?.name, message: `the project must be named "${PROJECT}": config keys are read as ${PROJECT}:<key>`, fix: `set name: ${PROJECT}` });
+    problems.push(problem({ file: "Pulumi.yaml", path: "name" }, project?.name, `the project must be named "${PROJECT}": config keys are read as ${PROJECT}:<key>`, `set name: ${PROJECT}`));
   }
   const lab = readYaml(dir, LAB_FILE, problems);
   const stacks: Record<string, Record<string, unknown>> = {};
@@ -66,11 +66,11 @@ export function readLabSources(dir: string): LabSources {
     if (doc === undefined) continue;
     const config = doc?.config ?? {};
     if (typeof config !== "object" || config === null || Array.isArray(config)) {
-      problems.push({ file: entry, path: "config", value: config, message: "config must be a map of keys to values", fix: "see the reference lab's stack files" });
+      problems.push(problem({ file: entry, path: "config" }, config, "config must be a map of keys to values", "see the reference lab's stack files"));
       continue;
     }
     if (entry !== stackFile(m[1]!)) {
-      problems.push({ file: entry, path: "(file name)", message: `stack files are named ${stackFile(m[1]!)} in this project`, fix: `rename ${entry} to ${stackFile(m[1]!)}` });
+      problems.push(problem({ file: entry, path: "(file name)" }, undefined, `stack files are named ${stackFile(m[1]!)} in this project`, `rename ${entry} to ${stackFile(m[1]!)}`));
       continue;
     }
     stacks[m[1]!] = config as Record<string, unknown>;
@@ -79,37 +79,31 @@ export function readLabSources(dir: string): LabSources {
 }
 
 /** Turn zod issues into problems with config paths, the received value and a fix. */
-export function zodProblems(file: string, prefix: string, error: z.ZodError, input: unknown): Problem[] {
+function zodProblems(file: string, prefix: string, error: z.ZodError, input: unknown): Problem[] {
   const out: Problem[] = [];
   for (const issue of error.issues) {
-    const at = joinPath(prefix, issue.path);
+    const at = joinPath(prefix, ...issue.path);
     if (issue.code === "unrecognized_keys") {
       const parent = valueAt(input, issue.path);
       const known = Object.keys(parent ?? {}).filter((k) => !issue.keys.includes(k));
       for (const key of issue.keys) {
         // obj() joins one message per key with "; " before the next `unknown key "`.
         const msg = issue.message.split(/; (?=unknown key ")/).find((m) => m.startsWith(`unknown key "${key}"`)) ?? unknownKeyMessage(key, known);
-        out.push({ file, path: at ? `${at}.${key}` : key, value: (parent as Record<string, unknown>)?.[key], message: msg, fix: msg.includes("did you mean") ? `rename the key to the suggested one` : "remove the key" });
+        out.push(problem({ file, path: joinPath(at, key) }, (parent as Record<string, unknown>)?.[key], msg, msg.includes("did you mean") ? `rename the key to the suggested one` : "remove the key"));
       }
       continue;
     }
     const value = valueAt(input, issue.path);
     const missing = value === undefined;
-    out.push({
-      file,
-      path: at || "(document)",
-      value,
-      message: missing ? `is required${issue.message.startsWith("Invalid input") ? "" : `: ${issue.message}`}` : issue.message,
-      fix: missing ? "add it" : fixFor(issue),
-    });
+    out.push(
+      problem(
+        { file, path: at || "(document)" },
+        value,
+        missing ? `is required${issue.message.startsWith("Invalid input") ? "" : `: ${issue.message}`}` : issue.message,
+        missing ? "add it" : fixFor(issue),
+      ),
+    );
   }
-  return out;
-}
-
-/** `homelab:segment.hosts.vdi.vm.nics[0]`: dotted keys, array indices in brackets. */
-function joinPath(prefix: string, p: readonly PropertyKey[]): string {
-  let out = prefix;
-  for (const k of p) out = typeof k === "number" ? `${out}[${k}]` : out ? `${out}.${String(k)}` : String(k);
   return out;
 }
 
@@ -159,7 +153,7 @@ export function parseLab(sources: LabSources): ParsedLab {
     const file = stackFile(stack);
     const config = sources.stacks[stack]!;
     if (!/^[a-z][a-z0-9-]{0,30}$/.test(stack)) {
-      problems.push({ file, path: "(stack name)", value: stack, message: "a stack name must be a lower-case DNS label: it names a segment, its hosts' domain and its router", fix: "rename the file and the stack" });
+      problems.push(problem({ file, path: "(stack name)" }, stack, "a stack name must be a lower-case DNS label: it names a segment, its hosts' domain and its router", "rename the file and the stack"));
       continue;
     }
     const isDmz = stack === DMZ_STACK;
@@ -168,32 +162,34 @@ export function parseLab(sources: LabSources): ParsedLab {
     for (const key of Object.keys(config).sort()) {
       if (!key.startsWith(`${PROJECT}:`) || allowed.includes(key)) continue;
       if (PASSWORD_KEY.test(key)) {
-        problems.push({ file, path: key, value: config[key], message: unknownKeyMessage(key, allowed), fix: "remove the key" });
+        problems.push(problem({ file, path: key }, config[key], unknownKeyMessage(key, allowed), "remove the key"));
         continue;
       }
       const hint = suggest(key, allowed);
-      problems.push({
-        file,
-        path: key,
-        value: config[key],
-        message: `unknown config key${hint ? `; did you mean "${hint}"?` : ""} (a ${isDmz ? "DMZ" : "segment"} stack reads ${allowed.join(", ")})`,
-        fix: hint ? `rename it to ${hint}` : "remove it",
-      });
+      problems.push(
+        problem(
+          { file, path: key },
+          config[key],
+          `unknown config key${didYouMean(key, allowed)} (a ${isDmz ? "DMZ" : "segment"} stack reads ${allowed.join(", ")})`,
+          hint ? `rename it to ${hint}` : "remove it",
+        ),
+      );
     }
     const secret = config[CONFIG_KEYS.deployKey];
     if (secret !== undefined && !(typeof secret === "object" && secret !== null && "secure" in secret)) {
-      problems.push({
-        file,
-        path: CONFIG_KEYS.deployKey,
-        value: "(a private key in plain text, not shown)",
-        message: "the deploy key is stored in plain text in the stack file; it must be an encrypted config secret",
-        fix: `delete it from ${file}, rotate the key, then run: pulumi config set --secret ${CONFIG_KEYS.deployKey} -s ${stack} < ~/.ssh/homelab_deploy`,
-      });
+      problems.push(
+        problem(
+          { file, path: CONFIG_KEYS.deployKey },
+          "(a private key in plain text, not shown)",
+          "the deploy key is stored in plain text in the stack file; it must be an encrypted config secret",
+          `delete it from ${file}, rotate the key, then run: pulumi config set --secret ${CONFIG_KEYS.deployKey} -s ${stack} < ~/.ssh/homelab_deploy`,
+        ),
+      );
     }
     const key = isDmz ? CONFIG_KEYS.dmz : CONFIG_KEYS.segment;
     const raw = config[key];
     if (raw === undefined) {
-      problems.push({ file, path: key, message: `is required: it holds this ${isDmz ? "DMZ" : "segment"}'s facts`, fix: `add ${key} to ${file}; see the reference lab` });
+      problems.push(problem({ file, path: key }, undefined, `is required: it holds this ${isDmz ? "DMZ" : "segment"}'s facts`, `add ${key} to ${file}; see the reference lab`));
       continue;
     }
     if (isDmz) {

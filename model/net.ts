@@ -81,6 +81,20 @@ export class Cidr {
     return v >= this.base && v < this.base + this.size;
   }
 
+  /** True when `other` lies wholly inside this network. */
+  covers(other: Cidr): boolean {
+    return other.base >= this.base && other.base + other.size <= this.base + this.size;
+  }
+
+  /**
+   * True when `ip` is a usable host address of this network: inside it, and neither the
+   * network nor the broadcast address (a /31 or /32 has no such addresses to exclude).
+   */
+  isUsable(ip: string): boolean {
+    const v = ipToInt(ip);
+    return v >= ipToInt(this.firstHost) && v <= ipToInt(this.lastHost);
+  }
+
   /** True when the two networks share at least one address. */
   overlaps(other: Cidr): boolean {
     return this.base < other.base + other.size && other.base < this.base + this.size;

@@ -6,6 +6,7 @@
 import { compareText } from "./order";
 import { Cidr, compareIp } from "./net";
 import {
+  dmzServiceAddresses,
   hostFqdn,
   parsePortProto,
   segmentList,
@@ -239,10 +240,24 @@ export interface Failover {
 // --------------------------------------------------------------------------------------------------
 
 const SSH: PortSpec = { port: 22, proto: "tcp" };
-const STORAGE_PORTS: Record<"nfs" | "smb", PortSpec> = {
+/** The port a storage consumer connects to on its server, by protocol. */
+export const STORAGE_PORTS: Readonly<Record<"nfs" | "smb", PortSpec>> = {
   nfs: { port: 2049, proto: "tcp" },
   smb: { port: 445, proto: "tcp" },
 };
+
+/** The hardware of the lab's inventory that sits in `zone` (a segment or `dmz`), as hosts. */
+export function hardwareHosts(lab: Lab, zone: string, fqdn: (id: string) => string): PlannedHost[] {
+  const hosts: PlannedHost[] = [];
+  const add = (id: string, n: { readonly segment: string; readonly address: string; readonly mac: string; readonly description: string; readonly sshHostKey?: string }, h: Pick<PlannedHost, "role" | "os" | "listens" | "source">) => {
+    if (n.segment !== zone) return;
+    hosts.push({ id, segment: zone, fqdn: fqdn(id), address: n.address, mac: n.mac, description: n.description, ...(n.sshHostKey ? { sshHostKey: n.sshHostKey } : {}), ...h });
+  };
+  for (const [id, n] of Object.entries(lab.hardware.proxmox.nodes)) add(id, n, { role: "hypervisor", os: "proxmox", listens: [{ port: 8006, proto: "tcp" }], source: "node" });
+  for (const [id, n] of Object.entries(lab.hardware.nas)) add(id, n, { role: "nas", os: "truenas", listens: [{ port: 443, proto: "tcp" }], source: "nas" });
+  for (const [id, n] of Object.entries(lab.hardware.switches)) add(id, n, { role: "switch", os: "none", listens: [], source: "switch" });
+  return hosts;
+}
 
 /** Every host of a segment: its configured hosts plus the hardware whose address lies in it. */
 export function segmentHosts(lab: Lab, seg: Segment): PlannedHost[] {
@@ -261,18 +276,7 @@ export function segmentHosts(lab: Lab, seg: Segment): PlannedHost[] {
       source: h.vm ? "vm" : h.role === "vip" ? "vip" : "physical",
     });
   }
-  for (const [id, n] of Object.entries(lab.hardware.proxmox.nodes)) {
-    if (n.segment !== seg.name) continue;
-    add(id, { address: n.address, mac: n.mac, role: "hypervisor", os: "proxmox", description: n.description, listens: [{ port: 8006, proto: "tcp" }], ...(n.sshHostKey ? { sshHostKey: n.sshHostKey } : {}), source: "node" });
-  }
-  for (const [id, n] of Object.entries(lab.hardware.nas)) {
-    if (n.segment !== seg.name) continue;
-    add(id, { address: n.address, mac: n.mac, role: "nas", os: "truenas", description: n.description, listens: [{ port: 443, proto: "tcp" }], ...(n.sshHostKey ? { sshHostKey: n.sshHostKey } : {}), source: "nas" });
-  }
-  for (const [id, n] of Object.entries(lab.hardware.switches)) {
-    if (n.segment !== seg.name) continue;
-    add(id, { address: n.address, mac: n.mac, role: "switch", os: "none", description: n.description, listens: [], source: "switch" });
-  }
+  hosts.push(...hardwareHosts(lab, seg.name, (id) => hostFqdn(lab, seg.name, id)));
   return hosts.sort((a, b) => compareIp(a.address, b.address));
 }
 
@@ -300,9 +304,9 @@ function dmzEndpoint(lab: Lab, host?: string): Endpoint {
 }
 
 /** Named addresses in the DMZ: `infra`, `dns`, `ntp`, `proxy`, and the segment routers' WAN sides. */
-export function dmzAddress(lab: Lab, name: string): string | undefined {
-  const fixed: Record<string, string> = { infra: lab.dmz.infra.address, dns: lab.dmz.dns, ntp: lab.dmz.ntp, proxy: lab.dmz.proxy };
-  if (Object.hasOwn(fixed, name)) return fixed[name];
+function dmzAddress(lab: Lab, name: string): string | undefined {
+  const fixed = own(dmzServiceAddresses(lab), name);
+  if (fixed !== undefined) return fixed;
   for (const seg of segmentList(lab)) if (seg.router.name === name) return seg.router.wanAddress;
   return undefined;
 }
@@ -316,6 +320,19 @@ export function resolveTarget(lab: Lab, target: string): Endpoint | undefined {
   if (!seg) return undefined;
   if (host === undefined) return segmentEndpoint(seg);
   return segmentHosts(lab, seg).some((h) => h.id === host) ? hostEndpoint(lab, seg, host) : undefined;
+}
+
+/**
+ * Every flow target `resolveTarget` accepts, for did-you-mean hints: `dmz`, `dmz/<name>`
+ * for the DMZ's own names and each router, and each segment and `<segment>/<host>`.
+ * Kept next to the resolver so the two cannot drift apart.
+ */
+export function targetNames(lab: Lab): string[] {
+  const out = ["dmz", ...Object.keys(dmzServiceAddresses(lab)).map((n) => `dmz/${n}`)];
+  for (const seg of segmentList(lab)) {
+    out.push(`dmz/${seg.router.name}`, seg.name, ...segmentHosts(lab, seg).map((h) => `${seg.name}/${h.id}`));
+  }
+  return out;
 }
 
 /** The port on the router's WAN address a service is reached on. */
@@ -342,7 +359,7 @@ export function planServices(lab: Lab, seg: Segment): PlannedService[] {
 }
 
 /** The ports the proxy listens on: 80 and 443 for HTTP, plus every stream port. */
-export function proxyPorts(lab: Lab, filter: (s: Service) => boolean = () => true): PortSpec[] {
+function proxyPorts(lab: Lab, filter: (s: Service) => boolean = () => true): PortSpec[] {
   const ports = new Map<string, PortSpec>();
   for (const seg of segmentList(lab)) {
     for (const s of Object.values(seg.services)) {
@@ -433,7 +450,7 @@ export function planFlows(lab: Lab): Flow[] {
 }
 
 /** Turn flows into per-router rules: the lab-bound traffic each router forwards, and its DNATs. */
-export function planRouter(lab: Lab, seg: Segment, flows: readonly Flow[]): RouterPlan {
+function planRouter(lab: Lab, seg: Segment, flows: readonly Flow[]): RouterPlan {
   const hw = lab.hardware.routers[seg.router.hardware]!;
   const segs = segmentList(lab);
   const labNets = [lab.dmz.subnet, ...segs.map((s) => s.subnet)].sort((a, b) => compareIp(a.network, b.network));

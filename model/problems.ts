@@ -25,8 +25,23 @@ export class ConfigError extends Error {
   }
 }
 
+/**
+ * A config path from its parts: dotted keys, array indices in brackets, e.g.
+ * `joinPath("homelab:segment", "hosts", "vdi", "vm", "nics", 0)` is `homelab:segment.hosts.vdi.vm.nics[0]`.
+ */
+export function joinPath(...parts: readonly PropertyKey[]): string {
+  let out = "";
+  for (const k of parts) out = typeof k === "number" ? `${out}[${k}]` : out === "" ? String(k) : `${out}.${String(k)}`;
+  return out;
+}
+
+/** One problem at `where`. */
+export function problem(where: { readonly file: string; readonly path: string }, value: unknown, message: string, fix: string): Problem {
+  return { file: where.file, path: where.path, value, message, fix };
+}
+
 /** Show a received value compactly: strings quoted, objects as one-line JSON, cut at 80 characters. */
-export function showValue(value: unknown): string {
+function showValue(value: unknown): string {
   if (value === undefined) return "(missing)";
   const text = JSON.stringify(value) ?? String(value);
   return text.length > 80 ? `${text.slice(0, 77)}...` : text;

@@ -8,7 +8,7 @@
  */
 import { z } from "zod";
 import { Cidr, isIpv4, isMac } from "./net";
-import { suggest } from "./suggest";
+import { didYouMean } from "./suggest";
 
 /** Keys that would switch on password login somewhere. They are refused by name (and `passthrough` is not one). */
 export const PASSWORD_KEY = /passw(or)?d|^pass$|kbd.?interactive|keyboard.?interactive|challenge.?response/i;
@@ -29,9 +29,7 @@ export function unknownKeyMessage(key: string, known: readonly string[]): string
   if (PASSWORD_KEY.test(key)) {
     return `unknown key "${key}": SSH password login cannot be configured anywhere in this lab; remove the key and add the person's public key under admins in homelab.yaml`;
   }
-  const hint = suggest(key, known);
-  const allowed = `allowed keys: ${[...known].sort().join(", ")}`;
-  return hint ? `unknown key "${key}"; did you mean "${hint}"? (${allowed})` : `unknown key "${key}" (${allowed})`;
+  return `unknown key "${key}"${didYouMean(key, known)} (allowed keys: ${[...known].sort().join(", ")})`;
 }
 
 /** A lower-case DNS label: the ids of segments, hosts, services, nodes. */

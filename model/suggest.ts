@@ -1,7 +1,7 @@
 /** Did-you-mean hints for unknown keys and names. */
 
 /** Optimal-string-alignment distance: Levenshtein plus adjacent transpositions. */
-export function editDistance(a: string, b: string): number {
+function editDistance(a: string, b: string): number {
   const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array<number>(b.length).fill(0)]);
   for (let j = 0; j <= b.length; j++) d[0]![j] = j;
   for (let i = 1; i <= a.length; i++) {
@@ -32,4 +32,10 @@ export function suggest(word: string, candidates: Iterable<string>): string | un
   }
   const limit = Math.max(1, Math.floor(word.length / 3));
   return bestDistance <= limit ? best : undefined;
+}
+
+/** `; did you mean "x"?` when `word` looks like a typo of a candidate, else nothing. */
+export function didYouMean(word: string, candidates: Iterable<string>): string {
+  const hint = suggest(word, candidates);
+  return hint ? `; did you mean "${hint}"?` : "";
 }

@@ -26,25 +26,42 @@ import {
   CONFIG_KEYS,
   DMZ_STACK,
   LAB_FILE,
+  dmzServiceAddresses,
   keyMaterial,
   own,
   segmentList,
   serviceFqdn,
   serviceProto,
+  showPort,
+  type DmzService,
   type Lab,
   type Segment,
   type VmSpec,
 } from "./lab";
 import { Cidr, intToIp, ipToInt, rangeContains, type Ipv4Range } from "./net";
-import { planPlacement, resolveTarget, segmentHosts, vmHosts, wanPort, type NodeLoad, type PlacedVm } from "./plan";
-import { sortProblems, type Problem } from "./problems";
-import { suggest } from "./suggest";
+import {
+  STORAGE_PORTS,
+  planPlacement,
+  resolveTarget,
+  segmentHosts,
+  targetNames,
+  vmHosts,
+  wanPort,
+  type Endpoint,
+  type NodeLoad,
+  type PlacedVm,
+} from "./plan";
+import { joinPath, problem, sortProblems, type Problem } from "./problems";
+import { didYouMean, suggest } from "./suggest";
 
-/** One validation rule: a stable id, what it checks (for docs), and the check itself. */
+/** One validation rule: a stable id, what it checks, and the check itself. */
 export interface Rule {
-  /** Stable id, `<area>.<what>`, e.g. `addresses.unique`. */
+  /** Stable id, `<area>.<what>`, e.g. `addresses.unique`: `check --json` tags each problem with it. */
   readonly id: string;
-  /** What the rule checks and why, in one or two sentences. */
+  /**
+   * What the rule checks and why, in one or two sentences, for whoever reads this file
+   * or looks up a rule id from `check --json`. Nothing renders it.
+   */
   readonly description: string;
   /** Every violation in the lab. Must not throw on any schema-valid lab. */
   check(lab: Lab): Problem[];
@@ -59,16 +76,9 @@ export interface RuleProblem extends Problem {
 
 type PathPart = string | number;
 
-/** A config path: `homelab:segment.hosts.cp-1.vm.nics[0].passthrough`. */
-function at(...parts: readonly PathPart[]): string {
-  let out = "";
-  for (const p of parts) out += typeof p === "number" ? `[${p}]` : out === "" ? p : `.${p}`;
-  return out;
-}
-
 /** A path inside a segment file's `homelab:segment` key. */
 function sp(...parts: readonly PathPart[]): string {
-  return at(CONFIG_KEYS.segment, ...parts);
+  return joinPath(CONFIG_KEYS.segment, ...parts);
 }
 
 /** Where a value lives. */
@@ -82,20 +92,10 @@ function place(w: Where): string {
   return `${w.file} ${w.path}`;
 }
 
-function problem(where: Where, value: unknown, message: string, fix: string): Problem {
-  return { file: where.file, path: where.path, value, message, fix };
-}
-
 /** A sorted, comma-separated list, or "none". */
 function list(names: Iterable<string>): string {
   const all = [...names].sort();
   return all.length > 0 ? all.join(", ") : "none";
-}
-
-/** `; did you mean "x"?` or nothing. */
-function didYouMean(word: string, candidates: Iterable<string>): string {
-  const hint = suggest(word, candidates);
-  return hint ? `; did you mean "${hint}"?` : "";
 }
 
 /** `, e.g. X` or nothing. */
@@ -105,11 +105,24 @@ function eg(example: string | undefined): string {
 
 
 const PROXMOX = "hardware.proxmox.nodes";
-const DMZ_NAMES = ["infra", "dns", "ntp", "proxy"] as const;
 /** Zone names the planner gives the admins' workstations and the internet; a segment may not take them. */
 const RESERVED_ZONES = ["admin", "internet"] as const;
 
 // --- the lab's inventory, as rules see it ----------------------------------------------------
+
+/** The DMZ's own names (infra, dns, ntp, proxy), in dmzServiceAddresses' order. */
+function dmzNames(lab: Lab): DmzService[] {
+  return Object.keys(dmzServiceAddresses(lab)) as DmzService[];
+}
+
+/**
+ * Where a DMZ name is configured in homelab.yaml: `dmz.infra` (the host) or `dmz.dns`
+ * (an address); with `address`, the path of its address (`dmz.infra.address`, `dmz.dns`).
+ */
+function dmzPath(name: DmzService, address = false): string {
+  if (name !== "infra") return `dmz.${name}`;
+  return address ? "dmz.infra.address" : "dmz.infra";
+}
 
 /** A network addresses live in: a segment or the DMZ. */
 interface Zone {
@@ -142,9 +155,9 @@ interface AddressRef extends Where {
 /** Kinds of hardware that sit in a segment, with their homelab.yaml path. */
 function hardwareInSegments(lab: Lab): { id: string; kind: string; path: string; segment: string; address: string; mac: string }[] {
   const out: { id: string; kind: string; path: string; segment: string; address: string; mac: string }[] = [];
-  for (const [id, n] of Object.entries(lab.hardware.proxmox.nodes)) out.push({ id, kind: "proxmox node", path: at(PROXMOX, id), segment: n.segment, address: n.address, mac: n.mac });
-  for (const [id, n] of Object.entries(lab.hardware.nas)) out.push({ id, kind: "NAS", path: at("hardware.nas", id), segment: n.segment, address: n.address, mac: n.mac });
-  for (const [id, n] of Object.entries(lab.hardware.switches)) out.push({ id, kind: "switch", path: at("hardware.switches", id), segment: n.segment, address: n.address, mac: n.mac });
+  for (const [id, n] of Object.entries(lab.hardware.proxmox.nodes)) out.push({ id, kind: "proxmox node", path: joinPath(PROXMOX, id), segment: n.segment, address: n.address, mac: n.mac });
+  for (const [id, n] of Object.entries(lab.hardware.nas)) out.push({ id, kind: "NAS", path: joinPath("hardware.nas", id), segment: n.segment, address: n.address, mac: n.mac });
+  for (const [id, n] of Object.entries(lab.hardware.switches)) out.push({ id, kind: "switch", path: joinPath("hardware.switches", id), segment: n.segment, address: n.address, mac: n.mac });
   return out;
 }
 
@@ -153,9 +166,10 @@ function addressBook(lab: Lab): AddressRef[] {
   const book: AddressRef[] = [];
   const lf = (path: string) => ({ file: LAB_FILE, path });
   book.push({ ...lf("dmz.gateway"), address: lab.dmz.gateway, zone: DMZ_STACK, label: "the ISP edge router (dmz.gateway)", gateway: true });
-  book.push({ ...lf("dmz.infra.address"), address: lab.dmz.infra.address, zone: DMZ_STACK, label: "the DMZ infra host", gateway: false });
-  for (const n of ["dns", "ntp", "proxy"] as const) {
-    book.push({ ...lf(`dmz.${n}`), address: lab.dmz[n], zone: DMZ_STACK, label: `the DMZ ${n} service address`, gateway: false });
+  const dmz = dmzServiceAddresses(lab);
+  for (const n of dmzNames(lab)) {
+    const label = n === "infra" ? "the DMZ infra host" : `the DMZ ${n} service address`;
+    book.push({ ...lf(dmzPath(n, true)), address: dmz[n], zone: DMZ_STACK, label, gateway: false });
   }
   for (const h of hardwareInSegments(lab)) {
     const zone = h.segment === DMZ_STACK || own(lab.segments, h.segment) ? h.segment : undefined;
@@ -236,7 +250,7 @@ function vmRefs(lab: Lab): VmRef[] {
 }
 
 function vmWhere(ref: VmRef, ...parts: readonly PathPart[]): Where {
-  return { file: ref.file, path: at(ref.base, ...parts) };
+  return { file: ref.file, path: joinPath(ref.base, ...parts) };
 }
 
 /** The PCI devices a VM takes from its node, with their paths. */
@@ -259,7 +273,7 @@ function nodesWithNetwork(lab: Lab, network: string): string[] {
 /** Every `<label>.<domain>` name the DMZ DNS serves besides services: its own names and the routers' WAN entries. */
 function dmzLabels(lab: Lab): Map<string, Where & { what: string }> {
   const names = new Map<string, Where & { what: string }>();
-  for (const n of DMZ_NAMES) names.set(n, { file: LAB_FILE, path: n === "infra" ? "dmz.infra" : `dmz.${n}`, what: `the DMZ's ${n} record` });
+  for (const n of dmzNames(lab)) names.set(n, { file: LAB_FILE, path: dmzPath(n), what: `the DMZ's ${n} record` });
   for (const seg of segmentList(lab)) {
     if (!names.has(seg.router.name)) names.set(seg.router.name, { file: seg.file, path: sp("router.name"), what: `the WAN entry of ${seg.name}'s router` });
   }
@@ -338,11 +352,10 @@ const subnetsDisjoint: Rule = {
       }
     });
     lab.ssh.adminSources.forEach((c, i) => {
-      const inside = lab.dmz.subnet.contains(c.network) && lab.dmz.subnet.contains(c.broadcast);
-      if (inside) return;
+      if (lab.dmz.subnet.covers(c)) return;
       out.push(
         problem(
-          { file: LAB_FILE, path: at("ssh.adminSources", i) },
+          { file: LAB_FILE, path: joinPath("ssh.adminSources", i) },
           c.toString(),
           `admin source ${c} is not inside the DMZ subnet ${lab.dmz.subnet}; the admins' workstations sit on the home LAN behind the ISP edge, so every admin source must lie within ${lab.dmz.subnet.firstHost}-${lab.dmz.subnet.lastHost}`,
           `use a network inside ${lab.dmz.subnet} that holds only the admins' workstations, e.g. ${lab.dmz.subnet.prefix <= 27 ? `${intToIp(ipToInt(lab.dmz.subnet.broadcast) - 31)}/27` : lab.dmz.subnet.toString()}`,
@@ -370,7 +383,7 @@ const addressesInNetwork: Rule = {
         out.push(problem(a, a.address, `${a.label} ${a.address} is not inside ${z.name}'s network ${z.cidr}; ${allowedStatic(lab, z, a.gateway)}`, `use an address inside ${z.cidr}${eg(free())}`));
         continue;
       }
-      if (z.cidr.prefix <= 30 && (a.address === z.cidr.network || a.address === z.cidr.broadcast)) {
+      if (!z.cidr.isUsable(a.address)) {
         const which = a.address === z.cidr.network ? "network" : "broadcast";
         out.push(problem(a, a.address, `${a.label} ${a.address} is the ${which} address of ${z.name} (${z.cidr}); usable addresses are ${z.cidr.firstHost}-${z.cidr.lastHost}`, pick()));
         continue;
@@ -421,7 +434,7 @@ const dhcpPool: Rule = {
         if (!c.contains(ip)) {
           out.push(problem(where, ip, `the DHCP pool ${key} ${ip} is not inside ${seg.name}'s subnet ${c}; the pool must lie within ${c.firstHost}-${c.lastHost}`, `set dhcp.${key} to an address inside ${c}`));
           ok = false;
-        } else if (c.prefix <= 30 && (ip === c.network || ip === c.broadcast)) {
+        } else if (!c.isUsable(ip)) {
           out.push(problem(where, ip, `the DHCP pool ${key} ${ip} is the ${ip === c.network ? "network" : "broadcast"} address of ${c}; the pool must lie within ${c.firstHost}-${c.lastHost}`, `set dhcp.${key} to an address within ${c.firstHost}-${c.lastHost}`));
           ok = false;
         }
@@ -484,7 +497,7 @@ const namesUnique: Rule = {
       );
     }
     const routers: (Where & { name: string; what: string; segment?: string })[] = [
-      ...DMZ_NAMES.map((n) => ({ file: LAB_FILE, path: n === "infra" ? "dmz.infra" : `dmz.${n}`, name: n, what: `the DMZ's ${n}` })),
+      ...dmzNames(lab).map((n) => ({ file: LAB_FILE, path: dmzPath(n), name: n, what: `the DMZ's ${n}` })),
       ...segmentList(lab).map((s) => ({ file: s.file, path: sp("router.name"), name: s.router.name, what: `${s.name}'s router`, segment: s.name })),
     ];
     const routerNames = new Set(routers.map((r) => r.name));
@@ -496,10 +509,8 @@ const namesUnique: Rule = {
       }),
     );
     const hw: (Where & { name: string; what: string })[] = [
-      ...Object.keys(lab.hardware.proxmox.nodes).map((id) => ({ file: LAB_FILE, path: at(PROXMOX, id), name: id, what: `proxmox node ${id}` })),
-      ...Object.keys(lab.hardware.nas).map((id) => ({ file: LAB_FILE, path: at("hardware.nas", id), name: id, what: `NAS ${id}` })),
-      ...Object.keys(lab.hardware.switches).map((id) => ({ file: LAB_FILE, path: at("hardware.switches", id), name: id, what: `switch ${id}` })),
-      ...Object.keys(lab.hardware.routers).map((id) => ({ file: LAB_FILE, path: at("hardware.routers", id), name: id, what: `router box ${id}` })),
+      ...hardwareInSegments(lab).map((h) => ({ file: LAB_FILE, path: h.path, name: h.id, what: `${h.kind} ${h.id}` })),
+      ...Object.keys(lab.hardware.routers).map((id) => ({ file: LAB_FILE, path: joinPath("hardware.routers", id), name: id, what: `router box ${id}` })),
     ];
     out.push(...duplicates(hw, (h) => h.name, (dup, first) => problem(dup, dup.name, `${dup.what} has the same id as ${first.what} (${place(first)}); hardware ids name monitoring targets and must be unique`, `rename ${dup.what}`)));
     const vms = vmRefs(lab).map((r) => ({ ...vmWhere(r), name: r.name, label: r.label }));
@@ -689,7 +700,7 @@ const capacityNodes: Rule = {
       const id = n.node;
       const hw = hardware[id]!;
       const mine = n.vms.map((v) => refs.get(v.name)!);
-      const p = (key: string) => ({ file: LAB_FILE, path: at(PROXMOX, id, key) });
+      const p = (key: string) => ({ file: LAB_FILE, path: joinPath(PROXMOX, id, key) });
       if (hw.reservedMemoryGiB >= hw.memoryGiB) {
         out.push(problem(p("reservedMemoryGiB"), hw.reservedMemoryGiB, `${id} reserves ${hw.reservedMemoryGiB} GiB for the hypervisor out of its ${hw.memoryGiB} GiB, leaving nothing for VMs`, `set reservedMemoryGiB below ${hw.memoryGiB} (the default is 8), or correct memoryGiB`));
       } else if (n.usedMemoryMiB > n.memoryMiB) {
@@ -797,7 +808,7 @@ const talosCluster: Rule = {
             if (key !== "controlPlanes" || !h.vm) return;
             const prev = nodeOf.get(h.vm.node);
             if (prev) {
-              const free = Object.keys(lab.hardware.proxmox.nodes).filter((x) => ![...nodeOf.keys()].includes(x) && lab.hardware.proxmox.nodes[x]!.networks.includes(seg.name));
+              const free = nodesWithNetwork(lab, seg.name).filter((x) => !nodeOf.has(x));
               out.push(
                 problem(
                   w("hosts", name, "vm.node"),
@@ -996,7 +1007,7 @@ const sshKeys: Rule = {
   check(lab) {
     const keys: (Where & { key: string; label: string; kind: "admin" | "deploy" | "host" })[] = [];
     for (const name of Object.keys(lab.admins).sort()) {
-      lab.admins[name]!.keys.forEach((key, i) => keys.push({ file: LAB_FILE, path: at("admins", name, "keys", i), key, label: `admin ${name}`, kind: "admin" }));
+      lab.admins[name]!.keys.forEach((key, i) => keys.push({ file: LAB_FILE, path: joinPath("admins", name, "keys", i), key, label: `admin ${name}`, kind: "admin" }));
     }
     keys.push({ file: LAB_FILE, path: "ssh.deploy.key", key: lab.ssh.deploy.key, label: "the deploy identity", kind: "deploy" });
     keys.push({ file: LAB_FILE, path: "dmz.infra.sshHostKey", key: lab.dmz.infra.sshHostKey, label: "the DMZ infra host", kind: "host" });
@@ -1036,26 +1047,17 @@ const sshKeys: Rule = {
   },
 };
 
-/** Every flow target that resolves, for did-you-mean. */
-function flowTargets(lab: Lab): string[] {
-  const out = ["dmz", ...DMZ_NAMES.map((n) => `dmz/${n}`)];
-  for (const seg of segmentList(lab)) {
-    out.push(`dmz/${seg.router.name}`, seg.name, ...segmentHosts(lab, seg).map((h) => `${seg.name}/${h.id}`));
-  }
-  return out;
-}
-
 const flowsTargets: Rule = {
   id: "flows.targets",
   description:
     "Every explicit flow's `to` resolves (dmz, dmz/<name>, <segment>, <segment>/<host>) to somewhere outside its own segment (traffic inside a segment never crosses a router), and each `from` names a host of the segment.",
   check(lab) {
     const out: Problem[] = [];
-    const targets = flowTargets(lab);
+    const targets = targetNames(lab);
     for (const seg of segmentList(lab)) {
       const ids = segmentHosts(lab, seg).map((h) => h.id);
       for (const [id, f] of Object.entries(seg.flows)) {
-        const to = targets.includes(f.to) ? resolveTarget(lab, f.to) : undefined;
+        const to = resolveTarget(lab, f.to);
         const where = { file: seg.file, path: sp("flows", id, "to") };
         if (!to) {
           out.push(problem(where, f.to, `flow ${id}'s target "${f.to}" names nothing in the lab (a target is dmz, dmz/<infra|dns|ntp|proxy|router>, <segment> or <segment>/<host>; segments: ${list(Object.keys(lab.segments))})${didYouMean(f.to, targets)}`, `${suggest(f.to, targets) ? `set to: ${suggest(f.to, targets)}` : "name an existing segment or host"}`));
@@ -1072,13 +1074,10 @@ const flowsTargets: Rule = {
   },
 };
 
-/** `<segment>/<host>` of a storage server, when it names a segment host. */
-function storageServer(lab: Lab, server: string): { segment: Segment; host: string } | undefined {
-  const parts = server.split("/");
-  if (parts.length !== 2) return undefined;
-  const seg = own(lab.segments, parts[0]!);
-  if (!seg) return undefined;
-  return segmentHosts(lab, seg).some((h) => h.id === parts[1]) ? { segment: seg, host: parts[1]! } : undefined;
+/** The endpoint a storage `server` names, when it is one host of a segment (not a whole segment, not the DMZ). */
+function storageServer(lab: Lab, server: string): Endpoint | undefined {
+  const to = resolveTarget(lab, server);
+  return to?.host !== undefined && to.zone !== DMZ_STACK ? to : undefined;
 }
 
 /** A plausible server for a broken `server` value: the did-you-mean, or a host of the named segment that listens on the protocol's port. */
@@ -1087,7 +1086,7 @@ function storageExample(lab: Lab, server: string, protocol: "nfs" | "smb", serve
   if (hint) return hint;
   const seg = own(lab.segments, server.split("/")[0] ?? "");
   if (!seg) return undefined;
-  const port = protocol === "nfs" ? "2049/tcp" : "445/tcp";
+  const port = showPort(STORAGE_PORTS[protocol]);
   const host = Object.entries(seg.hosts).find(([, h]) => h.listens.includes(port));
   return host ? `${seg.name}/${host[0]}` : undefined;
 }
@@ -1097,7 +1096,7 @@ const storageTargets: Rule = {
   description: "Every storage mount's server is one host of a segment (<segment>/<host>, not a whole segment or the DMZ), and each consumer is a host of the mounting segment.",
   check(lab) {
     const out: Problem[] = [];
-    const servers = segmentList(lab).flatMap((s) => segmentHosts(lab, s).map((h) => `${s.name}/${h.id}`));
+    const servers = targetNames(lab).filter((t) => storageServer(lab, t));
     for (const seg of segmentList(lab)) {
       const ids = segmentHosts(lab, seg).map((h) => h.id);
       for (const [id, st] of Object.entries(seg.storage)) {
@@ -1132,13 +1131,13 @@ const untrustedReasons: Rule = {
       if (seg.trust !== "untrusted") continue;
       for (const [id, st] of Object.entries(seg.storage)) {
         const server = storageServer(lab, st.server);
-        if (!server || server.segment.name === seg.name || st.reason !== undefined) continue;
-        const port = st.protocol === "nfs" ? "2049/tcp" : "445/tcp";
+        if (!server || server.zone === seg.name || st.reason !== undefined) continue;
+        const port = showPort(STORAGE_PORTS[st.protocol]);
         out.push(
           problem(
             { file: seg.file, path: sp("storage", id, "reason") },
             undefined,
-            `${seg.name} is untrusted, and mounting ${st.protocol.toUpperCase()} ${st.export} from ${st.server} opens ${port} from ${list(st.consumers)} into ${server.segment.name}; an untrusted segment needs a stated reason for every opening`,
+            `${seg.name} is untrusted, and mounting ${st.protocol.toUpperCase()} ${st.export} from ${st.server} opens ${port} from ${list(st.consumers)} into ${server.zone}; an untrusted segment needs a stated reason for every opening`,
             `add reason: <why ${seg.name} must mount ${st.export}> (at least 10 characters), or serve the data from inside ${seg.name}`,
           ),
         );
@@ -1164,7 +1163,7 @@ const refsRouters: Rule = {
       }
       const prev = owner.get(box);
       if (prev) {
-        const spare = boxes.filter((b) => ![...owner.keys()].includes(b) && !segmentList(lab).some((s) => s.router.hardware === b));
+        const spare = boxes.filter((b) => !segmentList(lab).some((s) => s.router.hardware === b));
         out.push(problem(where, box, `router box ${box} already serves ${prev.name} (${prev.file}); each segment has its own router hardware`, spare.length > 0 ? `use a spare box: ${list(spare)}` : `add a box to hardware.routers for ${seg.name}`));
       } else owner.set(box, seg);
     }
@@ -1185,7 +1184,7 @@ const refsHardwareSegments: Rule = {
     for (const [id, n] of Object.entries(lab.hardware.proxmox.nodes)) {
       n.networks.forEach((net, i) => {
         if (known.includes(net)) return;
-        out.push(problem({ file: LAB_FILE, path: at(PROXMOX, id, "networks", i) }, net, `node ${id} has a bridge into "${net}", which is no network of the lab${didYouMean(net, known)} (networks: ${list(known)})`, `name an existing segment or dmz`));
+        out.push(problem({ file: LAB_FILE, path: joinPath(PROXMOX, id, "networks", i) }, net, `node ${id} has a bridge into "${net}", which is no network of the lab${didYouMean(net, known)} (networks: ${list(known)})`, `name an existing segment or dmz`));
       });
     }
     return out;
@@ -1205,7 +1204,7 @@ const refsDmzSegments: Rule = {
     const out: Problem[] = [];
     const listed = lab.dmzStack.segments;
     listed.forEach((name, i) => {
-      const where = { file, path: `${at(key, "segments", i)}` };
+      const where = { file, path: `${joinPath(key, "segments", i)}` };
       if (!own(lab.segments, name)) {
         out.push(problem(where, name, `"${name}" is not a segment stack${didYouMean(name, known)} (segment stacks: ${list(known)})`, `name one of ${list(known)}, or add Pulumi.${name}.yaml`));
       } else if (listed.indexOf(name) !== i) {
@@ -1217,7 +1216,7 @@ const refsDmzSegments: Rule = {
       const one = missing.length === 1;
       out.push(
         problem(
-          { file, path: at(key, "segments") },
+          { file, path: joinPath(key, "segments") },
           listed,
           `segment stack${one ? "" : "s"} ${list(missing)} ${one ? "is" : "are"} not in the DMZ's segments, so ${one ? "its" : "their"} services are never published and ${one ? "its" : "their"} hosts get no DNS names`,
           `add ${one ? "it" : "them"} to homelab:dmz.segments: [${[...new Set(listed.filter((n) => own(lab.segments, n))), ...missing].join(", ")}]`,
@@ -1228,7 +1227,7 @@ const refsDmzSegments: Rule = {
   },
 };
 
-/** Every rule, in the order the docs list them. */
+/** Every rule. The order is only the order they run in; problems are sorted afterwards. */
 export const RULES: readonly Rule[] = [
   subnetsDisjoint,
   addressesInNetwork,

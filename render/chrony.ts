@@ -5,11 +5,11 @@
  * service manager passes the user.
  */
 import type { DmzPlan } from "../model/dmz";
-import { compareIp } from "../model/net";
+import { compareCidr } from "../model/net";
 import { generatedHeader } from "./header";
 
 /** Where chronyd keeps the measured frequency error across restarts. */
-export const CHRONY_DRIFTFILE = "/var/lib/chrony/drift";
+const CHRONY_DRIFTFILE = "/var/lib/chrony/drift";
 
 /** Settings both roles share: drift memory, stepping only at startup, kernel RTC sync, no remote control. */
 function commonLines(): string[] {
@@ -25,7 +25,7 @@ function commonLines(): string[] {
 
 /** The chrony.conf of the DMZ NTP server (checked with `chronyd -p -f`). */
 export function renderChronyServer(plan: DmzPlan): string {
-  const clients = [...plan.ntp.clients].sort((a, b) => compareIp(a.network, b.network) || a.prefix - b.prefix);
+  const clients = [...plan.ntp.clients].sort(compareCidr);
   const lines = [
     generatedHeader("#", `chrony.conf of the DMZ NTP server (${plan.ntp.listen})`, "render/chrony.ts"),
     "# Upstream time, with an initial burst so a reboot is in sync within seconds.",

@@ -8,21 +8,9 @@ import type { SshAccess } from "../model/plan";
 import { renderChronyServer } from "./chrony";
 import { renderDnsmasqDns } from "./dns";
 import { sortFiles, type RenderedFile } from "./files";
-import { renderHostFirewall, type HostFirewallRule, type HostFirewallSpec } from "./host-firewall";
+import type { HostFirewallRule, HostFirewallSpec } from "./host-firewall";
 import { NGINX_STATUS, renderNginx, SECRETS_DIR } from "./nginx";
-import {
-  COMPANION_FILE,
-  DEFAULT_NIXOS_FILES,
-  NGINX_EXPORTER_PORT,
-  NODE_EXPORTER_PORT,
-  canonicalAccess,
-  nixosSshdConfig,
-  renderNixosConfiguration,
-  type NixosDaemon,
-  type NixosHostSpec,
-} from "./nixos";
-import { renderNixosApply } from "./nixos-apply";
-import { renderSshdConfig } from "./sshd";
+import { COMPANION_FILE, NGINX_EXPORTER_PORT, NODE_EXPORTER_PORT, canonicalAccess, nixosHostFiles, type NixosDaemon, type NixosHostSpec } from "./nixos";
 
 /** The output directory of the infra host's files. */
 export const INFRA_DIR = "infra";
@@ -37,8 +25,11 @@ function httpSources(plan: DmzPlan): readonly Cidr[] | "any" {
   return [...byText.values()];
 }
 
-/** The infra host's firewall: DNS and NTP for the lab, the proxy's ports, SSH for admins. */
-export function infraFirewall(plan: DmzPlan): HostFirewallSpec {
+/**
+ * The infra host's firewall: DNS and NTP for the lab, the proxy's ports, SSH for admins. The
+ * docs list the infra host's ports from it (render/docs-contract.ts).
+ */
+export function infraFirewall(plan: DmzPlan): Omit<HostFirewallSpec, "host"> {
   const { dns, ntp, proxy } = plan.infra.serviceAddresses;
   const rules: HostFirewallRule[] = [
     { from: plan.ssh.adminSources, proto: "tcp", port: 22, to: plan.infra.address, reason: "admins' workstations log in to the infra host" },
@@ -66,7 +57,7 @@ export function infraFirewall(plan: DmzPlan): HostFirewallSpec {
   for (const f of plan.infra.inbound) {
     rules.push({ from: f.from, proto: f.proto, port: f.port, ...(f.to !== undefined ? { to: f.to } : {}), reason: `${f.flow}: ${f.reason}` });
   }
-  return { host: `${plan.infra.fqdn} (DMZ infra host)`, rules };
+  return { rules };
 }
 
 /** The daemons the infra host runs from its companion files. */
@@ -149,17 +140,17 @@ export function infraHostSpec(plan: DmzPlan, access: SshAccess): NixosHostSpec {
 
 /** Every file of the DMZ infra host, sorted by path. */
 export function renderDmzFiles(plan: DmzPlan, sshAccess: SshAccess): RenderedFile[] {
-  const access = canonicalAccess(sshAccess);
-  const spec = infraHostSpec(plan, access);
-  const files = DEFAULT_NIXOS_FILES;
-  const sshd = renderSshdConfig({ role: `${plan.infra.fqdn} (DMZ infra host)`, listen: [plan.infra.address], allowFrom: plan.ssh.adminSources, jump: false }, access);
+  const host = nixosHostFiles({
+    dir: INFRA_DIR,
+    spec: infraHostSpec(plan, canonicalAccess(sshAccess)),
+    label: "DMZ infra host",
+    sshd: { listen: [plan.infra.address], allowFrom: plan.ssh.adminSources, jump: false },
+    firewall: infraFirewall(plan),
+  });
   return sortFiles([
-    { path: `${INFRA_DIR}/configuration.nix`, content: renderNixosConfiguration(spec), checker: "nix" },
+    ...host,
     { path: `${INFRA_DIR}/${INFRA_FILES.dnsmasq}`, content: renderDnsmasqDns(plan), checker: "dnsmasq" },
     { path: `${INFRA_DIR}/${INFRA_FILES.chrony}`, content: renderChronyServer(plan), checker: "chrony" },
     { path: `${INFRA_DIR}/${INFRA_FILES.nginx}`, content: renderNginx(plan), checker: "nginx" },
-    { path: `${INFRA_DIR}/${files.sshd}`, content: nixosSshdConfig(sshd), checker: "sshd" },
-    { path: `${INFRA_DIR}/${files.firewall}`, content: renderHostFirewall(infraFirewall(plan)), checker: "nft" },
-    { path: `${INFRA_DIR}/${files.apply}`, content: renderNixosApply({ host: plan.infra.fqdn }), checker: "sh", mode: 0o755 },
   ]);
 }

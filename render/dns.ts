@@ -5,7 +5,7 @@
  */
 import { compareText } from "../model/order";
 import type { DmzPlan, DnsRecord } from "../model/dmz";
-import { compareIp } from "../model/net";
+import { compareCidr } from "../model/net";
 import { generatedHeader } from "./header";
 
 /** Cache entries kept; the lab is small, the upstream answers are the bulk of it. */
@@ -19,23 +19,24 @@ const CACHE_SIZE = 2000;
  * name owns falls back to its own host-record.
  */
 function recordLines(records: readonly DnsRecord[]): string[] {
+  // planDmz lists records by name already; sorting once here keeps the file independent of
+  // the order of any plan it is given (the determinism tests render a shuffled one).
+  const sorted = [...records].sort((a, b) => compareText(a.name, b.name));
   const owners = new Map<string, string>();
-  for (const r of [...records].sort((a, b) => compareText(a.name, b.name))) {
+  for (const r of sorted) {
     if (r.kind !== "service" && !owners.has(r.address)) owners.set(r.address, r.name);
   }
-  return [...records]
-    .sort((a, b) => compareText(a.name, b.name))
-    .map((r) => {
-      const owner = owners.get(r.address);
-      return r.kind === "service" && owner !== undefined ? `cname=${r.name},${owner}` : `host-record=${r.name},${r.address}`;
-    });
+  return sorted.map((r) => {
+    const owner = owners.get(r.address);
+    return r.kind === "service" && owner !== undefined ? `cname=${r.name},${owner}` : `host-record=${r.name},${r.address}`;
+  });
 }
 
 /** The dnsmasq.conf of the DMZ DNS (checked with `dnsmasq --test -C`). */
 export function renderDnsmasqDns(plan: DmzPlan): string {
   const domain = plan.domain;
   const clients = [...plan.dns.clients]
-    .sort((a, b) => compareIp(a.network, b.network) || a.prefix - b.prefix)
+    .sort(compareCidr)
     .map((c) => c.toString())
     .join(", ");
   const lines = [

@@ -7,12 +7,31 @@
  * Everything here is plain JSON: strings, numbers, booleans, arrays and objects, no
  * `undefined` values, no secrets (public SSH host keys are not secrets).
  */
-import { planDmz, publishAll, type DmzPlan, type PublishedSegment } from "../model/dmz";
-import { segmentList, showPort, type Lab } from "../model/lab";
+import { planDmz, publishListed, type DmzPlan, type PublishedSegment } from "../model/dmz";
+import { comparePorts, keyMaterial, segmentList, showPort, type Lab } from "../model/lab";
 import { compareText } from "../model/order";
 import { compareIp } from "../model/net";
-import { labVms, planFlows, planPlacement, planSegment, planSshAccess, type Endpoint, type Flow, type FlowKind, type PlannedHost, type PlannedService } from "../model/plan";
-import { renderKnownHosts, renderSshClientConfig, sshAlias, SSH_OS } from "./ssh-client";
+import {
+  labVms,
+  planFlows,
+  planLab,
+  hardwareHosts,
+  planPlacement,
+  planSegment,
+  planSshAccess,
+  type Endpoint,
+  type Flow,
+  type FlowKind,
+  type LabPlan,
+  type PlacedVm,
+  type Placement,
+  type PlannedHost,
+  type PlannedService,
+  type SegmentPlan,
+} from "../model/plan";
+import { diskGiB } from "../model/words";
+import { infraFirewall } from "./dmz";
+import { renderKnownHosts, renderSshClientConfig, sshAlias, sshTargets } from "./ssh-client";
 
 /** The docs contract version this program writes and reads. Bump on any incompatible change. */
 export const DOCS_CONTRACT_VERSION = 1;
@@ -281,66 +300,65 @@ export function docsFlow(f: Flow): DocsFlow {
   };
 }
 
-/** `type base64`, without the key's comment. */
-function keyMaterial(line: string): string {
-  return line.split(/\s+/).slice(0, 2).join(" ");
-}
-
-function docsVm(vm: ReturnType<typeof labVms>[number]): DocsVm {
+function docsVm(vm: PlacedVm): DocsVm {
   return {
     node: vm.node,
     vmId: vm.vmId,
     cores: vm.cores,
     memoryMiB: vm.memoryMiB,
-    diskGiB: Object.values(vm.disks).reduce((a, b) => a + b, 0),
+    diskGiB: diskGiB(vm.disks),
     passthrough: [...vm.passthrough],
     ha: vm.ha,
   };
 }
 
-/** The docs contract of one segment, straight from the model. */
-export function docsOfSegment(lab: Lab, name: string): SegmentDocs {
+/** A planned host as plain JSON, with its VM and its alias in the client config when it has them. */
+function docsHost(h: PlannedHost, vm: PlacedVm | undefined, alias: string | undefined): DocsHost {
+  return {
+    name: h.id,
+    fqdn: h.fqdn,
+    address: h.address,
+    ...(h.mac ? { mac: h.mac } : {}),
+    role: h.role,
+    os: h.os,
+    kind: h.source,
+    description: h.description,
+    listens: h.listens.map(showPort),
+    ...(vm ? { vm: docsVm(vm) } : {}),
+    ...(alias ? { sshAlias: alias } : {}),
+  };
+}
+
+/**
+ * The docs contract of one segment, straight from the model. `segmentPlan` and `vms` (the
+ * lab's) are planned here unless the caller has them: docsOfLab plans the lab once.
+ */
+export function docsOfSegment(lab: Lab, name: string, segmentPlan?: SegmentPlan, vms: readonly PlacedVm[] = labVms(lab)): SegmentDocs {
   const seg = lab.segments[name];
   if (!seg) throw new Error(`bug: unknown segment ${name}`);
-  const plan = planSegment(lab, seg);
+  const plan = segmentPlan ?? planSegment(lab, seg);
   const access = planSshAccess(lab);
-  const vms = new Map(labVms(lab).filter((v) => v.segment === name).map((v) => [v.host, v]));
-  const jumpAlias = sshAlias(plan, plan.jumpHost.id);
-  const hostKeyOf = (h: PlannedHost) => (h.sshHostKey ? { hostKey: keyMaterial(h.sshHostKey) } : {});
+  const vmOf = new Map(vms.filter((v) => v.segment === name).map((v) => [v.host, v]));
 
-  // The same boxes, in the same order, as render/ssh-client.ts names in the client config.
-  const behind = plan.hosts
-    .filter((h) => h.id !== plan.jumpHost.id && SSH_OS.has(h.os))
-    .sort((a, b) => compareIp(a.address, b.address) || compareText(a.id, b.id));
-  const targets: DocsSshTarget[] = [
-    { name: plan.jumpHost.id, alias: jumpAlias, fqdn: plan.jumpHost.fqdn, address: plan.jumpHost.address, hostName: plan.router.wan.address, ...hostKeyOf(plan.jumpHost) },
-    { name: plan.router.name, alias: sshAlias(plan, plan.router.name), fqdn: plan.router.fqdn, address: plan.router.lan.address, hostName: plan.router.lan.address, proxyJump: jumpAlias, hostKey: keyMaterial(plan.router.sshHostKey) },
-    ...behind.map((h) => ({ name: h.id, alias: sshAlias(plan, h.id), fqdn: h.fqdn, address: h.address, hostName: h.address, proxyJump: jumpAlias, ...hostKeyOf(h) })),
-  ];
+  // The boxes render/ssh-client.ts names in the client config, in its order.
+  const targets = sshTargets(plan).map(
+    (t): DocsSshTarget => ({
+      name: t.id,
+      alias: sshAlias(plan, t.id),
+      fqdn: t.fqdn,
+      address: t.lanAddress,
+      hostName: t.hostName,
+      ...(t.proxyJump ? { proxyJump: t.proxyJump } : {}),
+      ...(t.hostKey ? { hostKey: t.hostKey } : {}),
+    }),
+  );
   const aliases = new Map(targets.map((t) => [t.name, t.alias]));
-
-  const hosts: DocsHost[] = plan.hosts.map((h) => {
-    const vm = vms.get(h.id);
-    const alias = aliases.get(h.id);
-    return {
-      name: h.id,
-      fqdn: h.fqdn,
-      address: h.address,
-      ...(h.mac ? { mac: h.mac } : {}),
-      role: h.role,
-      os: h.os,
-      kind: h.source,
-      description: h.description,
-      listens: h.listens.map(showPort),
-      ...(vm ? { vm: docsVm(vm) } : {}),
-      ...(alias ? { sshAlias: alias } : {}),
-    };
-  });
+  const hosts = plan.hosts.map((h) => docsHost(h, vmOf.get(h.id), aliases.get(h.id)));
 
   const flows = plan.flows.map(docsFlow);
   const hostsById = new Map(plan.hosts.map((h) => [h.id, h]));
   const talosNode = (id: string): DocsTalosNode => {
-    const vm = vms.get(id);
+    const vm = vmOf.get(id);
     return { name: id, address: hostsById.get(id)!.address, ...(vm ? { node: vm.node } : {}), passthrough: vm ? [...vm.passthrough] : [] };
   };
 
@@ -375,8 +393,8 @@ export function docsOfSegment(lab: Lab, name: string): SegmentDocs {
       adminSources: access.adminSources.map(String),
       users: access.users.map((u) => u.name),
       targets,
-      config: renderSshClientConfig(plan, lab.domain),
-      knownHosts: renderKnownHosts(plan, lab.domain),
+      config: renderSshClientConfig(plan),
+      knownHosts: renderKnownHosts(plan),
     },
     ...(seg.talos
       ? {
@@ -412,7 +430,7 @@ function docsService(lab: Lab, s: PlannedService): DocsService {
  * Every published name: where it leads and through which firewall. `segments` are the
  * contracts the DMZ planned from, which know each service's backend.
  */
-export function catalog(plan: DmzPlan, segments: readonly PublishedSegment[]): CatalogEntry[] {
+function catalog(plan: DmzPlan, segments: readonly PublishedSegment[]): CatalogEntry[] {
   const services = new Map(segments.flatMap((s) => s.services.map((svc) => [`${s.name}/${svc.id}`, { svc, router: s.router.name }] as const)));
   const more = (segment: string, service: string) => {
     const found = services.get(`${segment}/${service}`);
@@ -442,37 +460,23 @@ export function catalog(plan: DmzPlan, segments: readonly PublishedSegment[]): C
   ];
 }
 
-/** What the infra host serves: SSH, DNS, NTP, and the proxy's HTTP(S) and stream ports. */
+/** What the infra host serves: every port its own firewall opens (render/dmz.ts), once each. */
 function infraListens(plan: DmzPlan): string[] {
-  const ports = [
-    { port: 22, proto: "tcp" as const },
-    { port: 53, proto: "tcp" as const },
-    { port: 53, proto: "udp" as const },
-    { port: 123, proto: "udp" as const },
-    ...(plan.proxy.http.length > 0 ? [{ port: 80, proto: "tcp" as const }, { port: 443, proto: "tcp" as const }] : []),
-    ...plan.proxy.streams.map((s) => ({ port: s.port, proto: s.proto })),
-  ];
-  const unique = new Map(ports.map((p) => [showPort(p), p]));
-  return [...unique.values()].sort((a, b) => compareText(a.proto, b.proto) || a.port - b.port).map(showPort);
+  const ports = new Map(infraFirewall(plan).rules.map((r) => [showPort(r), r]));
+  return [...ports.values()].sort(comparePorts).map(showPort);
 }
 
-/** Hardware (Proxmox nodes, NAS, switches) whose management address lies in the DMZ. */
-function dmzHardware(lab: Lab): DocsHost[] {
-  const out: DocsHost[] = [];
-  const add = (name: string, h: { description: string; address: string; mac: string; segment: string }, role: string, os: string, kind: DocsHost["kind"]) => {
-    if (h.segment !== "dmz") return;
-    out.push({ name, fqdn: `${name}.${lab.domain}`, address: h.address, mac: h.mac, role, os, kind, description: h.description, listens: [] });
-  };
-  for (const [id, n] of Object.entries(lab.hardware.proxmox.nodes)) add(id, n, "hypervisor", "proxmox", "node");
-  for (const [id, n] of Object.entries(lab.hardware.nas)) add(id, n, "nas", "truenas", "nas");
-  for (const [id, n] of Object.entries(lab.hardware.switches)) add(id, n, "switch", "none", "switch");
-  return out.sort((a, b) => compareIp(a.address, b.address));
+/**
+ * Hardware (Proxmox nodes, NAS, switches) whose management address lies in the DMZ, as
+ * model/plan.ts segmentHosts plans a segment's hardware, but named `<id>.<domain>`.
+ */
+function dmzHardware(lab: Lab): PlannedHost[] {
+  return hardwareHosts(lab, "dmz", (id) => `${id}.${lab.domain}`).sort((a, b) => compareIp(a.address, b.address));
 }
 
 /** The lab-wide placement with, per node, its worst load after any one other node fails. */
-export function docsPlacement(lab: Lab): DocsPlacement {
-  const placement = planPlacement(lab);
-  const vms = labVms(lab);
+function docsPlacement(lab: Lab, placement: Placement): DocsPlacement {
+  const vms = placement.nodes.flatMap((n) => n.vms);
   const byName = new Map(vms.map((v) => [v.name, v]));
   const nodes = placement.nodes.map((n): DocsNodeLoad => {
     let worst = { usedVcpus: n.usedVcpus, usedMemoryMiB: n.usedMemoryMiB, whenFails: "" };
@@ -508,10 +512,16 @@ export function docsPlacement(lab: Lab): DocsPlacement {
 
 /**
  * The DMZ stack's docs contract: the DMZ, the catalog and DNS names it serves (planned
- * from the segments' contracts it read), and the lab-wide placement.
+ * from the segments' contracts it read), and the lab-wide placement. `planned` holds the
+ * lab's flows and placement, planned here unless the caller has them.
  */
-export function docsOfDmz(lab: Lab, plan: DmzPlan, segments: readonly PublishedSegment[]): DmzDocs {
-  const infraVm = labVms(lab).find((v) => v.segment === "dmz" && v.host === "infra");
+export function docsOfDmz(
+  lab: Lab,
+  plan: DmzPlan,
+  segments: readonly PublishedSegment[],
+  planned: Pick<LabPlan, "flows" | "placement"> = { flows: planFlows(lab), placement: planPlacement(lab) },
+): DmzDocs {
+  const infraVm = planned.placement.nodes.flatMap((n) => n.vms).find((v) => v.segment === "dmz" && v.host === "infra");
   const infraFqdn = plan.infra.fqdn;
   const segmentZones = new Set(segmentList(lab).map((s) => s.name));
   return {
@@ -541,7 +551,7 @@ export function docsOfDmz(lab: Lab, plan: DmzPlan, segments: readonly PublishedS
         sshAlias: "infra.dmz",
         hostKey: keyMaterial(lab.dmz.infra.sshHostKey),
       },
-      hardware: dmzHardware(lab),
+      hardware: dmzHardware(lab).map((h) => docsHost(h, undefined, undefined)),
     },
     adminSources: lab.ssh.adminSources.map(String),
     admins: Object.keys(lab.admins)
@@ -553,10 +563,8 @@ export function docsOfDmz(lab: Lab, plan: DmzPlan, segments: readonly PublishedS
       .map((s) => ({ name: s.name, trust: s.trust, subnet: s.subnet, router: s.router.name, wanAddress: s.router.wanAddress })),
     catalog: catalog(plan, segments),
     names: plan.dns.records.map((r) => ({ name: r.name, address: r.address, kind: r.kind })),
-    flows: planFlows(lab)
-      .filter((f) => !segmentZones.has(f.from.zone) && !segmentZones.has(f.to.zone))
-      .map(docsFlow),
-    placement: docsPlacement(lab),
+    flows: planned.flows.filter((f) => !segmentZones.has(f.from.zone) && !segmentZones.has(f.to.zone)).map(docsFlow),
+    placement: docsPlacement(lab, planned.placement),
   };
 }
 
@@ -572,10 +580,11 @@ export interface DocsBundle {
  * exactly as the deployed DMZ plans from the contracts it reads.
  */
 export function docsOfLab(lab: Lab): DocsBundle {
-  const listed = lab.dmzStack?.segments ?? segmentList(lab).map((s) => s.name);
-  const published = publishAll(lab).filter((s) => listed.includes(s.name));
+  const planned = planLab(lab);
+  const vms = planned.placement.nodes.flatMap((n) => n.vms);
+  const published = publishListed(lab, planned.flows);
   return {
-    segments: segmentList(lab).map((s) => docsOfSegment(lab, s.name)),
-    dmz: docsOfDmz(lab, planDmz(lab, published), published),
+    segments: segmentList(lab).map((s) => docsOfSegment(lab, s.name, planned.segments[s.name], vms)),
+    dmz: docsOfDmz(lab, planDmz(lab, published), published, planned),
   };
 }

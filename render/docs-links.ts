@@ -6,17 +6,12 @@
  */
 import * as path from "path";
 import { compareText } from "../model/order";
+import type { TextFile } from "./files";
 import { Slugger } from "./docs-markdown";
 
-/** One file of a docs tree, path relative to the tree's root with `/` separators. */
-export interface DocsTreeFile {
-  readonly path: string;
-  readonly content: string;
-}
-
-/** Markdown text without fenced code blocks and inline code: what can hold links and headings. */
-function proseLines(content: string): { line: number; text: string }[] {
-  const out: { line: number; text: string }[] = [];
+/** The lines of a Markdown text outside fenced code blocks (the fences themselves left out), numbered from 1. */
+function outsideFences(content: string): { line: number; raw: string }[] {
+  const out: { line: number; raw: string }[] = [];
   let fence: string | undefined;
   content.split("\n").forEach((raw, i) => {
     const m = /^\s{0,3}(`{3,}|~{3,})/.exec(raw);
@@ -25,8 +20,7 @@ function proseLines(content: string): { line: number; text: string }[] {
       else if (m[1]![0] === fence) fence = undefined;
       return;
     }
-    if (fence !== undefined) return;
-    out.push({ line: i + 1, text: raw.replace(/`[^`]*`/g, "") });
+    if (fence === undefined) out.push({ line: i + 1, raw });
   });
   return out;
 }
@@ -35,15 +29,7 @@ function proseLines(content: string): { line: number; text: string }[] {
 export function headingAnchors(content: string): Set<string> {
   const slugger = new Slugger();
   const anchors = new Set<string>();
-  let fence: string | undefined;
-  for (const raw of content.split("\n")) {
-    const f = /^\s{0,3}(`{3,}|~{3,})/.exec(raw);
-    if (f) {
-      if (fence === undefined) fence = f[1]![0]!;
-      else if (f[1]![0] === fence) fence = undefined;
-      continue;
-    }
-    if (fence !== undefined) continue;
+  for (const { raw } of outsideFences(content)) {
     const m = /^\s{0,3}#{1,6}\s+(.*?)\s*#*\s*$/.exec(raw);
     if (m) anchors.add(slugger.slug(m[1]!));
   }
@@ -51,7 +37,7 @@ export function headingAnchors(content: string): Set<string> {
 }
 
 /** Every problem with the links of a docs tree: `file:line: link "x" ...`. Empty when all resolve. */
-export function checkDocsLinks(files: readonly DocsTreeFile[]): string[] {
+export function checkDocsLinks(files: readonly TextFile[]): string[] {
   const byPath = new Map(files.map((f) => [f.path, f]));
   const anchors = new Map<string, Set<string>>();
   const anchorsOf = (p: string) => {
@@ -62,7 +48,9 @@ export function checkDocsLinks(files: readonly DocsTreeFile[]): string[] {
   const problems: string[] = [];
   for (const f of [...files].sort((a, b) => compareText(a.path, b.path))) {
     if (!f.path.endsWith(".md")) continue;
-    for (const { line, text } of proseLines(f.content)) {
+    for (const { line, raw } of outsideFences(f.content)) {
+      // Inline code holds no links.
+      const text = raw.replace(/`[^`]*`/g, "");
       for (const m of text.matchAll(/!?\[[^\]]*\]\(([^)\s]*)(?:\s+"[^"]*")?\)/g)) {
         const target = m[1]!;
         const where = `${f.path}:${line}`;

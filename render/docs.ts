@@ -7,11 +7,15 @@
  * services.md, flows.md, ssh.md with ssh/ssh_config and ssh/known_hosts, placement.md
  * and talos.md.
  */
+import { DNS_RECORD_KIND } from "../model/dmz";
+import { comparePorts, parsePortProto, showPort } from "../model/lab";
 import { compareText } from "../model/order";
-import { cell, code, gib, githubSlug, joinWords, Page, table } from "./docs-markdown";
+import { gib, placementText } from "../model/words";
+import { cell, code, DOCS_GENERATOR, githubSlug, joinWords, Page, table } from "./docs-markdown";
 import type { CatalogEntry, DmzDocs, DocsAuth, DocsBundle, DocsFlow, DocsHost, DocsSshTarget, SegmentDocs } from "./docs-contract";
-import { generatedHeader } from "./header";
-import { DEFAULT_KNOWN_HOSTS_FILE } from "./ssh-client";
+import type { TextFile } from "./files";
+import { generatedHeader, RULE_DOCS } from "./header";
+import { DEFAULT_KNOWN_HOSTS_FILE, SSH_CLIENT_SETTINGS } from "./ssh-client";
 
 /** Where the docs came from, stated on the index. */
 export type DocsSource =
@@ -24,16 +28,10 @@ export type DocsSource =
       readonly drift: readonly string[];
     };
 
-/** One generated file, path relative to the docs directory. */
-export interface DocsFile {
-  readonly path: string;
-  readonly content: string;
-}
-
-/** Every page of the docs, sorted by path. */
-export function renderDocs(bundle: DocsBundle, source: DocsSource): DocsFile[] {
+/** Every page of the docs, paths relative to the docs directory, sorted by path. */
+export function renderDocs(bundle: DocsBundle, source: DocsSource): TextFile[] {
   const ctx = new DocsContext(bundle);
-  const files: DocsFile[] = [
+  const files: TextFile[] = [
     { path: "README.md", content: renderIndex(ctx, source) },
     { path: "dmz.md", content: renderDmzPage(ctx) },
     ...ctx.segments.map((s) => ({ path: segmentPage(s.name), content: renderSegmentPage(ctx, s) })),
@@ -52,12 +50,12 @@ const SSH_CONFIG = "ssh/ssh_config";
 const KNOWN_HOSTS = "ssh/known_hosts";
 
 /** The page of a segment, relative to the docs root. */
-export function segmentPage(name: string): string {
+function segmentPage(name: string): string {
   return `segments/${name}.md`;
 }
 
 /** The anchor of a host's section on its page. */
-export function hostAnchor(name: string): string {
+function hostAnchor(name: string): string {
   return githubSlug(`Host: ${name}`);
 }
 
@@ -132,10 +130,6 @@ function authText(auth: DocsAuth): string {
   }
 }
 
-function flowFrom(f: DocsFlow): string {
-  return f.from.label;
-}
-
 function portsText(ports: readonly string[]): string {
   return ports.map(code).join(" ");
 }
@@ -149,10 +143,9 @@ function sizeText(h: DocsHost): string {
   return `${h.vm.cores} vCPU, ${gib(h.vm.memoryMiB)} GiB RAM, ${h.vm.diskGiB} GiB disk`;
 }
 
-function placementText(h: DocsHost): string {
+function hostPlacementText(h: DocsHost): string {
   if (!h.vm) return h.kind === "vip" ? "virtual address" : "physical";
-  if (h.vm.ha) return "HA";
-  return `pinned${h.vm.passthrough.length > 0 ? ` (passthrough ${h.vm.passthrough.join(", ")})` : ""}`;
+  return placementText(h.vm);
 }
 
 function kindText(h: DocsHost): string {
@@ -179,7 +172,6 @@ function kindText(h: DocsHost): string {
 // --- the index --------------------------------------------------------------------------------------
 
 function renderIndex(ctx: DocsContext, source: DocsSource): string {
-  const from = "README.md";
   const p = new Page();
   const d = ctx.dmz;
   p.heading(1, `${d.domain}: how the home lab fits together`);
@@ -255,7 +247,6 @@ function renderIndex(ctx: DocsContext, source: DocsSource): string {
   } else {
     p.add("No segment publishes an HTTP service.");
   }
-  void from;
   return p.text();
 }
 
@@ -305,17 +296,10 @@ function topologyDiagram(ctx: DocsContext): string {
   }
   for (const key of [...edges.keys()].sort()) {
     const e = edges.get(key)!;
-    lines.push(`  ${e.from} -. ${mlabel([...e.ports].sort(comparePorts).join(", "))} .-> ${e.to}`);
+    lines.push(`  ${e.from} -. ${mlabel([...e.ports].map(parsePortProto).sort(comparePorts).map(showPort).join(", "))} .-> ${e.to}`);
   }
   lines.push("```");
   return lines.join("\n");
-}
-
-/** `80/tcp` before `443/tcp` before `53/udp`. */
-function comparePorts(a: string, b: string): number {
-  const [pa, ta] = a.split("/") as [string, string];
-  const [pb, tb] = b.split("/") as [string, string];
-  return compareText(ta, tb) || Number(pa) - Number(pb);
 }
 
 /** The example for the request path: the first internet-exposed HTTP name, else the first HTTP name. */
@@ -422,7 +406,7 @@ function hostDetails(p: Page, ctx: DocsContext, from: string, zone: string, h: D
   const flows = ctx.flowsTo(zone, h.name);
   const rows = [
     ...(extra.who ?? []),
-    ...flows.map((f) => [cell(flowFrom(f)), `${portsText(f.ports)}${f.via ? ` (at ${code(`${f.via.address}`)} ${f.via.ports.join(", ")})` : ""}`, cell(f.reason), `[${code(f.id)}](${relative(from, "flows.md")}#${pairAnchor(f.from.zone, f.to.zone)})`]),
+    ...flows.map((f) => [cell(f.from.label), `${portsText(f.ports)}${f.via ? ` (at ${code(`${f.via.address}`)} ${f.via.ports.join(", ")})` : ""}`, cell(f.reason), `[${code(f.id)}](${relative(from, "flows.md")}#${pairAnchor(f.from.zone, f.to.zone)})`]),
   ];
   p.add(
     rows.length === 0
@@ -466,7 +450,7 @@ function renderSegmentPage(ctx: DocsContext, s: SegmentDocs): string {
           kindText(h),
           h.vm ? cell(h.vm.node) : "",
           sizeText(h),
-          placementText(h),
+          hostPlacementText(h),
           h.sshAlias ? code(`ssh ${h.sshAlias}`) : "",
         ]),
       ],
@@ -589,14 +573,9 @@ function renderServices(ctx: DocsContext): string {
       ["name", "address", "what"],
       d.names.map((n) => {
         const found = hostOf.get(n.name);
-        const what: Record<typeof n.kind, string> = {
-          service: "published service, at the proxy",
-          host: "host",
-          entry: "a firewall's WAN side",
-          dmz: "the DMZ's own",
-        };
+        const what = DNS_RECORD_KIND[n.kind];
         const link = found ? (found[1] === "" ? `[${cell(found[0])}'s firewall](${segmentPage(found[0])}#firewall)` : ctx.hostLink(found[0], found[1], from, `${found[1]} in ${found[0]}`)) : "";
-        return [code(n.name), code(n.address), link ? `${what[n.kind]}: ${link}` : what[n.kind]];
+        return [code(n.name), code(n.address), link ? `${what}: ${link}` : what];
       }),
     ),
   );
@@ -606,7 +585,7 @@ function renderServices(ctx: DocsContext): string {
 // --- the flow matrix -------------------------------------------------------------------------------
 
 /** The anchor of a pair's section on the flows page. */
-export function pairAnchor(from: string, to: string): string {
+function pairAnchor(from: string, to: string): string {
   return githubSlug(`${from} → ${to}`);
 }
 
@@ -722,21 +701,14 @@ function infraSshBlock(d: DmzDocs): string {
     `\tHostName ${i.address}`,
     "\tPort 22",
     `\tHostKeyAlias ${i.fqdn}`,
-    "\tIdentitiesOnly yes",
-    "\tPasswordAuthentication no",
-    "\tKbdInteractiveAuthentication no",
-    "\tPubkeyAuthentication yes",
-    "\tStrictHostKeyChecking yes",
-    `\tUserKnownHostsFile ${DEFAULT_KNOWN_HOSTS_FILE}`,
-    "\tForwardAgent no",
-    "\tForwardX11 no",
+    ...SSH_CLIENT_SETTINGS.map((l) => `\t${l}`),
     "",
   ].join("\n");
 }
 
 function renderLabSshConfig(ctx: DocsContext): string {
   return [
-    generatedHeader("#", "OpenSSH client config for the whole lab: copy to ~/.ssh/homelab_config and Include it from ~/.ssh/config", "render/docs.ts"),
+    generatedHeader("#", "OpenSSH client config for the whole lab: copy to ~/.ssh/homelab_config and Include it from ~/.ssh/config", DOCS_GENERATOR, RULE_DOCS),
     infraSshBlock(ctx.dmz),
     ...ctx.segments.map((s) => s.ssh.config),
   ].join("\n");
@@ -745,7 +717,7 @@ function renderLabSshConfig(ctx: DocsContext): string {
 function renderLabKnownHosts(ctx: DocsContext): string {
   const i = ctx.dmz.dmz.infra;
   return [
-    generatedHeader("#", `known_hosts for the whole lab: copy to ${DEFAULT_KNOWN_HOSTS_FILE}`, "render/docs.ts"),
+    generatedHeader("#", `known_hosts for the whole lab: copy to ${DEFAULT_KNOWN_HOSTS_FILE}`, DOCS_GENERATOR, RULE_DOCS),
     `${i.fqdn},${i.address} ${i.hostKey}\n`,
     ...ctx.segments.map((s) => s.ssh.knownHosts),
   ].join("");
@@ -791,7 +763,7 @@ function renderPlacement(ctx: DocsContext): string {
         String(v.cores),
         `${gib(v.memoryMiB)} GiB`,
         `${v.diskGiB} GiB`,
-        v.ha ? "HA" : `pinned${v.passthrough.length > 0 ? ` (passthrough ${v.passthrough.join(", ")})` : ""}`,
+        placementText(v),
       ]),
     ),
   );

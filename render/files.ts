@@ -24,11 +24,15 @@ export type Checker =
   /** JSON.parse (the machine-readable plan) */
   | "json";
 
-/** One rendered file. */
-export interface RenderedFile {
-  /** Path relative to the stack's output directory, e.g. `router/nftables.conf`. */
+/** A file as a path and its text: what the plan writes, the docs pages, a docs tree read back. */
+export interface TextFile {
+  /** Path relative to the directory it belongs in, `/`-separated, e.g. `router/nftables.conf`. */
   readonly path: string;
   readonly content: string;
+}
+
+/** One rendered file. */
+export interface RenderedFile extends TextFile {
   readonly checker: Checker;
   /** Unix mode when written to a box. @default 0o644 */
   readonly mode?: number;

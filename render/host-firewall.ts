@@ -5,8 +5,9 @@
  */
 import { compareText } from "../model/order";
 import type { Proto } from "../model/lab";
-import { compareIp, ipToInt, type Cidr } from "../model/net";
+import { compareCidr, ipToInt, type Cidr } from "../model/net";
 import { generatedHeader } from "./header";
+import { addr, block, inputPrologue, printNft } from "./nft";
 
 /** One inbound service the host accepts. */
 export interface HostFirewallRule {
@@ -30,10 +31,13 @@ export interface HostFirewallSpec {
   readonly rules: readonly HostFirewallRule[];
 }
 
-/** The nft table every host ruleset lives in. */
-export const HOST_TABLE = "inet host";
+/** The nft table every host ruleset lives in (the twin reads its input chain's policy counter). */
+const HOST_TABLE = "inet host";
 
-/** Order rules by port, protocol, destination and sources, so reordering the model never reorders the file. */
+/**
+ * Order rules by port, protocol, destination and sources, so reordering the model never
+ * reorders the file. Port first (not comparePorts' protocol first): DNS over UDP and TCP sit together.
+ */
 function compareRules(a: HostFirewallRule, b: HostFirewallRule): number {
   return (
     a.port - b.port ||
@@ -49,7 +53,7 @@ function destinationKey(r: HostFirewallRule): number {
 }
 
 function sortCidrs(cidrs: readonly Cidr[]): Cidr[] {
-  return [...cidrs].sort((x, y) => compareIp(x.network, y.network) || x.prefix - y.prefix);
+  return [...cidrs].sort(compareCidr);
 }
 
 function sourcesText(from: HostFirewallRule["from"]): string {
@@ -61,7 +65,7 @@ function renderRule(r: HostFirewallRule): string {
   if (r.from !== "any" && r.from.length === 0) throw new Error(`bug: host firewall rule ${r.port}/${r.proto} has no sources`);
   const parts: string[] = [];
   if (r.from !== "any") {
-    const cidrs = sortCidrs(r.from).map((c) => (c.prefix === 32 ? c.network : c.toString()));
+    const cidrs = sortCidrs(r.from).map(addr);
     parts.push(cidrs.length === 1 ? `ip saddr ${cidrs[0]}` : `ip saddr { ${cidrs.join(", ")} }`);
   }
   if (r.to !== undefined) parts.push(`ip daddr ${r.to}`);
@@ -72,37 +76,26 @@ function renderRule(r: HostFirewallRule): string {
 /** The nftables ruleset text (loadable with `nft -f`, checked with `nft -c -f`). */
 export function renderHostFirewall(spec: HostFirewallSpec): string {
   const rules = [...spec.rules].sort(compareRules);
-  const ruleLines = rules.flatMap((r) => [`\t\t# ${r.reason.replace(/\s+/g, " ")}`, `\t\t${renderRule(r)}`]);
-  const lines = [
-    generatedHeader("#", `nftables ruleset of ${spec.host}`, "render/host-firewall.ts"),
+  const header = generatedHeader("#", `nftables ruleset of ${spec.host}`, "render/host-firewall.ts");
+  const ruleset = [
     "# The whole ruleset is replaced in one transaction: there is never a moment without it.",
     "flush ruleset",
     "",
-    `table ${HOST_TABLE} {`,
-    "\tchain input {",
-    "\t\ttype filter hook input priority filter; policy drop;",
-    "\t\tct state established,related accept",
-    "\t\tct state invalid drop",
-    '\t\tiifname "lo" accept',
-    "\t\t# Ping stays answerable for monitoring, rate-limited so a flood costs no more than a trickle.",
-    "\t\ticmp type echo-request limit rate 10/second burst 20 packets accept",
-    "",
-    ...ruleLines,
-    "",
-    "\t\t# Everything else meets the drop policy; the counter shows how much.",
-    '\t\tcounter comment "dropped by policy"',
-    "\t}",
-    "",
-    "\t# A host forwards nothing; only routers do.",
-    "\tchain forward {",
-    "\t\ttype filter hook forward priority filter; policy drop;",
-    "\t}",
-    "",
-    "\tchain output {",
-    "\t\ttype filter hook output priority filter; policy accept;",
-    "\t}",
-    "}",
-    "",
+    block(`table ${HOST_TABLE}`, [
+      block("chain input", [
+        ...inputPrologue("drop"),
+        "",
+        ...rules.flatMap((r) => [`# ${r.reason.replace(/\s+/g, " ")}`, renderRule(r)]),
+        "",
+        "# Everything else meets the drop policy; the counter shows how much.",
+        'counter comment "dropped by policy"',
+      ]),
+      "",
+      "# A host forwards nothing; only routers do.",
+      block("chain forward", ["type filter hook forward priority filter; policy drop;"]),
+      "",
+      block("chain output", ["type filter hook output priority filter; policy accept;"]),
+    ]),
   ];
-  return lines.join("\n");
+  return `${header}\n${printNft(ruleset).join("\n")}\n`;
 }

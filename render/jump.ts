@@ -6,10 +6,8 @@
 import type { Lab } from "../model/lab";
 import type { SegmentPlan, SshAccess } from "../model/plan";
 import { sortFiles, type RenderedFile } from "./files";
-import { renderHostFirewall, type HostFirewallSpec } from "./host-firewall";
-import { DEFAULT_NIXOS_FILES, NODE_EXPORTER_PORT, canonicalAccess, nixosSshdConfig, renderNixosConfiguration, type NixosHostSpec } from "./nixos";
-import { renderNixosApply } from "./nixos-apply";
-import { renderSshdConfig } from "./sshd";
+import type { HostFirewallSpec } from "./host-firewall";
+import { NODE_EXPORTER_PORT, canonicalAccess, nixosHostFiles, type NixosHostSpec } from "./nixos";
 
 /** The output directory of a segment's jump host files. */
 export const JUMP_DIR = "jump";
@@ -30,7 +28,7 @@ export function jumpLabFacts(lab: Lab): JumpLabFacts {
 }
 
 /** The jump host's firewall: SSH from the admin workstations, nothing else. */
-export function jumpFirewall(plan: SegmentPlan, access: SshAccess): HostFirewallSpec {
+function jumpFirewall(plan: SegmentPlan, access: SshAccess): Omit<HostFirewallSpec, "host"> {
   const jump = plan.jumpHost.address;
   // Flows from other networks that reach the jump host (a scrape of the whole segment, say):
   // derived from the same flow list as the router's rules. SSH has its own rule above them.
@@ -38,7 +36,6 @@ export function jumpFirewall(plan: SegmentPlan, access: SshAccess): HostFirewall
     .filter((f) => f.kind !== "ssh" && f.from.zone !== plan.name && f.from.zone !== "internet" && f.to.zone === plan.name && f.to.cidrs.some((c) => c.contains(jump)))
     .flatMap((f) => f.ports.map((p) => ({ from: f.from.cidrs, proto: p.proto, port: p.port, to: jump, reason: `${f.id}: ${f.reason}` })));
   return {
-    host: `${plan.jumpHost.fqdn} (jump host of ${plan.name})`,
     rules: [
       {
         from: access.adminSources,
@@ -53,7 +50,7 @@ export function jumpFirewall(plan: SegmentPlan, access: SshAccess): HostFirewall
 }
 
 /** The jump host as a NixOS host: on the segment's LAN, behind its router, using the DMZ's DNS and NTP. */
-export function jumpHostSpec(plan: SegmentPlan, access: SshAccess, lab: JumpLabFacts): NixosHostSpec {
+function jumpHostSpec(plan: SegmentPlan, access: SshAccess, lab: JumpLabFacts): NixosHostSpec {
   return {
     role: `SSH jump host of ${plan.name}`,
     hostName: plan.jumpHost.id,
@@ -71,15 +68,13 @@ export function jumpHostSpec(plan: SegmentPlan, access: SshAccess, lab: JumpLabF
 /** Every file of the segment's jump host, sorted by path. */
 export function renderJumpFiles(plan: SegmentPlan, sshAccess: SshAccess, lab: JumpLabFacts): RenderedFile[] {
   const access = canonicalAccess(sshAccess);
-  const files = DEFAULT_NIXOS_FILES;
-  const sshd = renderSshdConfig(
-    { role: `${plan.jumpHost.fqdn} (jump host of ${plan.name})`, listen: [plan.jumpHost.address], allowFrom: access.adminSources, jump: true },
-    access,
+  return sortFiles(
+    nixosHostFiles({
+      dir: JUMP_DIR,
+      spec: jumpHostSpec(plan, access, lab),
+      label: `jump host of ${plan.name}`,
+      sshd: { listen: [plan.jumpHost.address], allowFrom: access.adminSources, jump: true },
+      firewall: jumpFirewall(plan, access),
+    }),
   );
-  return sortFiles([
-    { path: `${JUMP_DIR}/configuration.nix`, content: renderNixosConfiguration(jumpHostSpec(plan, access, lab)), checker: "nix" },
-    { path: `${JUMP_DIR}/${files.sshd}`, content: nixosSshdConfig(sshd), checker: "sshd" },
-    { path: `${JUMP_DIR}/${files.firewall}`, content: renderHostFirewall(jumpFirewall(plan, access)), checker: "nft" },
-    { path: `${JUMP_DIR}/${files.apply}`, content: renderNixosApply({ host: plan.jumpHost.fqdn }), checker: "sh", mode: 0o755 },
-  ]);
 }

@@ -3,7 +3,7 @@
  *
  * One `table inet homelab` holds filter and NAT chains, so the NAT chains and the filter
  * chains share the same sets (`lab_nets`, the DNAT targets). The text is printed from a
- * small tree of blocks and statements (see `NftNode`), multi-line, because nft 1.0.6
+ * small tree of blocks and statements (`NftNode`, render/nft.ts), multi-line, because nft 1.0.6
  * misparses some one-line rulesets, and with `iifname`/`oifname` only, because `iif`/`oif`
  * resolve the interface at load time and fail `nft -c` on a box or namespace without it.
  *
@@ -18,13 +18,14 @@
  *   iff `router.internet`, masqueraded;
  * - every drop path counts into a named counter, so tests and the twin can prove a drop.
  */
-import { compareText } from "../model/order";
-import { Cidr, compareIp } from "../model/net";
+import { comparePorts, type Proto } from "../model/lab";
+import { compareCidr, compareIp, type Cidr } from "../model/net";
 import type { Dnat, FlowRule, RouterPlan } from "../model/plan";
 import { generatedHeader } from "./header";
+import { addr, block, inputPrologue, printNft, quote, type NftBlock, type NftNode } from "./nft";
 
 /** Name of the one table this ruleset owns. */
-export const NFT_TABLE = "homelab";
+const NFT_TABLE = "homelab";
 
 /**
  * The named counters of the ruleset, one per drop path, with what each one counts. Their
@@ -44,69 +45,24 @@ export const NFT_DROP_COUNTERS = {
 /** The name of one drop counter. */
 export type NftDropCounter = keyof typeof NFT_DROP_COUNTERS;
 
-/** ICMP echo requests the router answers per second; more than that is dropped (and counted). */
-export const PING_RATE_PER_SECOND = 10;
-
-/** nft rejects comments longer than this many bytes. */
-const MAX_COMMENT = 128;
-
-// --- a tiny AST and its printer -------------------------------------------------------------------
-
-/** One line of ruleset text, a blank line (`""`), or a block with a head and a body. */
-export type NftNode = string | NftBlock;
-
-/** `head {` body `}`. */
-export interface NftBlock {
-  readonly head: string;
-  readonly body: readonly NftNode[];
-}
-
-function block(head: string, body: readonly NftNode[]): NftBlock {
-  return { head, body };
-}
-
-/** Print nodes with tab indentation, the way `nft list ruleset` does. */
-export function printNft(nodes: readonly NftNode[], depth = 0): string[] {
-  const pad = "\t".repeat(depth);
-  return nodes.flatMap((n) => {
-    if (typeof n === "string") return [n === "" ? "" : `${pad}${n}`];
-    return [`${pad}${n.head} {`, ...printNft(n.body, depth + 1), `${pad}}`];
-  });
-}
-
-/** A quoted nft string. nft strings cannot escape quotes, so they are dropped; the length is capped. */
-function quote(text: string): string {
-  const clean = text.replace(/["\\\n]/g, "");
-  return `"${clean.length > MAX_COMMENT ? `${clean.slice(0, MAX_COMMENT - 3)}...` : clean}"`;
-}
-
-/** A CIDR as nft prints it: a bare address for a /32. */
-function addr(c: Cidr): string {
-  return c.prefix === 32 ? c.network : c.toString();
-}
-
 // --- set contents ---------------------------------------------------------------------------------
 
 /** One element of a `saddr . daddr . proto . port` set, with the flows it serves. */
 interface RuleElement {
   readonly from: Cidr;
   readonly to: Cidr;
-  readonly proto: string;
+  readonly proto: Proto;
   readonly port: number;
   readonly flows: readonly string[];
 }
 
-function compareCidr(a: Cidr, b: Cidr): number {
-  return compareIp(a.network, b.network) || a.prefix - b.prefix;
-}
-
 function compareRule(a: RuleElement, b: RuleElement): number {
-  return compareCidr(a.from, b.from) || compareCidr(a.to, b.to) || compareText(a.proto, b.proto) || a.port - b.port;
+  return compareCidr(a.from, b.from) || compareCidr(a.to, b.to) || comparePorts(a, b);
 }
 
 /** Merge rules with the same key into one element that names every flow, sorted. */
 function ruleElements(rules: readonly FlowRule[]): RuleElement[] {
-  const byKey = new Map<string, { from: Cidr; to: Cidr; proto: string; port: number; flows: Set<string> }>();
+  const byKey = new Map<string, { from: Cidr; to: Cidr; proto: Proto; port: number; flows: Set<string> }>();
   for (const r of rules) {
     const key = `${r.from}|${r.to}|${r.proto}|${r.port}`;
     const e = byKey.get(key) ?? { from: r.from, to: r.to, proto: r.proto, port: r.port, flows: new Set<string>() };
@@ -183,13 +139,13 @@ function dnatEntries(dnat: readonly Dnat[]): Dnat[] {
     })
     // A DNAT with no source would translate for nobody; leaving it out keeps its target closed too.
     .filter((d) => d.sources.length > 0)
-    .sort((a, b) => compareText(a.proto, b.proto) || a.wanPort - b.wanPort);
+    .sort((a, b) => comparePorts({ proto: a.proto, port: a.wanPort }, { proto: b.proto, port: b.wanPort }));
 }
 
 // --- the ruleset ----------------------------------------------------------------------------------
 
 /** The ruleset as a tree; `renderRouterNftables` prints it. */
-export function routerRuleset(router: RouterPlan): NftNode[] {
+function routerRuleset(router: RouterPlan): NftNode[] {
   const wan = quote(router.wan.iface);
   const lan = quote(router.lan.iface);
   const outbound = disjointGroups(ruleElements(router.outbound));
@@ -200,14 +156,14 @@ export function routerRuleset(router: RouterPlan): NftNode[] {
   const dnat = dnatEntries(router.dnat);
   const labNets = [...router.labNets].sort(compareCidr);
 
-  const targets = new Map<string, { to: string; proto: string; port: number; flows: Set<string> }>();
+  const targets = new Map<string, { to: string; proto: Proto; port: number; flows: Set<string> }>();
   for (const d of dnat) {
     const key = `${d.to}|${d.proto}|${d.toPort}`;
     const t = targets.get(key) ?? { to: d.to, proto: d.proto, port: d.toPort, flows: new Set<string>() };
     for (const f of d.flows) t.flows.add(f);
     targets.set(key, t);
   }
-  const targetList = [...targets.values()].sort((a, b) => compareIp(a.to, b.to) || compareText(a.proto, b.proto) || a.port - b.port);
+  const targetList = [...targets.values()].sort((a, b) => compareIp(a.to, b.to) || comparePorts(a, b));
 
   const counters = (Object.keys(NFT_DROP_COUNTERS) as NftDropCounter[])
     .filter((c) => c !== "drop_internet" || !router.internet)
@@ -247,11 +203,7 @@ export function routerRuleset(router: RouterPlan): NftNode[] {
   const lookup = (name: string) => `ip saddr . ip daddr . meta l4proto . th dport @${name}`;
   const chains: NftNode[] = [
     block("chain input", [
-      "type filter hook input priority filter; policy drop;",
-      `iifname "lo" accept`,
-      "ct state established,related accept",
-      `ct state invalid ${drop("drop_input_invalid")}`,
-      `icmp type echo-request limit rate ${PING_RATE_PER_SECOND}/second burst ${PING_RATE_PER_SECOND * 2} packets accept comment "ping, rate-limited"`,
+      ...inputPrologue(drop("drop_input_invalid")),
       `iifname ${lan} udp dport 67 accept comment "DHCP from the LAN"`,
       // The router's sshd also listens on the LAN address only; the WAN port 22 belongs to the jump host's DNAT.
       `iifname ${lan} ip saddr ${router.jumpAddress} ip daddr ${router.lan.address} tcp dport 22 accept comment "SSH only from the jump host"`,

@@ -10,7 +10,9 @@
  */
 import { compareText } from "../model/order";
 import type { DmzPlan, HttpRoute, StreamRoute } from "../model/dmz";
-import { compareIp, type Cidr } from "../model/net";
+import { comparePorts } from "../model/lab";
+import { compareCidr, type Cidr } from "../model/net";
+import { HOMELAB_STATE_DIR } from "./apply-common";
 import { generatedHeader } from "./header";
 
 /** One nginx directive, possibly with a block. */
@@ -25,7 +27,7 @@ export interface NginxDirective {
 export type NginxNode = NginxDirective | { readonly comment: string } | { readonly blank: true };
 
 /** Where the proxy keeps secrets placed out of band (never rendered). */
-export const SECRETS_DIR = "/var/lib/homelab/secrets";
+export const SECRETS_DIR = `${HOMELAB_STATE_DIR}/secrets`;
 
 /** The htpasswd file of one basic-auth service. The file is placed on the host out of band. */
 export function htpasswdPath(service: string): string {
@@ -33,7 +35,7 @@ export function htpasswdPath(service: string): string {
 }
 
 /** nginx's state directory on the infra host (systemd StateDirectory=nginx). */
-export const NGINX_STATE_DIR = "/var/lib/nginx";
+const NGINX_STATE_DIR = "/var/lib/nginx";
 
 const d = (name: string, ...args: string[]): NginxDirective => ({ name, args });
 const b = (name: string, args: readonly string[], block: readonly NginxNode[]): NginxDirective => ({ name, args, block });
@@ -47,7 +49,7 @@ function arg(a: string): string {
 }
 
 /** Print a directive tree, four spaces per level. */
-export function printNginx(nodes: readonly NginxNode[], depth = 0): string {
+function printNginx(nodes: readonly NginxNode[], depth = 0): string {
   const pad = "    ".repeat(depth);
   return nodes
     .map((n) => {
@@ -60,15 +62,11 @@ export function printNginx(nodes: readonly NginxNode[], depth = 0): string {
     .join("\n");
 }
 
-function sortCidrs(cidrs: readonly Cidr[]): Cidr[] {
-  return [...cidrs].sort((x, y) => compareIp(x.network, y.network) || x.prefix - y.prefix);
-}
-
 /** `allow <cidr>;` per source and `deny all;`, or nothing for internet exposure. */
 function accessList(allow: readonly Cidr[], exposure: "internet" | "lab"): NginxNode[] {
   if (exposure === "internet") return [];
   if (allow.length === 0) throw new Error("bug: a lab-exposed route with an empty allow list would admit no one");
-  return [c("Lab exposure: trusted segments and the admins' workstations only."), ...sortCidrs(allow).map((a) => d("allow", a.toString())), d("deny", "all")];
+  return [c("Lab exposure: trusted segments and the admins' workstations only."), ...[...allow].sort(compareCidr).map((a) => d("allow", a.toString())), d("deny", "all")];
 }
 
 /** One HTTPS server for one published name. */
@@ -139,8 +137,10 @@ export const NGINX_STATUS = { listen: "127.0.0.1:8080", path: "/stub_status" } a
 /** The whole nginx.conf of the DMZ proxy (checked with `nginx -t`). */
 export function renderNginx(plan: DmzPlan): string {
   const { listen, tls } = plan.proxy;
+  // planDmz lists routes in this order already; sorting once here keeps the file independent of
+  // the order of any plan it is given (the determinism tests render a shuffled one).
   const http = [...plan.proxy.http].sort((x, y) => compareText(x.fqdn, y.fqdn));
-  const streams = [...plan.proxy.streams].sort((x, y) => compareText(x.proto, y.proto) || x.port - y.port);
+  const streams = [...plan.proxy.streams].sort(comparePorts);
   const names = http.map((r) => r.fqdn);
 
   const httpBlock: NginxNode[] = [

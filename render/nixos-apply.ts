@@ -7,34 +7,37 @@
  * generation. A reboot before the confirm also lands on the previous generation, because
  * `test` never touches the boot default.
  */
+import {
+  APPLY_EXIT,
+  BASH_CHECK_ID,
+  BASH_EXIT_CODES,
+  BASH_PATH_CHECKS,
+  BASH_STRICT,
+  DEFAULT_CONFIRM_TIMEOUT_SECONDS,
+  HOMELAB_STATE_DIR,
+  bashDie,
+  bashLock,
+} from "./apply-common";
 import { generatedHeader } from "./header";
 
 /** The command the configuration installs apply.sh as, and the deploy user's only sudo rule. */
 export const NIXOS_APPLY_COMMAND = "homelab-apply";
-/** Where the lab's state lives on a NixOS host (HOMELAB_STATE overrides it in tests). */
-export const HOMELAB_STATE_DIR = "/var/lib/homelab";
 /** Where the deploy identity uploads each release, one directory per release id. */
 export const RELEASES_DIR = `${HOMELAB_STATE_DIR}/releases`;
 /** Where the active release's files live; nixos-rebuild builds `configuration.nix` from here. */
-export const NIXOS_CONFIG_DIR = "/etc/nixos/homelab";
-/**
- * Exit statuses, the same as the routers' apply script: 1 anything else, 2 usage, 3 the release
- * is missing or incomplete, 4 not pending (e.g. already rolled back when the confirm comes),
- * 5 build or activation failed (rolled back), 6 another command held the lock too long.
- */
-export const NIXOS_APPLY_EXIT = { usage: 2, check: 3, notPending: 4, install: 5, busy: 6 } as const;
+const NIXOS_CONFIG_DIR = "/etc/nixos/homelab";
 
 /** What the script needs to know about its host. */
 export interface NixosApplySpec {
   /** The host's FQDN, for the header. */
   readonly host: string;
-  /** Seconds `apply` waits for the confirm when the caller passes none. @default 120 */
+  /** Seconds `apply` waits for the confirm when the caller passes none. @default DEFAULT_CONFIRM_TIMEOUT_SECONDS (120) */
   readonly defaultTimeoutSeconds?: number;
 }
 
 /** The apply.sh text (checked with `bash -n` and shellcheck). */
 export function renderNixosApply(spec: NixosApplySpec): string {
-  const timeout = spec.defaultTimeoutSeconds ?? 120;
+  const timeout = spec.defaultTimeoutSeconds ?? DEFAULT_CONFIRM_TIMEOUT_SECONDS;
   if (!Number.isInteger(timeout) || timeout < 1) throw new Error(`bug: confirm timeout must be a positive integer, got ${timeout}`);
   const header = generatedHeader("#", `apply.sh: NixOS commit-confirm for ${spec.host}`, "render/nixos-apply.ts");
   return `#!/usr/bin/env bash
@@ -46,7 +49,7 @@ ${header}#
 #       would ("switch-to-configuration test"): running, but not the boot default.
 #   ${NIXOS_APPLY_COMMAND} confirm <release-id>
 #       From a NEW SSH connection (proof the host is still reachable): disarms the watchdog and
-#       makes exactly the activated system the boot default. Exit ${NIXOS_APPLY_EXIT.notPending} if it was already rolled back.
+#       makes exactly the activated system the boot default. Exit ${APPLY_EXIT.notPending} if it was already rolled back.
 #   ${NIXOS_APPLY_COMMAND} rollback <release-id>     roll back a pending release now
 #   ${NIXOS_APPLY_COMMAND} status                    what runs, what boots, what is pending
 #
@@ -62,10 +65,9 @@ ${header}#
 # garbage-collection root, and a real reboot.
 #
 # HOMELAB_ROOT prefixes every system path; HOMELAB_STATE replaces ${HOMELAB_STATE_DIR}.
-# Exit status: 1 error, ${NIXOS_APPLY_EXIT.usage} usage, ${NIXOS_APPLY_EXIT.check} release missing, ${NIXOS_APPLY_EXIT.notPending} not pending (rolled back),
-# ${NIXOS_APPLY_EXIT.install} build failed (nothing activated) or activation failed (rolled back), ${NIXOS_APPLY_EXIT.busy} lock held too long.
-set -euo pipefail
-umask 022
+# Exit status: ${APPLY_EXIT.failed} error, ${APPLY_EXIT.usage} usage, ${APPLY_EXIT.check} release missing, ${APPLY_EXIT.notPending} not pending (rolled back),
+# ${APPLY_EXIT.install} build failed (nothing activated) or activation failed (rolled back), ${APPLY_EXIT.busy} lock held too long.
+${BASH_STRICT}
 
 ROOT="\${HOMELAB_ROOT:-}"
 STATE="\${HOMELAB_STATE:-$ROOT${HOMELAB_STATE_DIR}}"
@@ -76,11 +78,7 @@ PROFILE="$ROOT/nix/var/nix/profiles/system"
 CURRENT="$ROOT/run/current-system"
 DEFAULT_TIMEOUT=${timeout}
 NAME="${NIXOS_APPLY_COMMAND}"
-EXIT_USAGE=${NIXOS_APPLY_EXIT.usage}
-EXIT_CHECK=${NIXOS_APPLY_EXIT.check}
-EXIT_NOT_PENDING=${NIXOS_APPLY_EXIT.notPending}
-EXIT_INSTALL=${NIXOS_APPLY_EXIT.install}
-EXIT_BUSY=${NIXOS_APPLY_EXIT.busy}
+${BASH_EXIT_CODES}
 # A rollback holds the lock through one activation; nothing else holds it for long.
 LOCK_WAIT=600
 SELF="$(readlink -f "$0")"
@@ -90,24 +88,13 @@ if [[ -z "$ROOT" ]]; then export PATH="/run/wrappers/bin:/run/current-system/sw/
 export NIX_PATH="\${NIX_PATH:-nixpkgs=/nix/var/nix/profiles/per-user/root/channels/nixos}"
 
 log() { printf '%s: %s\\n' "$NAME" "$*" >&2; }
-die() {
-  local code=$1
-  shift
-  log "$*"
-  exit "$code"
-}
+${bashDie(`log "$*"`)}
 now() { date -u +%Y-%m-%dT%H:%M:%SZ; }
 
-check_id() {
-  [[ "\${1:-}" =~ ^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$ ]] || die "$EXIT_USAGE" "a release id is 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit (got '\${1:-}')"
-}
+${BASH_CHECK_ID}
 
 # One command at a time: apply, confirm, rollback and the watchdog all take this lock.
-lock() {
-  mkdir -p "$BOOK"
-  exec 9>"$BOOK/lock"
-  flock -w "$LOCK_WAIT" 9 || die "$EXIT_BUSY" "another $NAME command held $BOOK/lock for $LOCK_WAIT s"
-}
+${bashLock("$BOOK", "another $NAME command held $BOOK/lock for $LOCK_WAIT s")}
 unlock() {
   flock -u 9
   exec 9>&-
@@ -296,8 +283,7 @@ usage() {
   sed -n 's/^#   //p' "$SELF" >&2
 }
 
-[[ -z "$ROOT" || "$ROOT" == /* ]] || die "$EXIT_USAGE" "HOMELAB_ROOT must be an absolute path, not '$ROOT'"
-[[ "$STATE" == /* ]] || die "$EXIT_USAGE" "HOMELAB_STATE must be an absolute path, not '$STATE'"
+${BASH_PATH_CHECKS}
 [[ -n "$ROOT" || "$(id -u)" -eq 0 ]] || die 1 "run as root: sudo $NAME $*"
 case "\${1:-}" in
   apply) shift; cmd_apply "$@" ;;

@@ -19,10 +19,14 @@
  * decided in code.
  */
 import { compareText } from "../model/order";
-import { compareIp, type Cidr } from "../model/net";
+import { compareCidr, type Cidr } from "../model/net";
 import type { SshAccess } from "../model/plan";
+import { HOMELAB_STATE_DIR } from "./apply-common";
+import type { RenderedFile } from "./files";
 import { generatedHeader } from "./header";
-import { NIXOS_APPLY_COMMAND, RELEASES_DIR } from "./nixos-apply";
+import { renderHostFirewall, type HostFirewallSpec } from "./host-firewall";
+import { NIXOS_APPLY_COMMAND, RELEASES_DIR, renderNixosApply } from "./nixos-apply";
+import { AUTHORIZED_KEYS_DIR, renderSshdConfig, SSH_HOST_KEY_PATH, type SshdPolicy } from "./sshd";
 
 // --- a small Nix value tree -------------------------------------------------------------------
 
@@ -45,12 +49,12 @@ export class NixAttrs {
 export type NixValue = string | number | boolean | NixRaw | NixInterp | NixAttrs | readonly NixValue[];
 
 /** An attribute set from an object whose keys are dotted paths of identifiers (code-known keys only). */
-export function nixAttrs(obj: Readonly<Record<string, NixValue>>): NixAttrs {
+function nixAttrs(obj: Readonly<Record<string, NixValue>>): NixAttrs {
   return new NixAttrs(Object.entries(obj).map(([k, v]) => [k.split("."), v] as const));
 }
 
 /** A path literal relative to configuration.nix, e.g. `./host.nft`. */
-export function nixPath(file: string): NixRaw {
+function nixPath(file: string): NixRaw {
   if (!/^[A-Za-z0-9._+-]+$/.test(file) || file.startsWith(".")) throw new Error(`bug: ${file} cannot be a companion file name`);
   return new NixRaw(`./${file}`);
 }
@@ -97,13 +101,13 @@ export function printNix(v: NixValue, depth = 0): string {
 }
 
 /** One top-level group of settings, with a comment saying why. */
-export interface NixSection {
+interface NixSection {
   readonly comment: readonly string[];
   readonly entries: readonly (readonly [string, NixValue])[];
 }
 
 /** A NixOS module file: `{ config, lib, pkgs, ... }: { <sections> }`. Keys are dotted paths of code-known names. */
-export function printNixModule(header: string, sections: readonly NixSection[]): string {
+function printNixModule(header: string, sections: readonly NixSection[]): string {
   const body = sections
     .map((s) => [...s.comment.map((l) => `  # ${l}`), ...s.entries.map(([path, value]) => `  ${splitPath(path).map(printKey).join(".")} = ${printNix(value, 1)};`)].join("\n"))
     .join("\n\n");
@@ -220,16 +224,16 @@ export const NGINX_EXPORTER_PORT = 9113;
 export function canonicalAccess(access: SshAccess): SshAccess {
   return {
     users: [...access.users].sort((a, b) => compareText(a.name, b.name)).map((u) => ({ ...u, keys: [...u.keys].sort() })),
-    adminSources: [...access.adminSources].sort((a, b) => compareIp(a.network, b.network) || a.prefix - b.prefix),
+    adminSources: [...access.adminSources].sort(compareCidr),
   };
 }
 
 /** The default NIC name. */
-export const DEFAULT_INTERFACE = "ens18";
+const DEFAULT_INTERFACE = "ens18";
 /** The default companion file names. */
-export const DEFAULT_NIXOS_FILES: NixosHostFiles = { firewall: "host.nft", sshd: "sshd_config", apply: "apply.sh" };
+const DEFAULT_NIXOS_FILES: NixosHostFiles = { firewall: "host.nft", sshd: "sshd_config", apply: "apply.sh" };
 /** The default stateVersion. */
-export const DEFAULT_STATE_VERSION = "25.05";
+const DEFAULT_STATE_VERSION = "25.05";
 
 /** Every companion file the configuration references, sorted. Tests check each is rendered. */
 export function companionFiles(spec: NixosHostSpec): string[] {
@@ -238,7 +242,7 @@ export function companionFiles(spec: NixosHostSpec): string[] {
 }
 
 function sortRoutes(routes: readonly { readonly to: Cidr; readonly via: string }[]) {
-  return [...routes].sort((a, b) => compareIp(a.to.network, b.to.network) || a.to.prefix - b.to.prefix);
+  return [...routes].sort((a, b) => compareCidr(a.to, b.to));
 }
 
 function command(pkg: string, cmd: NixosCommand, file: string): NixInterp {
@@ -325,7 +329,7 @@ export function renderNixosConfiguration(spec: NixosHostSpec): string {
       entries: [
         ["services.openssh.enable", true],
         ["services.openssh.openFirewall", false],
-        ["services.openssh.hostKeys", [nixAttrs({ type: "ed25519", path: "/etc/ssh/ssh_host_ed25519_key" })]],
+        ["services.openssh.hostKeys", [nixAttrs({ type: "ed25519", path: SSH_HOST_KEY_PATH })]],
         ["services.openssh.settings", nixAttrs({ UsePAM: true, PasswordAuthentication: false, KbdInteractiveAuthentication: false, PermitRootLogin: "no" })],
         [`environment.etc."ssh/sshd_config".source`, new NixRaw(`lib.mkForce ${nixPath(files.sshd).text}`)],
       ],
@@ -333,7 +337,7 @@ export function renderNixosConfiguration(spec: NixosHostSpec): string {
     {
       comment: [
         "Users come from the model only, with keys and no passwords: NixOS writes the keys to",
-        "/etc/ssh/authorized_keys.d/<user>, which is where sshd_config looks. Root is locked.",
+        `${AUTHORIZED_KEYS_DIR}/<user>, which is where sshd_config looks. Root is locked.`,
       ],
       entries: [
         ["users.mutableUsers", false],
@@ -384,7 +388,7 @@ export function renderNixosConfiguration(spec: NixosHostSpec): string {
         [
           "systemd.tmpfiles.rules",
           [
-            "d /var/lib/homelab 0755 root root -",
+            `d ${HOMELAB_STATE_DIR} 0755 root root -`,
             ...deploy.map((u) => `d ${RELEASES_DIR} 0700 ${u.name} users -`),
             ...(spec.tmpfiles ?? []),
           ],
@@ -447,4 +451,39 @@ export function nixosSshdConfig(text: string): string {
     "",
   ];
   return `${text.endsWith("\n") ? text : `${text}\n`}${tail.join("\n")}`;
+}
+
+// --- the files of one host ----------------------------------------------------------------------
+
+/** One lab NixOS host: its configuration, and what its sshd and firewall admit. */
+export interface NixosHostBundle {
+  /** The output directory of the host's files, e.g. `infra`. */
+  readonly dir: string;
+  /** The configuration; the host's FQDN is `<hostName>.<domain>`, its users `access`. */
+  readonly spec: NixosHostSpec;
+  /** What the host is in the sshd and firewall headers, `<fqdn> (<label>)`, e.g. `DMZ infra host`. */
+  readonly label: string;
+  /** Where sshd listens and whom it admits. */
+  readonly sshd: Omit<SshdPolicy, "role">;
+  /** What the host firewall accepts besides the common input prologue. */
+  readonly firewall: Omit<HostFirewallSpec, "host">;
+}
+
+/**
+ * The files every lab NixOS host carries, under `dir/`: configuration.nix, its sshd_config
+ * (made fit for NixOS), its host firewall and the commit-confirm script. Unsorted; the
+ * caller adds the host's own companion files and sorts.
+ */
+export function nixosHostFiles(host: NixosHostBundle): RenderedFile[] {
+  const { dir, spec } = host;
+  const files = spec.files ?? DEFAULT_NIXOS_FILES;
+  const fqdn = `${spec.hostName}.${spec.domain}`;
+  const role = `${fqdn} (${host.label})`;
+  const sshd = renderSshdConfig({ role, ...host.sshd }, spec.access);
+  return [
+    { path: `${dir}/configuration.nix`, content: renderNixosConfiguration(spec), checker: "nix" },
+    { path: `${dir}/${files.sshd}`, content: nixosSshdConfig(sshd), checker: "sshd" },
+    { path: `${dir}/${files.firewall}`, content: renderHostFirewall({ host: role, ...host.firewall }), checker: "nft" },
+    { path: `${dir}/${files.apply}`, content: renderNixosApply({ host: fqdn }), checker: "sh", mode: 0o755 },
+  ];
 }

@@ -7,10 +7,8 @@
  *   apply.sh rollback [release-id]                  restore the snapshot now
  *   apply.sh status                                 current, pending and last rolled-back release
  *
- * Exit codes (the component and tests rely on them): 0 done; 2 usage; 3 a check failed and
- * nothing was changed; 4 the release is not pending (rolled back, superseded or unknown);
- * 5 installing failed and the previous state was restored; 6 another run holds the lock;
- * 1 anything unexpected.
+ * Exit codes are `APPLY_EXIT` (render/apply-common.ts): 3 here means a check failed and
+ * nothing was changed, 5 that installing failed and the previous state was restored.
  *
  * Environment, so the same script runs in a test network namespace without touching the
  * host: `HOMELAB_ROOT` prefixes every installed path (default empty, i.e. `/`),
@@ -25,26 +23,31 @@
  * session nor the lock is held open by it) and rolls back only if, under the lock, the very
  * attempt it guards is still pending.
  */
-import { compareIp } from "../model/net";
+import { compareCidr } from "../model/net";
 import type { RouterPlan } from "../model/plan";
+import {
+  BASH_CHECK_ID,
+  BASH_EXIT_CODES,
+  BASH_PATH_CHECKS,
+  BASH_STRICT,
+  DEFAULT_CONFIRM_TIMEOUT_SECONDS,
+  HOMELAB_STATE_DIR,
+  bashDie,
+  bashLock,
+} from "./apply-common";
 import { generatedHeader } from "./header";
-
-/** Exit codes of apply.sh. */
-export const APPLY_EXIT = { ok: 0, failed: 1, usage: 2, check: 3, notPending: 4, install: 5, busy: 6 } as const;
+import { AUTHORIZED_KEYS_DIR } from "./sshd";
 
 /** Where each release file is installed, relative to HOMELAB_ROOT. */
-export const APPLY_INSTALL_PATHS = {
+const APPLY_INSTALL_PATHS = {
   "nftables.conf": "/etc/nftables.conf",
   "dnsmasq.conf": "/etc/dnsmasq.conf",
   sshd_config: "/etc/ssh/sshd_config",
-  "authorized_keys.d": "/etc/ssh/authorized_keys.d",
+  "authorized_keys.d": AUTHORIZED_KEYS_DIR,
 } as const;
 
 /** The sysctl file apply.sh writes so forwarding survives a reboot. */
-export const APPLY_SYSCTL_FILE = "/etc/sysctl.d/90-homelab-router.conf";
-
-/** The confirm timeout when the caller gives none, in seconds. */
-export const DEFAULT_CONFIRM_TIMEOUT_SECONDS = 120;
+const APPLY_SYSCTL_FILE = "/etc/sysctl.d/90-homelab-router.conf";
 
 /** A single-quoted shell word. */
 function shq(text: string): string {
@@ -59,7 +62,7 @@ function bashArray(name: string, items: readonly { value: string; comment?: stri
 
 /** The part of the script that comes from the plan. Everything else is the same for every router. */
 function factsSection(router: RouterPlan): string[] {
-  const routes = [...router.routes].sort((a, b) => compareIp(a.to.network, b.to.network) || a.to.prefix - b.to.prefix);
+  const routes = [...router.routes].sort((a, b) => compareCidr(a.to, b.to));
   return [
     "# --- facts from the model -------------------------------------------------------------",
     `ROUTER=${shq(router.name)}`,
@@ -85,8 +88,7 @@ function factsSection(router: RouterPlan): string[] {
 
 // The static part. It is a template literal, so `\${` is bash's `${` and `\\` a backslash.
 
-const PRELUDE = `set -euo pipefail
-umask 022
+const PRELUDE = `${BASH_STRICT}
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 export LC_ALL=C`;
 
@@ -94,46 +96,33 @@ const SETUP = `# --- paths and environment -------------------------------------
 RELEASE_DIR="$(cd "$(dirname "\${BASH_SOURCE[0]}")" && pwd -P)"
 ROOT="\${HOMELAB_ROOT:-}"
 ROOT="\${ROOT%/}"
-STATE="\${HOMELAB_STATE:-$ROOT/var/lib/homelab}"
+STATE="\${HOMELAB_STATE:-$ROOT${HOMELAB_STATE_DIR}}"
 SERVICES="\${HOMELAB_SERVICES:-systemd}"
 MANAGED=("$KEYS_DIR" "$SYSCTL_FILE")
 for entry in "\${INSTALL[@]}"; do MANAGED+=("\${entry#*:}"); done
 
-EXIT_USAGE=2
-EXIT_CHECK=3
-EXIT_NOT_PENDING=4
-EXIT_INSTALL=5
-EXIT_BUSY=6
+${BASH_EXIT_CODES}
 # Longest wait for the lock. Every step under it is bounded, so this is never reached by a healthy run.
 LOCK_WAIT=300
 
 say() { printf 'apply.sh[%s]: %s\\n' "$ROUTER" "$*"; }
 warn() { printf 'apply.sh[%s]: %s\\n' "$ROUTER" "$*" >&2; }
-die() {
-  local code=$1
-  shift
-  warn "error: $*"
-  exit "$code"
-}
+${bashDie(`warn "error: $*"`)}
 usage() {
   cat >&2 <<'EOF'
 usage: apply.sh apply <release-id> [timeout-seconds]
        apply.sh confirm <release-id>
        apply.sh rollback [release-id]
        apply.sh status
-environment: HOMELAB_ROOT (default /), HOMELAB_STATE (default $HOMELAB_ROOT/var/lib/homelab),
+environment: HOMELAB_ROOT (default /), HOMELAB_STATE (default $HOMELAB_ROOT${HOMELAB_STATE_DIR}),
              HOMELAB_SERVICES=systemd|none (default systemd)
 EOF
   exit "$EXIT_USAGE"
 }
-valid_id() { [[ $1 =~ ^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$ ]]; }
+${BASH_CHECK_ID}
 when() { date -u -d "@$1" +%Y-%m-%dT%H:%M:%SZ; }
 
-lock() {
-  mkdir -p "$STATE"
-  exec 9>"$STATE/lock"
-  flock -w "$LOCK_WAIT" 9 || die "$EXIT_BUSY" "another apply.sh has held $STATE/lock for $LOCK_WAIT s"
-}
+${bashLock("$STATE", "another apply.sh has held $STATE/lock for $LOCK_WAIT s")}
 read_state() {
   if [[ -f $STATE/$1 ]]; then cat "$STATE/$1"; fi
 }
@@ -379,7 +368,7 @@ rollback_pending() {
 
 cmd_apply() {
   local id=$1 timeout=\${2:-$DEFAULT_TIMEOUT} token deadline pending
-  valid_id "$id" || die "$EXIT_USAGE" "release id '$id' must be 1-64 of A-Z a-z 0-9 . _ -"
+  check_id "$id"
   if [[ ! $timeout =~ ^[1-9][0-9]{0,3}$ ]] || ((timeout > 3600)); then
     die "$EXIT_USAGE" "timeout '$timeout' must be 1-3600 seconds"
   fi
@@ -417,7 +406,7 @@ cmd_apply() {
 
 cmd_confirm() {
   local id=$1 pending token rolled current at reason
-  valid_id "$id" || die "$EXIT_USAGE" "release id '$id' must be 1-64 of A-Z a-z 0-9 . _ -"
+  check_id "$id"
   lock
   pending=$(read_state pending)
   if [[ $pending == "$id "* ]]; then
@@ -446,7 +435,7 @@ cmd_confirm() {
 
 cmd_rollback() {
   local id=\${1:-} pending
-  if [[ -n $id ]]; then valid_id "$id" || die "$EXIT_USAGE" "release id '$id' must be 1-64 of A-Z a-z 0-9 . _ -"; fi
+  if [[ -n $id ]]; then check_id "$id"; fi
   lock
   pending=$(read_state pending)
   [[ -n $pending ]] || die "$EXIT_NOT_PENDING" "no release is pending"
@@ -466,8 +455,7 @@ cmd_status() {
 
 const MAIN = `# --- main ---------------------------------------------------------------------------------------------
 # The watchdog may run from another working directory (systemd-run starts in /).
-[[ -z $ROOT || $ROOT == /* ]] || die "$EXIT_USAGE" "HOMELAB_ROOT must be an absolute path, not '$ROOT'"
-[[ $STATE == /* ]] || die "$EXIT_USAGE" "HOMELAB_STATE must be an absolute path, not '$STATE'"
+${BASH_PATH_CHECKS}
 case \${1:-} in
   apply) (($# >= 2 && $# <= 3)) || usage; cmd_apply "$2" "\${3:-}" ;;
   confirm) (($# == 2)) || usage; cmd_confirm "$2" ;;

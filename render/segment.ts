@@ -16,7 +16,7 @@ import { renderAuthorizedKeys, renderSshdConfig } from "./sshd";
 export const ROUTER_DIR = "router";
 
 /** All files of one segment, sorted by path. */
-export function renderSegmentFiles(plan: SegmentPlan, access: SshAccess, domain: string): RenderedFile[] {
+export function renderSegmentFiles(plan: SegmentPlan, access: SshAccess): RenderedFile[] {
   const router = plan.router;
   const sshd = renderSshdConfig(
     // The router's sshd listens on the LAN side only and admits the jump host only.
@@ -29,8 +29,8 @@ export function renderSegmentFiles(plan: SegmentPlan, access: SshAccess, domain:
     { path: `${ROUTER_DIR}/sshd_config`, content: sshd, checker: "sshd" },
     ...renderAuthorizedKeys(ROUTER_DIR, access),
     { path: `${ROUTER_DIR}/apply.sh`, content: renderRouterApply(router), checker: "sh", mode: 0o755 },
-    { path: "ssh_config", content: renderSshClientConfig(plan, domain), checker: "ssh-client" },
+    { path: "ssh_config", content: renderSshClientConfig(plan), checker: "ssh-client" },
     // ssh-keygen -l -f reads known_hosts lines as well as authorized_keys lines.
-    { path: "known_hosts", content: renderKnownHosts(plan, domain), checker: "authorized-keys" },
+    { path: "known_hosts", content: renderKnownHosts(plan), checker: "authorized-keys" },
   ]);
 }

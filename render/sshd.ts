@@ -24,6 +24,9 @@ export interface SshdPolicy {
 /** Where authorized keys live: the model's list, not users' own files. NixOS uses the same path. */
 export const AUTHORIZED_KEYS_DIR = "/etc/ssh/authorized_keys.d";
 
+/** The one host key every sshd serves (ed25519). NixOS generates it at the same path. */
+export const SSH_HOST_KEY_PATH = "/etc/ssh/ssh_host_ed25519_key";
+
 const KEX = ["sntrup761x25519-sha512@openssh.com", "curve25519-sha256", "curve25519-sha256@libssh.org"];
 const CIPHERS = ["chacha20-poly1305@openssh.com", "aes256-gcm@openssh.com", "aes128-gcm@openssh.com"];
 const MACS = ["hmac-sha2-512-etm@openssh.com", "hmac-sha2-256-etm@openssh.com"];
@@ -38,7 +41,7 @@ export function renderSshdConfig(policy: SshdPolicy, access: SshAccess): string 
     "Port 22",
     "AddressFamily inet",
     ...policy.listen.map((a) => `ListenAddress ${a}`),
-    "HostKey /etc/ssh/ssh_host_ed25519_key",
+    `HostKey ${SSH_HOST_KEY_PATH}`,
     "",
     "# Keys only. There is no setting anywhere in the model that turns passwords back on.",
     "AuthenticationMethods publickey",

@@ -5,29 +5,22 @@
  * segment fails the whole stack with one error naming every problem: never a partial
  * deploy.
  */
-import { compareText } from "../model/order";
 import * as pulumi from "@pulumi/pulumi";
 import { NixosHost } from "../components/nixos-host";
 import { planDmz, publishSegment } from "../model/dmz";
-import { planSshAccess } from "../model/plan";
-import { renderDmzFiles } from "../render/dmz";
+import { canonicalJson } from "../model/order";
+import { planFlows, planPlacement, planSshAccess, type Flow } from "../model/plan";
+import { INFRA_DIR, renderDmzFiles } from "../render/dmz";
 import { filesUnder } from "../render/files";
-import { catalog, docsOfDmz } from "../render/docs-contract";
+import { docsOfDmz } from "../render/docs-contract";
 import type { StackContext } from "./context";
 import { OUTPUTS, readSegmentContract, segmentContract, type SegmentContract } from "./contracts";
 
-// The catalog is pure (render/docs-contract.ts) so the offline docs build it the same way.
-export { catalog, type CatalogEntry } from "../render/docs-contract";
-
-/** JSON with sorted keys and without undefined fields, for comparing contracts. */
-function canonical(value: unknown): string {
-  return JSON.stringify(value, (_k, v: unknown) =>
-    v !== null && typeof v === "object" && !Array.isArray(v) ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => compareText(a, b))) : v,
-  );
-}
-
-/** Read and check every listed segment's contract; one RunError names every problem. */
-async function readContracts(ctx: StackContext): Promise<SegmentContract[]> {
+/**
+ * Read and check every listed segment's contract; one RunError names every problem.
+ * `flows` are the lab's, to compare each contract with what this commit's model publishes.
+ */
+async function readContracts(ctx: StackContext, flows: readonly Flow[]): Promise<SegmentContract[]> {
   const config = ctx.lab.dmzStack!;
   const refs = config.segments.map((segment) => {
     const name = `${config.stackPrefix}/${segment}`;
@@ -47,7 +40,7 @@ async function readContracts(ctx: StackContext): Promise<SegmentContract[]> {
   }
   for (const c of contracts) {
     // A deployed segment whose config changed since: publish what is deployed, and say so.
-    if (ctx.lab.segments[c.name] && canonical(segmentContract(publishSegment(ctx.lab, c.name))) !== canonical(c)) {
+    if (ctx.lab.segments[c.name] && canonicalJson(segmentContract(publishSegment(ctx.lab, c.name, flows))) !== canonicalJson(c)) {
       void pulumi.log.warn(`segment ${c.name}: its deployed contract differs from Pulumi.${c.name}.yaml in this commit; run \`pulumi up -s ${c.name}\` so both agree`);
     }
   }
@@ -57,18 +50,20 @@ async function readContracts(ctx: StackContext): Promise<SegmentContract[]> {
 /** Declare the DMZ's resources and return its stack outputs. */
 export async function dmzStack(ctx: StackContext): Promise<Record<string, unknown>> {
   const { lab } = ctx;
-  const contracts = await readContracts(ctx);
+  const flows = planFlows(lab);
+  const contracts = await readContracts(ctx, flows);
   const plan = planDmz(lab, contracts);
-  const files = filesUnder(renderDmzFiles(plan, planSshAccess(lab)), "infra");
+  const files = filesUnder(renderDmzFiles(plan, planSshAccess(lab)), INFRA_DIR);
   const infra = new NixosHost("infra", {
     files,
     target: { host: lab.dmz.infra.address, user: lab.ssh.deploy.user, privateKey: ctx.deployKey, hostKey: lab.dmz.infra.sshHostKey },
     ...(ctx.confirmTimeoutSeconds !== undefined ? { confirmTimeoutSeconds: ctx.confirmTimeoutSeconds } : {}),
   });
+  // Plain data, never a secret: the DMZ as planned from the contracts it read, plus the lab-wide placement.
+  const docs = docsOfDmz(lab, plan, contracts, { flows, placement: planPlacement(lab) });
   return {
-    [OUTPUTS.catalog]: catalog(plan, contracts),
+    [OUTPUTS.catalog]: docs.catalog,
     [OUTPUTS.infraRelease]: infra.release,
-    // Plain data, never a secret: the DMZ as planned from the contracts it read, plus the lab-wide placement.
-    [OUTPUTS.docs]: docsOfDmz(lab, plan, contracts),
+    [OUTPUTS.docs]: docs,
   };
 }

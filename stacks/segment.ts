@@ -6,11 +6,11 @@ import { NixosHost } from "../components/nixos-host";
 import type { SshTarget } from "../components/release";
 import { Router } from "../components/router";
 import { publishSegment } from "../model/dmz";
-import { planSegment, planSshAccess } from "../model/plan";
+import { planFlows, planSegment, planSshAccess } from "../model/plan";
 import { docsOfSegment } from "../render/docs-contract";
 import { filesUnder } from "../render/files";
-import { jumpLabFacts, renderJumpFiles } from "../render/jump";
-import { renderSegmentFiles } from "../render/segment";
+import { JUMP_DIR, jumpLabFacts, renderJumpFiles } from "../render/jump";
+import { ROUTER_DIR, renderSegmentFiles } from "../render/segment";
 import type { StackContext } from "./context";
 import { OUTPUTS, segmentContract } from "./contracts";
 
@@ -18,7 +18,9 @@ import { OUTPUTS, segmentContract } from "./contracts";
 export function segmentStack(ctx: StackContext): Record<string, unknown> {
   const { lab } = ctx;
   const seg = lab.segments[ctx.stack]!;
-  const plan = planSegment(lab, seg);
+  // Plan the lab's flows once: the router, the contract and the docs all read them.
+  const flows = planFlows(lab);
+  const plan = planSegment(lab, seg, flows);
   const access = planSshAccess(lab);
   const user = lab.ssh.deploy.user;
   const timeout = ctx.confirmTimeoutSeconds !== undefined ? { confirmTimeoutSeconds: ctx.confirmTimeoutSeconds } : {};
@@ -26,11 +28,11 @@ export function segmentStack(ctx: StackContext): Record<string, unknown> {
   // Admins and Pulumi reach the jump host at the router's WAN address; the router
   // forwards port 22 to it from the admin sources only.
   const jumpTarget: SshTarget = { host: seg.router.wanAddress, user, privateKey: ctx.deployKey, hostKey: plan.jumpHost.sshHostKey! };
-  const jumpFiles = filesUnder(renderJumpFiles(plan, access, jumpLabFacts(lab)), "jump");
+  const jumpFiles = filesUnder(renderJumpFiles(plan, access, jumpLabFacts(lab)), JUMP_DIR);
   const jump = new NixosHost(seg.jumpHost, { files: jumpFiles, target: jumpTarget, ...timeout });
 
   // The router's sshd accepts only the jump host, so Pulumi goes through it.
-  const routerFiles = filesUnder(renderSegmentFiles(plan, access, lab.domain), "router");
+  const routerFiles = filesUnder(renderSegmentFiles(plan, access), ROUTER_DIR);
   const router = new Router(
     seg.router.name,
     { files: routerFiles, target: { host: seg.router.lanAddress, user, privateKey: ctx.deployKey, hostKey: seg.router.sshHostKey, proxy: jumpTarget }, ...timeout },
@@ -38,10 +40,10 @@ export function segmentStack(ctx: StackContext): Record<string, unknown> {
   );
 
   return {
-    [OUTPUTS.contract]: segmentContract(publishSegment(lab, seg.name)),
+    [OUTPUTS.contract]: segmentContract(publishSegment(lab, seg.name, flows)),
     [OUTPUTS.routerRelease]: router.release,
     [OUTPUTS.jumpRelease]: jump.release,
     // Plain data from the model, never a secret: `npm run docs` renders the pages from it.
-    [OUTPUTS.docs]: docsOfSegment(lab, seg.name),
+    [OUTPUTS.docs]: docsOfSegment(lab, seg.name, plan),
   };
 }

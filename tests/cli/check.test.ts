@@ -1,29 +1,10 @@
 // Proves: the real `check` CLI (tsx cli/main.ts check) exits 1 and names file, config path and a fix for a broken copy of the lab for every validation rule, emits the same problems as JSON with --json, exits 0 with a one-line summary on the reference lab, and never shows a stack trace for malformed YAML or bad flags; does not prove each rule's exact wording (tests/unit/validate.test.ts).
-import { execFile } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { RULES } from "../../model/validate";
-import { copyLab, REPO } from "../support/lab";
-
-type Files = Record<string, any>;
-
-const TSX = path.join(REPO, "node_modules", "tsx", "dist", "cli.mjs");
-
-interface Run {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-/** Run `tsx cli/main.ts <args>` from the repository root, as `npm run check -- ...` does. */
-function cli(args: readonly string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [TSX, "cli/main.ts", ...args], { cwd: REPO, timeout: 60_000, env: { ...process.env, NO_COLOR: "1" } }, (err, stdout, stderr) => {
-      const code = err ? (typeof err.code === "number" ? err.code : -1) : 0;
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
+import { runCliAsync } from "../support/cli";
+import { copyLab, REPO, segOf, type LabFiles } from "../support/lab";
+import type { Run } from "../support/proc";
 
 /** Run tasks at most `width` at a time (two cores: tsx start-up is CPU-bound). */
 async function pool<T>(tasks: readonly (() => Promise<T>)[], width: number): Promise<T[]> {
@@ -39,12 +20,11 @@ async function pool<T>(tasks: readonly (() => Promise<T>)[], width: number): Pro
   return out;
 }
 
-const seg = (f: Files, name: string) => f[`Pulumi.${name}.yaml`].config["homelab:segment"];
-const lab = (f: Files) => f["homelab.yaml"];
+const lab = (f: LabFiles) => f["homelab.yaml"];
 
 interface Breakage {
   readonly rule: string;
-  readonly edit: (f: Files) => void;
+  readonly edit: (f: LabFiles) => void;
   readonly file: string;
   readonly path: string;
 }
@@ -57,35 +37,35 @@ interface Breakage {
 const BATCHES: Record<"a" | "b", readonly Breakage[]> = {
   a: [
     { rule: "subnets.disjoint", edit: (f) => lab(f).ssh.adminSources.push("10.99.0.0/24"), file: "homelab.yaml", path: "ssh.adminSources[1]" },
-    { rule: "addresses.in-network", edit: (f) => (seg(f, "cluster").hosts["cp-1"].address = "10.20.0.150"), file: "Pulumi.cluster.yaml", path: "homelab:segment.hosts.cp-1.address" },
-    { rule: "dhcp.pool", edit: (f) => (seg(f, "lab").dhcp = { start: "10.30.0.199", end: "10.30.0.100" }), file: "Pulumi.lab.yaml", path: "homelab:segment.dhcp" },
+    { rule: "addresses.in-network", edit: (f) => (segOf(f, "cluster").hosts["cp-1"].address = "10.20.0.150"), file: "Pulumi.cluster.yaml", path: "homelab:segment.hosts.cp-1.address" },
+    { rule: "dhcp.pool", edit: (f) => (segOf(f, "lab").dhcp = { start: "10.30.0.199", end: "10.30.0.100" }), file: "Pulumi.lab.yaml", path: "homelab:segment.dhcp" },
     { rule: "addresses.unique", edit: (f) => (lab(f).dmz.ntp = lab(f).dmz.dns), file: "homelab.yaml", path: "dmz.ntp" },
-    { rule: "names.unique", edit: (f) => (seg(f, "lab").router.name = "cluster-fw"), file: "Pulumi.lab.yaml", path: "homelab:segment.router.name" },
-    { rule: "macs.unique", edit: (f) => (seg(f, "sandbox").hosts.games.mac = seg(f, "sandbox").hosts.agent.mac), file: "Pulumi.sandbox.yaml", path: "homelab:segment.hosts.games.mac" },
-    { rule: "vm-ids.unique", edit: (f) => (seg(f, "internal").hosts.monitor.vm.vmId = 1010), file: "Pulumi.internal.yaml", path: "homelab:segment.hosts.monitor.vm.vmId" },
-    { rule: "vms.references", edit: (f) => (seg(f, "lab").hosts["mirror-1"].vm.node = "pve9"), file: "Pulumi.lab.yaml", path: "homelab:segment.hosts.mirror-1.vm.node" },
-    { rule: "refs.routers", edit: (f) => (seg(f, "sandbox").router.hardware = "rtr9"), file: "Pulumi.sandbox.yaml", path: "homelab:segment.router.hardware" },
+    { rule: "names.unique", edit: (f) => (segOf(f, "lab").router.name = "cluster-fw"), file: "Pulumi.lab.yaml", path: "homelab:segment.router.name" },
+    { rule: "macs.unique", edit: (f) => (segOf(f, "sandbox").hosts.games.mac = segOf(f, "sandbox").hosts.agent.mac), file: "Pulumi.sandbox.yaml", path: "homelab:segment.hosts.games.mac" },
+    { rule: "vm-ids.unique", edit: (f) => (segOf(f, "internal").hosts.monitor.vm.vmId = 1010), file: "Pulumi.internal.yaml", path: "homelab:segment.hosts.monitor.vm.vmId" },
+    { rule: "vms.references", edit: (f) => (segOf(f, "lab").hosts["mirror-1"].vm.node = "pve9"), file: "Pulumi.lab.yaml", path: "homelab:segment.hosts.mirror-1.vm.node" },
+    { rule: "refs.routers", edit: (f) => (segOf(f, "sandbox").router.hardware = "rtr9"), file: "Pulumi.sandbox.yaml", path: "homelab:segment.router.hardware" },
     { rule: "refs.hardware-segments", edit: (f) => (lab(f).hardware.switches["sw-cluster"].segment = "clustr"), file: "homelab.yaml", path: "hardware.switches.sw-cluster.segment" },
     { rule: "refs.dmz-segments", edit: (f) => (f["Pulumi.dmz.yaml"].config["homelab:dmz"].segments = ["internal", "cluster", "lab"]), file: "Pulumi.dmz.yaml", path: "homelab:dmz.segments" },
     { rule: "ssh.keys", edit: (f) => (lab(f).ssh.deploy.user = "alice"), file: "homelab.yaml", path: "ssh.deploy.user" },
   ],
   b: [
-    { rule: "vms.nics", edit: (f) => (seg(f, "lab").hosts["mirror-2"].vm.nics = [{ bridge: "cluster" }]), file: "Pulumi.lab.yaml", path: "homelab:segment.hosts.mirror-2.vm.nics[0].bridge" },
-    { rule: "vms.passthrough", edit: (f) => delete seg(f, "cluster").hosts["worker-2"].vm.ha, file: "Pulumi.cluster.yaml", path: "homelab:segment.hosts.worker-2.vm.ha" },
+    { rule: "vms.nics", edit: (f) => (segOf(f, "lab").hosts["mirror-2"].vm.nics = [{ bridge: "cluster" }]), file: "Pulumi.lab.yaml", path: "homelab:segment.hosts.mirror-2.vm.nics[0].bridge" },
+    { rule: "vms.passthrough", edit: (f) => delete segOf(f, "cluster").hosts["worker-2"].vm.ha, file: "Pulumi.cluster.yaml", path: "homelab:segment.hosts.worker-2.vm.ha" },
     { rule: "capacity.nodes", edit: (f) => (lab(f).hardware.proxmox.nodes.pve3.storage["local-zfs"] = 100), file: "homelab.yaml", path: "hardware.proxmox.nodes.pve3.storage.local-zfs" },
-    { rule: "capacity.n-minus-1", edit: (f) => (seg(f, "sandbox").hosts.agent.vm.memoryMiB = 60000), file: "Pulumi.sandbox.yaml", path: "homelab:segment.hosts.agent.vm.ha" },
-    { rule: "talos.cluster", edit: (f) => (seg(f, "cluster").talos.controlPlanes = ["cp-1", "cp-2"]), file: "Pulumi.cluster.yaml", path: "homelab:segment.talos.controlPlanes" },
-    { rule: "services.backends", edit: (f) => (seg(f, "internal").services.grafana.backend.host = "monitr"), file: "Pulumi.internal.yaml", path: "homelab:segment.services.grafana.backend.host" },
-    { rule: "services.auth", edit: (f) => Object.assign(seg(f, "internal").services.registry, { exposure: "internet", auth: { kind: "none" } }), file: "Pulumi.internal.yaml", path: "homelab:segment.services.registry.auth" },
-    { rule: "services.ports", edit: (f) => (seg(f, "sandbox").services.valheim.port = 47998), file: "Pulumi.sandbox.yaml", path: "homelab:segment.services.valheim.port" },
-    { rule: "services.names", edit: (f) => (seg(f, "lab").services.mirror.hostname = "proxy"), file: "Pulumi.lab.yaml", path: "homelab:segment.services.mirror.hostname" },
-    { rule: "ssh.jump-hosts", edit: (f) => (seg(f, "lab").jumpHost = "jmp"), file: "Pulumi.lab.yaml", path: "homelab:segment.jumpHost" },
-    { rule: "ssh.host-keys", edit: (f) => delete seg(f, "sandbox").hosts.agent.sshHostKey, file: "Pulumi.sandbox.yaml", path: "homelab:segment.hosts.agent.sshHostKey" },
-    { rule: "flows.targets", edit: (f) => (seg(f, "lab").flows["push-registry"].to = "internal/dta"), file: "Pulumi.lab.yaml", path: "homelab:segment.flows.push-registry.to" },
-    { rule: "storage.targets", edit: (f) => (seg(f, "cluster").storage["k8s-nfs"].consumers = ["worker-1", "worker-4"]), file: "Pulumi.cluster.yaml", path: "homelab:segment.storage.k8s-nfs.consumers[1]" },
+    { rule: "capacity.n-minus-1", edit: (f) => (segOf(f, "sandbox").hosts.agent.vm.memoryMiB = 60000), file: "Pulumi.sandbox.yaml", path: "homelab:segment.hosts.agent.vm.ha" },
+    { rule: "talos.cluster", edit: (f) => (segOf(f, "cluster").talos.controlPlanes = ["cp-1", "cp-2"]), file: "Pulumi.cluster.yaml", path: "homelab:segment.talos.controlPlanes" },
+    { rule: "services.backends", edit: (f) => (segOf(f, "internal").services.grafana.backend.host = "monitr"), file: "Pulumi.internal.yaml", path: "homelab:segment.services.grafana.backend.host" },
+    { rule: "services.auth", edit: (f) => Object.assign(segOf(f, "internal").services.registry, { exposure: "internet", auth: { kind: "none" } }), file: "Pulumi.internal.yaml", path: "homelab:segment.services.registry.auth" },
+    { rule: "services.ports", edit: (f) => (segOf(f, "sandbox").services.valheim.port = 47998), file: "Pulumi.sandbox.yaml", path: "homelab:segment.services.valheim.port" },
+    { rule: "services.names", edit: (f) => (segOf(f, "lab").services.mirror.hostname = "proxy"), file: "Pulumi.lab.yaml", path: "homelab:segment.services.mirror.hostname" },
+    { rule: "ssh.jump-hosts", edit: (f) => (segOf(f, "lab").jumpHost = "jmp"), file: "Pulumi.lab.yaml", path: "homelab:segment.jumpHost" },
+    { rule: "ssh.host-keys", edit: (f) => delete segOf(f, "sandbox").hosts.agent.sshHostKey, file: "Pulumi.sandbox.yaml", path: "homelab:segment.hosts.agent.sshHostKey" },
+    { rule: "flows.targets", edit: (f) => (segOf(f, "lab").flows["push-registry"].to = "internal/dta"), file: "Pulumi.lab.yaml", path: "homelab:segment.flows.push-registry.to" },
+    { rule: "storage.targets", edit: (f) => (segOf(f, "cluster").storage["k8s-nfs"].consumers = ["worker-1", "worker-4"]), file: "Pulumi.cluster.yaml", path: "homelab:segment.storage.k8s-nfs.consumers[1]" },
     {
       rule: "untrusted.reasons",
-      edit: (f) => (seg(f, "sandbox").storage = { files: { protocol: "nfs", server: "internal/data", export: "/srv/nfs/agent", consumers: ["agent"] } }),
+      edit: (f) => (segOf(f, "sandbox").storage = { files: { protocol: "nfs", server: "internal/data", export: "/srv/nfs/agent", consumers: ["agent"] } }),
       file: "Pulumi.sandbox.yaml",
       path: "homelab:segment.storage.files.reason",
     },
@@ -102,7 +82,6 @@ function blocks(stderr: string): { header: string; body: string }[] {
     .map((b) => ({ header: b.split("\n")[0] ?? "", body: b }));
 }
 
-const dirs: string[] = [];
 const results: Record<string, Run> = {};
 
 beforeAll(async () => {
@@ -110,7 +89,6 @@ beforeAll(async () => {
   const dirB = copyLab((f) => BATCHES.b.forEach((b) => b.edit(f)));
   const dirYaml = copyLab();
   fs.writeFileSync(path.join(dirYaml, "Pulumi.lab.yaml"), "config:\n  homelab:segment: [\n");
-  dirs.push(dirA, dirB, dirYaml);
   const runs: Record<string, readonly string[]> = {
     a: ["check", "--dir", dirA],
     b: ["check", "--dir", dirB],
@@ -123,15 +101,11 @@ beforeAll(async () => {
   };
   const names = Object.keys(runs);
   const out = await pool(
-    names.map((n) => () => cli(runs[n]!)),
+    names.map((n) => () => runCliAsync(runs[n]!)),
     2,
   );
   names.forEach((n, i) => (results[n] = out[i]!));
 }, 120_000);
-
-afterAll(() => {
-  for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
-});
 
 describe("npm run check", () => {
   test("every validation rule has a CLI breakage", () => {

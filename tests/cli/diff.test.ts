@@ -1,29 +1,27 @@
 // Proves `npm run plan -- --diff <ref>` end to end on a temporary git repository holding a copy of the reference lab: changing one flow states exactly that change (plain text, the Markdown pull-request comment, JSON with the touched stacks), the real CLI exits 0 (2 with --exit-code), identical config says "no changes", and an unknown ref or a base that does not validate exits 1 saying why; it does not prove the wording of every kind of change (tests/unit/diff.test.ts) or the workflows (tests/unit/docs-workflows.test.ts).
-import { execFileSync, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { computePlanDiff, COMMENT_MARKER, diffExitCode, formatDiff, runPlanDiff, type DiffResult } from "../../cli/diff";
-import { copyLab, REPO } from "../support/lab";
+import { runCli } from "../support/cli";
+import { copyLab, type LabFiles } from "../support/lab";
+import { must } from "../support/proc";
 
-const git = (dir: string, ...args: string[]) => execFileSync("git", ["-c", "user.name=test", "-c", "user.email=test@example.net", "-c", "commit.gpgsign=false", ...args], { cwd: dir, encoding: "utf8" });
+/** git in `dir`, with no user configuration (HOME is the repository itself). */
+const git = (dir: string, ...args: string[]) => must(["git", "-c", "user.name=test", "-c", "user.email=test@example.net", "-c", "commit.gpgsign=false", ...args], { cwd: dir, env: { HOME: dir } });
 
 const ONE_FLOW = "new allow sandbox/agent → lab/mirror-1 443/tcp: The agent installs packages from the lab's mirror cache instead of the internet";
 
-/** A git repository with the reference lab committed, then `edit` applied to the working copy. */
-function labRepo(edit?: (f: Record<string, any>) => void): string {
+/** A git repository with the reference lab committed (removed after the file's tests), then `edit` applied to the working copy. */
+function labRepo(edit?: (f: LabFiles) => void): string {
   const dir = copyLab();
   git(dir, "init", "-q", "-b", "main");
   git(dir, "add", "-A");
   git(dir, "commit", "-q", "-m", "the reference lab");
-  if (edit) {
-    const changed = copyLab(edit);
-    for (const f of fs.readdirSync(changed)) fs.copyFileSync(path.join(changed, f), path.join(dir, f));
-    fs.rmSync(changed, { recursive: true, force: true });
-  }
+  if (edit) copyLab(edit, dir);
   return dir;
 }
 
-const widenAgentMirror = (f: Record<string, any>) => {
+const widenAgentMirror = (f: LabFiles) => {
   f["Pulumi.sandbox.yaml"].config["homelab:segment"].flows["agent-mirror"].ports = ["80/tcp", "443/tcp"];
 };
 
@@ -35,7 +33,6 @@ beforeAll(async () => {
   if ("error" in r) throw new Error(r.error);
   result = r;
 });
-afterAll(() => fs.rmSync(repo, { recursive: true, force: true }));
 
 test("one flow changed: the statement says exactly that, and the two firewalls' rules change", () => {
   const d = result.diff!;
@@ -91,16 +88,11 @@ describe("nothing to state, or nothing to compare with", () => {
   beforeAll(() => {
     clean = labRepo();
   });
-  afterAll(() => fs.rmSync(clean, { recursive: true, force: true }));
 
   test("the real CLI on identical config: no changes, exit 0 even with --exit-code, nothing touched", () => {
-    const r = spawnSync(process.execPath, [path.join(REPO, "node_modules/tsx/dist/cli.mjs"), path.join(REPO, "cli/main.ts"), "plan", "--diff", "main", "--dir", clean, "--json", "--exit-code"], {
-      encoding: "utf8",
-      cwd: REPO,
-      timeout: 60_000,
-    });
+    const r = runCli(["plan", "--diff", "main", "--dir", clean, "--json", "--exit-code"]);
     expect(r.stderr).toBe("");
-    expect(r.status).toBe(0);
+    expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ ref: "main", changed: false, codeChanged: false, touched: [], statements: {}, stacks: [] });
   }, 60_000);
 
@@ -120,22 +112,18 @@ describe("nothing to state, or nothing to compare with", () => {
 
   test("a base that does not validate with this code: exit 1, its problems listed, and a comment that says so", async () => {
     const broken = labRepo();
-    try {
-      const seg = path.join(broken, "Pulumi.lab.yaml");
-      const good = fs.readFileSync(seg, "utf8");
-      fs.writeFileSync(seg, good.replace("subnet: 10.30.0.0/24", "subnet: 10.30.0.0/24\n    colour: blue"));
-      git(broken, "commit", "-q", "-am", "a key this code does not know");
-      fs.writeFileSync(seg, good);
-      const text = await runPlanDiff({ dir: broken, ref: "HEAD", format: "text" });
-      expect(text.code).toBe(1);
-      expect(text.stderr).toContain("the lab config at HEAD (");
-      expect(text.stderr).toContain(") does not validate with this working tree's code: 1 problem");
-      expect(text.stderr).toContain('Pulumi.lab.yaml: homelab:segment.colour = "blue"');
-      const md = await runPlanDiff({ dir: broken, ref: "HEAD", format: "markdown" });
-      expect(md.code).toBe(1);
-      expect(md.stdout).toMatch(new RegExp(`^${COMMENT_MARKER}\\n## Offline plan: what this change does\\n\\nCannot compare with \`HEAD\`:`));
-    } finally {
-      fs.rmSync(broken, { recursive: true, force: true });
-    }
+    const seg = path.join(broken, "Pulumi.lab.yaml");
+    const good = fs.readFileSync(seg, "utf8");
+    fs.writeFileSync(seg, good.replace("subnet: 10.30.0.0/24", "subnet: 10.30.0.0/24\n    colour: blue"));
+    git(broken, "commit", "-q", "-am", "a key this code does not know");
+    fs.writeFileSync(seg, good);
+    const text = await runPlanDiff({ dir: broken, ref: "HEAD", format: "text" });
+    expect(text.code).toBe(1);
+    expect(text.stderr).toContain("the lab config at HEAD (");
+    expect(text.stderr).toContain(") does not validate with this working tree's code: 1 problem");
+    expect(text.stderr).toContain('Pulumi.lab.yaml: homelab:segment.colour = "blue"');
+    const md = await runPlanDiff({ dir: broken, ref: "HEAD", format: "markdown" });
+    expect(md.code).toBe(1);
+    expect(md.stdout).toMatch(new RegExp(`^${COMMENT_MARKER}\\n## Offline plan: what this change does\\n\\nCannot compare with \`HEAD\`:`));
   });
 });

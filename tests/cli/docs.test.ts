@@ -1,11 +1,12 @@
 // Proves `npm run docs`: --check passes on the committed docs/ and fails (exit 1, every stale file listed, the fix named) on a modified copy, also through the real CLI; the live path reads every stack through a fake `pulumi` on PATH (`stack output --json --show-secrets=false -s <org/project/stack>`) and renders the offline pages except the index's source line, names drift, and reports every missing, malformed or secret output; auto falls back to the model; a file docs/ did not generate stops the write; ssh_config resolves every alias with `ssh -G`. It does not run a real Pulumi CLI or real stacks.
-import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { listTree, runDocs } from "../../cli/docs";
 import { segmentList } from "../../model/lab";
 import { docsOfLab } from "../../render/docs-contract";
+import { sshG } from "../support/checkers";
+import { runCli } from "../support/cli";
 import { referenceLab, REPO } from "../support/lab";
 
 const DOCS = path.join(REPO, "docs");
@@ -41,8 +42,8 @@ describe("--check", () => {
           "",
         ].join("\n"),
       );
-      const cli = spawnSync(process.execPath, [path.join(REPO, "node_modules/tsx/dist/cli.mjs"), path.join(REPO, "cli/main.ts"), "docs", "--check", "--out", copy], { encoding: "utf8", cwd: REPO, timeout: 60_000 });
-      expect(cli.status).toBe(1);
+      const cli = runCli(["docs", "--check", "--out", copy]);
+      expect(cli.code).toBe(1);
       expect(cli.stderr).toContain("  changed  ");
       expect(cli.stderr).toContain("Fix: run `npm run docs");
       expect(cli.stdout).toBe("");
@@ -215,20 +216,19 @@ test("ssh -G resolves every alias of the committed ssh_config: jump hosts at the
   const aliases = [...fs.readFileSync(config, "utf8").matchAll(/^Host (\S+) (\S+)$/gm)].map((m) => m[1]!);
   expect(aliases.length).toBe(21);
   for (const alias of aliases) {
-    const r = spawnSync("ssh", ["-G", "-F", config, alias], { encoding: "utf8" });
-    expect(r.status).toBe(0);
-    const opt = (k: string) => new RegExp(`^${k} (.*)$`, "m").exec(r.stdout)?.[1];
+    // Throws unless ssh accepts the config for this alias.
+    const g = sshG(config, alias);
     const [host, zone] = alias.split(".") as [string, string];
-    expect(opt("stricthostkeychecking")).toBe("true");
-    expect(opt("passwordauthentication")).toBe("no");
+    expect(g.stricthostkeychecking).toBe("true");
+    expect(g.passwordauthentication).toBe("no");
     if (zone === "dmz") {
-      expect(opt("hostname")).toBe(lab.dmz.infra.address);
-      expect(opt("proxyjump")).toBeUndefined();
+      expect(g.hostname).toBe(lab.dmz.infra.address);
+      expect(g.proxyjump).toBeUndefined();
     } else if (host === lab.segments[zone]!.jumpHost) {
-      expect(opt("hostname")).toBe(lab.segments[zone]!.router.wanAddress);
-      expect(opt("proxyjump")).toBeUndefined();
+      expect(g.hostname).toBe(lab.segments[zone]!.router.wanAddress);
+      expect(g.proxyjump).toBeUndefined();
     } else {
-      expect(opt("proxyjump")).toBe(`jump.${zone}`);
+      expect(g.proxyjump).toBe(`jump.${zone}`);
     }
   }
 });

@@ -2,22 +2,22 @@
 // DMZ reads the segments' exported contracts, the files written are exactly what the
 // resources upload (and what the renderers produce), --json redacts secrets, and user
 // mistakes exit 1 without a stack trace. It does not run the files (tools/twin do).
-import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { formatTree, planStacks, PLACEHOLDER_KEY, writePlan, type PlanResult } from "../../cli/plan";
 import { planDmz, publishAll } from "../../model/dmz";
-import { planLab, planSshAccess } from "../../model/plan";
+import { planSshAccess } from "../../model/plan";
 import { renderDmzFiles } from "../../render/dmz";
 import { jumpLabFacts, renderJumpFiles } from "../../render/jump";
 import { renderSegmentFiles } from "../../render/segment";
-import { copyLab, referenceLab, REPO } from "../support/lab";
+import { runCli } from "../support/cli";
+import { copyLab, referenceLab, referencePlan, REPO } from "../support/lab";
 
 let result: PlanResult;
 let out: string;
 beforeAll(async () => {
-  result = await planStacks({ dir: REPO, out: "unused", json: false, stacks: [] });
+  result = await planStacks({ dir: REPO, stacks: [] });
   out = fs.mkdtempSync(path.join(os.tmpdir(), "homelab-plan-"));
   writePlan(result, out);
 });
@@ -32,11 +32,11 @@ test("segments first, then the DMZ; every stack declares resources", () => {
 
 test("the files written are what the resources upload, byte for byte what the renderers produce", () => {
   const lab = referenceLab();
-  const plan = planLab(lab);
+  const plan = referencePlan();
   const access = planSshAccess(lab);
   const facts = jumpLabFacts(lab);
   for (const seg of Object.keys(plan.segments)) {
-    const expected = [...renderSegmentFiles(plan.segments[seg]!, access, lab.domain), ...renderJumpFiles(plan.segments[seg]!, access, facts)];
+    const expected = [...renderSegmentFiles(plan.segments[seg]!, access), ...renderJumpFiles(plan.segments[seg]!, access, facts)];
     for (const f of expected) expect(fs.readFileSync(path.join(out, seg, f.path), "utf8")).toBe(f.content);
     expect(JSON.parse(fs.readFileSync(path.join(out, seg, "plan.json"), "utf8")).router.name).toBe(lab.segments[seg]!.router.name);
   }
@@ -58,14 +58,10 @@ test("no secret reaches the plan: the placeholder deploy key is nowhere in resou
   for (const u of uploads) expect(u.secretInputs).toContain("connection");
 });
 
-function cli(args: string[]) {
-  return spawnSync(process.execPath, [path.join(REPO, "node_modules/tsx/dist/cli.mjs"), path.join(REPO, "cli/main.ts"), ...args], { encoding: "utf8", cwd: REPO, timeout: 60000 });
-}
-
 test("plan --json on the CLI: machine-readable, secrets redacted, files listed", () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "homelab-plan-cli-"));
-  const r = cli(["plan", "--json", "--stack", "sandbox", "--out", dir]);
-  expect(r.status).toBe(0);
+  const r = runCli(["plan", "--json", "--stack", "sandbox", "--out", dir]);
+  expect(r.code).toBe(0);
   const json = JSON.parse(r.stdout);
   expect(json.stacks.map((s: { stack: string }) => s.stack)).toEqual(["sandbox"]);
   const apply = json.stacks[0].resources.find((x: { name: string }) => x.name === "sandbox-fw-release-apply");
@@ -76,12 +72,12 @@ test("plan --json on the CLI: machine-readable, secrets redacted, files listed",
 }, 60000);
 
 test("user mistakes exit 1 with a clear message and no stack trace", () => {
-  const unknown = cli(["plan", "--stack", "staging"]);
-  expect(unknown.status).toBe(1);
+  const unknown = runCli(["plan", "--stack", "staging"]);
+  expect(unknown.code).toBe(1);
   expect(unknown.stderr).toMatch(/unknown stack "staging"; the known stacks are cluster, internal, lab, sandbox, dmz/);
   const bad = copyLab((f) => (f["homelab.yaml"].dmz.proxy = "192.168.1.10"));
-  const invalid = cli(["plan", "--dir", bad, "--out", path.join(bad, "out")]);
-  expect(invalid.status).toBe(1);
+  const invalid = runCli(["plan", "--dir", bad, "--out", path.join(bad, "out")]);
+  expect(invalid.code).toBe(1);
   expect(invalid.stderr).toMatch(/homelab\.yaml: dmz\.proxy = "192\.168\.1\.10"/);
   for (const r of [unknown, invalid]) expect(r.stderr).not.toMatch(/\n\s+at /);
   expect(fs.existsSync(path.join(bad, "out"))).toBe(false);

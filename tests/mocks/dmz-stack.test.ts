@@ -2,15 +2,16 @@
 // StackReference contracts (mocked from all four segments), exports the lab-wide docs
 // contract (catalog, names, placement) the offline docs build the same way, and fails with one clear
 // error for missing or malformed contracts; it does not run dnsmasq or nginx (tools/twin do).
+import { isSecret } from "@pulumi/pulumi";
 import type { MockRun } from "../../cli/mock-runtime";
 import { publishSegment } from "../../model/dmz";
 import { docsOfLab } from "../../render/docs-contract";
-import { OUTPUTS, readDocsContract, segmentContract } from "../../stacks/contracts";
+import { OUTPUTS, readDocsContract } from "../../stacks/contracts";
 import { referenceLab } from "../support/lab";
-import { runStack } from "../support/mocks";
+import { runStack, segmentReferences } from "../support/mocks";
 
 const SEGMENTS = ["cluster", "internal", "lab", "sandbox"];
-const contracts = (): Record<string, Record<string, unknown>> => Object.fromEntries(SEGMENTS.map((s) => [`organization/homelab/${s}`, { [OUTPUTS.contract]: JSON.parse(JSON.stringify(segmentContract(publishSegment(referenceLab(), s)))) }]));
+const contracts = () => segmentReferences(SEGMENTS);
 const fileOf = (run: MockRun, name: string) => {
   const u = run.recorder.uploads.find((x) => x.remotePath.endsWith(`/${name}`));
   if (!u) throw new Error(`no upload of ${name}`);
@@ -55,7 +56,6 @@ test("the docs contract: the offline one, its catalog the catalog output, accept
   expect(docs).toEqual(JSON.parse(JSON.stringify(docsOfLab(referenceLab()).dmz)));
   expect(docs.catalog).toEqual(run.resolved[OUTPUTS.catalog]);
   expect(readDocsContract({ kind: "dmz" }, "organization/homelab/dmz", docs)).toEqual({ ok: true, value: docs });
-  const { isSecret } = await import("@pulumi/pulumi");
   expect(await isSecret(run.outputs[OUTPUTS.docs]!)).toBe(false);
   expect(JSON.stringify(docs)).not.toMatch(/TEST-SENTINEL-8c1f|PRIVATE KEY|\[secret\]/);
 });

@@ -2,8 +2,9 @@
 // key and an invalid lab each give one clear error and declare no resource; and preview
 // mode (unknown values) neither hangs nor crashes, with every stack's docs contract known and
 // equal to the offline one. It does not run a real engine.
-import { runStack } from "../support/mocks";
-import { copyLab } from "../support/lab";
+import { docsOfLab, docsOfSegment } from "../../render/docs-contract";
+import { copyLab, referenceLab } from "../support/lab";
+import { runStack, segmentReferences } from "../support/mocks";
 
 const declared = (run: Awaited<ReturnType<typeof runStack>>) => run.recorder.resources.filter((r) => r.type !== "pulumi:pulumi:Stack");
 
@@ -42,20 +43,13 @@ test.each(["internal", "cluster", "lab", "sandbox"])("preview of %s completes wi
   expect(run.resolved.contract).toMatchObject({ name: stack, version: 1 });
   expect(run.resolved.routerRelease).toBeUndefined();
   // The docs are plain data from the model: known in preview, the same as offline.
-  const { docsOfSegment } = await import("../../render/docs-contract");
-  const { referenceLab } = await import("../support/lab");
   expect(run.resolved.docs).toEqual(JSON.parse(JSON.stringify(docsOfSegment(referenceLab(), stack))));
 });
 
 test("preview of the DMZ completes: contracts are read, the release is unknown", async () => {
-  const { publishSegment } = await import("../../model/dmz");
-  const { segmentContract } = await import("../../stacks/contracts");
-  const { referenceLab } = await import("../support/lab");
-  const references = Object.fromEntries(["cluster", "internal", "lab", "sandbox"].map((s) => [`organization/homelab/${s}`, { contract: JSON.parse(JSON.stringify(segmentContract(publishSegment(referenceLab(), s)))) }]));
-  const run = await runStack("dmz", { preview: true, references });
+  const run = await runStack("dmz", { preview: true, references: segmentReferences() });
   expect(declared(run).some((r) => r.type === "homelab:nixos:Host" && r.name === "infra")).toBe(true);
   expect(run.resolved.infraRelease).toBeUndefined();
   expect(Array.isArray(run.resolved.catalog)).toBe(true);
-  const { docsOfLab } = await import("../../render/docs-contract");
   expect(run.resolved.docs).toEqual(JSON.parse(JSON.stringify(docsOfLab(referenceLab()).dmz)));
 });

@@ -1,6 +1,7 @@
 // Proves what a segment stack declares under mocks (types, names, parents, ordering, key
 // inputs, contract and docs contract, secrecy of the deploy key); it does not prove the commands work on a
 // box (tests/tools and tests/twin run the scripts for real).
+import { isSecret } from "@pulumi/pulumi";
 import type { MockRun, RecordedResource } from "../../cli/mock-runtime";
 import { publishSegment } from "../../model/dmz";
 import { docsOfSegment } from "../../render/docs-contract";
@@ -79,8 +80,7 @@ test("the docs contract is the model's, plain data the live reader accepts, with
   expect(JSON.stringify(docs)).not.toMatch(/TEST-SENTINEL-8c1f|PRIVATE KEY|\[secret\]/);
 });
 
-async function isSecretOutput(name: string): Promise<boolean> {
-  const { isSecret } = await import("@pulumi/pulumi");
+function isSecretOutput(name: string): Promise<boolean> {
   return isSecret(run.outputs[name]!);
 }
 

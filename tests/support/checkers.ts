@@ -3,16 +3,15 @@
  * shared/reference/twin-feasibility.md for each command's pitfalls). A missing program is a
  * failure with the package to install, never a skip.
  */
-import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import type { Checker, RenderedFile } from "../../render/files";
-
-const PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+import { NGINX_STREAM_MODULE, NGINX_STREAM_MODULE_FILE, nginxCertPaths, testCertificate } from "./fixtures";
+import { must, PATH_ENV, run } from "./proc";
 
 /** The program behind each checker, and the Debian package that provides it. */
-export const TOOLS: Record<Exclude<Checker, "json">, { program: string; pkg: string }> = {
+const TOOLS: Record<Exclude<Checker, "json">, { program: string; pkg: string }> = {
   nft: { program: "nft", pkg: "nftables" },
   dnsmasq: { program: "dnsmasq", pkg: "dnsmasq" },
   nginx: { program: "nginx", pkg: "nginx libnginx-mod-stream" },
@@ -24,24 +23,44 @@ export const TOOLS: Record<Exclude<Checker, "json">, { program: string; pkg: str
   "authorized-keys": { program: "ssh-keygen", pkg: "openssh-client" },
 };
 
-/** Where a program is, or undefined. */
-export function which(program: string): string | undefined {
-  for (const dir of PATH.split(":")) {
+/** Where a program is on PATH_ENV (an absolute path: whether that file exists), or undefined. */
+function which(program: string): string | undefined {
+  if (path.isAbsolute(program)) return fs.existsSync(program) ? program : undefined;
+  for (const dir of PATH_ENV.split(":")) {
     const p = path.join(dir, program);
     if (fs.existsSync(p)) return p;
   }
   return undefined;
 }
 
-/** Throw one error naming every missing program and its package. */
+/**
+ * Throw one error naming every missing program (or, given as an absolute path, file) and the
+ * Debian package that provides it: a missing tool is a failure, never a skip.
+ */
+export function requirePrograms(programs: Readonly<Record<string, string>>): void {
+  const missing = Object.entries(programs).filter(([p]) => !which(p));
+  if (missing.length > 0) throw new Error(`missing tools, install them (.ci/run does): ${missing.map(([p, pkg]) => `${p} (apt-get install ${pkg})`).join(", ")}`);
+}
+
+/** requirePrograms for the programs behind `checkers` (and nginx's stream module with nginx). */
 export function requireTools(checkers: Iterable<Checker>): void {
-  const missing = new Set<string>();
+  const programs: Record<string, string> = {};
   for (const c of checkers) {
     if (c === "json") continue;
-    const t = TOOLS[c];
-    if (!which(t.program)) missing.add(`${t.program} (apt-get install ${t.pkg})`);
+    programs[TOOLS[c].program] = TOOLS[c].pkg;
+    if (c === "nginx") programs[NGINX_STREAM_MODULE_FILE] = "libnginx-mod-stream";
   }
-  if (missing.size > 0) throw new Error(`missing tools, install them (.ci/run does): ${[...missing].join(", ")}`);
+  requirePrograms(programs);
+}
+
+/** `ssh -G -F <config> <alias>` as option -> value (first value wins, like ssh); throws when ssh refuses the config. */
+export function sshG(config: string, alias: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const line of must(["ssh", "-G", "-F", config, alias], { env: { HOME: os.tmpdir() } }).split("\n")) {
+    const [k, ...v] = line.split(" ");
+    if (k && !(k in out)) out[k] = v.join(" ");
+  }
+  return out;
 }
 
 /** The outcome of one check. */
@@ -51,22 +70,6 @@ export interface CheckResult {
   readonly ok: boolean;
   readonly command: string;
   readonly output: string;
-}
-
-function run(cmd: string[], cwd: string): { status: number | null; output: string } {
-  const r = spawnSync(cmd[0]!, cmd.slice(1), { cwd, encoding: "utf8", env: { PATH, HOME: cwd, LANG: "C" }, timeout: 30000 });
-  return { status: r.status, output: `${r.stdout ?? ""}${r.stderr ?? ""}${r.error ? String(r.error) : ""}` };
-}
-
-/** A self-signed certificate and key for `nginx -t`, which loads the files its config names. */
-function certFiles(dir: string): { cert: string; key: string } {
-  const cert = path.join(dir, "cert.pem");
-  const key = path.join(dir, "key.pem");
-  if (!fs.existsSync(cert)) {
-    const r = run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "1", "-subj", "/CN=check", "-keyout", key, "-out", cert], dir);
-    if (r.status !== 0) throw new Error(`openssl could not make a test certificate: ${r.output}`);
-  }
-  return { cert, key };
 }
 
 function nearestExisting(dir: string): string {
@@ -86,16 +89,16 @@ function commandFor(f: RenderedFile, file: string, dir: string): string[] {
     case "nginx": {
       // nginx -t opens the certificates and logs the config names. Give it a private mount
       // namespace where /var/lib/acme holds a throwaway certificate at the configured paths.
-      const { cert, key } = certFiles(dir);
-      const paths = [...f.content.matchAll(/^\s*ssl_certificate(_key)?\s+([^;]+);/gm)].map((m) => ({ isKey: Boolean(m[1]), p: m[2]! }));
-      const copies = paths.map(({ isKey, p }) => `mkdir -p "$(dirname ${p})" && cp ${isKey ? key : cert} ${p}`).join(" && ");
+      const { cert, key } = testCertificate(dir);
+      const paths = nginxCertPaths(f.content);
+      const copies = paths.map((p) => `mkdir -p "$(dirname ${p.path})" && cp ${p.key ? key : cert} ${p.path}`).join(" && ");
       // Mount over the nearest existing ancestor (so nothing is created on the host), then
       // recreate what nginx itself needs there (Debian's /var/lib/nginx temp paths).
-      const roots = [...new Set(paths.map(({ p }) => nearestExisting(path.dirname(p))))];
+      const roots = [...new Set(paths.map((p) => nearestExisting(path.dirname(p.path))))];
       const mounts = roots.map((r) => `mount -t tmpfs tmpfs ${r} && mkdir -p ${r}/nginx`).join(" && ");
       // nginx -t also binds every listen address: give it an empty network namespace that
       // may bind addresses it does not have.
-      const script = ["sysctl -qw net.ipv4.ip_nonlocal_bind=1", mounts, copies, `nginx -t -q -g 'load_module /usr/lib/nginx/modules/ngx_stream_module.so;' -c ${file}`].filter(Boolean).join(" && ");
+      const script = ["sysctl -qw net.ipv4.ip_nonlocal_bind=1", mounts, copies, `nginx -t -q -g '${NGINX_STREAM_MODULE}' -c ${file}`].filter(Boolean).join(" && ");
       return ["unshare", "--net", "--mount", "--propagation", "private", "sh", "-c", script];
     }
     case "sshd":
@@ -132,8 +135,9 @@ export function checkFiles(files: readonly RenderedFile[]): CheckResult[] {
     return files.map((f) => {
       const file = path.join(dir, f.path);
       const cmd = commandFor(f, file, dir);
-      const r = run(cmd, path.dirname(file));
-      return { file: f.path, checker: f.checker, ok: r.status === 0, command: cmd.join(" "), output: r.output.trim() };
+      const cwd = path.dirname(file);
+      const r = run(cmd, { cwd, env: { HOME: cwd }, timeout: 30000 });
+      return { file: f.path, checker: f.checker, ok: r.code === 0, command: cmd.join(" "), output: `${r.stdout}${r.stderr}`.trim() };
     });
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });

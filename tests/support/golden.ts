@@ -6,10 +6,10 @@ import * as fs from "fs";
 import * as path from "path";
 
 /** Where golden files live. */
-export const GOLDEN_DIR = path.resolve(__dirname, "../golden");
+const GOLDEN_DIR = path.resolve(__dirname, "../golden");
 
 /** True when this run rewrites golden files instead of comparing. */
-export const UPDATING_GOLDEN = process.env.UPDATE_GOLDEN === "1";
+const UPDATING_GOLDEN = process.env.UPDATE_GOLDEN === "1";
 
 /**
  * Assert that `actual` equals the golden file at `relPath` (under tests/golden), or

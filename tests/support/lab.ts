@@ -2,35 +2,58 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { parseDocument } from "yaml";
+import { Document, parseDocument } from "yaml";
+import { requireLab } from "../../model/check";
 import type { Lab } from "../../model/lab";
-import { parseLab, readLabSources } from "../../model/load";
-import { formatProblems } from "../../model/problems";
+import { parseLab, readLabSources, type LabSources, type ParsedLab } from "../../model/load";
 import { planLab, type LabPlan } from "../../model/plan";
-import { validateLab } from "../../model/validate";
 
 /** The repository root, which holds the reference lab. */
 export const REPO = path.resolve(__dirname, "../..");
 
 let cached: Lab | undefined;
+let cachedPlan: LabPlan | undefined;
+let cachedSources: LabSources | undefined;
 
 /** The reference lab, parsed and validated (throws with the problem list if it is not valid). */
 export function referenceLab(): Lab {
-  if (cached) return cached;
-  const parsed = parseLab(readLabSources(REPO));
-  const problems = parsed.lab ? [...parsed.problems, ...validateLab(parsed.lab)] : parsed.problems;
-  if (problems.length > 0 || !parsed.lab) throw new Error(formatProblems(problems));
-  cached = parsed.lab;
-  return cached;
+  return (cached ??= requireLab(REPO));
 }
 
-/** The reference lab's plan. */
+/** The reference lab's plan (planned once; treat it as read-only). */
 export function referencePlan(): LabPlan {
-  return planLab(referenceLab());
+  return (cachedPlan ??= planLab(referenceLab()));
 }
+
+/**
+ * A lab's config files as parsed YAML, in memory: `homelab.yaml` and every
+ * `Pulumi.<stack>.yaml` (as `{ config }`). Tests edit them freely.
+ */
+export type LabFiles = Record<string, any>;
+
+/** A fresh copy of the reference lab's files (see LabFiles). */
+export function referenceFiles(): LabFiles {
+  const sources = (cachedSources ??= readLabSources(REPO));
+  const files: LabFiles = { "homelab.yaml": structuredClone(sources.lab) };
+  for (const [stack, config] of Object.entries(sources.stacks)) files[`Pulumi.${stack}.yaml`] = { config: structuredClone(config) };
+  return files;
+}
+
+/** Parse and schema-check in-memory files as if they were the reference lab's directory (a stack file set to undefined is left out). */
+export function parseFiles(files: LabFiles): ParsedLab {
+  const stacks: Record<string, Record<string, unknown>> = {};
+  for (const [name, doc] of Object.entries(files)) {
+    const m = /^Pulumi\.(.+)\.yaml$/.exec(name);
+    if (m && doc !== undefined) stacks[m[1]!] = doc.config;
+  }
+  return parseLab({ dir: REPO, lab: files["homelab.yaml"], stacks, problems: [] });
+}
+
+/** A segment's `homelab:segment` object in a LabFiles (or copyLab's edit argument). */
+export const segOf = (f: LabFiles, name: string): any => f[`Pulumi.${name}.yaml`].config["homelab:segment"];
 
 /** The config files of a lab directory. */
-export const LAB_FILES = (dir: string) => fs.readdirSync(dir).filter((f) => f === "Pulumi.yaml" || f === "homelab.yaml" || /^Pulumi\.[^.]+\.yaml$/.test(f));
+const labFileNames = (dir: string) => fs.readdirSync(dir).filter((f) => f === "Pulumi.yaml" || f === "homelab.yaml" || /^Pulumi\.[^.]+\.yaml$/.test(f));
 
 /** Temporary lab copies made by this test file, removed after its tests. */
 const copies: string[] = [];
@@ -47,20 +70,20 @@ if (typeof afterAll === "function") {
  * test file), or into `into` (the caller's), and let `edit` change any file's parsed YAML
  * (comments are kept in files it leaves alone). Returns the directory.
  */
-export function copyLab(edit: (files: Record<string, any>) => void = () => undefined, into?: string): string {
+export function copyLab(edit: (files: LabFiles) => void = () => undefined, into?: string): string {
   const dir = into ?? fs.mkdtempSync(path.join(os.tmpdir(), "homelab-lab-"));
   if (into === undefined) copies.push(dir);
   else fs.mkdirSync(into, { recursive: true });
   const docs: Record<string, ReturnType<typeof parseDocument>> = {};
   const data: Record<string, any> = {};
-  for (const f of LAB_FILES(REPO)) {
+  for (const f of labFileNames(REPO)) {
     docs[f] = parseDocument(fs.readFileSync(path.join(REPO, f), "utf8"));
     data[f] = docs[f]!.toJS();
   }
   edit(data);
   for (const [f, value] of Object.entries(data)) {
     if (value === undefined) continue;
-    const text = docs[f] && JSON.stringify(docs[f]!.toJS()) === JSON.stringify(value) ? docs[f]!.toString() : new (require("yaml").Document)(value).toString();
+    const text = docs[f] && JSON.stringify(docs[f]!.toJS()) === JSON.stringify(value) ? docs[f]!.toString() : new Document(value).toString();
     fs.writeFileSync(path.join(dir, f), text);
   }
   return dir;

@@ -1,20 +1,20 @@
 // Proves every rendered DMZ and jump-host file passes the real program that reads it (and that each checker rejects a broken file), and that configuration.nix evaluates with stub arguments to the model's values; does not build or boot NixOS, or run the daemons (dmz-behaviour does).
-import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { planDmz, publishAll } from "../../model/dmz";
-import { planLab, planSshAccess } from "../../model/plan";
+import { planSshAccess } from "../../model/plan";
 import { renderDmzFiles } from "../../render/dmz";
 import type { Checker, RenderedFile } from "../../render/files";
 import { jumpLabFacts, renderJumpFiles } from "../../render/jump";
 import { checkFiles, requireTools, type CheckResult } from "../support/checkers";
-import { referenceLab } from "../support/lab";
+import { referenceLab, referencePlan } from "../support/lab";
+import { must } from "../support/proc";
 
 const lab = referenceLab();
 const access = planSshAccess(lab);
 const dmzFiles = renderDmzFiles(planDmz(lab, publishAll(lab)), access);
-const labPlan = planLab(lab);
+const labPlan = referencePlan();
 const facts = jumpLabFacts(lab);
 const jumpFiles = (segment: string) => renderJumpFiles(labPlan.segments[segment]!, access, facts);
 
@@ -122,14 +122,7 @@ function evalNix(files: readonly RenderedFile[], dir: string): Record<string, an
         apply = (builtins.head cfg.environment.systemPackages).text;
         units = builtins.mapAttrs (n: u: u.serviceConfig.ExecStart) services;
       }`;
-    const r = spawnSync("nix-instantiate", ["--eval", "--strict", "--json", "--store", "dummy://", "--option", "build-users-group", "", "-E", expr], {
-      cwd: path.join(tmp, dir),
-      encoding: "utf8",
-      env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: tmp },
-      timeout: 30000,
-    });
-    if (r.status !== 0) throw new Error(`nix-instantiate --eval failed:\n${r.stderr}`);
-    return JSON.parse(r.stdout);
+    return JSON.parse(must(["nix-instantiate", "--eval", "--strict", "--json", "--store", "dummy://", "--option", "build-users-group", "", "-E", expr], { cwd: path.join(tmp, dir), env: { HOME: tmp }, timeout: 30000 }));
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });
   }

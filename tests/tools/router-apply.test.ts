@@ -1,15 +1,18 @@
 // Proves the real apply.sh, run inside network namespaces this test creates, keeps a confirmed release past its deadline, restores the previous ruleset, files and routes when no confirm comes, and never loads a release that fails nft -c; it does not prove the systemd restarts/reloads (HOMELAB_SERVICES=none) nor the SSH transport of the Release component.
-import { spawn, spawnSync, type ChildProcess } from "child_process";
+import { spawn, type ChildProcess } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { planSshAccess } from "../../model/plan";
-import { APPLY_EXIT } from "../../render/router-apply";
+import { APPLY_EXIT } from "../../render/apply-common";
+import { filesUnder } from "../../render/files";
 import { renderSegmentFiles, ROUTER_DIR } from "../../render/segment";
-import { requireTools, which } from "../support/checkers";
+import { requirePrograms, requireTools } from "../support/checkers";
+import { NFT_SYNTAX_ERROR } from "../support/fixtures";
 import { referenceLab, referencePlan } from "../support/lab";
+import { addNetns, removeNetns } from "../support/netns";
+import { must, PATH_ENV, run, runAsync, sleep, waitFor, type Run } from "../support/proc";
 
-const PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 /** Unique per run, so a crashed run never collides with this one; everything made here carries it. */
 const PREFIX = `hlra-${process.pid}-`;
 const NS = { router: `${PREFIX}r`, jump: `${PREFIX}j`, wan: `${PREFIX}w` };
@@ -19,32 +22,12 @@ const TIMEOUT = 2;
 const lab = referenceLab();
 const segPlan = referencePlan().segments["internal"]!;
 const router = segPlan.router;
-const release = renderSegmentFiles(segPlan, planSshAccess(lab), lab.domain)
-  .filter((f) => f.path.startsWith(`${ROUTER_DIR}/`))
-  .map((f) => ({ ...f, path: f.path.slice(ROUTER_DIR.length + 1) }));
+const release = filesUnder(renderSegmentFiles(segPlan, planSshAccess(lab)), ROUTER_DIR);
 
 let tmp = "";
 let listener: ChildProcess | undefined;
 
-interface Run {
-  readonly status: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-function run(cmd: readonly string[], env: Record<string, string> = {}): Run {
-  const r = spawnSync(cmd[0]!, cmd.slice(1), { encoding: "utf8", env: { PATH, LANG: "C", ...env }, timeout: 20000 });
-  return { status: r.status, stdout: r.stdout ?? "", stderr: `${r.stderr ?? ""}${r.error ? String(r.error) : ""}` };
-}
-
-/** Run and require success: setup steps that must not fail silently. */
-function must(cmd: readonly string[]): string {
-  const r = run(cmd);
-  if (r.status !== 0) throw new Error(`${cmd.join(" ")} failed (${r.status}): ${r.stderr}`);
-  return r.stdout;
-}
-
-const inNs = (ns: string, cmd: readonly string[], env: Record<string, string> = {}) => run(["ip", "netns", "exec", ns, ...cmd], env);
+const inNs = (ns: string, cmd: readonly string[], env: Record<string, string> = {}) => run(["ip", "netns", "exec", ns, ...cmd], { env });
 
 /** apply.sh of release `id`, run as the router would, with its state under the temp root. */
 function applySh(id: string, ...args: string[]): Run {
@@ -73,38 +56,22 @@ const status = () => applySh("good", "status").stdout;
  */
 function probeSsh(): "connected" | "timed out" {
   const r = inNs(NS.jump, ["socat", "-T2", "-", `TCP:${router.lan.address}:22,connect-timeout=1`]);
-  if (r.status === 0 && r.stdout.trim() === "ok") return "connected";
+  if (r.code === 0 && r.stdout.trim() === "ok") return "connected";
   if (/Connection timed out/.test(r.stderr)) return "timed out";
-  throw new Error(`probe failed in an unexpected way (${r.status}): ${r.stdout}${r.stderr}`);
+  throw new Error(`probe failed in an unexpected way (${r.code}): ${r.stdout}${r.stderr}`);
 }
 
 /** A TCP connection from `src` (an address of the WAN namespace) to the router's WAN address, concurrently. */
-function probeWan(src: string, port: number): Promise<string> {
-  return new Promise((resolve) => {
-    const p = spawn("ip", ["netns", "exec", NS.wan, "socat", "-T2", "-", `TCP:${router.wan.address}:${port},bind=${src},connect-timeout=1`], { env: { PATH }, stdio: ["ignore", "pipe", "pipe"] });
-    let out = "";
-    p.stdout.on("data", (d: Buffer) => (out += d.toString()));
-    p.stderr.on("data", (d: Buffer) => (out += d.toString()));
-    p.on("close", (code) => resolve(code === 0 ? `connected: ${out.trim()}` : /Connection timed out/.test(out) ? "timed out" : `error ${code}: ${out.trim()}`));
-  });
+async function probeWan(src: string, port: number): Promise<string> {
+  const r = await runAsync(["ip", "netns", "exec", NS.wan, "socat", "-T2", "-", `TCP:${router.wan.address}:${port},bind=${src},connect-timeout=1`]);
+  const out = `${r.stdout}${r.stderr}`;
+  return r.code === 0 ? `connected: ${out.trim()}` : /Connection timed out/.test(out) ? "timed out" : `error ${r.code}: ${out.trim()}`;
 }
 
 /** Packets a named counter of the live ruleset has counted. */
 function counterPackets(name: string): number {
   const json = JSON.parse(inNs(NS.router, ["nft", "-j", "list", "counter", "inet", "homelab", name]).stdout) as { nftables: { counter?: { packets: number } }[] };
   return json.nftables.find((e) => e.counter)!.counter!.packets;
-}
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Poll `check` every 100 ms for at most `ms`; returns the elapsed time when it held, or undefined. */
-async function within(ms: number, check: () => boolean): Promise<number | undefined> {
-  const start = Date.now();
-  while (Date.now() - start < ms) {
-    if (check()) return Date.now() - start;
-    await sleep(100);
-  }
-  return undefined;
 }
 
 function cleanup(): void {
@@ -115,32 +82,20 @@ function cleanup(): void {
       // already gone
     }
   }
-  for (const ns of Object.values(NS)) {
-    // Only processes inside our own namespaces (the listener, a watchdog), by pid.
-    for (const pid of run(["ip", "netns", "pids", ns]).stdout.split(/\s+/).filter(Boolean)) {
-      try {
-        process.kill(Number(pid), "SIGKILL");
-      } catch {
-        // already gone
-      }
-    }
-    run(["ip", "netns", "del", ns]);
-  }
+  // Only processes inside our own namespaces (the listener, a watchdog) are ended.
+  for (const ns of Object.values(NS)) removeNetns(ns);
   if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
 }
 
 beforeAll(async () => {
   requireTools(["nft", "dnsmasq", "sshd", "sh", "authorized-keys"]);
-  for (const p of ["ip", "socat", "flock", "setsid"]) if (!which(p)) throw new Error(`missing tool ${p} (apt-get install iproute2 socat util-linux)`);
+  requirePrograms({ ip: "iproute2", socat: "socat", flock: "util-linux", setsid: "util-linux" });
   if (process.getuid?.() !== 0) throw new Error("router-apply tests create network namespaces and must run as root");
   // sshd -t (in apply.sh's check) needs its privilege separation directory.
   fs.mkdirSync("/run/sshd", { recursive: true, mode: 0o755 });
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), PREFIX));
 
-  for (const ns of Object.values(NS)) {
-    must(["ip", "netns", "add", ns]);
-    must(["ip", "-n", ns, "link", "set", "lo", "up"]);
-  }
+  for (const ns of Object.values(NS)) addNetns(ns);
   // Veths are created inside the namespaces, so nothing ever appears on the host.
   must(["ip", "-n", NS.router, "link", "add", router.wan.iface, "type", "veth", "peer", "name", "eth0", "netns", NS.wan]);
   must(["ip", "-n", NS.router, "link", "add", router.lan.iface, "type", "veth", "peer", "name", "eth0", "netns", NS.jump]);
@@ -151,9 +106,8 @@ beforeAll(async () => {
   for (const [ns, dev] of [[NS.router, router.wan.iface], [NS.router, router.lan.iface], [NS.jump, "eth0"], [NS.wan, "eth0"]] as const) must(["ip", "-n", ns, "link", "set", dev, "up"]);
 
   // Stands in for the router's sshd: answers "ok" on the LAN address, port 22.
-  listener = spawn("ip", ["netns", "exec", NS.router, "socat", `TCP-LISTEN:22,bind=${router.lan.address},reuseaddr,fork`, "SYSTEM:echo ok"], { stdio: "ignore", env: { PATH } });
-  const ready = await within(3000, () => inNs(NS.router, ["ss", "-Hltn", "sport = :22"]).stdout.includes(":22"));
-  if (ready === undefined) throw new Error("the stand-in sshd did not start listening within 3 s");
+  listener = spawn("ip", ["netns", "exec", NS.router, "socat", `TCP-LISTEN:22,bind=${router.lan.address},reuseaddr,fork`, "SYSTEM:echo ok"], { stdio: "ignore", env: { PATH: PATH_ENV } });
+  await waitFor("the stand-in sshd to listen", 3000, () => inNs(NS.router, ["ss", "-Hltn", "sport = :22"]).stdout.includes(":22"));
   if (liveRuleset().trim() !== "") throw new Error("a new namespace should start with an empty ruleset");
   if (probeSsh() !== "connected") throw new Error("the jump host cannot reach the router before any ruleset: the topology is broken");
 
@@ -165,7 +119,7 @@ beforeAll(async () => {
     if (locked === c) throw new Error("the lockout edit did not apply");
     return locked;
   });
-  writeRelease("broken", (p, c) => (p === "nftables.conf" ? `${c}table inet homelab {\n\tchain input {\n\t\tip saddr 10.10.0 accept\n\t}\n}\n` : c));
+  writeRelease("broken", (p, c) => (p === "nftables.conf" ? `${c}${NFT_SYNTAX_ERROR}` : c));
 });
 
 afterAll(cleanup);
@@ -173,7 +127,7 @@ afterAll(cleanup);
 describe("apply.sh in a network namespace", () => {
   test("a release applied and confirmed over a fresh connection stays loaded after the deadline", async () => {
     const applied = applySh("good", "apply", "good", String(TIMEOUT));
-    expect({ status: applied.status, stderr: applied.stderr }).toEqual({ status: APPLY_EXIT.ok, stderr: "" });
+    expect({ status: applied.code, stderr: applied.stderr }).toEqual({ status: APPLY_EXIT.ok, stderr: "" });
     expect(applied.stdout).toMatch(/armed watchdog: process \d+/);
     const armedAt = Date.now();
     const loaded = liveRuleset();
@@ -183,7 +137,7 @@ describe("apply.sh in a network namespace", () => {
     // The new rules still let the confirming connection in; only then confirm.
     expect(probeSsh()).toBe("connected");
     const confirmed = applySh("good", "confirm", "good");
-    expect(confirmed.status).toBe(APPLY_EXIT.ok);
+    expect(confirmed.code).toBe(APPLY_EXIT.ok);
 
     await sleep(TIMEOUT * 1000 - (Date.now() - armedAt) + 800);
     expect(liveRuleset()).toBe(loaded);
@@ -209,15 +163,14 @@ describe("apply.sh in a network namespace", () => {
     must(["ip", "-n", NS.jump, "addr", "add", `${pub.to}/${router.lan.subnet.prefix}`, "dev", "eth0"]);
     must(["ip", "-n", NS.jump, "route", "add", "default", "via", router.lan.address]);
     const backends = [
-      spawn("ip", ["netns", "exec", NS.jump, "socat", `TCP-LISTEN:${pub.toPort},bind=${pub.to},reuseaddr,fork`, "SYSTEM:echo published"], { stdio: "ignore", env: { PATH } }),
-      spawn("ip", ["netns", "exec", NS.jump, "socat", `TCP-LISTEN:22,bind=${ssh.to},reuseaddr,fork`, "SYSTEM:echo jump"], { stdio: "ignore", env: { PATH } }),
+      spawn("ip", ["netns", "exec", NS.jump, "socat", `TCP-LISTEN:${pub.toPort},bind=${pub.to},reuseaddr,fork`, "SYSTEM:echo published"], { stdio: "ignore", env: { PATH: PATH_ENV } }),
+      spawn("ip", ["netns", "exec", NS.jump, "socat", `TCP-LISTEN:22,bind=${ssh.to},reuseaddr,fork`, "SYSTEM:echo jump"], { stdio: "ignore", env: { PATH: PATH_ENV } }),
     ];
     try {
-      const ready = await within(3000, () => {
+      await waitFor("the stand-in backends to listen", 3000, () => {
         const ss = inNs(NS.jump, ["ss", "-Hltn"]).stdout;
         return ss.includes(`${pub.to}:${pub.toPort}`) && ss.includes(`${ssh.to}:22`);
       });
-      expect(ready).toBeDefined();
       const dropsBefore = counterPackets("drop_input");
       const results = await Promise.all([probeWan(proxy, pub.wanPort), probeWan(admin, ssh.wanPort), probeWan(admin, pub.wanPort), probeWan(proxy, ssh.wanPort)]);
       expect(results).toEqual(["connected: published", "connected: jump", "timed out", "timed out"]);
@@ -232,8 +185,7 @@ describe("apply.sh in a network namespace", () => {
     const before = liveRuleset();
     const routesBefore = inNs(NS.router, ["ip", "-4", "route", "show"]).stdout;
     const applied = applySh("lockout", "apply", "lockout", String(TIMEOUT));
-    expect(applied.status).toBe(APPLY_EXIT.ok);
-    const armedAt = Date.now();
+    expect(applied.code).toBe(APPLY_EXIT.ok);
     expect(liveRuleset()).not.toBe(before);
     expect(installed("etc/nftables.conf")).toBe(fs.readFileSync(path.join(tmp, "releases/lockout/nftables.conf"), "utf8"));
 
@@ -241,9 +193,13 @@ describe("apply.sh in a network namespace", () => {
     expect(probeSsh()).toBe("timed out");
 
     // The watchdog records the rollback only after it has restored everything.
-    const done = await within(TIMEOUT * 1000 + 3000, () => /^rolled-back: lockout /m.test(status()));
-    expect(done).toBeDefined();
-    expect(Date.now() - armedAt).toBeLessThan(TIMEOUT * 1000 + 3000);
+    let st = "";
+    await waitFor("the watchdog's rollback", TIMEOUT * 1000 + 3000, () => /^rolled-back: lockout /m.test((st = status())), { every: 100, detail: () => st });
+    // Rolled back at the deadline apply.sh announced (both to the second), not merely eventually.
+    const deadline = Date.parse(/restores the previous state at (\S+) unless/.exec(applied.stdout)![1]!);
+    const at = Date.parse(/^rolled-back: lockout \(not-confirmed, (\S+)\)/m.exec(st)![1]!);
+    expect(at - deadline).toBeGreaterThanOrEqual(-1000);
+    expect(at - deadline).toBeLessThanOrEqual(2000);
     expect(liveRuleset()).toBe(before);
     expect(probeSsh()).toBe("connected");
     expect(installed("etc/nftables.conf")).toBe(releaseFile("nftables.conf"));
@@ -251,7 +207,7 @@ describe("apply.sh in a network namespace", () => {
 
     // A confirm that arrives too late is refused, with the reason.
     const late = applySh("lockout", "confirm", "lockout");
-    expect(late.status).toBe(APPLY_EXIT.notPending);
+    expect(late.code).toBe(APPLY_EXIT.notPending);
     expect(late.stderr).toMatch(/release lockout was rolled back at .* \(not-confirmed\) before this confirm/);
     expect(status()).toMatch(/^current: good .*\npending: none\nrolled-back: lockout \(not-confirmed, /);
   });
@@ -260,35 +216,35 @@ describe("apply.sh in a network namespace", () => {
     const before = liveRuleset();
     const stateBefore = status();
     const applied = applySh("broken", "apply", "broken", String(TIMEOUT));
-    expect(applied.status).toBe(APPLY_EXIT.check);
+    expect(applied.code).toBe(APPLY_EXIT.check);
     expect(applied.stderr).toMatch(/check failed; nothing was changed:\n  - nftables.conf fails nft -c: /);
     expect(applied.stdout).not.toMatch(/armed watchdog/);
     expect(liveRuleset()).toBe(before);
     expect(installed("etc/nftables.conf")).toBe(releaseFile("nftables.conf"));
     expect(status()).toBe(stateBefore);
-    expect(applySh("broken", "confirm", "broken").status).toBe(APPLY_EXIT.notPending);
+    expect(applySh("broken", "confirm", "broken").code).toBe(APPLY_EXIT.notPending);
   });
 
   test("re-applying the current release and confirming it is idempotent", () => {
     const before = liveRuleset();
-    expect(applySh("good", "apply", "good", String(TIMEOUT)).status).toBe(APPLY_EXIT.ok);
+    expect(applySh("good", "apply", "good", String(TIMEOUT)).code).toBe(APPLY_EXIT.ok);
     expect(liveRuleset()).toBe(before);
-    expect(applySh("good", "confirm", "good").status).toBe(APPLY_EXIT.ok);
+    expect(applySh("good", "confirm", "good").code).toBe(APPLY_EXIT.ok);
     expect(applySh("good", "confirm", "good").stdout).toMatch(/release good is already confirmed and current/);
     expect(status()).toMatch(/^current: good .*\npending: none\n/);
   });
 
   test("applying over a pending release first restores the state before it, so only confirmed states are snapshots", () => {
     const before = liveRuleset();
-    expect(applySh("lockout", "apply", "lockout", "60").status).toBe(APPLY_EXIT.ok);
+    expect(applySh("lockout", "apply", "lockout", "60").code).toBe(APPLY_EXIT.ok);
     expect(probeSsh()).toBe("timed out");
     const again = applySh("good", "apply", "good", "60");
-    expect(again.status).toBe(APPLY_EXIT.ok);
+    expect(again.code).toBe(APPLY_EXIT.ok);
     expect(again.stdout).toMatch(/release lockout is still pending; restoring the state before it/);
     expect(status()).toMatch(/^current: good .*\npending: good .*\nrolled-back: lockout \(superseded-by-good, /);
     expect(probeSsh()).toBe("connected");
-    expect(applySh("lockout", "confirm", "lockout").status).toBe(APPLY_EXIT.notPending);
-    expect(applySh("good", "confirm", "good").status).toBe(APPLY_EXIT.ok);
+    expect(applySh("lockout", "confirm", "lockout").code).toBe(APPLY_EXIT.notPending);
+    expect(applySh("good", "confirm", "good").code).toBe(APPLY_EXIT.ok);
     expect(liveRuleset()).toBe(before);
     // The one-minute watchdogs of both attempts are gone, not just idle.
     expect(run(["ip", "netns", "pids", NS.router]).stdout.trim().split(/\s+/)).toHaveLength(1);
@@ -302,6 +258,6 @@ describe("apply.sh in a network namespace", () => {
     [["frobnicate"], APPLY_EXIT.usage],
     [["rollback"], APPLY_EXIT.notPending],
   ])("apply.sh %j exits %i", (args, code) => {
-    expect(applySh("good", ...args).status).toBe(code);
+    expect(applySh("good", ...args).code).toBe(code);
   });
 });

@@ -1,5 +1,4 @@
 // Proves every rendered router/segment file of the reference lab passes the real program that reads it (nft -c, dnsmasq --test, sshd -t, ssh -G, bash -n + shellcheck, ssh-keygen -l), that each checker rejects a broken file, and that ssh resolves every alias as intended; it does not load anything into a live kernel or run a daemon.
-import { spawnSync } from "child_process";
 import fc from "fast-check";
 import * as fs from "fs";
 import * as os from "os";
@@ -10,14 +9,15 @@ import type { Checker, RenderedFile } from "../../render/files";
 import { renderRouterNftables } from "../../render/nftables";
 import { renderSegmentFiles } from "../../render/segment";
 import { SSH_OS } from "../../render/ssh-client";
-import { checkFiles, requireTools, type CheckResult } from "../support/checkers";
+import { checkFiles, requireTools, sshG, type CheckResult } from "../support/checkers";
+import { NFT_SYNTAX_ERROR } from "../support/fixtures";
 import { referenceLab, referencePlan } from "../support/lab";
 
 const lab = referenceLab();
 const plan = referencePlan();
 const access = planSshAccess(lab);
 const SEGMENTS = Object.keys(plan.segments).sort();
-const filesOf = (seg: string) => renderSegmentFiles(plan.segments[seg]!, access, lab.domain);
+const filesOf = (seg: string) => renderSegmentFiles(plan.segments[seg]!, access);
 const CHECKERS: Checker[] = ["nft", "dnsmasq", "sshd", "ssh-client", "sh", "authorized-keys"];
 
 /** One failed check, readable in a jest diff. */
@@ -38,7 +38,7 @@ describe("every rendered file passes its real checker", () => {
 /** A broken variant of a real file, per checker: each must FAIL, or the positive test above proves nothing. */
 const internal = Object.fromEntries(filesOf("internal").map((f) => [f.path, f]));
 const broken: [string, RenderedFile][] = [
-  ["nft: a syntax error", { ...internal["router/nftables.conf"]!, content: `${internal["router/nftables.conf"]!.content}table inet x {\n\tchain c {\n\t\tip saddr 10.0.0 accept\n\t}\n}\n` }],
+  ["nft: a syntax error", { ...internal["router/nftables.conf"]!, content: `${internal["router/nftables.conf"]!.content}${NFT_SYNTAX_ERROR}` }],
   // Why the renderer never uses iif/oif: they need the interface to exist at load time.
   ["nft: iif on an interface the namespace lacks", { ...internal["router/nftables.conf"]!, content: internal["router/nftables.conf"]!.content.replace('iifname "lo" accept', 'iif "enp2s0" accept') }],
   [
@@ -74,18 +74,6 @@ describe("negative controls: each checker rejects a broken file", () => {
 describe("ssh resolves each alias to the intended address and hop", () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "homelab-sshg-"));
   afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
-
-  /** `ssh -G` output as key -> value (first value wins, like ssh). */
-  function sshG(config: string, alias: string): Record<string, string> {
-    const r = spawnSync("ssh", ["-G", "-F", config, alias], { encoding: "utf8", env: { PATH: "/usr/bin:/bin", HOME: dir } });
-    if (r.status !== 0) throw new Error(`ssh -G ${alias} failed: ${r.stderr}`);
-    const out: Record<string, string> = {};
-    for (const line of r.stdout.split("\n")) {
-      const [k, ...v] = line.split(" ");
-      if (k && !(k in out)) out[k] = v.join(" ");
-    }
-    return out;
-  }
 
   test.each(SEGMENTS)("%s", (seg) => {
     const s = plan.segments[seg]!;

@@ -2,7 +2,9 @@
 import { spawn, type ChildProcess } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { exitWithin, findLeftovers, PATH_ENV, readHostState, REPO, requireTwinTools, sweepStaleDirs } from "./twin";
+import { REPO } from "../support/lab";
+import { PATH_ENV, sleep } from "../support/proc";
+import { exitWithin, findLeftovers, readHostState, requireTwinTools, sweepStaleDirs } from "./twin";
 
 interface Up {
   readonly pid: number;
@@ -16,7 +18,6 @@ interface Up {
 }
 
 const children: ChildProcess[] = [];
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Start `tests/twin/run.ts` in its own node process; resolve when it reports the twin up. */
 function startRunner(): Promise<{ proc: ChildProcess; up: Up; output: () => string }> {

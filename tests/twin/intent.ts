@@ -15,7 +15,7 @@
  *      move by exactly the number of denied rows the table attributes to it. Any mismatch
  *      is re-run row by row to name the row that was not dropped where the table says.
  */
-import type { Probe, ProbeResult, Twin } from "./twin";
+import { TEST_CREDENTIALS, type Probe, type ProbeResult, type Twin } from "./twin";
 
 /** What a row expects. */
 export type Expect =
@@ -262,31 +262,20 @@ export interface IntentReport {
   readonly failures: readonly IntentFailure[];
   /** Rows marked knownBug that still fail, as they must until the bug is fixed. */
   readonly known: readonly IntentFailure[];
-  readonly results: ReadonlyMap<string, ProbeResult>;
   /** Counter deltas of the run, `<firewall> <counter>` -> packets. */
   readonly deltas: ReadonlyMap<string, number>;
   readonly ms: number;
 }
 
-/** The basic-auth credentials the twin's htpasswd holds. */
-export const TEST_CREDENTIALS = "tester:twin-password";
-
-const ROUTERS: Record<string, string> = { internal: "internal-fw", cluster: "cluster-fw", lab: "lab-fw", sandbox: "sandbox-fw" };
-
 /** The firewalls a row's traffic passes: the routers of both ends, and the owner of its drop counter. */
-function firewallsOf(row: IntentRow): string[] {
-  const fw = (id: string) => {
-    const [zone] = id.split("/");
-    if (id.endsWith("-fw") || id.endsWith("-fw/lan")) return id.replace(/\/lan$/, "");
-    return ROUTERS[zone!];
-  };
-  const set = new Set([fw(row.from), fw(row.to)].filter((x): x is string => Boolean(x)));
+function firewallsOf(twin: Twin, row: IntentRow): string[] {
+  const set = new Set([twin.firewallOf(row.from), twin.firewallOf(row.to)].filter((x): x is string => Boolean(x)));
   if ("drop" in row.expect) set.add(row.expect.drop.split(" ")[0]!);
   return [...set];
 }
 
 /** The probe for one row. */
-export function probeOf(twin: Twin, row: IntentRow): Probe {
+function probeOf(twin: Twin, row: IntentRow): Probe {
   const from = twin.node(row.from);
   const to = twin.node(row.to);
   const base = { id: rowId(row), ns: from.ns, src: row.spoof ?? from.address, dst: to.address };
@@ -390,7 +379,7 @@ async function runChecks(twin: Twin, all: ReadonlyMap<string, IntentRow>, start:
   const delta = deltas(before, after);
 
   const failures: IntentFailure[] = [];
-  const fail = (row: IntentRow, message: string) => failures.push({ row: rowId(row), message, firewalls: firewallsOf(row) });
+  const fail = (row: IntentRow, message: string) => failures.push({ row: rowId(row), message, firewalls: firewallsOf(twin, row) });
   const blocked: IntentRow[] = [];
   for (const r of all.values()) {
     const res = results.get(rowId(r));
@@ -460,7 +449,7 @@ async function runChecks(twin: Twin, all: ReadonlyMap<string, IntentRow>, start:
       fail(r, `holds now, so the known bug is fixed: remove its knownBug mark (${r.knownBug})`);
     }
   }
-  return { failures, known, results, deltas: delta, ms: Date.now() - start };
+  return { failures, known, deltas: delta, ms: Date.now() - start };
 }
 
 /** Re-run one denied row alone with its control: why it is not proven, or undefined. */

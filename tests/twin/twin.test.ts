@@ -1,9 +1,11 @@
 // Proves that the rendered router rulesets, DMZ dnsmasq/nginx/chrony/host firewall and jump hosts' sshd/host firewall, loaded unchanged into the real programs in a namespace rebuild of the reference lab, meet a hand-written allow/deny intent table (each drop proven by timeout, control and counter), serve DNS, HTTPS and streams end to end, allow SSH only through the jump hosts, and that apply.sh's commit-confirm really keeps, rolls back and refuses releases; does not prove hardware, NixOS/Talos/Proxmox themselves, IPv6, the systemd restarts apply.sh skips here (HOMELAB_SERVICES=none), or anything the plan does not render (ordinary hosts' sshd_config is rendered here with the router's policy).
 import * as fs from "fs";
 import * as path from "path";
-import { APPLY_EXIT } from "../../render/router-apply";
-import { checkIntent, formatFailures, INTENT, rowId, TEST_CREDENTIALS, type IntentRow } from "./intent";
-import { APPLY_SEGMENT, CHRONY_CLIENT, readHostState, INTERNET, findLeftovers, TWIN_HOSTS, Twin, type Run } from "./twin";
+import { APPLY_EXIT } from "../../render/apply-common";
+import { NFT_SYNTAX_ERROR } from "../support/fixtures";
+import { sleep, waitFor, type Run } from "../support/proc";
+import { checkIntent, formatFailures, INTENT, rowId, type IntentRow } from "./intent";
+import { APPLY_SEGMENT, CHRONY_CLIENT, readHostState, INTERNET, findLeftovers, TEST_CREDENTIALS, TWIN_HOSTS, Twin } from "./twin";
 
 const timings: string[] = [];
 const t0 = Date.now();
@@ -21,20 +23,16 @@ afterAll(async () => {
   console.log(`twin timings:\n  ${timings.join("\n  ")}`);
 }, 20000);
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Run a test body; on failure, add the ruleset and counters of the firewalls involved to the message. */
-async function explained(firewalls: readonly string[], body: () => Promise<void>): Promise<void> {
+/** Run a test body; on failure, add the ruleset and counters of the firewalls involved (names; undefined: none) to the message. */
+async function explained(firewalls: readonly (string | undefined)[], body: () => Promise<void>): Promise<void> {
   try {
     await body();
   } catch (e) {
-    const dumps = await Promise.all(firewalls.map((f) => twin.dumpFirewall(f)));
+    const dumps = await Promise.all(firewalls.filter((f): f is string => Boolean(f)).map((f) => twin.dumpFirewall(f)));
     if (e instanceof Error) e.message = `${e.message}\n\n${dumps.join("\n")}`;
     throw e;
   }
 }
-/** The router of the segment a node id lives in. */
-const fwOf = (node: string) => twin.segments[node.split("/")[0]!]?.router.name ?? "";
 const show = (r: Run) => `exit ${r.code}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`;
 
 /** Published HTTP names, by hand: the backend each must reach, and who may use it. */
@@ -125,7 +123,7 @@ describe("the intent table", () => {
 describe("DNS: the rendered dnsmasq.conf, asked from a segment through its router", () => {
   const dig = (...args: string[]) => twin.exec(twin.node(TRUSTED_CLIENT).ns, ["dig", `@${twin.dmz.infra.serviceAddresses.dns}`, "+time=2", "+tries=1", ...args]);
 
-  test("every published name is a CNAME of proxy.<domain>, which is the proxy's address", () => explained([fwOf(TRUSTED_CLIENT), "dmz/infra"], async () => {
+  test("every published name is a CNAME of proxy.<domain>, which is the proxy's address", () => explained([twin.firewallOf(TRUSTED_CLIENT), "dmz/infra"], async () => {
     const names = HTTP_SERVICES.map((s) => `${s.name}.${twin.domain}`);
     const r = await dig("+noall", "+answer", ...names);
     const proxy = twin.dmz.infra.serviceAddresses.proxy;
@@ -135,7 +133,7 @@ describe("DNS: the rendered dnsmasq.conf, asked from a segment through its route
     expect(r.stdout).toMatch(new RegExp(`^proxy\\.${twin.domain.replace(/\./g, "\\.")}\\.\\s+\\d+\\s+IN\\s+A\\s+${proxy.replace(/\./g, "\\.")}$`, "m"));
   }));
 
-  test("every host of every segment, and every router, resolves to its address", () => explained([fwOf(TRUSTED_CLIENT), "dmz/infra"], async () => {
+  test("every host of every segment, and every router, resolves to its address", () => explained([twin.firewallOf(TRUSTED_CLIENT), "dmz/infra"], async () => {
     const expected = new Map<string, string>();
     for (const seg of Object.values(twin.segments)) {
       for (const h of seg.hosts) expected.set(h.fqdn, h.address);
@@ -147,14 +145,14 @@ describe("DNS: the rendered dnsmasq.conf, asked from a segment through its route
     expect(Object.fromEntries([...expected.keys()].map((k) => [k, got.get(k)]))).toEqual(Object.fromEntries(expected));
   }));
 
-  test("every host's address resolves back to its name (PTR)", () => explained([fwOf(TRUSTED_CLIENT), "dmz/infra"], async () => {
+  test("every host's address resolves back to its name (PTR)", () => explained([twin.firewallOf(TRUSTED_CLIENT), "dmz/infra"], async () => {
     const hosts = Object.values(twin.segments).flatMap((s) => s.hosts);
     const r = await dig("+noall", "+answer", ...hosts.flatMap((h) => ["-x", h.address]));
     const got = new Map([...r.stdout.matchAll(/^(\S+)\.in-addr\.arpa\.\s+\d+\s+IN\s+PTR\s+(\S+)\.$/gm)].map((m) => [m[1]!.split(".").reverse().join("."), m[2]!]));
     expect(Object.fromEntries(hosts.map((h) => [h.address, got.get(h.address)]))).toEqual(Object.fromEntries(hosts.map((h) => [h.address, h.fqdn])));
   }));
 
-  test("unknown names under the domain are NXDOMAIN, answered locally", () => explained([fwOf(TRUSTED_CLIENT), "dmz/infra"], async () => {
+  test("unknown names under the domain are NXDOMAIN, answered locally", () => explained([twin.firewallOf(TRUSTED_CLIENT), "dmz/infra"], async () => {
     for (const n of [`no-such-host.${twin.domain}`, `no-such-host.internal.${twin.domain}`, `wiki.sandbox.${twin.domain}`]) {
       const r = await dig(n);
       expect({ n, status: /status: (\w+)/.exec(r.stdout)?.[1] }).toEqual({ n, status: "NXDOMAIN" });
@@ -223,7 +221,7 @@ describe("HTTPS through the proxy, through each firewall's DNAT, to the backend"
     return { code, body: lines.join("\n") };
   };
 
-  test.each(HTTP_SERVICES.map((s) => [s.name, s] as const))("%s", (_n, s) => explained([fwOf(s.backend), fwOf(TRUSTED_CLIENT)], async () => {
+  test.each(HTTP_SERVICES.map((s) => [s.name, s] as const))("%s", (_n, s) => explained([twin.firewallOf(s.backend), twin.firewallOf(TRUSTED_CLIENT)], async () => {
     const clients = s.exposure === "internet" ? ["edge/internet", TRUSTED_CLIENT] : [TRUSTED_CLIENT, "dmz/admin"];
     for (const from of clients) {
       const r = parse(await curl(from, s.name, s.auth));
@@ -250,7 +248,7 @@ describe("HTTPS through the proxy, through each firewall's DNAT, to the backend"
 });
 
 describe("streams end to end: edge -> proxy -> firewall DNAT -> backend", () => {
-  test.each(STREAMS.map((s) => [`${s.service} ${s.port}`, s] as const))("%s", (_n, s) => explained([fwOf(s.backend)], async () => {
+  test.each(STREAMS.map((s) => [`${s.service} ${s.port}`, s] as const))("%s", (_n, s) => explained([twin.firewallOf(s.backend)], async () => {
     const [port, proto] = s.port.split("/") as [string, "tcp" | "udp"];
     const edge = twin.node("edge/internet");
     const [r] = await twin.probe([{ id: s.service, ns: edge.ns, src: INTERNET, dst: twin.dmz.infra.serviceAddresses.proxy, port: Number(port), proto }]);
@@ -259,22 +257,22 @@ describe("streams end to end: edge -> proxy -> firewall DNAT -> backend", () => 
 });
 
 describe("NTP: a chronyd client (renderChronyClient) in a segment syncs from the DMZ server through its router", () => {
-  test("the client selects the DMZ server (^*) within a bounded wait", () => explained([fwOf(CHRONY_CLIENT), "dmz/infra"], async () => {
+  test("the client selects the DMZ server (^*) within a bounded wait", () => explained([twin.firewallOf(CHRONY_CLIENT), "dmz/infra"], async () => {
     const sock = path.join(twin.dir, "chrony/client/chronyd.sock");
-    const ntp = twin.dmz.ntp.listen.replace(/\./g, "\\.");
+    const selected = new RegExp(`^\\^\\*\\s+${twin.dmz.ntp.listen.replace(/\./g, "\\.")}\\s`, "m");
     let last = "";
-    const deadline = Date.now() + 15000;
-    while (Date.now() < deadline) {
-      last = (await twin.exec(twin.node(CHRONY_CLIENT).ns, ["chronyc", "-h", sock, "-n", "sources"])).stdout;
-      if (new RegExp(`^\\^\\*\\s+${ntp}\\s`, "m").test(last)) break;
-      await sleep(200);
-    }
-    expect(last).toMatch(new RegExp(`^\\^\\*\\s+${ntp}\\s`, "m"));
+    // Returns only once `last` lists the DMZ server as the selected source (^*).
+    await waitFor(
+      "the chronyd client to select the DMZ server",
+      15000,
+      async () => selected.test((last = (await twin.exec(twin.node(CHRONY_CLIENT).ns, ["chronyc", "-h", sock, "-n", "sources"])).stdout)),
+      { every: 200, detail: () => `chronyc sources:\n${last}` },
+    );
   }), 20000);
 });
 
 describe("SSH for real: rendered sshd_config, rendered ssh_config with ProxyJump", () => {
-  const jumps = () => Object.values(twin.segments).map((s) => s);
+  const jumps = () => Object.values(twin.segments);
   const addressOf = (r: Run) => [...r.stdout.matchAll(/inet (\d+\.\d+\.\d+\.\d+)\//g)].map((m) => m[1]);
   const WHO = "ip -4 -o addr show scope global";
 
@@ -290,7 +288,7 @@ describe("SSH for real: rendered sshd_config, rendered ssh_config with ProxyJump
     ["internal", "data"],
     ["lab", "mirror-1"],
     ["sandbox", "agent"],
-  ])("a key login reaches %s/%s through the jump host (ProxyJump), host keys pinned", (seg, host) => explained([fwOf(`${seg}/x`)], async () => {
+  ])("a key login reaches %s/%s through the jump host (ProxyJump), host keys pinned", (seg, host) => explained([twin.firewallOf(`${seg}/x`)], async () => {
     const r = await twin.ssh("alice", seg, `${host}.${seg}`, WHO);
     expect({ code: r.code, addrs: addressOf(r), out: r.code === 0 ? "" : show(r) }).toEqual({ code: 0, addrs: [twin.node(`${seg}/${host}`).address], out: "" });
   }));
@@ -435,11 +433,7 @@ describe("commit-confirm for real: the lab router's apply.sh, driven over SSH as
     expect((await twin.readDropCounters()).get(`${router()} drop_input`)! - counters.get(`${router()} drop_input`)!).toBeGreaterThanOrEqual(1);
 
     let st = "";
-    while (Date.now() - armedAt < TIMEOUT * 1000 + 5000) {
-      st = await status();
-      if (/^rolled-back: lockout /m.test(st)) break;
-      await sleep(100);
-    }
+    await waitFor("the watchdog's rollback", TIMEOUT * 1000 + 5000 - (Date.now() - armedAt), async () => /^rolled-back: lockout /m.test((st = await status())), { every: 100, detail: () => st });
     expect(st).toMatch(/^rolled-back: lockout \(not-confirmed, /m);
     // Rolled back at the deadline apply.sh announced (both to the second), not merely eventually.
     const deadline = Date.parse(/restores the previous state at (\S+) unless/.exec(applied.stdout)![1]!);
@@ -455,7 +449,7 @@ describe("commit-confirm for real: the lab router's apply.sh, driven over SSH as
   }), 30000);
 
   test("a release that fails nft -c is never loaded and changes nothing", () => explained([router()], async () => {
-    writeRelease("broken", (_f, t) => `${t}table inet homelab {\n\tchain input {\n\t\tip saddr 10.30.0 accept\n\t}\n}\n`);
+    writeRelease("broken", (_f, t) => `${t}${NFT_SYNTAX_ERROR}`);
     const before = await twin.readRuleset(router());
     const stateBefore = await status();
     const applied = await remote("broken", "apply", "broken", String(TIMEOUT));

@@ -24,7 +24,7 @@
  * has a route to the host; sysctls are set per namespace only; the host's /etc/passwd,
  * group, shadow and resolv.conf are replaced by bind mounts inside the twin only.
  */
-import { spawn, spawnSync, type ChildProcess } from "child_process";
+import { spawn, type ChildProcess } from "child_process";
 import { randomBytes } from "crypto";
 import * as fs from "fs";
 import * as os from "os";
@@ -33,15 +33,15 @@ import { requireLab } from "../../model/check";
 import { Cidr } from "../../model/net";
 import { planSshAccess } from "../../model/plan";
 import { renderChronyClient } from "../../render/chrony";
+import { NGINX_EXPORTER_PORT, NODE_EXPORTER_PORT } from "../../render/nixos";
 import { renderSshdConfig } from "../../render/sshd";
 import { planStacks, writePlan } from "../../cli/plan";
-import { copyLab, REPO } from "../support/lab";
+import { requirePrograms } from "../support/checkers";
+import { chronyTestConf, NGINX_STREAM_MODULE, NGINX_STREAM_MODULE_FILE, nginxCertPaths, testCertificate, testHtpasswd } from "../support/fixtures";
+import { copyLab } from "../support/lab";
+import { must, PATH_ENV, run, runAsync, sleep, waitFor, type Run } from "../support/proc";
 
-export { REPO };
-
-export const PATH_ENV = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 const AGENT = path.join(__dirname, "agent.py");
-const NGINX_STREAM = "load_module /usr/lib/nginx/modules/ngx_stream_module.so;";
 
 // --- the plan as writePlan wrote it (JSON: CIDRs are strings) ----------------------------------------
 
@@ -119,10 +119,6 @@ export const TWIN_HOSTS: Readonly<Record<string, { readonly hosts: readonly stri
   sandbox: { hosts: ["jump", "agent", "games"], sshd: ["jump", "agent"] },
 };
 
-/** Stand-ins the twin adds on every non-jump host: a node exporter (the monitor scrapes 9100 everywhere). */
-export const NODE_EXPORTER = 9100;
-/** The nginx exporter's port (NixOS services.prometheus.exporters.nginx default). */
-export const NGINX_EXPORTER = 9113;
 /** Talos workers also answer the Talos API the monitor scrapes. */
 export const TALOS_API = 50000;
 /** The edge namespace's "internet" address (TEST-NET-3): a client or server out on the internet. */
@@ -131,6 +127,8 @@ export const INTERNET = "203.0.113.10";
 export const CHRONY_CLIENT = "sandbox/games";
 /** The router the commit-confirm tests run apply.sh on (its sshd gets the sudo stand-in). */
 export const APPLY_SEGMENT = "lab";
+/** The basic-auth credentials the twin's htpasswd holds. */
+export const TEST_CREDENTIALS = "tester:twin-password";
 /** Test users: the admin whose key the twin adds, and the deploy identity. */
 export const USERS = { alice: 61001, deploy: 61003 } as const;
 /** Service users the infra host's units run as, added when the host has none of that name (Debian's nginx runs as www-data). */
@@ -143,12 +141,21 @@ export interface TwinNode {
   readonly address: string;
 }
 
-/** One process run, finished. */
-export interface Run {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-  readonly ms: number;
+/** One sshd of the twin: node id, namespace, config, host key, authorized keys, and whether it gets the sudo stand-in. */
+interface SshdSpec {
+  readonly id: string;
+  readonly ns: string;
+  readonly config: string;
+  readonly key: string;
+  readonly keysDir: string;
+  readonly sudo: boolean;
+}
+
+/** What agent.py serves (agent-serve.json): the TLS pair, and every host's ports by namespace and address. */
+interface ServeConfig {
+  readonly cert: string;
+  readonly key: string;
+  readonly hosts: readonly { readonly ns: string; readonly name: string; readonly address: string; readonly tcp: readonly number[]; readonly udp: readonly number[] }[];
 }
 
 /** One probe for agent.py, and its result. */
@@ -175,8 +182,6 @@ export interface ProbeResult {
   readonly ms: number;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 /** Wait at most `ms` for a child to exit; true when it did. Leaves no timer behind. */
 export function exitWithin(p: ChildProcess, ms: number): Promise<boolean> {
   if (p.exitCode !== null || p.signalCode !== null) return Promise.resolve(true);
@@ -189,33 +194,19 @@ export function exitWithin(p: ChildProcess, ms: number): Promise<boolean> {
   });
 }
 
-function runSync(cmd: readonly string[], opts: { input?: string; timeout?: number } = {}): Run {
-  const start = Date.now();
-  const r = spawnSync(cmd[0]!, cmd.slice(1), { encoding: "utf8", input: opts.input ?? "", env: { PATH: PATH_ENV, LANG: "C" }, timeout: opts.timeout ?? 20000 });
-  return { code: r.status, stdout: r.stdout ?? "", stderr: `${r.stderr ?? ""}${r.error ? String(r.error) : ""}`, ms: Date.now() - start };
-}
-
-function mustSync(cmd: readonly string[], opts: { input?: string } = {}): string {
-  const r = runSync(cmd, opts);
-  if (r.code !== 0) throw new Error(`${cmd.join(" ")} failed (${r.code}): ${r.stderr}${r.stdout}`);
-  return r.stdout;
-}
-
 const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
-/** The programs the twin runs, and the Debian package of each. */
-const TOOLS: Record<string, string> = {
+/** The programs (and nginx's stream module) the twin runs, and the Debian package of each. */
+const TWIN_TOOLS: Readonly<Record<string, string>> = {
   ip: "iproute2", nft: "nftables", ss: "iproute2", nsenter: "util-linux", unshare: "util-linux", setpriv: "util-linux",
-  python3: "python3", dnsmasq: "dnsmasq", nginx: "nginx libnginx-mod-stream", sshd: "openssh-server", ssh: "openssh-client",
-  "ssh-keygen": "openssh-client", "ssh-audit": "ssh-audit", chronyd: "chrony", chronyc: "chrony", dig: "dnsutils", curl: "curl",
-  openssl: "openssl", flock: "util-linux", setsid: "util-linux", timeout: "coreutils",
+  python3: "python3", dnsmasq: "dnsmasq", nginx: "nginx libnginx-mod-stream", [NGINX_STREAM_MODULE_FILE]: "libnginx-mod-stream",
+  sshd: "openssh-server", ssh: "openssh-client", "ssh-keygen": "openssh-client", "ssh-audit": "ssh-audit", chronyd: "chrony",
+  chronyc: "chrony", dig: "dnsutils", curl: "curl", openssl: "openssl", flock: "util-linux", setsid: "util-linux", timeout: "coreutils",
 };
 
-/** Fail with every missing tool and its package: a missing tool is a failure, never a skip. */
+/** Fail with every missing tool and its package (a missing tool is a failure, never a skip), or when not root. */
 export function requireTwinTools(): void {
-  const missing = Object.entries(TOOLS).filter(([p]) => !PATH_ENV.split(":").some((d) => fs.existsSync(path.join(d, p))));
-  if (missing.length > 0) throw new Error(`the twin needs: ${missing.map(([p, pkg]) => `${p} (apt-get install ${pkg})`).join(", ")}`);
-  if (!fs.existsSync("/usr/lib/nginx/modules/ngx_stream_module.so")) throw new Error("the twin needs nginx's stream module (apt-get install libnginx-mod-stream)");
+  requirePrograms(TWIN_TOOLS);
   if (process.getuid?.() !== 0) throw new Error("the twin creates network namespaces and must run as root");
 }
 
@@ -242,11 +233,11 @@ export function sweepStaleDirs(): void {
 /** The host state the twin must never change. */
 export function readHostState(): string {
   const parts = [
-    ["ip -o link", runSync(["ip", "-o", "link"]).stdout],
-    ["ip -o addr", runSync(["ip", "-o", "addr"]).stdout],
-    ["ip route", runSync(["ip", "route"]).stdout],
-    ["ip -6 route", runSync(["ip", "-6", "route"]).stdout],
-    ["nft list ruleset", runSync(["nft", "list", "ruleset"]).stdout],
+    ["ip -o link", run(["ip", "-o", "link"]).stdout],
+    ["ip -o addr", run(["ip", "-o", "addr"]).stdout],
+    ["ip route", run(["ip", "route"]).stdout],
+    ["ip -6 route", run(["ip", "-6", "route"]).stdout],
+    ["nft list ruleset", run(["nft", "list", "ruleset"]).stdout],
     ["ip_forward", fs.readFileSync("/proc/sys/net/ipv4/ip_forward", "utf8")],
   ];
   // Address lifetimes and route expiries count down on their own; they are not state the twin could change.
@@ -257,8 +248,8 @@ export function readHostState(): string {
 /** Everything on the host that carries a twin prefix: network namespaces, links, processes, mounts. */
 export function findLeftovers(prefix: string): string[] {
   const found: string[] = [];
-  for (const l of runSync(["ip", "netns", "list"]).stdout.split("\n")) if (l.includes(prefix)) found.push(`netns ${l}`);
-  for (const l of runSync(["ip", "-o", "link"]).stdout.split("\n")) if (l.includes(prefix)) found.push(`link ${l}`);
+  for (const l of run(["ip", "netns", "list"]).stdout.split("\n")) if (l.includes(prefix)) found.push(`netns ${l}`);
+  for (const l of run(["ip", "-o", "link"]).stdout.split("\n")) if (l.includes(prefix)) found.push(`link ${l}`);
   for (const pid of fs.readdirSync("/proc").filter((p) => /^\d+$/.test(p))) {
     let cmd = "";
     try {
@@ -364,6 +355,16 @@ export class Twin {
     return ns;
   }
 
+  /**
+   * The firewall a node sits behind, or is: `lab/mirror-1`, `lab-fw` and `lab-fw/lan` ->
+   * `lab-fw`; undefined for the DMZ and the edge, which no segment router guards.
+   */
+  firewallOf(node: string): string | undefined {
+    const own = node.replace(/\/lan$/, "");
+    if (this.routers.has(own)) return own;
+    return this.segments[node.split("/")[0]!]?.router.name;
+  }
+
   /** A rendered file of the plan output. */
   planFile(rel: string): string {
     return path.join(this.out, rel);
@@ -384,7 +385,7 @@ export class Twin {
       const keys = generateKeys(dir);
       const labDir = copyLab((files) => applyTestIdentities(files, keys), path.join(dir, "lab"));
       const out = path.join(dir, "out");
-      writePlan(await planStacks({ dir: labDir, out, json: false, stacks: [] }), out);
+      writePlan(await planStacks({ dir: labDir, stacks: [] }), out);
       const access = planSshAccess(requireLab(labDir));
       const adminAddress = access.adminSources[0]!.firstHost;
       log(`twin ${prefix}: plan written in ${Date.now() - t0} ms`);
@@ -428,24 +429,8 @@ export class Twin {
   exec(ns: string | undefined, argv: readonly string[], opts: { user?: string; timeoutMs?: number; input?: string } = {}): Promise<Run> {
     if (!this.pid1 || this.stopped) return Promise.reject(new Error("twin: not running"));
     const full = this.wrap(argv, { ...(ns ? { ns } : {}), ...opts });
-    const start = Date.now();
-    return new Promise((resolve) => {
-      const p = spawn(full[0]!, full.slice(1), { env: { PATH: PATH_ENV, LANG: "C", HOME: this.dir }, stdio: ["pipe", "pipe", "pipe"] });
-      let stdout = "";
-      let stderr = "";
-      p.stdout!.on("data", (d: Buffer) => (stdout += d.toString()));
-      p.stderr!.on("data", (d: Buffer) => (stderr += d.toString()));
-      // A last resort only: `timeout` inside the twin ends the command first.
-      const guard = setTimeout(() => p.kill("SIGKILL"), (opts.timeoutMs ?? 20000) + 5000);
-      p.on("close", (code) => {
-        clearTimeout(guard);
-        resolve({ code, stdout, stderr, ms: Date.now() - start });
-      });
-      // A command that exits without reading its input closes the pipe first: that EPIPE
-      // says nothing the exit code does not, so it must not fail the test on its own.
-      p.stdin!.on("error", () => undefined);
-      p.stdin!.end(opts.input ?? "");
-    });
+    // The SIGKILL at the bound is a last resort only: `timeout` inside the twin ends the command first.
+    return runAsync(full, { env: { HOME: this.dir }, input: opts.input ?? "", timeout: (opts.timeoutMs ?? 20000) + 5000 });
   }
 
   /** Run a bash script in the twin's mount and PID namespace (host network namespace: only ip -n / nsenter touch the twin's). */
@@ -493,11 +478,15 @@ export class Twin {
     let output = "";
     sup.stdout!.on("data", (d: Buffer) => (output += d.toString()));
     sup.stderr!.on("data", (d: Buffer) => (output += d.toString()));
-    const deadline = Date.now() + 5000;
-    while (!output.includes("ready")) {
-      if (sup.exitCode !== null || Date.now() > deadline) throw new Error(`twin: the wrapper did not start (exit ${sup.exitCode}): ${output}`);
-      await sleep(20);
-    }
+    await waitFor(
+      "the twin's wrapper to start",
+      5000,
+      () => {
+        if (sup.exitCode !== null) throw new Error(`twin: the wrapper exited ${sup.exitCode} before it started: ${output}`);
+        return output.includes("ready");
+      },
+      { every: 20, detail: () => output },
+    );
     const children = fs.readFileSync(`/proc/${sup.pid}/task/${sup.pid}/children`, "utf8").trim().split(/\s+/).map(Number);
     const mine = fs.readlinkSync("/proc/self/ns/pid");
     const pid1 = children.find((c) => fs.existsSync(`/proc/${c}`) && fs.readlinkSync(`/proc/${c}/ns/pid`) !== mine);
@@ -567,12 +556,10 @@ export class Twin {
     fs.chmodSync(path.join(d, "home"), 0o755);
 
     // A throwaway certificate for the proxy and the TLS backends, and the proxy's htpasswd files.
-    mustSync(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "1", "-subj", "/CN=twin", "-keyout", path.join(d, "tls.key"), "-out", path.join(d, "tls.crt")]);
-    const hash = mustSync(["openssl", "passwd", "-apr1", "twin-password"]).trim();
-    fs.writeFileSync(path.join(d, "htpasswd"), `tester:${hash}\n`);
+    testCertificate(d);
+    testHtpasswd(path.join(d, "htpasswd"), TEST_CREDENTIALS);
 
-    // chrony: the rendered server config and a rendered client config, plus test-only paths
-    // (appended; chrony takes the last driftfile/bindcmdaddress/pidfile).
+    // chrony: the rendered server config and a rendered client config, plus test-only paths.
     for (const [role, text] of [
       ["server", fs.readFileSync(this.planFile("dmz/infra/chrony.conf"), "utf8")],
       ["client", renderChronyClient(this.dmz.ntp.listen)],
@@ -580,7 +567,7 @@ export class Twin {
       const cd = path.join(d, "chrony", role);
       fs.mkdirSync(cd, { recursive: true, mode: 0o700 });
       fs.chmodSync(cd, 0o700);
-      fs.writeFileSync(path.join(cd, "chrony.conf"), `${text}\n# twin-only paths\ndriftfile ${cd}/drift\nbindcmdaddress ${cd}/chronyd.sock\npidfile ${cd}/chronyd.pid\n`);
+      fs.writeFileSync(path.join(cd, "chrony.conf"), chronyTestConf(text, cd));
     }
 
     // sshd of ordinary hosts: the plan renders none, so the twin renders one with the same
@@ -625,23 +612,22 @@ export class Twin {
   }
 
   /** What agent.py serves: every twin host's ports, the infra host's exporters, the edge. */
-  private serveConfig(): { cert: string; key: string; hosts: { ns: string; name: string; address: string; tcp: number[]; udp: number[] }[] } {
-    const hosts: { ns: string; name: string; address: string; tcp: number[]; udp: number[] }[] = [];
+  private serveConfig(): ServeConfig {
+    const hosts: ServeConfig["hosts"][number][] = [];
     const edge = this.node("edge/internet");
     hosts.push({ ns: edge.ns, name: "edge/internet", address: INTERNET, tcp: [80, 443], udp: [] });
     hosts.push({ ns: edge.ns, name: "edge/isp", address: this.node("edge/isp").address, tcp: [80], udp: [] });
     // The infra host runs what its rendered configuration.nix runs, and nothing else: the
-    // twin stands in an exporter only if the configuration enables it (it does not, yet:
-    // see the knownBug rows of the intent table).
+    // twin stands in an exporter only where the configuration enables one.
     const infraNix = fs.readFileSync(this.planFile("dmz/infra/configuration.nix"), "utf8");
-    const exporters = [...(/exporters\.node\b/.test(infraNix) ? [NODE_EXPORTER] : []), ...(/exporters\.nginx\b/.test(infraNix) ? [NGINX_EXPORTER] : [])];
+    const exporters = [...(/exporters\.node\b/.test(infraNix) ? [NODE_EXPORTER_PORT] : []), ...(/exporters\.nginx\b/.test(infraNix) ? [NGINX_EXPORTER_PORT] : [])];
     if (exporters.length > 0) hosts.push({ ns: this.node("dmz/infra").ns, name: "dmz/infra", address: this.node("dmz/infra").address, tcp: exporters, udp: [] });
     for (const [segName, t] of Object.entries(TWIN_HOSTS)) {
       const seg = this.segments[segName]!;
       for (const id of t.hosts) {
         if (id === seg.jumpHost.id) continue;
         const h = seg.hosts.find((x) => x.id === id)!;
-        const tcp = new Set<number>([NODE_EXPORTER]);
+        const tcp = new Set<number>([NODE_EXPORTER_PORT]);
         const udp = new Set<number>();
         for (const l of h.listens) (l.proto === "tcp" ? tcp : udp).add(l.port);
         for (const s of seg.services.filter((x) => x.backend.host === id)) (s.kind === "udp" ? udp : tcp).add(s.backend.port);
@@ -649,14 +635,14 @@ export class Twin {
         hosts.push({ ns: this.node(`${segName}/${id}`).ns, name: `${segName}/${id}`, address: h.address, tcp: [...tcp].sort((a, b) => a - b), udp: [...udp].sort((a, b) => a - b) });
       }
     }
-    return { cert: path.join(this.dir, "tls.crt"), key: path.join(this.dir, "tls.key"), hosts };
+    return { ...testCertificate(this.dir), hosts };
   }
 
   // --- the topology -------------------------------------------------------------------------------------
 
-  /** Every sshd of the twin: node id, namespace, config, host key, and whether it gets the sudo stand-in. */
-  sshds(): { id: string; ns: string; config: string; key: string; keysDir: string; sudo: boolean }[] {
-    const list: { id: string; ns: string; config: string; key: string; keysDir: string; sudo: boolean }[] = [];
+  /** Every sshd of the twin. */
+  private sshds(): SshdSpec[] {
+    const list: SshdSpec[] = [];
     const keysDir = (seg: string) => this.planFile(`${seg}/router/authorized_keys.d`);
     const anySeg = Object.keys(this.segments)[0]!;
     list.push({ id: "dmz/infra", ns: this.node("dmz/infra").ns, config: this.planFile("dmz/infra/sshd_config"), key: path.join(this.dir, "keys", "dmz-infra"), keysDir: keysDir(anySeg), sudo: false });
@@ -769,11 +755,12 @@ export class Twin {
   private nginxScript(): string {
     const conf = this.planFile("dmz/infra/nginx.conf");
     const text = fs.readFileSync(conf, "utf8");
-    const certs = [...text.matchAll(/^\s*ssl_certificate(_key)?\s+([^;]+);/gm)].map((m) => ({ key: Boolean(m[1]), p: m[2]! }));
+    const certs = nginxCertPaths(text);
     const htpasswd = [...new Set([...text.matchAll(/^\s*auth_basic_user_file\s+([^;]+);/gm)].map((m) => m[1]!))];
     // They are written under a private tmpfs on /var/lib; a path elsewhere would land on the host.
-    const outside = [...certs.map((c) => c.p), ...htpasswd].filter((p) => !p.startsWith("/var/lib/"));
+    const outside = [...certs.map((c) => c.path), ...htpasswd].filter((p) => !p.startsWith("/var/lib/"));
     if (outside.length > 0) throw new Error(`twin: nginx.conf names files outside /var/lib (${outside.join(", ")}); teach Twin.nginxScript where to mount a private tmpfs for them`);
+    const tls = testCertificate(this.dir);
     const lines = [
       "set -e",
       // A private /var/lib (certificate, secrets, nginx state); /var/log is the twin's tmpfs already.
@@ -784,18 +771,18 @@ export class Twin {
       // As the infra host's unit has them: StateDirectory and LogsDirectory owned by nginx, the
       // certificate and the secrets readable by the nginx group (render/dmz.ts).
       "mkdir -p /var/lib/nginx && chown nginx:nginx /var/lib/nginx /var/log/nginx",
-      ...certs.map(({ key, p }) => `mkdir -p "$(dirname ${q(p)})" && install -m 0640 -g nginx ${q(path.join(this.dir, key ? "tls.key" : "tls.crt"))} ${q(p)}`),
+      ...certs.map((c) => `mkdir -p "$(dirname ${q(c.path)})" && install -m 0640 -g nginx ${q(c.key ? tls.key : tls.cert)} ${q(c.path)}`),
       ...htpasswd.map((p) => `install -d -m 0750 -g nginx "$(dirname ${q(p)})" && install -m 0640 -g nginx ${q(path.join(this.dir, "htpasswd"))} ${q(p)}`),
       // The whole of nginx unprivileged, with only the right to bind ports below 1024 (the unit's
       // User=, AmbientCapabilities=, CapabilityBoundingSet=, NoNewPrivileges=). The rendered file
       // unchanged; Debian builds the stream module as a module, NixOS builds it in.
-      `exec setpriv --reuid=nginx --regid=nginx --init-groups --inh-caps=-all,+net_bind_service --ambient-caps=-all,+net_bind_service --bounding-set=-all,+net_bind_service --no-new-privs nginx -g ${q(NGINX_STREAM)} -c ${q(conf)}`,
+      `exec setpriv --reuid=nginx --regid=nginx --init-groups --inh-caps=-all,+net_bind_service --ambient-caps=-all,+net_bind_service --bounding-set=-all,+net_bind_service --no-new-privs nginx -g ${q(NGINX_STREAM_MODULE)} -c ${q(conf)}`,
     ];
     return lines.join("\n");
   }
 
   /** One sshd: its host key and the rendered authorized keys at the paths sshd_config names, in a private mount namespace. */
-  private sshdScript(s: { config: string; key: string; keysDir: string; sudo: boolean }): string {
+  private sshdScript(s: SshdSpec): string {
     return [
       "set -e",
       "mount -t tmpfs -o mode=0755 twin-ssh /etc/ssh",
@@ -829,16 +816,18 @@ export class Twin {
     }
     const script = want.map((w) => `ss -Hln${w.proto} src ${w.addr}:${w.port} | grep -q . || echo ${q(w.what)}`);
     const check = want.map((w, i) => `nsenter --net=/run/netns/${w.ns} -- bash -c ${q(script[i]!)}`).join("\n");
-    const deadline = Date.now() + ms;
     let missing = "";
-    for (;;) {
-      const agentReady = fs.existsSync(path.join(this.dir, "logs/agent.log")) && fs.readFileSync(path.join(this.dir, "logs/agent.log"), "utf8").includes("ready");
-      const r = await this.sh(check, 10000);
-      missing = `${agentReady ? "" : "agent\n"}${r.stdout}${r.stderr}`.trim();
-      if (!missing) return;
-      if (Date.now() > deadline) throw new Error(`twin: not ready after ${ms} ms; still missing:\n${missing}`);
-      await sleep(50);
-    }
+    await waitFor(
+      "the twin's daemons",
+      ms,
+      async () => {
+        const agentReady = fs.existsSync(path.join(this.dir, "logs/agent.log")) && fs.readFileSync(path.join(this.dir, "logs/agent.log"), "utf8").includes("ready");
+        const r = await this.sh(check, 10000);
+        missing = `${agentReady ? "" : "agent\n"}${r.stdout}${r.stderr}`.trim();
+        return !missing;
+      },
+      { detail: () => `still missing:\n${missing}` },
+    );
   }
 
   /** The tail of every daemon's log, for failure messages. */
@@ -937,7 +926,7 @@ function generateKeys(dir: string): TestKeys {
   const kd = path.join(dir, "keys");
   fs.mkdirSync(kd, { mode: 0o700 });
   const names = keyNames();
-  mustSync(["bash", "-c", names.map((n) => `ssh-keygen -q -t ed25519 -N '' -C ${q(`${n}@twin`)} -f ${q(path.join(kd, n))}`).join(" && ")]);
+  must(["bash", "-c", names.map((n) => `ssh-keygen -q -t ed25519 -N '' -C ${q(`${n}@twin`)} -f ${q(path.join(kd, n))}`).join(" && ")]);
   return Object.fromEntries(names.map((n) => [n, fs.readFileSync(path.join(kd, `${n}.pub`), "utf8").trim()]));
 }
 

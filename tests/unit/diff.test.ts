@@ -1,5 +1,4 @@
 // Proves the plain-word statements of `plan --diff` for each kind of change, on changed copies of the reference lab (a flow opened or closed, a VM moved, a service added, a host renumbered), the resources and rendered files a flow change touches (exact unified-diff lines, the release id swap told once, secrets never shown), and that the unified diff is one `git apply` applies (no fuzz); it does not prove the git plumbing or the CLI (tests/cli/diff.test.ts).
-import { spawnSync } from "child_process";
 import fc from "fast-check";
 import * as fs from "fs";
 import * as os from "os";
@@ -7,24 +6,17 @@ import * as path from "path";
 import { planStacks } from "../../cli/plan";
 import { requireLab } from "../../model/check";
 import { diffInputs, diffPlans, isEmptyDiff, snapshotOfLab, wordSwap, type LabSnapshot, type PlanDiff } from "../../model/diff";
-import { diffStat, unifiedDiff } from "../../model/diff-text";
-import { copyLab, referenceLab, REPO } from "../support/lab";
-
-type Files = Record<string, any>;
-const seg = (f: Files, name: string) => f[`Pulumi.${name}.yaml`].config["homelab:segment"];
+import { unifiedDiff } from "../../model/diff-text";
+import { copyLab, referenceLab, REPO, segOf, type LabFiles } from "../support/lab";
+import { run } from "../support/proc";
 
 /** The model's part of the diff between the reference lab and a changed copy (no stack planned). */
-function modelDiff(edit: (f: Files) => void): PlanDiff {
-  const dir = copyLab(edit);
-  try {
-    return diffPlans(snapshotOfLab(referenceLab(), []), snapshotOfLab(requireLab(dir), []));
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
+function modelDiff(edit: (f: LabFiles) => void): PlanDiff {
+  return diffPlans(snapshotOfLab(referenceLab(), []), snapshotOfLab(requireLab(copyLab(edit)), []));
 }
 
-const openDb = (f: Files) => {
-  seg(f, "sandbox").flows.db = { from: ["agent"], to: "internal/data", ports: ["3306/tcp"], reason: "The agent keeps its task state in MariaDB" };
+const openDb = (f: LabFiles) => {
+  segOf(f, "sandbox").flows.db = { from: ["agent"], to: "internal/data", ports: ["3306/tcp"], reason: "The agent keeps its task state in MariaDB" };
 };
 
 describe("statements of the model's changes", () => {
@@ -41,8 +33,8 @@ describe("statements of the model's changes", () => {
 
   test("a flow closed, and another widened", () => {
     const d = modelDiff((f) => {
-      delete seg(f, "sandbox").flows["agent-mirror"];
-      seg(f, "internal").flows["scrape-lab"].ports = ["9100/tcp", "9115/tcp"];
+      delete segOf(f, "sandbox").flows["agent-mirror"];
+      segOf(f, "internal").flows["scrape-lab"].ports = ["9100/tcp", "9115/tcp"];
     });
     expect(d.flows).toEqual([
       "new allow internal/monitor → lab 9115/tcp: Prometheus scrapes node exporters in the lab segment",
@@ -51,15 +43,15 @@ describe("statements of the model's changes", () => {
   });
 
   test("a VM moved", () => {
-    const d = modelDiff((f) => (seg(f, "internal").hosts.monitor.vm.node = "pve3"));
+    const d = modelDiff((f) => (segOf(f, "internal").hosts.monitor.vm.node = "pve3"));
     expect(d.placement).toEqual(["vm internal-monitor moves pve2 → pve3"]);
     expect([...d.flows, ...d.hosts, ...d.dns, ...d.routes]).toEqual([]);
   });
 
   test("a VM resized and a new one", () => {
     const d = modelDiff((f) => {
-      seg(f, "lab").hosts["mirror-2"].vm.memoryMiB = 6144;
-      seg(f, "lab").hosts.build = {
+      segOf(f, "lab").hosts["mirror-2"].vm.memoryMiB = 6144;
+      segOf(f, "lab").hosts.build = {
         role: "server",
         description: "CI runner for personal projects",
         address: "10.30.0.40",
@@ -75,7 +67,7 @@ describe("statements of the model's changes", () => {
 
   test("a service added: its flow, DNS name and proxy route", () => {
     const d = modelDiff((f) => {
-      seg(f, "lab").services.builds = { kind: "http", description: "Build logs", backend: { host: "mirror-2", port: 8080 }, auth: { kind: "basic", realm: "builds" }, exposure: "lab" };
+      segOf(f, "lab").services.builds = { kind: "http", description: "Build logs", backend: { host: "mirror-2", port: 8080 }, auth: { kind: "basic", realm: "builds" }, exposure: "lab" };
     });
     expect(d).toEqual({
       flows: ["new allow dmz/proxy → lab/mirror-2 8080/tcp (DNAT at lab-fw 192.168.1.13:8080/tcp): builds.lab.example.net is published through lab-fw"],
@@ -89,7 +81,7 @@ describe("statements of the model's changes", () => {
 
   test("a stream published to the internet opens the proxy's port to the internet and every segment", () => {
     const d = modelDiff((f) => {
-      seg(f, "sandbox").services.terraria = { kind: "tcp", description: "Terraria", port: 7777, backend: { host: "games", port: 7777 }, auth: { kind: "app", note: "server password" }, exposure: "internet" };
+      segOf(f, "sandbox").services.terraria = { kind: "tcp", description: "Terraria", port: 7777, backend: { host: "games", port: 7777 }, auth: { kind: "app", note: "server password" }, exposure: "internet" };
     });
     expect(d.routes).toEqual(["new proxy stream 192.168.1.80:7777/tcp → sandbox/terraria via 192.168.1.14:7777 (internet exposure)"]);
     expect(d.flows).toEqual([
@@ -103,7 +95,7 @@ describe("statements of the model's changes", () => {
   });
 
   test("a host renumbered: its address, its DNS name and the addresses of its flows", () => {
-    const d = modelDiff((f) => (seg(f, "lab").hosts["mirror-2"].address = "10.30.0.33"));
+    const d = modelDiff((f) => (segOf(f, "lab").hosts["mirror-2"].address = "10.30.0.33"));
     expect(d.hosts).toEqual(["host lab/mirror-2 moves from 10.30.0.32 to 10.30.0.33"]);
     expect(d.dns).toEqual(["DNS name mirror-2.lab.lab.example.net now → 10.30.0.33 (was 10.30.0.32)"]);
     expect(d.flows).toEqual(["allow lab/mirror-2 → internal/data 5000/tcp: addresses now 10.30.0.33/32 → 10.10.0.10/32 (were 10.30.0.32/32 → 10.10.0.10/32)"]);
@@ -121,11 +113,10 @@ describe("resources and rendered files of a flow opened, planned under mocks", (
   let diff: PlanDiff;
   beforeAll(async () => {
     const dir = copyLab(openDb);
-    const plan = async (d: string) => snapshotOfLab(requireLab(d), (await planStacks({ dir: d, out: "unused", json: false, stacks: [] })).stacks);
+    const plan = async (d: string) => snapshotOfLab(requireLab(d), (await planStacks({ dir: d, stacks: [] })).stacks);
     before = await plan(REPO);
     after = await plan(dir);
     diff = diffPlans(before, after);
-    fs.rmSync(dir, { recursive: true, force: true });
   });
 
   test("only the two firewalls' stacks change, and only their rendered rules", () => {
@@ -178,11 +169,11 @@ describe("resources and rendered files of a flow opened, planned under mocks", (
 
 describe("the unified diff", () => {
   test("the format diff -u prints, with counts of one left out and a missing final newline marked", () => {
-    expect(unifiedDiff("a\nb\nc\n", "a\nB\nc\n", { from: "a/f", to: "b/f" })).toBe("--- a/f\n+++ b/f\n@@ -1,3 +1,3 @@\n a\n-b\n+B\n c\n");
-    expect(unifiedDiff("", "x\n", { from: "/dev/null", to: "b/f" })).toBe("--- /dev/null\n+++ b/f\n@@ -0,0 +1 @@\n+x\n");
-    expect(unifiedDiff("x", "x\n", { from: "a/f", to: "b/f" })).toBe("--- a/f\n+++ b/f\n@@ -1 +1 @@\n-x\n\\ No newline at end of file\n+x\n");
-    expect(unifiedDiff("same\n", "same\n", { from: "a", to: "b" })).toBe("");
-    expect(diffStat("a\nb\n", "b\nc\nd\n")).toEqual({ added: 2, removed: 1 });
+    expect(unifiedDiff("a\nb\nc\n", "a\nB\nc\n", { from: "a/f", to: "b/f" }).diff).toBe("--- a/f\n+++ b/f\n@@ -1,3 +1,3 @@\n a\n-b\n+B\n c\n");
+    expect(unifiedDiff("", "x\n", { from: "/dev/null", to: "b/f" }).diff).toBe("--- /dev/null\n+++ b/f\n@@ -0,0 +1 @@\n+x\n");
+    expect(unifiedDiff("x", "x\n", { from: "a/f", to: "b/f" }).diff).toBe("--- a/f\n+++ b/f\n@@ -1 +1 @@\n-x\n\\ No newline at end of file\n+x\n");
+    expect(unifiedDiff("same\n", "same\n", { from: "a", to: "b" }).diff).toBe("");
+    expect(unifiedDiff("a\nb\n", "b\nc\nd\n", { from: "a/f", to: "b/f" })).toMatchObject({ added: 2, removed: 1 });
   });
 
   test("wordSwap finds one word swapped everywhere, and nothing else", () => {
@@ -200,11 +191,11 @@ describe("the unified diff", () => {
         fc.property(withEnd, withEnd, (a, b) => {
           const file = path.join(tmp, "f");
           fs.writeFileSync(file, a);
-          const patch = unifiedDiff(a, b, { from: "a/f", to: "b/f" });
+          const patch = unifiedDiff(a, b, { from: "a/f", to: "b/f" }).diff;
           if (a === b) return patch === "";
           // git apply works outside a repository too, as a strict patch(1).
-          const r = spawnSync("git", ["apply", "-p1", "-"], { cwd: tmp, input: patch, encoding: "utf8" });
-          return r.status === 0 && fs.readFileSync(file, "utf8") === b;
+          const r = run(["git", "apply", "-p1", "-"], { cwd: tmp, input: patch, env: { HOME: tmp } });
+          return r.code === 0 && fs.readFileSync(file, "utf8") === b;
         }),
         { numRuns: 60 },
       );

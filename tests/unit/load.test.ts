@@ -6,35 +6,15 @@ import { checkLabDir } from "../../model/check";
 import { parseLab, readLabSources } from "../../model/load";
 import type { Problem } from "../../model/problems";
 import { DmzFile, LabFile, SegmentFile } from "../../model/schema";
-import { copyLab, REPO } from "../support/lab";
-
-type Files = Record<string, any>;
+import { copyLab, parseFiles, referenceFiles, REPO, segOf, type LabFiles } from "../support/lab";
 
 const SOURCES = readLabSources(REPO);
-const dirs: string[] = [];
-
-afterAll(() => {
-  for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
-});
-
-/** A copy of the reference lab on disk, edited; removed after the file's tests. */
-function labDir(edit: (f: Files) => void = () => undefined): string {
-  const d = copyLab(edit);
-  dirs.push(d);
-  return d;
-}
 
 /** Schema problems of the reference files after `edit`, parsed in memory. */
-function schemaProblems(edit: (f: Files) => void): readonly Problem[] {
-  const files: Files = { "homelab.yaml": structuredClone(SOURCES.lab) };
-  for (const [stack, config] of Object.entries(SOURCES.stacks)) files[`Pulumi.${stack}.yaml`] = { config: structuredClone(config) };
+function schemaProblems(edit: (f: LabFiles) => void): readonly Problem[] {
+  const files = referenceFiles();
   edit(files);
-  const stacks: Record<string, Record<string, unknown>> = {};
-  for (const [name, doc] of Object.entries(files)) {
-    const m = /^Pulumi\.(.+)\.yaml$/.exec(name);
-    if (m && doc !== undefined) stacks[m[1]!] = doc.config;
-  }
-  return parseLab({ dir: REPO, lab: files["homelab.yaml"], stacks, problems: [] }).problems;
+  return parseFiles(files).problems;
 }
 
 function dirProblems(dir: string): readonly Problem[] {
@@ -46,8 +26,6 @@ function find(problems: readonly Problem[], file: string, at: string): Problem {
   if (!p) throw new Error(`no problem at ${file} ${at}; got ${JSON.stringify(problems, null, 2)}`);
   return p;
 }
-
-const seg = (f: Files, name: string) => f[`Pulumi.${name}.yaml`].config["homelab:segment"];
 
 describe("the reference lab", () => {
   test("parses with no problems, and schema defaults are applied", () => {
@@ -68,7 +46,7 @@ describe("the reference lab", () => {
 
 describe("unknown keys", () => {
   test("a key with no near match lists the allowed keys and says to remove it", () => {
-    const p = find(schemaProblems((f) => (seg(f, "lab").hosts.vdi.frobnicate = 1)), "Pulumi.lab.yaml", "homelab:segment.hosts.vdi.frobnicate");
+    const p = find(schemaProblems((f) => (segOf(f, "lab").hosts.vdi.frobnicate = 1)), "Pulumi.lab.yaml", "homelab:segment.hosts.vdi.frobnicate");
     expect(p.value).toBe(1);
     expect(p.message).toContain('unknown key "frobnicate"');
     expect(p.message).toContain("allowed keys: address, description, listens, mac, os, role, sshHostKey, vm");
@@ -77,7 +55,7 @@ describe("unknown keys", () => {
 
   test("a misspelt required key is also reported as missing", () => {
     const problems = schemaProblems((f) => {
-      const r = seg(f, "cluster").router;
+      const r = segOf(f, "cluster").router;
       r.wanAdress = r.wanAddress;
       delete r.wanAddress;
     });
@@ -105,20 +83,20 @@ describe("unknown keys", () => {
 describe("password login cannot be configured", () => {
   const PASSWORD = "SSH password login cannot be configured anywhere in this lab";
 
-  test.each<[string, string, (f: Files) => void]>([
+  test.each<[string, string, (f: LabFiles) => void]>([
     ["homelab.yaml", "passwordAuthentication", (f) => (f["homelab.yaml"].passwordAuthentication = true)],
     ["homelab.yaml", "ssh.passwordAuthentication", (f) => (f["homelab.yaml"].ssh.passwordAuthentication = true)],
     ["homelab.yaml", "ssh.deploy.password", (f) => (f["homelab.yaml"].ssh.deploy.password = "hunter2")],
     ["homelab.yaml", "admins.alice.passwordAuthentication", (f) => (f["homelab.yaml"].admins.alice.passwordAuthentication = true)],
     ["homelab.yaml", "dmz.infra.PasswordAuthentication", (f) => (f["homelab.yaml"].dmz.infra.PasswordAuthentication = "yes")],
     ["homelab.yaml", "ssh.kbdInteractiveAuthentication", (f) => (f["homelab.yaml"].ssh.kbdInteractiveAuthentication = true)],
-    ["Pulumi.cluster.yaml", "homelab:segment.passwordAuthentication", (f) => (seg(f, "cluster").passwordAuthentication = true)],
-    ["Pulumi.cluster.yaml", "homelab:segment.router.passwordAuthentication", (f) => (seg(f, "cluster").router.passwordAuthentication = true)],
-    ["Pulumi.cluster.yaml", "homelab:segment.hosts.jump.passwordAuthentication", (f) => (seg(f, "cluster").hosts.jump.passwordAuthentication = true)],
-    ["Pulumi.cluster.yaml", "homelab:segment.hosts.jump.vm.passwordAuthentication", (f) => (seg(f, "cluster").hosts.jump.vm.passwordAuthentication = true)],
-    ["Pulumi.cluster.yaml", "homelab:segment.talos.passwordAuthentication", (f) => (seg(f, "cluster").talos.passwordAuthentication = true)],
-    ["Pulumi.internal.yaml", "homelab:segment.services.grafana.passwordAuthentication", (f) => (seg(f, "internal").services.grafana.passwordAuthentication = true)],
-    ["Pulumi.internal.yaml", "homelab:segment.services.grafana.auth.passwordAuthentication", (f) => (seg(f, "internal").services.grafana.auth.passwordAuthentication = true)],
+    ["Pulumi.cluster.yaml", "homelab:segment.passwordAuthentication", (f) => (segOf(f, "cluster").passwordAuthentication = true)],
+    ["Pulumi.cluster.yaml", "homelab:segment.router.passwordAuthentication", (f) => (segOf(f, "cluster").router.passwordAuthentication = true)],
+    ["Pulumi.cluster.yaml", "homelab:segment.hosts.jump.passwordAuthentication", (f) => (segOf(f, "cluster").hosts.jump.passwordAuthentication = true)],
+    ["Pulumi.cluster.yaml", "homelab:segment.hosts.jump.vm.passwordAuthentication", (f) => (segOf(f, "cluster").hosts.jump.vm.passwordAuthentication = true)],
+    ["Pulumi.cluster.yaml", "homelab:segment.talos.passwordAuthentication", (f) => (segOf(f, "cluster").talos.passwordAuthentication = true)],
+    ["Pulumi.internal.yaml", "homelab:segment.services.grafana.passwordAuthentication", (f) => (segOf(f, "internal").services.grafana.passwordAuthentication = true)],
+    ["Pulumi.internal.yaml", "homelab:segment.services.grafana.auth.passwordAuthentication", (f) => (segOf(f, "internal").services.grafana.auth.passwordAuthentication = true)],
     ["Pulumi.dmz.yaml", "homelab:dmz.passwordAuthentication", (f) => (f["Pulumi.dmz.yaml"].config["homelab:dmz"].passwordAuthentication = true)],
   ])("%s %s gets the password-specific message", (file, at, edit) => {
     const p = find(schemaProblems(edit), file, at);
@@ -126,8 +104,8 @@ describe("password login cannot be configured", () => {
     expect(p.fix).toBe("remove the key");
   });
 
-  test.each<[string, string, (f: Files) => void]>([
-    ["Pulumi.cluster.yaml", "homelab:segment.hosts.jump.vm.nics[0]", (f) => (seg(f, "cluster").hosts.jump.vm.nics[0].passwordAuthentication = true)],
+  test.each<[string, string, (f: LabFiles) => void]>([
+    ["Pulumi.cluster.yaml", "homelab:segment.hosts.jump.vm.nics[0]", (f) => (segOf(f, "cluster").hosts.jump.vm.nics[0].passwordAuthentication = true)],
     ["Pulumi.cluster.yaml", "homelab:passwordAuthentication", (f) => (f["Pulumi.cluster.yaml"].config["homelab:passwordAuthentication"] = true)],
   ])("%s %s gets the password-specific message", (file, at, edit) => {
     expect(find(schemaProblems(edit), file, at).message).toContain(PASSWORD);
@@ -139,7 +117,7 @@ describe("password login cannot be configured", () => {
   });
 
   test("a misplaced passthrough key is not mistaken for a password key", () => {
-    const p = find(schemaProblems((f) => (seg(f, "lab").hosts.vdi.passthrough = ["gpu0"])), "Pulumi.lab.yaml", "homelab:segment.hosts.vdi.passthrough");
+    const p = find(schemaProblems((f) => (segOf(f, "lab").hosts.vdi.passthrough = ["gpu0"])), "Pulumi.lab.yaml", "homelab:segment.hosts.vdi.passthrough");
     expect(p.message).not.toContain("password");
     expect(p.message).toContain("allowed keys:");
   });
@@ -197,14 +175,14 @@ function collectKeys(schema: z.ZodType, into: Set<string>, seen = new Set<unknow
 }
 
 describe("invalid values", () => {
-  test.each<[string, string, (f: Files) => void, string, string]>([
-    ["Pulumi.lab.yaml", "homelab:segment.hosts.vdi.address", (f) => (seg(f, "lab").hosts.vdi.address = "10.30.0.300"), "must be an IPv4 address such as 10.10.0.10", "change the value"],
-    ["Pulumi.lab.yaml", "homelab:segment.subnet", (f) => (seg(f, "lab").subnet = "10.30.0.1/24"), "no host bits set", "change the value"],
-    ["Pulumi.lab.yaml", "homelab:segment.hosts.vdi.mac", (f) => (seg(f, "lab").hosts.vdi.mac = "01:00:5e:00:00:01"), "must be a unicast MAC address", "change the value"],
-    ["Pulumi.lab.yaml", "homelab:segment.services.mirror.exposure", (f) => (seg(f, "lab").services.mirror.exposure = "public"), "internet", 'use one of "internet", "lab"'],
-    ["Pulumi.lab.yaml", "homelab:segment.flows.push-registry.reason", (f) => (seg(f, "lab").flows["push-registry"].reason = "short"), "at least 10 characters", "give at least 10"],
-    ["Pulumi.lab.yaml", "homelab:segment.hosts.vdi.vm.ha", (f) => (seg(f, "lab").hosts.vdi.vm.ha = "no"), "expected boolean", "give a boolean"],
-    ["Pulumi.lab.yaml", "homelab:segment.dhcp.leaseTime", (f) => (seg(f, "lab").dhcp.leaseTime = "forever"), 'must look like "12h"', "change the value"],
+  test.each<[string, string, (f: LabFiles) => void, string, string]>([
+    ["Pulumi.lab.yaml", "homelab:segment.hosts.vdi.address", (f) => (segOf(f, "lab").hosts.vdi.address = "10.30.0.300"), "must be an IPv4 address such as 10.10.0.10", "change the value"],
+    ["Pulumi.lab.yaml", "homelab:segment.subnet", (f) => (segOf(f, "lab").subnet = "10.30.0.1/24"), "no host bits set", "change the value"],
+    ["Pulumi.lab.yaml", "homelab:segment.hosts.vdi.mac", (f) => (segOf(f, "lab").hosts.vdi.mac = "01:00:5e:00:00:01"), "must be a unicast MAC address", "change the value"],
+    ["Pulumi.lab.yaml", "homelab:segment.services.mirror.exposure", (f) => (segOf(f, "lab").services.mirror.exposure = "public"), "internet", 'use one of "internet", "lab"'],
+    ["Pulumi.lab.yaml", "homelab:segment.flows.push-registry.reason", (f) => (segOf(f, "lab").flows["push-registry"].reason = "short"), "at least 10 characters", "give at least 10"],
+    ["Pulumi.lab.yaml", "homelab:segment.hosts.vdi.vm.ha", (f) => (segOf(f, "lab").hosts.vdi.vm.ha = "no"), "expected boolean", "give a boolean"],
+    ["Pulumi.lab.yaml", "homelab:segment.dhcp.leaseTime", (f) => (segOf(f, "lab").dhcp.leaseTime = "forever"), 'must look like "12h"', "change the value"],
     ["homelab.yaml", "admins.bob.keys[0]", (f) => (f["homelab.yaml"].admins.bob.keys = ["ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAAAgQC bob"]), "RSA keys shorter than 3072 bits are refused", "change the value"],
     ["homelab.yaml", "hardware.proxmox.nodes.pve1.pci.gpu0.path", (f) => (f["homelab.yaml"].hardware.proxmox.nodes.pve1.pci.gpu0.path = "01:00.0"), 'PCI address such as "0000:01:00.0"', "change the value"],
     ["Pulumi.dmz.yaml", "homelab:dmz.stackPrefix", (f) => (f["Pulumi.dmz.yaml"].config["homelab:dmz"].stackPrefix = "homelab"), '"<org>/<project>"', "change the value"],
@@ -215,13 +193,13 @@ describe("invalid values", () => {
   });
 
   test("a missing required value says so and to add it", () => {
-    const p = find(schemaProblems((f) => delete seg(f, "lab").router.sshHostKey), "Pulumi.lab.yaml", "homelab:segment.router.sshHostKey");
+    const p = find(schemaProblems((f) => delete segOf(f, "lab").router.sshHostKey), "Pulumi.lab.yaml", "homelab:segment.router.sshHostKey");
     expect(p).toMatchObject({ message: "is required", fix: "add it" });
     expect(p.value).toBeUndefined();
   });
 
   test("a NIC that is neither a bridge nor a passthrough says what a NIC is", () => {
-    const p = find(schemaProblems((f) => (seg(f, "lab").hosts.vdi.vm.nics = [{ bridge: "lab", passthrough: "nic0" }])), "Pulumi.lab.yaml", "homelab:segment.hosts.vdi.vm.nics[0]");
+    const p = find(schemaProblems((f) => (segOf(f, "lab").hosts.vdi.vm.nics = [{ bridge: "lab", passthrough: "nic0" }])), "Pulumi.lab.yaml", "homelab:segment.hosts.vdi.vm.nics[0]");
     expect(p.message).toContain("{ bridge: <network> }");
     expect(p.message).toContain("{ passthrough: <pci id> }");
   });
@@ -229,21 +207,21 @@ describe("invalid values", () => {
   test("problems of several files come back together, and no lab is built", () => {
     const problems = schemaProblems((f) => {
       f["homelab.yaml"].domain = "Lab";
-      seg(f, "lab").hosts.vdi.address = "x";
-      seg(f, "sandbox").trust = "maybe";
+      segOf(f, "lab").hosts.vdi.address = "x";
+      segOf(f, "sandbox").trust = "maybe";
     });
     expect(problems.map((p) => `${p.file} ${p.path}`).sort()).toEqual(["Pulumi.lab.yaml homelab:segment.hosts.vdi.address", "Pulumi.sandbox.yaml homelab:segment.trust", "homelab.yaml domain"]);
   });
 
   test("array indices in schema paths read like validation paths: nics[0]", () => {
-    const problems = schemaProblems((f) => (seg(f, "lab").hosts.vdi.vm.nics = [{ bridge: "Lab" }]));
+    const problems = schemaProblems((f) => (segOf(f, "lab").hosts.vdi.vm.nics = [{ bridge: "Lab" }]));
     expect(problems.map((p) => p.path)).toContain("homelab:segment.hosts.vdi.vm.nics[0].bridge");
   });
 });
 
 describe("files and YAML", () => {
   test("a YAML syntax error names the file and the line, and no lab is built", () => {
-    const dir = labDir();
+    const dir = copyLab();
     fs.writeFileSync(path.join(dir, "Pulumi.lab.yaml"), "config:\n  homelab:segment:\n    description: x\n   trust: bad\n");
     const { lab, problems } = parseLab(readLabSources(dir));
     expect(lab).toBeUndefined();
@@ -253,7 +231,7 @@ describe("files and YAML", () => {
   });
 
   test("a duplicated YAML key is a syntax error at its line", () => {
-    const dir = labDir();
+    const dir = copyLab();
     const file = path.join(dir, "homelab.yaml");
     fs.writeFileSync(file, `${fs.readFileSync(file, "utf8")}\ndomain: other.example.net\n`);
     const problems = dirProblems(dir);
@@ -264,7 +242,7 @@ describe("files and YAML", () => {
   });
 
   test("syntax errors in one file do not hide schema problems in another", () => {
-    const dir = labDir((f) => (seg(f, "sandbox").trust = "maybe"));
+    const dir = copyLab((f) => (segOf(f, "sandbox").trust = "maybe"));
     fs.writeFileSync(path.join(dir, "Pulumi.lab.yaml"), "config: [\n");
     const files = dirProblems(dir).map((p) => p.file);
     expect(files).toEqual(expect.arrayContaining(["Pulumi.lab.yaml", "Pulumi.sandbox.yaml"]));
@@ -274,7 +252,7 @@ describe("files and YAML", () => {
     ["homelab.yaml", "homelab.yaml does not exist"],
     ["Pulumi.yaml", "Pulumi.yaml does not exist"],
   ])("a missing %s is a problem at (file)", (name, message) => {
-    const dir = labDir();
+    const dir = copyLab();
     fs.unlinkSync(path.join(dir, name));
     const p = find(dirProblems(dir), name, "(file)");
     expect(p.message).toContain(message);
@@ -287,13 +265,13 @@ describe("files and YAML", () => {
   });
 
   test("the project must be named homelab", () => {
-    const p = find(dirProblems(labDir((f) => (f["Pulumi.yaml"].name = "lab"))), "Pulumi.yaml", "name");
+    const p = find(dirProblems(copyLab((f) => (f["Pulumi.yaml"].name = "lab"))), "Pulumi.yaml", "name");
     expect(p.message).toContain('must be named "homelab"');
     expect(p.fix).toBe("set name: homelab");
   });
 
   test("a stack file whose name is not a DNS label is refused", () => {
-    const dir = labDir();
+    const dir = copyLab();
     fs.renameSync(path.join(dir, "Pulumi.lab.yaml"), path.join(dir, "Pulumi.Lab_1.yaml"));
     const p = find(dirProblems(dir), "Pulumi.Lab_1.yaml", "(stack name)");
     expect(p.value).toBe("Lab_1");
@@ -302,7 +280,7 @@ describe("files and YAML", () => {
 
   test("a stack file without its homelab: key, or with config that is not a map", () => {
     const problems = dirProblems(
-      labDir((f) => {
+      copyLab((f) => {
         delete f["Pulumi.lab.yaml"].config["homelab:segment"];
         f["Pulumi.sandbox.yaml"].config = "x";
       }),
@@ -337,9 +315,9 @@ describe("stack config keys", () => {
 
 describe("check stops at the schema", () => {
   test("with a schema problem, semantic rules do not run (no duplicate report from a half-built lab)", () => {
-    const dir = labDir((f) => {
-      seg(f, "lab").hosts.vdi.address = "10.30.0.300"; // schema
-      seg(f, "cluster").hosts["cp-2"].address = "10.20.0.11"; // semantic: duplicate address
+    const dir = copyLab((f) => {
+      segOf(f, "lab").hosts.vdi.address = "10.30.0.300"; // schema
+      segOf(f, "cluster").hosts["cp-2"].address = "10.20.0.11"; // semantic: duplicate address
     });
     const { lab, problems } = checkLabDir(dir);
     expect(lab).toBeUndefined();

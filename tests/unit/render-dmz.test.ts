@@ -2,18 +2,18 @@
 import * as path from "path";
 import { planDmz, publishAll, type DmzPlan } from "../../model/dmz";
 import { Cidr, compareIp } from "../../model/net";
-import { planLab, planSshAccess, type SegmentPlan } from "../../model/plan";
+import { planSshAccess, type SegmentPlan } from "../../model/plan";
 import { renderChronyClient, renderChronyServer } from "../../render/chrony";
 import { renderDmzFiles, infraHostSpec } from "../../render/dmz";
 import { renderDnsmasqDns } from "../../render/dns";
-import type { RenderedFile } from "../../render/files";
+import { filesUnder, type RenderedFile } from "../../render/files";
 import { renderHostFirewall } from "../../render/host-firewall";
 import { jumpLabFacts, renderJumpFiles, type JumpLabFacts } from "../../render/jump";
 import { htpasswdPath, renderNginx } from "../../render/nginx";
 import { companionFiles, NixAttrs, NixInterp, NixRaw, nixosSshdConfig, printNix, renderNixosConfiguration } from "../../render/nixos";
 import { renderNixosApply } from "../../render/nixos-apply";
 import { expectGolden, staleGoldens } from "../support/golden";
-import { referenceLab } from "../support/lab";
+import { referenceLab, referencePlan } from "../support/lab";
 
 // --- goldens (UPDATE_GOLDEN=1 rewrites them; review the diff) ----------------------------------
 
@@ -29,7 +29,7 @@ const lab = referenceLab();
 const published = publishAll(lab);
 const plan = planDmz(lab, published);
 const access = planSshAccess(lab);
-const labPlan = planLab(lab);
+const labPlan = referencePlan();
 const facts: JumpLabFacts = jumpLabFacts(lab);
 const dmzFiles = renderDmzFiles(plan, access);
 const file = (files: readonly RenderedFile[], p: string): string => {
@@ -104,7 +104,7 @@ describe("goldens", () => {
   test.each(Object.keys(labPlan.segments).sort())("jump host of %s", (segment) => {
     const files = renderJumpFiles(labPlan.segments[segment]!, access, facts);
     expect(files.map((f) => f.path)).toEqual(["jump/apply.sh", "jump/configuration.nix", "jump/host.nft", "jump/sshd_config"]);
-    expectGoldens(`jump/${segment}`, files.map((f) => ({ ...f, path: path.basename(f.path) })));
+    expectGoldens(`jump/${segment}`, filesUnder(files, "jump"));
   });
 });
 

@@ -15,7 +15,7 @@ const plan = referencePlan();
 const access = planSshAccess(lab);
 const SEGMENTS = Object.keys(plan.segments).sort();
 const segment = (name: string): SegmentPlan => plan.segments[name]!;
-const filesOf = (name: string) => renderSegmentFiles(segment(name), access, lab.domain);
+const filesOf = (name: string) => renderSegmentFiles(segment(name), access);
 
 // --- a small reader for the rendered ruleset, independent of the renderer's own tree ---------
 
@@ -122,7 +122,7 @@ describe("renderSegmentFiles", () => {
   });
 
   test("known_hosts pins the router (key from the plan), the jump host and the hosts", () => {
-    const kh = renderSegmentFiles(segment("internal"), access, lab.domain).find((f) => f.path === "known_hosts")!.content;
+    const kh = renderSegmentFiles(segment("internal"), access).find((f) => f.path === "known_hosts")!.content;
     const routerKey = lab.segments.internal!.router.sshHostKey.split(" ").slice(0, 2).join(" ");
     expect(kh).toContain(`internal-fw.internal.lab.example.net,10.10.0.1 ${routerKey}\n`);
     expect(kh).toMatch(/^jump\.internal\.lab\.example\.net,10\.10\.0\.2 ssh-ed25519 /m);
@@ -393,7 +393,7 @@ function parseSshConfig(text: string): Map<string, Record<string, string>> {
 describe("ssh client config", () => {
   test.each(SEGMENTS)("%s: the jump host at the router's WAN address, every SSH-able host behind it, nothing else", (seg) => {
     const s = segment(seg);
-    const hosts = parseSshConfig(renderSshClientConfig(s, lab.domain));
+    const hosts = parseSshConfig(renderSshClientConfig(s));
     const seg0 = lab.segments[seg]!;
     const jump = hosts.get(`${seg0.jumpHost}.${seg} ${seg0.jumpHost}.${seg}.${lab.domain}`)!;
     expect(jump).toEqual({ HostName: seg0.router.wanAddress, Port: "22", HostKeyAlias: `${seg0.jumpHost}.${seg}.${lab.domain}` });
@@ -408,7 +408,7 @@ describe("ssh client config", () => {
   });
 
   test.each(SEGMENTS)("%s: the shared block hardens every named box and only those", (seg) => {
-    const hosts = parseSshConfig(renderSshClientConfig(segment(seg), lab.domain));
+    const hosts = parseSshConfig(renderSshClientConfig(segment(seg)));
     const entries = [...hosts.entries()];
     const [sharedNames, shared] = entries[entries.length - 1]!;
     expect(shared).toEqual({
@@ -426,13 +426,13 @@ describe("ssh client config", () => {
   });
 
   test("the cluster's Talos nodes and the ingress VIP get no SSH entry", () => {
-    const text = renderSshClientConfig(segment("cluster"), lab.domain);
+    const text = renderSshClientConfig(segment("cluster"));
     for (const id of ["cp-1", "worker-1", "ingress", "sw-cluster"]) expect(text).not.toContain(`Host ${id}.`);
   });
 
   test.each(SEGMENTS)("%s: known_hosts pins every box with a key in the model, by FQDN and LAN address", (seg) => {
     const seg0 = lab.segments[seg]!;
-    const lines = renderKnownHosts(segment(seg), lab.domain).split("\n").filter((l) => l !== "" && !l.startsWith("#"));
+    const lines = renderKnownHosts(segment(seg)).split("\n").filter((l) => l !== "" && !l.startsWith("#"));
     const key = (k: string) => k.split(" ").slice(0, 2).join(" ");
     // Planned hosts include the hardware that sits in the segment (Proxmox nodes, the NAS).
     const expected = [

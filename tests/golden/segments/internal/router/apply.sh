@@ -64,7 +64,9 @@ environment: HOMELAB_ROOT (default /), HOMELAB_STATE (default $HOMELAB_ROOT/var/
 EOF
   exit "$EXIT_USAGE"
 }
-valid_id() { [[ $1 =~ ^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$ ]]; }
+check_id() {
+  [[ "${1:-}" =~ ^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$ ]] || die "$EXIT_USAGE" "a release id is 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit (got '${1:-}')"
+}
 when() { date -u -d "@$1" +%Y-%m-%dT%H:%M:%SZ; }
 
 lock() {
@@ -317,7 +319,7 @@ rollback_pending() {
 
 cmd_apply() {
   local id=$1 timeout=${2:-$DEFAULT_TIMEOUT} token deadline pending
-  valid_id "$id" || die "$EXIT_USAGE" "release id '$id' must be 1-64 of A-Z a-z 0-9 . _ -"
+  check_id "$id"
   if [[ ! $timeout =~ ^[1-9][0-9]{0,3}$ ]] || ((timeout > 3600)); then
     die "$EXIT_USAGE" "timeout '$timeout' must be 1-3600 seconds"
   fi
@@ -355,7 +357,7 @@ cmd_apply() {
 
 cmd_confirm() {
   local id=$1 pending token rolled current at reason
-  valid_id "$id" || die "$EXIT_USAGE" "release id '$id' must be 1-64 of A-Z a-z 0-9 . _ -"
+  check_id "$id"
   lock
   pending=$(read_state pending)
   if [[ $pending == "$id "* ]]; then
@@ -384,7 +386,7 @@ cmd_confirm() {
 
 cmd_rollback() {
   local id=${1:-} pending
-  if [[ -n $id ]]; then valid_id "$id" || die "$EXIT_USAGE" "release id '$id' must be 1-64 of A-Z a-z 0-9 . _ -"; fi
+  if [[ -n $id ]]; then check_id "$id"; fi
   lock
   pending=$(read_state pending)
   [[ -n $pending ]] || die "$EXIT_NOT_PENDING" "no release is pending"
@@ -404,8 +406,8 @@ cmd_status() {
 
 # --- main ---------------------------------------------------------------------------------------------
 # The watchdog may run from another working directory (systemd-run starts in /).
-[[ -z $ROOT || $ROOT == /* ]] || die "$EXIT_USAGE" "HOMELAB_ROOT must be an absolute path, not '$ROOT'"
-[[ $STATE == /* ]] || die "$EXIT_USAGE" "HOMELAB_STATE must be an absolute path, not '$STATE'"
+[[ -z "$ROOT" || "$ROOT" == /* ]] || die "$EXIT_USAGE" "HOMELAB_ROOT must be an absolute path, not '$ROOT'"
+[[ "$STATE" == /* ]] || die "$EXIT_USAGE" "HOMELAB_STATE must be an absolute path, not '$STATE'"
 case ${1:-} in
   apply) (($# >= 2 && $# <= 3)) || usage; cmd_apply "$2" "${3:-}" ;;
   confirm) (($# == 2)) || usage; cmd_confirm "$2" ;;

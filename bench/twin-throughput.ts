@@ -43,7 +43,11 @@ async function main(): Promise<void> {
         // A one-shot server; the client connects once it listens (bounded by the client's own retries).
         const server = twin.exec(edge, ["iperf3", "-s", "-1", "-B", INTERNET, "-p", "5201"], { timeoutMs: (seconds + 15) * 1000 });
         await new Promise((res) => setTimeout(res, 300));
-        const run = await twin.must(client.ns, ["iperf3", "-c", INTERNET, "-B", client.address, "-p", "5201", "-t", String(seconds), "-J"], { timeoutMs: (seconds + 10) * 1000 });
+        const run = await twin.must(
+          client.ns,
+          ["iperf3", "-c", INTERNET, "-B", client.address, "-p", "5201", "-t", String(seconds), "-J"],
+          { timeoutMs: (seconds + 10) * 1000 },
+        );
         await server;
         const bps = (JSON.parse(run) as { end: { sum_received: { bits_per_second: number } } }).end.sum_received.bits_per_second;
         rates[name]!.push(bps);
@@ -51,7 +55,9 @@ async function main(): Promise<void> {
     }
     await twin.must(ns, ["nft", "-f", rendered]);
     const base = median(rates["minimal (masquerade only)"]!);
-    process.stdout.write(`TCP ${CLIENT} -> internet through ${ROUTER}, ${rounds} round(s) of ${seconds} s, median ratio to the minimal ruleset:\n`);
+    process.stdout.write(
+      `TCP ${CLIENT} -> internet through ${ROUTER}, ${rounds} round(s) of ${seconds} s, median ratio to the minimal ruleset:\n`,
+    );
     for (const [name, xs] of Object.entries(rates)) process.stdout.write(`  ${name.padEnd(28)} ${(median(xs) / base).toFixed(2)}\n`);
   } finally {
     await twin.stop();

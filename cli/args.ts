@@ -82,23 +82,30 @@ export function parseCli(argv: readonly string[], defaults: { dir: string }): Cl
   const [command, ...rest] = parsed.positionals;
   const v = parsed.values;
   if (v.help) throw new UsageError("help");
-  if (command !== "check" && command !== "plan" && command !== "docs") throw new UsageError(command ? `unknown command "${command}"` : "no command given");
+  if (command !== "check" && command !== "plan" && command !== "docs")
+    throw new UsageError(command ? `unknown command "${command}"` : "no command given");
   if (rest.length > 0) throw new UsageError(`unexpected arguments: ${rest.join(" ")}`);
   // Each flag belongs to some commands only: refuse it elsewhere rather than ignore it.
   const only = (flag: string, given: boolean, allowed: boolean, where: string) => {
     if (given && !allowed) throw new UsageError(`${flag} works with ${where} only`);
   };
   only("--out", v.out !== undefined, command !== "check" && v.diff === undefined, "plan (without --diff) and docs");
-  only("--json", v.json === true, command !== "docs", "check and plan");
-  only("--stack", (v.stack ?? []).length > 0, command === "plan" && v.diff === undefined, "plan (without --diff: a diff plans every stack)");
+  only("--json", v.json, command !== "docs", "check and plan");
+  only(
+    "--stack",
+    (v.stack ?? []).length > 0,
+    command === "plan" && v.diff === undefined,
+    "plan (without --diff: a diff plans every stack)",
+  );
   only("--diff", v.diff !== undefined, command === "plan", "plan");
-  only("--markdown", v.markdown === true, v.diff !== undefined, "plan --diff");
-  only("--exit-code", v["exit-code"] === true, v.diff !== undefined, "plan --diff");
-  only("--check", v.check === true, command === "docs", "docs");
+  only("--markdown", v.markdown, v.diff !== undefined, "plan --diff");
+  only("--exit-code", v["exit-code"], v.diff !== undefined, "plan --diff");
+  only("--check", v.check, command === "docs", "docs");
   only("--source", v.source !== undefined, command === "docs", "docs");
   if (v.markdown && v.json) throw new UsageError("--markdown and --json exclude each other");
   if (v.diff !== undefined && v.diff.trim() === "") throw new UsageError("--diff needs a git ref, such as main or HEAD~1");
-  if (v.source !== undefined && !(SOURCES as readonly string[]).includes(v.source)) throw new UsageError(`--source must be one of ${SOURCES.join(", ")}, not "${v.source}"`);
+  if (v.source !== undefined && !(SOURCES as readonly string[]).includes(v.source))
+    throw new UsageError(`--source must be one of ${SOURCES.join(", ")}, not "${v.source}"`);
   return {
     command,
     dir: v.dir ?? defaults.dir,

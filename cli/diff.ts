@@ -54,7 +54,18 @@ function isLabConfigFile(name: string): boolean {
 }
 
 /** The program's own code: what plans a lab. Config and docs are not code. */
-const CODE_PATHS = ["index.ts", "components", "providers", "render", "model", "stacks", "cli/plan.ts", "cli/mock-runtime.ts", "package.json", "package-lock.json"];
+const CODE_PATHS = [
+  "index.ts",
+  "components",
+  "providers",
+  "render",
+  "model",
+  "stacks",
+  "cli/plan.ts",
+  "cli/mock-runtime.ts",
+  "package.json",
+  "package-lock.json",
+];
 
 function git(cwd: string, args: readonly string[]): string {
   return execFileSync("git", [...args], { cwd, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], maxBuffer: 64 * 1024 * 1024 });
@@ -74,20 +85,28 @@ function labAtRef(dir: string, ref: string): { tmp: string; commit: string } {
     top = git(dir, ["rev-parse", "--show-toplevel"]).trim();
     prefix = git(dir, ["rev-parse", "--show-prefix"]).trim();
   } catch {
-    throw new DiffError(`${dir} is not inside a git repository, so there is no ${ref} to compare with. Fix: run it in a clone, or pass --dir with a lab inside one`);
+    throw new DiffError(
+      `${dir} is not inside a git repository, so there is no ${ref} to compare with. Fix: run it in a clone, or pass --dir with a lab inside one`,
+    );
   }
   let commit: string;
   try {
     commit = git(top, ["rev-parse", "--verify", "--quiet", `${ref}^{commit}`]).trim();
   } catch {
-    throw new DiffError(`"${ref}" is not a commit of ${top}. Fix: name a branch, tag or commit (for a pull request, fetch the base branch first: git fetch origin main)`);
+    throw new DiffError(
+      `"${ref}" is not a commit of ${top}. Fix: name a branch, tag or commit (for a pull request, fetch the base branch first: git fetch origin main)`,
+    );
   }
   const listed = git(top, ["ls-tree", "--name-only", commit, "--", prefix === "" ? "." : prefix])
     .split("\n")
     .filter((p) => p !== "" && isLabConfigFile(path.posix.basename(p)));
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "homelab-diff-base-"));
   for (const p of listed) {
-    const content = execFileSync("git", ["show", `${commit}:${p}`], { cwd: top, maxBuffer: 64 * 1024 * 1024, stdio: ["ignore", "pipe", "pipe"] });
+    const content = execFileSync("git", ["show", `${commit}:${p}`], {
+      cwd: top,
+      maxBuffer: 64 * 1024 * 1024,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     fs.writeFileSync(path.join(tmp, path.posix.basename(p)), content);
   }
   return { tmp, commit };
@@ -98,7 +117,9 @@ function sameConfig(a: string, b: string): boolean {
   const files = (d: string) => fs.readdirSync(d).filter(isLabConfigFile).sort();
   const fa = files(a);
   const fb = files(b);
-  return fa.length === fb.length && fa.every((f, i) => f === fb[i] && fs.readFileSync(path.join(a, f)).equals(fs.readFileSync(path.join(b, f))));
+  return (
+    fa.length === fb.length && fa.every((f, i) => f === fb[i] && fs.readFileSync(path.join(a, f)).equals(fs.readFileSync(path.join(b, f))))
+  );
 }
 
 /** True when the program's code in this working tree differs from `ref` (only when the lab lives in the program's own repository). */
@@ -140,7 +161,10 @@ export async function computePlanDiff(dir: string, ref: string): Promise<DiffRes
     if (!checked.lab) {
       const why = formatProblems(checked.problems, `the lab config at ${ref} (${short}) does not validate with this working tree's code`);
       const error = `${why}\n\nThere is nothing to compare with. If this branch changed the config format, that is expected: the diff cannot state the change; the in-lab \`pulumi preview\` shows it.`;
-      return { error, markdown: `${COMMENT_MARKER}\n## Offline plan: what this change does\n\nCannot compare with \`${ref}\`:\n\n\`\`\`\n${error}\n\`\`\`\n` };
+      return {
+        error,
+        markdown: `${COMMENT_MARKER}\n## Offline plan: what this change does\n\nCannot compare with \`${ref}\`:\n\n\`\`\`\n${error}\n\`\`\`\n`,
+      };
     }
     const before = await snapshot(checked.lab, base.tmp);
     const after = await snapshot(lab, dir);
@@ -200,7 +224,8 @@ function statementCount(d: PlanDiff): number {
   return topics(d).reduce((n, [, l]) => n + l.length, 0);
 }
 
-const CODE_NOTE = "The program's code also differs from the base; this diff runs this branch's code on both labs, so it shows what the config change does, not what the code change does (the in-lab `pulumi preview` shows that).";
+const CODE_NOTE =
+  "The program's code also differs from the base; this diff runs this branch's code on both labs, so it shows what the config change does, not what the code change does (the in-lab `pulumi preview` shows that).";
 
 function noChange(r: DiffResult): string {
   return r.diff === undefined
@@ -228,7 +253,9 @@ function stackSummary(s: PlanDiff["stacks"][number]): string {
 function formatText(r: DiffResult): string {
   const d = r.diff;
   if (!d || isEmptyDiff(d)) return `plan --diff ${r.ref}: ${noChange(r)}${r.codeChanged ? `\n${CODE_NOTE}` : ""}\n`;
-  const out = [`plan --diff ${r.ref} (${r.commit}): ${statementCount(d)} change${statementCount(d) === 1 ? "" : "s"} stated; stacks touched: ${d.stacks.map((s) => s.stack).join(", ") || "none"}`];
+  const out = [
+    `plan --diff ${r.ref} (${r.commit}): ${statementCount(d)} change${statementCount(d) === 1 ? "" : "s"} stated; stacks touched: ${d.stacks.map((s) => s.stack).join(", ") || "none"}`,
+  ];
   if (r.codeChanged) out.push(CODE_NOTE);
   for (const [title, lines] of topics(d)) {
     if (lines.length === 0) continue;
@@ -239,12 +266,19 @@ function formatText(r: DiffResult): string {
     for (const s of d.stacks) {
       out.push(`  ${s.stack}: ${stackSummary(s)}`);
       out.push(...resourceLines(s).map((l) => `    ${l}`));
-      const rest = s.changed.flatMap((c) => c.inputs.filter((i) => !isCommonSwap(s, i)).map((i) => `      ${c.name} ${i.path}: ${i.before} → ${i.after}`));
-      if (s.commonSwap) out.push(`    ${s.commonSwap.count} changed values only swap ${s.commonSwap.from} for ${s.commonSwap.to}${rest.length > 0 ? "; the others:" : ""}`);
+      const rest = s.changed.flatMap((c) =>
+        c.inputs.filter((i) => !isCommonSwap(s, i)).map((i) => `      ${c.name} ${i.path}: ${i.before} → ${i.after}`),
+      );
+      if (s.commonSwap)
+        out.push(
+          `    ${s.commonSwap.count} changed values only swap ${s.commonSwap.from} for ${s.commonSwap.to}${rest.length > 0 ? "; the others:" : ""}`,
+        );
       out.push(...rest);
     }
     out.push("", "Rendered files");
-    for (const s of d.stacks) for (const f of s.files) out.push(`  ${f.change === "added" ? "+" : f.change === "removed" ? "-" : "~"} ${s.stack}/${f.path} (+${f.added} -${f.removed})`);
+    for (const s of d.stacks)
+      for (const f of s.files)
+        out.push(`  ${f.change === "added" ? "+" : f.change === "removed" ? "-" : "~"} ${s.stack}/${f.path} (+${f.added} -${f.removed})`);
     for (const s of d.stacks) for (const f of s.files) out.push("", f.diff.trimEnd());
   }
   return `${out.join("\n")}\n`;
@@ -280,9 +314,20 @@ function formatMarkdown(r: DiffResult): string {
       const rows = [
         ...s.added.map((x) => ["+", mdCode(x.type), mdCode(x.name), "new"]),
         ...s.removed.map((x) => ["-", mdCode(x.type), mdCode(x.name), "removed"]),
-        ...s.changed.map((x) => ["~", mdCode(x.type), mdCode(x.name), x.inputs.map((i) => (isCommonSwap(s, i) ? mdCode(i.path) : `${mdCode(i.path)}: ${cell(i.before)} → ${cell(i.after)}`)).join("<br>")]),
+        ...s.changed.map((x) => [
+          "~",
+          mdCode(x.type),
+          mdCode(x.name),
+          x.inputs
+            .map((i) => (isCommonSwap(s, i) ? mdCode(i.path) : `${mdCode(i.path)}: ${cell(i.before)} → ${cell(i.after)}`))
+            .join("<br>"),
+        ]),
       ];
-      if (s.commonSwap) out.push(`${s.commonSwap.count} changed values only swap <code>${cell(s.commonSwap.from)}</code> for <code>${cell(s.commonSwap.to)}</code> (shown by name only).`, "");
+      if (s.commonSwap)
+        out.push(
+          `${s.commonSwap.count} changed values only swap <code>${cell(s.commonSwap.from)}</code> for <code>${cell(s.commonSwap.to)}</code> (shown by name only).`,
+          "",
+        );
       if (rows.length > 0) out.push("| | type | name | inputs |", "|---|---|---|---|", ...rows.map((row) => `| ${row.join(" | ")} |`), "");
       out.push("</details>", "");
     }
@@ -295,7 +340,16 @@ function formatMarkdown(r: DiffResult): string {
     for (const { stack, f } of files) {
       // A fence longer than any backtick run inside keeps the diff from closing it early.
       const fence = "`".repeat(Math.max(3, ...[...f.diff.matchAll(/`+/g)].map((m) => m[0].length + 1)));
-      const block = [`<details><summary><code>${stack}/${f.path}</code> (+${f.added} −${f.removed})</summary>`, "", `${fence}diff`, f.diff.trimEnd(), fence, "", "</details>", ""].join("\n");
+      const block = [
+        `<details><summary><code>${stack}/${f.path}</code> (+${f.added} −${f.removed})</summary>`,
+        "",
+        `${fence}diff`,
+        f.diff.trimEnd(),
+        fence,
+        "",
+        "</details>",
+        "",
+      ].join("\n");
       if (used + block.length > COMMENT_BUDGET) {
         left++;
         continue;
@@ -303,7 +357,11 @@ function formatMarkdown(r: DiffResult): string {
       out.push(block);
       used += block.length + 1;
     }
-    if (left > 0) out.push(`${left} file diff${left === 1 ? "" : "s"} left out to stay under GitHub's comment size; run \`npm run plan -- --diff ${r.ref}\` to see ${left === 1 ? "it" : "them"}.`, "");
+    if (left > 0)
+      out.push(
+        `${left} file diff${left === 1 ? "" : "s"} left out to stay under GitHub's comment size; run \`npm run plan -- --diff ${r.ref}\` to see ${left === 1 ? "it" : "them"}.`,
+        "",
+      );
   }
   return `${out.join("\n").trimEnd()}\n`;
 }

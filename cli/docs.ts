@@ -80,7 +80,13 @@ function findOnPath(name: string, env: NodeJS.ProcessEnv): string | undefined {
 /** Read and check every stack's `docs` output through the Pulumi CLI. */
 function readLiveDocs(lab: Lab, dir: string, env: NodeJS.ProcessEnv): LiveDocs {
   const pulumi = findOnPath("pulumi", env);
-  if (!pulumi) return { ok: false, absent: true, reason: "no pulumi CLI on PATH", problems: ["no pulumi CLI on PATH. Fix: install it, or use --source offline"] };
+  if (!pulumi)
+    return {
+      ok: false,
+      absent: true,
+      reason: "no pulumi CLI on PATH",
+      problems: ["no pulumi CLI on PATH. Fix: install it, or use --source offline"],
+    };
   if (!lab.dmzStack) {
     const reason = "the lab has no Pulumi.dmz.yaml, so its stacks' names (homelab:dmz.stackPrefix) are unknown";
     return { ok: false, absent: true, reason, problems: [reason] };
@@ -92,11 +98,24 @@ function readLiveDocs(lab: Lab, dir: string, env: NodeJS.ProcessEnv): LiveDocs {
   // Every segment and the DMZ, by their full names.
   const stacks = labStacks(lab);
   for (const { stack, full } of stacks) {
-    const r = spawnSync(pulumi, ["stack", "output", "--json", "--show-secrets=false", "-s", full], { cwd: dir, env, encoding: "utf8", timeout: 120_000 });
+    const r = spawnSync(pulumi, ["stack", "output", "--json", "--show-secrets=false", "-s", full], {
+      cwd: dir,
+      env,
+      encoding: "utf8",
+      timeout: 120_000,
+    });
     if (r.error || r.status !== 0) {
-      const said = (r.stderr ?? "").trim().split("\n").find((l) => l.trim() !== "") ?? r.error?.message ?? "no message";
+      const said =
+        (r.stderr ?? "")
+          .trim()
+          .split("\n")
+          .find((l) => l.trim() !== "") ??
+        r.error?.message ??
+        "no message";
       if (/no stack named/i.test(said)) missing++;
-      problems.push(`\`pulumi stack output -s ${full}\` failed (exit ${r.status ?? "none"}): ${said}. Fix: \`pulumi login\` to the lab's backend, or deploy the stack (\`pulumi up -s ${stack}\`)`);
+      problems.push(
+        `\`pulumi stack output -s ${full}\` failed (exit ${r.status ?? "none"}): ${said}. Fix: \`pulumi login\` to the lab's backend, or deploy the stack (\`pulumi up -s ${stack}\`)`,
+      );
       continue;
     }
     let outputs: unknown;
@@ -117,7 +136,8 @@ function readLiveDocs(lab: Lab, dir: string, env: NodeJS.ProcessEnv): LiveDocs {
       else problems.push(...read.problems);
     }
   }
-  if (missing === stacks.length) return { ok: false, absent: true, reason: `none of the ${stacks.length} stacks exists (${stacks[0]!.full}, ...)`, problems };
+  if (missing === stacks.length)
+    return { ok: false, absent: true, reason: `none of the ${stacks.length} stacks exists (${stacks[0]!.full}, ...)`, problems };
   if (problems.length > 0 || !dmz) return { ok: false, absent: false, reason: "the live outputs are unusable", problems };
   return { ok: true, bundle: { segments, dmz }, stacks: stacks.map((s) => s.full) };
 }
@@ -164,7 +184,9 @@ function writeDocsTree(out: string, files: readonly TextFile[]): { written: numb
   const foreign = stale.filter((p) => !isGenerated(path.join(out, p)));
   if (foreign.length > 0) {
     const shown = foreign.length > 10 ? `${foreign.slice(0, 10).join(", ")} and ${foreign.length - 10} more` : foreign.join(", ");
-    throw new DocsError(`${display(out)}/ holds files that \`npm run docs\` did not generate: ${shown}. Fix: move them out of ${display(out)}/ (it holds generated pages only), or pass another --out`);
+    throw new DocsError(
+      `${display(out)}/ holds files that \`npm run docs\` did not generate: ${shown}. Fix: move them out of ${display(out)}/ (it holds generated pages only), or pass another --out`,
+    );
   }
   for (const p of stale) fs.rmSync(path.join(out, p));
   let written = 0;
@@ -232,7 +254,11 @@ function buildDocs(dir: string, source: DocsSourceOption, env: NodeJS.ProcessEnv
   const live = readLiveDocs(lab, dir, env);
   if (!live.ok) {
     if (source === "live") return { note: "live", problems: live.problems };
-    return { files: renderDocs(model, { kind: "offline" }), note: `offline from the model: ${live.reason}`, problems: live.absent ? [] : live.problems };
+    return {
+      files: renderDocs(model, { kind: "offline" }),
+      note: `offline from the model: ${live.reason}`,
+      problems: live.absent ? [] : live.problems,
+    };
   }
   const src: DocsSource = { kind: "live", stacks: live.stacks, drift: driftOf(live.bundle, model) };
   const drift = src.drift.length > 0 ? `; the deployed docs of ${src.drift.join(", ")} differ from the model` : "";
@@ -244,14 +270,22 @@ export function runDocs(opts: DocsOptions): DocsRun {
   const env = opts.env ?? process.env;
   // The docs directory holds generated pages only; the lab's own directory is never one.
   if (path.resolve(opts.out) === path.resolve(opts.dir) || fs.existsSync(path.join(opts.out, "Pulumi.yaml"))) {
-    return { code: 1, stdout: "", stderr: `docs: ${display(opts.out)} is a lab directory, not a docs directory. Fix: pass --out <dir> (the default is <lab>/docs)\n` };
+    return {
+      code: 1,
+      stdout: "",
+      stderr: `docs: ${display(opts.out)} is a lab directory, not a docs directory. Fix: pass --out <dir> (the default is <lab>/docs)\n`,
+    };
   }
   const source = opts.source ?? (opts.check ? "offline" : "auto");
   const built = buildDocs(opts.dir, source, env);
   // Problems of a live source the run fell back from are warnings; of a required one, errors.
   const warnings = built.files ? built.problems.map((p) => `docs: warning: ${p}\n`).join("") : "";
   if (!built.files) {
-    return { code: 1, stdout: "", stderr: `docs: cannot read the live docs: ${built.problems.length} problem${built.problems.length === 1 ? "" : "s"}\n${built.problems.map((p) => `  - ${p}`).join("\n")}\n` };
+    return {
+      code: 1,
+      stdout: "",
+      stderr: `docs: cannot read the live docs: ${built.problems.length} problem${built.problems.length === 1 ? "" : "s"}\n${built.problems.map((p) => `  - ${p}`).join("\n")}\n`,
+    };
   }
   const files = built.files;
   const out = display(opts.out);
@@ -279,7 +313,9 @@ export function runDocs(opts: DocsOptions): DocsRun {
   ];
   const index = path.join(opts.out, "README.md");
   if (source === "offline" && fs.existsSync(index) && fs.readFileSync(index, "utf8").includes("**Source: live stack outputs**")) {
-    lines.push(`  (${path.posix.join(out, "README.md")} says it was built from live stack outputs; the check compares with the model, which CI can reproduce: commit pages built with \`npm run docs -- --source offline\`)`);
+    lines.push(
+      `  (${path.posix.join(out, "README.md")} says it was built from live stack outputs; the check compares with the model, which CI can reproduce: commit pages built with \`npm run docs -- --source offline\`)`,
+    );
   }
   // Plain `npm run docs` builds offline where there is no Pulumi CLI; elsewhere say so.
   const flag = source === "offline" && !findOnPath("pulumi", env) ? "" : ` -- --source ${source}`;

@@ -27,7 +27,12 @@ async function main(argv: readonly string[]): Promise<number> {
     case "plan": {
       if (opts.diff !== undefined) {
         const { runPlanDiff } = await import("./diff");
-        const r = await runPlanDiff({ dir, ref: opts.diff, format: opts.markdown ? "markdown" : opts.json ? "json" : "text", exitCode: opts.exitCode });
+        const r = await runPlanDiff({
+          dir,
+          ref: opts.diff,
+          format: opts.markdown ? "markdown" : opts.json ? "json" : "text",
+          exitCode: opts.exitCode,
+        });
         process.stdout.write(r.stdout);
         process.stderr.write(r.stderr);
         return r.code;
@@ -37,7 +42,12 @@ async function main(argv: readonly string[]): Promise<number> {
     }
     case "docs": {
       const { runDocs } = await import("./docs");
-      const r = runDocs({ dir, out: path.resolve(opts.out ?? path.join(dir, "docs")), check: opts.check, ...(opts.source ? { source: opts.source } : {}) });
+      const r = runDocs({
+        dir,
+        out: path.resolve(opts.out ?? path.join(dir, "docs")),
+        check: opts.check,
+        ...(opts.source ? { source: opts.source } : {}),
+      });
       process.stdout.write(r.stdout);
       process.stderr.write(r.stderr);
       return r.code;
@@ -55,7 +65,10 @@ main(process.argv.slice(2)).then(
       process.exitCode = e instanceof UsageError && e.message.startsWith("help") ? 0 : 1;
       return;
     }
-    if (!DEBUG) process.stderr.write("homelab: an internal error (a bug, not your configuration); run again with HOMELAB_DEBUG=1 for the stack trace\n");
+    if (!DEBUG)
+      process.stderr.write(
+        "homelab: an internal error (a bug, not your configuration); run again with HOMELAB_DEBUG=1 for the stack trace\n",
+      );
     throw e;
   },
 );

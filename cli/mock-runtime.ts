@@ -70,7 +70,9 @@ export class Recorder implements pulumi.runtime.Mocks {
     if (args.type === "pulumi:pulumi:StackReference") {
       const name = String(args.inputs.name);
       if (!(name in this.references)) {
-        throw new Error(`stack reference to ${name}: no such stack (the mock knows ${Object.keys(this.references).sort().join(", ") || "none"})`);
+        throw new Error(
+          `stack reference to ${name}: no such stack (the mock knows ${Object.keys(this.references).sort().join(", ") || "none"})`,
+        );
       }
       const outputs = this.references[name] ?? {};
       this.record(args, {});

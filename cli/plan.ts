@@ -45,7 +45,8 @@ export interface PlanResult {
 }
 
 /** The deploy key the offline plan uses: a marked placeholder, set as a secret like the real one. */
-export const PLACEHOLDER_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\n(offline plan: no real key is read)\n-----END OPENSSH PRIVATE KEY-----\n";
+export const PLACEHOLDER_KEY =
+  "-----BEGIN OPENSSH PRIVATE KEY-----\n(offline plan: no real key is read)\n-----END OPENSSH PRIVATE KEY-----\n";
 
 /** What running one stack program under mocks gave. */
 interface StackResult {
@@ -175,7 +176,12 @@ export function formatTree(s: StackPlan): string {
   const counts = new Map<string, number>();
   for (const r of s.resources) if (r.type !== "pulumi:pulumi:Stack") counts.set(r.type, (counts.get(r.type) ?? 0) + 1);
   const total = [...counts.values()].reduce((a, b) => a + b, 0);
-  const lines = [`${s.stack}: ${total} resources (${[...counts].sort(([a], [b]) => compareText(a, b)).map(([t, n]) => `${n} ${t}`).join(", ")})`];
+  const lines = [
+    `${s.stack}: ${total} resources (${[...counts]
+      .sort(([a], [b]) => compareText(a, b))
+      .map(([t, n]) => `${n} ${t}`)
+      .join(", ")})`,
+  ];
   const walk = (parent: string | undefined, indent: string) => {
     const list = children.get(parent) ?? [];
     list.forEach((r, i) => {
@@ -203,10 +209,15 @@ export async function runPlan(opts: PlanOptions): Promise<number> {
   }
   writePlan(result, opts.out);
   if (opts.json) {
-    const json = { out: opts.out, stacks: result.stacks.map((s) => ({ stack: s.stack, resources: s.resources, outputs: s.outputs, files: s.files.map((f) => f.path) })) };
+    const json = {
+      out: opts.out,
+      stacks: result.stacks.map((s) => ({ stack: s.stack, resources: s.resources, outputs: s.outputs, files: s.files.map((f) => f.path) })),
+    };
     process.stdout.write(`${JSON.stringify(json, null, 2)}\n`);
   } else {
-    process.stdout.write(`${result.stacks.map(formatTree).join("\n\n")}\n\nwrote ${result.stacks.reduce((n, s) => n + s.files.length, 0)} files under ${opts.out}\n`);
+    process.stdout.write(
+      `${result.stacks.map(formatTree).join("\n\n")}\n\nwrote ${result.stacks.reduce((n, s) => n + s.files.length, 0)} files under ${opts.out}\n`,
+    );
   }
   return 0;
 }

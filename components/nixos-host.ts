@@ -29,8 +29,18 @@ export class NixosHost extends pulumi.ComponentResource {
 
   constructor(name: string, args: NixosHostArgs, opts?: pulumi.ComponentResourceOptions) {
     super(NIXOS_HOST_TYPE, name, {}, opts);
-    if (!args.files.some((f) => f.path === "configuration.nix")) throw new pulumi.ResourceError(`NixOS host ${name} has no configuration.nix`, this);
-    const release = new Release(`${name}-release`, { files: args.files, target: args.target, protocol: NIXOS_PROTOCOL, confirmTimeoutSeconds: args.confirmTimeoutSeconds ?? NIXOS_CONFIRM_TIMEOUT_SECONDS }, { parent: this });
+    if (!args.files.some((f) => f.path === "configuration.nix"))
+      throw new pulumi.ResourceError(`NixOS host ${name} has no configuration.nix`, this);
+    const release = new Release(
+      `${name}-release`,
+      {
+        files: args.files,
+        target: args.target,
+        protocol: NIXOS_PROTOCOL,
+        confirmTimeoutSeconds: args.confirmTimeoutSeconds ?? NIXOS_CONFIRM_TIMEOUT_SECONDS,
+      },
+      { parent: this },
+    );
     this.release = release.release;
     this.registerOutputs({ release: this.release });
   }

@@ -92,7 +92,17 @@ function connection(t: SshTarget): command.types.input.remote.ConnectionArgs {
     // A firewall change can briefly drop new connections; retry, but not forever.
     dialErrorLimit: 10,
     perDialTimeout: 15,
-    ...(t.proxy ? { proxy: { host: t.proxy.host, port: t.proxy.port ?? 22, user: t.proxy.user, privateKey: pulumi.secret(t.proxy.privateKey), hostKey: t.proxy.hostKey } } : {}),
+    ...(t.proxy
+      ? {
+          proxy: {
+            host: t.proxy.host,
+            port: t.proxy.port ?? 22,
+            user: t.proxy.user,
+            privateKey: pulumi.secret(t.proxy.privateKey),
+            hostKey: t.proxy.hostKey,
+          },
+        }
+      : {}),
   };
 }
 

@@ -119,7 +119,12 @@ function range(start: number, count: number): string {
  * when they are equal), and how many lines it adds and removes: one edit script for both.
  * Lines without a final newline are marked as `diff` marks them.
  */
-export function unifiedDiff(before: string, after: string, names: { readonly from: string; readonly to: string }, context = 3): UnifiedDiff {
+export function unifiedDiff(
+  before: string,
+  after: string,
+  names: { readonly from: string; readonly to: string },
+  context = 3,
+): UnifiedDiff {
   if (before === after) return { diff: "", added: 0, removed: 0 };
   const ops = editScript(splitLines(before), splitLines(after));
   const changes = ops.map((o, i) => (o.kind === " " ? -1 : i)).filter((i) => i >= 0);
@@ -146,5 +151,9 @@ export function unifiedDiff(before: string, after: string, names: { readonly fro
       if (!o.line.eol) out.push("\\ No newline at end of file");
     }
   }
-  return { diff: `${out.join("\n")}\n`, added: ops.filter((o) => o.kind === "+").length, removed: ops.filter((o) => o.kind === "-").length };
+  return {
+    diff: `${out.join("\n")}\n`,
+    added: ops.filter((o) => o.kind === "+").length,
+    removed: ops.filter((o) => o.kind === "-").length,
+  };
 }

@@ -121,7 +121,10 @@ export function diffPlans(before: LabSnapshot, after: LabSnapshot): PlanDiff {
 }
 
 /** Every key of either map, sorted, with its value before and after (undefined where it has none). */
-function pairs<T>(before: ReadonlyMap<string, T>, after: ReadonlyMap<string, T>): { key: string; was: T | undefined; now: T | undefined }[] {
+function pairs<T>(
+  before: ReadonlyMap<string, T>,
+  after: ReadonlyMap<string, T>,
+): { key: string; was: T | undefined; now: T | undefined }[] {
   return [...new Set([...before.keys(), ...after.keys()])].sort().map((key) => ({ key, was: before.get(key), now: after.get(key) }));
 }
 
@@ -172,8 +175,10 @@ function diffFlows(before: readonly Flow[], after: readonly Flow[]): string[] {
   const closed = group([...a.values()].filter((x) => !b.has(x.key)));
   const kept = [...b.values()].filter((x) => a.has(x.key));
   const lines: string[] = [];
-  for (const g of opened) lines.push(`new allow ${g.flow.from.label} → ${g.flow.to.label} ${portsText(g.ports)}${viaText(g.flow)}: ${g.flow.reason}`);
-  for (const g of closed) lines.push(`removed allow ${g.flow.from.label} → ${g.flow.to.label} ${portsText(g.ports)}${viaText(g.flow)}: ${g.flow.reason}`);
+  for (const g of opened)
+    lines.push(`new allow ${g.flow.from.label} → ${g.flow.to.label} ${portsText(g.ports)}${viaText(g.flow)}: ${g.flow.reason}`);
+  for (const g of closed)
+    lines.push(`removed allow ${g.flow.from.label} → ${g.flow.to.label} ${portsText(g.ports)}${viaText(g.flow)}: ${g.flow.reason}`);
   // The same allow for another reason, or to other addresses (a host renumbered).
   const reasons = new Map<string, { flow: Flow; was: Flow; ports: PortSpec[] }>();
   for (const x of kept) {
@@ -200,7 +205,9 @@ function diffPlacement(before: readonly PlacedVm[], after: readonly PlacedVm[]):
   const lines: string[] = [];
   for (const { key: name, was, now } of pairs(new Map(before.map((v) => [v.name, v])), new Map(after.map((v) => [v.name, v])))) {
     if (!was && now) {
-      lines.push(`new vm ${name} on ${now.node}: ${now.cores} vCPU, ${gib(now.memoryMiB)} GiB memory, ${diskGiB(now.disks)} GiB disk, ${placementText(now)}`);
+      lines.push(
+        `new vm ${name} on ${now.node}: ${now.cores} vCPU, ${gib(now.memoryMiB)} GiB memory, ${diskGiB(now.disks)} GiB disk, ${placementText(now)}`,
+      );
       continue;
     }
     if (was && !now) {
@@ -234,7 +241,10 @@ function diffHosts(before: readonly HostSnapshot[], after: readonly HostSnapshot
 
 function diffDns(before: DmzPlan, after: DmzPlan): string[] {
   const lines: string[] = [];
-  for (const { key: name, was, now } of pairs(new Map(before.dns.records.map((r) => [r.name, r])), new Map(after.dns.records.map((r) => [r.name, r])))) {
+  for (const { key: name, was, now } of pairs(
+    new Map(before.dns.records.map((r) => [r.name, r])),
+    new Map(after.dns.records.map((r) => [r.name, r])),
+  )) {
     if (!was && now) lines.push(`new DNS name ${name} → ${now.address} (${DNS_RECORD_KIND[now.kind]})`);
     else if (was && !now) lines.push(`removed DNS name ${name} (was → ${was.address})`);
     else if (was && now && was.address !== now.address) lines.push(`DNS name ${name} now → ${now.address} (was ${was.address})`);
@@ -252,11 +262,19 @@ function diffRoutes(before: DmzPlan, after: DmzPlan): string[] {
     new Map<string, Route>([
       ...p.proxy.http.map((r): [string, Route] => [
         `http ${r.fqdn}`,
-        { what: `proxy route https://${r.fqdn}/`, to: `${r.segment}/${r.service} via ${r.upstream.address}:${r.upstream.port}`, detail: `${r.exposure} exposure, ${authText(r.auth)}` },
+        {
+          what: `proxy route https://${r.fqdn}/`,
+          to: `${r.segment}/${r.service} via ${r.upstream.address}:${r.upstream.port}`,
+          detail: `${r.exposure} exposure, ${authText(r.auth)}`,
+        },
       ]),
       ...p.proxy.streams.map((s): [string, Route] => [
         `stream ${s.proto} ${s.port}`,
-        { what: `proxy stream ${p.proxy.listen}:${s.port}/${s.proto}`, to: `${s.segment}/${s.service} via ${s.upstream.address}:${s.upstream.port}`, detail: `${s.exposure} exposure` },
+        {
+          what: `proxy stream ${p.proxy.listen}:${s.port}/${s.proto}`,
+          to: `${s.segment}/${s.service} via ${s.upstream.address}:${s.upstream.port}`,
+          detail: `${s.exposure} exposure`,
+        },
       ]),
     ]);
   const lines: string[] = [];
@@ -277,7 +295,9 @@ function diffRoutes(before: DmzPlan, after: DmzPlan): string[] {
 function flatten(value: unknown, prefix: string, out: Map<string, unknown>): void {
   if (Array.isArray(value)) {
     if (value.length === 0) out.set(prefix, []);
-    value.forEach((v, i) => flatten(v, `${prefix}[${i}]`, out));
+    value.forEach((v, i) => {
+      flatten(v, `${prefix}[${i}]`, out);
+    });
     return;
   }
   if (value !== null && typeof value === "object") {
@@ -344,7 +364,8 @@ export function diffInputs(before: ResourceSnapshot, after: ResourceSnapshot): I
       ...(swap ? { swap } : {}),
     });
   }
-  if ((before.parent ?? "") !== (after.parent ?? "")) out.push({ path: "(parent)", before: before.parent ?? "(stack)", after: after.parent ?? "(stack)" });
+  if ((before.parent ?? "") !== (after.parent ?? ""))
+    out.push({ path: "(parent)", before: before.parent ?? "(stack)", after: after.parent ?? "(stack)" });
   return out;
 }
 
@@ -356,7 +377,8 @@ function diffStacks(before: readonly StackSnapshot[], after: readonly StackSnaps
     const now = after.find((s) => s.stack === stack) ?? { stack, resources: [], files: [] };
     const key = (r: ResourceSnapshot) => `${r.type}\u0000${r.name}`;
     // The root stack resource is the program itself, not something that changes.
-    const real = (list: readonly ResourceSnapshot[]) => new Map(list.filter((r) => r.type !== "pulumi:pulumi:Stack").map((r) => [key(r), r]));
+    const real = (list: readonly ResourceSnapshot[]) =>
+      new Map(list.filter((r) => r.type !== "pulumi:pulumi:Stack").map((r) => [key(r), r]));
     const a = real(was.resources);
     const b = real(now.resources);
     const added = [...b.values()].filter((r) => !a.has(key(r))).map((r) => ({ type: r.type, name: r.name }));
@@ -365,7 +387,8 @@ function diffStacks(before: readonly StackSnapshot[], after: readonly StackSnaps
       .filter((r) => a.has(key(r)))
       .map((r) => ({ type: r.type, name: r.name, inputs: diffInputs(a.get(key(r))!, r) }))
       .filter((c) => c.inputs.length > 0);
-    const byName = (x: { type: string; name: string }, y: { type: string; name: string }) => compareText(x.name, y.name) || compareText(x.type, y.type);
+    const byName = (x: { type: string; name: string }, y: { type: string; name: string }) =>
+      compareText(x.name, y.name) || compareText(x.type, y.type);
     const files = diffFiles(stack, was.files, now.files);
     if (added.length + removed.length + changed.length + files.length === 0) continue;
     const swaps = new Map<string, { from: string; to: string; count: number }>();
@@ -375,16 +398,29 @@ function diffStacks(before: readonly StackSnapshot[], after: readonly StackSnaps
       swaps.set(key, { ...i.swap, count: (swaps.get(key)?.count ?? 0) + 1 });
     }
     const common = [...swaps.values()].sort((x, y) => y.count - x.count || compareText(x.from, y.from))[0];
-    out.push({ stack, added: added.sort(byName), removed: removed.sort(byName), changed: changed.sort(byName), ...(common && common.count >= 2 ? { commonSwap: common } : {}), files });
+    out.push({
+      stack,
+      added: added.sort(byName),
+      removed: removed.sort(byName),
+      changed: changed.sort(byName),
+      ...(common && common.count >= 2 ? { commonSwap: common } : {}),
+      files,
+    });
   }
   return out;
 }
 
 function diffFiles(stack: string, before: StackSnapshot["files"], after: StackSnapshot["files"]): FileChange[] {
   const out: FileChange[] = [];
-  for (const { key: path, was, now } of pairs(new Map(before.map((f) => [f.path, f.content])), new Map(after.map((f) => [f.path, f.content])))) {
+  for (const { key: path, was, now } of pairs(
+    new Map(before.map((f) => [f.path, f.content])),
+    new Map(after.map((f) => [f.path, f.content])),
+  )) {
     if (was === now) continue;
-    const names = { from: was === undefined ? "/dev/null" : `a/${stack}/${path}`, to: now === undefined ? "/dev/null" : `b/${stack}/${path}` };
+    const names = {
+      from: was === undefined ? "/dev/null" : `a/${stack}/${path}`,
+      to: now === undefined ? "/dev/null" : `b/${stack}/${path}`,
+    };
     const { diff, added, removed } = unifiedDiff(was ?? "", now ?? "", names);
     out.push({ path, change: was === undefined ? "added" : now === undefined ? "removed" : "changed", added, removed, diff });
   }

@@ -43,7 +43,12 @@ export function publishSegment(lab: Lab, name: string, flows: readonly Flow[] = 
     name,
     trust: seg.trust,
     subnet: seg.subnet.toString(),
-    router: { name: seg.router.name, fqdn: hostFqdn(lab, name, seg.router.name), wanAddress: seg.router.wanAddress, lanAddress: seg.router.lanAddress },
+    router: {
+      name: seg.router.name,
+      fqdn: hostFqdn(lab, name, seg.router.name),
+      wanAddress: seg.router.wanAddress,
+      lanAddress: seg.router.lanAddress,
+    },
     jumpHost: { name: jump.id, fqdn: jump.fqdn, address: jump.address },
     hosts: hosts.map((h) => ({ name: h.id, fqdn: h.fqdn, address: h.address, role: h.role })),
     services: planServices(lab, seg),
@@ -81,7 +86,10 @@ export function publishListed(lab: Lab, flows: readonly Flow[] = planFlows(lab))
  * stack file; each with its full name (fullStackName).
  */
 export function labStacks(lab: Lab): { readonly stack: string; readonly full: string }[] {
-  return [...segmentList(lab).map((s) => s.name), ...(lab.dmzStack ? [DMZ_STACK] : [])].map((stack) => ({ stack, full: fullStackName(lab, stack) }));
+  return [...segmentList(lab).map((s) => s.name), ...(lab.dmzStack ? [DMZ_STACK] : [])].map((stack) => ({
+    stack,
+    full: fullStackName(lab, stack),
+  }));
 }
 
 /** The full name of a stack, `<org>/<project>/<stack>`; the bare name when the lab has no Pulumi.dmz.yaml to name the prefix. */
@@ -144,9 +152,21 @@ export interface DmzPlan {
     /** Segments, through their routers' WAN addresses, so replies go back the way they came. */
     readonly routes: readonly { readonly to: Cidr; readonly via: string; readonly segment: string }[];
     /** Explicit flows from segments to the infra host's addresses (the whole DMZ counts as every address). */
-    readonly inbound: readonly { readonly flow: string; readonly from: readonly Cidr[]; readonly to?: string; readonly proto: Proto; readonly port: number; readonly reason: string }[];
+    readonly inbound: readonly {
+      readonly flow: string;
+      readonly from: readonly Cidr[];
+      readonly to?: string;
+      readonly proto: Proto;
+      readonly port: number;
+      readonly reason: string;
+    }[];
   };
-  readonly dns: { readonly listen: string; readonly upstream: readonly string[]; readonly records: readonly DnsRecord[]; readonly clients: readonly Cidr[] };
+  readonly dns: {
+    readonly listen: string;
+    readonly upstream: readonly string[];
+    readonly records: readonly DnsRecord[];
+    readonly clients: readonly Cidr[];
+  };
   readonly ntp: { readonly listen: string; readonly upstream: readonly string[]; readonly clients: readonly Cidr[] };
   readonly proxy: {
     readonly listen: string;
@@ -221,7 +241,16 @@ export function planDmz(lab: Lab, segments: readonly PublishedSegment[]): DmzPla
       inbound: segs
         .flatMap((s) => s.dmzFlows)
         .filter((f) => f.to === undefined || infraAddresses.includes(f.to))
-        .flatMap((f) => f.ports.map((p) => ({ flow: f.flow, from: f.from.map((c) => Cidr.of(c)), ...(f.to !== undefined ? { to: f.to } : {}), proto: p.proto, port: p.port, reason: f.reason })))
+        .flatMap((f) =>
+          f.ports.map((p) => ({
+            flow: f.flow,
+            from: f.from.map((c) => Cidr.of(c)),
+            ...(f.to !== undefined ? { to: f.to } : {}),
+            proto: p.proto,
+            port: p.port,
+            reason: f.reason,
+          })),
+        )
         .sort((a, b) => compareText(a.flow, b.flow) || comparePorts(a, b)),
     },
     dns: { listen: lab.dmz.dns, upstream: lab.dmz.upstreamDns, records: dedupeRecords(records), clients: labClients },

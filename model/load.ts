@@ -33,14 +33,28 @@ export function stackFile(stack: string): string {
 function readYaml(dir: string, file: string, problems: Problem[]): unknown {
   const full = path.join(dir, file);
   if (!fs.existsSync(full)) {
-    problems.push(problem({ file, path: "(file)" }, undefined, `${file} does not exist in ${dir}`, `create ${file}; see the reference lab in the repository for its shape`));
+    problems.push(
+      problem(
+        { file, path: "(file)" },
+        undefined,
+        `${file} does not exist in ${dir}`,
+        `create ${file}; see the reference lab in the repository for its shape`,
+      ),
+    );
     return undefined;
   }
   const doc = parseDocument(fs.readFileSync(full, "utf8"), { prettyErrors: true, uniqueKeys: true });
   if (doc.errors.length > 0) {
     for (const e of doc.errors) {
       const where = e.linePos?.[0] ? `line ${e.linePos[0].line}, column ${e.linePos[0].col}` : "(file)";
-      problems.push(problem({ file, path: where }, undefined, `YAML syntax error: ${e.message.split("\n")[0]!.replace(/:\s*$/, "")}`, "correct the YAML syntax at that line"));
+      problems.push(
+        problem(
+          { file, path: where },
+          undefined,
+          `YAML syntax error: ${e.message.split("\n")[0]!.replace(/:\s*$/, "")}`,
+          "correct the YAML syntax at that line",
+        ),
+      );
     }
     return undefined;
   }
@@ -51,11 +65,30 @@ function readYaml(dir: string, file: string, problems: Problem[]): unknown {
 export function readLabSources(dir: string): LabSources {
   const problems: Problem[] = [];
   if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) {
-    return { dir, lab: undefined, stacks: {}, problems: [problem({ file: dir, path: "(directory)" }, undefined, `${dir} is not a directory`, "pass the directory that holds Pulumi.yaml and homelab.yaml")] };
+    return {
+      dir,
+      lab: undefined,
+      stacks: {},
+      problems: [
+        problem(
+          { file: dir, path: "(directory)" },
+          undefined,
+          `${dir} is not a directory`,
+          "pass the directory that holds Pulumi.yaml and homelab.yaml",
+        ),
+      ],
+    };
   }
   const project = readYaml(dir, "Pulumi.yaml", problems) as { name?: unknown } | undefined;
   if (project !== undefined && project?.name !== PROJECT) {
-    problems.push(problem({ file: "Pulumi.yaml", path: "name" }, project?.name, `the project must be named "${PROJECT}": config keys are read as ${PROJECT}:<key>`, `set name: ${PROJECT}`));
+    problems.push(
+      problem(
+        { file: "Pulumi.yaml", path: "name" },
+        project?.name,
+        `the project must be named "${PROJECT}": config keys are read as ${PROJECT}:<key>`,
+        `set name: ${PROJECT}`,
+      ),
+    );
   }
   const lab = readYaml(dir, LAB_FILE, problems);
   const stacks: Record<string, Record<string, unknown>> = {};
@@ -66,11 +99,20 @@ export function readLabSources(dir: string): LabSources {
     if (doc === undefined) continue;
     const config = doc?.config ?? {};
     if (typeof config !== "object" || config === null || Array.isArray(config)) {
-      problems.push(problem({ file: entry, path: "config" }, config, "config must be a map of keys to values", "see the reference lab's stack files"));
+      problems.push(
+        problem({ file: entry, path: "config" }, config, "config must be a map of keys to values", "see the reference lab's stack files"),
+      );
       continue;
     }
     if (entry !== stackFile(m[1]!)) {
-      problems.push(problem({ file: entry, path: "(file name)" }, undefined, `stack files are named ${stackFile(m[1]!)} in this project`, `rename ${entry} to ${stackFile(m[1]!)}`));
+      problems.push(
+        problem(
+          { file: entry, path: "(file name)" },
+          undefined,
+          `stack files are named ${stackFile(m[1]!)} in this project`,
+          `rename ${entry} to ${stackFile(m[1]!)}`,
+        ),
+      );
       continue;
     }
     stacks[m[1]!] = config as Record<string, unknown>;
@@ -88,8 +130,16 @@ function zodProblems(file: string, prefix: string, error: z.ZodError, input: unk
       const known = Object.keys(parent ?? {}).filter((k) => !issue.keys.includes(k));
       for (const key of issue.keys) {
         // obj() joins one message per key with "; " before the next `unknown key "`.
-        const msg = issue.message.split(/; (?=unknown key ")/).find((m) => m.startsWith(`unknown key "${key}"`)) ?? unknownKeyMessage(key, known);
-        out.push(problem({ file, path: joinPath(at, key) }, (parent as Record<string, unknown>)?.[key], msg, msg.includes("did you mean") ? `rename the key to the suggested one` : "remove the key"));
+        const msg =
+          issue.message.split(/; (?=unknown key ")/).find((m) => m.startsWith(`unknown key "${key}"`)) ?? unknownKeyMessage(key, known);
+        out.push(
+          problem(
+            { file, path: joinPath(at, key) },
+            (parent as Record<string, unknown>)?.[key],
+            msg,
+            msg.includes("did you mean") ? `rename the key to the suggested one` : "remove the key",
+          ),
+        );
       }
       continue;
     }
@@ -153,7 +203,14 @@ export function parseLab(sources: LabSources): ParsedLab {
     const file = stackFile(stack);
     const config = sources.stacks[stack]!;
     if (!/^[a-z][a-z0-9-]{0,30}$/.test(stack)) {
-      problems.push(problem({ file, path: "(stack name)" }, stack, "a stack name must be a lower-case DNS label: it names a segment, its hosts' domain and its router", "rename the file and the stack"));
+      problems.push(
+        problem(
+          { file, path: "(stack name)" },
+          stack,
+          "a stack name must be a lower-case DNS label: it names a segment, its hosts' domain and its router",
+          "rename the file and the stack",
+        ),
+      );
       continue;
     }
     const isDmz = stack === DMZ_STACK;
@@ -189,7 +246,14 @@ export function parseLab(sources: LabSources): ParsedLab {
     const key = isDmz ? CONFIG_KEYS.dmz : CONFIG_KEYS.segment;
     const raw = config[key];
     if (raw === undefined) {
-      problems.push(problem({ file, path: key }, undefined, `is required: it holds this ${isDmz ? "DMZ" : "segment"}'s facts`, `add ${key} to ${file}; see the reference lab`));
+      problems.push(
+        problem(
+          { file, path: key },
+          undefined,
+          `is required: it holds this ${isDmz ? "DMZ" : "segment"}'s facts`,
+          `add ${key} to ${file}; see the reference lab`,
+        ),
+      );
       continue;
     }
     if (isDmz) {

@@ -249,12 +249,33 @@ export const STORAGE_PORTS: Readonly<Record<"nfs" | "smb", PortSpec>> = {
 /** The hardware of the lab's inventory that sits in `zone` (a segment or `dmz`), as hosts. */
 export function hardwareHosts(lab: Lab, zone: string, fqdn: (id: string) => string): PlannedHost[] {
   const hosts: PlannedHost[] = [];
-  const add = (id: string, n: { readonly segment: string; readonly address: string; readonly mac: string; readonly description: string; readonly sshHostKey?: string }, h: Pick<PlannedHost, "role" | "os" | "listens" | "source">) => {
+  const add = (
+    id: string,
+    n: {
+      readonly segment: string;
+      readonly address: string;
+      readonly mac: string;
+      readonly description: string;
+      readonly sshHostKey?: string;
+    },
+    h: Pick<PlannedHost, "role" | "os" | "listens" | "source">,
+  ) => {
     if (n.segment !== zone) return;
-    hosts.push({ id, segment: zone, fqdn: fqdn(id), address: n.address, mac: n.mac, description: n.description, ...(n.sshHostKey ? { sshHostKey: n.sshHostKey } : {}), ...h });
+    hosts.push({
+      id,
+      segment: zone,
+      fqdn: fqdn(id),
+      address: n.address,
+      mac: n.mac,
+      description: n.description,
+      ...(n.sshHostKey ? { sshHostKey: n.sshHostKey } : {}),
+      ...h,
+    });
   };
-  for (const [id, n] of Object.entries(lab.hardware.proxmox.nodes)) add(id, n, { role: "hypervisor", os: "proxmox", listens: [{ port: 8006, proto: "tcp" }], source: "node" });
-  for (const [id, n] of Object.entries(lab.hardware.nas)) add(id, n, { role: "nas", os: "truenas", listens: [{ port: 443, proto: "tcp" }], source: "nas" });
+  for (const [id, n] of Object.entries(lab.hardware.proxmox.nodes))
+    add(id, n, { role: "hypervisor", os: "proxmox", listens: [{ port: 8006, proto: "tcp" }], source: "node" });
+  for (const [id, n] of Object.entries(lab.hardware.nas))
+    add(id, n, { role: "nas", os: "truenas", listens: [{ port: 443, proto: "tcp" }], source: "nas" });
   for (const [id, n] of Object.entries(lab.hardware.switches)) add(id, n, { role: "switch", os: "none", listens: [], source: "switch" });
   return hosts;
 }
@@ -364,7 +385,13 @@ function proxyPorts(lab: Lab, filter: (s: Service) => boolean = () => true): Por
   for (const seg of segmentList(lab)) {
     for (const s of Object.values(seg.services)) {
       if (!filter(s)) continue;
-      const list: PortSpec[] = s.kind === "http" ? [{ port: 80, proto: "tcp" }, { port: 443, proto: "tcp" }] : [{ port: s.port, proto: s.kind }];
+      const list: PortSpec[] =
+        s.kind === "http"
+          ? [
+              { port: 80, proto: "tcp" },
+              { port: 443, proto: "tcp" },
+            ]
+          : [{ port: s.port, proto: s.kind }];
       for (const p of list) ports.set(showPort(p), p);
     }
   }
@@ -384,16 +411,47 @@ export function planFlows(lab: Lab): Flow[] {
 
   const exposed = proxyPorts(lab, (s) => s.exposure === "internet");
   if (exposed.length > 0) {
-    flows.push({ id: "expose:proxy", kind: "expose", from: internet, to: proxy, ports: exposed, reason: "internet clients reach internet-exposed services through the ISP edge and the reverse proxy" });
+    flows.push({
+      id: "expose:proxy",
+      kind: "expose",
+      from: internet,
+      to: proxy,
+      ports: exposed,
+      reason: "internet clients reach internet-exposed services through the ISP edge and the reverse proxy",
+    });
   }
 
   for (const seg of segmentList(lab)) {
     const whole = segmentEndpoint(seg);
-    flows.push({ id: `dns:${seg.name}`, kind: "dns", from: whole, to: dmzEndpoint(lab, "dns"), ports: [{ port: 53, proto: "tcp" }, { port: 53, proto: "udp" }], reason: "every segment resolves names with the DMZ DNS" });
-    flows.push({ id: `ntp:${seg.name}`, kind: "ntp", from: whole, to: dmzEndpoint(lab, "ntp"), ports: [{ port: 123, proto: "udp" }], reason: "every segment keeps time with the DMZ NTP server" });
+    flows.push({
+      id: `dns:${seg.name}`,
+      kind: "dns",
+      from: whole,
+      to: dmzEndpoint(lab, "dns"),
+      ports: [
+        { port: 53, proto: "tcp" },
+        { port: 53, proto: "udp" },
+      ],
+      reason: "every segment resolves names with the DMZ DNS",
+    });
+    flows.push({
+      id: `ntp:${seg.name}`,
+      kind: "ntp",
+      from: whole,
+      to: dmzEndpoint(lab, "ntp"),
+      ports: [{ port: 123, proto: "udp" }],
+      reason: "every segment keeps time with the DMZ NTP server",
+    });
     const usable = proxyPorts(lab, (s) => s.exposure === "internet" || seg.trust === "trusted");
     if (usable.length > 0) {
-      flows.push({ id: `proxy:${seg.name}`, kind: "proxy", from: whole, to: proxy, ports: usable, reason: `${seg.name} uses the lab's published services by name through the proxy` });
+      flows.push({
+        id: `proxy:${seg.name}`,
+        kind: "proxy",
+        from: whole,
+        to: proxy,
+        ports: usable,
+        reason: `${seg.name} uses the lab's published services by name through the proxy`,
+      });
     }
     const jump = hostEndpoint(lab, seg, seg.jumpHost);
     flows.push({
@@ -405,7 +463,14 @@ export function planFlows(lab: Lab): Flow[] {
       reason: `admins enter ${seg.name} only through its jump host, at the router's WAN address`,
       via: { router: seg.router.name, address: seg.router.wanAddress, ports: [SSH] },
     });
-    flows.push({ id: `ssh:${seg.name}/jump`, kind: "ssh", from: jump, to: whole, ports: [SSH], reason: `the jump host is the only source of SSH inside ${seg.name}` });
+    flows.push({
+      id: `ssh:${seg.name}/jump`,
+      kind: "ssh",
+      from: jump,
+      to: whole,
+      ports: [SSH],
+      reason: `the jump host is the only source of SSH inside ${seg.name}`,
+    });
 
     for (const s of planServices(lab, seg)) {
       flows.push({
@@ -415,7 +480,11 @@ export function planFlows(lab: Lab): Flow[] {
         to: hostEndpoint(lab, seg, s.backend.host),
         ports: [{ port: s.backend.port, proto: s.kind === "udp" ? "udp" : "tcp" }],
         reason: `${s.fqdn ?? `${s.port}/${s.kind}`} is published through ${seg.router.name}`,
-        via: { router: seg.router.name, address: seg.router.wanAddress, ports: [{ port: s.firewall.port, proto: s.kind === "udp" ? "udp" : "tcp" }] },
+        via: {
+          router: seg.router.name,
+          address: seg.router.wanAddress,
+          ports: [{ port: s.firewall.port, proto: s.kind === "udp" ? "udp" : "tcp" }],
+        },
       });
     }
 
@@ -442,7 +511,14 @@ export function planFlows(lab: Lab): Flow[] {
         continue;
       }
       for (const src of sources) {
-        flows.push({ id: `flow:${seg.name}/${id}/${src}`, kind: "explicit", from: hostEndpoint(lab, seg, src), to, ports, reason: f.reason });
+        flows.push({
+          id: `flow:${seg.name}/${id}/${src}`,
+          kind: "explicit",
+          from: hostEndpoint(lab, seg, src),
+          to,
+          ports,
+          reason: f.reason,
+        });
       }
     }
   }
@@ -458,7 +534,9 @@ function planRouter(lab: Lab, seg: Segment, flows: readonly Flow[]): RouterPlan 
   const outbound: FlowRule[] = [];
   const dnat: Dnat[] = [];
   const rules = (f: Flow) =>
-    f.from.cidrs.flatMap((from) => f.to.cidrs.flatMap((to) => f.ports.map((p) => ({ from, to, proto: p.proto, port: p.port, flow: f.id }))));
+    f.from.cidrs.flatMap((from) =>
+      f.to.cidrs.flatMap((to) => f.ports.map((p) => ({ from, to, proto: p.proto, port: p.port, flow: f.id }))),
+    );
 
   for (const f of flows) {
     const fromHere = f.from.zone === seg.name;
@@ -466,7 +544,8 @@ function planRouter(lab: Lab, seg: Segment, flows: readonly Flow[]): RouterPlan 
     if (f.kind === "publish" || (f.kind === "ssh" && f.via)) {
       if (!toHere || !f.via) continue;
       const toPort = f.ports[0]!.port;
-      for (const p of f.via.ports) dnat.push({ proto: p.proto, wanPort: p.port, to: f.to.cidrs[0]!.network, toPort, sources: f.from.cidrs, flows: [f.id] });
+      for (const p of f.via.ports)
+        dnat.push({ proto: p.proto, wanPort: p.port, to: f.to.cidrs[0]!.network, toPort, sources: f.from.cidrs, flows: [f.id] });
       continue;
     }
     if (fromHere && toHere) continue; // stays on the segment's switch; the router never sees it
@@ -474,7 +553,13 @@ function planRouter(lab: Lab, seg: Segment, flows: readonly Flow[]): RouterPlan 
     if (fromHere && f.to.zone !== "internet") outbound.push(...rules(f));
   }
   const byRule = (a: FlowRule, b: FlowRule) =>
-    compareIp(a.from.network, b.from.network) || a.from.prefix - b.from.prefix || compareIp(a.to.network, b.to.network) || a.to.prefix - b.to.prefix || compareText(a.proto, b.proto) || a.port - b.port || compareText(a.flow, b.flow);
+    compareIp(a.from.network, b.from.network) ||
+    a.from.prefix - b.from.prefix ||
+    compareIp(a.to.network, b.to.network) ||
+    a.to.prefix - b.to.prefix ||
+    compareText(a.proto, b.proto) ||
+    a.port - b.port ||
+    compareText(a.flow, b.flow);
   // Two published services on one backend port share one DNAT (an ingress routes by Host);
   // validation guarantees shared WAN ports lead to the same backend.
   const shared = new Map<string, Dnat>();
@@ -553,7 +638,8 @@ export function labVms(lab: Lab): PlacedVm[] {
 export function vmHosts(lab: Lab): { readonly segment: string; readonly host: string; readonly name: string; readonly vm: VmSpec }[] {
   const out = [{ segment: "dmz", host: "infra", name: "infra", vm: lab.dmz.infra.vm }];
   for (const seg of segmentList(lab)) {
-    for (const [id, h] of Object.entries(seg.hosts)) if (h.vm) out.push({ segment: seg.name, host: id, name: `${seg.name}-${id}`, vm: h.vm });
+    for (const [id, h] of Object.entries(seg.hosts))
+      if (h.vm) out.push({ segment: seg.name, host: id, name: `${seg.name}-${id}`, vm: h.vm });
   }
   return out;
 }
@@ -633,7 +719,11 @@ function planFailover(failed: string, nodes: readonly NodeLoad[]): Failover {
   for (const vm of ha) {
     const candidates = survivors
       .filter((n) => fits(vm, n, extra.get(n.node)!))
-      .sort((a, b) => b.memoryMiB - b.usedMemoryMiB - extra.get(b.node)!.memoryMiB - (a.memoryMiB - a.usedMemoryMiB - extra.get(a.node)!.memoryMiB) || compareText(a.node, b.node));
+      .sort(
+        (a, b) =>
+          b.memoryMiB - b.usedMemoryMiB - extra.get(b.node)!.memoryMiB - (a.memoryMiB - a.usedMemoryMiB - extra.get(a.node)!.memoryMiB) ||
+          compareText(a.node, b.node),
+      );
     const target = candidates[0];
     if (!target) {
       stranded.push(vm.name);
@@ -652,7 +742,10 @@ function planFailover(failed: string, nodes: readonly NodeLoad[]): Failover {
     moves: moves.sort((a, b) => compareText(a.vm, b.vm)),
     stranded: stranded.sort(),
     strandedWhy,
-    down: victim.vms.filter((v) => !v.ha).map((v) => v.name).sort(),
+    down: victim.vms
+      .filter((v) => !v.ha)
+      .map((v) => v.name)
+      .sort(),
   };
 }
 

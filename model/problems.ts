@@ -59,7 +59,5 @@ export function formatProblems(problems: readonly Problem[], heading = "the lab 
 
 /** Stable order: file, then path, then message. */
 export function sortProblems<P extends Problem>(problems: readonly P[]): P[] {
-  return [...problems].sort(
-    (a, b) => compareText(a.file, b.file) || compareText(a.path, b.path) || compareText(a.message, b.message),
-  );
+  return [...problems].sort((a, b) => compareText(a.file, b.file) || compareText(a.path, b.path) || compareText(a.message, b.message));
 }

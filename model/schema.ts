@@ -33,11 +33,9 @@ export function unknownKeyMessage(key: string, known: readonly string[]): string
 }
 
 /** A lower-case DNS label: the ids of segments, hosts, services, nodes. */
-export const Name = z
-  .string()
-  .regex(/^[a-z][a-z0-9-]{0,30}[a-z0-9]$|^[a-z]$/, {
-    message: "must be a lower-case DNS label: a-z, 0-9 and '-', starting with a letter, at most 32 characters",
-  });
+export const Name = z.string().regex(/^[a-z][a-z0-9-]{0,30}[a-z0-9]$|^[a-z]$/, {
+  message: "must be a lower-case DNS label: a-z, 0-9 and '-', starting with a letter, at most 32 characters",
+});
 
 export const Ipv4 = z.string().refine(isIpv4, { message: "must be an IPv4 address such as 10.10.0.10" });
 
@@ -45,9 +43,7 @@ export const CidrText = z
   .string()
   .refine((s) => Cidr.parse(s) !== undefined, { message: "must be an IPv4 network such as 10.10.0.0/24 (no host bits set)" });
 
-export const Mac = z
-  .string()
-  .refine(isMac, { message: "must be a unicast MAC address in lower case, such as 52:54:00:12:34:56" });
+export const Mac = z.string().refine(isMac, { message: "must be a unicast MAC address in lower case, such as 52:54:00:12:34:56" });
 
 export const Port = z.number().int().min(1).max(65535);
 
@@ -73,21 +69,15 @@ const Reason = z.string().min(10, { message: "must say why, in at least 10 chara
 
 const Disk = obj({ datastore: Name, sizeGiB: z.number().int().min(1) });
 
-const Nic = z.union(
-  [
-    obj({ bridge: Name }),
-    obj({ passthrough: Name }),
-  ],
-  {
-    error: (iss) => {
-      const keys = iss.code === "invalid_union" ? iss.errors.flat().flatMap((e) => (e.code === "unrecognized_keys" ? e.keys : [])) : [];
-      const password = keys.find((k) => PASSWORD_KEY.test(k));
-      return password
-        ? unknownKeyMessage(password, ["bridge", "passthrough"])
-        : "a NIC is either { bridge: <network> } (a bridge on the node) or { passthrough: <pci id> } (a physical NIC of the node)";
-    },
+const Nic = z.union([obj({ bridge: Name }), obj({ passthrough: Name })], {
+  error: (iss) => {
+    const keys = iss.code === "invalid_union" ? iss.errors.flat().flatMap((e) => (e.code === "unrecognized_keys" ? e.keys : [])) : [];
+    const password = keys.find((k) => PASSWORD_KEY.test(k));
+    return password
+      ? unknownKeyMessage(password, ["bridge", "passthrough"])
+      : "a NIC is either { bridge: <network> } (a bridge on the node) or { passthrough: <pci id> } (a physical NIC of the node)";
   },
-);
+});
 
 const Vm = obj({
   node: Name,
@@ -109,12 +99,17 @@ const PciDevice = obj({
   /** What it is, for humans and for validation of GPU passthrough. */
   kind: z.enum(["gpu", "nic", "hba", "usb", "other"]),
   /** `vendor:device`, e.g. `10de:2504`. */
-  vendorDevice: z.string().regex(/^[0-9a-f]{4}:[0-9a-f]{4}$/, { message: 'must be "vendor:device" in lower-case hex, such as "8086:1533"' }),
+  vendorDevice: z
+    .string()
+    .regex(/^[0-9a-f]{4}:[0-9a-f]{4}$/, { message: 'must be "vendor:device" in lower-case hex, such as "8086:1533"' }),
   /** PCI address on the node, e.g. `0000:01:00.0`. */
   path: z.string().regex(/^[0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]$/, { message: 'must be a PCI address such as "0000:01:00.0"' }),
   iommuGroup: z.number().int().min(0),
   /** Subsystem `vendor:device`, needed for a complete Proxmox mapping. */
-  subsystemId: z.string().regex(/^[0-9a-f]{4}:[0-9a-f]{4}$/).optional(),
+  subsystemId: z
+    .string()
+    .regex(/^[0-9a-f]{4}:[0-9a-f]{4}$/)
+    .optional(),
   description: z.string(),
 });
 
@@ -184,7 +179,9 @@ const DmzInfra = obj({
 
 export const LabFile = obj({
   /** The lab's DNS domain; published names are `<service>.<domain>`, hosts `<host>.<segment>.<domain>`. */
-  domain: z.string().regex(/^([a-z0-9]([a-z0-9-]*[a-z0-9])?\.)+[a-z]{2,}$/, { message: "must be a lower-case DNS domain such as lab.example.net" }),
+  domain: z
+    .string()
+    .regex(/^([a-z0-9]([a-z0-9-]*[a-z0-9])?\.)+[a-z]{2,}$/, { message: "must be a lower-case DNS domain such as lab.example.net" }),
   timezone: z.string().default("UTC"),
   dmz: obj({
     subnet: CidrText,
@@ -349,7 +346,14 @@ export const SegmentFile = obj({
     lanAddress: Ipv4,
     sshHostKey: SshPublicKey,
   }),
-  dhcp: obj({ start: Ipv4, end: Ipv4, leaseTime: z.string().regex(/^\d+[mhd]$/, { message: 'must look like "12h"' }).default("12h") }),
+  dhcp: obj({
+    start: Ipv4,
+    end: Ipv4,
+    leaseTime: z
+      .string()
+      .regex(/^\d+[mhd]$/, { message: 'must look like "12h"' })
+      .default("12h"),
+  }),
   /** The host id of the segment's jump host. */
   jumpHost: Name,
   hosts: z.record(Name, Host),
@@ -369,6 +373,8 @@ export const DmzFile = obj({
    * How stack references are named: `<prefix>/<segment>`, e.g. `organization/homelab` on a
    * self-managed backend or `acme/homelab` on Pulumi Cloud.
    */
-  stackPrefix: z.string().regex(/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/, { message: 'must be "<org>/<project>", such as organization/homelab' }),
+  stackPrefix: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/, { message: 'must be "<org>/<project>", such as organization/homelab' }),
 });
 export type DmzFile = z.infer<typeof DmzFile>;

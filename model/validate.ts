@@ -103,7 +103,6 @@ function eg(example: string | undefined): string {
   return example === undefined ? "" : `, e.g. ${example}`;
 }
 
-
 const PROXMOX = "hardware.proxmox.nodes";
 /** Zone names the planner gives the admins' workstations and the internet; a segment may not take them. */
 const RESERVED_ZONES = ["admin", "internet"] as const;
@@ -155,9 +154,12 @@ interface AddressRef extends Where {
 /** Kinds of hardware that sit in a segment, with their homelab.yaml path. */
 function hardwareInSegments(lab: Lab): { id: string; kind: string; path: string; segment: string; address: string; mac: string }[] {
   const out: { id: string; kind: string; path: string; segment: string; address: string; mac: string }[] = [];
-  for (const [id, n] of Object.entries(lab.hardware.proxmox.nodes)) out.push({ id, kind: "proxmox node", path: joinPath(PROXMOX, id), segment: n.segment, address: n.address, mac: n.mac });
-  for (const [id, n] of Object.entries(lab.hardware.nas)) out.push({ id, kind: "NAS", path: joinPath("hardware.nas", id), segment: n.segment, address: n.address, mac: n.mac });
-  for (const [id, n] of Object.entries(lab.hardware.switches)) out.push({ id, kind: "switch", path: joinPath("hardware.switches", id), segment: n.segment, address: n.address, mac: n.mac });
+  for (const [id, n] of Object.entries(lab.hardware.proxmox.nodes))
+    out.push({ id, kind: "proxmox node", path: joinPath(PROXMOX, id), segment: n.segment, address: n.address, mac: n.mac });
+  for (const [id, n] of Object.entries(lab.hardware.nas))
+    out.push({ id, kind: "NAS", path: joinPath("hardware.nas", id), segment: n.segment, address: n.address, mac: n.mac });
+  for (const [id, n] of Object.entries(lab.hardware.switches))
+    out.push({ id, kind: "switch", path: joinPath("hardware.switches", id), segment: n.segment, address: n.address, mac: n.mac });
   return out;
 }
 
@@ -177,12 +179,25 @@ function addressBook(lab: Lab): AddressRef[] {
   }
   for (const seg of segmentList(lab)) {
     const sf = (path: string) => ({ file: seg.file, path });
-    book.push({ ...sf(sp("router.wanAddress")), address: seg.router.wanAddress, zone: DMZ_STACK, label: `${seg.router.name}'s WAN address`, gateway: false });
-    book.push({ ...sf(sp("router.lanAddress")), address: seg.router.lanAddress, zone: seg.name, label: `${seg.router.name}'s LAN address`, gateway: true });
+    book.push({
+      ...sf(sp("router.wanAddress")),
+      address: seg.router.wanAddress,
+      zone: DMZ_STACK,
+      label: `${seg.router.name}'s WAN address`,
+      gateway: false,
+    });
+    book.push({
+      ...sf(sp("router.lanAddress")),
+      address: seg.router.lanAddress,
+      zone: seg.name,
+      label: `${seg.router.name}'s LAN address`,
+      gateway: true,
+    });
     for (const [id, h] of Object.entries(seg.hosts)) {
       book.push({ ...sf(sp("hosts", id, "address")), address: h.address, zone: seg.name, label: `${seg.name}/${id}`, gateway: false });
     }
-    if (seg.talos) book.push({ ...sf(sp("talos.vip")), address: seg.talos.vip, zone: seg.name, label: `the Talos VIP of ${seg.name}`, gateway: false });
+    if (seg.talos)
+      book.push({ ...sf(sp("talos.vip")), address: seg.talos.vip, zone: seg.name, label: `the Talos VIP of ${seg.name}`, gateway: false });
   }
   return book;
 }
@@ -243,9 +258,18 @@ interface VmRef {
 
 function vmRefs(lab: Lab): VmRef[] {
   return vmHosts(lab).map(({ segment, host, name, vm }) => {
-    if (segment === DMZ_STACK) return { label: "dmz/infra", name, zone: DMZ_STACK, address: lab.dmz.infra.address, file: LAB_FILE, base: "dmz.infra.vm", vm };
+    if (segment === DMZ_STACK)
+      return { label: "dmz/infra", name, zone: DMZ_STACK, address: lab.dmz.infra.address, file: LAB_FILE, base: "dmz.infra.vm", vm };
     const seg = lab.segments[segment]!;
-    return { label: `${segment}/${host}`, name, zone: segment, address: seg.hosts[host]!.address, file: seg.file, base: sp("hosts", host, "vm"), vm };
+    return {
+      label: `${segment}/${host}`,
+      name,
+      zone: segment,
+      address: seg.hosts[host]!.address,
+      file: seg.file,
+      base: sp("hosts", host, "vm"),
+      vm,
+    };
   });
 }
 
@@ -275,7 +299,8 @@ function dmzLabels(lab: Lab): Map<string, Where & { what: string }> {
   const names = new Map<string, Where & { what: string }>();
   for (const n of dmzNames(lab)) names.set(n, { file: LAB_FILE, path: dmzPath(n), what: `the DMZ's ${n} record` });
   for (const seg of segmentList(lab)) {
-    if (!names.has(seg.router.name)) names.set(seg.router.name, { file: seg.file, path: sp("router.name"), what: `the WAN entry of ${seg.name}'s router` });
+    if (!names.has(seg.router.name))
+      names.set(seg.router.name, { file: seg.file, path: sp("router.name"), what: `the WAN entry of ${seg.name}'s router` });
   }
   return names;
 }
@@ -340,7 +365,11 @@ const subnetsDisjoint: Rule = {
     nets.forEach((b, j) => {
       for (const a of nets.slice(0, j)) {
         if (!a.cidr.overlaps(b.cidr)) continue;
-        const free = freeSubnet(b.cidr.prefix, b.cidr, nets.map((n) => n.cidr));
+        const free = freeSubnet(
+          b.cidr.prefix,
+          b.cidr,
+          nets.map((n) => n.cidr),
+        );
         out.push(
           problem(
             b,
@@ -380,16 +409,37 @@ const addressesInNetwork: Rule = {
       const free = () => freeAddress(lab, z, taken);
       const pick = () => `give ${a.label} a free address${eg(free())}`;
       if (!z.cidr.contains(a.address)) {
-        out.push(problem(a, a.address, `${a.label} ${a.address} is not inside ${z.name}'s network ${z.cidr}; ${allowedStatic(lab, z, a.gateway)}`, `use an address inside ${z.cidr}${eg(free())}`));
+        out.push(
+          problem(
+            a,
+            a.address,
+            `${a.label} ${a.address} is not inside ${z.name}'s network ${z.cidr}; ${allowedStatic(lab, z, a.gateway)}`,
+            `use an address inside ${z.cidr}${eg(free())}`,
+          ),
+        );
         continue;
       }
       if (!z.cidr.isUsable(a.address)) {
         const which = a.address === z.cidr.network ? "network" : "broadcast";
-        out.push(problem(a, a.address, `${a.label} ${a.address} is the ${which} address of ${z.name} (${z.cidr}); usable addresses are ${z.cidr.firstHost}-${z.cidr.lastHost}`, pick()));
+        out.push(
+          problem(
+            a,
+            a.address,
+            `${a.label} ${a.address} is the ${which} address of ${z.name} (${z.cidr}); usable addresses are ${z.cidr.firstHost}-${z.cidr.lastHost}`,
+            pick(),
+          ),
+        );
         continue;
       }
       if (!a.gateway && a.address === z.gateway) {
-        out.push(problem(a, a.address, `${a.label} ${a.address} is ${z.gatewayLabel}, the gateway of ${z.name}; ${allowedStatic(lab, z, a.gateway)}`, pick()));
+        out.push(
+          problem(
+            a,
+            a.address,
+            `${a.label} ${a.address} is ${z.gatewayLabel}, the gateway of ${z.name}; ${allowedStatic(lab, z, a.gateway)}`,
+            pick(),
+          ),
+        );
         continue;
       }
       // The router's own address inside the pool is reported by dhcp.pool, at the pool.
@@ -422,25 +472,50 @@ const addressesInNetwork: Rule = {
 
 const dhcpPool: Rule = {
   id: "dhcp.pool",
-  description: "Each segment's DHCP pool lies inside its subnet, excludes the network and broadcast addresses, starts at or before its end, and does not contain the router's LAN address.",
+  description:
+    "Each segment's DHCP pool lies inside its subnet, excludes the network and broadcast addresses, starts at or before its end, and does not contain the router's LAN address.",
   check(lab) {
     const out: Problem[] = [];
     for (const seg of segmentList(lab)) {
       const c = seg.subnet;
       const { start, end } = seg.dhcp;
       let ok = true;
-      for (const [key, ip] of [["start", start], ["end", end]] as const) {
+      for (const [key, ip] of [
+        ["start", start],
+        ["end", end],
+      ] as const) {
         const where = { file: seg.file, path: sp("dhcp", key) };
         if (!c.contains(ip)) {
-          out.push(problem(where, ip, `the DHCP pool ${key} ${ip} is not inside ${seg.name}'s subnet ${c}; the pool must lie within ${c.firstHost}-${c.lastHost}`, `set dhcp.${key} to an address inside ${c}`));
+          out.push(
+            problem(
+              where,
+              ip,
+              `the DHCP pool ${key} ${ip} is not inside ${seg.name}'s subnet ${c}; the pool must lie within ${c.firstHost}-${c.lastHost}`,
+              `set dhcp.${key} to an address inside ${c}`,
+            ),
+          );
           ok = false;
         } else if (!c.isUsable(ip)) {
-          out.push(problem(where, ip, `the DHCP pool ${key} ${ip} is the ${ip === c.network ? "network" : "broadcast"} address of ${c}; the pool must lie within ${c.firstHost}-${c.lastHost}`, `set dhcp.${key} to an address within ${c.firstHost}-${c.lastHost}`));
+          out.push(
+            problem(
+              where,
+              ip,
+              `the DHCP pool ${key} ${ip} is the ${ip === c.network ? "network" : "broadcast"} address of ${c}; the pool must lie within ${c.firstHost}-${c.lastHost}`,
+              `set dhcp.${key} to an address within ${c.firstHost}-${c.lastHost}`,
+            ),
+          );
           ok = false;
         }
       }
       if (ipToInt(start) > ipToInt(end)) {
-        out.push(problem({ file: seg.file, path: sp("dhcp") }, { start, end }, `the DHCP pool of ${seg.name} starts at ${start}, after its end ${end}`, `swap them: start: ${end}, end: ${start}`));
+        out.push(
+          problem(
+            { file: seg.file, path: sp("dhcp") },
+            { start, end },
+            `the DHCP pool of ${seg.name} starts at ${start}, after its end ${end}`,
+            `swap them: start: ${end}, end: ${start}`,
+          ),
+        );
         continue;
       }
       if (ok && rangeContains(seg.dhcp, seg.router.lanAddress)) {
@@ -451,7 +526,14 @@ const dhcpPool: Rule = {
             : lan === end && lan !== start
               ? `end the pool before the router: end: ${intToIp(ipToInt(end) - 1)}`
               : `move the pool so it excludes ${lan}, or move the router out of it`;
-        out.push(problem({ file: seg.file, path: sp("dhcp") }, { start, end }, `${seg.name}'s DHCP pool ${showRange(seg.dhcp)} contains the router's LAN address ${lan}; dnsmasq would lease the gateway's own address`, fix));
+        out.push(
+          problem(
+            { file: seg.file, path: sp("dhcp") },
+            { start, end },
+            `${seg.name}'s DHCP pool ${showRange(seg.dhcp)} contains the router's LAN address ${lan}; dnsmasq would lease the gateway's own address`,
+            fix,
+          ),
+        );
       }
     }
     return out;
@@ -465,11 +547,20 @@ const addressesUnique: Rule = {
   check(lab) {
     const book = addressBook(lab).filter((a) => !a.gateway);
     const taken = takenAddresses(lab);
-    return duplicates(book, (a) => a.address, (dup, first) => {
-      const z = dup.zone === undefined ? undefined : zoneOf(lab, dup.zone);
-      const free = z ? freeAddress(lab, z, taken) : undefined;
-      return problem(dup, dup.address, `${dup.label} uses ${dup.address}, which is already the address of ${first.label} (${place(first)}); every address in the lab must be unique`, `give ${dup.label} a free address${eg(free)}`);
-    });
+    return duplicates(
+      book,
+      (a) => a.address,
+      (dup, first) => {
+        const z = dup.zone === undefined ? undefined : zoneOf(lab, dup.zone);
+        const free = z ? freeAddress(lab, z, taken) : undefined;
+        return problem(
+          dup,
+          dup.address,
+          `${dup.label} uses ${dup.address}, which is already the address of ${first.label} (${place(first)}); every address in the lab must be unique`,
+          `give ${dup.label} a free address${eg(free)}`,
+        );
+      },
+    );
   },
 };
 
@@ -481,7 +572,14 @@ const namesUnique: Rule = {
     const out: Problem[] = [];
     for (const seg of segmentList(lab)) {
       if ((RESERVED_ZONES as readonly string[]).includes(seg.name)) {
-        out.push(problem({ file: seg.file, path: "(stack name)" }, seg.name, `"${seg.name}" is reserved: flows call the admins' workstations "admin" and the world "internet"`, `rename the stack and ${seg.file}`));
+        out.push(
+          problem(
+            { file: seg.file, path: "(stack name)" },
+            seg.name,
+            `"${seg.name}" is reserved: flows call the admins' workstations "admin" and the world "internet"`,
+            `rename the stack and ${seg.file}`,
+          ),
+        );
       }
       const names: (Where & { name: string; what: string })[] = [
         { file: seg.file, path: sp("router.name"), name: seg.router.name, what: `${seg.name}'s router` },
@@ -491,32 +589,80 @@ const namesUnique: Rule = {
           .map((h) => ({ file: LAB_FILE, path: h.path, name: h.id, what: `${h.kind} ${h.id} (in ${seg.name})` })),
       ];
       out.push(
-        ...duplicates(names, (n) => n.name, (dup, first) =>
-          problem(dup, dup.name, `${dup.what} and ${first.what} (${place(first)}) both claim the name ${dup.name}.${seg.name}.${lab.domain}`, `rename one of them; names within ${seg.name} must be distinct`),
+        ...duplicates(
+          names,
+          (n) => n.name,
+          (dup, first) =>
+            problem(
+              dup,
+              dup.name,
+              `${dup.what} and ${first.what} (${place(first)}) both claim the name ${dup.name}.${seg.name}.${lab.domain}`,
+              `rename one of them; names within ${seg.name} must be distinct`,
+            ),
         ),
       );
     }
     const routers: (Where & { name: string; what: string; segment?: string })[] = [
       ...dmzNames(lab).map((n) => ({ file: LAB_FILE, path: dmzPath(n), name: n, what: `the DMZ's ${n}` })),
-      ...segmentList(lab).map((s) => ({ file: s.file, path: sp("router.name"), name: s.router.name, what: `${s.name}'s router`, segment: s.name })),
+      ...segmentList(lab).map((s) => ({
+        file: s.file,
+        path: sp("router.name"),
+        name: s.router.name,
+        what: `${s.name}'s router`,
+        segment: s.name,
+      })),
     ];
     const routerNames = new Set(routers.map((r) => r.name));
     out.push(
-      ...duplicates(routers, (r) => r.name, (dup, first) => {
-        const base = `${dup.segment ?? dup.name}-fw`;
-        const example = [base, `${base}2`, `${base}3`].find((n) => !routerNames.has(n));
-        return problem(dup, dup.name, `${dup.what} is named ${dup.name}, like ${first.what} (${place(first)}); both would own ${dup.name}.${lab.domain} and dmz/${dup.name}`, `rename ${dup.what}${eg(example)}`);
-      }),
+      ...duplicates(
+        routers,
+        (r) => r.name,
+        (dup, first) => {
+          const base = `${dup.segment ?? dup.name}-fw`;
+          const example = [base, `${base}2`, `${base}3`].find((n) => !routerNames.has(n));
+          return problem(
+            dup,
+            dup.name,
+            `${dup.what} is named ${dup.name}, like ${first.what} (${place(first)}); both would own ${dup.name}.${lab.domain} and dmz/${dup.name}`,
+            `rename ${dup.what}${eg(example)}`,
+          );
+        },
+      ),
     );
     const hw: (Where & { name: string; what: string })[] = [
       ...hardwareInSegments(lab).map((h) => ({ file: LAB_FILE, path: h.path, name: h.id, what: `${h.kind} ${h.id}` })),
-      ...Object.keys(lab.hardware.routers).map((id) => ({ file: LAB_FILE, path: joinPath("hardware.routers", id), name: id, what: `router box ${id}` })),
+      ...Object.keys(lab.hardware.routers).map((id) => ({
+        file: LAB_FILE,
+        path: joinPath("hardware.routers", id),
+        name: id,
+        what: `router box ${id}`,
+      })),
     ];
-    out.push(...duplicates(hw, (h) => h.name, (dup, first) => problem(dup, dup.name, `${dup.what} has the same id as ${first.what} (${place(first)}); hardware ids name monitoring targets and must be unique`, `rename ${dup.what}`)));
+    out.push(
+      ...duplicates(
+        hw,
+        (h) => h.name,
+        (dup, first) =>
+          problem(
+            dup,
+            dup.name,
+            `${dup.what} has the same id as ${first.what} (${place(first)}); hardware ids name monitoring targets and must be unique`,
+            `rename ${dup.what}`,
+          ),
+      ),
+    );
     const vms = vmRefs(lab).map((r) => ({ ...vmWhere(r), name: r.name, label: r.label }));
     out.push(
-      ...duplicates(vms, (v) => v.name, (dup, first) =>
-        problem(dup, dup.name, `the VM of ${dup.label} would be named ${dup.name}, like the VM of ${first.label} (${place(first)}); VM names are <segment>-<host> and name Proxmox VMs and Pulumi resources`, `rename the host ${dup.label}`),
+      ...duplicates(
+        vms,
+        (v) => v.name,
+        (dup, first) =>
+          problem(
+            dup,
+            dup.name,
+            `the VM of ${dup.label} would be named ${dup.name}, like the VM of ${first.label} (${place(first)}); VM names are <segment>-<host> and name Proxmox VMs and Pulumi resources`,
+            `rename the host ${dup.label}`,
+          ),
       ),
     );
     return out;
@@ -527,13 +673,24 @@ const macsUnique: Rule = {
   id: "macs.unique",
   description: "No two hosts, VMs or hardware share a MAC address (static DHCP leases and switches key on it).",
   check(lab) {
-    const macs: (Where & { mac: string; label: string })[] = [{ file: LAB_FILE, path: "dmz.infra.mac", mac: lab.dmz.infra.mac, label: "the DMZ infra host" }];
+    const macs: (Where & { mac: string; label: string })[] = [
+      { file: LAB_FILE, path: "dmz.infra.mac", mac: lab.dmz.infra.mac, label: "the DMZ infra host" },
+    ];
     for (const h of hardwareInSegments(lab)) macs.push({ file: LAB_FILE, path: `${h.path}.mac`, mac: h.mac, label: `${h.kind} ${h.id}` });
     for (const seg of segmentList(lab)) {
-      for (const [id, h] of Object.entries(seg.hosts)) if (h.mac) macs.push({ file: seg.file, path: sp("hosts", id, "mac"), mac: h.mac, label: `${seg.name}/${id}` });
+      for (const [id, h] of Object.entries(seg.hosts))
+        if (h.mac) macs.push({ file: seg.file, path: sp("hosts", id, "mac"), mac: h.mac, label: `${seg.name}/${id}` });
     }
-    return duplicates(macs, (m) => m.mac, (dup, first) =>
-      problem(dup, dup.mac, `${dup.label} has MAC ${dup.mac}, already the MAC of ${first.label} (${place(first)}); every MAC address must be unique`, `give ${dup.label} its own MAC; for a VM use a locally administered one such as 52:54:00:xx:xx:xx`),
+    return duplicates(
+      macs,
+      (m) => m.mac,
+      (dup, first) =>
+        problem(
+          dup,
+          dup.mac,
+          `${dup.label} has MAC ${dup.mac}, already the MAC of ${first.label} (${place(first)}); every MAC address must be unique`,
+          `give ${dup.label} its own MAC; for a VM use a locally administered one such as 52:54:00:xx:xx:xx`,
+        ),
     );
   },
 };
@@ -550,7 +707,12 @@ const vmIdsUnique: Rule = {
       (dup, first) => {
         let free = dup.ref.vm.vmId + 1;
         while (used.has(free)) free++;
-        return problem(dup, dup.ref.vm.vmId, `${dup.ref.label} has VM id ${dup.ref.vm.vmId}, already the id of ${first.ref.label} (${place(first)}); Proxmox VM ids are unique across the cluster`, `give ${dup.ref.label} a free VM id, e.g. ${free}`);
+        return problem(
+          dup,
+          dup.ref.vm.vmId,
+          `${dup.ref.label} has VM id ${dup.ref.vm.vmId}, already the id of ${first.ref.label} (${place(first)}); Proxmox VM ids are unique across the cluster`,
+          `give ${dup.ref.label} a free VM id, e.g. ${free}`,
+        );
       },
     );
   },
@@ -565,13 +727,27 @@ const vmReferences: Rule = {
     for (const ref of vmRefs(lab)) {
       const node = own(nodes, ref.vm.node);
       if (!node) {
-        out.push(problem(vmWhere(ref, "node"), ref.vm.node, `${ref.label} runs on node "${ref.vm.node}", which is not a Proxmox node${didYouMean(ref.vm.node, Object.keys(nodes))} (nodes: ${list(Object.keys(nodes))})`, `set node to one of ${list(Object.keys(nodes))}`));
+        out.push(
+          problem(
+            vmWhere(ref, "node"),
+            ref.vm.node,
+            `${ref.label} runs on node "${ref.vm.node}", which is not a Proxmox node${didYouMean(ref.vm.node, Object.keys(nodes))} (nodes: ${list(Object.keys(nodes))})`,
+            `set node to one of ${list(Object.keys(nodes))}`,
+          ),
+        );
         continue;
       }
       for (const [d, disk] of Object.entries(ref.vm.disks)) {
         if (own(node.storage, disk.datastore) !== undefined) continue;
         const stores = Object.keys(node.storage);
-        out.push(problem(vmWhere(ref, "disks", d, "datastore"), disk.datastore, `node ${ref.vm.node} has no datastore "${disk.datastore}"${didYouMean(disk.datastore, stores)} (its datastores: ${list(stores)})`, `use one of ${list(stores)}, or add the datastore to ${PROXMOX}.${ref.vm.node}.storage`));
+        out.push(
+          problem(
+            vmWhere(ref, "disks", d, "datastore"),
+            disk.datastore,
+            `node ${ref.vm.node} has no datastore "${disk.datastore}"${didYouMean(disk.datastore, stores)} (its datastores: ${list(stores)})`,
+            `use one of ${list(stores)}, or add the datastore to ${PROXMOX}.${ref.vm.node}.storage`,
+          ),
+        );
       }
     }
     return out;
@@ -649,19 +825,40 @@ const vmPassthrough: Rule = {
           continue;
         }
         if (d.nic && dev.kind !== "nic") {
-          out.push(problem(d.where, d.id, `${ref.vm.node}'s ${d.id} is a ${dev.kind} (${dev.description}), not a NIC; a NIC entry needs a device of kind nic`, `pass ${d.id} through under vm.passthrough instead, or name a nic device of ${ref.vm.node}`));
+          out.push(
+            problem(
+              d.where,
+              d.id,
+              `${ref.vm.node}'s ${d.id} is a ${dev.kind} (${dev.description}), not a NIC; a NIC entry needs a device of kind nic`,
+              `pass ${d.id} through under vm.passthrough instead, or name a nic device of ${ref.vm.node}`,
+            ),
+          );
         }
         const key = `${ref.vm.node}/${d.id}`;
         const prev = claimed.get(key);
         if (prev) {
-          out.push(problem(d.where, d.id, `${ref.vm.node}'s ${d.id} is already passed through to ${prev.label} (${place(prev.where)}); a device can belong to one VM only`, `give ${ref.label} another device of ${ref.vm.node}, or remove it from one of the two VMs`));
+          out.push(
+            problem(
+              d.where,
+              d.id,
+              `${ref.vm.node}'s ${d.id} is already passed through to ${prev.label} (${place(prev.where)}); a device can belong to one VM only`,
+              `give ${ref.label} another device of ${ref.vm.node}, or remove it from one of the two VMs`,
+            ),
+          );
           continue;
         }
         claimed.set(key, { label: ref.label, where: d.where });
         const gkey = `${ref.vm.node}/${dev.iommuGroup}`;
         const g = groups.get(gkey);
         if (g && g.label !== ref.label) {
-          out.push(problem(d.where, d.id, `${ref.vm.node}'s ${d.id} shares IOMMU group ${dev.iommuGroup} with ${g.id}, which is passed through to ${g.label} (${place(g.where)}); a whole IOMMU group goes to one VM`, `pass both devices to the same VM, or use a device in another IOMMU group`));
+          out.push(
+            problem(
+              d.where,
+              d.id,
+              `${ref.vm.node}'s ${d.id} shares IOMMU group ${dev.iommuGroup} with ${g.id}, which is passed through to ${g.label} (${place(g.where)}); a whole IOMMU group goes to one VM`,
+              `pass both devices to the same VM, or use a device in another IOMMU group`,
+            ),
+          );
         } else if (!g) groups.set(gkey, { label: ref.label, id: d.id, where: d.where });
       }
       if (devices.length > 0 && ref.vm.ha) {
@@ -702,7 +899,14 @@ const capacityNodes: Rule = {
       const mine = n.vms.map((v) => refs.get(v.name)!);
       const p = (key: string) => ({ file: LAB_FILE, path: joinPath(PROXMOX, id, key) });
       if (hw.reservedMemoryGiB >= hw.memoryGiB) {
-        out.push(problem(p("reservedMemoryGiB"), hw.reservedMemoryGiB, `${id} reserves ${hw.reservedMemoryGiB} GiB for the hypervisor out of its ${hw.memoryGiB} GiB, leaving nothing for VMs`, `set reservedMemoryGiB below ${hw.memoryGiB} (the default is 8), or correct memoryGiB`));
+        out.push(
+          problem(
+            p("reservedMemoryGiB"),
+            hw.reservedMemoryGiB,
+            `${id} reserves ${hw.reservedMemoryGiB} GiB for the hypervisor out of its ${hw.memoryGiB} GiB, leaving nothing for VMs`,
+            `set reservedMemoryGiB below ${hw.memoryGiB} (the default is 8), or correct memoryGiB`,
+          ),
+        );
       } else if (n.usedMemoryMiB > n.memoryMiB) {
         const roomiest = loads.filter((o) => o.node !== id).sort((a, b) => free(b) - free(a) || compareText(a.node, b.node))[0];
         out.push(
@@ -716,18 +920,41 @@ const capacityNodes: Rule = {
       }
       if (n.usedVcpus > n.vcpuLimit) {
         out.push(
-          problem(p("cpuCores"), hw.cpuCores, `the VMs on ${id} have ${n.usedVcpus} vCPUs but ${id} may hand out ${n.vcpuLimit} (${hw.cpuCores} cores x cpuOvercommit ${cpuOvercommit})`, `move VMs with at least ${n.usedVcpus - n.vcpuLimit} vCPUs to another node, or lower their cores`),
+          problem(
+            p("cpuCores"),
+            hw.cpuCores,
+            `the VMs on ${id} have ${n.usedVcpus} vCPUs but ${id} may hand out ${n.vcpuLimit} (${hw.cpuCores} cores x cpuOvercommit ${cpuOvercommit})`,
+            `move VMs with at least ${n.usedVcpus - n.vcpuLimit} vCPUs to another node, or lower their cores`,
+          ),
         );
       }
       for (const r of mine) {
         if (r.vm.cores <= n.cpuCores) continue;
-        out.push(problem(vmWhere(r, "cores"), r.vm.cores, `${r.label} has ${r.vm.cores} cores but its node ${id} has only ${n.cpuCores}; a VM cannot have more vCPUs than its node has threads`, `set cores to at most ${n.cpuCores}, or move it to a larger node`));
+        out.push(
+          problem(
+            vmWhere(r, "cores"),
+            r.vm.cores,
+            `${r.label} has ${r.vm.cores} cores but its node ${id} has only ${n.cpuCores}; a VM cannot have more vCPUs than its node has threads`,
+            `set cores to at most ${n.cpuCores}, or move it to a larger node`,
+          ),
+        );
       }
       for (const [ds, size] of Object.entries(n.storageGiB)) {
         const used = n.usedStorageGiB[ds] ?? 0;
         if (used <= size) continue;
-        const disks = mine.flatMap((r) => Object.values(r.vm.disks).filter((d) => d.datastore === ds).map((d) => `${r.label} ${d.sizeGiB}`));
-        out.push(problem(p(`storage.${ds}`), size, `the disks on ${id}'s datastore ${ds} need ${used} GiB but it holds ${size} GiB: ${disks.join(", ")}`, `move disks with at least ${used - size} GiB elsewhere, or shrink them`));
+        const disks = mine.flatMap((r) =>
+          Object.values(r.vm.disks)
+            .filter((d) => d.datastore === ds)
+            .map((d) => `${r.label} ${d.sizeGiB}`),
+        );
+        out.push(
+          problem(
+            p(`storage.${ds}`),
+            size,
+            `the disks on ${id}'s datastore ${ds} need ${used} GiB but it holds ${size} GiB: ${disks.join(", ")}`,
+            `move disks with at least ${used - size} GiB elsewhere, or shrink them`,
+          ),
+        );
       }
     }
     return out;
@@ -786,24 +1013,57 @@ const talosCluster: Rule = {
           );
         }
         const nodeOf = new Map<string, { host: string; where: Where }>();
-        for (const [key, role, what] of [["controlPlanes", "k8s-control-plane", "control plane"], ["workers", "k8s-worker", "worker"]] as const) {
+        for (const [key, role, what] of [
+          ["controlPlanes", "k8s-control-plane", "control plane"],
+          ["workers", "k8s-worker", "worker"],
+        ] as const) {
           t[key].forEach((name, i) => {
             const where = w("talos", key, i);
             if (listed.has(name)) {
-              out.push(problem(where, name, `${name} is listed more than once in ${seg.name}'s Talos cluster; a node is either one control plane or one worker`, `remove the repeated ${name}`));
+              out.push(
+                problem(
+                  where,
+                  name,
+                  `${name} is listed more than once in ${seg.name}'s Talos cluster; a node is either one control plane or one worker`,
+                  `remove the repeated ${name}`,
+                ),
+              );
               return;
             }
             listed.add(name);
             const h = own(seg.hosts, name);
             if (!h) {
-              const candidates = Object.entries(seg.hosts).filter(([, x]) => x.role === role).map(([id]) => id);
-              out.push(problem(where, name, `${name} is not a host of ${seg.name}${didYouMean(name, Object.keys(seg.hosts))} (its ${role} hosts: ${list(candidates)})`, `name a host of ${seg.name} with role ${role}, or add ${name} under hosts`));
+              const candidates = Object.entries(seg.hosts)
+                .filter(([, x]) => x.role === role)
+                .map(([id]) => id);
+              out.push(
+                problem(
+                  where,
+                  name,
+                  `${name} is not a host of ${seg.name}${didYouMean(name, Object.keys(seg.hosts))} (its ${role} hosts: ${list(candidates)})`,
+                  `name a host of ${seg.name} with role ${role}, or add ${name} under hosts`,
+                ),
+              );
               return;
             }
             if (h.role !== role) {
-              out.push(problem(where, name, `${seg.name}/${name} has role ${h.role}; a Talos ${what} must have role ${role}`, `set hosts.${name}.role to ${role}, or list ${name} where its role belongs`));
+              out.push(
+                problem(
+                  where,
+                  name,
+                  `${seg.name}/${name} has role ${h.role}; a Talos ${what} must have role ${role}`,
+                  `set hosts.${name}.role to ${role}, or list ${name} where its role belongs`,
+                ),
+              );
             } else if (h.os !== "talos") {
-              out.push(problem(w("hosts", name, "os"), h.os, `${seg.name}/${name} is a Talos ${what} but has os ${h.os}`, `set hosts.${name}.os to talos`));
+              out.push(
+                problem(
+                  w("hosts", name, "os"),
+                  h.os,
+                  `${seg.name}/${name} is a Talos ${what} but has os ${h.os}`,
+                  `set hosts.${name}.os to talos`,
+                ),
+              );
             }
             if (key !== "controlPlanes" || !h.vm) return;
             const prev = nodeOf.get(h.vm.node);
@@ -828,7 +1088,9 @@ const talosCluster: Rule = {
           problem(
             w("hosts", id, "role"),
             h.role,
-            t ? `${seg.name}/${id} has role ${h.role} but is not in talos.${key}, so it would never join the cluster` : `${seg.name}/${id} has role ${h.role} but ${seg.name} has no talos cluster`,
+            t
+              ? `${seg.name}/${id} has role ${h.role} but is not in talos.${key}, so it would never join the cluster`
+              : `${seg.name}/${id} has role ${h.role} but ${seg.name} has no talos cluster`,
             t ? `add ${id} to talos.${key}, or change its role` : `add a talos section to ${seg.file}, or change the role`,
           ),
         );
@@ -848,7 +1110,14 @@ const servicesBackends: Rule = {
       const ids = segmentHosts(lab, seg).map((h) => h.id);
       for (const [id, s] of Object.entries(seg.services)) {
         if (ids.includes(s.backend.host)) continue;
-        out.push(problem({ file: seg.file, path: sp("services", id, "backend.host") }, s.backend.host, `service ${id}'s backend "${s.backend.host}" is not a host of ${seg.name}${didYouMean(s.backend.host, ids)} (hosts: ${list(ids)})`, `set backend.host to a host of ${seg.name}; a service is published from its own segment only`));
+        out.push(
+          problem(
+            { file: seg.file, path: sp("services", id, "backend.host") },
+            s.backend.host,
+            `service ${id}'s backend "${s.backend.host}" is not a host of ${seg.name}${didYouMean(s.backend.host, ids)} (hosts: ${list(ids)})`,
+            `set backend.host to a host of ${seg.name}; a service is published from its own segment only`,
+          ),
+        );
       }
     }
     return out;
@@ -877,7 +1146,6 @@ const servicesAuth: Rule = {
   },
 };
 
-
 const servicesPorts: Rule = {
   id: "services.ports",
   description:
@@ -889,7 +1157,12 @@ const servicesPorts: Rule = {
       const addr = new Map(segmentHosts(lab, seg).map((h) => [h.id, h.address]));
       const used = new Map<string, { id: string; backend: string; where: Where }>();
       // Every WAN port this router forwards, so a suggested port collides with no service, earlier or later.
-      const usedPorts = (proto: string) => new Set(Object.values(seg.services).filter((x) => serviceProto(x) === proto).map(wanPort));
+      const usedPorts = (proto: string) =>
+        new Set(
+          Object.values(seg.services)
+            .filter((x) => serviceProto(x) === proto)
+            .map(wanPort),
+        );
       for (const id of Object.keys(seg.services).sort()) {
         const s = seg.services[id]!;
         const proto = serviceProto(s);
@@ -897,7 +1170,14 @@ const servicesPorts: Rule = {
         const where = { file: seg.file, path: sp("services", id, "wanPort") };
         const whence = s.wanPort === undefined ? ` (wanPort defaults to backend.port)` : "";
         if (port === 22 && proto === "tcp") {
-          out.push(problem(where, port, `service ${id} would take WAN port 22/tcp on ${seg.router.name}${whence}; that port is the DNAT to ${seg.name}'s jump host, the admins' only way in`, `set wanPort to a free port, e.g. ${freePort(usedPorts("tcp"), 2222)}`));
+          out.push(
+            problem(
+              where,
+              port,
+              `service ${id} would take WAN port 22/tcp on ${seg.router.name}${whence}; that port is the DNAT to ${seg.name}'s jump host, the admins' only way in`,
+              `set wanPort to a free port, e.g. ${freePort(usedPorts("tcp"), 2222)}`,
+            ),
+          );
           continue;
         }
         const backendAddr = addr.get(s.backend.host);
@@ -921,19 +1201,35 @@ const servicesPorts: Rule = {
         if (s.kind === "http") continue;
         const where = { file: seg.file, path: sp("services", id, "port") };
         if (s.kind === "tcp" && (s.port === 80 || s.port === 443)) {
-          out.push(problem(where, s.port, `${s.kind} service ${id} asks the proxy to listen on ${s.port}/tcp, where it serves HTTP and HTTPS for every http service`, `use another port for the stream, or publish it as kind: http`));
+          out.push(
+            problem(
+              where,
+              s.port,
+              `${s.kind} service ${id} asks the proxy to listen on ${s.port}/tcp, where it serves HTTP and HTTPS for every http service`,
+              `use another port for the stream, or publish it as kind: http`,
+            ),
+          );
           continue;
         }
         streams.push({ ...where, key: `${s.port}/${s.kind}`, label: `${seg.name} service ${id}` });
       }
     }
     out.push(
-      ...duplicates(streams, (s) => s.key, (dup, first) => {
-        const [, proto] = dup.key.split("/");
-        const usedSet = new Set(streams.filter((s) => s.key.endsWith(`/${proto}`)).map((s) => Number(s.key.split("/")[0])));
-        const port = Number(dup.key.split("/")[0]);
-        return problem(dup, port, `${dup.label} asks the proxy to listen on ${dup.key}, which ${first.label} (${place(first)}) already uses; the proxy has one listener per port and protocol`, `use a free port, e.g. ${freePort(usedSet, port + 1)}`);
-      }),
+      ...duplicates(
+        streams,
+        (s) => s.key,
+        (dup, first) => {
+          const [, proto] = dup.key.split("/");
+          const usedSet = new Set(streams.filter((s) => s.key.endsWith(`/${proto}`)).map((s) => Number(s.key.split("/")[0])));
+          const port = Number(dup.key.split("/")[0]);
+          return problem(
+            dup,
+            port,
+            `${dup.label} asks the proxy to listen on ${dup.key}, which ${first.label} (${place(first)}) already uses; the proxy has one listener per port and protocol`,
+            `use a free port, e.g. ${freePort(usedSet, port + 1)}`,
+          );
+        },
+      ),
     );
     return out;
   },
@@ -941,7 +1237,8 @@ const servicesPorts: Rule = {
 
 const servicesNames: Rule = {
   id: "services.names",
-  description: "Every HTTP service's public name (<hostname or id>.<domain>) is unique lab-wide and is not a name the DMZ already serves (infra, dns, ntp, proxy, a router's WAN entry).",
+  description:
+    "Every HTTP service's public name (<hostname or id>.<domain>) is unique lab-wide and is not a name the DMZ already serves (infra, dns, ntp, proxy, a router's WAN entry).",
   check(lab) {
     const reserved = dmzLabels(lab);
     const names: (Where & { fqdn: string; label: string; value: string })[] = [];
@@ -954,32 +1251,77 @@ const servicesNames: Rule = {
         const where = { file: seg.file, path: sp("services", id, ...(s.hostname ? ["hostname"] : [])) };
         const clash = reserved.get(hostname);
         if (clash) {
-          out.push(problem(where, hostname, `service ${id} of ${seg.name} would be ${hostname}.${lab.domain}, which is ${clash.what} (${place(clash)})`, `set hostname to another name, e.g. ${hostname}-web`));
+          out.push(
+            problem(
+              where,
+              hostname,
+              `service ${id} of ${seg.name} would be ${hostname}.${lab.domain}, which is ${clash.what} (${place(clash)})`,
+              `set hostname to another name, e.g. ${hostname}-web`,
+            ),
+          );
           continue;
         }
         names.push({ ...where, fqdn: serviceFqdn(lab, id, s), label: `${seg.name} service ${id}`, value: hostname });
       }
     }
-    out.push(...duplicates(names, (n) => n.fqdn, (dup, first) => problem(dup, dup.value, `${dup.label} is published as ${dup.fqdn}, like ${first.label} (${place(first)}); each HTTP name routes to one service`, `set hostname to a distinct name, e.g. ${dup.value}-2`)));
+    out.push(
+      ...duplicates(
+        names,
+        (n) => n.fqdn,
+        (dup, first) =>
+          problem(
+            dup,
+            dup.value,
+            `${dup.label} is published as ${dup.fqdn}, like ${first.label} (${place(first)}); each HTTP name routes to one service`,
+            `set hostname to a distinct name, e.g. ${dup.value}-2`,
+          ),
+      ),
+    );
     return out;
   },
 };
 
 const sshJumpHosts: Rule = {
   id: "ssh.jump-hosts",
-  description: "Each segment's jumpHost names a host of the segment with role jump and an sshHostKey (admins and Pulumi verify it on first contact).",
+  description:
+    "Each segment's jumpHost names a host of the segment with role jump and an sshHostKey (admins and Pulumi verify it on first contact).",
   check(lab) {
     const out: Problem[] = [];
     for (const seg of segmentList(lab)) {
       const where = { file: seg.file, path: sp("jumpHost") };
       const h = own(seg.hosts, seg.jumpHost);
       if (!h) {
-        const jumps = Object.entries(seg.hosts).filter(([, x]) => x.role === "jump").map(([id]) => id);
-        out.push(problem(where, seg.jumpHost, `jumpHost "${seg.jumpHost}" is not a host of ${seg.name}${didYouMean(seg.jumpHost, Object.keys(seg.hosts))} (hosts with role jump: ${list(jumps)})`, jumps.length > 0 ? `set jumpHost to ${jumps[0]}` : `add a host with role jump and an sshHostKey, and name it in jumpHost`));
+        const jumps = Object.entries(seg.hosts)
+          .filter(([, x]) => x.role === "jump")
+          .map(([id]) => id);
+        out.push(
+          problem(
+            where,
+            seg.jumpHost,
+            `jumpHost "${seg.jumpHost}" is not a host of ${seg.name}${didYouMean(seg.jumpHost, Object.keys(seg.hosts))} (hosts with role jump: ${list(jumps)})`,
+            jumps.length > 0 ? `set jumpHost to ${jumps[0]}` : `add a host with role jump and an sshHostKey, and name it in jumpHost`,
+          ),
+        );
         continue;
       }
-      if (h.role !== "jump") out.push(problem(where, seg.jumpHost, `${seg.name}/${seg.jumpHost} has role ${h.role}; the jump host must have role jump`, `set hosts.${seg.jumpHost}.role to jump, or name the jump host in jumpHost`));
-      if (h.sshHostKey === undefined) out.push(problem({ file: seg.file, path: sp("hosts", seg.jumpHost, "sshHostKey") }, undefined, `the jump host ${seg.name}/${seg.jumpHost} has no sshHostKey; admins and Pulumi must verify it before they trust it`, `add its host key: ssh-keyscan -t ed25519 ${h.address}`));
+      if (h.role !== "jump")
+        out.push(
+          problem(
+            where,
+            seg.jumpHost,
+            `${seg.name}/${seg.jumpHost} has role ${h.role}; the jump host must have role jump`,
+            `set hosts.${seg.jumpHost}.role to jump, or name the jump host in jumpHost`,
+          ),
+        );
+      if (h.sshHostKey === undefined)
+        out.push(
+          problem(
+            { file: seg.file, path: sp("hosts", seg.jumpHost, "sshHostKey") },
+            undefined,
+            `the jump host ${seg.name}/${seg.jumpHost} has no sshHostKey; admins and Pulumi must verify it before they trust it`,
+            `add its host key: ssh-keyscan -t ed25519 ${h.address}`,
+          ),
+        );
     }
     return out;
   },
@@ -993,7 +1335,14 @@ const sshHostKeys: Rule = {
     for (const seg of segmentList(lab)) {
       for (const [id, h] of Object.entries(seg.hosts)) {
         if (h.os !== "nixos" || h.sshHostKey !== undefined || id === seg.jumpHost) continue; // the jump host: ssh.jump-hosts
-        out.push(problem({ file: seg.file, path: sp("hosts", id, "sshHostKey") }, undefined, `${seg.name}/${id} runs NixOS, which Pulumi deploys over SSH, but has no sshHostKey to verify`, `add its host key: ssh-keyscan -t ed25519 ${h.address}`));
+        out.push(
+          problem(
+            { file: seg.file, path: sp("hosts", id, "sshHostKey") },
+            undefined,
+            `${seg.name}/${id} runs NixOS, which Pulumi deploys over SSH, but has no sshHostKey to verify`,
+            `add its host key: ssh-keyscan -t ed25519 ${h.address}`,
+          ),
+        );
       }
     }
     return out;
@@ -1007,42 +1356,84 @@ const sshKeys: Rule = {
   check(lab) {
     const keys: (Where & { key: string; label: string; kind: "admin" | "deploy" | "host" })[] = [];
     for (const name of Object.keys(lab.admins).sort()) {
-      lab.admins[name]!.keys.forEach((key, i) => keys.push({ file: LAB_FILE, path: joinPath("admins", name, "keys", i), key, label: `admin ${name}`, kind: "admin" }));
+      lab.admins[name]!.keys.forEach((key, i) =>
+        keys.push({ file: LAB_FILE, path: joinPath("admins", name, "keys", i), key, label: `admin ${name}`, kind: "admin" }),
+      );
     }
     keys.push({ file: LAB_FILE, path: "ssh.deploy.key", key: lab.ssh.deploy.key, label: "the deploy identity", kind: "deploy" });
     keys.push({ file: LAB_FILE, path: "dmz.infra.sshHostKey", key: lab.dmz.infra.sshHostKey, label: "the DMZ infra host", kind: "host" });
     for (const seg of segmentList(lab)) {
-      keys.push({ file: seg.file, path: sp("router.sshHostKey"), key: seg.router.sshHostKey, label: `router ${seg.router.name}`, kind: "host" });
-      for (const [id, h] of Object.entries(seg.hosts)) if (h.sshHostKey) keys.push({ file: seg.file, path: sp("hosts", id, "sshHostKey"), key: h.sshHostKey, label: `${seg.name}/${id}`, kind: "host" });
+      keys.push({
+        file: seg.file,
+        path: sp("router.sshHostKey"),
+        key: seg.router.sshHostKey,
+        label: `router ${seg.router.name}`,
+        kind: "host",
+      });
+      for (const [id, h] of Object.entries(seg.hosts))
+        if (h.sshHostKey)
+          keys.push({ file: seg.file, path: sp("hosts", id, "sshHostKey"), key: h.sshHostKey, label: `${seg.name}/${id}`, kind: "host" });
     }
-    const out = duplicates(keys, (k) => keyMaterial(k.key), (dup, first) => {
-      const why =
-        dup.kind === "host" && first.kind === "host"
-          ? "two machines with one host key are clones, and SSH can no longer tell them apart"
-          : dup.kind === "deploy" || first.kind === "deploy"
-            ? "the deploy key must be Pulumi's alone, so a person's key can be revoked without breaking deploys"
-            : dup.kind === "admin" && first.kind === "admin"
-              ? "a shared key defeats attribution: logs cannot tell who logged in"
-              : "a host key and a login key must never be the same key";
-      const fix =
-        dup.kind === "host"
-          ? `regenerate ${dup.label}'s host key (ssh-keygen -t ed25519) and record the new public key`
-          : dup.kind === "deploy"
-            ? "generate a separate deploy key (ssh-keygen -t ed25519 -C pulumi-deploy) and store its private key in homelab:deployKey"
-            : `give ${dup.label} a key of their own (ssh-keygen -t ed25519)`;
-      return problem(dup, showKey(dup.key), `${dup.label} uses the key ${showKey(dup.key)}, which is also ${first.label}'s (${place(first)}); ${why}`, fix);
-    });
+    const out = duplicates(
+      keys,
+      (k) => keyMaterial(k.key),
+      (dup, first) => {
+        const why =
+          dup.kind === "host" && first.kind === "host"
+            ? "two machines with one host key are clones, and SSH can no longer tell them apart"
+            : dup.kind === "deploy" || first.kind === "deploy"
+              ? "the deploy key must be Pulumi's alone, so a person's key can be revoked without breaking deploys"
+              : dup.kind === "admin" && first.kind === "admin"
+                ? "a shared key defeats attribution: logs cannot tell who logged in"
+                : "a host key and a login key must never be the same key";
+        const fix =
+          dup.kind === "host"
+            ? `regenerate ${dup.label}'s host key (ssh-keygen -t ed25519) and record the new public key`
+            : dup.kind === "deploy"
+              ? "generate a separate deploy key (ssh-keygen -t ed25519 -C pulumi-deploy) and store its private key in homelab:deployKey"
+              : `give ${dup.label} a key of their own (ssh-keygen -t ed25519)`;
+        return problem(
+          dup,
+          showKey(dup.key),
+          `${dup.label} uses the key ${showKey(dup.key)}, which is also ${first.label}'s (${place(first)}); ${why}`,
+          fix,
+        );
+      },
+    );
     const user = lab.ssh.deploy.user;
     if (own(lab.admins, user)) {
-      out.push(problem({ file: LAB_FILE, path: "ssh.deploy.user" }, user, `the deploy user "${user}" is also an admin's name (admins.${user}); sshd and NixOS would merge the two accounts`, `rename the deploy user, e.g. deploy or pulumi`));
+      out.push(
+        problem(
+          { file: LAB_FILE, path: "ssh.deploy.user" },
+          user,
+          `the deploy user "${user}" is also an admin's name (admins.${user}); sshd and NixOS would merge the two accounts`,
+          `rename the deploy user, e.g. deploy or pulumi`,
+        ),
+      );
     }
     // Login names that are system accounts: root logins are refused by every sshd, and the
     // others belong to daemons (NixOS would redefine them).
     const system = new Set(["root", "daemon", "bin", "sys", "nobody", "sshd", "nginx", "dnsmasq", "chrony", "nixbld"]);
     for (const name of Object.keys(lab.admins).sort()) {
-      if (system.has(name)) out.push(problem({ file: LAB_FILE, path: `admins.${name}` }, name, `"${name}" is a system account, not a person: root login is refused everywhere and daemon accounts must not get keys`, `name the admin after the person, e.g. alice`));
+      if (system.has(name))
+        out.push(
+          problem(
+            { file: LAB_FILE, path: `admins.${name}` },
+            name,
+            `"${name}" is a system account, not a person: root login is refused everywhere and daemon accounts must not get keys`,
+            `name the admin after the person, e.g. alice`,
+          ),
+        );
     }
-    if (system.has(user)) out.push(problem({ file: LAB_FILE, path: "ssh.deploy.user" }, user, `"${user}" is a system account; the deploy identity needs its own account with sudo for the apply command`, "use deploy"));
+    if (system.has(user))
+      out.push(
+        problem(
+          { file: LAB_FILE, path: "ssh.deploy.user" },
+          user,
+          `"${user}" is a system account; the deploy identity needs its own account with sudo for the apply command`,
+          "use deploy",
+        ),
+      );
     return out;
   },
 };
@@ -1060,13 +1451,34 @@ const flowsTargets: Rule = {
         const to = resolveTarget(lab, f.to);
         const where = { file: seg.file, path: sp("flows", id, "to") };
         if (!to) {
-          out.push(problem(where, f.to, `flow ${id}'s target "${f.to}" names nothing in the lab (a target is dmz, dmz/<infra|dns|ntp|proxy|router>, <segment> or <segment>/<host>; segments: ${list(Object.keys(lab.segments))})${didYouMean(f.to, targets)}`, `${suggest(f.to, targets) ? `set to: ${suggest(f.to, targets)}` : "name an existing segment or host"}`));
+          out.push(
+            problem(
+              where,
+              f.to,
+              `flow ${id}'s target "${f.to}" names nothing in the lab (a target is dmz, dmz/<infra|dns|ntp|proxy|router>, <segment> or <segment>/<host>; segments: ${list(Object.keys(lab.segments))})${didYouMean(f.to, targets)}`,
+              suggest(f.to, targets) ? `set to: ${suggest(f.to, targets)}` : "name an existing segment or host",
+            ),
+          );
         } else if (to.zone === seg.name) {
-          out.push(problem(where, f.to, `flow ${id} goes from ${seg.name} to ${f.to}, inside ${seg.name} itself; that traffic never crosses the router, so the flow allows nothing`, `remove the flow, or point it at another segment or the DMZ`));
+          out.push(
+            problem(
+              where,
+              f.to,
+              `flow ${id} goes from ${seg.name} to ${f.to}, inside ${seg.name} itself; that traffic never crosses the router, so the flow allows nothing`,
+              `remove the flow, or point it at another segment or the DMZ`,
+            ),
+          );
         }
         (f.from ?? []).forEach((src, i) => {
           if (ids.includes(src)) return;
-          out.push(problem({ file: seg.file, path: sp("flows", id, "from", i) }, src, `flow ${id}'s source "${src}" is not a host of ${seg.name}${didYouMean(src, ids)} (hosts: ${list(ids)})`, `name a host of ${seg.name}, or leave out from to allow the whole segment`));
+          out.push(
+            problem(
+              { file: seg.file, path: sp("flows", id, "from", i) },
+              src,
+              `flow ${id}'s source "${src}" is not a host of ${seg.name}${didYouMean(src, ids)} (hosts: ${list(ids)})`,
+              `name a host of ${seg.name}, or leave out from to allow the whole segment`,
+            ),
+          );
         });
       }
     }
@@ -1093,7 +1505,8 @@ function storageExample(lab: Lab, server: string, protocol: "nfs" | "smb", serve
 
 const storageTargets: Rule = {
   id: "storage.targets",
-  description: "Every storage mount's server is one host of a segment (<segment>/<host>, not a whole segment or the DMZ), and each consumer is a host of the mounting segment.",
+  description:
+    "Every storage mount's server is one host of a segment (<segment>/<host>, not a whole segment or the DMZ), and each consumer is a host of the mounting segment.",
   check(lab) {
     const out: Problem[] = [];
     const servers = targetNames(lab).filter((t) => storageServer(lab, t));
@@ -1113,7 +1526,14 @@ const storageTargets: Rule = {
         }
         st.consumers.forEach((c, i) => {
           if (ids.includes(c)) return;
-          out.push(problem({ file: seg.file, path: sp("storage", id, "consumers", i) }, c, `storage ${id}'s consumer "${c}" is not a host of ${seg.name}${didYouMean(c, ids)} (hosts: ${list(ids)})`, `name a host of ${seg.name}; a segment mounts storage for its own hosts only`));
+          out.push(
+            problem(
+              { file: seg.file, path: sp("storage", id, "consumers", i) },
+              c,
+              `storage ${id}'s consumer "${c}" is not a host of ${seg.name}${didYouMean(c, ids)} (hosts: ${list(ids)})`,
+              `name a host of ${seg.name}; a segment mounts storage for its own hosts only`,
+            ),
+          );
         });
       }
     }
@@ -1149,7 +1569,8 @@ const untrustedReasons: Rule = {
 
 const refsRouters: Rule = {
   id: "refs.routers",
-  description: "Each segment's router.hardware names a box in hardware.routers, and no two segments share a box (isolation is by separate hardware).",
+  description:
+    "Each segment's router.hardware names a box in hardware.routers, and no two segments share a box (isolation is by separate hardware).",
   check(lab) {
     const out: Problem[] = [];
     const boxes = Object.keys(lab.hardware.routers);
@@ -1158,13 +1579,27 @@ const refsRouters: Rule = {
       const box = seg.router.hardware;
       const where = { file: seg.file, path: sp("router.hardware") };
       if (!own(lab.hardware.routers, box)) {
-        out.push(problem(where, box, `router box "${box}" is not in hardware.routers${didYouMean(box, boxes)} (boxes: ${list(boxes)})`, `name a box of hardware.routers, or add ${box} there`));
+        out.push(
+          problem(
+            where,
+            box,
+            `router box "${box}" is not in hardware.routers${didYouMean(box, boxes)} (boxes: ${list(boxes)})`,
+            `name a box of hardware.routers, or add ${box} there`,
+          ),
+        );
         continue;
       }
       const prev = owner.get(box);
       if (prev) {
         const spare = boxes.filter((b) => !segmentList(lab).some((s) => s.router.hardware === b));
-        out.push(problem(where, box, `router box ${box} already serves ${prev.name} (${prev.file}); each segment has its own router hardware`, spare.length > 0 ? `use a spare box: ${list(spare)}` : `add a box to hardware.routers for ${seg.name}`));
+        out.push(
+          problem(
+            where,
+            box,
+            `router box ${box} already serves ${prev.name} (${prev.file}); each segment has its own router hardware`,
+            spare.length > 0 ? `use a spare box: ${list(spare)}` : `add a box to hardware.routers for ${seg.name}`,
+          ),
+        );
       } else owner.set(box, seg);
     }
     return out;
@@ -1179,12 +1614,26 @@ const refsHardwareSegments: Rule = {
     const out: Problem[] = [];
     for (const h of hardwareInSegments(lab)) {
       if (known.includes(h.segment)) continue;
-      out.push(problem({ file: LAB_FILE, path: `${h.path}.segment` }, h.segment, `${h.kind} ${h.id} is in segment "${h.segment}", which does not exist${didYouMean(h.segment, known)} (segments: ${list(known)})`, `name an existing segment or dmz, or add Pulumi.${h.segment}.yaml`));
+      out.push(
+        problem(
+          { file: LAB_FILE, path: `${h.path}.segment` },
+          h.segment,
+          `${h.kind} ${h.id} is in segment "${h.segment}", which does not exist${didYouMean(h.segment, known)} (segments: ${list(known)})`,
+          `name an existing segment or dmz, or add Pulumi.${h.segment}.yaml`,
+        ),
+      );
     }
     for (const [id, n] of Object.entries(lab.hardware.proxmox.nodes)) {
       n.networks.forEach((net, i) => {
         if (known.includes(net)) return;
-        out.push(problem({ file: LAB_FILE, path: joinPath(PROXMOX, id, "networks", i) }, net, `node ${id} has a bridge into "${net}", which is no network of the lab${didYouMean(net, known)} (networks: ${list(known)})`, `name an existing segment or dmz`));
+        out.push(
+          problem(
+            { file: LAB_FILE, path: joinPath(PROXMOX, id, "networks", i) },
+            net,
+            `node ${id} has a bridge into "${net}", which is no network of the lab${didYouMean(net, known)} (networks: ${list(known)})`,
+            `name an existing segment or dmz`,
+          ),
+        );
       });
     }
     return out;
@@ -1193,20 +1642,35 @@ const refsHardwareSegments: Rule = {
 
 const refsDmzSegments: Rule = {
   id: "refs.dmz-segments",
-  description: "The DMZ stack exists; its segments list names existing segment stacks, each once; and every segment stack is in it (otherwise its services are never published and its names never resolve).",
+  description:
+    "The DMZ stack exists; its segments list names existing segment stacks, each once; and every segment stack is in it (otherwise its services are never published and its names never resolve).",
   check(lab) {
     const file = "Pulumi.dmz.yaml";
     const key = CONFIG_KEYS.dmz;
     const known = Object.keys(lab.segments).sort();
     if (!lab.dmzStack) {
-      return [problem({ file, path: key }, undefined, `the lab has no DMZ stack config; the DMZ runs DNS, NTP and the reverse proxy every segment relies on`, `create ${file} with ${key}: { segments: [${known.join(", ")}], stackPrefix: organization/homelab }`)];
+      return [
+        problem(
+          { file, path: key },
+          undefined,
+          `the lab has no DMZ stack config; the DMZ runs DNS, NTP and the reverse proxy every segment relies on`,
+          `create ${file} with ${key}: { segments: [${known.join(", ")}], stackPrefix: organization/homelab }`,
+        ),
+      ];
     }
     const out: Problem[] = [];
     const listed = lab.dmzStack.segments;
     listed.forEach((name, i) => {
-      const where = { file, path: `${joinPath(key, "segments", i)}` };
+      const where = { file, path: joinPath(key, "segments", i) };
       if (!own(lab.segments, name)) {
-        out.push(problem(where, name, `"${name}" is not a segment stack${didYouMean(name, known)} (segment stacks: ${list(known)})`, `name one of ${list(known)}, or add Pulumi.${name}.yaml`));
+        out.push(
+          problem(
+            where,
+            name,
+            `"${name}" is not a segment stack${didYouMean(name, known)} (segment stacks: ${list(known)})`,
+            `name one of ${list(known)}, or add Pulumi.${name}.yaml`,
+          ),
+        );
       } else if (listed.indexOf(name) !== i) {
         out.push(problem(where, name, `${name} is listed twice in the DMZ's segments`, `remove the repeated ${name}`));
       }

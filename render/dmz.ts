@@ -10,7 +10,15 @@ import { renderDnsmasqDns } from "./dns";
 import { sortFiles, type RenderedFile } from "./files";
 import type { HostFirewallRule, HostFirewallSpec } from "./host-firewall";
 import { NGINX_STATUS, renderNginx, SECRETS_DIR } from "./nginx";
-import { COMPANION_FILE, NGINX_EXPORTER_PORT, NODE_EXPORTER_PORT, canonicalAccess, nixosHostFiles, type NixosDaemon, type NixosHostSpec } from "./nixos";
+import {
+  COMPANION_FILE,
+  NGINX_EXPORTER_PORT,
+  NODE_EXPORTER_PORT,
+  canonicalAccess,
+  nixosHostFiles,
+  type NixosDaemon,
+  type NixosHostSpec,
+} from "./nixos";
 
 /** The output directory of the infra host's files. */
 export const INFRA_DIR = "infra";
@@ -32,9 +40,21 @@ function httpSources(plan: DmzPlan): readonly Cidr[] | "any" {
 export function infraFirewall(plan: DmzPlan): Omit<HostFirewallSpec, "host"> {
   const { dns, ntp, proxy } = plan.infra.serviceAddresses;
   const rules: HostFirewallRule[] = [
-    { from: plan.ssh.adminSources, proto: "tcp", port: 22, to: plan.infra.address, reason: "admins' workstations log in to the infra host" },
+    {
+      from: plan.ssh.adminSources,
+      proto: "tcp",
+      port: 22,
+      to: plan.infra.address,
+      reason: "admins' workstations log in to the infra host",
+    },
     { from: plan.dns.clients, proto: "udp", port: 53, to: dns, reason: "the lab's networks resolve names with the DMZ DNS" },
-    { from: plan.dns.clients, proto: "tcp", port: 53, to: dns, reason: "the lab's networks resolve names with the DMZ DNS (large answers)" },
+    {
+      from: plan.dns.clients,
+      proto: "tcp",
+      port: 53,
+      to: dns,
+      reason: "the lab's networks resolve names with the DMZ DNS (large answers)",
+    },
     { from: plan.ntp.clients, proto: "udp", port: 123, to: ntp, reason: "the lab's networks keep time with the DMZ NTP server" },
   ];
   if (plan.proxy.http.length > 0) {
@@ -42,7 +62,13 @@ export function infraFirewall(plan: DmzPlan): Omit<HostFirewallSpec, "host"> {
     const who = from === "any" ? "internet and lab clients" : "lab clients (every HTTP route is lab-only)";
     rules.push(
       { from, proto: "tcp", port: 80, to: proxy, reason: `${who} reach the proxy, which redirects to HTTPS` },
-      { from, proto: "tcp", port: 443, to: proxy, reason: `${who} reach published HTTP services; nginx allow lists restrict lab-only names` },
+      {
+        from,
+        proto: "tcp",
+        port: 443,
+        to: proxy,
+        reason: `${who} reach published HTTP services; nginx allow lists restrict lab-only names`,
+      },
     );
   }
   for (const s of plan.proxy.streams) {
@@ -55,7 +81,13 @@ export function infraFirewall(plan: DmzPlan): Omit<HostFirewallSpec, "host"> {
     });
   }
   for (const f of plan.infra.inbound) {
-    rules.push({ from: f.from, proto: f.proto, port: f.port, ...(f.to !== undefined ? { to: f.to } : {}), reason: `${f.flow}: ${f.reason}` });
+    rules.push({
+      from: f.from,
+      proto: f.proto,
+      port: f.port,
+      ...(f.to !== undefined ? { to: f.to } : {}),
+      reason: `${f.flow}: ${f.reason}`,
+    });
   }
   return { rules };
 }
@@ -110,7 +142,10 @@ function infraDaemons(): NixosDaemon[] {
 /** The infra host as a NixOS host. */
 export function infraHostSpec(plan: DmzPlan, access: SshAccess): NixosHostSpec {
   const { dns, ntp, proxy } = plan.infra.serviceAddresses;
-  const addresses = [...new Set([plan.infra.address, dns, ntp, proxy])].map((address) => ({ address, prefixLength: plan.infra.subnet.prefix }));
+  const addresses = [...new Set([plan.infra.address, dns, ntp, proxy])].map((address) => ({
+    address,
+    prefixLength: plan.infra.subnet.prefix,
+  }));
   return {
     role: "DMZ infra host: DNS, NTP, reverse proxy",
     hostName: plan.infra.name,
@@ -133,7 +168,12 @@ export function infraHostSpec(plan: DmzPlan, access: SshAccess): NixosHostSpec {
     packages: ["chrony", "dnsutils"],
     exporters: [
       { kind: "node", listen: plan.infra.address, port: NODE_EXPORTER_PORT },
-      { kind: "nginx", listen: plan.infra.address, port: NGINX_EXPORTER_PORT, scrapeUri: `http://${NGINX_STATUS.listen}${NGINX_STATUS.path}` },
+      {
+        kind: "nginx",
+        listen: plan.infra.address,
+        port: NGINX_EXPORTER_PORT,
+        scrapeUri: `http://${NGINX_STATUS.listen}${NGINX_STATUS.path}`,
+      },
     ],
   };
 }

@@ -129,7 +129,13 @@ export interface DocsSshTarget {
 /** How admins reach a segment over SSH, with the ready-to-use client files. */
 export interface DocsSsh {
   /** The only way in: the router's WAN port 22, forwarded to the jump host for the admin workstations only. */
-  readonly entry: { readonly router: string; readonly address: string; readonly port: number; readonly jumpHost: string; readonly jumpAddress: string };
+  readonly entry: {
+    readonly router: string;
+    readonly address: string;
+    readonly port: number;
+    readonly jumpHost: string;
+    readonly jumpAddress: string;
+  };
   readonly adminSources: readonly string[];
   /** Who may log in: the admins and the deploy identity. */
   readonly users: readonly string[];
@@ -273,7 +279,13 @@ export interface DmzDocs {
   readonly admins: readonly { readonly name: string; readonly fullName: string }[];
   readonly deployUser: string;
   /** The segments the DMZ publishes, from their contracts. */
-  readonly segments: readonly { readonly name: string; readonly trust: "trusted" | "untrusted"; readonly subnet: string; readonly router: string; readonly wanAddress: string }[];
+  readonly segments: readonly {
+    readonly name: string;
+    readonly trust: "trusted" | "untrusted";
+    readonly subnet: string;
+    readonly router: string;
+    readonly wanAddress: string;
+  }[];
   readonly catalog: readonly CatalogEntry[];
   readonly names: readonly DocsName[];
   /** Flows that touch no segment (the internet to the proxy). */
@@ -341,17 +353,15 @@ export function docsOfSegment(lab: Lab, name: string, segmentPlan?: SegmentPlan,
   const vmOf = new Map(vms.filter((v) => v.segment === name).map((v) => [v.host, v]));
 
   // The boxes render/ssh-client.ts names in the client config, in its order.
-  const targets = sshTargets(plan).map(
-    (t): DocsSshTarget => ({
-      name: t.id,
-      alias: sshAlias(plan, t.id),
-      fqdn: t.fqdn,
-      address: t.lanAddress,
-      hostName: t.hostName,
-      ...(t.proxyJump ? { proxyJump: t.proxyJump } : {}),
-      ...(t.hostKey ? { hostKey: t.hostKey } : {}),
-    }),
-  );
+  const targets = sshTargets(plan).map((t): DocsSshTarget => ({
+    name: t.id,
+    alias: sshAlias(plan, t.id),
+    fqdn: t.fqdn,
+    address: t.lanAddress,
+    hostName: t.hostName,
+    ...(t.proxyJump ? { proxyJump: t.proxyJump } : {}),
+    ...(t.hostKey ? { hostKey: t.hostKey } : {}),
+  }));
   const aliases = new Map(targets.map((t) => [t.name, t.alias]));
   const hosts = plan.hosts.map((h) => docsHost(h, vmOf.get(h.id), aliases.get(h.id)));
 
@@ -389,7 +399,13 @@ export function docsOfSegment(lab: Lab, name: string, segmentPlan?: SegmentPlan,
       inside: flows.filter((f) => f.from.zone === name && f.to.zone === name),
     },
     ssh: {
-      entry: { router: plan.router.name, address: plan.router.wan.address, port: 22, jumpHost: plan.jumpHost.id, jumpAddress: plan.jumpHost.address },
+      entry: {
+        router: plan.router.name,
+        address: plan.router.wan.address,
+        port: 22,
+        jumpHost: plan.jumpHost.id,
+        jumpAddress: plan.jumpHost.address,
+      },
       adminSources: access.adminSources.map(String),
       users: access.users.map((u) => u.name),
       targets,
@@ -431,7 +447,9 @@ function docsService(lab: Lab, s: PlannedService): DocsService {
  * contracts the DMZ planned from, which know each service's backend.
  */
 function catalog(plan: DmzPlan, segments: readonly PublishedSegment[]): CatalogEntry[] {
-  const services = new Map(segments.flatMap((s) => s.services.map((svc) => [`${s.name}/${svc.id}`, { svc, router: s.router.name }] as const)));
+  const services = new Map(
+    segments.flatMap((s) => s.services.map((svc) => [`${s.name}/${svc.id}`, { svc, router: s.router.name }] as const)),
+  );
   const more = (segment: string, service: string) => {
     const found = services.get(`${segment}/${service}`);
     if (!found) throw new Error(`bug: proxy route for ${segment}/${service} without a published service`);
@@ -485,7 +503,8 @@ function docsPlacement(lab: Lab, placement: Placement): DocsPlacement {
       const moved = f.moves.filter((m) => m.to === n.node).map((m) => byName.get(m.vm)!);
       const memory = n.usedMemoryMiB + moved.reduce((a, v) => a + v.memoryMiB, 0);
       const vcpus = n.usedVcpus + moved.reduce((a, v) => a + v.cores, 0);
-      if (memory > worst.usedMemoryMiB || (memory === worst.usedMemoryMiB && vcpus > worst.usedVcpus)) worst = { usedVcpus: vcpus, usedMemoryMiB: memory, whenFails: f.failed };
+      if (memory > worst.usedMemoryMiB || (memory === worst.usedMemoryMiB && vcpus > worst.usedVcpus))
+        worst = { usedVcpus: vcpus, usedMemoryMiB: memory, whenFails: f.failed };
     }
     return {
       node: n.node,
@@ -506,7 +525,12 @@ function docsPlacement(lab: Lab, placement: Placement): DocsPlacement {
     cpuOvercommit: lab.hardware.proxmox.cpuOvercommit,
     nodes,
     vms: vms.map((v) => ({ name: v.name, segment: v.segment, host: v.host, ...docsVm(v) })).sort((a, b) => compareText(a.name, b.name)),
-    failover: placement.failover.map((f) => ({ failed: f.failed, moves: f.moves.map((m) => ({ ...m })), stranded: [...f.stranded], down: [...f.down] })),
+    failover: placement.failover.map((f) => ({
+      failed: f.failed,
+      moves: f.moves.map((m) => ({ ...m })),
+      stranded: [...f.stranded],
+      down: [...f.down],
+    })),
   };
 }
 

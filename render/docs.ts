@@ -75,7 +75,8 @@ class DocsContext {
     this.segments = [...bundle.segments].sort((a, b) => compareText(a.name, b.name));
     this.dmz = bundle.dmz;
     const byId = new Map<string, DocsFlow>();
-    for (const f of [...this.dmz.flows, ...this.segments.flatMap((s) => [...s.flows.inbound, ...s.flows.outbound, ...s.flows.inside])]) byId.set(f.id, f);
+    for (const f of [...this.dmz.flows, ...this.segments.flatMap((s) => [...s.flows.inbound, ...s.flows.outbound, ...s.flows.inside])])
+      byId.set(f.id, f);
     this.flows = [...byId.values()].sort((a, b) => compareText(a.id, b.id));
   }
 
@@ -200,7 +201,10 @@ function renderIndex(ctx: DocsContext, source: DocsSource): string {
       ["page", "what it answers"],
       [
         ["[DMZ](dmz.md)", "the infra host with DNS, NTP and the reverse proxy; the firewalls' WAN side"],
-        ...ctx.segments.map((s) => [`[${cell(s.name)}](${segmentPage(s.name)})`, `${cell(s.description)}: hosts, addresses, services, who may talk to each host`]),
+        ...ctx.segments.map((s) => [
+          `[${cell(s.name)}](${segmentPage(s.name)})`,
+          `${cell(s.description)}: hosts, addresses, services, who may talk to each host`,
+        ]),
         ["[Service catalog](services.md)", "every published name, where it leads and through which firewall; every DNS name"],
         ["[Flow matrix](flows.md)", "who may talk to whom, on which ports, and why"],
         ["[SSH access](ssh.md)", "a ready-to-use SSH client config with ProxyJump for every host, and known_hosts"],
@@ -215,7 +219,16 @@ function renderIndex(ctx: DocsContext, source: DocsSource): string {
     table(
       ["network", "subnet", "trust", "firewall", "WAN address", "jump host", "hosts", "published services"],
       [
-        ["[dmz](dmz.md)", code(d.dmz.subnet), "edge", "ISP edge router (not managed)", code(d.dmz.gateway), "none: admins reach it directly", String(1 + d.dmz.hardware.length), "DNS, NTP, reverse proxy"],
+        [
+          "[dmz](dmz.md)",
+          code(d.dmz.subnet),
+          "edge",
+          "ISP edge router (not managed)",
+          code(d.dmz.gateway),
+          "none: admins reach it directly",
+          String(1 + d.dmz.hardware.length),
+          "DNS, NTP, reverse proxy",
+        ],
         ...ctx.segments.map((s) => [
           `[${cell(s.name)}](${segmentPage(s.name)})`,
           code(s.subnet),
@@ -266,7 +279,9 @@ function topologyDiagram(ctx: DocsContext): string {
   lines.push(`  internet((internet)) --- edge[${mlabel(`ISP edge router<br/>${d.dmz.gateway}`)}]`);
   lines.push(`  edge --- dmz`);
   lines.push(`  subgraph dmz[${mlabel(`DMZ ${d.dmz.subnet}`)}]`);
-  lines.push(`    ${mid("dmz", "infra")}[${mlabel(`infra ${d.dmz.infra.address}<br/>DNS ${d.dmz.dns} · NTP ${d.dmz.ntp} · proxy ${d.dmz.proxy}`)}]`);
+  lines.push(
+    `    ${mid("dmz", "infra")}[${mlabel(`infra ${d.dmz.infra.address}<br/>DNS ${d.dmz.dns} · NTP ${d.dmz.ntp} · proxy ${d.dmz.proxy}`)}]`,
+  );
   lines.push(`    ${mid("dmz", "admin")}[${mlabel(`admin workstations<br/>${d.adminSources.join(", ")}`)}]`);
   for (const h of d.dmz.hardware) lines.push(`    ${mid("dmz", h.name)}[${mlabel(`${h.name}<br/>${h.address}`)}]`);
   lines.push("  end");
@@ -279,7 +294,12 @@ function topologyDiagram(ctx: DocsContext): string {
   }
   // Storage and explicit flows between networks, one arrow per pair of ends.
   const nodeOf = (e: DocsFlow["from"]): string | undefined => {
-    if (e.zone === "dmz") return e.host === undefined ? "dmz" : e.host === "infra" || ["dns", "ntp", "proxy"].includes(e.host) ? mid("dmz", "infra") : undefined;
+    if (e.zone === "dmz")
+      return e.host === undefined
+        ? "dmz"
+        : e.host === "infra" || ["dns", "ntp", "proxy"].includes(e.host)
+          ? mid("dmz", "infra")
+          : undefined;
     if (!ctx.segments.some((s) => s.name === e.zone)) return undefined;
     return e.host === undefined ? mid("seg", e.zone) : mid("h", e.zone, e.host);
   };
@@ -366,7 +386,12 @@ function renderDmzPage(ctx: DocsContext): string {
     ["proxy", code(d.dmz.proxy), "service address on infra", "reverse proxy (nginx)"],
     ["edge", code(d.dmz.gateway), "ISP edge router", "not managed"],
     ...d.dmz.hardware.map((h) => [ctx.hostLink("dmz", h.name, from), code(h.address), kindText(h), cell(h.description)]),
-    ...ctx.segments.map((s) => [`[${cell(s.router.name)}](${segmentPage(s.name)}#firewall)`, code(s.router.wanAddress), `WAN side of ${cell(s.name)}'s firewall`, `forwards published ports and SSH (port 22, admins only) into ${cell(s.name)}`]),
+    ...ctx.segments.map((s) => [
+      `[${cell(s.router.name)}](${segmentPage(s.name)}#firewall)`,
+      code(s.router.wanAddress),
+      `WAN side of ${cell(s.name)}'s firewall`,
+      `forwards published ports and SSH (port 22, admins only) into ${cell(s.name)}`,
+    ]),
   ];
   p.add(table(["name", "address", "what", "description"], rows));
 
@@ -374,7 +399,14 @@ function renderDmzPage(ctx: DocsContext): string {
   hostDetails(p, ctx, from, "dmz", d.dmz.infra, {
     ssh: `\`ssh ${d.dmz.infra.sshAlias!}\`: straight from an admin workstation (${d.adminSources.map(code).join(", ")}) to ${code(d.dmz.infra.address)} port 22, no jump host`,
     // On the DMZ's own network: the infra host's firewall admits SSH from the admin workstations only.
-    who: [["admin workstations", code("22/tcp"), "admins log in to the infra host; its own firewall admits the admin workstations only", "the infra host's firewall"]],
+    who: [
+      [
+        "admin workstations",
+        code("22/tcp"),
+        "admins log in to the infra host; its own firewall admits the admin workstations only",
+        "the infra host's firewall",
+      ],
+    ],
   });
   for (const h of d.dmz.hardware) {
     p.heading(2, `Host: ${h.name}`);
@@ -397,16 +429,26 @@ function hostDetails(p: Page, ctx: DocsContext, from: string, zone: string, h: D
     facts.push(["runs on", `Proxmox node ${cell(h.vm.node)} ([placement](${relative(from, "placement.md")}#vms)), ${sizeText(h)}`]);
     facts.push([
       "when its node fails",
-      h.vm.ha ? "HA: it restarts on another node" : `pinned${h.vm.passthrough.length > 0 ? ` (passes through ${h.vm.passthrough.join(", ")})` : ""}: down until ${cell(h.vm.node)} returns`,
+      h.vm.ha
+        ? "HA: it restarts on another node"
+        : `pinned${h.vm.passthrough.length > 0 ? ` (passes through ${h.vm.passthrough.join(", ")})` : ""}: down until ${cell(h.vm.node)} returns`,
     ]);
   }
   if (h.listens.length > 0) facts.push(["serves", portsText(h.listens)]);
-  facts.push(["SSH", extra.ssh ?? (h.sshAlias ? `\`ssh ${h.sshAlias}\` ([how](${relative(from, "ssh.md")}))` : "no SSH login (no sshd an admin logs in to)")]);
+  facts.push([
+    "SSH",
+    extra.ssh ?? (h.sshAlias ? `\`ssh ${h.sshAlias}\` ([how](${relative(from, "ssh.md")}))` : "no SSH login (no sshd an admin logs in to)"),
+  ]);
   p.add(table(["", ""], facts));
   const flows = ctx.flowsTo(zone, h.name);
   const rows = [
     ...(extra.who ?? []),
-    ...flows.map((f) => [cell(f.from.label), `${portsText(f.ports)}${f.via ? ` (at ${code(`${f.via.address}`)} ${f.via.ports.join(", ")})` : ""}`, cell(f.reason), `[${code(f.id)}](${relative(from, "flows.md")}#${pairAnchor(f.from.zone, f.to.zone)})`]),
+    ...flows.map((f) => [
+      cell(f.from.label),
+      `${portsText(f.ports)}${f.via ? ` (at ${code(f.via.address)} ${f.via.ports.join(", ")})` : ""}`,
+      cell(f.reason),
+      `[${code(f.id)}](${relative(from, "flows.md")}#${pairAnchor(f.from.zone, f.to.zone)})`,
+    ]),
   ];
   p.add(
     rows.length === 0
@@ -429,8 +471,14 @@ function renderSegmentPage(ctx: DocsContext, s: SegmentDocs): string {
         ["subnet", `${code(s.subnet)}; host names end in ${code(s.domain)}`],
         ["trust", s.trust === "trusted" ? "trusted" : "untrusted: it may open no flow into another segment without a stated reason"],
         ["firewall", `[${cell(s.router.name)}](#firewall): WAN ${code(s.router.wanAddress)}, LAN ${code(s.router.lanAddress)}`],
-        ["jump host", `${ctx.hostLink(s.name, s.jumpHost.name, from)} ${code(s.jumpHost.address)}, reached at ${code(`${s.ssh.entry.address}:22`)}`],
-        ["DHCP pool", `${code(s.dhcp.start)} – ${code(s.dhcp.end)}, lease ${s.dhcp.leaseTime}; hands out DNS ${code(s.dhcp.dns)} and NTP ${code(s.dhcp.ntp)}`],
+        [
+          "jump host",
+          `${ctx.hostLink(s.name, s.jumpHost.name, from)} ${code(s.jumpHost.address)}, reached at ${code(`${s.ssh.entry.address}:22`)}`,
+        ],
+        [
+          "DHCP pool",
+          `${code(s.dhcp.start)} – ${code(s.dhcp.end)}, lease ${s.dhcp.leaseTime}; hands out DNS ${code(s.dhcp.dns)} and NTP ${code(s.dhcp.ntp)}`,
+        ],
         ["internet", s.internet ? "hosts may reach the internet (masqueraded by the firewall)" : "no internet access"],
       ],
     ),
@@ -441,7 +489,17 @@ function renderSegmentPage(ctx: DocsContext, s: SegmentDocs): string {
     table(
       ["host", "address", "role", "OS", "what", "node", "size", "placement", "SSH"],
       [
-        [`[${cell(s.router.name)}](#firewall)`, `${code(s.router.lanAddress)} (WAN ${code(s.router.wanAddress)})`, "router", "", "firewall", "", "", "physical", code(`ssh ${s.ssh.targets.find((t) => t.name === s.router.name)?.alias ?? s.router.name}`)],
+        [
+          `[${cell(s.router.name)}](#firewall)`,
+          `${code(s.router.lanAddress)} (WAN ${code(s.router.wanAddress)})`,
+          "router",
+          "",
+          "firewall",
+          "",
+          "",
+          "physical",
+          code(`ssh ${s.ssh.targets.find((t) => t.name === s.router.name)?.alias ?? s.router.name}`),
+        ],
         ...s.hosts.map((h) => [
           `[${cell(h.name)}](#${hostAnchor(h.name)})`,
           code(h.address),
@@ -456,11 +514,18 @@ function renderSegmentPage(ctx: DocsContext, s: SegmentDocs): string {
       ],
     ),
   );
-  p.add(`Addresses outside ${code(s.dhcp.start)} – ${code(s.dhcp.end)} are static; every host with a MAC gets its address as a static DHCP lease.`);
+  p.add(
+    `Addresses outside ${code(s.dhcp.start)} – ${code(s.dhcp.end)} are static; every host with a MAC gets its address as a static DHCP lease.`,
+  );
 
   p.heading(2, "Firewall");
   const dnat = [
-    [`${code(`${s.ssh.entry.address}:22/tcp`)}`, `${ctx.hostLink(s.name, s.ssh.entry.jumpHost, from)} ${code(`${s.ssh.entry.jumpAddress}:22`)}`, `admin workstations (${s.ssh.adminSources.map(code).join(", ")})`, "SSH into the segment"],
+    [
+      code(`${s.ssh.entry.address}:22/tcp`),
+      `${ctx.hostLink(s.name, s.ssh.entry.jumpHost, from)} ${code(`${s.ssh.entry.jumpAddress}:22`)}`,
+      `admin workstations (${s.ssh.adminSources.map(code).join(", ")})`,
+      "SSH into the segment",
+    ],
     ...s.services.map((svc) => [
       code(`${svc.firewall.address}:${svc.firewall.port}/${svc.kind === "udp" ? "udp" : "tcp"}`),
       `${ctx.hostLink(s.name, svc.backend.host, from)} ${code(`${svc.backend.address}:${svc.backend.port}`)}`,
@@ -497,7 +562,13 @@ function renderSegmentPage(ctx: DocsContext, s: SegmentDocs): string {
       ? "None."
       : table(
           ["from", "to", "ports", "reason", "flow"],
-          flows.map((f) => [cell(f.from.label), cell(f.to.label), `${portsText(f.ports)}${f.via ? ` ${cell(viaText(f))}` : ""}`, cell(f.reason), `[${code(f.id)}](${relative(from, "flows.md")}#${pairAnchor(f.from.zone, f.to.zone)})`]),
+          flows.map((f) => [
+            cell(f.from.label),
+            cell(f.to.label),
+            `${portsText(f.ports)}${f.via ? ` ${cell(viaText(f))}` : ""}`,
+            cell(f.reason),
+            `[${code(f.id)}](${relative(from, "flows.md")}#${pairAnchor(f.from.zone, f.to.zone)})`,
+          ]),
         );
   p.heading(3, `Inbound: into ${s.name}`);
   p.add(flowTable(s.flows.inbound));
@@ -513,12 +584,28 @@ function renderSegmentPage(ctx: DocsContext, s: SegmentDocs): string {
 
   if (s.talos) {
     p.heading(2, "Talos cluster");
-    p.add(`${code(s.talos.clusterName)}: ${s.talos.controlPlanes.length} control planes and ${s.talos.workers.length} workers, API at ${code(s.talos.apiEndpoint)}. See [Talos](${relative(from, "talos.md")}).`);
+    p.add(
+      `${code(s.talos.clusterName)}: ${s.talos.controlPlanes.length} control planes and ${s.talos.workers.length} workers, API at ${code(s.talos.apiEndpoint)}. See [Talos](${relative(from, "talos.md")}).`,
+    );
   }
 
   for (const h of s.hosts) {
     p.heading(2, `Host: ${h.name}`);
-    hostDetails(p, ctx, from, s.name, h, h.sshAlias ? { ssh: `${code(`ssh ${h.sshAlias}`)}: ${sshPath(s, s.ssh.targets.find((t) => t.name === h.name)!)} ([client config](${relative(from, "ssh.md")}))` } : {});
+    hostDetails(
+      p,
+      ctx,
+      from,
+      s.name,
+      h,
+      h.sshAlias
+        ? {
+            ssh: `${code(`ssh ${h.sshAlias}`)}: ${sshPath(
+              s,
+              s.ssh.targets.find((t) => t.name === h.name)!,
+            )} ([client config](${relative(from, "ssh.md")}))`,
+          }
+        : {},
+    );
   }
   return p.text();
 }
@@ -574,7 +661,11 @@ function renderServices(ctx: DocsContext): string {
       d.names.map((n) => {
         const found = hostOf.get(n.name);
         const what = DNS_RECORD_KIND[n.kind];
-        const link = found ? (found[1] === "" ? `[${cell(found[0])}'s firewall](${segmentPage(found[0])}#firewall)` : ctx.hostLink(found[0], found[1], from, `${found[1]} in ${found[0]}`)) : "";
+        const link = found
+          ? found[1] === ""
+            ? `[${cell(found[0])}'s firewall](${segmentPage(found[0])}#firewall)`
+            : ctx.hostLink(found[0], found[1], from, `${found[1]} in ${found[0]}`)
+          : "";
         return [code(n.name), code(n.address), link ? `${what}: ${link}` : what];
       }),
     ),
@@ -609,7 +700,9 @@ function renderFlows(ctx: DocsContext): string {
     ...zones.map((b) => {
       const flows = pairs.get(`${a}\u0000${b}`);
       if (!flows) return "—";
-      const entries = flows.map((f) => `${portsText(f.ports)} ${cell(`${f.from.host ?? f.from.label} → ${f.to.host ?? f.to.label}`)}: ${cell(f.reason)}`);
+      const entries = flows.map(
+        (f) => `${portsText(f.ports)} ${cell(`${f.from.host ?? f.from.label} → ${f.to.host ?? f.to.label}`)}: ${cell(f.reason)}`,
+      );
       return `${entries.join("<br>")}<br>[details](#${pairAnchor(a, b)})`;
     }),
   ]);
@@ -660,19 +753,31 @@ function renderSshPage(ctx: DocsContext): string {
       `3. Connect by alias, \`<host>.<segment>\`: for example \`ssh data.internal\`. The config sets no \`User\`: when your local user name is not your lab name (${d.admins.map((a) => code(a.name)).join(", ")}), add \`User <name>\` to your own \`~/.ssh/config\`.`,
     ].join("\n"),
   );
-  p.add(`Who may log in everywhere: ${[...d.admins.map((a) => `${code(a.name)} (${cell(a.fullName)})`), `${code(d.deployUser)} (Pulumi's deploy identity)`].join(", ")}.`);
+  p.add(
+    `Who may log in everywhere: ${[...d.admins.map((a) => `${code(a.name)} (${cell(a.fullName)})`), `${code(d.deployUser)} (Pulumi's deploy identity)`].join(", ")}.`,
+  );
 
   p.heading(2, "dmz");
   const infra = d.dmz.infra;
   p.add(
     table(
       ["host", "alias", "address", "path", "host key"],
-      [[ctx.hostLink("dmz", "infra", from), code(`ssh ${infra.sshAlias!}`), code(infra.address), `admin workstation → infra ${infra.address}:22 (no jump host)`, "pinned"]],
+      [
+        [
+          ctx.hostLink("dmz", "infra", from),
+          code(`ssh ${infra.sshAlias!}`),
+          code(infra.address),
+          `admin workstation → infra ${infra.address}:22 (no jump host)`,
+          "pinned",
+        ],
+      ],
     ),
   );
   for (const s of ctx.segments) {
     p.heading(2, s.name);
-    p.add(`Entry: ${code(`${s.ssh.entry.address}:22`)} on ${cell(s.ssh.entry.router)}, forwarded to the jump host ${code(s.ssh.entry.jumpAddress)}.`);
+    p.add(
+      `Entry: ${code(`${s.ssh.entry.address}:22`)} on ${cell(s.ssh.entry.router)}, forwarded to the jump host ${code(s.ssh.entry.jumpAddress)}.`,
+    );
     p.add(
       table(
         ["host", "alias", "address", "path", "host key"],
@@ -686,7 +791,14 @@ function renderSshPage(ctx: DocsContext): string {
       ),
     );
     const none = s.hosts.filter((h) => !h.sshAlias);
-    const why = (h: DocsHost) => (h.os === "talos" ? "Talos: managed through its API" : h.kind === "vip" ? "a virtual address" : h.kind === "switch" ? "a switch" : `OS ${h.os}: no sshd the lab manages`);
+    const why = (h: DocsHost) =>
+      h.os === "talos"
+        ? "Talos: managed through its API"
+        : h.kind === "vip"
+          ? "a virtual address"
+          : h.kind === "switch"
+            ? "a switch"
+            : `OS ${h.os}: no sshd the lab manages`;
     if (none.length > 0) p.add(`No SSH login: ${none.map((h) => `${cell(h.name)} (${cell(why(h))})`).join(", ")}.`);
   }
   return p.text();
@@ -708,7 +820,12 @@ function infraSshBlock(d: DmzDocs): string {
 
 function renderLabSshConfig(ctx: DocsContext): string {
   return [
-    generatedHeader("#", "OpenSSH client config for the whole lab: copy to ~/.ssh/homelab_config and Include it from ~/.ssh/config", DOCS_GENERATOR, RULE_DOCS),
+    generatedHeader(
+      "#",
+      "OpenSSH client config for the whole lab: copy to ~/.ssh/homelab_config and Include it from ~/.ssh/config",
+      DOCS_GENERATOR,
+      RULE_DOCS,
+    ),
     infraSshBlock(ctx.dmz),
     ...ctx.segments.map((s) => s.ssh.config),
   ].join("\n");
@@ -737,7 +854,15 @@ function renderPlacement(ctx: DocsContext): string {
   p.heading(2, "Nodes");
   p.add(
     table(
-      ["node", "hardware", "vCPU used / limit", "memory used / limit", "storage used / limit", "worst case after one other node fails", "networks"],
+      [
+        "node",
+        "hardware",
+        "vCPU used / limit",
+        "memory used / limit",
+        "storage used / limit",
+        "worst case after one other node fails",
+        "networks",
+      ],
       pl.nodes.map((n) => [
         cell(n.node),
         cell(n.description),
@@ -800,7 +925,9 @@ function renderTalos(ctx: DocsContext): string {
     p.add("No segment declares a Talos cluster.");
     return p.text();
   }
-  p.add("Talos nodes run no sshd: they are managed through the Talos API (port 50000) with `talosctl`, and Kubernetes through its API at the VIP.");
+  p.add(
+    "Talos nodes run no sshd: they are managed through the Talos API (port 50000) with `talosctl`, and Kubernetes through its API at the VIP.",
+  );
   for (const s of clusters) {
     const t = s.talos!;
     p.heading(2, `${t.clusterName} in ${s.name}`);
@@ -812,22 +939,34 @@ function renderTalos(ctx: DocsContext): string {
           ["Kubernetes API", `${code(t.apiEndpoint)} (the VIP, held by the control planes)`],
           ["Talos", code(t.talosVersion)],
           ["Kubernetes", code(t.kubernetesVersion)],
-          ["etcd", `${t.controlPlanes.length} members: tolerates ${Math.floor((t.controlPlanes.length - 1) / 2)} failed control plane${Math.floor((t.controlPlanes.length - 1) / 2) === 1 ? "" : "s"}`],
+          [
+            "etcd",
+            `${t.controlPlanes.length} members: tolerates ${Math.floor((t.controlPlanes.length - 1) / 2)} failed control plane${Math.floor((t.controlPlanes.length - 1) / 2) === 1 ? "" : "s"}`,
+          ],
         ],
       ),
     );
     const nodeRows = (nodes: typeof t.controlPlanes) =>
-      nodes.map((n) => [ctx.hostLink(s.name, n.name, from), code(n.address), n.node ? cell(n.node) : "", n.passthrough.length > 0 ? `pinned, passthrough ${n.passthrough.join(", ")}` : "HA"]);
+      nodes.map((n) => [
+        ctx.hostLink(s.name, n.name, from),
+        code(n.address),
+        n.node ? cell(n.node) : "",
+        n.passthrough.length > 0 ? `pinned, passthrough ${n.passthrough.join(", ")}` : "HA",
+      ]);
     p.heading(3, `Control planes of ${t.clusterName}`);
     p.add(table(["node", "address", "Proxmox node", "placement"], nodeRows(t.controlPlanes)));
     p.heading(3, `Workers of ${t.clusterName}`);
     p.add(table(["node", "address", "Proxmox node", "placement"], nodeRows(t.workers)));
     const storage = ctx.flows.filter((f) => f.kind === "storage" && f.from.zone === s.name);
     p.heading(3, `Storage and reachability of ${t.clusterName}`);
-    const api = ctx.flows.filter((f) => f.to.zone === s.name && f.from.zone !== s.name && f.ports.some((x) => x === "50000/tcp" || x === "6443/tcp"));
+    const api = ctx.flows.filter(
+      (f) => f.to.zone === s.name && f.from.zone !== s.name && f.ports.some((x) => x === "50000/tcp" || x === "6443/tcp"),
+    );
     p.add(
       [
-        storage.length === 0 ? "No storage mounts." : `Storage: ${storage.map((f) => `${cell(f.from.host ?? f.from.label)} → ${cell(f.to.label)} ${f.ports.join(", ")}`).join("; ")}.`,
+        storage.length === 0
+          ? "No storage mounts."
+          : `Storage: ${storage.map((f) => `${cell(f.from.host ?? f.from.label)} → ${cell(f.to.label)} ${f.ports.join(", ")}`).join("; ")}.`,
         api.length === 0
           ? "No flow from another network reaches the Talos or Kubernetes API."
           : `From other networks, the Talos or Kubernetes API is reachable by: ${api.map((f) => `${cell(f.from.label)} (${f.ports.join(", ")}: ${cell(f.reason)})`).join("; ")}.`,

@@ -19,7 +19,7 @@ export const RULE_DOCS = "Do not edit: change homelab.yaml or Pulumi.<stack>.yam
  * file. No timestamps or hashes, so the same model always renders the same bytes.
  */
 export function generatedHeader(style: CommentStyle, what: string, generator: string, rule: string = RULE_PLAN): string {
-  const lines = [`${what}`, generatedBy(generator), rule];
+  const lines = [what, generatedBy(generator), rule];
   const prefix = style === "//" ? "// " : "# ";
   return lines.map((l) => `${prefix}${l}`).join("\n") + "\n";
 }

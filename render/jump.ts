@@ -33,7 +33,14 @@ function jumpFirewall(plan: SegmentPlan, access: SshAccess): Omit<HostFirewallSp
   // Flows from other networks that reach the jump host (a scrape of the whole segment, say):
   // derived from the same flow list as the router's rules. SSH has its own rule above them.
   const inbound = plan.flows
-    .filter((f) => f.kind !== "ssh" && f.from.zone !== plan.name && f.from.zone !== "internet" && f.to.zone === plan.name && f.to.cidrs.some((c) => c.contains(jump)))
+    .filter(
+      (f) =>
+        f.kind !== "ssh" &&
+        f.from.zone !== plan.name &&
+        f.from.zone !== "internet" &&
+        f.to.zone === plan.name &&
+        f.to.cidrs.some((c) => c.contains(jump)),
+    )
     .flatMap((f) => f.ports.map((p) => ({ from: f.from.cidrs, proto: p.proto, port: p.port, to: jump, reason: `${f.id}: ${f.reason}` })));
   return {
     rules: [

@@ -100,7 +100,14 @@ function setName(base: string, index: number): string {
 
 /** Set element lines: one per line with a trailing comma, which nft accepts. */
 function elementsBlock(lines: readonly string[]): NftNode[] {
-  return lines.length === 0 ? [] : [block("elements =", lines.map((l) => `${l},`))];
+  return lines.length === 0
+    ? []
+    : [
+        block(
+          "elements =",
+          lines.map((l) => `${l},`),
+        ),
+      ];
 }
 
 /**
@@ -132,14 +139,16 @@ function dnatEntries(dnat: readonly Dnat[]): Dnat[] {
     }
     if (!other) seen.set(key, d);
   }
-  return [...seen.values()]
-    .map((d) => {
-      const unique = [...new Map(d.sources.map((s) => [s.toString(), s])).values()];
-      return { ...d, sources: unique.filter((s) => !unique.some((o) => o.prefix < s.prefix && o.overlaps(s))).sort(compareCidr) };
-    })
-    // A DNAT with no source would translate for nobody; leaving it out keeps its target closed too.
-    .filter((d) => d.sources.length > 0)
-    .sort((a, b) => comparePorts({ proto: a.proto, port: a.wanPort }, { proto: b.proto, port: b.wanPort }));
+  return (
+    [...seen.values()]
+      .map((d) => {
+        const unique = [...new Map(d.sources.map((s) => [s.toString(), s])).values()];
+        return { ...d, sources: unique.filter((s) => !unique.some((o) => o.prefix < s.prefix && o.overlaps(s))).sort(compareCidr) };
+      })
+      // A DNAT with no source would translate for nobody; leaving it out keeps its target closed too.
+      .filter((d) => d.sources.length > 0)
+      .sort((a, b) => comparePorts({ proto: a.proto, port: a.wanPort }, { proto: b.proto, port: b.wanPort }))
+  );
 }
 
 // --- the ruleset ----------------------------------------------------------------------------------
@@ -188,7 +197,9 @@ function routerRuleset(router: RouterPlan): NftNode[] {
       "counter",
       `comment ${quote("source . proto . WAN port -> backend; a source not listed is not translated")}`,
       ...elementsBlock(
-        dnat.flatMap((d) => d.sources.map((s) => `${addr(s)} . ${d.proto} . ${d.wanPort} comment ${quote(d.flows.join(" "))} : ${d.to} . ${d.toPort}`)),
+        dnat.flatMap((d) =>
+          d.sources.map((s) => `${addr(s)} . ${d.proto} . ${d.wanPort} comment ${quote(d.flows.join(" "))} : ${d.to} . ${d.toPort}`),
+        ),
       ),
     ]),
     "",
@@ -246,14 +257,7 @@ function routerRuleset(router: RouterPlan): NftNode[] {
   return [
     "flush ruleset",
     "",
-    block(`table inet ${NFT_TABLE}`, [
-      "# Named counters: one per drop path.",
-      ...counters,
-      "",
-      ...sets,
-      "",
-      ...chains,
-    ]),
+    block(`table inet ${NFT_TABLE}`, ["# Named counters: one per drop path.", ...counters, "", ...sets, "", ...chains]),
   ];
 }
 

@@ -66,7 +66,11 @@ function printNginx(nodes: readonly NginxNode[], depth = 0): string {
 function accessList(allow: readonly Cidr[], exposure: "internet" | "lab"): NginxNode[] {
   if (exposure === "internet") return [];
   if (allow.length === 0) throw new Error("bug: a lab-exposed route with an empty allow list would admit no one");
-  return [c("Lab exposure: trusted segments and the admins' workstations only."), ...[...allow].sort(compareCidr).map((a) => d("allow", a.toString())), d("deny", "all")];
+  return [
+    c("Lab exposure: trusted segments and the admins' workstations only."),
+    ...[...allow].sort(compareCidr).map((a) => d("allow", a.toString())),
+    d("deny", "all"),
+  ];
 }
 
 /** One HTTPS server for one published name. */
@@ -74,7 +78,11 @@ function httpServer(route: HttpRoute, listen: string): NginxDirective {
   const scheme = route.upstream.tls ? "https" : "http";
   const auth: NginxNode[] =
     route.auth.kind === "basic"
-      ? [c("The proxy asks for the password; the htpasswd file is placed on the host out of band."), d("auth_basic", route.auth.realm), d("auth_basic_user_file", htpasswdPath(route.service))]
+      ? [
+          c("The proxy asks for the password; the htpasswd file is placed on the host out of band."),
+          d("auth_basic", route.auth.realm),
+          d("auth_basic_user_file", htpasswdPath(route.service)),
+        ]
       : [];
   const upstreamTls: NginxNode[] = route.upstream.tls
     ? [
@@ -86,25 +94,38 @@ function httpServer(route: HttpRoute, listen: string): NginxDirective {
         d("proxy_ssl_name", "$host"),
       ]
     : [];
-  const authNote = route.auth.kind === "app" ? `app auth: ${route.auth.note}` : route.auth.kind === "basic" ? `basic auth, realm ${route.auth.realm}` : "no auth";
-  return b("server", [], [
-    c(`${route.segment}/${route.service}, ${route.exposure} exposure, ${authNote}`),
-    d("listen", `${listen}:443`, "ssl"),
-    d("server_name", route.fqdn),
-    ...accessList(route.allow, route.exposure),
-    ...auth,
-    b("location", ["/"], [d("proxy_pass", `${scheme}://${route.upstream.address}:${route.upstream.port}`), ...upstreamTls]),
-  ]);
+  const authNote =
+    route.auth.kind === "app"
+      ? `app auth: ${route.auth.note}`
+      : route.auth.kind === "basic"
+        ? `basic auth, realm ${route.auth.realm}`
+        : "no auth";
+  return b(
+    "server",
+    [],
+    [
+      c(`${route.segment}/${route.service}, ${route.exposure} exposure, ${authNote}`),
+      d("listen", `${listen}:443`, "ssl"),
+      d("server_name", route.fqdn),
+      ...accessList(route.allow, route.exposure),
+      ...auth,
+      b("location", ["/"], [d("proxy_pass", `${scheme}://${route.upstream.address}:${route.upstream.port}`), ...upstreamTls]),
+    ],
+  );
 }
 
 /** One stream server for one TCP or UDP service. */
 function streamServer(route: StreamRoute, listen: string): NginxDirective {
-  return b("server", [], [
-    c(`${route.segment}/${route.service}, ${route.exposure} exposure`),
-    d("listen", `${listen}:${route.port}`, ...(route.proto === "udp" ? ["udp"] : [])),
-    ...accessList(route.allow, route.exposure),
-    d("proxy_pass", `${route.upstream.address}:${route.upstream.port}`),
-  ]);
+  return b(
+    "server",
+    [],
+    [
+      c(`${route.segment}/${route.service}, ${route.exposure} exposure`),
+      d("listen", `${listen}:${route.port}`, ...(route.proto === "udp" ? ["udp"] : [])),
+      ...accessList(route.allow, route.exposure),
+      d("proxy_pass", `${route.upstream.address}:${route.upstream.port}`),
+    ],
+  );
 }
 
 /**
@@ -128,7 +149,11 @@ function stripAuthorization(http: readonly HttpRoute[]): NginxNode[] {
  * "unknown name" from any real page, and nothing about the lab leaks.
  */
 function unknownHostBody(): NginxNode[] {
-  return [d("error_page", "421", "=421", "@unknown"), b("location", ["/"], [d("return", "421")]), b("location", ["@unknown"], [d("return", "200", "")])];
+  return [
+    d("error_page", "421", "=421", "@unknown"),
+    b("location", ["/"], [d("return", "421")]),
+    b("location", ["@unknown"], [d("return", "200", "")]),
+  ];
 }
 
 /** Where nginx shows its connection counters to the local nginx exporter, and nowhere else. */
@@ -184,7 +209,9 @@ export function renderNginx(plan: DmzPlan): string {
     b("map", ["$http_upgrade", "$connection_upgrade"], [d("default", "upgrade"), d('""', "close")]),
     blank,
     c("Plain HTTP: known names are sent to HTTPS; nothing is served in clear text."),
-    ...(names.length > 0 ? [b("server", [], [d("listen", `${listen}:80`), d("server_name", ...names), d("return", "301", "https://$host$request_uri")])] : []),
+    ...(names.length > 0
+      ? [b("server", [], [d("listen", `${listen}:80`), d("server_name", ...names), d("return", "301", "https://$host$request_uri")])]
+      : []),
     b("server", [], [d("listen", `${listen}:80`, "default_server"), d("server_name", "_"), ...unknownHostBody()]),
     blank,
     c("HTTPS for a Host the proxy does not know."),
@@ -192,7 +219,15 @@ export function renderNginx(plan: DmzPlan): string {
     ...http.flatMap((r): NginxNode[] => [blank, httpServer(r, listen)]),
     blank,
     c("Counters for the nginx exporter on this host; loopback only, so nothing outside can read them."),
-    b("server", [], [d("listen", NGINX_STATUS.listen), b("location", ["=", NGINX_STATUS.path], [d("stub_status")]), b("location", ["/"], [d("return", "404")])]),
+    b(
+      "server",
+      [],
+      [
+        d("listen", NGINX_STATUS.listen),
+        b("location", ["=", NGINX_STATUS.path], [d("stub_status")]),
+        b("location", ["/"], [d("return", "404")]),
+      ],
+    ),
   ];
 
   const root: NginxNode[] = [
@@ -212,11 +247,15 @@ export function renderNginx(plan: DmzPlan): string {
   if (streams.length > 0) {
     root.push(
       blank,
-      b("stream", [], [
-        c("TCP and UDP services: passed through unchanged, from the proxy address (see proxy_bind above)."),
-        d("proxy_bind", listen),
-        ...streams.flatMap((r): NginxNode[] => [blank, streamServer(r, listen)]),
-      ]),
+      b(
+        "stream",
+        [],
+        [
+          c("TCP and UDP services: passed through unchanged, from the proxy address (see proxy_bind above)."),
+          d("proxy_bind", listen),
+          ...streams.flatMap((r): NginxNode[] => [blank, streamServer(r, listen)]),
+        ],
+      ),
     );
   }
   return `${generatedHeader("#", `nginx.conf of the DMZ reverse proxy (${listen})`, "render/nginx.ts")}\n${printNginx(root)}\n`;

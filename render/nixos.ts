@@ -62,7 +62,13 @@ function nixPath(file: string): NixRaw {
 const NIX_KEYWORDS = new Set(["if", "then", "else", "assert", "with", "let", "in", "rec", "inherit", "or"]);
 
 function escapeString(s: string): string {
-  return s.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\$\{/g, "\\${").replace(/\n/g, "\\n").replace(/\r/g, "\\r").replace(/\t/g, "\\t");
+  return s
+    .replace(/\\/g, "\\\\")
+    .replace(/"/g, '\\"')
+    .replace(/\$\{/g, "\\${")
+    .replace(/\n/g, "\\n")
+    .replace(/\r/g, "\\r")
+    .replace(/\t/g, "\\t");
 }
 
 function printKey(segment: string): string {
@@ -92,7 +98,7 @@ export function printNix(v: NixValue, depth = 0): string {
     const body = v.entries.map(([path, value]) => `${pad}  ${path.map(printKey).join(".")} = ${printNix(value, depth + 1)};`);
     return `{\n${body.join("\n")}\n${pad}}`;
   }
-  const list = v as readonly NixValue[];
+  const list = v;
   if (list.length === 0) return "[ ]";
   const items = list.map((x) => printNix(x, depth + 1));
   const inline = `[ ${items.join(" ")} ]`;
@@ -109,7 +115,12 @@ interface NixSection {
 /** A NixOS module file: `{ config, lib, pkgs, ... }: { <sections> }`. Keys are dotted paths of code-known names. */
 function printNixModule(header: string, sections: readonly NixSection[]): string {
   const body = sections
-    .map((s) => [...s.comment.map((l) => `  # ${l}`), ...s.entries.map(([path, value]) => `  ${splitPath(path).map(printKey).join(".")} = ${printNix(value, 1)};`)].join("\n"))
+    .map((s) =>
+      [
+        ...s.comment.map((l) => `  # ${l}`),
+        ...s.entries.map(([path, value]) => `  ${splitPath(path).map(printKey).join(".")} = ${printNix(value, 1)};`),
+      ].join("\n"),
+    )
     .join("\n\n");
   return `${header}\n{ config, lib, pkgs, ... }:\n\n{\n${body}\n}\n`;
 }
@@ -259,7 +270,7 @@ function daemonUnit(dm: NixosDaemon): NixAttrs {
   if (dm.check) serviceConfig.push([["ExecStartPre"], command(dm.package, dm.check, dm.file)]);
   serviceConfig.push([["ExecStart"], command(dm.package, dm.start, dm.file)]);
   serviceConfig.push([["Restart"], "on-failure"], [["RestartSec"], "2s"]);
-  for (const [k, v] of Object.entries(dm.serviceConfig ?? {})) serviceConfig.push([[k], v as NixValue]);
+  for (const [k, v] of Object.entries(dm.serviceConfig ?? {})) serviceConfig.push([[k], v]);
   return new NixAttrs([
     [["description"], dm.description],
     [["wantedBy"], ["multi-user.target"]],
@@ -302,7 +313,12 @@ export function renderNixosConfiguration(spec: NixosHostSpec): string {
         ["networking.enableIPv6", false],
         [`${iface4}.addresses`, spec.addresses.map((a) => nixAttrs({ address: a.address, prefixLength: a.prefixLength }))],
         ...((spec.routes ?? []).length > 0
-          ? [[`${iface4}.routes`, sortRoutes(spec.routes ?? []).map((r) => nixAttrs({ address: r.to.network, prefixLength: r.to.prefix, via: r.via }))] as const]
+          ? [
+              [
+                `${iface4}.routes`,
+                sortRoutes(spec.routes ?? []).map((r) => nixAttrs({ address: r.to.network, prefixLength: r.to.prefix, via: r.via })),
+              ] as const,
+            ]
           : []),
         ["networking.defaultGateway", nixAttrs({ address: spec.gateway, interface: iface })],
         ["networking.nameservers", [...spec.nameservers]],
@@ -311,7 +327,10 @@ export function renderNixosConfiguration(spec: NixosHostSpec): string {
     },
     spec.timeServers.length > 0
       ? { comment: ["Time from the lab's NTP server only."], entries: [["networking.timeServers", [...spec.timeServers]]] }
-      : { comment: ["This host runs chronyd itself; systemd-timesyncd would fight it for the clock."], entries: [["services.timesyncd.enable", false]] },
+      : {
+          comment: ["This host runs chronyd itself; systemd-timesyncd would fight it for the clock."],
+          entries: [["services.timesyncd.enable", false]],
+        },
     {
       comment: [`The firewall is ${files.firewall}, as tested: the nftables module includes it verbatim; the built-in firewall is off.`],
       entries: [
@@ -330,7 +349,10 @@ export function renderNixosConfiguration(spec: NixosHostSpec): string {
         ["services.openssh.enable", true],
         ["services.openssh.openFirewall", false],
         ["services.openssh.hostKeys", [nixAttrs({ type: "ed25519", path: SSH_HOST_KEY_PATH })]],
-        ["services.openssh.settings", nixAttrs({ UsePAM: true, PasswordAuthentication: false, KbdInteractiveAuthentication: false, PermitRootLogin: "no" })],
+        [
+          "services.openssh.settings",
+          nixAttrs({ UsePAM: true, PasswordAuthentication: false, KbdInteractiveAuthentication: false, PermitRootLogin: "no" }),
+        ],
         [`environment.etc."ssh/sshd_config".source`, new NixRaw(`lib.mkForce ${nixPath(files.sshd).text}`)],
       ],
     },
@@ -383,7 +405,10 @@ export function renderNixosConfiguration(spec: NixosHostSpec): string {
       entries: [
         [
           "environment.systemPackages",
-          [new NixRaw(`(pkgs.writeScriptBin "${NIXOS_APPLY_COMMAND}" (builtins.readFile ${nixPath(files.apply).text}))`), ...(spec.packages ?? []).map((p) => new NixRaw(`pkgs.${p}`))],
+          [
+            new NixRaw(`(pkgs.writeScriptBin "${NIXOS_APPLY_COMMAND}" (builtins.readFile ${nixPath(files.apply).text}))`),
+            ...(spec.packages ?? []).map((p) => new NixRaw(`pkgs.${p}`)),
+          ],
         ],
         [
           "systemd.tmpfiles.rules",
@@ -432,7 +457,10 @@ export function renderNixosConfiguration(spec: NixosHostSpec): string {
     });
   }
 
-  return printNixModule(generatedHeader("#", `configuration.nix of ${spec.hostName}.${spec.domain} (${spec.role})`, "render/nixos.ts"), sections);
+  return printNixModule(
+    generatedHeader("#", `configuration.nix of ${spec.hostName}.${spec.domain} (${spec.role})`, "render/nixos.ts"),
+    sections,
+  );
 }
 
 /**
@@ -444,7 +472,7 @@ export function renderNixosConfiguration(spec: NixosHostSpec): string {
 export function nixosSshdConfig(text: string): string {
   if (/^\s*UsePAM\s/im.test(text)) return text;
   const tail = [
-    "# NixOS: account and session checks go through PAM. NixOS marks password-less accounts \"!\" in",
+    '# NixOS: account and session checks go through PAM. NixOS marks password-less accounts "!" in',
     "# /etc/shadow, and sshd without PAM refuses such locked accounts even for key logins.",
     "# Authentication stays publickey only (AuthenticationMethods above). Added by render/nixos.ts.",
     "UsePAM yes",

@@ -20,7 +20,12 @@ export function renderSegmentFiles(plan: SegmentPlan, access: SshAccess): Render
   const router = plan.router;
   const sshd = renderSshdConfig(
     // The router's sshd listens on the LAN side only and admits the jump host only.
-    { role: `${router.name} (router of ${plan.name})`, listen: [router.lan.address], allowFrom: [Cidr.host(router.jumpAddress)], jump: false },
+    {
+      role: `${router.name} (router of ${plan.name})`,
+      listen: [router.lan.address],
+      allowFrom: [Cidr.host(router.jumpAddress)],
+      jump: false,
+    },
     access,
   );
   return sortFiles([

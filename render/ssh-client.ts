@@ -58,7 +58,15 @@ export function sshTargets(plan: SegmentPlan): SshBox[] {
   const behind = plan.hosts
     .filter((h) => h.id !== jump.id && SSH_OS.has(h.os))
     .sort((a, b) => compareIp(a.address, b.address) || compareText(a.id, b.id))
-    .map((h: PlannedHost): SshBox => ({ id: h.id, fqdn: h.fqdn, hostName: h.address, lanAddress: h.address, why: `${h.description} (${h.os})`, proxyJump: jumpAlias, ...hostKey(h.sshHostKey) }));
+    .map((h: PlannedHost): SshBox => ({
+      id: h.id,
+      fqdn: h.fqdn,
+      hostName: h.address,
+      lanAddress: h.address,
+      why: `${h.description} (${h.os})`,
+      proxyJump: jumpAlias,
+      ...hostKey(h.sshHostKey),
+    }));
   return [
     {
       id: jump.id,
@@ -97,7 +105,12 @@ export function renderSshClientConfig(plan: SegmentPlan): string {
   ]);
   // Shared settings come last: ssh uses the first value it finds, so per-host lines win,
   // and listing the names (not a wildcard) keeps these settings off unrelated hosts.
-  const shared = ["# Every box above: keys only, pinned host keys, nothing forwarded.", `Host ${targets.flatMap(names).join(" ")}`, ...SSH_CLIENT_SETTINGS.map((l) => `\t${l}`), ""];
+  const shared = [
+    "# Every box above: keys only, pinned host keys, nothing forwarded.",
+    `Host ${targets.flatMap(names).join(" ")}`,
+    ...SSH_CLIENT_SETTINGS.map((l) => `\t${l}`),
+    "",
+  ];
   return [
     generatedHeader("#", `OpenSSH client config for the ${plan.name} segment: Include it from ~/.ssh/config`, "render/ssh-client.ts"),
     ...hostBlocks,

@@ -31,7 +31,14 @@ const KEX = ["sntrup761x25519-sha512@openssh.com", "curve25519-sha256", "curve25
 const CIPHERS = ["chacha20-poly1305@openssh.com", "aes256-gcm@openssh.com", "aes128-gcm@openssh.com"];
 const MACS = ["hmac-sha2-512-etm@openssh.com", "hmac-sha2-256-etm@openssh.com"];
 const HOST_KEY_ALGORITHMS = ["ssh-ed25519", "sk-ssh-ed25519@openssh.com"];
-const PUBKEY_ALGORITHMS = ["ssh-ed25519", "sk-ssh-ed25519@openssh.com", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "rsa-sha2-512", "rsa-sha2-256"];
+const PUBKEY_ALGORITHMS = [
+  "ssh-ed25519",
+  "sk-ssh-ed25519@openssh.com",
+  "ecdsa-sha2-nistp256",
+  "ecdsa-sha2-nistp384",
+  "rsa-sha2-512",
+  "rsa-sha2-256",
+];
 
 /** The sshd_config text for one policy. */
 export function renderSshdConfig(policy: SshdPolicy, access: SshAccess): string {
@@ -52,7 +59,7 @@ export function renderSshdConfig(policy: SshdPolicy, access: SshAccess): string 
     "PermitRootLogin no",
     `AuthorizedKeysFile ${AUTHORIZED_KEYS_DIR}/%u`,
     "PermitUserEnvironment no",
-    "# PAM for account and session checks only: password-less accounts are locked (\"!\") on",
+    '# PAM for account and session checks only: password-less accounts are locked ("!") on',
     "# Debian and NixOS alike, and sshd without PAM refuses them even for key logins.",
     "UsePAM yes",
     "",
@@ -76,7 +83,13 @@ export function renderSshdConfig(policy: SshdPolicy, access: SshAccess): string 
     "AllowAgentForwarding no",
     "PermitTunnel no",
     ...(policy.jump
-      ? ["# A jump host forwards TCP so ProxyJump works, and nothing else.", "AllowTcpForwarding yes", "AllowStreamLocalForwarding no", "GatewayPorts no", "PermitListen none"]
+      ? [
+          "# A jump host forwards TCP so ProxyJump works, and nothing else.",
+          "AllowTcpForwarding yes",
+          "AllowStreamLocalForwarding no",
+          "GatewayPorts no",
+          "PermitListen none",
+        ]
       : ["DisableForwarding yes"]),
     "Subsystem sftp internal-sftp",
     "",

@@ -67,9 +67,7 @@ const ContractSchema = z.object({
   router: z.object({ name: z.string(), fqdn: z.string(), wanAddress: ip, lanAddress: ip }),
   jumpHost: z.object({ name: z.string(), fqdn: z.string(), address: ip }),
   hosts: z.array(z.object({ name: z.string(), fqdn: z.string(), address: ip, role: z.string() })),
-  services: z.array(
-    z.object({ ...serviceCore, id: z.string(), segment: z.string(), fqdn: z.string().optional(), port: port.optional() }),
-  ),
+  services: z.array(z.object({ ...serviceCore, id: z.string(), segment: z.string(), fqdn: z.string().optional(), port: port.optional() })),
   dmzFlows: z.array(
     z.object({
       flow: z.string(),
@@ -103,17 +101,33 @@ function readVersioned<T>(what: {
   readonly value: unknown;
 }): Read<T> {
   const { stackName, output, value, fix } = what;
-  if (value === undefined || value === null) return { ok: false, problems: [`stack ${stackName} has no "${output}" output: ${what.missing}. Fix: ${fix}`] };
-  if (value === SECRET_PLACEHOLDER) return { ok: false, problems: [`stack ${stackName} output ${output} is secret; a contract never holds a secret. Fix: ${fix}`] };
+  if (value === undefined || value === null)
+    return { ok: false, problems: [`stack ${stackName} has no "${output}" output: ${what.missing}. Fix: ${fix}`] };
+  if (value === SECRET_PLACEHOLDER)
+    return { ok: false, problems: [`stack ${stackName} output ${output} is secret; a contract never holds a secret. Fix: ${fix}`] };
   const version = (value as { version?: unknown }).version;
   if (version !== what.version) {
-    return { ok: false, problems: [`stack ${stackName} exports ${output} version ${JSON.stringify(version)}; this program reads version ${what.version}. Fix: ${fix}`] };
+    return {
+      ok: false,
+      problems: [
+        `stack ${stackName} exports ${output} version ${JSON.stringify(version)}; this program reads version ${what.version}. Fix: ${fix}`,
+      ],
+    };
   }
   const r = what.schema.safeParse(value);
-  if (!r.success) return { ok: false, problems: r.error.issues.map((i) => `stack ${stackName} output ${output}.${i.path.join(".")}: ${i.message}. Fix: ${fix}`) };
+  if (!r.success)
+    return {
+      ok: false,
+      problems: r.error.issues.map((i) => `stack ${stackName} output ${output}.${i.path.join(".")}: ${i.message}. Fix: ${fix}`),
+    };
   const name = (r.data as { name?: unknown }).name;
   if (what.segment !== undefined && name !== what.segment) {
-    return { ok: false, problems: [`stack ${stackName} describes segment "${String(name)}", not "${what.segment}". Fix: check homelab:dmz.stackPrefix and the segment list in Pulumi.dmz.yaml`] };
+    return {
+      ok: false,
+      problems: [
+        `stack ${stackName} describes segment "${String(name)}", not "${what.segment}". Fix: check homelab:dmz.stackPrefix and the segment list in Pulumi.dmz.yaml`,
+      ],
+    };
   }
   // The writer's value as it was (the schema tolerates fields a newer writer may add).
   return { ok: true, value: value as T };
@@ -142,7 +156,7 @@ export function readSegmentContract(segment: string, stackName: string, value: u
 // The reader's result must be usable as the writer's type: this fails to compile when the
 // schema and the interface drift apart.
 const _contractInSync: z.infer<typeof ContractSchema> extends SegmentContract ? true : never = true;
-void _contractInSync;
+_contractInSync;
 
 // --- the docs contract -----------------------------------------------------------------------------
 
@@ -196,16 +210,22 @@ const SegmentDocsSchema = z.object({
   jumpHost: z.object({ name: z.string(), fqdn: z.string(), address: ip }),
   dhcp: z.object({ start: ip, end: ip, leaseTime: z.string(), dns: ip, ntp: ip }),
   hosts: z.array(docsHost),
-  services: z.array(
-    z.object({ ...serviceCore, name: z.string(), url: z.string().optional(), endpoint: z.string().optional() }),
-  ),
+  services: z.array(z.object({ ...serviceCore, name: z.string(), url: z.string().optional(), endpoint: z.string().optional() })),
   flows: z.object({ inbound: z.array(docsFlow), outbound: z.array(docsFlow), inside: z.array(docsFlow) }),
   ssh: z.object({
     entry: z.object({ router: z.string(), address: ip, port, jumpHost: z.string(), jumpAddress: ip }),
     adminSources: z.array(cidrText),
     users: z.array(z.string()),
     targets: z.array(
-      z.object({ name: z.string(), alias: z.string(), fqdn: z.string(), address: ip, hostName: ip, proxyJump: z.string().optional(), hostKey: z.string().optional() }),
+      z.object({
+        name: z.string(),
+        alias: z.string(),
+        fqdn: z.string(),
+        address: ip,
+        hostName: ip,
+        proxyJump: z.string().optional(),
+        hostKey: z.string().optional(),
+      }),
     ),
     config: z.string(),
     knownHosts: z.string(),
@@ -243,7 +263,9 @@ const DmzDocsSchema = z.object({
   adminSources: z.array(cidrText),
   admins: z.array(z.object({ name: z.string(), fullName: z.string() })),
   deployUser: z.string(),
-  segments: z.array(z.object({ name: z.string(), trust: z.enum(["trusted", "untrusted"]), subnet: cidrText, router: z.string(), wanAddress: ip })),
+  segments: z.array(
+    z.object({ name: z.string(), trust: z.enum(["trusted", "untrusted"]), subnet: cidrText, router: z.string(), wanAddress: ip }),
+  ),
   catalog: z.array(
     z.object({
       name: z.string(),
@@ -277,7 +299,12 @@ const DmzDocsSchema = z.object({
     ),
     vms: z.array(docsVm.extend({ name: z.string(), segment: z.string(), host: z.string() })),
     failover: z.array(
-      z.object({ failed: z.string(), moves: z.array(z.object({ vm: z.string(), to: z.string() })), stranded: z.array(z.string()), down: z.array(z.string()) }),
+      z.object({
+        failed: z.string(),
+        moves: z.array(z.object({ vm: z.string(), to: z.string() })),
+        stranded: z.array(z.string()),
+        down: z.array(z.string()),
+      }),
     ),
   }),
 });
@@ -287,8 +314,8 @@ const DmzDocsSchema = z.object({
 // reading every stack's real output).
 const _segmentDocsInSync: z.infer<typeof SegmentDocsSchema> extends SegmentDocs ? true : never = true;
 const _dmzDocsInSync: z.infer<typeof DmzDocsSchema> extends DmzDocs ? true : never = true;
-void _segmentDocsInSync;
-void _dmzDocsInSync;
+_segmentDocsInSync;
+_dmzDocsInSync;
 
 /** What a stack's `docs` output is expected to describe. */
 export type DocsExpectation = { readonly kind: "segment"; readonly name: string } | { readonly kind: "dmz" };
@@ -302,7 +329,11 @@ export type DocsRead<T> = Read<T>;
  */
 export function readDocsContract(expect: { kind: "segment"; name: string }, stackName: string, value: unknown): DocsRead<SegmentDocs>;
 export function readDocsContract(expect: { kind: "dmz" }, stackName: string, value: unknown): DocsRead<DmzDocs>;
-export function readDocsContract(expect: { kind: "segment"; name: string } | { kind: "dmz" }, stackName: string, value: unknown): DocsRead<SegmentDocs | DmzDocs> {
+export function readDocsContract(
+  expect: { kind: "segment"; name: string } | { kind: "dmz" },
+  stackName: string,
+  value: unknown,
+): DocsRead<SegmentDocs | DmzDocs> {
   const stack = expect.kind === "dmz" ? "dmz" : expect.name;
   return readVersioned<SegmentDocs | DmzDocs>({
     stackName,

@@ -36,12 +36,16 @@ async function readContracts(ctx: StackContext, flows: readonly Flow[]): Promise
     else problems.push(...read.problems);
   });
   if (problems.length > 0) {
-    throw new pulumi.RunError(`the DMZ cannot read its segments: ${problems.length} problem${problems.length === 1 ? "" : "s"}\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+    throw new pulumi.RunError(
+      `the DMZ cannot read its segments: ${problems.length} problem${problems.length === 1 ? "" : "s"}\n${problems.map((p) => `  - ${p}`).join("\n")}`,
+    );
   }
   for (const c of contracts) {
     // A deployed segment whose config changed since: publish what is deployed, and say so.
     if (ctx.lab.segments[c.name] && canonicalJson(segmentContract(publishSegment(ctx.lab, c.name, flows))) !== canonicalJson(c)) {
-      void pulumi.log.warn(`segment ${c.name}: its deployed contract differs from Pulumi.${c.name}.yaml in this commit; run \`pulumi up -s ${c.name}\` so both agree`);
+      void pulumi.log.warn(
+        `segment ${c.name}: its deployed contract differs from Pulumi.${c.name}.yaml in this commit; run \`pulumi up -s ${c.name}\` so both agree`,
+      );
     }
   }
   return contracts;

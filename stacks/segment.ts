@@ -35,7 +35,11 @@ export function segmentStack(ctx: StackContext): Record<string, unknown> {
   const routerFiles = filesUnder(renderSegmentFiles(plan, access), ROUTER_DIR);
   const router = new Router(
     seg.router.name,
-    { files: routerFiles, target: { host: seg.router.lanAddress, user, privateKey: ctx.deployKey, hostKey: seg.router.sshHostKey, proxy: jumpTarget }, ...timeout },
+    {
+      files: routerFiles,
+      target: { host: seg.router.lanAddress, user, privateKey: ctx.deployKey, hostKey: seg.router.sshHostKey, proxy: jumpTarget },
+      ...timeout,
+    },
     { dependsOn: [jump] },
   );
 

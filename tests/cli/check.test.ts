@@ -36,36 +36,149 @@ interface Breakage {
  */
 const BATCHES: Record<"a" | "b", readonly Breakage[]> = {
   a: [
-    { rule: "subnets.disjoint", edit: (f) => lab(f).ssh.adminSources.push("10.99.0.0/24"), file: "homelab.yaml", path: "ssh.adminSources[1]" },
-    { rule: "addresses.in-network", edit: (f) => (segOf(f, "cluster").hosts["cp-1"].address = "10.20.0.150"), file: "Pulumi.cluster.yaml", path: "homelab:segment.hosts.cp-1.address" },
-    { rule: "dhcp.pool", edit: (f) => (segOf(f, "lab").dhcp = { start: "10.30.0.199", end: "10.30.0.100" }), file: "Pulumi.lab.yaml", path: "homelab:segment.dhcp" },
+    {
+      rule: "subnets.disjoint",
+      edit: (f) => lab(f).ssh.adminSources.push("10.99.0.0/24"),
+      file: "homelab.yaml",
+      path: "ssh.adminSources[1]",
+    },
+    {
+      rule: "addresses.in-network",
+      edit: (f) => (segOf(f, "cluster").hosts["cp-1"].address = "10.20.0.150"),
+      file: "Pulumi.cluster.yaml",
+      path: "homelab:segment.hosts.cp-1.address",
+    },
+    {
+      rule: "dhcp.pool",
+      edit: (f) => (segOf(f, "lab").dhcp = { start: "10.30.0.199", end: "10.30.0.100" }),
+      file: "Pulumi.lab.yaml",
+      path: "homelab:segment.dhcp",
+    },
     { rule: "addresses.unique", edit: (f) => (lab(f).dmz.ntp = lab(f).dmz.dns), file: "homelab.yaml", path: "dmz.ntp" },
-    { rule: "names.unique", edit: (f) => (segOf(f, "lab").router.name = "cluster-fw"), file: "Pulumi.lab.yaml", path: "homelab:segment.router.name" },
-    { rule: "macs.unique", edit: (f) => (segOf(f, "sandbox").hosts.games.mac = segOf(f, "sandbox").hosts.agent.mac), file: "Pulumi.sandbox.yaml", path: "homelab:segment.hosts.games.mac" },
-    { rule: "vm-ids.unique", edit: (f) => (segOf(f, "internal").hosts.monitor.vm.vmId = 1010), file: "Pulumi.internal.yaml", path: "homelab:segment.hosts.monitor.vm.vmId" },
-    { rule: "vms.references", edit: (f) => (segOf(f, "lab").hosts["mirror-1"].vm.node = "pve9"), file: "Pulumi.lab.yaml", path: "homelab:segment.hosts.mirror-1.vm.node" },
-    { rule: "refs.routers", edit: (f) => (segOf(f, "sandbox").router.hardware = "rtr9"), file: "Pulumi.sandbox.yaml", path: "homelab:segment.router.hardware" },
-    { rule: "refs.hardware-segments", edit: (f) => (lab(f).hardware.switches["sw-cluster"].segment = "clustr"), file: "homelab.yaml", path: "hardware.switches.sw-cluster.segment" },
-    { rule: "refs.dmz-segments", edit: (f) => (f["Pulumi.dmz.yaml"].config["homelab:dmz"].segments = ["internal", "cluster", "lab"]), file: "Pulumi.dmz.yaml", path: "homelab:dmz.segments" },
+    {
+      rule: "names.unique",
+      edit: (f) => (segOf(f, "lab").router.name = "cluster-fw"),
+      file: "Pulumi.lab.yaml",
+      path: "homelab:segment.router.name",
+    },
+    {
+      rule: "macs.unique",
+      edit: (f) => (segOf(f, "sandbox").hosts.games.mac = segOf(f, "sandbox").hosts.agent.mac),
+      file: "Pulumi.sandbox.yaml",
+      path: "homelab:segment.hosts.games.mac",
+    },
+    {
+      rule: "vm-ids.unique",
+      edit: (f) => (segOf(f, "internal").hosts.monitor.vm.vmId = 1010),
+      file: "Pulumi.internal.yaml",
+      path: "homelab:segment.hosts.monitor.vm.vmId",
+    },
+    {
+      rule: "vms.references",
+      edit: (f) => (segOf(f, "lab").hosts["mirror-1"].vm.node = "pve9"),
+      file: "Pulumi.lab.yaml",
+      path: "homelab:segment.hosts.mirror-1.vm.node",
+    },
+    {
+      rule: "refs.routers",
+      edit: (f) => (segOf(f, "sandbox").router.hardware = "rtr9"),
+      file: "Pulumi.sandbox.yaml",
+      path: "homelab:segment.router.hardware",
+    },
+    {
+      rule: "refs.hardware-segments",
+      edit: (f) => (lab(f).hardware.switches["sw-cluster"].segment = "clustr"),
+      file: "homelab.yaml",
+      path: "hardware.switches.sw-cluster.segment",
+    },
+    {
+      rule: "refs.dmz-segments",
+      edit: (f) => (f["Pulumi.dmz.yaml"].config["homelab:dmz"].segments = ["internal", "cluster", "lab"]),
+      file: "Pulumi.dmz.yaml",
+      path: "homelab:dmz.segments",
+    },
     { rule: "ssh.keys", edit: (f) => (lab(f).ssh.deploy.user = "alice"), file: "homelab.yaml", path: "ssh.deploy.user" },
   ],
   b: [
-    { rule: "vms.nics", edit: (f) => (segOf(f, "lab").hosts["mirror-2"].vm.nics = [{ bridge: "cluster" }]), file: "Pulumi.lab.yaml", path: "homelab:segment.hosts.mirror-2.vm.nics[0].bridge" },
-    { rule: "vms.passthrough", edit: (f) => delete segOf(f, "cluster").hosts["worker-2"].vm.ha, file: "Pulumi.cluster.yaml", path: "homelab:segment.hosts.worker-2.vm.ha" },
-    { rule: "capacity.nodes", edit: (f) => (lab(f).hardware.proxmox.nodes.pve3.storage["local-zfs"] = 100), file: "homelab.yaml", path: "hardware.proxmox.nodes.pve3.storage.local-zfs" },
-    { rule: "capacity.n-minus-1", edit: (f) => (segOf(f, "sandbox").hosts.agent.vm.memoryMiB = 60000), file: "Pulumi.sandbox.yaml", path: "homelab:segment.hosts.agent.vm.ha" },
-    { rule: "talos.cluster", edit: (f) => (segOf(f, "cluster").talos.controlPlanes = ["cp-1", "cp-2"]), file: "Pulumi.cluster.yaml", path: "homelab:segment.talos.controlPlanes" },
-    { rule: "services.backends", edit: (f) => (segOf(f, "internal").services.grafana.backend.host = "monitr"), file: "Pulumi.internal.yaml", path: "homelab:segment.services.grafana.backend.host" },
-    { rule: "services.auth", edit: (f) => Object.assign(segOf(f, "internal").services.registry, { exposure: "internet", auth: { kind: "none" } }), file: "Pulumi.internal.yaml", path: "homelab:segment.services.registry.auth" },
-    { rule: "services.ports", edit: (f) => (segOf(f, "sandbox").services.valheim.port = 47998), file: "Pulumi.sandbox.yaml", path: "homelab:segment.services.valheim.port" },
-    { rule: "services.names", edit: (f) => (segOf(f, "lab").services.mirror.hostname = "proxy"), file: "Pulumi.lab.yaml", path: "homelab:segment.services.mirror.hostname" },
+    {
+      rule: "vms.nics",
+      edit: (f) => (segOf(f, "lab").hosts["mirror-2"].vm.nics = [{ bridge: "cluster" }]),
+      file: "Pulumi.lab.yaml",
+      path: "homelab:segment.hosts.mirror-2.vm.nics[0].bridge",
+    },
+    {
+      rule: "vms.passthrough",
+      edit: (f) => delete segOf(f, "cluster").hosts["worker-2"].vm.ha,
+      file: "Pulumi.cluster.yaml",
+      path: "homelab:segment.hosts.worker-2.vm.ha",
+    },
+    {
+      rule: "capacity.nodes",
+      edit: (f) => (lab(f).hardware.proxmox.nodes.pve3.storage["local-zfs"] = 100),
+      file: "homelab.yaml",
+      path: "hardware.proxmox.nodes.pve3.storage.local-zfs",
+    },
+    {
+      rule: "capacity.n-minus-1",
+      edit: (f) => (segOf(f, "sandbox").hosts.agent.vm.memoryMiB = 60000),
+      file: "Pulumi.sandbox.yaml",
+      path: "homelab:segment.hosts.agent.vm.ha",
+    },
+    {
+      rule: "talos.cluster",
+      edit: (f) => (segOf(f, "cluster").talos.controlPlanes = ["cp-1", "cp-2"]),
+      file: "Pulumi.cluster.yaml",
+      path: "homelab:segment.talos.controlPlanes",
+    },
+    {
+      rule: "services.backends",
+      edit: (f) => (segOf(f, "internal").services.grafana.backend.host = "monitr"),
+      file: "Pulumi.internal.yaml",
+      path: "homelab:segment.services.grafana.backend.host",
+    },
+    {
+      rule: "services.auth",
+      edit: (f) => Object.assign(segOf(f, "internal").services.registry, { exposure: "internet", auth: { kind: "none" } }),
+      file: "Pulumi.internal.yaml",
+      path: "homelab:segment.services.registry.auth",
+    },
+    {
+      rule: "services.ports",
+      edit: (f) => (segOf(f, "sandbox").services.valheim.port = 47998),
+      file: "Pulumi.sandbox.yaml",
+      path: "homelab:segment.services.valheim.port",
+    },
+    {
+      rule: "services.names",
+      edit: (f) => (segOf(f, "lab").services.mirror.hostname = "proxy"),
+      file: "Pulumi.lab.yaml",
+      path: "homelab:segment.services.mirror.hostname",
+    },
     { rule: "ssh.jump-hosts", edit: (f) => (segOf(f, "lab").jumpHost = "jmp"), file: "Pulumi.lab.yaml", path: "homelab:segment.jumpHost" },
-    { rule: "ssh.host-keys", edit: (f) => delete segOf(f, "sandbox").hosts.agent.sshHostKey, file: "Pulumi.sandbox.yaml", path: "homelab:segment.hosts.agent.sshHostKey" },
-    { rule: "flows.targets", edit: (f) => (segOf(f, "lab").flows["push-registry"].to = "internal/dta"), file: "Pulumi.lab.yaml", path: "homelab:segment.flows.push-registry.to" },
-    { rule: "storage.targets", edit: (f) => (segOf(f, "cluster").storage["k8s-nfs"].consumers = ["worker-1", "worker-4"]), file: "Pulumi.cluster.yaml", path: "homelab:segment.storage.k8s-nfs.consumers[1]" },
+    {
+      rule: "ssh.host-keys",
+      edit: (f) => delete segOf(f, "sandbox").hosts.agent.sshHostKey,
+      file: "Pulumi.sandbox.yaml",
+      path: "homelab:segment.hosts.agent.sshHostKey",
+    },
+    {
+      rule: "flows.targets",
+      edit: (f) => (segOf(f, "lab").flows["push-registry"].to = "internal/dta"),
+      file: "Pulumi.lab.yaml",
+      path: "homelab:segment.flows.push-registry.to",
+    },
+    {
+      rule: "storage.targets",
+      edit: (f) => (segOf(f, "cluster").storage["k8s-nfs"].consumers = ["worker-1", "worker-4"]),
+      file: "Pulumi.cluster.yaml",
+      path: "homelab:segment.storage.k8s-nfs.consumers[1]",
+    },
     {
       rule: "untrusted.reasons",
-      edit: (f) => (segOf(f, "sandbox").storage = { files: { protocol: "nfs", server: "internal/data", export: "/srv/nfs/agent", consumers: ["agent"] } }),
+      edit: (f) =>
+        (segOf(f, "sandbox").storage = {
+          files: { protocol: "nfs", server: "internal/data", export: "/srv/nfs/agent", consumers: ["agent"] },
+        }),
       file: "Pulumi.sandbox.yaml",
       path: "homelab:segment.storage.files.reason",
     },
@@ -85,8 +198,16 @@ function blocks(stderr: string): { header: string; body: string }[] {
 const results: Record<string, Run> = {};
 
 beforeAll(async () => {
-  const dirA = copyLab((f) => BATCHES.a.forEach((b) => b.edit(f)));
-  const dirB = copyLab((f) => BATCHES.b.forEach((b) => b.edit(f)));
+  const dirA = copyLab((f) => {
+    BATCHES.a.forEach((b) => {
+      b.edit(f);
+    });
+  });
+  const dirB = copyLab((f) => {
+    BATCHES.b.forEach((b) => {
+      b.edit(f);
+    });
+  });
   const dirYaml = copyLab();
   fs.writeFileSync(path.join(dirYaml, "Pulumi.lab.yaml"), "config:\n  homelab:segment: [\n");
   const runs: Record<string, readonly string[]> = {
@@ -133,7 +254,14 @@ describe("npm run check", () => {
       expect(json.ok).toBe(false);
       expect(json.problems.length).toBeGreaterThanOrEqual(BATCHES[key === "aJson" ? "a" : "b"].length);
       for (const p of json.problems) {
-        expect(p).toEqual(expect.objectContaining({ file: expect.any(String), path: expect.any(String), message: expect.any(String), fix: expect.any(String) }));
+        expect(p).toEqual(
+          expect.objectContaining({
+            file: expect.any(String),
+            path: expect.any(String),
+            message: expect.any(String),
+            fix: expect.any(String),
+          }),
+        );
       }
       // the human output lists the same problems
       expect(blocks(results[key === "aJson" ? "a" : "b"]!.stderr)).toHaveLength(json.problems.length);
@@ -143,7 +271,9 @@ describe("npm run check", () => {
   test("the reference lab: exit 0 and the one-line summary", () => {
     const run = results.ok!;
     expect(run).toMatchObject({ code: 0, stderr: "" });
-    expect(run.stdout).toMatch(/^ok: lab\.example\.net: 4 segments \(cluster, internal, lab, sandbox\), \d+ hosts, 18 VMs on 5 nodes \(N-1 checked\), 12 published services, \d+ flows\n$/);
+    expect(run.stdout).toMatch(
+      /^ok: lab\.example\.net: 4 segments \(cluster, internal, lab, sandbox\), \d+ hosts, 18 VMs on 5 nodes \(N-1 checked\), 12 published services, \d+ flows\n$/,
+    );
   });
 
   test.each([

@@ -7,9 +7,14 @@ import { copyLab, type LabFiles } from "../support/lab";
 import { must } from "../support/proc";
 
 /** git in `dir`, with no user configuration (HOME is the repository itself). */
-const git = (dir: string, ...args: string[]) => must(["git", "-c", "user.name=test", "-c", "user.email=test@example.net", "-c", "commit.gpgsign=false", ...args], { cwd: dir, env: { HOME: dir } });
+const git = (dir: string, ...args: string[]) =>
+  must(["git", "-c", "user.name=test", "-c", "user.email=test@example.net", "-c", "commit.gpgsign=false", ...args], {
+    cwd: dir,
+    env: { HOME: dir },
+  });
 
-const ONE_FLOW = "new allow sandbox/agent → lab/mirror-1 443/tcp: The agent installs packages from the lab's mirror cache instead of the internet";
+const ONE_FLOW =
+  "new allow sandbox/agent → lab/mirror-1 443/tcp: The agent installs packages from the lab's mirror cache instead of the internet";
 
 /** A git repository with the reference lab committed (removed after the file's tests), then `edit` applied to the working copy. */
 function labRepo(edit?: (f: LabFiles) => void): string {
@@ -38,7 +43,10 @@ test("one flow changed: the statement says exactly that, and the two firewalls' 
   const d = result.diff!;
   expect(d.flows).toEqual([ONE_FLOW]);
   expect([...d.placement, ...d.hosts, ...d.dns, ...d.routes]).toEqual([]);
-  expect(d.stacks.map((s) => `${s.stack}: ${s.files.map((f) => f.path).join(", ")}`)).toEqual(["lab: plan.json, router/nftables.conf", "sandbox: plan.json, router/nftables.conf"]);
+  expect(d.stacks.map((s) => `${s.stack}: ${s.files.map((f) => f.path).join(", ")}`)).toEqual([
+    "lab: plan.json, router/nftables.conf",
+    "sandbox: plan.json, router/nftables.conf",
+  ]);
   expect(result.codeChanged).toBe(false);
 });
 
@@ -46,9 +54,13 @@ test("plain text: the statement, the resources and the rules' unified diff", () 
   const text = formatDiff(result, "text");
   expect(text).toMatch(/^plan --diff main \([0-9a-f]{12}\): 1 change stated; stacks touched: lab, sandbox\n\nFlows\n/);
   expect(text).toContain(`\nFlows\n  ${ONE_FLOW}\n\nResources\n  lab: 0 added, 0 removed, 9 changed; 2 files changed\n`);
-  expect(text).toMatch(/\n {4}18 changed values only swap [0-9a-f]{16} for [0-9a-f]{16}; the others:\n {6}sandbox-fw-release-upload-nftables\.conf source: text \d+ bytes/);
-  expect(text).toContain("\nRendered files\n  ~ lab/plan.json (+11 -0)\n  ~ lab/router/nftables.conf (+1 -0)\n  ~ sandbox/plan.json (+11 -0)\n  ~ sandbox/router/nftables.conf (+1 -0)\n");
-  expect(text).toContain('\n--- a/sandbox/router/nftables.conf\n+++ b/sandbox/router/nftables.conf\n');
+  expect(text).toMatch(
+    /\n {4}18 changed values only swap [0-9a-f]{16} for [0-9a-f]{16}; the others:\n {6}sandbox-fw-release-upload-nftables\.conf source: text \d+ bytes/,
+  );
+  expect(text).toContain(
+    "\nRendered files\n  ~ lab/plan.json (+11 -0)\n  ~ lab/router/nftables.conf (+1 -0)\n  ~ sandbox/plan.json (+11 -0)\n  ~ sandbox/router/nftables.conf (+1 -0)\n",
+  );
+  expect(text).toContain("\n--- a/sandbox/router/nftables.conf\n+++ b/sandbox/router/nftables.conf\n");
   expect(text).toContain('\n+\t\t\t10.40.0.10 . 10.30.0.31 . tcp . 443 comment "flow:sandbox/agent-mirror/agent",\n');
   expect(text).not.toMatch(/\[secret\]|PRIVATE KEY/);
 });
@@ -59,7 +71,9 @@ test("Markdown: a pull-request comment with its marker, headings, and collapsibl
   expect(md).toContain(`\n### Flows\n\n- ${ONE_FLOW}\n`);
   expect(md).toContain("\n### Resources\n\n<details><summary><b>lab</b>: 0 added, 0 removed, 9 changed; 2 files changed</summary>\n\n");
   expect(md).toContain("\n### Rendered files\n\n- `lab/plan.json` changed (+11 −0)\n");
-  expect(md).toMatch(/\n<details><summary><code>sandbox\/router\/nftables\.conf<\/code> \(\+1 −0\)<\/summary>\n\n```diff\n--- a\/sandbox\/router\/nftables\.conf\n[\s\S]*?\n```\n\n<\/details>\n/);
+  expect(md).toMatch(
+    /\n<details><summary><code>sandbox\/router\/nftables\.conf<\/code> \(\+1 −0\)<\/summary>\n\n```diff\n--- a\/sandbox\/router\/nftables\.conf\n[\s\S]*?\n```\n\n<\/details>\n/,
+  );
   expect(md.length).toBeLessThan(60_000);
 });
 
@@ -93,7 +107,14 @@ describe("nothing to state, or nothing to compare with", () => {
     const r = runCli(["plan", "--diff", "main", "--dir", clean, "--json", "--exit-code"]);
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
-    expect(JSON.parse(r.stdout)).toMatchObject({ ref: "main", changed: false, codeChanged: false, touched: [], statements: {}, stacks: [] });
+    expect(JSON.parse(r.stdout)).toMatchObject({
+      ref: "main",
+      changed: false,
+      codeChanged: false,
+      touched: [],
+      statements: {},
+      stacks: [],
+    });
   }, 60_000);
 
   test("identical config: no changes, exit 0 even with --exit-code", async () => {

@@ -21,7 +21,9 @@ beforeAll(async () => {
   out = fs.mkdtempSync(path.join(os.tmpdir(), "homelab-plan-"));
   writePlan(result, out);
 });
-afterAll(() => fs.rmSync(out, { recursive: true, force: true }));
+afterAll(() => {
+  fs.rmSync(out, { recursive: true, force: true });
+});
 
 const stack = (s: string) => result.stacks.find((x) => x.stack === s)!;
 
@@ -40,14 +42,15 @@ test("the files written are what the resources upload, byte for byte what the re
     for (const f of expected) expect(fs.readFileSync(path.join(out, seg, f.path), "utf8")).toBe(f.content);
     expect(JSON.parse(fs.readFileSync(path.join(out, seg, "plan.json"), "utf8")).router.name).toBe(lab.segments[seg]!.router.name);
   }
-  for (const f of renderDmzFiles(planDmz(lab, publishAll(lab)), access)) expect(fs.readFileSync(path.join(out, "dmz", f.path), "utf8")).toBe(f.content);
+  for (const f of renderDmzFiles(planDmz(lab, publishAll(lab)), access))
+    expect(fs.readFileSync(path.join(out, "dmz", f.path), "utf8")).toBe(f.content);
 });
 
 test("the tree names every component under its parent", () => {
   const tree = formatTree(stack("lab"));
   expect(tree).toMatch(/^lab: \d+ resources \(/);
-  expect(tree).toMatch(/├─ homelab:nixos:Host jump\n│  └─ homelab:deploy:Release jump-release\n/);
-  expect(tree).toMatch(/└─ homelab:network:Router lab-fw\n   └─ homelab:deploy:Release lab-fw-release\n/);
+  expect(tree).toMatch(/├─ homelab:nixos:Host jump\n│ {2}└─ homelab:deploy:Release jump-release\n/);
+  expect(tree).toMatch(/└─ homelab:network:Router lab-fw\n {3}└─ homelab:deploy:Release lab-fw-release\n/);
 });
 
 test("no secret reaches the plan: the placeholder deploy key is nowhere in resources or outputs", () => {

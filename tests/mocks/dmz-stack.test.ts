@@ -63,7 +63,9 @@ test("the docs contract: the offline one, its catalog the catalog output, accept
 test("a listed segment that was never deployed is named, with what to do", async () => {
   const refs = contracts();
   refs["organization/homelab/lab"] = {};
-  await expect(runStack("dmz", { references: refs })).rejects.toThrow(/stack organization\/homelab\/lab has no "contract" output: the lab segment is not deployed\. Fix: run `pulumi up -s lab` from this commit first \(then the DMZ\)/);
+  await expect(runStack("dmz", { references: refs })).rejects.toThrow(
+    /stack organization\/homelab\/lab has no "contract" output: the lab segment is not deployed\. Fix: run `pulumi up -s lab` from this commit first \(then the DMZ\)/,
+  );
 });
 
 test("malformed and wrong-version contracts of several segments are reported together", async () => {

@@ -13,7 +13,9 @@ test("an unknown stack name lists the known stacks", async () => {
 });
 
 test("a missing deploy key says how to set it as a secret", async () => {
-  await expect(runStack("lab", { deployKey: null })).rejects.toThrow(/homelab:deployKey[\s\S]*pulumi config set --secret homelab:deployKey -s lab/);
+  await expect(runStack("lab", { deployKey: null })).rejects.toThrow(
+    /homelab:deployKey[\s\S]*pulumi config set --secret homelab:deployKey -s lab/,
+  );
 });
 
 test("an invalid lab fails before any resource is declared, listing every problem", async () => {
@@ -37,14 +39,17 @@ test("an invalid lab fails before any resource is declared, listing every proble
   expect(err?.message).not.toMatch(/\n\s+at /);
 });
 
-test.each(["internal", "cluster", "lab", "sandbox"])("preview of %s completes with unknown releases and a known contract", async (stack) => {
-  const run = await runStack(stack, { preview: true });
-  expect(declared(run).length).toBeGreaterThan(10);
-  expect(run.resolved.contract).toMatchObject({ name: stack, version: 1 });
-  expect(run.resolved.routerRelease).toBeUndefined();
-  // The docs are plain data from the model: known in preview, the same as offline.
-  expect(run.resolved.docs).toEqual(JSON.parse(JSON.stringify(docsOfSegment(referenceLab(), stack))));
-});
+test.each(["internal", "cluster", "lab", "sandbox"])(
+  "preview of %s completes with unknown releases and a known contract",
+  async (stack) => {
+    const run = await runStack(stack, { preview: true });
+    expect(declared(run).length).toBeGreaterThan(10);
+    expect(run.resolved.contract).toMatchObject({ name: stack, version: 1 });
+    expect(run.resolved.routerRelease).toBeUndefined();
+    // The docs are plain data from the model: known in preview, the same as offline.
+    expect(run.resolved.docs).toEqual(JSON.parse(JSON.stringify(docsOfSegment(referenceLab(), stack))));
+  },
+);
 
 test("preview of the DMZ completes: contracts are read, the release is unknown", async () => {
   const run = await runStack("dmz", { preview: true, references: segmentReferences() });

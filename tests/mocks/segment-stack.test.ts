@@ -30,7 +30,11 @@ test("declares the jump host and the router as confirmed releases, router after 
   expect(byName("cluster-fw").dependsOn).toEqual(["jump"]);
   for (const owner of ["jump", "cluster-fw"]) {
     expect(byName(`${owner}-release-apply`)).toMatchObject({ type: "command:remote:Command", parent: `${owner}-release` });
-    expect(byName(`${owner}-release-confirm`)).toMatchObject({ type: "command:remote:Command", parent: `${owner}-release`, dependsOn: [`${owner}-release-apply`] });
+    expect(byName(`${owner}-release-confirm`)).toMatchObject({
+      type: "command:remote:Command",
+      parent: `${owner}-release`,
+      dependsOn: [`${owner}-release-apply`],
+    });
     const uploads = resources.filter((r) => r.parent === `${owner}-release` && r.type === "command:remote:CopyToRemote");
     expect(uploads.map((u) => u.name)).toContain(`${owner}-release-upload-apply.sh`);
     expect(byName(`${owner}-release-apply`).dependsOn).toEqual(uploads.map((u) => u.name).sort());
@@ -39,7 +43,14 @@ test("declares the jump host and the router as confirmed releases, router after 
 
 test("only known resource types, no invokes", () => {
   const types = new Set(resources.map((r) => r.type));
-  expect([...types].sort()).toEqual(["command:remote:Command", "command:remote:CopyToRemote", "homelab:deploy:Release", "homelab:network:Router", "homelab:nixos:Host", "pulumi:pulumi:Stack"]);
+  expect([...types].sort()).toEqual([
+    "command:remote:Command",
+    "command:remote:CopyToRemote",
+    "homelab:deploy:Release",
+    "homelab:network:Router",
+    "homelab:nixos:Host",
+    "pulumi:pulumi:Stack",
+  ]);
   expect(run.recorder.invokes).toEqual([]);
 });
 
@@ -50,7 +61,9 @@ test("the router is reached through the jump host, with pinned host keys, and ap
   // The SDK secret-wraps the whole connection; the recorder notes the path and redacts it.
   expect(apply.secretInputs).toContain("connection");
   expect(apply.inputs.create).toMatch(/^sudo -n bash \/home\/deploy\/homelab-uploads\/([0-9a-f]{16})\/apply\.sh apply \1 120$/);
-  expect(byName("cluster-fw-release-confirm").inputs.create).toMatch(/^sudo -n bash \/home\/deploy\/homelab-uploads\/([0-9a-f]{16})\/apply\.sh confirm \1$/);
+  expect(byName("cluster-fw-release-confirm").inputs.create).toMatch(
+    /^sudo -n bash \/home\/deploy\/homelab-uploads\/([0-9a-f]{16})\/apply\.sh confirm \1$/,
+  );
   // A NixOS host runs the homelab-apply command its configuration installed.
   expect(byName("jump-release-apply").inputs.create).toMatch(/^sudo -n homelab-apply apply [0-9a-f]{16} 300$/);
   expect(byName("jump-release-confirm").inputs.create).toMatch(/^sudo -n homelab-apply confirm [0-9a-f]{16}$/);
@@ -58,7 +71,12 @@ test("the router is reached through the jump host, with pinned host keys, and ap
   expect(upload.inputs.remotePath).toMatch(/^\/var\/lib\/homelab\/releases\/[0-9a-f]{16}\/configuration\.nix$/);
   const jump = lab.segments.cluster!.hosts.jump!;
   // Admins and Pulumi reach the jump host at the router's WAN address (DNAT from admin sources).
-  expect(run.recorder.rawInputs.get("jump-release-apply")!.connection).toMatchObject({ host: seg.router.wanAddress, user: "deploy", hostKey: jump.sshHostKey, privateKey: TEST_KEY });
+  expect(run.recorder.rawInputs.get("jump-release-apply")!.connection).toMatchObject({
+    host: seg.router.wanAddress,
+    user: "deploy",
+    hostKey: jump.sshHostKey,
+    privateKey: TEST_KEY,
+  });
   // The router's sshd only accepts the jump host, so the router is reached through it.
   expect(run.recorder.rawInputs.get("cluster-fw-release-confirm")!.connection).toMatchObject({
     host: seg.router.lanAddress,

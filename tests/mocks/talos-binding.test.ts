@@ -6,7 +6,13 @@ import { TALOS_PLUGIN_URL, TALOS_PLUGIN_VERSION, TALOS_TOKENS } from "../../prov
 
 const created: { type: string; name: string; inputs: Record<string, unknown> }[] = [];
 const invokes: { token: string; inputs: Record<string, unknown> }[] = [];
-const KNOWN = new Set<string>([TALOS_TOKENS.secrets, TALOS_TOKENS.configurationApply, TALOS_TOKENS.bootstrap, TALOS_TOKENS.kubeconfig, TALOS_TOKENS.provider]);
+const KNOWN = new Set<string>([
+  TALOS_TOKENS.secrets,
+  TALOS_TOKENS.configurationApply,
+  TALOS_TOKENS.bootstrap,
+  TALOS_TOKENS.kubeconfig,
+  TALOS_TOKENS.provider,
+]);
 
 beforeAll(async () => {
   await pulumi.runtime.setMocks(
@@ -15,7 +21,14 @@ beforeAll(async () => {
         if (a.custom !== false && !KNOWN.has(a.type)) throw new Error(`unexpected resource type ${a.type}`);
         created.push({ type: a.type, name: a.name, inputs: a.inputs });
         if (a.type === TALOS_TOKENS.secrets) {
-          return { id: a.name, state: { ...a.inputs, machineSecrets: { cluster: { id: "c", secret: "s" } }, clientConfiguration: { caCertificate: "ca", clientCertificate: "cc", clientKey: "ck" } } };
+          return {
+            id: a.name,
+            state: {
+              ...a.inputs,
+              machineSecrets: { cluster: { id: "c", secret: "s" } },
+              clientConfiguration: { caCertificate: "ca", clientCertificate: "cc", clientKey: "ck" },
+            },
+          };
         }
         if (a.type === TALOS_TOKENS.kubeconfig) return { id: a.name, state: { ...a.inputs, kubeconfigRaw: "apiVersion: v1" } };
         return { id: a.name, state: a.inputs };
@@ -49,17 +62,26 @@ test("every resource and invoke pins the plugin version and download URL", async
       machineType: "controlplane",
       machineSecrets: secrets.machineSecrets,
     });
-    const apply = new talos.ConfigurationApply("cp-1", { node: "10.20.0.11", clientConfiguration: secrets.clientConfiguration, machineConfigurationInput: config.machineConfiguration });
+    const apply = new talos.ConfigurationApply("cp-1", {
+      node: "10.20.0.11",
+      clientConfiguration: secrets.clientConfiguration,
+      machineConfigurationInput: config.machineConfiguration,
+    });
     new talos.Bootstrap("bootstrap", { node: "10.20.0.11", clientConfiguration: secrets.clientConfiguration }, { dependsOn: [apply] });
     const kube = new talos.Kubeconfig("kubeconfig", { node: "10.20.0.11", clientConfiguration: secrets.clientConfiguration });
     // Mocks ignore additionalSecretOutputs (reference section 1), so the engine-side
     // marking is checked on the options below; the invoke result is wrapped in code.
     expect(await pulumi.isSecret(config)).toBe(true);
-    void kube;
+    kube;
     return {};
   });
   await pulumi.runtime.disconnect();
-  expect(created.filter((c) => c.type !== "pulumi:pulumi:Stack").map((c) => c.type).sort()).toEqual([TALOS_TOKENS.bootstrap, TALOS_TOKENS.configurationApply, TALOS_TOKENS.kubeconfig, TALOS_TOKENS.secrets].sort());
+  expect(
+    created
+      .filter((c) => c.type !== "pulumi:pulumi:Stack")
+      .map((c) => c.type)
+      .sort(),
+  ).toEqual([TALOS_TOKENS.bootstrap, TALOS_TOKENS.configurationApply, TALOS_TOKENS.kubeconfig, TALOS_TOKENS.secrets].sort());
   for (const name of ["secrets", "cp-1", "bootstrap", "kubeconfig"]) {
     expect(opts.get(name)).toEqual({ version: TALOS_PLUGIN_VERSION, pluginDownloadURL: TALOS_PLUGIN_URL });
   }

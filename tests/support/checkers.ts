@@ -39,7 +39,8 @@ function which(program: string): string | undefined {
  */
 export function requirePrograms(programs: Readonly<Record<string, string>>): void {
   const missing = Object.entries(programs).filter(([p]) => !which(p));
-  if (missing.length > 0) throw new Error(`missing tools, install them (.ci/run does): ${missing.map(([p, pkg]) => `${p} (apt-get install ${pkg})`).join(", ")}`);
+  if (missing.length > 0)
+    throw new Error(`missing tools, install them (.ci/run does): ${missing.map(([p, pkg]) => `${p} (apt-get install ${pkg})`).join(", ")}`);
 }
 
 /** requirePrograms for the programs behind `checkers` (and nginx's stream module with nginx). */
@@ -98,7 +99,9 @@ function commandFor(f: RenderedFile, file: string, dir: string): string[] {
       const mounts = roots.map((r) => `mount -t tmpfs tmpfs ${r} && mkdir -p ${r}/nginx`).join(" && ");
       // nginx -t also binds every listen address: give it an empty network namespace that
       // may bind addresses it does not have.
-      const script = ["sysctl -qw net.ipv4.ip_nonlocal_bind=1", mounts, copies, `nginx -t -q -g '${NGINX_STREAM_MODULE}' -c ${file}`].filter(Boolean).join(" && ");
+      const script = ["sysctl -qw net.ipv4.ip_nonlocal_bind=1", mounts, copies, `nginx -t -q -g '${NGINX_STREAM_MODULE}' -c ${file}`]
+        .filter(Boolean)
+        .join(" && ");
       return ["unshare", "--net", "--mount", "--propagation", "private", "sh", "-c", script];
     }
     case "sshd":

@@ -11,7 +11,11 @@ export interface CliOptions {
   readonly env?: NodeJS.ProcessEnv;
 }
 
-const options = (opts: CliOptions): RunOptions => ({ cwd: opts.cwd ?? REPO, env: { ...process.env, NO_COLOR: "1", ...opts.env }, timeout: 60_000 });
+const options = (opts: CliOptions): RunOptions => ({
+  cwd: opts.cwd ?? REPO,
+  env: { ...process.env, NO_COLOR: "1", ...opts.env },
+  timeout: 60_000,
+});
 const argv = (args: readonly string[]) => [process.execPath, TSX, path.join(REPO, "cli", "main.ts"), ...args];
 
 /** Run the CLI to its end (at most 60 s). */

@@ -21,7 +21,27 @@ export function testCertificate(dir: string): { cert: string; key: string } {
   const cert = path.join(dir, "cert.pem");
   const key = path.join(dir, "key.pem");
   if (!fs.existsSync(cert) || !fs.existsSync(key)) {
-    must(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "1", "-subj", "/CN=homelab-test", "-keyout", key, "-out", cert], { timeout: 30000 });
+    must(
+      [
+        "openssl",
+        "req",
+        "-x509",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+        "-days",
+        "1",
+        "-subj",
+        "/CN=homelab-test",
+        "-keyout",
+        key,
+        "-out",
+        cert,
+      ],
+      { timeout: 30000 },
+    );
   }
   return { cert, key };
 }

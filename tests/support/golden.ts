@@ -22,7 +22,8 @@ export function expectGolden(relPath: string, actual: string): void {
     fs.writeFileSync(file, actual);
     return;
   }
-  if (!fs.existsSync(file)) throw new Error(`golden file ${path.relative(process.cwd(), file)} is missing; run with UPDATE_GOLDEN=1 to create it, then review it`);
+  if (!fs.existsSync(file))
+    throw new Error(`golden file ${path.relative(process.cwd(), file)} is missing; run with UPDATE_GOLDEN=1 to create it, then review it`);
   expect(actual).toBe(fs.readFileSync(file, "utf8"));
 }
 

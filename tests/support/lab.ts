@@ -53,7 +53,8 @@ export function parseFiles(files: LabFiles): ParsedLab {
 export const segOf = (f: LabFiles, name: string): any => f[`Pulumi.${name}.yaml`].config["homelab:segment"];
 
 /** The config files of a lab directory. */
-const labFileNames = (dir: string) => fs.readdirSync(dir).filter((f) => f === "Pulumi.yaml" || f === "homelab.yaml" || /^Pulumi\.[^.]+\.yaml$/.test(f));
+const labFileNames = (dir: string) =>
+  fs.readdirSync(dir).filter((f) => f === "Pulumi.yaml" || f === "homelab.yaml" || /^Pulumi\.[^.]+\.yaml$/.test(f));
 
 /** Temporary lab copies made by this test file, removed after its tests. */
 const copies: string[] = [];
@@ -78,12 +79,12 @@ export function copyLab(edit: (files: LabFiles) => void = () => undefined, into?
   const data: Record<string, any> = {};
   for (const f of labFileNames(REPO)) {
     docs[f] = parseDocument(fs.readFileSync(path.join(REPO, f), "utf8"));
-    data[f] = docs[f]!.toJS();
+    data[f] = docs[f].toJS();
   }
   edit(data);
   for (const [f, value] of Object.entries(data)) {
     if (value === undefined) continue;
-    const text = docs[f] && JSON.stringify(docs[f]!.toJS()) === JSON.stringify(value) ? docs[f]!.toString() : new Document(value).toString();
+    const text = docs[f] && JSON.stringify(docs[f].toJS()) === JSON.stringify(value) ? docs[f].toString() : new Document(value).toString();
     fs.writeFileSync(path.join(dir, f), text);
   }
   return dir;

@@ -11,7 +11,10 @@ import { referenceLab, REPO } from "./lab";
 export const TEST_KEY = `${PLACEHOLDER_KEY.trim()}\nTEST-SENTINEL-8c1f\n`;
 
 /** Run one stack of the lab in `dir` (default: the reference lab). */
-export function runStack(stack: string, opts: { dir?: string; preview?: boolean; references?: StackOutputsByName; deployKey?: string | null } = {}): Promise<MockRun> {
+export function runStack(
+  stack: string,
+  opts: { dir?: string; preview?: boolean; references?: StackOutputsByName; deployKey?: string | null } = {},
+): Promise<MockRun> {
   const key = opts.deployKey === undefined ? TEST_KEY : opts.deployKey;
   return runUnderMocks({
     stack,
@@ -27,6 +30,13 @@ export function runStack(stack: string, opts: { dir?: string; preview?: boolean;
  * The StackReferences the DMZ stack reads, as `organization/homelab/<segment>` -> outputs: each
  * segment's exported contract as the engine would return it (plain JSON).
  */
-export function segmentReferences(segments: readonly string[] = ["cluster", "internal", "lab", "sandbox"]): Record<string, Record<string, unknown>> {
-  return Object.fromEntries(segments.map((s) => [`organization/homelab/${s}`, { [OUTPUTS.contract]: JSON.parse(JSON.stringify(segmentContract(publishSegment(referenceLab(), s)))) }]));
+export function segmentReferences(
+  segments: readonly string[] = ["cluster", "internal", "lab", "sandbox"],
+): Record<string, Record<string, unknown>> {
+  return Object.fromEntries(
+    segments.map((s) => [
+      `organization/homelab/${s}`,
+      { [OUTPUTS.contract]: JSON.parse(JSON.stringify(segmentContract(publishSegment(referenceLab(), s)))) },
+    ]),
+  );
 }

@@ -28,7 +28,13 @@ const envOf = (opts: RunOptions): NodeJS.ProcessEnv => ({ PATH: PATH_ENV, LANG: 
 /** Run `cmd` to its end (bounded by `timeout`) and collect its output; never throws. A spawn error is appended to stderr. */
 export function run(cmd: readonly string[], opts: RunOptions = {}): Run {
   const start = Date.now();
-  const r = spawnSync(cmd[0]!, cmd.slice(1), { encoding: "utf8", input: opts.input ?? "", env: envOf(opts), cwd: opts.cwd, timeout: opts.timeout ?? 20000 });
+  const r = spawnSync(cmd[0]!, cmd.slice(1), {
+    encoding: "utf8",
+    input: opts.input ?? "",
+    env: envOf(opts),
+    cwd: opts.cwd,
+    timeout: opts.timeout ?? 20000,
+  });
   return { code: r.status, stdout: r.stdout ?? "", stderr: `${r.stderr ?? ""}${r.error ? String(r.error) : ""}`, ms: Date.now() - start };
 }
 
@@ -39,8 +45,8 @@ export function runAsync(cmd: readonly string[], opts: RunOptions = {}): Promise
     const p = spawn(cmd[0]!, cmd.slice(1), { env: envOf(opts), cwd: opts.cwd, stdio: ["pipe", "pipe", "pipe"] });
     let stdout = "";
     let stderr = "";
-    p.stdout!.on("data", (d: Buffer) => (stdout += d.toString()));
-    p.stderr!.on("data", (d: Buffer) => (stderr += d.toString()));
+    p.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+    p.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
     const timer = setTimeout(() => p.kill("SIGKILL"), opts.timeout ?? 20000);
     p.on("error", (e) => (stderr += String(e)));
     p.on("close", (code) => {
@@ -49,8 +55,8 @@ export function runAsync(cmd: readonly string[], opts: RunOptions = {}): Promise
     });
     // A command that exits without reading its input closes the pipe first: that EPIPE
     // says nothing the exit code does not, so it must not fail the test on its own.
-    p.stdin!.on("error", () => undefined);
-    p.stdin!.end(opts.input ?? "");
+    p.stdin.on("error", () => undefined);
+    p.stdin.end(opts.input ?? "");
   });
 }
 
@@ -68,7 +74,12 @@ export const sleep = (ms: number): Promise<void> => new Promise((resolve) => set
  * naming `what` and, if given, `detail()` (the last output seen, daemon logs). Returns the
  * time it took.
  */
-export async function waitFor(what: string, ms: number, check: () => boolean | Promise<boolean>, opts: { every?: number; detail?: () => string } = {}): Promise<number> {
+export async function waitFor(
+  what: string,
+  ms: number,
+  check: () => boolean | Promise<boolean>,
+  opts: { every?: number; detail?: () => string } = {},
+): Promise<number> {
   const start = Date.now();
   for (;;) {
     if (await check()) return Date.now() - start;

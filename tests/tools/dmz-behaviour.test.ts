@@ -48,8 +48,8 @@ const nsx = (ns: string, ...cmd: string[]) => ["ip", "netns", "exec", ns, ...cmd
 function startDaemon(name: string, cmd: readonly string[]): ChildProcess {
   const proc = spawn(cmd[0]!, cmd.slice(1), { env: { PATH: PATH_ENV }, stdio: ["ignore", "pipe", "pipe"] });
   const output: string[] = [];
-  proc.stdout!.on("data", (d) => output.push(String(d)));
-  proc.stderr!.on("data", (d) => output.push(String(d)));
+  proc.stdout.on("data", (d) => output.push(String(d)));
+  proc.stderr.on("data", (d) => output.push(String(d)));
   daemons.push({ name, proc, output });
   return proc;
 }
@@ -61,7 +61,10 @@ async function cleanup(): Promise<void> {
     daemons.map(
       (d) =>
         new Promise<void>((resolve) => {
-          if (d.proc.exitCode !== null || d.proc.signalCode !== null) return resolve();
+          if (d.proc.exitCode !== null || d.proc.signalCode !== null) {
+            resolve();
+            return;
+          }
           const t = setTimeout(() => {
             d.proc.kill("SIGKILL");
             resolve();
@@ -183,14 +186,24 @@ beforeAll(async () => {
     const backends = {
       cert,
       key,
-      http: [...new Map(httpServices.map((s) => [`${s.firewall.address}:${s.firewall.port}`, { address: s.firewall.address, port: s.firewall.port, tls: s.backend.tls }])).values()],
+      http: [
+        ...new Map(
+          httpServices.map((s) => [
+            `${s.firewall.address}:${s.firewall.port}`,
+            { address: s.firewall.address, port: s.firewall.port, tls: s.backend.tls },
+          ]),
+        ).values(),
+      ],
       tcp: streamServices.filter((s) => s.kind === "tcp").map((s) => ({ address: s.firewall.address, port: s.firewall.port })),
       udp: streamServices.filter((s) => s.kind === "udp").map((s) => ({ address: s.firewall.address, port: s.firewall.port })),
     };
     fs.writeFileSync(path.join(tmp, "backends.json"), JSON.stringify(backends));
     fs.writeFileSync(path.join(tmp, "backends.js"), BACKENDS_JS);
     fs.writeFileSync(path.join(tmp, "client.js"), CLIENT_JS);
-    const backendProc = startDaemon("backends", nsx(NS.dmz, process.execPath, path.join(tmp, "backends.js"), path.join(tmp, "backends.json")));
+    const backendProc = startDaemon(
+      "backends",
+      nsx(NS.dmz, process.execPath, path.join(tmp, "backends.js"), path.join(tmp, "backends.json")),
+    );
 
     // nginx as the checker runs it: a private mount namespace with the certificate at the
     // configured paths, its state and log directories on tmpfs, the stream module loaded for Debian.
@@ -213,8 +226,17 @@ beforeAll(async () => {
     ].join("\n");
     startDaemon("nginx", nsx(NS.dmz, "unshare", "--mount", "--propagation", "private", "sh", "-c", script));
 
-    await waitFor("the backends", 5000, () => daemons.find((d) => d.proc === backendProc)!.output.join("").includes("ready"));
-    await waitFor("dnsmasq", 3000, () => run(nsx(NS.dmz, "dig", "+time=1", "+tries=1", "+short", `@${DNS}`, `proxy.${lab.domain}`)).stdout.trim() === PROXY);
+    await waitFor("the backends", 5000, () =>
+      daemons
+        .find((d) => d.proc === backendProc)!
+        .output.join("")
+        .includes("ready"),
+    );
+    await waitFor(
+      "dnsmasq",
+      3000,
+      () => run(nsx(NS.dmz, "dig", "+time=1", "+tries=1", "+short", `@${DNS}`, `proxy.${lab.domain}`)).stdout.trim() === PROXY,
+    );
     await waitFor("nginx", 3000, () => curl(["-o", "/dev/null", "-w", "%{http_code}", `http://${PROXY}/`]).stdout === "421");
   } catch (e) {
     const logs = daemonLogs();
@@ -261,7 +283,9 @@ describe("DNS: the rendered dnsmasq.conf, running", () => {
       ]),
       ...httpServices.map((s) => [s.fqdn!, PROXY] as const),
     ]);
-    const out = must(nsx(NS.dmz, "dig", "+time=1", "+tries=1", "+noall", "+answer", `@${DNS}`, ...[...expected.keys()].flatMap((n) => [n, "A"])));
+    const out = must(
+      nsx(NS.dmz, "dig", "+time=1", "+tries=1", "+noall", "+answer", `@${DNS}`, ...[...expected.keys()].flatMap((n) => [n, "A"])),
+    );
     const a = new Map<string, string>();
     const cname = new Map<string, string>();
     for (const line of out.split("\n").filter(Boolean)) {
@@ -309,11 +333,14 @@ describe("proxy: the rendered nginx.conf, running", () => {
     expect(get(fqdn, { user: "tester:wrong" }).code).toBe(401);
   });
 
-  test.each(httpServices.map((s) => [s.fqdn!, s.exposure] as const))("%s from the internet: allowed only when internet-exposed (%s)", (fqdn, exposure) => {
-    const s = httpServices.find((x) => x.fqdn === fqdn)!;
-    const r = get(fqdn, { source: OUTSIDER, user: s.auth.kind === "basic" ? "tester:test-password" : undefined });
-    expect(r.code).toBe(exposure === "internet" ? 200 : 403);
-  });
+  test.each(httpServices.map((s) => [s.fqdn!, s.exposure] as const))(
+    "%s from the internet: allowed only when internet-exposed (%s)",
+    (fqdn, exposure) => {
+      const s = httpServices.find((x) => x.fqdn === fqdn)!;
+      const r = get(fqdn, { source: OUTSIDER, user: s.auth.kind === "basic" ? "tester:test-password" : undefined });
+      expect(r.code).toBe(exposure === "internet" ? 200 : 403);
+    },
+  );
 
   test("an unknown Host gets 421 with an empty body, on HTTPS and HTTP", () => {
     expect(get(`unknown-${ID}.${lab.domain}`)).toEqual({ code: 421, body: "" });
@@ -327,10 +354,23 @@ describe("proxy: the rendered nginx.conf, running", () => {
     expect(r).toBe(`301 https://${fqdn}/x?y=1`);
   });
 
-  test.each(streamServices.map((s) => [`${s.port}/${s.kind}`, s] as const))("stream %s reaches its firewall from the proxy address", (_, s) => {
-    const out = must(nsx(NS.dmz, process.execPath, path.join(tmp, "client.js"), s.kind, PROXY, String(s.port), s.exposure === "internet" ? OUTSIDER : ADMIN));
-    expect(out.trim()).toBe(`${s.kind} ${s.firewall.address}:${s.firewall.port} from ${PROXY}`);
-  });
+  test.each(streamServices.map((s) => [`${s.port}/${s.kind}`, s] as const))(
+    "stream %s reaches its firewall from the proxy address",
+    (_, s) => {
+      const out = must(
+        nsx(
+          NS.dmz,
+          process.execPath,
+          path.join(tmp, "client.js"),
+          s.kind,
+          PROXY,
+          String(s.port),
+          s.exposure === "internet" ? OUTSIDER : ADMIN,
+        ),
+      );
+      expect(out.trim()).toBe(`${s.kind} ${s.firewall.address}:${s.firewall.port} from ${PROXY}`);
+    },
+  );
 });
 
 describe("NTP: the rendered chrony.conf serves a client from renderChronyClient", () => {
@@ -364,7 +404,11 @@ describe("NTP: the rendered chrony.conf serves a client from renderChronyClient"
     expect([...conf.matchAll(/^allow (\S+)$/gm)].map((m) => Cidr.of(m[1]!)).some((c) => c.contains(OUTSIDER))).toBe(false);
     // The running chronyd answers the lab address and stays silent to the outsider.
     const [inside, outside] = (await asked) as [Run, Run];
-    expect({ code: inside.code, answer: inside.stdout, err: inside.stderr }).toEqual({ code: 0, answer: expect.stringMatching(/^ntp stratum=\d+$/), err: "" });
+    expect({ code: inside.code, answer: inside.stdout, err: inside.stderr }).toEqual({
+      code: 0,
+      answer: expect.stringMatching(/^ntp stratum=\d+$/),
+      err: "",
+    });
     expect({ code: outside.code, answer: outside.stdout, err: outside.stderr }).toEqual({ code: 1, answer: "", err: "no answer" });
   });
 });

@@ -34,7 +34,12 @@ const BROKEN: readonly [string, RenderedFile][] = [
   ["sshd", brokenFile("sshd", "sshd", "sshd_config", (t) => t.replace("PermitRootLogin no", "PermitRootLogin maybe"))],
   ["nix", brokenFile("nix", "nix", "configuration.nix", (t) => t.replace("networking.useDHCP = false;", "networking.useDHCP = false"))],
   ["nix (undefined variable)", brokenFile("nix-undefined", "nix", "configuration.nix", (t) => t.replace("lib.mkForce", "mkForce"))],
-  ["sh", brokenFile("sh", "sh", "apply.sh", (t) => t.replace('log "rolling back release $id: $why"', "log rolling back release $id: $why; echo $undefined_word*"))],
+  [
+    "sh",
+    brokenFile("sh", "sh", "apply.sh", (t) =>
+      t.replace('log "rolling back release $id: $why"', "log rolling back release $id: $why; echo $undefined_word*"),
+    ),
+  ],
 ];
 
 const segments = Object.keys(labPlan.segments).sort();
@@ -122,14 +127,22 @@ function evalNix(files: readonly RenderedFile[], dir: string): Record<string, an
         apply = (builtins.head cfg.environment.systemPackages).text;
         units = builtins.mapAttrs (n: u: u.serviceConfig.ExecStart) services;
       }`;
-    return JSON.parse(must(["nix-instantiate", "--eval", "--strict", "--json", "--store", "dummy://", "--option", "build-users-group", "", "-E", expr], { cwd: path.join(tmp, dir), env: { HOME: tmp }, timeout: 30000 }));
+    return JSON.parse(
+      must(["nix-instantiate", "--eval", "--strict", "--json", "--store", "dummy://", "--option", "build-users-group", "", "-E", expr], {
+        cwd: path.join(tmp, dir),
+        env: { HOME: tmp },
+        timeout: 30000,
+      }),
+    );
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });
   }
 }
 
 describe("configuration.nix evaluates to the model's values (lazy evaluation with stubs)", () => {
-  beforeAll(() => requireTools(["nix"]));
+  beforeAll(() => {
+    requireTools(["nix"]);
+  });
 
   test("the DMZ infra host", () => {
     const v = evalNix(dmzFiles, "infra");
@@ -140,7 +153,9 @@ describe("configuration.nix evaluates to the model's values (lazy evaluation wit
     expect(v.defaultGateway).toEqual({ address: lab.dmz.gateway, interface: "ens18" });
     expect(v.addresses.map((a: any) => a.address).sort()).toEqual([lab.dmz.infra.address, lab.dmz.dns, lab.dmz.ntp, lab.dmz.proxy].sort());
     expect(v.routes.map((r: any) => `${r.address}/${r.prefixLength} via ${r.via}`).sort()).toEqual(
-      Object.values(lab.segments).map((s) => `${s.subnet} via ${s.router.wanAddress}`).sort(),
+      Object.values(lab.segments)
+        .map((s) => `${s.subnet} via ${s.router.wanAddress}`)
+        .sort(),
     );
     expect(v.timesyncd).toBe(false);
     expect(v.firewallEnabled).toBe(false);
@@ -152,7 +167,9 @@ describe("configuration.nix evaluates to the model's values (lazy evaluation wit
     for (const u of access.users) {
       expect(v.users[u.name]).toEqual({ normal: true, groups: u.deploy ? [] : ["wheel"], keys: [...u.keys].sort() });
     }
-    expect(v.sudo).toEqual([{ users: [lab.ssh.deploy.user], commands: [{ command: "/run/current-system/sw/bin/homelab-apply", options: ["NOPASSWD"] }] }]);
+    expect(v.sudo).toEqual([
+      { users: [lab.ssh.deploy.user], commands: [{ command: "/run/current-system/sw/bin/homelab-apply", options: ["NOPASSWD"] }] },
+    ]);
     // The daemons run the packaged binaries on store copies of exactly the rendered files.
     expect(Object.keys(v.units).sort()).toEqual(["homelab-chronyd", "homelab-dnsmasq", "homelab-nginx"]);
     expect(v.units["homelab-dnsmasq"]).toMatch(/^\/nix\/store\/0+-dnsmasq\/bin\/dnsmasq .* -C \/nix\/store\/[a-z0-9]{32}-dnsmasq\.conf$/);
@@ -175,7 +192,9 @@ describe("configuration.nix evaluates to the model's values (lazy evaluation wit
   });
 
   test("a configuration that names an undefined attribute fails evaluation", () => {
-    const files = dmzFiles.map((f) => (f.path === "infra/configuration.nix" ? { ...f, content: f.content.replace("pkgs.dnsmasq", "pkgs.dnsmasqq") } : f));
+    const files = dmzFiles.map((f) =>
+      f.path === "infra/configuration.nix" ? { ...f, content: f.content.replace("pkgs.dnsmasq", "pkgs.dnsmasqq") } : f,
+    );
     expect(() => evalNix(files, "infra")).toThrow(/dnsmasqq/);
   });
 });

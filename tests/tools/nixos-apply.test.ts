@@ -34,7 +34,9 @@ describe("apply.sh: commit-confirm with stand-ins for NixOS", () => {
     return fs.existsSync(log) ? fs.readFileSync(log, "utf8") : "(no watchdog log)";
   };
   const systemOf = (id: string) => {
-    const sum = createHash("sha256").update(fs.readFileSync(path.join(root, "var/lib/homelab/releases", id, "configuration.nix"))).digest("hex");
+    const sum = createHash("sha256")
+      .update(fs.readFileSync(path.join(root, "var/lib/homelab/releases", id, "configuration.nix")))
+      .digest("hex");
     return `system-${sum.slice(0, 12)}`;
   };
 
@@ -56,7 +58,11 @@ describe("apply.sh: commit-confirm with stand-ins for NixOS", () => {
         `dir="$HOMELAB_ROOT/nix/store/system-$(sha256sum "$config" | cut -c1-12)"\nmkdir -p "$dir/bin"\ncp "$HOMELAB_ROOT/stand-ins/switch-to-configuration" "$dir/bin/"\nln -sfn "$dir" result\n`,
       { mode: 0o755 },
     );
-    fs.writeFileSync(path.join(standIns, "nix-env"), `#!/bin/sh\nset -e\n[ "$1" = -p ] && [ "$3" = --set ] || exit 2\nln -sfn "$4" "$2"\n`, { mode: 0o755 });
+    fs.writeFileSync(
+      path.join(standIns, "nix-env"),
+      `#!/bin/sh\nset -e\n[ "$1" = -p ] && [ "$3" = --set ] || exit 2\nln -sfn "$4" "$2"\n`,
+      { mode: 0o755 },
+    );
     const initial = path.join(root, "nix/store/system-initial");
     fs.mkdirSync(path.join(initial, "bin"), { recursive: true });
     fs.copyFileSync(path.join(standIns, "switch-to-configuration"), path.join(initial, "bin/switch-to-configuration"));
@@ -76,7 +82,8 @@ describe("apply.sh: commit-confirm with stand-ins for NixOS", () => {
     const pidFile = root && watchdogPid();
     if (pidFile && fs.existsSync(pidFile)) {
       const pid = fs.readFileSync(pidFile, "utf8").trim();
-      if (pid && fs.existsSync(`/proc/${pid}/cmdline`) && fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("watchdog")) run(["kill", pid]);
+      if (pid && fs.existsSync(`/proc/${pid}/cmdline`) && fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("watchdog"))
+        run(["kill", pid]);
     }
     if (root) fs.rmSync(root, { recursive: true, force: true });
   });
@@ -104,7 +111,9 @@ describe("apply.sh: commit-confirm with stand-ins for NixOS", () => {
     const before = fs.readFileSync(path.join(root, "etc/nixos/homelab/configuration.nix"), "utf8");
     expect(apply("apply", "r2", "1").code).toBe(0);
     expect(link("run/current-system")).toBe(systemOf("r2"));
-    await waitFor("the watchdog's rollback", 6000, () => fs.existsSync(path.join(root, "var/lib/homelab/apply/result-r2")), { detail: () => watchdogLog() });
+    await waitFor("the watchdog's rollback", 6000, () => fs.existsSync(path.join(root, "var/lib/homelab/apply/result-r2")), {
+      detail: () => watchdogLog(),
+    });
     expect(link("run/current-system")).toBe(systemOf("r1"));
     expect(link("nix/var/nix/profiles/system")).toBe(systemOf("r1"));
     expect(fs.readFileSync(path.join(root, "etc/nixos/homelab/configuration.nix"), "utf8")).toBe(before);
@@ -139,7 +148,13 @@ describe("apply.sh: commit-confirm with stand-ins for NixOS", () => {
     );
     const standIns = path.join(root, "stand-ins");
     const rebuild = fs.readFileSync(path.join(standIns, "nixos-rebuild"), "utf8");
-    fs.writeFileSync(path.join(standIns, "nixos-rebuild"), rebuild.replace('cp "$HOMELAB_ROOT/stand-ins/switch-to-configuration" "$dir/bin/"', '[ -e "$dir/bin/switch-to-configuration" ] || cp "$HOMELAB_ROOT/stand-ins/switch-to-configuration" "$dir/bin/"'));
+    fs.writeFileSync(
+      path.join(standIns, "nixos-rebuild"),
+      rebuild.replace(
+        'cp "$HOMELAB_ROOT/stand-ins/switch-to-configuration" "$dir/bin/"',
+        '[ -e "$dir/bin/switch-to-configuration" ] || cp "$HOMELAB_ROOT/stand-ins/switch-to-configuration" "$dir/bin/"',
+      ),
+    );
     const r = apply("apply", "r3b", "60");
     fs.writeFileSync(path.join(standIns, "nixos-rebuild"), rebuild);
     expect(r.code).toBe(APPLY_EXIT.install);

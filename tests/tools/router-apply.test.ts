@@ -31,7 +31,10 @@ const inNs = (ns: string, cmd: readonly string[], env: Record<string, string> = 
 
 /** apply.sh of release `id`, run as the router would, with its state under the temp root. */
 function applySh(id: string, ...args: string[]): Run {
-  return inNs(NS.router, ["bash", path.join(tmp, "releases", id, "apply.sh"), ...args], { HOMELAB_ROOT: path.join(tmp, "root"), HOMELAB_SERVICES: "none" });
+  return inNs(NS.router, ["bash", path.join(tmp, "releases", id, "apply.sh"), ...args], {
+    HOMELAB_ROOT: path.join(tmp, "root"),
+    HOMELAB_SERVICES: "none",
+  });
 }
 
 /** Write a release directory, optionally changing one file. */
@@ -63,14 +66,25 @@ function probeSsh(): "connected" | "timed out" {
 
 /** A TCP connection from `src` (an address of the WAN namespace) to the router's WAN address, concurrently. */
 async function probeWan(src: string, port: number): Promise<string> {
-  const r = await runAsync(["ip", "netns", "exec", NS.wan, "socat", "-T2", "-", `TCP:${router.wan.address}:${port},bind=${src},connect-timeout=1`]);
+  const r = await runAsync([
+    "ip",
+    "netns",
+    "exec",
+    NS.wan,
+    "socat",
+    "-T2",
+    "-",
+    `TCP:${router.wan.address}:${port},bind=${src},connect-timeout=1`,
+  ]);
   const out = `${r.stdout}${r.stderr}`;
   return r.code === 0 ? `connected: ${out.trim()}` : /Connection timed out/.test(out) ? "timed out" : `error ${r.code}: ${out.trim()}`;
 }
 
 /** Packets a named counter of the live ruleset has counted. */
 function counterPackets(name: string): number {
-  const json = JSON.parse(inNs(NS.router, ["nft", "-j", "list", "counter", "inet", "homelab", name]).stdout) as { nftables: { counter?: { packets: number } }[] };
+  const json = JSON.parse(inNs(NS.router, ["nft", "-j", "list", "counter", "inet", "homelab", name]).stdout) as {
+    nftables: { counter?: { packets: number } }[];
+  };
   return json.nftables.find((e) => e.counter)!.counter!.packets;
 }
 
@@ -103,10 +117,20 @@ beforeAll(async () => {
   must(["ip", "-n", NS.router, "addr", "add", `${router.lan.address}/${router.lan.subnet.prefix}`, "dev", router.lan.iface]);
   must(["ip", "-n", NS.jump, "addr", "add", `${router.jumpAddress}/${router.lan.subnet.prefix}`, "dev", "eth0"]);
   must(["ip", "-n", NS.wan, "addr", "add", `${router.wan.gateway}/${router.wan.subnet.prefix}`, "dev", "eth0"]);
-  for (const [ns, dev] of [[NS.router, router.wan.iface], [NS.router, router.lan.iface], [NS.jump, "eth0"], [NS.wan, "eth0"]] as const) must(["ip", "-n", ns, "link", "set", dev, "up"]);
+  for (const [ns, dev] of [
+    [NS.router, router.wan.iface],
+    [NS.router, router.lan.iface],
+    [NS.jump, "eth0"],
+    [NS.wan, "eth0"],
+  ] as const)
+    must(["ip", "-n", ns, "link", "set", dev, "up"]);
 
   // Stands in for the router's sshd: answers "ok" on the LAN address, port 22.
-  listener = spawn("ip", ["netns", "exec", NS.router, "socat", `TCP-LISTEN:22,bind=${router.lan.address},reuseaddr,fork`, "SYSTEM:echo ok"], { stdio: "ignore", env: { PATH: PATH_ENV } });
+  listener = spawn(
+    "ip",
+    ["netns", "exec", NS.router, "socat", `TCP-LISTEN:22,bind=${router.lan.address},reuseaddr,fork`, "SYSTEM:echo ok"],
+    { stdio: "ignore", env: { PATH: PATH_ENV } },
+  );
   await waitFor("the stand-in sshd to listen", 3000, () => inNs(NS.router, ["ss", "-Hltn", "sport = :22"]).stdout.includes(":22"));
   if (liveRuleset().trim() !== "") throw new Error("a new namespace should start with an empty ruleset");
   if (probeSsh() !== "connected") throw new Error("the jump host cannot reach the router before any ruleset: the topology is broken");
@@ -115,7 +139,10 @@ beforeAll(async () => {
   // The same release, except that the router's SSH rule admits another address: it locks the jump host out.
   writeRelease("lockout", (p, c) => {
     if (p !== "nftables.conf") return c;
-    const locked = c.replace(`ip saddr ${router.jumpAddress} ip daddr ${router.lan.address} tcp dport 22`, `ip saddr 10.10.0.99 ip daddr ${router.lan.address} tcp dport 22`);
+    const locked = c.replace(
+      `ip saddr ${router.jumpAddress} ip daddr ${router.lan.address} tcp dport 22`,
+      `ip saddr 10.10.0.99 ip daddr ${router.lan.address} tcp dport 22`,
+    );
     if (locked === c) throw new Error("the lockout edit did not apply");
     return locked;
   });
@@ -142,10 +169,17 @@ describe("apply.sh in a network namespace", () => {
     await sleep(TIMEOUT * 1000 - (Date.now() - armedAt) + 800);
     expect(liveRuleset()).toBe(loaded);
     expect(status()).toMatch(/^current: good \(confirmed .*\)\npending: none\n/);
-    for (const [file, target] of [["nftables.conf", "etc/nftables.conf"], ["dnsmasq.conf", "etc/dnsmasq.conf"], ["sshd_config", "etc/ssh/sshd_config"]]) {
+    for (const [file, target] of [
+      ["nftables.conf", "etc/nftables.conf"],
+      ["dnsmasq.conf", "etc/dnsmasq.conf"],
+      ["sshd_config", "etc/ssh/sshd_config"],
+    ]) {
       expect(installed(target!)).toBe(releaseFile(file!));
     }
-    const keys = release.filter((f) => f.path.startsWith("authorized_keys.d/")).map((f) => f.path.split("/")[1]!).sort();
+    const keys = release
+      .filter((f) => f.path.startsWith("authorized_keys.d/"))
+      .map((f) => f.path.split("/")[1]!)
+      .sort();
     expect(fs.readdirSync(path.join(tmp, "root", "etc/ssh/authorized_keys.d")).sort()).toEqual(keys);
     const routes = inNs(NS.router, ["ip", "-4", "route", "show"]).stdout;
     for (const r of router.routes) expect(routes).toContain(`${r.to} via ${r.via} dev ${router.wan.iface}`);
@@ -163,8 +197,14 @@ describe("apply.sh in a network namespace", () => {
     must(["ip", "-n", NS.jump, "addr", "add", `${pub.to}/${router.lan.subnet.prefix}`, "dev", "eth0"]);
     must(["ip", "-n", NS.jump, "route", "add", "default", "via", router.lan.address]);
     const backends = [
-      spawn("ip", ["netns", "exec", NS.jump, "socat", `TCP-LISTEN:${pub.toPort},bind=${pub.to},reuseaddr,fork`, "SYSTEM:echo published"], { stdio: "ignore", env: { PATH: PATH_ENV } }),
-      spawn("ip", ["netns", "exec", NS.jump, "socat", `TCP-LISTEN:22,bind=${ssh.to},reuseaddr,fork`, "SYSTEM:echo jump"], { stdio: "ignore", env: { PATH: PATH_ENV } }),
+      spawn("ip", ["netns", "exec", NS.jump, "socat", `TCP-LISTEN:${pub.toPort},bind=${pub.to},reuseaddr,fork`, "SYSTEM:echo published"], {
+        stdio: "ignore",
+        env: { PATH: PATH_ENV },
+      }),
+      spawn("ip", ["netns", "exec", NS.jump, "socat", `TCP-LISTEN:22,bind=${ssh.to},reuseaddr,fork`, "SYSTEM:echo jump"], {
+        stdio: "ignore",
+        env: { PATH: PATH_ENV },
+      }),
     ];
     try {
       await waitFor("the stand-in backends to listen", 3000, () => {
@@ -172,7 +212,12 @@ describe("apply.sh in a network namespace", () => {
         return ss.includes(`${pub.to}:${pub.toPort}`) && ss.includes(`${ssh.to}:22`);
       });
       const dropsBefore = counterPackets("drop_input");
-      const results = await Promise.all([probeWan(proxy, pub.wanPort), probeWan(admin, ssh.wanPort), probeWan(admin, pub.wanPort), probeWan(proxy, ssh.wanPort)]);
+      const results = await Promise.all([
+        probeWan(proxy, pub.wanPort),
+        probeWan(admin, ssh.wanPort),
+        probeWan(admin, pub.wanPort),
+        probeWan(proxy, ssh.wanPort),
+      ]);
       expect(results).toEqual(["connected: published", "connected: jump", "timed out", "timed out"]);
       // The two refused sources were not translated, so the router itself dropped them, and counted it.
       expect(counterPackets("drop_input")).toBeGreaterThan(dropsBefore);
@@ -194,7 +239,10 @@ describe("apply.sh in a network namespace", () => {
 
     // The watchdog records the rollback only after it has restored everything.
     let st = "";
-    await waitFor("the watchdog's rollback", TIMEOUT * 1000 + 3000, () => /^rolled-back: lockout /m.test((st = status())), { every: 100, detail: () => st });
+    await waitFor("the watchdog's rollback", TIMEOUT * 1000 + 3000, () => /^rolled-back: lockout /m.test((st = status())), {
+      every: 100,
+      detail: () => st,
+    });
     // Rolled back at the deadline apply.sh announced (both to the second), not merely eventually.
     const deadline = Date.parse(/restores the previous state at (\S+) unless/.exec(applied.stdout)![1]!);
     const at = Date.parse(/^rolled-back: lockout \(not-confirmed, (\S+)\)/m.exec(st)![1]!);
@@ -217,7 +265,7 @@ describe("apply.sh in a network namespace", () => {
     const stateBefore = status();
     const applied = applySh("broken", "apply", "broken", String(TIMEOUT));
     expect(applied.code).toBe(APPLY_EXIT.check);
-    expect(applied.stderr).toMatch(/check failed; nothing was changed:\n  - nftables.conf fails nft -c: /);
+    expect(applied.stderr).toMatch(/check failed; nothing was changed:\n {2}- nftables.conf fails nft -c: /);
     expect(applied.stdout).not.toMatch(/armed watchdog/);
     expect(liveRuleset()).toBe(before);
     expect(installed("etc/nftables.conf")).toBe(releaseFile("nftables.conf"));

@@ -23,7 +23,9 @@ const CHECKERS: Checker[] = ["nft", "dnsmasq", "sshd", "ssh-client", "sh", "auth
 /** One failed check, readable in a jest diff. */
 const failures = (results: readonly CheckResult[]) => results.filter((r) => !r.ok).map((r) => `${r.file} (${r.command}):\n${r.output}`);
 
-beforeAll(() => requireTools(CHECKERS));
+beforeAll(() => {
+  requireTools(CHECKERS);
+});
 
 describe("every rendered file passes its real checker", () => {
   test.each(SEGMENTS)("%s", (seg) => {
@@ -38,26 +40,54 @@ describe("every rendered file passes its real checker", () => {
 /** A broken variant of a real file, per checker: each must FAIL, or the positive test above proves nothing. */
 const internal = Object.fromEntries(filesOf("internal").map((f) => [f.path, f]));
 const broken: [string, RenderedFile][] = [
-  ["nft: a syntax error", { ...internal["router/nftables.conf"]!, content: `${internal["router/nftables.conf"]!.content}${NFT_SYNTAX_ERROR}` }],
+  [
+    "nft: a syntax error",
+    { ...internal["router/nftables.conf"]!, content: `${internal["router/nftables.conf"]!.content}${NFT_SYNTAX_ERROR}` },
+  ],
   // Why the renderer never uses iif/oif: they need the interface to exist at load time.
-  ["nft: iif on an interface the namespace lacks", { ...internal["router/nftables.conf"]!, content: internal["router/nftables.conf"]!.content.replace('iifname "lo" accept', 'iif "enp2s0" accept') }],
+  [
+    "nft: iif on an interface the namespace lacks",
+    {
+      ...internal["router/nftables.conf"]!,
+      content: internal["router/nftables.conf"]!.content.replace('iifname "lo" accept', 'iif "enp2s0" accept'),
+    },
+  ],
   [
     // Why the renderer splits overlapping rules into separate sets: the kernel refuses this one.
     "nft: a concatenated interval set with a wide element before a narrow one inside it",
     {
       path: "router/nftables.conf",
       checker: "nft",
-      content: "table inet t {\n\tset s {\n\t\ttype ipv4_addr . ipv4_addr . inet_proto . inet_service\n\t\tflags interval\n\t\telements = {\n\t\t\t10.20.0.0/24 . 10.10.0.0/24 . tcp . 80,\n\t\t\t10.20.0.21 . 10.10.0.10 . tcp . 80,\n\t\t}\n\t}\n}\n",
+      content:
+        "table inet t {\n\tset s {\n\t\ttype ipv4_addr . ipv4_addr . inet_proto . inet_service\n\t\tflags interval\n\t\telements = {\n\t\t\t10.20.0.0/24 . 10.10.0.0/24 . tcp . 80,\n\t\t\t10.20.0.21 . 10.10.0.10 . tcp . 80,\n\t\t}\n\t}\n}\n",
     },
   ],
-  ["dnsmasq: an unknown option", { ...internal["router/dnsmasq.conf"]!, content: `${internal["router/dnsmasq.conf"]!.content}dhcp-rnage=10.10.0.100,10.10.0.199\n` }],
-  ["dnsmasq: a misspelt DHCP option name", { ...internal["router/dnsmasq.conf"]!, content: internal["router/dnsmasq.conf"]!.content.replace("option:ntp-server", "option:ntp-servr") }],
-  ["sshd: an unknown directive", { ...internal["router/sshd_config"]!, content: `${internal["router/sshd_config"]!.content}PasswordAuthenticaton yes\n` }],
+  [
+    "dnsmasq: an unknown option",
+    { ...internal["router/dnsmasq.conf"]!, content: `${internal["router/dnsmasq.conf"]!.content}dhcp-rnage=10.10.0.100,10.10.0.199\n` },
+  ],
+  [
+    "dnsmasq: a misspelt DHCP option name",
+    {
+      ...internal["router/dnsmasq.conf"]!,
+      content: internal["router/dnsmasq.conf"]!.content.replace("option:ntp-server", "option:ntp-servr"),
+    },
+  ],
+  [
+    "sshd: an unknown directive",
+    { ...internal["router/sshd_config"]!, content: `${internal["router/sshd_config"]!.content}PasswordAuthenticaton yes\n` },
+  ],
   ["ssh-client: an unknown option", { ...internal["ssh_config"]!, content: `${internal["ssh_config"]!.content}Host x\n\tProxyJumpp y\n` }],
   ["sh: a bash syntax error", { ...internal["router/apply.sh"]!, content: `${internal["router/apply.sh"]!.content}if true; then\n` }],
-  ["sh: an unquoted expansion shellcheck flags", { ...internal["router/apply.sh"]!, content: `${internal["router/apply.sh"]!.content}rm -rf $STATE/x\n` }],
+  [
+    "sh: an unquoted expansion shellcheck flags",
+    { ...internal["router/apply.sh"]!, content: `${internal["router/apply.sh"]!.content}rm -rf $STATE/x\n` },
+  ],
   ["authorized-keys: a garbage key line", { ...internal["router/authorized_keys.d/alice"]!, content: "ssh-ed25519 not-base64!! alice\n" }],
-  ["authorized-keys: a garbage known_hosts line", { ...internal["known_hosts"]!, content: "jump.internal.lab.example.net ssh-ed25519 AAAA@@\n" }],
+  [
+    "authorized-keys: a garbage known_hosts line",
+    { ...internal["known_hosts"]!, content: "jump.internal.lab.example.net ssh-ed25519 AAAA@@\n" },
+  ],
 ];
 
 describe("negative controls: each checker rejects a broken file", () => {
@@ -73,7 +103,9 @@ describe("negative controls: each checker rejects a broken file", () => {
 
 describe("ssh resolves each alias to the intended address and hop", () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "homelab-sshg-"));
-  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+  afterAll(() => {
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
 
   test.each(SEGMENTS)("%s", (seg) => {
     const s = plan.segments[seg]!;
@@ -84,14 +116,23 @@ describe("ssh resolves each alias to the intended address and hop", () => {
     const expected: [string, string, string][] = [
       [jumpAlias, seg0.router.wanAddress, "none"],
       [`${seg0.router.name}.${seg}.${lab.domain}`, seg0.router.lanAddress, jumpAlias],
-      ...s.hosts.filter((h) => SSH_OS.has(h.os) && h.id !== seg0.jumpHost).flatMap((h): [string, string, string][] => [
-        [`${h.id}.${seg}`, h.address, jumpAlias],
-        [h.fqdn, h.address, jumpAlias],
-      ]),
+      ...s.hosts
+        .filter((h) => SSH_OS.has(h.os) && h.id !== seg0.jumpHost)
+        .flatMap((h): [string, string, string][] => [
+          [`${h.id}.${seg}`, h.address, jumpAlias],
+          [h.fqdn, h.address, jumpAlias],
+        ]),
     ];
     for (const [alias, hostname, proxy] of expected) {
       const g = sshG(config, alias);
-      expect({ alias, hostname: g.hostname, proxyjump: g.proxyjump ?? "none", strict: g.stricthostkeychecking, password: g.passwordauthentication, identitiesonly: g.identitiesonly }).toEqual({
+      expect({
+        alias,
+        hostname: g.hostname,
+        proxyjump: g.proxyjump ?? "none",
+        strict: g.stricthostkeychecking,
+        password: g.passwordauthentication,
+        identitiesonly: g.identitiesonly,
+      }).toEqual({
         alias,
         hostname,
         proxyjump: proxy,
@@ -120,7 +161,9 @@ describe("property: rulesets with overlapping flows still load", () => {
     const base = plan.segments["internal"]!.router;
     fc.assert(
       fc.property(fc.array(arbRule, { minLength: 1, maxLength: 20 }), fc.array(arbRule, { maxLength: 10 }), (outbound, inbound) => {
-        const [result] = checkFiles([{ path: "nftables.conf", content: renderRouterNftables({ ...base, outbound, inbound }), checker: "nft" }]);
+        const [result] = checkFiles([
+          { path: "nftables.conf", content: renderRouterNftables({ ...base, outbound, inbound }), checker: "nft" },
+        ]);
         expect(failures([result!])).toEqual([]);
       }),
       { numRuns: 25 },

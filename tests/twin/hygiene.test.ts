@@ -28,10 +28,12 @@ function startRunner(): Promise<{ proc: ChildProcess; up: Up; output: () => stri
   });
   children.push(proc);
   let out = "";
-  proc.stdout!.on("data", (d: Buffer) => (out += d.toString()));
-  proc.stderr!.on("data", (d: Buffer) => (out += d.toString()));
+  proc.stdout.on("data", (d: Buffer) => (out += d.toString()));
+  proc.stderr.on("data", (d: Buffer) => (out += d.toString()));
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`the twin runner did not come up within 60 s:\n${out}`)), 60000);
+    const timer = setTimeout(() => {
+      reject(new Error(`the twin runner did not come up within 60 s:\n${out}`));
+    }, 60000);
     const check = () => {
       const m = /^TWIN-UP (.*)$/m.exec(out);
       if (m) {
@@ -42,7 +44,7 @@ function startRunner(): Promise<{ proc: ChildProcess; up: Up; output: () => stri
         reject(new Error(`the twin runner exited ${proc.exitCode}:\n${out}`));
       }
     };
-    proc.stdout!.on("data", check);
+    proc.stdout.on("data", check);
     proc.on("exit", check);
   });
 }
@@ -90,25 +92,29 @@ afterAll(() => {
 });
 
 describe("a twin is gone, whatever ends its controller", () => {
-  test.each([["SIGKILL"], ["SIGTERM"]] as const)("%s of the controlling process leaves nothing behind", async (signal) => {
-    const { proc, up, output } = await startRunner();
-    // It really runs: PID 1, daemons in its PID namespace, its network namespaces held.
-    expect(fs.existsSync(`/proc/${up.pid1}`)).toBe(true);
-    expect(up.netns.length).toBeGreaterThan(20);
-    expect(holders(up).filter((h) => h.includes("pid:[")).length).toBeGreaterThan(10);
-    // Nothing of it is visible on the host: no namespace name, no link, no mount.
-    expect(findLeftovers(up.prefix).filter((l) => !l.startsWith("process"))).toEqual([]);
-    expect(readHostState()).toBe(hostBefore);
+  test.each([["SIGKILL"], ["SIGTERM"]] as const)(
+    "%s of the controlling process leaves nothing behind",
+    async (signal) => {
+      const { proc, up, output } = await startRunner();
+      // It really runs: PID 1, daemons in its PID namespace, its network namespaces held.
+      expect(fs.existsSync(`/proc/${up.pid1}`)).toBe(true);
+      expect(up.netns.length).toBeGreaterThan(20);
+      expect(holders(up).filter((h) => h.includes("pid:[")).length).toBeGreaterThan(10);
+      // Nothing of it is visible on the host: no namespace name, no link, no mount.
+      expect(findLeftovers(up.prefix).filter((l) => !l.startsWith("process"))).toEqual([]);
+      expect(readHostState()).toBe(hostBefore);
 
-    proc.kill(signal);
-    const left = await goneWithin(up, 5000);
-    // Reaped, so its pid no longer counts as an owner.
-    expect(await exitWithin(proc, 5000)).toBe(true);
-    expect({ left, output: left.length ? output() : "" }).toEqual({ left: [], output: "" });
-    expect(readHostState()).toBe(hostBefore);
+      proc.kill(signal);
+      const left = await goneWithin(up, 5000);
+      // Reaped, so its pid no longer counts as an owner.
+      expect(await exitWithin(proc, 5000)).toBe(true);
+      expect({ left, output: left.length ? output() : "" }).toEqual({ left: [], output: "" });
+      expect(readHostState()).toBe(hostBefore);
 
-    // The scratch directory outlives a SIGKILLed controller (SIGTERM removes it); the next twin sweeps it.
-    if (signal === "SIGKILL") sweepStaleDirs();
-    expect(fs.existsSync(up.dir)).toBe(false);
-  }, 90000);
+      // The scratch directory outlives a SIGKILLed controller (SIGTERM removes it); the next twin sweeps it.
+      if (signal === "SIGKILL") sweepStaleDirs();
+      expect(fs.existsSync(up.dir)).toBe(false);
+    },
+    90000,
+  );
 });

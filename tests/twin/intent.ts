@@ -83,47 +83,221 @@ const C = {
 /** The intent table of the reference lab. */
 export const INTENT: readonly IntentRow[] = [
   // --- the internet reaches the proxy, and only the proxy --------------------------------------------------
-  { from: "edge/internet", to: "dmz/proxy", port: "80/tcp", kind: "connect", expect: { answers: "connect" }, why: "the proxy redirects plain HTTP to HTTPS" },
-  { from: "edge/internet", to: "dmz/proxy", port: "443/tcp", kind: "https", name: "wiki", expect: { http: 200, backend: "cluster/ingress", seen: "dmz/proxy" }, why: "wiki is internet-exposed, via cluster-fw's DNAT" },
-  { from: "edge/internet", to: "dmz/proxy", port: "443/tcp", kind: "https", name: "agent", auth: true, expect: { http: 200, backend: "sandbox/agent", seen: "dmz/proxy" }, why: "the agent's UI is internet-exposed behind basic auth" },
-  { from: "edge/internet", to: "dmz/proxy", port: "25565/tcp", expect: reply("sandbox/games", "dmz/proxy"), why: "minecraft is published: proxy -> sandbox-fw -> games" },
-  { from: "edge/internet", to: "dmz/proxy", port: "2456/udp", expect: reply("sandbox/games", "dmz/proxy"), why: "valheim is published: proxy -> sandbox-fw -> games" },
-  { from: "edge/internet", to: "dmz/proxy", port: "47984/tcp", expect: reply("lab/vdi", "dmz/proxy"), why: "Sunshine control is published: proxy -> lab-fw -> vdi" },
-  { from: "edge/internet", to: "dmz/proxy", port: "47998/udp", expect: reply("lab/vdi", "dmz/proxy"), why: "Sunshine video is published: proxy -> lab-fw -> vdi" },
-  ...["grafana", "registry", "pve", "nas", "argocd", "mirror"].map(
-    (name): IntentRow => ({ from: "edge/internet", to: "dmz/proxy", port: "443/tcp", kind: "https", name, expect: { http: 403 }, why: "lab-exposed names are refused to the internet by the proxy" }),
-  ),
-  { from: "edge/internet", to: "internal-fw", port: "icmp", expect: { answers: "pong" }, why: "routers answer ping (rate-limited): the path to internal-fw works" },
-  { from: "edge/isp", to: "sandbox-fw", port: "icmp", expect: { answers: "pong" }, why: "routers answer ping: the path to sandbox-fw works" },
+  {
+    from: "edge/internet",
+    to: "dmz/proxy",
+    port: "80/tcp",
+    kind: "connect",
+    expect: { answers: "connect" },
+    why: "the proxy redirects plain HTTP to HTTPS",
+  },
+  {
+    from: "edge/internet",
+    to: "dmz/proxy",
+    port: "443/tcp",
+    kind: "https",
+    name: "wiki",
+    expect: { http: 200, backend: "cluster/ingress", seen: "dmz/proxy" },
+    why: "wiki is internet-exposed, via cluster-fw's DNAT",
+  },
+  {
+    from: "edge/internet",
+    to: "dmz/proxy",
+    port: "443/tcp",
+    kind: "https",
+    name: "agent",
+    auth: true,
+    expect: { http: 200, backend: "sandbox/agent", seen: "dmz/proxy" },
+    why: "the agent's UI is internet-exposed behind basic auth",
+  },
+  {
+    from: "edge/internet",
+    to: "dmz/proxy",
+    port: "25565/tcp",
+    expect: reply("sandbox/games", "dmz/proxy"),
+    why: "minecraft is published: proxy -> sandbox-fw -> games",
+  },
+  {
+    from: "edge/internet",
+    to: "dmz/proxy",
+    port: "2456/udp",
+    expect: reply("sandbox/games", "dmz/proxy"),
+    why: "valheim is published: proxy -> sandbox-fw -> games",
+  },
+  {
+    from: "edge/internet",
+    to: "dmz/proxy",
+    port: "47984/tcp",
+    expect: reply("lab/vdi", "dmz/proxy"),
+    why: "Sunshine control is published: proxy -> lab-fw -> vdi",
+  },
+  {
+    from: "edge/internet",
+    to: "dmz/proxy",
+    port: "47998/udp",
+    expect: reply("lab/vdi", "dmz/proxy"),
+    why: "Sunshine video is published: proxy -> lab-fw -> vdi",
+  },
+  ...["grafana", "registry", "pve", "nas", "argocd", "mirror"].map((name): IntentRow => ({
+    from: "edge/internet",
+    to: "dmz/proxy",
+    port: "443/tcp",
+    kind: "https",
+    name,
+    expect: { http: 403 },
+    why: "lab-exposed names are refused to the internet by the proxy",
+  })),
+  {
+    from: "edge/internet",
+    to: "internal-fw",
+    port: "icmp",
+    expect: { answers: "pong" },
+    why: "routers answer ping (rate-limited): the path to internal-fw works",
+  },
+  {
+    from: "edge/isp",
+    to: "sandbox-fw",
+    port: "icmp",
+    expect: { answers: "pong" },
+    why: "routers answer ping: the path to sandbox-fw works",
+  },
   // A firewall's published ports are translated for the proxy only.
-  { from: "edge/internet", to: "sandbox-fw", port: "8080/tcp", expect: drop("sandbox-fw drop_input", C.internetViaSandboxFw), why: "only the proxy reaches published ports" },
-  { from: "edge/internet", to: "sandbox-fw", port: "25565/tcp", expect: drop("sandbox-fw drop_input", C.internetViaSandboxFw), why: "only the proxy reaches published ports" },
-  { from: "edge/internet", to: "sandbox-fw", port: "2456/udp", expect: drop("sandbox-fw drop_input", C.internetViaSandboxFw), why: "only the proxy reaches published ports" },
-  { from: "edge/internet", to: "lab-fw", port: "47984/tcp", expect: drop("lab-fw drop_input", C.internetViaLabFw), why: "only the proxy reaches published ports" },
-  { from: "edge/internet", to: "lab-fw", port: "47998/udp", expect: drop("lab-fw drop_input", C.internetViaLabFw), why: "only the proxy reaches published ports" },
-  { from: "edge/internet", to: "lab-fw", port: "80/tcp", expect: drop("lab-fw drop_input", C.internetViaLabFw), why: "only the proxy reaches published ports" },
-  { from: "edge/internet", to: "cluster-fw", port: "80/tcp", expect: drop("cluster-fw drop_input", C.internetViaClusterFw), why: "only the proxy reaches published ports" },
-  ...["3000/tcp", "5000/tcp", "8006/tcp", "443/tcp"].map(
-    (port): IntentRow => ({ from: "edge/internet", to: "internal-fw", port, expect: drop("internal-fw drop_input", C.internetPingInternalFw), why: "only the proxy reaches published ports" }),
-  ),
+  {
+    from: "edge/internet",
+    to: "sandbox-fw",
+    port: "8080/tcp",
+    expect: drop("sandbox-fw drop_input", C.internetViaSandboxFw),
+    why: "only the proxy reaches published ports",
+  },
+  {
+    from: "edge/internet",
+    to: "sandbox-fw",
+    port: "25565/tcp",
+    expect: drop("sandbox-fw drop_input", C.internetViaSandboxFw),
+    why: "only the proxy reaches published ports",
+  },
+  {
+    from: "edge/internet",
+    to: "sandbox-fw",
+    port: "2456/udp",
+    expect: drop("sandbox-fw drop_input", C.internetViaSandboxFw),
+    why: "only the proxy reaches published ports",
+  },
+  {
+    from: "edge/internet",
+    to: "lab-fw",
+    port: "47984/tcp",
+    expect: drop("lab-fw drop_input", C.internetViaLabFw),
+    why: "only the proxy reaches published ports",
+  },
+  {
+    from: "edge/internet",
+    to: "lab-fw",
+    port: "47998/udp",
+    expect: drop("lab-fw drop_input", C.internetViaLabFw),
+    why: "only the proxy reaches published ports",
+  },
+  {
+    from: "edge/internet",
+    to: "lab-fw",
+    port: "80/tcp",
+    expect: drop("lab-fw drop_input", C.internetViaLabFw),
+    why: "only the proxy reaches published ports",
+  },
+  {
+    from: "edge/internet",
+    to: "cluster-fw",
+    port: "80/tcp",
+    expect: drop("cluster-fw drop_input", C.internetViaClusterFw),
+    why: "only the proxy reaches published ports",
+  },
+  ...["3000/tcp", "5000/tcp", "8006/tcp", "443/tcp"].map((port): IntentRow => ({
+    from: "edge/internet",
+    to: "internal-fw",
+    port,
+    expect: drop("internal-fw drop_input", C.internetPingInternalFw),
+    why: "only the proxy reaches published ports",
+  })),
   // SSH to a jump host from the internet: the router translates port 22 for the admin workstations only.
-  { from: "edge/internet", to: "internal-fw", port: "22/tcp", expect: drop("internal-fw drop_input", C.internetPingInternalFw), why: "no SSH from the internet" },
-  { from: "edge/internet", to: "cluster-fw", port: "22/tcp", expect: drop("cluster-fw drop_input", C.internetViaClusterFw), why: "no SSH from the internet" },
-  { from: "edge/internet", to: "lab-fw", port: "22/tcp", expect: drop("lab-fw drop_input", C.internetViaLabFw), why: "no SSH from the internet" },
-  { from: "edge/internet", to: "sandbox-fw", port: "22/tcp", expect: drop("sandbox-fw drop_input", C.internetViaSandboxFw), why: "no SSH from the internet" },
-  { from: "edge/isp", to: "sandbox-fw", port: "22/tcp", expect: drop("sandbox-fw drop_input", "edge/isp -> sandbox-fw icmp"), why: "a DMZ address outside the admin workstations gets no SSH" },
+  {
+    from: "edge/internet",
+    to: "internal-fw",
+    port: "22/tcp",
+    expect: drop("internal-fw drop_input", C.internetPingInternalFw),
+    why: "no SSH from the internet",
+  },
+  {
+    from: "edge/internet",
+    to: "cluster-fw",
+    port: "22/tcp",
+    expect: drop("cluster-fw drop_input", C.internetViaClusterFw),
+    why: "no SSH from the internet",
+  },
+  {
+    from: "edge/internet",
+    to: "lab-fw",
+    port: "22/tcp",
+    expect: drop("lab-fw drop_input", C.internetViaLabFw),
+    why: "no SSH from the internet",
+  },
+  {
+    from: "edge/internet",
+    to: "sandbox-fw",
+    port: "22/tcp",
+    expect: drop("sandbox-fw drop_input", C.internetViaSandboxFw),
+    why: "no SSH from the internet",
+  },
+  {
+    from: "edge/isp",
+    to: "sandbox-fw",
+    port: "22/tcp",
+    expect: drop("sandbox-fw drop_input", "edge/isp -> sandbox-fw icmp"),
+    why: "a DMZ address outside the admin workstations gets no SSH",
+  },
   // The infra host's own firewall: DNS, NTP and SSH are for the lab.
-  { from: "edge/internet", to: "dmz/dns", port: "53/udp", kind: "dns", expect: drop("dmz/infra policy", C.internetToInfra), why: "the DMZ DNS serves the lab's networks only" },
-  { from: "edge/internet", to: "dmz/ntp", port: "123/udp", kind: "ntp", expect: drop("dmz/infra policy", C.internetToInfra), why: "the DMZ NTP serves the lab's networks only" },
-  { from: "edge/internet", to: "dmz/infra", port: "22/tcp", expect: drop("dmz/infra policy", C.internetToInfra), why: "only admin workstations SSH into infra" },
-  { from: "edge/internet", to: "dmz/infra", port: "9100/tcp", expect: drop("dmz/infra policy", C.internetToInfra), why: "only the monitor scrapes infra" },
+  {
+    from: "edge/internet",
+    to: "dmz/dns",
+    port: "53/udp",
+    kind: "dns",
+    expect: drop("dmz/infra policy", C.internetToInfra),
+    why: "the DMZ DNS serves the lab's networks only",
+  },
+  {
+    from: "edge/internet",
+    to: "dmz/ntp",
+    port: "123/udp",
+    kind: "ntp",
+    expect: drop("dmz/infra policy", C.internetToInfra),
+    why: "the DMZ NTP serves the lab's networks only",
+  },
+  {
+    from: "edge/internet",
+    to: "dmz/infra",
+    port: "22/tcp",
+    expect: drop("dmz/infra policy", C.internetToInfra),
+    why: "only admin workstations SSH into infra",
+  },
+  {
+    from: "edge/internet",
+    to: "dmz/infra",
+    port: "9100/tcp",
+    expect: drop("dmz/infra policy", C.internetToInfra),
+    why: "only the monitor scrapes infra",
+  },
 
   // --- the proxy reaches each firewall's published ports, translated to the backend ------------------------
   { from: "dmz/proxy", to: "internal-fw", port: "3000/tcp", expect: reply("internal/monitor", "dmz/proxy"), why: "grafana" },
   { from: "dmz/proxy", to: "internal-fw", port: "5000/tcp", expect: reply("internal/data", "dmz/proxy"), why: "registry" },
   { from: "dmz/proxy", to: "internal-fw", port: "8006/tcp", expect: reply("internal/pve1", "dmz/proxy"), why: "pve" },
   { from: "dmz/proxy", to: "internal-fw", port: "443/tcp", expect: reply("internal/truenas", "dmz/proxy"), why: "nas" },
-  { from: "dmz/proxy", to: "cluster-fw", port: "80/tcp", expect: reply("cluster/ingress", "dmz/proxy"), why: "wiki and argocd, through the ingress VIP" },
+  {
+    from: "dmz/proxy",
+    to: "cluster-fw",
+    port: "80/tcp",
+    expect: reply("cluster/ingress", "dmz/proxy"),
+    why: "wiki and argocd, through the ingress VIP",
+  },
   { from: "dmz/proxy", to: "lab-fw", port: "80/tcp", expect: reply("lab/mirror-1", "dmz/proxy"), why: "mirror" },
   { from: "dmz/proxy", to: "lab-fw", port: "47984/tcp", expect: reply("lab/vdi", "dmz/proxy"), why: "vdi-control" },
   { from: "dmz/proxy", to: "lab-fw", port: "47998/udp", expect: reply("lab/vdi", "dmz/proxy"), why: "vdi-stream" },
@@ -131,76 +305,372 @@ export const INTENT: readonly IntentRow[] = [
   { from: "dmz/proxy", to: "sandbox-fw", port: "25565/tcp", expect: reply("sandbox/games", "dmz/proxy"), why: "minecraft" },
   { from: "dmz/proxy", to: "sandbox-fw", port: "2456/udp", expect: reply("sandbox/games", "dmz/proxy"), why: "valheim" },
   // Published ports from any other DMZ address, and anything else, are dropped.
-  { from: "dmz/infra", to: "sandbox-fw", port: "8080/tcp", expect: drop("sandbox-fw drop_input", "dmz/proxy -> sandbox-fw 8080/tcp"), why: "published ports only from the proxy address" },
-  { from: "dmz/dns", to: "lab-fw", port: "80/tcp", expect: drop("lab-fw drop_input", "dmz/proxy -> lab-fw 80/tcp"), why: "published ports only from the proxy address" },
-  { from: "dmz/admin", to: "internal-fw", port: "3000/tcp", expect: drop("internal-fw drop_input", C.adminToInternalJump), why: "published ports only from the proxy address" },
-  { from: "dmz/admin", to: "cluster-fw", port: "80/tcp", expect: drop("cluster-fw drop_input", "dmz/admin -> cluster-fw 22/tcp"), why: "published ports only from the proxy address" },
-  { from: "dmz/proxy", to: "internal-fw", port: "22/tcp", expect: drop("internal-fw drop_input", C.proxyToInternalFw), why: "the proxy is no admin workstation" },
-  { from: "dmz/proxy", to: "sandbox-fw", port: "9100/tcp", expect: drop("sandbox-fw drop_input", "dmz/proxy -> sandbox-fw 8080/tcp"), why: "nothing unpublished is translated" },
+  {
+    from: "dmz/infra",
+    to: "sandbox-fw",
+    port: "8080/tcp",
+    expect: drop("sandbox-fw drop_input", "dmz/proxy -> sandbox-fw 8080/tcp"),
+    why: "published ports only from the proxy address",
+  },
+  {
+    from: "dmz/dns",
+    to: "lab-fw",
+    port: "80/tcp",
+    expect: drop("lab-fw drop_input", "dmz/proxy -> lab-fw 80/tcp"),
+    why: "published ports only from the proxy address",
+  },
+  {
+    from: "dmz/admin",
+    to: "internal-fw",
+    port: "3000/tcp",
+    expect: drop("internal-fw drop_input", C.adminToInternalJump),
+    why: "published ports only from the proxy address",
+  },
+  {
+    from: "dmz/admin",
+    to: "cluster-fw",
+    port: "80/tcp",
+    expect: drop("cluster-fw drop_input", "dmz/admin -> cluster-fw 22/tcp"),
+    why: "published ports only from the proxy address",
+  },
+  {
+    from: "dmz/proxy",
+    to: "internal-fw",
+    port: "22/tcp",
+    expect: drop("internal-fw drop_input", C.proxyToInternalFw),
+    why: "the proxy is no admin workstation",
+  },
+  {
+    from: "dmz/proxy",
+    to: "sandbox-fw",
+    port: "9100/tcp",
+    expect: drop("sandbox-fw drop_input", "dmz/proxy -> sandbox-fw 8080/tcp"),
+    why: "nothing unpublished is translated",
+  },
   // Straight into a segment, past the DNAT: dropped by the segment's router.
-  { from: "dmz/proxy", to: "internal/data", port: "5000/tcp", expect: drop("internal-fw drop_inbound", C.proxyToInternalFw), why: "the proxy goes through the firewall's WAN port" },
-  { from: "dmz/infra", to: "internal/data", port: "3306/tcp", expect: drop("internal-fw drop_inbound", C.proxyToInternalFw), why: "the DMZ does not reach into segments" },
-  { from: "dmz/admin", to: "lab/mirror-1", port: "80/tcp", expect: drop("lab-fw drop_inbound", "dmz/admin -> lab-fw 22/tcp"), why: "admins use the proxy" },
-  { from: "dmz/admin", to: "internal/data", port: "22/tcp", expect: drop("internal-fw drop_inbound", C.adminToInternalJump), why: "SSH only through the jump host" },
-  { from: "dmz/admin", to: "sandbox/agent", port: "22/tcp", expect: drop("sandbox-fw drop_inbound", "dmz/admin -> sandbox-fw 22/tcp"), why: "SSH only through the jump host" },
-  { from: "dmz/admin", to: "cluster/worker-1", port: "50000/tcp", expect: drop("cluster-fw drop_inbound", "dmz/admin -> cluster-fw 22/tcp"), why: "the Talos API is not open to the DMZ" },
+  {
+    from: "dmz/proxy",
+    to: "internal/data",
+    port: "5000/tcp",
+    expect: drop("internal-fw drop_inbound", C.proxyToInternalFw),
+    why: "the proxy goes through the firewall's WAN port",
+  },
+  {
+    from: "dmz/infra",
+    to: "internal/data",
+    port: "3306/tcp",
+    expect: drop("internal-fw drop_inbound", C.proxyToInternalFw),
+    why: "the DMZ does not reach into segments",
+  },
+  {
+    from: "dmz/admin",
+    to: "lab/mirror-1",
+    port: "80/tcp",
+    expect: drop("lab-fw drop_inbound", "dmz/admin -> lab-fw 22/tcp"),
+    why: "admins use the proxy",
+  },
+  {
+    from: "dmz/admin",
+    to: "internal/data",
+    port: "22/tcp",
+    expect: drop("internal-fw drop_inbound", C.adminToInternalJump),
+    why: "SSH only through the jump host",
+  },
+  {
+    from: "dmz/admin",
+    to: "sandbox/agent",
+    port: "22/tcp",
+    expect: drop("sandbox-fw drop_inbound", "dmz/admin -> sandbox-fw 22/tcp"),
+    why: "SSH only through the jump host",
+  },
+  {
+    from: "dmz/admin",
+    to: "cluster/worker-1",
+    port: "50000/tcp",
+    expect: drop("cluster-fw drop_inbound", "dmz/admin -> cluster-fw 22/tcp"),
+    why: "the Talos API is not open to the DMZ",
+  },
 
   // --- admins ----------------------------------------------------------------------------------------------
-  ...["internal-fw", "cluster-fw", "lab-fw", "sandbox-fw"].map((fw): IntentRow => ({ from: "dmz/admin", to: fw, port: "22/tcp", expect: ssh, why: "admin workstation -> router WAN:22 -> jump host" })),
+  ...["internal-fw", "cluster-fw", "lab-fw", "sandbox-fw"].map((fw): IntentRow => ({
+    from: "dmz/admin",
+    to: fw,
+    port: "22/tcp",
+    expect: ssh,
+    why: "admin workstation -> router WAN:22 -> jump host",
+  })),
   { from: "dmz/admin", to: "dmz/infra", port: "22/tcp", expect: ssh, why: "admins log in to the infra host" },
-  { from: "dmz/admin", to: "dmz/proxy", port: "443/tcp", kind: "https", name: "grafana", expect: { http: 200, backend: "internal/monitor", seen: "dmz/proxy" }, why: "lab names are open to the admin workstations" },
+  {
+    from: "dmz/admin",
+    to: "dmz/proxy",
+    port: "443/tcp",
+    kind: "https",
+    name: "grafana",
+    expect: { http: 200, backend: "internal/monitor", seen: "dmz/proxy" },
+    why: "lab names are open to the admin workstations",
+  },
   { from: "dmz/admin", to: "dmz/dns", port: "53/udp", kind: "dns", expect: { answers: "dns" }, why: "the DMZ resolves with the DMZ DNS" },
-  { from: "dmz/admin", to: "dmz/infra", port: "9100/tcp", expect: drop("dmz/infra policy", "dmz/admin -> dmz/infra 22/tcp"), why: "only the monitor scrapes infra" },
+  {
+    from: "dmz/admin",
+    to: "dmz/infra",
+    port: "9100/tcp",
+    expect: drop("dmz/infra policy", "dmz/admin -> dmz/infra 22/tcp"),
+    why: "only the monitor scrapes infra",
+  },
 
   // --- jump hosts: SSH inside their own segment, and nowhere else --------------------------------------------
   { from: "internal/jump", to: "internal/data", port: "22/tcp", expect: ssh, why: "the jump host reaches SSH in its segment" },
   { from: "lab/jump", to: "lab/mirror-1", port: "22/tcp", expect: ssh, why: "the jump host reaches SSH in its segment" },
   { from: "sandbox/jump", to: "sandbox/agent", port: "22/tcp", expect: ssh, why: "the jump host reaches SSH in its segment" },
-  ...["internal", "cluster", "lab", "sandbox"].map((s): IntentRow => ({ from: `${s}/jump`, to: `${s}-fw/lan`, port: "22/tcp", expect: ssh, why: "the router's sshd admits its jump host" })),
-  { from: "internal/data", to: "internal-fw/lan", port: "22/tcp", expect: drop("internal-fw drop_input", C.dataDns), why: "the router admits SSH from its jump host only" },
-  { from: "lab/mirror-1", to: "lab-fw/lan", port: "22/tcp", expect: drop("lab-fw drop_input", C.mirror1Push), why: "the router admits SSH from its jump host only" },
-  { from: "sandbox/agent", to: "sandbox-fw/lan", port: "22/tcp", expect: drop("sandbox-fw drop_input", C.agentToMirror), why: "the router admits SSH from its jump host only" },
+  ...["internal", "cluster", "lab", "sandbox"].map((s): IntentRow => ({
+    from: `${s}/jump`,
+    to: `${s}-fw/lan`,
+    port: "22/tcp",
+    expect: ssh,
+    why: "the router's sshd admits its jump host",
+  })),
+  {
+    from: "internal/data",
+    to: "internal-fw/lan",
+    port: "22/tcp",
+    expect: drop("internal-fw drop_input", C.dataDns),
+    why: "the router admits SSH from its jump host only",
+  },
+  {
+    from: "lab/mirror-1",
+    to: "lab-fw/lan",
+    port: "22/tcp",
+    expect: drop("lab-fw drop_input", C.mirror1Push),
+    why: "the router admits SSH from its jump host only",
+  },
+  {
+    from: "sandbox/agent",
+    to: "sandbox-fw/lan",
+    port: "22/tcp",
+    expect: drop("sandbox-fw drop_input", C.agentToMirror),
+    why: "the router admits SSH from its jump host only",
+  },
   { from: "sandbox/agent", to: "sandbox/jump", port: "icmp", expect: { answers: "pong" }, why: "the jump host answers ping" },
   { from: "lab/mirror-2", to: "lab/jump", port: "icmp", expect: { answers: "pong" }, why: "the jump host answers ping" },
-  { from: "sandbox/agent", to: "sandbox/jump", port: "22/tcp", expect: drop("sandbox/jump policy", "sandbox/agent -> sandbox/jump icmp"), why: "the jump host admits the admin workstations only" },
-  { from: "lab/mirror-2", to: "lab/jump", port: "22/tcp", expect: drop("lab/jump policy", "lab/mirror-2 -> lab/jump icmp"), why: "the jump host admits the admin workstations only" },
-  { from: "cluster/jump", to: "internal-fw", port: "22/tcp", expect: drop("cluster-fw drop_outbound_lab", "cluster/jump -> dmz/dns 53/udp"), why: "a jump host is no admin workstation" },
-  { from: "lab/jump", to: "cluster/jump", port: "22/tcp", expect: drop("lab-fw drop_outbound_lab", "lab/jump -> dmz/dns 53/udp"), why: "a jump host reaches its own segment only" },
-  { from: "internal/jump", to: "lab/mirror-1", port: "22/tcp", expect: drop("internal-fw drop_outbound_lab", "internal/jump -> dmz/ntp 123/udp"), why: "a jump host reaches its own segment only" },
-  { from: "sandbox/jump", to: "internal/data", port: "22/tcp", expect: drop("sandbox-fw drop_outbound_lab", "sandbox/jump -> dmz/dns 53/udp"), why: "a jump host reaches its own segment only" },
+  {
+    from: "sandbox/agent",
+    to: "sandbox/jump",
+    port: "22/tcp",
+    expect: drop("sandbox/jump policy", "sandbox/agent -> sandbox/jump icmp"),
+    why: "the jump host admits the admin workstations only",
+  },
+  {
+    from: "lab/mirror-2",
+    to: "lab/jump",
+    port: "22/tcp",
+    expect: drop("lab/jump policy", "lab/mirror-2 -> lab/jump icmp"),
+    why: "the jump host admits the admin workstations only",
+  },
+  {
+    from: "cluster/jump",
+    to: "internal-fw",
+    port: "22/tcp",
+    expect: drop("cluster-fw drop_outbound_lab", "cluster/jump -> dmz/dns 53/udp"),
+    why: "a jump host is no admin workstation",
+  },
+  {
+    from: "lab/jump",
+    to: "cluster/jump",
+    port: "22/tcp",
+    expect: drop("lab-fw drop_outbound_lab", "lab/jump -> dmz/dns 53/udp"),
+    why: "a jump host reaches its own segment only",
+  },
+  {
+    from: "internal/jump",
+    to: "lab/mirror-1",
+    port: "22/tcp",
+    expect: drop("internal-fw drop_outbound_lab", "internal/jump -> dmz/ntp 123/udp"),
+    why: "a jump host reaches its own segment only",
+  },
+  {
+    from: "sandbox/jump",
+    to: "internal/data",
+    port: "22/tcp",
+    expect: drop("sandbox-fw drop_outbound_lab", "sandbox/jump -> dmz/dns 53/udp"),
+    why: "a jump host reaches its own segment only",
+  },
 
   // --- storage and explicit flows ------------------------------------------------------------------------------
   ...["worker-1", "worker-2", "worker-3"].flatMap((w): IntentRow[] => [
-    { from: `cluster/${w}`, to: "internal/data", port: "2049/tcp", expect: reply("internal/data", `cluster/${w}`), why: "k8s-nfs: workers mount NFS from data" },
-    { from: `cluster/${w}`, to: "internal/data", port: "445/tcp", expect: reply("internal/data", `cluster/${w}`), why: "media-smb: workers mount SMB from data" },
+    {
+      from: `cluster/${w}`,
+      to: "internal/data",
+      port: "2049/tcp",
+      expect: reply("internal/data", `cluster/${w}`),
+      why: "k8s-nfs: workers mount NFS from data",
+    },
+    {
+      from: `cluster/${w}`,
+      to: "internal/data",
+      port: "445/tcp",
+      expect: reply("internal/data", `cluster/${w}`),
+      why: "media-smb: workers mount SMB from data",
+    },
   ]),
-  { from: "cluster/worker-1", to: "internal/data", port: "3306/tcp", expect: drop("cluster-fw drop_outbound_lab", "cluster/worker-1 -> internal/data 2049/tcp"), why: "workers get NFS and SMB, not the database" },
-  { from: "cluster/worker-2", to: "internal/data", port: "5000/tcp", expect: drop("cluster-fw drop_outbound_lab", "cluster/worker-2 -> internal/data 445/tcp"), why: "workers get NFS and SMB, not the registry port" },
-  { from: "cluster/ingress", to: "internal/data", port: "2049/tcp", expect: drop("cluster-fw drop_outbound_lab", "cluster/ingress -> dmz/dns 53/udp"), why: "only the workers mount" },
-  { from: "cluster/worker-1", to: "lab/mirror-1", port: "80/tcp", expect: drop("cluster-fw drop_outbound_lab", "cluster/worker-1 -> internal/data 2049/tcp"), why: "no flow from cluster to lab" },
+  {
+    from: "cluster/worker-1",
+    to: "internal/data",
+    port: "3306/tcp",
+    expect: drop("cluster-fw drop_outbound_lab", "cluster/worker-1 -> internal/data 2049/tcp"),
+    why: "workers get NFS and SMB, not the database",
+  },
+  {
+    from: "cluster/worker-2",
+    to: "internal/data",
+    port: "5000/tcp",
+    expect: drop("cluster-fw drop_outbound_lab", "cluster/worker-2 -> internal/data 445/tcp"),
+    why: "workers get NFS and SMB, not the registry port",
+  },
+  {
+    from: "cluster/ingress",
+    to: "internal/data",
+    port: "2049/tcp",
+    expect: drop("cluster-fw drop_outbound_lab", "cluster/ingress -> dmz/dns 53/udp"),
+    why: "only the workers mount",
+  },
+  {
+    from: "cluster/worker-1",
+    to: "lab/mirror-1",
+    port: "80/tcp",
+    expect: drop("cluster-fw drop_outbound_lab", "cluster/worker-1 -> internal/data 2049/tcp"),
+    why: "no flow from cluster to lab",
+  },
   { from: "lab/mirror-1", to: "internal/data", port: "5000/tcp", expect: reply("internal/data", "lab/mirror-1"), why: "push-registry" },
   { from: "lab/mirror-2", to: "internal/data", port: "5000/tcp", expect: reply("internal/data", "lab/mirror-2"), why: "push-registry" },
-  { from: "lab/mirror-1", to: "internal/data", port: "3306/tcp", expect: drop("lab-fw drop_outbound_lab", C.mirror1Push), why: "mirrors push images, nothing else" },
-  { from: "lab/mirror-2", to: "internal/data", port: "2049/tcp", expect: drop("lab-fw drop_outbound_lab", C.mirror2Push), why: "mirrors push images, nothing else" },
-  { from: "lab/vdi", to: "internal/data", port: "5000/tcp", expect: drop("lab-fw drop_outbound_lab", "lab/vdi -> dmz/dns 53/udp"), why: "only the mirrors push" },
-  { from: "lab/mirror-1", to: "sandbox/agent", port: "8080/tcp", expect: drop("lab-fw drop_outbound_lab", C.mirror1Push), why: "agent-mirror is one-way" },
-  { from: "sandbox/agent", to: "lab/mirror-1", port: "80/tcp", expect: reply("lab/mirror-1", "sandbox/agent"), why: "agent-mirror: the agent installs packages from the mirror" },
+  {
+    from: "lab/mirror-1",
+    to: "internal/data",
+    port: "3306/tcp",
+    expect: drop("lab-fw drop_outbound_lab", C.mirror1Push),
+    why: "mirrors push images, nothing else",
+  },
+  {
+    from: "lab/mirror-2",
+    to: "internal/data",
+    port: "2049/tcp",
+    expect: drop("lab-fw drop_outbound_lab", C.mirror2Push),
+    why: "mirrors push images, nothing else",
+  },
+  {
+    from: "lab/vdi",
+    to: "internal/data",
+    port: "5000/tcp",
+    expect: drop("lab-fw drop_outbound_lab", "lab/vdi -> dmz/dns 53/udp"),
+    why: "only the mirrors push",
+  },
+  {
+    from: "lab/mirror-1",
+    to: "sandbox/agent",
+    port: "8080/tcp",
+    expect: drop("lab-fw drop_outbound_lab", C.mirror1Push),
+    why: "agent-mirror is one-way",
+  },
+  {
+    from: "sandbox/agent",
+    to: "lab/mirror-1",
+    port: "80/tcp",
+    expect: reply("lab/mirror-1", "sandbox/agent"),
+    why: "agent-mirror: the agent installs packages from the mirror",
+  },
   // Monitoring: the monitor scrapes node exporters everywhere, and the Talos API.
-  { from: "internal/monitor", to: "cluster/worker-1", port: "9100/tcp", expect: reply("cluster/worker-1", "internal/monitor"), why: "scrape-cluster" },
-  { from: "internal/monitor", to: "cluster/worker-2", port: "50000/tcp", expect: reply("cluster/worker-2", "internal/monitor"), why: "scrape-cluster: the Talos API" },
+  {
+    from: "internal/monitor",
+    to: "cluster/worker-1",
+    port: "9100/tcp",
+    expect: reply("cluster/worker-1", "internal/monitor"),
+    why: "scrape-cluster",
+  },
+  {
+    from: "internal/monitor",
+    to: "cluster/worker-2",
+    port: "50000/tcp",
+    expect: reply("cluster/worker-2", "internal/monitor"),
+    why: "scrape-cluster: the Talos API",
+  },
   { from: "internal/monitor", to: "lab/mirror-2", port: "9100/tcp", expect: reply("lab/mirror-2", "internal/monitor"), why: "scrape-lab" },
   { from: "internal/monitor", to: "lab/vdi", port: "9100/tcp", expect: reply("lab/vdi", "internal/monitor"), why: "scrape-lab" },
-  { from: "internal/monitor", to: "sandbox/games", port: "9100/tcp", expect: reply("sandbox/games", "internal/monitor"), why: "scrape-sandbox" },
-  { from: "internal/monitor", to: "sandbox/agent", port: "9100/tcp", expect: reply("sandbox/agent", "internal/monitor"), why: "scrape-sandbox" },
-  { from: "internal/monitor", to: "dmz/infra", port: "9100/tcp", expect: reply("dmz/infra", "internal/monitor"), why: "scrape-dmz: node exporter" },
-  { from: "internal/monitor", to: "dmz/infra", port: "9113/tcp", expect: reply("dmz/infra", "internal/monitor"), why: "scrape-dmz: nginx exporter" },
-  { from: "internal/monitor", to: "cluster/ingress", port: "80/tcp", expect: drop("internal-fw drop_outbound_lab", C.monitorScrapesCluster), why: "the monitor scrapes, it does not browse" },
-  { from: "internal/monitor", to: "lab/mirror-1", port: "80/tcp", expect: drop("internal-fw drop_outbound_lab", C.monitorScrapesLab), why: "the monitor scrapes, it does not browse" },
-  { from: "internal/monitor", to: "sandbox/games", port: "22/tcp", expect: drop("internal-fw drop_outbound_lab", C.monitorScrapesSandbox), why: "scraping is not SSH" },
-  { from: "internal/monitor", to: "dmz/infra", port: "22/tcp", expect: drop("internal-fw drop_outbound_lab", "internal/monitor -> dmz/ntp 123/udp"), why: "only admin workstations SSH into infra" },
-  { from: "internal/data", to: "cluster/worker-1", port: "9100/tcp", expect: drop("internal-fw drop_outbound_lab", C.dataDns), why: "only the monitor scrapes" },
-  { from: "internal/data", to: "sandbox/agent", port: "8080/tcp", expect: drop("internal-fw drop_outbound_lab", C.dataDns), why: "no host-to-host traffic between segments" },
-  { from: "internal/data", to: "sandbox-fw", port: "22/tcp", expect: drop("internal-fw drop_outbound_lab", C.dataDns), why: "a router's WAN:22 is for the admin workstations only" },
+  {
+    from: "internal/monitor",
+    to: "sandbox/games",
+    port: "9100/tcp",
+    expect: reply("sandbox/games", "internal/monitor"),
+    why: "scrape-sandbox",
+  },
+  {
+    from: "internal/monitor",
+    to: "sandbox/agent",
+    port: "9100/tcp",
+    expect: reply("sandbox/agent", "internal/monitor"),
+    why: "scrape-sandbox",
+  },
+  {
+    from: "internal/monitor",
+    to: "dmz/infra",
+    port: "9100/tcp",
+    expect: reply("dmz/infra", "internal/monitor"),
+    why: "scrape-dmz: node exporter",
+  },
+  {
+    from: "internal/monitor",
+    to: "dmz/infra",
+    port: "9113/tcp",
+    expect: reply("dmz/infra", "internal/monitor"),
+    why: "scrape-dmz: nginx exporter",
+  },
+  {
+    from: "internal/monitor",
+    to: "cluster/ingress",
+    port: "80/tcp",
+    expect: drop("internal-fw drop_outbound_lab", C.monitorScrapesCluster),
+    why: "the monitor scrapes, it does not browse",
+  },
+  {
+    from: "internal/monitor",
+    to: "lab/mirror-1",
+    port: "80/tcp",
+    expect: drop("internal-fw drop_outbound_lab", C.monitorScrapesLab),
+    why: "the monitor scrapes, it does not browse",
+  },
+  {
+    from: "internal/monitor",
+    to: "sandbox/games",
+    port: "22/tcp",
+    expect: drop("internal-fw drop_outbound_lab", C.monitorScrapesSandbox),
+    why: "scraping is not SSH",
+  },
+  {
+    from: "internal/monitor",
+    to: "dmz/infra",
+    port: "22/tcp",
+    expect: drop("internal-fw drop_outbound_lab", "internal/monitor -> dmz/ntp 123/udp"),
+    why: "only admin workstations SSH into infra",
+  },
+  {
+    from: "internal/data",
+    to: "cluster/worker-1",
+    port: "9100/tcp",
+    expect: drop("internal-fw drop_outbound_lab", C.dataDns),
+    why: "only the monitor scrapes",
+  },
+  {
+    from: "internal/data",
+    to: "sandbox/agent",
+    port: "8080/tcp",
+    expect: drop("internal-fw drop_outbound_lab", C.dataDns),
+    why: "no host-to-host traffic between segments",
+  },
+  {
+    from: "internal/data",
+    to: "sandbox-fw",
+    port: "22/tcp",
+    expect: drop("internal-fw drop_outbound_lab", C.dataDns),
+    why: "a router's WAN:22 is for the admin workstations only",
+  },
 
   // --- the sandbox is untrusted: nothing in internal, cluster, lab or the DMZ but what a flow allows --------
   ...[
@@ -217,13 +687,64 @@ export const INTENT: readonly IntentRow[] = [
     ["edge/isp", "80/tcp"],
     ["dmz/infra", "22/tcp"],
     ["internal-fw", "22/tcp"],
-  ].map(([to, port]): IntentRow => ({ from: "sandbox/agent", to: to!, port: port!, expect: drop("sandbox-fw drop_outbound_lab", C.agentToMirror), why: "the sandbox reaches nothing of the lab but its flows" })),
-  { from: "sandbox/games", to: "lab/mirror-1", port: "80/tcp", expect: drop("sandbox-fw drop_outbound_lab", "sandbox/games -> dmz/dns 53/udp"), why: "agent-mirror is for the agent only" },
-  { from: "sandbox/games", to: "internal/data", port: "445/tcp", expect: drop("sandbox-fw drop_outbound_lab", "sandbox/games -> dmz/dns 53/udp"), why: "the sandbox mounts nothing" },
-  { from: "sandbox/agent", spoof: "10.10.0.99", to: "dmz/dns", port: "53/udp", kind: "dns", expect: drop("sandbox-fw drop_spoofed", "sandbox/agent -> dmz/dns 53/udp"), why: "a source outside the segment never leaves it" },
-  { from: "sandbox/agent", to: "dmz/proxy", port: "443/tcp", kind: "https", name: "agent", auth: true, expect: { http: 200, backend: "sandbox/agent", seen: "dmz/proxy" }, why: "the sandbox uses internet-exposed names through the proxy" },
-  { from: "sandbox/agent", to: "dmz/proxy", port: "443/tcp", kind: "https", name: "mirror", expect: { http: 403 }, why: "lab names are for trusted segments only" },
-  { from: "sandbox/agent", to: "dmz/proxy", port: "443/tcp", kind: "https", name: "grafana", expect: { http: 403 }, why: "lab names are for trusted segments only" },
+  ].map(([to, port]): IntentRow => ({
+    from: "sandbox/agent",
+    to: to!,
+    port: port!,
+    expect: drop("sandbox-fw drop_outbound_lab", C.agentToMirror),
+    why: "the sandbox reaches nothing of the lab but its flows",
+  })),
+  {
+    from: "sandbox/games",
+    to: "lab/mirror-1",
+    port: "80/tcp",
+    expect: drop("sandbox-fw drop_outbound_lab", "sandbox/games -> dmz/dns 53/udp"),
+    why: "agent-mirror is for the agent only",
+  },
+  {
+    from: "sandbox/games",
+    to: "internal/data",
+    port: "445/tcp",
+    expect: drop("sandbox-fw drop_outbound_lab", "sandbox/games -> dmz/dns 53/udp"),
+    why: "the sandbox mounts nothing",
+  },
+  {
+    from: "sandbox/agent",
+    spoof: "10.10.0.99",
+    to: "dmz/dns",
+    port: "53/udp",
+    kind: "dns",
+    expect: drop("sandbox-fw drop_spoofed", "sandbox/agent -> dmz/dns 53/udp"),
+    why: "a source outside the segment never leaves it",
+  },
+  {
+    from: "sandbox/agent",
+    to: "dmz/proxy",
+    port: "443/tcp",
+    kind: "https",
+    name: "agent",
+    auth: true,
+    expect: { http: 200, backend: "sandbox/agent", seen: "dmz/proxy" },
+    why: "the sandbox uses internet-exposed names through the proxy",
+  },
+  {
+    from: "sandbox/agent",
+    to: "dmz/proxy",
+    port: "443/tcp",
+    kind: "https",
+    name: "mirror",
+    expect: { http: 403 },
+    why: "lab names are for trusted segments only",
+  },
+  {
+    from: "sandbox/agent",
+    to: "dmz/proxy",
+    port: "443/tcp",
+    kind: "https",
+    name: "grafana",
+    expect: { http: 403 },
+    why: "lab names are for trusted segments only",
+  },
 
   // --- every segment: DNS, NTP, the proxy by name, the internet (masqueraded) ------------------------------
   ...[
@@ -233,18 +754,86 @@ export const INTENT: readonly IntentRow[] = [
     ["sandbox/games", "sandbox-fw"],
   ].flatMap(([host, fw]): IntentRow[] => [
     { from: host!, to: "dmz/dns", port: "53/udp", kind: "dns", expect: { answers: "dns" }, why: "every segment resolves with the DMZ DNS" },
-    { from: host!, to: "dmz/dns", port: "53/tcp", kind: "dns", expect: { answers: "dns" }, why: "every segment resolves with the DMZ DNS (large answers)" },
-    { from: host!, to: "dmz/ntp", port: "123/udp", kind: "ntp", expect: { answers: "ntp" }, why: "every segment keeps time with the DMZ NTP" },
-    { from: host!, to: "edge/internet", port: "80/tcp", expect: reply("edge/internet", fw), why: "segments reach the internet, masqueraded behind their router" },
+    {
+      from: host!,
+      to: "dmz/dns",
+      port: "53/tcp",
+      kind: "dns",
+      expect: { answers: "dns" },
+      why: "every segment resolves with the DMZ DNS (large answers)",
+    },
+    {
+      from: host!,
+      to: "dmz/ntp",
+      port: "123/udp",
+      kind: "ntp",
+      expect: { answers: "ntp" },
+      why: "every segment keeps time with the DMZ NTP",
+    },
+    {
+      from: host!,
+      to: "edge/internet",
+      port: "80/tcp",
+      expect: reply("edge/internet", fw),
+      why: "segments reach the internet, masqueraded behind their router",
+    },
   ]),
   ...["internal/data", "internal/jump", "cluster/ingress", "cluster/jump", "lab/vdi", "lab/jump", "sandbox/agent", "sandbox/jump"].map(
-    (host): IntentRow => ({ from: host, to: host === "internal/jump" ? "dmz/ntp" : "dmz/dns", port: host === "internal/jump" ? "123/udp" : "53/udp", kind: host === "internal/jump" ? "ntp" : "dns", expect: { answers: host === "internal/jump" ? "ntp" : "dns" }, why: "DNS and NTP for every host" }),
+    (host): IntentRow => ({
+      from: host,
+      to: host === "internal/jump" ? "dmz/ntp" : "dmz/dns",
+      port: host === "internal/jump" ? "123/udp" : "53/udp",
+      kind: host === "internal/jump" ? "ntp" : "dns",
+      expect: { answers: host === "internal/jump" ? "ntp" : "dns" },
+      why: "DNS and NTP for every host",
+    }),
   ),
-  { from: "internal/data", to: "dmz/proxy", port: "443/tcp", kind: "https", name: "grafana", expect: { http: 200, backend: "internal/monitor", seen: "dmz/proxy" }, why: "a segment's own published name: out through its router, back in through its DNAT" },
-  { from: "internal/monitor", to: "dmz/proxy", port: "443/tcp", kind: "https", name: "mirror", expect: { http: 200, backend: "lab/mirror-1", seen: "dmz/proxy" }, why: "trusted segments use lab names" },
-  { from: "cluster/worker-1", to: "dmz/proxy", port: "443/tcp", kind: "https", name: "registry", auth: true, expect: { http: 200, backend: "internal/data", seen: "dmz/proxy" }, why: "trusted segments use lab names" },
-  { from: "lab/mirror-2", to: "dmz/proxy", port: "443/tcp", kind: "https", name: "argocd", expect: { http: 200, backend: "cluster/ingress", seen: "dmz/proxy" }, why: "trusted segments use lab names" },
-  { from: "lab/mirror-2", to: "dmz/proxy", port: "443/tcp", kind: "https", name: "pve", expect: { http: 200, backend: "internal/pve1", seen: "dmz/proxy" }, why: "trusted segments use lab names (TLS backend)" },
+  {
+    from: "internal/data",
+    to: "dmz/proxy",
+    port: "443/tcp",
+    kind: "https",
+    name: "grafana",
+    expect: { http: 200, backend: "internal/monitor", seen: "dmz/proxy" },
+    why: "a segment's own published name: out through its router, back in through its DNAT",
+  },
+  {
+    from: "internal/monitor",
+    to: "dmz/proxy",
+    port: "443/tcp",
+    kind: "https",
+    name: "mirror",
+    expect: { http: 200, backend: "lab/mirror-1", seen: "dmz/proxy" },
+    why: "trusted segments use lab names",
+  },
+  {
+    from: "cluster/worker-1",
+    to: "dmz/proxy",
+    port: "443/tcp",
+    kind: "https",
+    name: "registry",
+    auth: true,
+    expect: { http: 200, backend: "internal/data", seen: "dmz/proxy" },
+    why: "trusted segments use lab names",
+  },
+  {
+    from: "lab/mirror-2",
+    to: "dmz/proxy",
+    port: "443/tcp",
+    kind: "https",
+    name: "argocd",
+    expect: { http: 200, backend: "cluster/ingress", seen: "dmz/proxy" },
+    why: "trusted segments use lab names",
+  },
+  {
+    from: "lab/mirror-2",
+    to: "dmz/proxy",
+    port: "443/tcp",
+    kind: "https",
+    name: "pve",
+    expect: { http: 200, backend: "internal/pve1", seen: "dmz/proxy" },
+    why: "trusted segments use lab names (TLS backend)",
+  },
 ];
 
 // --- checking -----------------------------------------------------------------------------------------------
@@ -306,11 +895,18 @@ function judgeAllowed(twin: Twin, row: IntentRow, r: ProbeResult | undefined): s
     const [proto] = row.port.split("/").slice(1);
     const m = /^(\S+) (\d+)\/(tcp|udp) from (\S+)$/.exec(r.text);
     if (!m || m[1] !== e.reply || m[3] !== proto) return `expected ${e.reply} to answer, got ${got}`;
-    if (e.seen && m[4] !== twin.node(e.seen).address) return `${e.reply} saw the connection from ${m[4]}, expected ${e.seen} (${twin.node(e.seen).address})`;
+    if (e.seen && m[4] !== twin.node(e.seen).address)
+      return `${e.reply} saw the connection from ${m[4]}, expected ${e.seen} (${twin.node(e.seen).address})`;
     return undefined;
   }
   if ("answers" in e) {
-    const ok = { ssh: /^SSH-2\.0-/, dns: /^dns NOERROR answers=[1-9]/, ntp: /^ntp stratum=(\d|1[0-5])$/, pong: /^pong$/, connect: /^connected$/ }[e.answers];
+    const ok = {
+      ssh: /^SSH-2\.0-/,
+      dns: /^dns NOERROR answers=[1-9]/,
+      ntp: /^ntp stratum=(\d|1[0-5])$/,
+      pong: /^pong$/,
+      connect: /^connected$/,
+    }[e.answers];
     return ok.test(r.text) ? undefined : `expected ${e.answers}, got ${got}`;
   }
   const [status, ...rest] = r.text.split(" ");
@@ -359,7 +955,8 @@ export async function checkIntent(twin: Twin, rows: readonly IntentRow[] = INTEN
   for (const r of rows) {
     if (!("drop" in r.expect)) continue;
     const c = INTENT.find((x) => rowId(x) === (r.expect as { control: string }).control);
-    if (!c || "drop" in c.expect) throw new Error(`intent table: ${rowId(r)} names control "${r.expect.control}", which is not an allowed row`);
+    if (!c || "drop" in c.expect)
+      throw new Error(`intent table: ${rowId(r)} names control "${r.expect.control}", which is not an allowed row`);
     all.set(rowId(c), c);
   }
   const spoofed = [...all.values()].filter((r) => r.spoof);
@@ -372,7 +969,6 @@ export async function checkIntent(twin: Twin, rows: readonly IntentRow[] = INTEN
 }
 
 async function runChecks(twin: Twin, all: ReadonlyMap<string, IntentRow>, start: number): Promise<IntentReport> {
-
   const before = await twin.readDropCounters();
   const results = new Map((await twin.probe([...all.values()].map((r) => probeOf(twin, r)))).map((r) => [r.id, r]));
   const after = await twin.readDropCounters();
@@ -416,7 +1012,11 @@ async function runChecks(twin: Twin, all: ReadonlyMap<string, IntentRow>, start:
     const explainedBy = failures.filter((f) => f.message.includes(`dropped at ${counter}`) || f.message.includes(`, ${counter}`));
     if (mine.length === 0 && explainedBy.length > 0) continue;
     if (mine.length === 0) {
-      failures.push({ row: `counter ${counter}`, message: `${d} packet(s) dropped here that no denied row expects: an allowed probe was dropped, or something else is`, firewalls: [owner] });
+      failures.push({
+        row: `counter ${counter}`,
+        message: `${d} packet(s) dropped here that no denied row expects: an allowed probe was dropped, or something else is`,
+        firewalls: [owner],
+      });
       continue;
     }
     // Rows that already failed (answered, refused) explain a shortfall by themselves.
@@ -434,7 +1034,11 @@ async function runChecks(twin: Twin, all: ReadonlyMap<string, IntentRow>, start:
       }
     }
     if (named.length === 0 && d < unexplained.length) {
-      failures.push({ row: `counter ${counter}`, message: `moved by ${d}, expected ${unexplained.length}, yet each row alone is dropped here: something else on this firewall interferes`, firewalls: [owner] });
+      failures.push({
+        row: `counter ${counter}`,
+        message: `moved by ${d}, expected ${unexplained.length}, yet each row alone is dropped here: something else on this firewall interferes`,
+        firewalls: [owner],
+      });
     }
   }
   // Known bugs: their rows must still fail; a row that holds now means the mark is stale.

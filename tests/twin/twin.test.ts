@@ -19,7 +19,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await twin?.stop();
-  // eslint-disable-next-line no-console
+
   console.log(`twin timings:\n  ${timings.join("\n  ")}`);
 }, 20000);
 
@@ -76,18 +76,37 @@ describe("the twin models what the plan needs", () => {
 
   test("the hand-written tables name every published service of the plan", () => {
     const services = Object.values(twin.segments).flatMap((s) => s.services);
-    expect(HTTP_SERVICES.map((s) => s.name).sort()).toEqual(services.filter((s) => s.kind === "http").map((s) => s.id).sort());
-    expect(STREAMS.map((s) => `${s.service} ${s.port}`).sort()).toEqual(services.filter((s) => s.kind !== "http").map((s) => `${s.id} ${s.port}/${s.kind}`).sort());
+    expect(HTTP_SERVICES.map((s) => s.name).sort()).toEqual(
+      services
+        .filter((s) => s.kind === "http")
+        .map((s) => s.id)
+        .sort(),
+    );
+    expect(STREAMS.map((s) => `${s.service} ${s.port}`).sort()).toEqual(
+      services
+        .filter((s) => s.kind !== "http")
+        .map((s) => `${s.id} ${s.port}/${s.kind}`)
+        .sort(),
+    );
   });
 
   test("each router namespace has exactly the plan's interface names, forwarding on, and the rendered ruleset loaded", async () => {
     for (const seg of Object.values(twin.segments)) {
       const ns = twin.routerNs(seg.router.name);
-      const links = (await twin.must(ns, ["ip", "-o", "link", "show"])).split("\n").filter(Boolean).map((l) => l.split(":")[1]!.trim().split("@")[0]);
+      const links = (await twin.must(ns, ["ip", "-o", "link", "show"]))
+        .split("\n")
+        .filter(Boolean)
+        .map((l) => l.split(":")[1]!.trim().split("@")[0]);
       expect(links.sort()).toEqual(["lo", seg.router.lan.iface, seg.router.wan.iface].sort());
       expect((await twin.must(ns, ["sysctl", "-n", "net.ipv4.ip_forward"])).trim()).toBe("1");
       // The rendered file, loaded into a scratch namespace, lists exactly as the router's live ruleset.
-      const fresh = await twin.must(undefined, ["unshare", "--net", "bash", "-c", `nft -f ${twin.planFile(`${seg.name}/router/nftables.conf`)} && nft -s list ruleset`]);
+      const fresh = await twin.must(undefined, [
+        "unshare",
+        "--net",
+        "bash",
+        "-c",
+        `nft -f ${twin.planFile(`${seg.name}/router/nftables.conf`)} && nft -s list ruleset`,
+      ]);
       expect(await twin.readRuleset(seg.router.name)).toBe(fresh);
       expect(fresh).toContain("table inet homelab {");
     }
@@ -101,7 +120,11 @@ describe("the intent table", () => {
     for (const k of report.known) timings.push(`KNOWN BUG, still failing: ${k.row}: ${k.message}`);
     if (report.failures.length > 0) throw new Error(await formatFailures(twin, report.failures));
     // The rows marked with a known bug are exactly the ones failing.
-    expect(report.known.map((k) => k.row).sort()).toEqual(INTENT.filter((r) => r.knownBug).map(rowId).sort());
+    expect(report.known.map((k) => k.row).sort()).toEqual(
+      INTENT.filter((r) => r.knownBug)
+        .map(rowId)
+        .sort(),
+    );
     // The table really exercised drops on every router and on the host firewalls.
     const moved = [...report.deltas].filter(([, d]) => d > 0).map(([k]) => k.split(" ")[0]);
     expect(new Set(moved)).toEqual(new Set(["internal-fw", "cluster-fw", "lab-fw", "sandbox-fw", "dmz/infra", "lab/jump", "sandbox/jump"]));
@@ -121,89 +144,142 @@ describe("the intent table", () => {
 });
 
 describe("DNS: the rendered dnsmasq.conf, asked from a segment through its router", () => {
-  const dig = (...args: string[]) => twin.exec(twin.node(TRUSTED_CLIENT).ns, ["dig", `@${twin.dmz.infra.serviceAddresses.dns}`, "+time=2", "+tries=1", ...args]);
+  const dig = (...args: string[]) =>
+    twin.exec(twin.node(TRUSTED_CLIENT).ns, ["dig", `@${twin.dmz.infra.serviceAddresses.dns}`, "+time=2", "+tries=1", ...args]);
 
-  test("every published name is a CNAME of proxy.<domain>, which is the proxy's address", () => explained([twin.firewallOf(TRUSTED_CLIENT), "dmz/infra"], async () => {
-    const names = HTTP_SERVICES.map((s) => `${s.name}.${twin.domain}`);
-    const r = await dig("+noall", "+answer", ...names);
-    const proxy = twin.dmz.infra.serviceAddresses.proxy;
-    for (const n of names) {
-      expect({ n, lines: r.stdout.match(new RegExp(`^${n.replace(/\./g, "\\.")}\\.\\s+\\d+\\s+IN\\s+CNAME\\s+(\\S+)$`, "m"))?.[1] }).toEqual({ n, lines: `proxy.${twin.domain}.` });
-    }
-    expect(r.stdout).toMatch(new RegExp(`^proxy\\.${twin.domain.replace(/\./g, "\\.")}\\.\\s+\\d+\\s+IN\\s+A\\s+${proxy.replace(/\./g, "\\.")}$`, "m"));
-  }));
+  test("every published name is a CNAME of proxy.<domain>, which is the proxy's address", () =>
+    explained([twin.firewallOf(TRUSTED_CLIENT), "dmz/infra"], async () => {
+      const names = HTTP_SERVICES.map((s) => `${s.name}.${twin.domain}`);
+      const r = await dig("+noall", "+answer", ...names);
+      const proxy = twin.dmz.infra.serviceAddresses.proxy;
+      for (const n of names) {
+        expect({
+          n,
+          lines: r.stdout.match(new RegExp(`^${n.replace(/\./g, "\\.")}\\.\\s+\\d+\\s+IN\\s+CNAME\\s+(\\S+)$`, "m"))?.[1],
+        }).toEqual({ n, lines: `proxy.${twin.domain}.` });
+      }
+      expect(r.stdout).toMatch(
+        new RegExp(`^proxy\\.${twin.domain.replace(/\./g, "\\.")}\\.\\s+\\d+\\s+IN\\s+A\\s+${proxy.replace(/\./g, "\\.")}$`, "m"),
+      );
+    }));
 
-  test("every host of every segment, and every router, resolves to its address", () => explained([twin.firewallOf(TRUSTED_CLIENT), "dmz/infra"], async () => {
-    const expected = new Map<string, string>();
-    for (const seg of Object.values(twin.segments)) {
-      for (const h of seg.hosts) expected.set(h.fqdn, h.address);
-      expected.set(`${seg.router.name}.${seg.name}.${twin.domain}`, seg.router.lan.address);
-      expected.set(`${seg.router.name}.${twin.domain}`, seg.router.wan.address);
-    }
-    const r = await dig("+noall", "+answer", ...expected.keys());
-    const got = new Map([...r.stdout.matchAll(/^(\S+)\.\s+\d+\s+IN\s+A\s+(\S+)$/gm)].map((m) => [m[1]!, m[2]!]));
-    expect(Object.fromEntries([...expected.keys()].map((k) => [k, got.get(k)]))).toEqual(Object.fromEntries(expected));
-  }));
+  test("every host of every segment, and every router, resolves to its address", () =>
+    explained([twin.firewallOf(TRUSTED_CLIENT), "dmz/infra"], async () => {
+      const expected = new Map<string, string>();
+      for (const seg of Object.values(twin.segments)) {
+        for (const h of seg.hosts) expected.set(h.fqdn, h.address);
+        expected.set(`${seg.router.name}.${seg.name}.${twin.domain}`, seg.router.lan.address);
+        expected.set(`${seg.router.name}.${twin.domain}`, seg.router.wan.address);
+      }
+      const r = await dig("+noall", "+answer", ...expected.keys());
+      const got = new Map([...r.stdout.matchAll(/^(\S+)\.\s+\d+\s+IN\s+A\s+(\S+)$/gm)].map((m) => [m[1]!, m[2]!]));
+      expect(Object.fromEntries([...expected.keys()].map((k) => [k, got.get(k)]))).toEqual(Object.fromEntries(expected));
+    }));
 
-  test("every host's address resolves back to its name (PTR)", () => explained([twin.firewallOf(TRUSTED_CLIENT), "dmz/infra"], async () => {
-    const hosts = Object.values(twin.segments).flatMap((s) => s.hosts);
-    const r = await dig("+noall", "+answer", ...hosts.flatMap((h) => ["-x", h.address]));
-    const got = new Map([...r.stdout.matchAll(/^(\S+)\.in-addr\.arpa\.\s+\d+\s+IN\s+PTR\s+(\S+)\.$/gm)].map((m) => [m[1]!.split(".").reverse().join("."), m[2]!]));
-    expect(Object.fromEntries(hosts.map((h) => [h.address, got.get(h.address)]))).toEqual(Object.fromEntries(hosts.map((h) => [h.address, h.fqdn])));
-  }));
+  test("every host's address resolves back to its name (PTR)", () =>
+    explained([twin.firewallOf(TRUSTED_CLIENT), "dmz/infra"], async () => {
+      const hosts = Object.values(twin.segments).flatMap((s) => s.hosts);
+      const r = await dig("+noall", "+answer", ...hosts.flatMap((h) => ["-x", h.address]));
+      const got = new Map(
+        [...r.stdout.matchAll(/^(\S+)\.in-addr\.arpa\.\s+\d+\s+IN\s+PTR\s+(\S+)\.$/gm)].map((m) => [
+          m[1]!.split(".").reverse().join("."),
+          m[2]!,
+        ]),
+      );
+      expect(Object.fromEntries(hosts.map((h) => [h.address, got.get(h.address)]))).toEqual(
+        Object.fromEntries(hosts.map((h) => [h.address, h.fqdn])),
+      );
+    }));
 
-  test("unknown names under the domain are NXDOMAIN, answered locally", () => explained([twin.firewallOf(TRUSTED_CLIENT), "dmz/infra"], async () => {
-    for (const n of [`no-such-host.${twin.domain}`, `no-such-host.internal.${twin.domain}`, `wiki.sandbox.${twin.domain}`]) {
-      const r = await dig(n);
-      expect({ n, status: /status: (\w+)/.exec(r.stdout)?.[1] }).toEqual({ n, status: "NXDOMAIN" });
-    }
-  }));
+  test("unknown names under the domain are NXDOMAIN, answered locally", () =>
+    explained([twin.firewallOf(TRUSTED_CLIENT), "dmz/infra"], async () => {
+      for (const n of [`no-such-host.${twin.domain}`, `no-such-host.internal.${twin.domain}`, `wiki.sandbox.${twin.domain}`]) {
+        const r = await dig(n);
+        expect({ n, status: /status: (\w+)/.exec(r.stdout)?.[1] }).toEqual({ n, status: "NXDOMAIN" });
+      }
+    }));
 });
 
 describe("DHCP: each router's rendered dnsmasq.conf, asked from its LAN", () => {
   /** One host per segment that has a MAC in the model. */
   const CLIENTS = ["internal/monitor", "cluster/worker-1", "lab/mirror-2", "sandbox/games"];
 
-  test("a host's MAC gets its static lease with the segment's gateway, the DMZ DNS and NTP, and its domain; an unknown MAC gets a pool address; the DMZ side gets nothing", () => explained([...twin.routers.keys()], async () => {
-    const probes = CLIENTS.map((id) => {
-      const [seg, host] = id.split("/") as [string, string];
-      const mac = twin.segments[seg]!.hosts.find((h) => h.id === host)!.mac!;
-      return { id, ns: twin.node(id).ns, src: "0.0.0.0", dst: "255.255.255.255", port: 67, proto: "dhcp" as const, iface: twin.hostIface, mac, timeout: 5 };
-    });
-    // In the same batch (dnsmasq pings a dynamic address for 3 s before offering it): an unknown
-    // MAC in the sandbox, and a client on the DMZ, where no router may answer DHCP.
-    const unknown = { id: "unknown", ns: twin.node("sandbox/agent").ns, src: "0.0.0.0", dst: "255.255.255.255", port: 67, proto: "dhcp" as const, iface: twin.hostIface, mac: "02:00:5e:00:53:01", timeout: 8 };
-    const wanSide = { id: "dmz", ns: twin.node("dmz/admin").ns, src: "0.0.0.0", dst: "255.255.255.255", port: 67, proto: "dhcp" as const, iface: twin.hostIface, mac: "02:00:5e:00:53:02", timeout: 2 };
-    const before = await twin.readDropCounters();
-    const results = await twin.probe([...probes, unknown, wanSide]);
-    const after = await twin.readDropCounters();
-    expect(results[CLIENTS.length + 1]!.outcome).toBe("timeout");
-    for (const fw of twin.routers.keys()) expect({ fw, moved: after.get(`${fw} drop_input`)! - before.get(`${fw} drop_input`)! >= 1 }).toEqual({ fw, moved: true });
-    for (const [i, id] of CLIENTS.entries()) {
-      const seg = twin.segments[id.split("/")[0]!]!;
-      const r = results[i]!;
-      expect({ id, outcome: r.outcome, text: r.outcome === "reply" ? "" : r.text }).toEqual({ id, outcome: "reply", text: "" });
-      expect({ id, ...JSON.parse(r.text) }).toEqual({
-        id,
-        type: 2, // DHCPOFFER
-        address: twin.node(id).address,
-        netmask: ["255.255.255.0"],
-        router: [seg.router.lan.address],
-        dns: [twin.dmz.infra.serviceAddresses.dns],
-        ntp: [twin.dmz.ntp.listen],
-        domain: `${seg.name}.${twin.domain}`,
-        search: `${seg.name}.${twin.domain}`,
-        server: [seg.router.lan.address],
-        lease: expect.any(Number),
-      });
-    }
-    const r = results[CLIENTS.length]!;
-    expect(r.outcome).toBe("reply");
-    const offer = JSON.parse(r.text) as { address: string };
-    const [a, b, c, last] = offer.address.split(".").map(Number);
-    expect([a, b, c]).toEqual([10, 40, 0]);
-    expect(last! >= 100 && last! <= 199).toBe(true);
-  }), 20000);
+  test(
+    "a host's MAC gets its static lease with the segment's gateway, the DMZ DNS and NTP, and its domain; an unknown MAC gets a pool address; the DMZ side gets nothing",
+    () =>
+      explained([...twin.routers.keys()], async () => {
+        const probes = CLIENTS.map((id) => {
+          const [seg, host] = id.split("/") as [string, string];
+          const mac = twin.segments[seg]!.hosts.find((h) => h.id === host)!.mac!;
+          return {
+            id,
+            ns: twin.node(id).ns,
+            src: "0.0.0.0",
+            dst: "255.255.255.255",
+            port: 67,
+            proto: "dhcp" as const,
+            iface: twin.hostIface,
+            mac,
+            timeout: 5,
+          };
+        });
+        // In the same batch (dnsmasq pings a dynamic address for 3 s before offering it): an unknown
+        // MAC in the sandbox, and a client on the DMZ, where no router may answer DHCP.
+        const unknown = {
+          id: "unknown",
+          ns: twin.node("sandbox/agent").ns,
+          src: "0.0.0.0",
+          dst: "255.255.255.255",
+          port: 67,
+          proto: "dhcp" as const,
+          iface: twin.hostIface,
+          mac: "02:00:5e:00:53:01",
+          timeout: 8,
+        };
+        const wanSide = {
+          id: "dmz",
+          ns: twin.node("dmz/admin").ns,
+          src: "0.0.0.0",
+          dst: "255.255.255.255",
+          port: 67,
+          proto: "dhcp" as const,
+          iface: twin.hostIface,
+          mac: "02:00:5e:00:53:02",
+          timeout: 2,
+        };
+        const before = await twin.readDropCounters();
+        const results = await twin.probe([...probes, unknown, wanSide]);
+        const after = await twin.readDropCounters();
+        expect(results[CLIENTS.length + 1]!.outcome).toBe("timeout");
+        for (const fw of twin.routers.keys())
+          expect({ fw, moved: after.get(`${fw} drop_input`)! - before.get(`${fw} drop_input`)! >= 1 }).toEqual({ fw, moved: true });
+        for (const [i, id] of CLIENTS.entries()) {
+          const seg = twin.segments[id.split("/")[0]!]!;
+          const r = results[i]!;
+          expect({ id, outcome: r.outcome, text: r.outcome === "reply" ? "" : r.text }).toEqual({ id, outcome: "reply", text: "" });
+          expect({ id, ...JSON.parse(r.text) }).toEqual({
+            id,
+            type: 2, // DHCPOFFER
+            address: twin.node(id).address,
+            netmask: ["255.255.255.0"],
+            router: [seg.router.lan.address],
+            dns: [twin.dmz.infra.serviceAddresses.dns],
+            ntp: [twin.dmz.ntp.listen],
+            domain: `${seg.name}.${twin.domain}`,
+            search: `${seg.name}.${twin.domain}`,
+            server: [seg.router.lan.address],
+            lease: expect.any(Number),
+          });
+        }
+        const r = results[CLIENTS.length]!;
+        expect(r.outcome).toBe("reply");
+        const offer = JSON.parse(r.text) as { address: string };
+        const [a, b, c, last] = offer.address.split(".").map(Number);
+        expect([a, b, c]).toEqual([10, 40, 0]);
+        expect(last! >= 100 && last! <= 199).toBe(true);
+      }),
+    20000,
+  );
 });
 
 describe("HTTPS through the proxy, through each firewall's DNAT, to the backend", () => {
@@ -211,8 +287,21 @@ describe("HTTPS through the proxy, through each firewall's DNAT, to the backend"
     const n = twin.node(from);
     const fqdn = `${name}.${twin.domain}`;
     return twin.exec(n.ns, [
-      "curl", "-sS", "-k", "--max-time", "5", "--interface", n.address, "--resolve", `${fqdn}:443:${twin.dmz.infra.serviceAddresses.proxy}`,
-      ...(auth ? ["-u", TEST_CREDENTIALS] : []), "-H", "X-Forwarded-For: 6.6.6.6", "-w", "\n%{http_code}", `https://${fqdn}/twin-probe`,
+      "curl",
+      "-sS",
+      "-k",
+      "--max-time",
+      "5",
+      "--interface",
+      n.address,
+      "--resolve",
+      `${fqdn}:443:${twin.dmz.infra.serviceAddresses.proxy}`,
+      ...(auth ? ["-u", TEST_CREDENTIALS] : []),
+      "-H",
+      "X-Forwarded-For: 6.6.6.6",
+      "-w",
+      "\n%{http_code}",
+      `https://${fqdn}/twin-probe`,
     ]);
   };
   const parse = (r: Run) => {
@@ -221,54 +310,66 @@ describe("HTTPS through the proxy, through each firewall's DNAT, to the backend"
     return { code, body: lines.join("\n") };
   };
 
-  test.each(HTTP_SERVICES.map((s) => [s.name, s] as const))("%s", (_n, s) => explained([twin.firewallOf(s.backend), twin.firewallOf(TRUSTED_CLIENT)], async () => {
-    const clients = s.exposure === "internet" ? ["edge/internet", TRUSTED_CLIENT] : [TRUSTED_CLIENT, "dmz/admin"];
-    for (const from of clients) {
-      const r = parse(await curl(from, s.name, s.auth));
-      expect({ client: from, code: r.code }).toEqual({ client: from, code: 200 });
-      const body = JSON.parse(r.body) as Record<string, string | null>;
-      expect({ client: from, ...body }).toMatchObject({
-        client: from,
-        name: s.backend,
-        host: `${s.name}.${twin.domain}`,
-        scheme: s.tls ? "https" : "http",
-        path: "/twin-probe",
-        // The firewall translated only the proxy's address; the client's claim was replaced.
-        xff: twin.node(from).address,
-        authorization: null,
-      });
-      expect(body["from"]).toBe(twin.dmz.infra.serviceAddresses.proxy);
-    }
-    if (s.exposure === "lab") {
-      expect(parse(await curl("edge/internet", s.name, s.auth)).code).toBe(403);
-      expect(parse(await curl("sandbox/agent", s.name, s.auth)).code).toBe(403);
-    }
-    if (s.auth) expect(parse(await curl(clients[0]!, s.name, false)).code).toBe(401);
-  }));
+  test.each(HTTP_SERVICES.map((s) => [s.name, s] as const))("%s", (_n, s) =>
+    explained([twin.firewallOf(s.backend), twin.firewallOf(TRUSTED_CLIENT)], async () => {
+      const clients = s.exposure === "internet" ? ["edge/internet", TRUSTED_CLIENT] : [TRUSTED_CLIENT, "dmz/admin"];
+      for (const from of clients) {
+        const r = parse(await curl(from, s.name, s.auth));
+        expect({ client: from, code: r.code }).toEqual({ client: from, code: 200 });
+        const body = JSON.parse(r.body) as Record<string, string | null>;
+        expect({ client: from, ...body }).toMatchObject({
+          client: from,
+          name: s.backend,
+          host: `${s.name}.${twin.domain}`,
+          scheme: s.tls ? "https" : "http",
+          path: "/twin-probe",
+          // The firewall translated only the proxy's address; the client's claim was replaced.
+          xff: twin.node(from).address,
+          authorization: null,
+        });
+        expect(body["from"]).toBe(twin.dmz.infra.serviceAddresses.proxy);
+      }
+      if (s.exposure === "lab") {
+        expect(parse(await curl("edge/internet", s.name, s.auth)).code).toBe(403);
+        expect(parse(await curl("sandbox/agent", s.name, s.auth)).code).toBe(403);
+      }
+      if (s.auth) expect(parse(await curl(clients[0]!, s.name, false)).code).toBe(401);
+    }),
+  );
 });
 
 describe("streams end to end: edge -> proxy -> firewall DNAT -> backend", () => {
-  test.each(STREAMS.map((s) => [`${s.service} ${s.port}`, s] as const))("%s", (_n, s) => explained([twin.firewallOf(s.backend)], async () => {
-    const [port, proto] = s.port.split("/") as [string, "tcp" | "udp"];
-    const edge = twin.node("edge/internet");
-    const [r] = await twin.probe([{ id: s.service, ns: edge.ns, src: INTERNET, dst: twin.dmz.infra.serviceAddresses.proxy, port: Number(port), proto }]);
-    expect(r).toMatchObject({ outcome: "reply", text: `${s.backend} ${port}/${proto} from ${twin.dmz.infra.serviceAddresses.proxy}` });
-  }));
+  test.each(STREAMS.map((s) => [`${s.service} ${s.port}`, s] as const))("%s", (_n, s) =>
+    explained([twin.firewallOf(s.backend)], async () => {
+      const [port, proto] = s.port.split("/") as [string, "tcp" | "udp"];
+      const edge = twin.node("edge/internet");
+      const [r] = await twin.probe([
+        { id: s.service, ns: edge.ns, src: INTERNET, dst: twin.dmz.infra.serviceAddresses.proxy, port: Number(port), proto },
+      ]);
+      expect(r).toMatchObject({ outcome: "reply", text: `${s.backend} ${port}/${proto} from ${twin.dmz.infra.serviceAddresses.proxy}` });
+    }),
+  );
 });
 
 describe("NTP: a chronyd client (renderChronyClient) in a segment syncs from the DMZ server through its router", () => {
-  test("the client selects the DMZ server (^*) within a bounded wait", () => explained([twin.firewallOf(CHRONY_CLIENT), "dmz/infra"], async () => {
-    const sock = path.join(twin.dir, "chrony/client/chronyd.sock");
-    const selected = new RegExp(`^\\^\\*\\s+${twin.dmz.ntp.listen.replace(/\./g, "\\.")}\\s`, "m");
-    let last = "";
-    // Returns only once `last` lists the DMZ server as the selected source (^*).
-    await waitFor(
-      "the chronyd client to select the DMZ server",
-      15000,
-      async () => selected.test((last = (await twin.exec(twin.node(CHRONY_CLIENT).ns, ["chronyc", "-h", sock, "-n", "sources"])).stdout)),
-      { every: 200, detail: () => `chronyc sources:\n${last}` },
-    );
-  }), 20000);
+  test(
+    "the client selects the DMZ server (^*) within a bounded wait",
+    () =>
+      explained([twin.firewallOf(CHRONY_CLIENT), "dmz/infra"], async () => {
+        const sock = path.join(twin.dir, "chrony/client/chronyd.sock");
+        const selected = new RegExp(`^\\^\\*\\s+${twin.dmz.ntp.listen.replace(/\./g, "\\.")}\\s`, "m");
+        let last = "";
+        // Returns only once `last` lists the DMZ server as the selected source (^*).
+        await waitFor(
+          "the chronyd client to select the DMZ server",
+          15000,
+          async () =>
+            selected.test((last = (await twin.exec(twin.node(CHRONY_CLIENT).ns, ["chronyc", "-h", sock, "-n", "sources"])).stdout)),
+          { every: 200, detail: () => `chronyc sources:\n${last}` },
+        );
+      }),
+    20000,
+  );
 });
 
 describe("SSH for real: rendered sshd_config, rendered ssh_config with ProxyJump", () => {
@@ -280,7 +381,12 @@ describe("SSH for real: rendered sshd_config, rendered ssh_config with ProxyJump
     const runs = await Promise.all(jumps().map((s) => twin.ssh("alice", s.name, `${s.jumpHost.id}.${s.name}`, WHO)));
     runs.forEach((r, i) => {
       const s = jumps()[i]!;
-      expect({ seg: s.name, code: r.code, addrs: addressOf(r), err: r.code === 0 ? "" : show(r) }).toEqual({ seg: s.name, code: 0, addrs: [s.jumpHost.address], err: "" });
+      expect({ seg: s.name, code: r.code, addrs: addressOf(r), err: r.code === 0 ? "" : show(r) }).toEqual({
+        seg: s.name,
+        code: 0,
+        addrs: [s.jumpHost.address],
+        err: "",
+      });
     });
   });
 
@@ -288,16 +394,49 @@ describe("SSH for real: rendered sshd_config, rendered ssh_config with ProxyJump
     ["internal", "data"],
     ["lab", "mirror-1"],
     ["sandbox", "agent"],
-  ])("a key login reaches %s/%s through the jump host (ProxyJump), host keys pinned", (seg, host) => explained([twin.firewallOf(`${seg}/x`)], async () => {
-    const r = await twin.ssh("alice", seg, `${host}.${seg}`, WHO);
-    expect({ code: r.code, addrs: addressOf(r), out: r.code === 0 ? "" : show(r) }).toEqual({ code: 0, addrs: [twin.node(`${seg}/${host}`).address], out: "" });
-  }));
+  ])("a key login reaches %s/%s through the jump host (ProxyJump), host keys pinned", (seg, host) =>
+    explained([twin.firewallOf(`${seg}/x`)], async () => {
+      const r = await twin.ssh("alice", seg, `${host}.${seg}`, WHO);
+      expect({ code: r.code, addrs: addressOf(r), out: r.code === 0 ? "" : show(r) }).toEqual({
+        code: 0,
+        addrs: [twin.node(`${seg}/${host}`).address],
+        out: "",
+      });
+    }),
+  );
 
   test("a key login reaches the DMZ infra host from the admin workstation (its sshd_config, its pinned key)", async () => {
     // The plan renders no client config for the DMZ, so the known_hosts line is built from the lab copy's key.
     const kh = path.join(twin.dir, "infra_known_hosts");
-    fs.writeFileSync(kh, `infra.${twin.domain},${twin.dmz.infra.address} ${fs.readFileSync(path.join(twin.dir, "keys", "dmz-infra.pub"), "utf8").split(" ").slice(0, 2).join(" ")}\n`);
-    const r = await twin.exec(twin.node("dmz/admin").ns, ["ssh", "-F", "/dev/null", "-o", "BatchMode=yes", "-o", "ConnectTimeout=3", "-o", `UserKnownHostsFile=${kh}`, "-o", "StrictHostKeyChecking=yes", "-o", `HostKeyAlias=infra.${twin.domain}`, `alice@${twin.dmz.infra.address}`, WHO], { user: "alice" });
+    fs.writeFileSync(
+      kh,
+      `infra.${twin.domain},${twin.dmz.infra.address} ${fs
+        .readFileSync(path.join(twin.dir, "keys", "dmz-infra.pub"), "utf8")
+        .split(" ")
+        .slice(0, 2)
+        .join(" ")}\n`,
+    );
+    const r = await twin.exec(
+      twin.node("dmz/admin").ns,
+      [
+        "ssh",
+        "-F",
+        "/dev/null",
+        "-o",
+        "BatchMode=yes",
+        "-o",
+        "ConnectTimeout=3",
+        "-o",
+        `UserKnownHostsFile=${kh}`,
+        "-o",
+        "StrictHostKeyChecking=yes",
+        "-o",
+        `HostKeyAlias=infra.${twin.domain}`,
+        `alice@${twin.dmz.infra.address}`,
+        WHO,
+      ],
+      { user: "alice" },
+    );
     expect({ code: r.code, out: r.code === 0 ? "" : show(r) }).toEqual({ code: 0, out: "" });
     expect(addressOf(r)).toContain(twin.dmz.infra.address);
   });
@@ -310,7 +449,17 @@ describe("SSH for real: rendered sshd_config, rendered ssh_config with ProxyJump
   });
 
   test("password login is refused: sshd offers publickey only, at the jump host and behind it", async () => {
-    const pw = ["-v", "-o", "PubkeyAuthentication=no", "-o", "PasswordAuthentication=yes", "-o", "KbdInteractiveAuthentication=yes", "-o", "PreferredAuthentications=password,keyboard-interactive"];
+    const pw = [
+      "-v",
+      "-o",
+      "PubkeyAuthentication=no",
+      "-o",
+      "PasswordAuthentication=yes",
+      "-o",
+      "KbdInteractiveAuthentication=yes",
+      "-o",
+      "PreferredAuthentications=password,keyboard-interactive",
+    ];
     for (const target of ["jump.sandbox", "agent.sandbox"]) {
       const r = await twin.ssh("alice", "sandbox", target, "true", pw);
       expect({ target, code: r.code }).toEqual({ target, code: 255 });
@@ -320,30 +469,57 @@ describe("SSH for real: rendered sshd_config, rendered ssh_config with ProxyJump
     }
   });
 
-  test("a direct login from outside the segment cannot connect; the router drops it", () => explained(["sandbox-fw", "internal-fw"], async () => {
-    const before = await twin.readDropCounters();
-    const direct = (from: string, to: string, bind: string[] = []) =>
-      twin.exec(twin.node(from).ns, ["ssh", "-F", "/dev/null", "-o", "BatchMode=yes", "-o", "ConnectTimeout=1", ...bind, `alice@${to}`, "true"], { user: "alice" });
-    const [fromAdmin, fromOtherSegment, fromInternet] = await Promise.all([
-      // The rendered config, with the jump host taken out of the path.
-      twin.ssh("alice", "sandbox", "agent.sandbox", "true", ["-o", "ProxyJump=none", "-o", "ConnectTimeout=1"], 10000),
-      direct("internal/monitor", twin.node("sandbox/agent").address),
-      direct("edge/internet", twin.segments["sandbox"]!.router.wan.address, ["-b", INTERNET]),
-    ]);
-    const after = await twin.readDropCounters();
-    for (const [what, r] of [["admin -> agent", fromAdmin], ["internal/monitor -> agent", fromOtherSegment], ["internet -> sandbox-fw:22", fromInternet]] as const) {
-      expect({ what, code: r.code, timedOut: /Connection timed out/.test(r.stderr) }).toEqual({ what, code: 255, timedOut: true });
-    }
-    const moved = (k: string) => (after.get(k) ?? 0) - (before.get(k) ?? 0);
-    expect(moved("sandbox-fw drop_inbound")).toBeGreaterThanOrEqual(1);
-    expect(moved("internal-fw drop_outbound_lab")).toBeGreaterThanOrEqual(1);
-    expect(moved("sandbox-fw drop_input")).toBeGreaterThanOrEqual(1);
-  }));
+  test("a direct login from outside the segment cannot connect; the router drops it", () =>
+    explained(["sandbox-fw", "internal-fw"], async () => {
+      const before = await twin.readDropCounters();
+      const direct = (from: string, to: string, bind: string[] = []) =>
+        twin.exec(
+          twin.node(from).ns,
+          ["ssh", "-F", "/dev/null", "-o", "BatchMode=yes", "-o", "ConnectTimeout=1", ...bind, `alice@${to}`, "true"],
+          { user: "alice" },
+        );
+      const [fromAdmin, fromOtherSegment, fromInternet] = await Promise.all([
+        // The rendered config, with the jump host taken out of the path.
+        twin.ssh("alice", "sandbox", "agent.sandbox", "true", ["-o", "ProxyJump=none", "-o", "ConnectTimeout=1"], 10000),
+        direct("internal/monitor", twin.node("sandbox/agent").address),
+        direct("edge/internet", twin.segments["sandbox"]!.router.wan.address, ["-b", INTERNET]),
+      ]);
+      const after = await twin.readDropCounters();
+      for (const [what, r] of [
+        ["admin -> agent", fromAdmin],
+        ["internal/monitor -> agent", fromOtherSegment],
+        ["internet -> sandbox-fw:22", fromInternet],
+      ] as const) {
+        expect({ what, code: r.code, timedOut: /Connection timed out/.test(r.stderr) }).toEqual({ what, code: 255, timedOut: true });
+      }
+      const moved = (k: string) => (after.get(k) ?? 0) - (before.get(k) ?? 0);
+      expect(moved("sandbox-fw drop_inbound")).toBeGreaterThanOrEqual(1);
+      expect(moved("internal-fw drop_outbound_lab")).toBeGreaterThanOrEqual(1);
+      expect(moved("sandbox-fw drop_input")).toBeGreaterThanOrEqual(1);
+    }));
 
   test("a host's sshd admits the jump host only: a valid key from another host of the same segment is refused", async () => {
     const games = twin.node("sandbox/games");
     const agent = twin.node("sandbox/agent");
-    const r = await twin.exec(games.ns, ["ssh", "-F", "/dev/null", "-o", "BatchMode=yes", "-o", "ConnectTimeout=3", "-o", "UserKnownHostsFile=~/.ssh/homelab_known_hosts", "-o", `HostKeyAlias=agent.sandbox.${twin.domain}`, `alice@${agent.address}`, "true"], { user: "alice" });
+    const r = await twin.exec(
+      games.ns,
+      [
+        "ssh",
+        "-F",
+        "/dev/null",
+        "-o",
+        "BatchMode=yes",
+        "-o",
+        "ConnectTimeout=3",
+        "-o",
+        "UserKnownHostsFile=~/.ssh/homelab_known_hosts",
+        "-o",
+        `HostKeyAlias=agent.sandbox.${twin.domain}`,
+        `alice@${agent.address}`,
+        "true",
+      ],
+      { user: "alice" },
+    );
     expect(r.code).toBe(255);
     expect(r.stderr).toMatch(/Permission denied \(publickey\)/);
   });
@@ -385,9 +561,20 @@ describe("commit-confirm for real: the lab router's apply.sh, driven over SSH as
     fs.chmodSync(releaseDir(id), 0o755);
   };
   /** `sudo -n bash <dir>/apply.sh ...` over a NEW SSH connection: admin workstation -> jump host -> router. */
-  const remote = (id: string, ...args: string[]) => twin.ssh("deploy", seg().name, target(), `sudo -n bash ${releaseDir(id)}/apply.sh ${args.join(" ")}`, [], 20000);
+  const remote = (id: string, ...args: string[]) =>
+    twin.ssh("deploy", seg().name, target(), `sudo -n bash ${releaseDir(id)}/apply.sh ${args.join(" ")}`, [], 20000);
   /** The router's state as root sees it on the box (not over SSH, which may be cut). */
-  const status = async () => (await twin.exec(twin.routerNs(router()), ["env", `HOMELAB_ROOT=${twin.applyRoot}`, "HOMELAB_SERVICES=none", "bash", `${releaseDir("pristine")}/apply.sh`, "status"])).stdout;
+  const status = async () =>
+    (
+      await twin.exec(twin.routerNs(router()), [
+        "env",
+        `HOMELAB_ROOT=${twin.applyRoot}`,
+        "HOMELAB_SERVICES=none",
+        "bash",
+        `${releaseDir("pristine")}/apply.sh`,
+        "status",
+      ])
+    ).stdout;
   let baseline = "";
 
   beforeAll(async () => {
@@ -395,70 +582,104 @@ describe("commit-confirm for real: the lab router's apply.sh, driven over SSH as
     writeRelease("pristine");
   });
 
-  test("a release applied and confirmed over a fresh connection stays loaded after the deadline", () => explained([router()], async () => {
-    writeRelease("good", (_f, t) => t.replace("table inet homelab {\n", "table inet homelab {\n\tcounter twin_release_good {\n\t}\n"));
-    const applied = await remote("good", "apply", "good", String(TIMEOUT));
-    expect({ code: applied.code, out: applied.code === 0 ? "" : show(applied) }).toEqual({ code: APPLY_EXIT.ok, out: "" });
-    expect(applied.stdout).toMatch(/armed watchdog: process \d+/);
-    const armedAt = Date.now();
-    expect(await twin.readRuleset(router())).toContain("counter twin_release_good");
-    const confirmed = await remote("good", "confirm", "good");
-    expect({ code: confirmed.code, out: confirmed.code === 0 ? "" : show(confirmed) }).toEqual({ code: APPLY_EXIT.ok, out: "" });
-    expect(confirmed.stdout).toMatch(/confirmed release good/);
-    await sleep(Math.max(0, TIMEOUT * 1000 - (Date.now() - armedAt)) + 1000);
-    expect(await twin.readRuleset(router())).toContain("counter twin_release_good");
-    expect(await status()).toMatch(/^current: good \(confirmed .*\)\npending: none\n/);
-    // The confirmed release still meets the intent through this router.
-    const rows = INTENT.filter((r) => [r.from, r.to].some((n) => n.startsWith(`${seg().name}/`) || n.startsWith(router())));
-    const report = await checkIntent(twin, rows);
-    if (report.failures.length > 0) throw new Error(await formatFailures(twin, report.failures));
-  }), 30000);
+  test(
+    "a release applied and confirmed over a fresh connection stays loaded after the deadline",
+    () =>
+      explained([router()], async () => {
+        writeRelease("good", (_f, t) => t.replace("table inet homelab {\n", "table inet homelab {\n\tcounter twin_release_good {\n\t}\n"));
+        const applied = await remote("good", "apply", "good", String(TIMEOUT));
+        expect({ code: applied.code, out: applied.code === 0 ? "" : show(applied) }).toEqual({ code: APPLY_EXIT.ok, out: "" });
+        expect(applied.stdout).toMatch(/armed watchdog: process \d+/);
+        const armedAt = Date.now();
+        expect(await twin.readRuleset(router())).toContain("counter twin_release_good");
+        const confirmed = await remote("good", "confirm", "good");
+        expect({ code: confirmed.code, out: confirmed.code === 0 ? "" : show(confirmed) }).toEqual({ code: APPLY_EXIT.ok, out: "" });
+        expect(confirmed.stdout).toMatch(/confirmed release good/);
+        await sleep(Math.max(0, TIMEOUT * 1000 - (Date.now() - armedAt)) + 1000);
+        expect(await twin.readRuleset(router())).toContain("counter twin_release_good");
+        expect(await status()).toMatch(/^current: good \(confirmed .*\)\npending: none\n/);
+        // The confirmed release still meets the intent through this router.
+        const rows = INTENT.filter((r) => [r.from, r.to].some((n) => n.startsWith(`${seg().name}/`) || n.startsWith(router())));
+        const report = await checkIntent(twin, rows);
+        if (report.failures.length > 0) throw new Error(await formatFailures(twin, report.failures));
+      }),
+    30000,
+  );
 
-  test("a release that cuts the confirming connection is rolled back within the deadline, and SSH works again", () => explained([router()], async () => {
-    const jump = seg().router.jumpAddress;
-    const lan = seg().router.lan.address;
-    writeRelease("lockout", (_f, t) => t.replace(`ip saddr ${jump} ip daddr ${lan} tcp dport 22`, `ip saddr 10.30.0.99 ip daddr ${lan} tcp dport 22`));
-    const before = await twin.readRuleset(router());
-    const applied = await remote("lockout", "apply", "lockout", String(TIMEOUT));
-    const armedAt = Date.now();
-    // The applying session survives (established connections pass), so apply itself reports success.
-    expect({ code: applied.code, out: applied.code === 0 ? "" : show(applied) }).toEqual({ code: APPLY_EXIT.ok, out: "" });
-    expect(await twin.readRuleset(router())).not.toBe(before);
+  test(
+    "a release that cuts the confirming connection is rolled back within the deadline, and SSH works again",
+    () =>
+      explained([router()], async () => {
+        const jump = seg().router.jumpAddress;
+        const lan = seg().router.lan.address;
+        writeRelease("lockout", (_f, t) =>
+          t.replace(`ip saddr ${jump} ip daddr ${lan} tcp dport 22`, `ip saddr 10.30.0.99 ip daddr ${lan} tcp dport 22`),
+        );
+        const before = await twin.readRuleset(router());
+        const applied = await remote("lockout", "apply", "lockout", String(TIMEOUT));
+        const armedAt = Date.now();
+        // The applying session survives (established connections pass), so apply itself reports success.
+        expect({ code: applied.code, out: applied.code === 0 ? "" : show(applied) }).toEqual({ code: APPLY_EXIT.ok, out: "" });
+        expect(await twin.readRuleset(router())).not.toBe(before);
 
-    // The confirm cannot arrive: the jump host's new connection to the router is dropped.
-    const counters = await twin.readDropCounters();
-    const confirm = await twin.ssh("deploy", seg().name, target(), `sudo -n bash ${releaseDir("lockout")}/apply.sh confirm lockout`, ["-o", "ConnectTimeout=2"], 10000);
-    expect({ code: confirm.code, cut: /timed out|Connection closed|open failed/.test(confirm.stderr) }).toEqual({ code: 255, cut: true });
-    expect(confirm.stdout).not.toMatch(/confirmed/);
-    expect((await twin.readDropCounters()).get(`${router()} drop_input`)! - counters.get(`${router()} drop_input`)!).toBeGreaterThanOrEqual(1);
+        // The confirm cannot arrive: the jump host's new connection to the router is dropped.
+        const counters = await twin.readDropCounters();
+        const confirm = await twin.ssh(
+          "deploy",
+          seg().name,
+          target(),
+          `sudo -n bash ${releaseDir("lockout")}/apply.sh confirm lockout`,
+          ["-o", "ConnectTimeout=2"],
+          10000,
+        );
+        expect({ code: confirm.code, cut: /timed out|Connection closed|open failed/.test(confirm.stderr) }).toEqual({
+          code: 255,
+          cut: true,
+        });
+        expect(confirm.stdout).not.toMatch(/confirmed/);
+        expect(
+          (await twin.readDropCounters()).get(`${router()} drop_input`)! - counters.get(`${router()} drop_input`)!,
+        ).toBeGreaterThanOrEqual(1);
 
-    let st = "";
-    await waitFor("the watchdog's rollback", TIMEOUT * 1000 + 5000 - (Date.now() - armedAt), async () => /^rolled-back: lockout /m.test((st = await status())), { every: 100, detail: () => st });
-    expect(st).toMatch(/^rolled-back: lockout \(not-confirmed, /m);
-    // Rolled back at the deadline apply.sh announced (both to the second), not merely eventually.
-    const deadline = Date.parse(/restores the previous state at (\S+) unless/.exec(applied.stdout)![1]!);
-    const at = Date.parse(/^rolled-back: lockout \(not-confirmed, (\S+)\)/m.exec(st)![1]!);
-    expect(at - deadline).toBeGreaterThanOrEqual(-1000);
-    expect(at - deadline).toBeLessThanOrEqual(2000);
-    expect(await twin.readRuleset(router())).toBe(before);
+        let st = "";
+        await waitFor(
+          "the watchdog's rollback",
+          TIMEOUT * 1000 + 5000 - (Date.now() - armedAt),
+          async () => /^rolled-back: lockout /m.test((st = await status())),
+          { every: 100, detail: () => st },
+        );
+        expect(st).toMatch(/^rolled-back: lockout \(not-confirmed, /m);
+        // Rolled back at the deadline apply.sh announced (both to the second), not merely eventually.
+        const deadline = Date.parse(/restores the previous state at (\S+) unless/.exec(applied.stdout)![1]!);
+        const at = Date.parse(/^rolled-back: lockout \(not-confirmed, (\S+)\)/m.exec(st)![1]!);
+        expect(at - deadline).toBeGreaterThanOrEqual(-1000);
+        expect(at - deadline).toBeLessThanOrEqual(2000);
+        expect(await twin.readRuleset(router())).toBe(before);
 
-    // Connectivity is back: a fresh SSH connection reaches the router, and a late confirm is refused with the reason.
-    const late = await remote("lockout", "confirm", "lockout");
-    expect(late.code).toBe(APPLY_EXIT.notPending);
-    expect(late.stderr).toMatch(/release lockout was rolled back at .* \(not-confirmed\) before this confirm/);
-  }), 30000);
+        // Connectivity is back: a fresh SSH connection reaches the router, and a late confirm is refused with the reason.
+        const late = await remote("lockout", "confirm", "lockout");
+        expect(late.code).toBe(APPLY_EXIT.notPending);
+        expect(late.stderr).toMatch(/release lockout was rolled back at .* \(not-confirmed\) before this confirm/);
+      }),
+    30000,
+  );
 
-  test("a release that fails nft -c is never loaded and changes nothing", () => explained([router()], async () => {
-    writeRelease("broken", (_f, t) => `${t}${NFT_SYNTAX_ERROR}`);
-    const before = await twin.readRuleset(router());
-    const stateBefore = await status();
-    const applied = await remote("broken", "apply", "broken", String(TIMEOUT));
-    expect(applied.code).toBe(APPLY_EXIT.check);
-    expect(applied.stderr).toMatch(/check failed; nothing was changed:\n {2}- nftables.conf fails nft -c: /);
-    expect(applied.stdout).not.toMatch(/armed watchdog/);
-    expect(await twin.readRuleset(router())).toBe(before);
-    expect(await status()).toBe(stateBefore);
-  }), 30000);
+  test(
+    "a release that fails nft -c is never loaded and changes nothing",
+    () =>
+      explained([router()], async () => {
+        writeRelease("broken", (_f, t) => `${t}${NFT_SYNTAX_ERROR}`);
+        const before = await twin.readRuleset(router());
+        const stateBefore = await status();
+        const applied = await remote("broken", "apply", "broken", String(TIMEOUT));
+        expect(applied.code).toBe(APPLY_EXIT.check);
+        expect(applied.stderr).toMatch(/check failed; nothing was changed:\n {2}- nftables.conf fails nft -c: /);
+        expect(applied.stdout).not.toMatch(/armed watchdog/);
+        expect(await twin.readRuleset(router())).toBe(before);
+        expect(await status()).toBe(stateBefore);
+      }),
+    30000,
+  );
 
   afterAll(async () => {
     // Back to the plan's own release, applied and confirmed the same way.
@@ -473,7 +694,8 @@ describe("commit-confirm for real: the lab router's apply.sh, driven over SSH as
 describe("a broken ruleset is reported, naming the row (the check itself, not the suite, fails)", () => {
   const fw = "sandbox-fw";
   const seg = "sandbox";
-  const rows = (): IntentRow[] => INTENT.filter((r) => [r.from, r.to, "drop" in r.expect ? r.expect.drop : ""].some((n) => n.startsWith(`${seg}/`) || n.startsWith(fw)));
+  const rows = (): IntentRow[] =>
+    INTENT.filter((r) => [r.from, r.to, "drop" in r.expect ? r.expect.drop : ""].some((n) => n.startsWith(`${seg}/`) || n.startsWith(fw)));
   const load = async (name: string, text: string) => {
     const file = path.join(twin.dir, `${name}.nft`);
     fs.writeFileSync(file, text);
@@ -498,10 +720,16 @@ describe("a broken ruleset is reported, naming the row (the check itself, not th
     await load("empty-inbound", broken);
     const { failures } = await checkIntent(twin, rows());
     const named = failures.map((f) => f.row);
-    expect(named).toEqual(expect.arrayContaining(["internal/monitor -> sandbox/games 9100/tcp", "internal/monitor -> sandbox/agent 9100/tcp"]));
-    expect(failures.find((f) => f.row === "internal/monitor -> sandbox/games 9100/tcp")!.message).toBe(`expected an answer, got timeout (alone, it is dropped at ${fw} drop_inbound)`);
+    expect(named).toEqual(
+      expect.arrayContaining(["internal/monitor -> sandbox/games 9100/tcp", "internal/monitor -> sandbox/agent 9100/tcp"]),
+    );
+    expect(failures.find((f) => f.row === "internal/monitor -> sandbox/games 9100/tcp")!.message).toBe(
+      `expected an answer, got timeout (alone, it is dropped at ${fw} drop_inbound)`,
+    );
     // A denied row whose control is one of them is not taken as proven either.
-    expect(failures.find((f) => f.row === "internal/monitor -> sandbox/games 22/tcp")?.message).toMatch(/its positive control .* failed in the same run/);
+    expect(failures.find((f) => f.row === "internal/monitor -> sandbox/games 22/tcp")?.message).toMatch(
+      /its positive control .* failed in the same run/,
+    );
   }, 30000);
 
   test("WAN->LAN accepted (the forward chain's inbound drop made an accept): the direct SSH from the DMZ gets through", async () => {
@@ -517,7 +745,10 @@ describe("a broken ruleset is reported, naming the row (the check itself, not th
   }, 30000);
 
   test("a forward policy of accept alone changes nothing: every forward path already ends in a counted drop", async () => {
-    const broken = original().replace("type filter hook forward priority filter; policy drop;", "type filter hook forward priority filter; policy accept;");
+    const broken = original().replace(
+      "type filter hook forward priority filter; policy drop;",
+      "type filter hook forward priority filter; policy accept;",
+    );
     expect(broken).not.toBe(original());
     await load("policy-accept", broken);
     const { failures } = await checkIntent(twin, rows());

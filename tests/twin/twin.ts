@@ -37,7 +37,14 @@ import { NGINX_EXPORTER_PORT, NODE_EXPORTER_PORT } from "../../render/nixos";
 import { renderSshdConfig } from "../../render/sshd";
 import { planStacks, writePlan } from "../../cli/plan";
 import { requirePrograms } from "../support/checkers";
-import { chronyTestConf, NGINX_STREAM_MODULE, NGINX_STREAM_MODULE_FILE, nginxCertPaths, testCertificate, testHtpasswd } from "../support/fixtures";
+import {
+  chronyTestConf,
+  NGINX_STREAM_MODULE,
+  NGINX_STREAM_MODULE_FILE,
+  nginxCertPaths,
+  testCertificate,
+  testHtpasswd,
+} from "../support/fixtures";
 import { copyLab } from "../support/lab";
 import { must, PATH_ENV, run, runAsync, sleep, waitFor, type Run } from "../support/proc";
 
@@ -89,7 +96,12 @@ export interface SegmentJson {
   readonly jumpHost: HostJson;
   readonly hosts: readonly HostJson[];
   readonly services: readonly ServiceJson[];
-  readonly flows: readonly { readonly id: string; readonly kind: string; readonly from: { readonly zone: string; readonly host?: string }; readonly to: { readonly zone: string; readonly host?: string } }[];
+  readonly flows: readonly {
+    readonly id: string;
+    readonly kind: string;
+    readonly from: { readonly zone: string; readonly host?: string };
+    readonly to: { readonly zone: string; readonly host?: string };
+  }[];
 }
 export interface DmzJson {
   readonly domain: string;
@@ -100,7 +112,10 @@ export interface DmzJson {
     readonly serviceAddresses: { readonly dns: string; readonly ntp: string; readonly proxy: string };
     readonly routes: readonly RouteJson[];
   };
-  readonly dns: { readonly listen: string; readonly records: readonly { readonly name: string; readonly address: string; readonly kind: string }[] };
+  readonly dns: {
+    readonly listen: string;
+    readonly records: readonly { readonly name: string; readonly address: string; readonly kind: string }[];
+  };
   readonly ntp: { readonly listen: string };
 }
 
@@ -155,7 +170,13 @@ interface SshdSpec {
 interface ServeConfig {
   readonly cert: string;
   readonly key: string;
-  readonly hosts: readonly { readonly ns: string; readonly name: string; readonly address: string; readonly tcp: readonly number[]; readonly udp: readonly number[] }[];
+  readonly hosts: readonly {
+    readonly ns: string;
+    readonly name: string;
+    readonly address: string;
+    readonly tcp: readonly number[];
+    readonly udp: readonly number[];
+  }[];
 }
 
 /** One probe for agent.py, and its result. */
@@ -186,7 +207,9 @@ export interface ProbeResult {
 export function exitWithin(p: ChildProcess, ms: number): Promise<boolean> {
   if (p.exitCode !== null || p.signalCode !== null) return Promise.resolve(true);
   return new Promise((resolve) => {
-    const timer = setTimeout(() => resolve(false), ms);
+    const timer = setTimeout(() => {
+      resolve(false);
+    }, ms);
     p.once("exit", () => {
       clearTimeout(timer);
       resolve(true);
@@ -198,10 +221,28 @@ const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
 /** The programs (and nginx's stream module) the twin runs, and the Debian package of each. */
 const TWIN_TOOLS: Readonly<Record<string, string>> = {
-  ip: "iproute2", nft: "nftables", ss: "iproute2", nsenter: "util-linux", unshare: "util-linux", setpriv: "util-linux",
-  python3: "python3", dnsmasq: "dnsmasq", nginx: "nginx libnginx-mod-stream", [NGINX_STREAM_MODULE_FILE]: "libnginx-mod-stream",
-  sshd: "openssh-server", ssh: "openssh-client", "ssh-keygen": "openssh-client", "ssh-audit": "ssh-audit", chronyd: "chrony",
-  chronyc: "chrony", dig: "dnsutils", curl: "curl", openssl: "openssl", flock: "util-linux", setsid: "util-linux", timeout: "coreutils",
+  ip: "iproute2",
+  nft: "nftables",
+  ss: "iproute2",
+  nsenter: "util-linux",
+  unshare: "util-linux",
+  setpriv: "util-linux",
+  python3: "python3",
+  dnsmasq: "dnsmasq",
+  nginx: "nginx libnginx-mod-stream",
+  [NGINX_STREAM_MODULE_FILE]: "libnginx-mod-stream",
+  sshd: "openssh-server",
+  ssh: "openssh-client",
+  "ssh-keygen": "openssh-client",
+  "ssh-audit": "ssh-audit",
+  chronyd: "chrony",
+  chronyc: "chrony",
+  dig: "dnsutils",
+  curl: "curl",
+  openssl: "openssl",
+  flock: "util-linux",
+  setsid: "util-linux",
+  timeout: "coreutils",
 };
 
 /** Fail with every missing tool and its package (a missing tool is a failure, never a skip), or when not root. */
@@ -297,7 +338,13 @@ export class Twin {
   private stopped = false;
 
   private constructor(init: {
-    prefix: string; dir: string; out: string; domain: string; segments: Record<string, SegmentJson>; dmz: DmzJson; adminAddress: string;
+    prefix: string;
+    dir: string;
+    out: string;
+    domain: string;
+    segments: Record<string, SegmentJson>;
+    dmz: DmzJson;
+    adminAddress: string;
   }) {
     this.prefix = init.prefix;
     this.dir = init.dir;
@@ -383,14 +430,20 @@ export class Twin {
     try {
       const t0 = Date.now();
       const keys = generateKeys(dir);
-      const labDir = copyLab((files) => applyTestIdentities(files, keys), path.join(dir, "lab"));
+      const labDir = copyLab(
+        (files) => {
+          applyTestIdentities(files, keys);
+        },
+        path.join(dir, "lab"),
+      );
       const out = path.join(dir, "out");
       writePlan(await planStacks({ dir: labDir, stacks: [] }), out);
       const access = planSshAccess(requireLab(labDir));
       const adminAddress = access.adminSources[0]!.firstHost;
       log(`twin ${prefix}: plan written in ${Date.now() - t0} ms`);
       const segments: Record<string, SegmentJson> = {};
-      for (const name of Object.keys(TWIN_HOSTS)) segments[name] = JSON.parse(fs.readFileSync(path.join(out, name, "plan.json"), "utf8")) as SegmentJson;
+      for (const name of Object.keys(TWIN_HOSTS))
+        segments[name] = JSON.parse(fs.readFileSync(path.join(out, name, "plan.json"), "utf8")) as SegmentJson;
       const dmz = JSON.parse(fs.readFileSync(path.join(out, "dmz", "plan.json"), "utf8")) as DmzJson;
       twin = new Twin({ prefix, dir, out, domain: dmz.domain, segments, dmz, adminAddress });
       twin.writeSupportFiles(keys, access);
@@ -416,9 +469,18 @@ export class Twin {
   private wrap(argv: readonly string[], opts: { ns?: string; user?: string; timeoutMs?: number }): string[] {
     const secs = Math.max(1, Math.ceil((opts.timeoutMs ?? 20000) / 1000));
     return [
-      "nsenter", "-t", String(this.pid1), "-m", "-p", `--wd=${this.dir}`, "--",
+      "nsenter",
+      "-t",
+      String(this.pid1),
+      "-m",
+      "-p",
+      `--wd=${this.dir}`,
+      "--",
       // The kill happens inside the twin: killing nsenter from outside would not reach its child.
-      "timeout", "-k", "1", String(secs),
+      "timeout",
+      "-k",
+      "1",
+      String(secs),
       ...(opts.ns ? ["nsenter", `--net=/run/netns/${opts.ns}`, "--"] : []),
       ...(opts.user ? ["setpriv", `--reuid=${opts.user}`, `--regid=${opts.user}`, "--init-groups", "--reset-env"] : []),
       ...argv,
@@ -452,7 +514,7 @@ export class Twin {
       [
         "set -e",
         // Where resolv.conf really lives, before /run is replaced (it may be a symlink into /run).
-        'resolv=$(readlink -f /etc/resolv.conf)',
+        "resolv=$(readlink -f /etc/resolv.conf)",
         // Namespaces other tests made on the host are not ours: let go of this copy's references to them.
         "umount -R -l /run/netns 2>/dev/null || true",
         "mount -t tmpfs -o mode=0755 twin-run /run",
@@ -471,13 +533,26 @@ export class Twin {
     );
     const sup = spawn(
       "setpriv",
-      ["--pdeathsig", "KILL", "unshare", "--mount", "--pid", "--fork", "--kill-child", "--mount-proc", "--propagation", "private", "bash", init],
+      [
+        "--pdeathsig",
+        "KILL",
+        "unshare",
+        "--mount",
+        "--pid",
+        "--fork",
+        "--kill-child",
+        "--mount-proc",
+        "--propagation",
+        "private",
+        "bash",
+        init,
+      ],
       { env: { PATH: PATH_ENV, LANG: "C" }, stdio: ["pipe", "pipe", "pipe"] },
     );
     this.supervisor = sup;
     let output = "";
-    sup.stdout!.on("data", (d: Buffer) => (output += d.toString()));
-    sup.stderr!.on("data", (d: Buffer) => (output += d.toString()));
+    sup.stdout.on("data", (d: Buffer) => (output += d.toString()));
+    sup.stderr.on("data", (d: Buffer) => (output += d.toString()));
     await waitFor(
       "the twin's wrapper to start",
       5000,
@@ -534,17 +609,36 @@ export class Twin {
     const services = Object.entries(SERVICE_USERS).filter(([u]) => !new RegExp(`^${u}:`, "m").test(passwd));
     fs.writeFileSync(
       path.join(etc, "passwd"),
-      passwd + Object.entries(USERS).map(([u, id]) => `${u}:x:${id}:${id}:twin test user:${home(u)}:/bin/bash\n`).join("") + services.map(([u, id]) => `${u}:x:${id}:${id}:twin service user:/nonexistent:/usr/sbin/nologin\n`).join(""),
+      passwd +
+        Object.entries(USERS)
+          .map(([u, id]) => `${u}:x:${id}:${id}:twin test user:${home(u)}:/bin/bash\n`)
+          .join("") +
+        services.map(([u, id]) => `${u}:x:${id}:${id}:twin service user:/nonexistent:/usr/sbin/nologin\n`).join(""),
     );
-    fs.writeFileSync(path.join(etc, "group"), group + [...Object.entries(USERS), ...services.filter(([u]) => !new RegExp(`^${u}:`, "m").test(group))].map(([u, id]) => `${u}:x:${id}:\n`).join(""));
+    fs.writeFileSync(
+      path.join(etc, "group"),
+      group +
+        [...Object.entries(USERS), ...services.filter(([u]) => !new RegExp(`^${u}:`, "m").test(group))]
+          .map(([u, id]) => `${u}:x:${id}:\n`)
+          .join(""),
+    );
     // "*": no password at all. sshd runs with PAM (UsePAM yes), which does not refuse such accounts for key logins.
-    fs.writeFileSync(path.join(etc, "shadow"), fs.readFileSync("/etc/shadow", "utf8") + Object.keys(USERS).map((u) => `${u}:*:19000:0:99999:7:::\n`).join(""), { mode: 0o640 });
+    fs.writeFileSync(
+      path.join(etc, "shadow"),
+      fs.readFileSync("/etc/shadow", "utf8") +
+        Object.keys(USERS)
+          .map((u) => `${u}:*:19000:0:99999:7:::\n`)
+          .join(""),
+      { mode: 0o640 },
+    );
     fs.chmodSync(path.join(etc, "shadow"), 0o640);
     // Everything in the twin resolves names with the DMZ DNS, as DHCP tells every lab host to.
     fs.writeFileSync(path.join(etc, "resolv.conf"), `nameserver ${this.dmz.infra.serviceAddresses.dns}\n`);
 
     // Homes: the private key and every segment's rendered known_hosts where ssh_config looks for them.
-    const knownHosts = Object.keys(this.segments).map((s) => fs.readFileSync(this.planFile(`${s}/known_hosts`), "utf8")).join("");
+    const knownHosts = Object.keys(this.segments)
+      .map((s) => fs.readFileSync(this.planFile(`${s}/known_hosts`), "utf8"))
+      .join("");
     for (const [u, id] of Object.entries(USERS)) {
       const ssh = path.join(home(u), ".ssh");
       fs.mkdirSync(ssh, { recursive: true, mode: 0o700 });
@@ -578,7 +672,15 @@ export class Twin {
       const seg = this.segments[segName]!;
       for (const id of t.sshd.filter((h) => h !== seg.jumpHost.id)) {
         const h = seg.hosts.find((x) => x.id === id)!;
-        const text = renderSshdConfig({ role: `${h.fqdn} (twin: an ordinary host of ${segName})`, listen: [h.address], allowFrom: [Cidr.host(seg.router.jumpAddress)], jump: false }, access);
+        const text = renderSshdConfig(
+          {
+            role: `${h.fqdn} (twin: an ordinary host of ${segName})`,
+            listen: [h.address],
+            allowFrom: [Cidr.host(seg.router.jumpAddress)],
+            jump: false,
+          },
+          access,
+        );
         fs.writeFileSync(path.join(d, "sshd", `${segName}-${id}.sshd_config`), text);
       }
     }
@@ -620,8 +722,12 @@ export class Twin {
     // The infra host runs what its rendered configuration.nix runs, and nothing else: the
     // twin stands in an exporter only where the configuration enables one.
     const infraNix = fs.readFileSync(this.planFile("dmz/infra/configuration.nix"), "utf8");
-    const exporters = [...(/exporters\.node\b/.test(infraNix) ? [NODE_EXPORTER_PORT] : []), ...(/exporters\.nginx\b/.test(infraNix) ? [NGINX_EXPORTER_PORT] : [])];
-    if (exporters.length > 0) hosts.push({ ns: this.node("dmz/infra").ns, name: "dmz/infra", address: this.node("dmz/infra").address, tcp: exporters, udp: [] });
+    const exporters = [
+      ...(/exporters\.node\b/.test(infraNix) ? [NODE_EXPORTER_PORT] : []),
+      ...(/exporters\.nginx\b/.test(infraNix) ? [NGINX_EXPORTER_PORT] : []),
+    ];
+    if (exporters.length > 0)
+      hosts.push({ ns: this.node("dmz/infra").ns, name: "dmz/infra", address: this.node("dmz/infra").address, tcp: exporters, udp: [] });
     for (const [segName, t] of Object.entries(TWIN_HOSTS)) {
       const seg = this.segments[segName]!;
       for (const id of t.hosts) {
@@ -632,7 +738,13 @@ export class Twin {
         for (const l of h.listens) (l.proto === "tcp" ? tcp : udp).add(l.port);
         for (const s of seg.services.filter((x) => x.backend.host === id)) (s.kind === "udp" ? udp : tcp).add(s.backend.port);
         if (h.role === "k8s-worker") tcp.add(TALOS_API);
-        hosts.push({ ns: this.node(`${segName}/${id}`).ns, name: `${segName}/${id}`, address: h.address, tcp: [...tcp].sort((a, b) => a - b), udp: [...udp].sort((a, b) => a - b) });
+        hosts.push({
+          ns: this.node(`${segName}/${id}`).ns,
+          name: `${segName}/${id}`,
+          address: h.address,
+          tcp: [...tcp].sort((a, b) => a - b),
+          udp: [...udp].sort((a, b) => a - b),
+        });
       }
     }
     return { ...testCertificate(this.dir), hosts };
@@ -645,13 +757,37 @@ export class Twin {
     const list: SshdSpec[] = [];
     const keysDir = (seg: string) => this.planFile(`${seg}/router/authorized_keys.d`);
     const anySeg = Object.keys(this.segments)[0]!;
-    list.push({ id: "dmz/infra", ns: this.node("dmz/infra").ns, config: this.planFile("dmz/infra/sshd_config"), key: path.join(this.dir, "keys", "dmz-infra"), keysDir: keysDir(anySeg), sudo: false });
+    list.push({
+      id: "dmz/infra",
+      ns: this.node("dmz/infra").ns,
+      config: this.planFile("dmz/infra/sshd_config"),
+      key: path.join(this.dir, "keys", "dmz-infra"),
+      keysDir: keysDir(anySeg),
+      sudo: false,
+    });
     for (const [segName, t] of Object.entries(TWIN_HOSTS)) {
       const seg = this.segments[segName]!;
-      list.push({ id: seg.router.name, ns: this.routerNs(seg.router.name), config: this.planFile(`${segName}/router/sshd_config`), key: path.join(this.dir, "keys", `${segName}-router`), keysDir: keysDir(segName), sudo: segName === APPLY_SEGMENT });
+      list.push({
+        id: seg.router.name,
+        ns: this.routerNs(seg.router.name),
+        config: this.planFile(`${segName}/router/sshd_config`),
+        key: path.join(this.dir, "keys", `${segName}-router`),
+        keysDir: keysDir(segName),
+        sudo: segName === APPLY_SEGMENT,
+      });
       for (const id of t.sshd) {
-        const config = id === seg.jumpHost.id ? this.planFile(`${segName}/jump/sshd_config`) : path.join(this.dir, "sshd", `${segName}-${id}.sshd_config`);
-        list.push({ id: `${segName}/${id}`, ns: this.node(`${segName}/${id}`).ns, config, key: path.join(this.dir, "keys", `${segName}-${id}`), keysDir: keysDir(segName), sudo: false });
+        const config =
+          id === seg.jumpHost.id
+            ? this.planFile(`${segName}/jump/sshd_config`)
+            : path.join(this.dir, "sshd", `${segName}-${id}.sshd_config`);
+        list.push({
+          id: `${segName}/${id}`,
+          ns: this.node(`${segName}/${id}`).ns,
+          config,
+          key: path.join(this.dir, "keys", `${segName}-${id}`),
+          keysDir: keysDir(segName),
+          sudo: false,
+        });
       }
     }
     return list;
@@ -701,7 +837,12 @@ export class Twin {
     const infra = this.node("dmz/infra").ns;
     mkns(infra);
     const sa = this.dmz.infra.serviceAddresses;
-    plug("dmz", infra, hostIf, [this.dmz.infra.address, sa.dns, sa.ntp, sa.proxy].map((a) => `${a}/${dmzPrefix}`));
+    plug(
+      "dmz",
+      infra,
+      hostIf,
+      [this.dmz.infra.address, sa.dns, sa.ntp, sa.proxy].map((a) => `${a}/${dmzPrefix}`),
+    );
     for (const r of this.dmz.infra.routes) L.push(`ip -n ${infra} route add ${r.to} via ${r.via}`);
     L.push(`ip -n ${infra} route add default via ${this.dmz.infra.gateway}`);
 
@@ -737,17 +878,23 @@ export class Twin {
     L.push(inNs(infra, `nft -f ${q(this.planFile("dmz/infra/host.nft"))}`));
 
     // --- daemons: detached, logging to files; the PID namespace ends them all.
-    const bg = (name: string, ns: string | undefined, cmd: string) => L.push(`setsid ${ns ? `nsenter --net=/run/netns/${ns} -- ` : ""}${cmd} </dev/null >${log(name)} 2>&1 &`);
+    const bg = (name: string, ns: string | undefined, cmd: string) =>
+      L.push(`setsid ${ns ? `nsenter --net=/run/netns/${ns} -- ` : ""}${cmd} </dev/null >${log(name)} 2>&1 &`);
     bg("agent", undefined, `python3 ${q(AGENT)} serve ${q(path.join(this.dir, "agent-serve.json"))}`);
     bg("dnsmasq", infra, `dnsmasq --keep-in-foreground --log-facility=- --pid-file= -C ${q(this.planFile("dmz/infra/dnsmasq.conf"))}`);
     bg("chronyd-server", infra, `chronyd -x -d -u root -f ${q(path.join(this.dir, "chrony/server/chrony.conf"))}`);
     // Each router's DHCP server (the rendered dnsmasq.conf, DHCP only); leases in the scratch directory.
     for (const seg of Object.values(this.segments)) {
-      bg(`dnsmasq-${seg.router.name}`, this.routerNs(seg.router.name), `dnsmasq --keep-in-foreground --log-facility=- --pid-file= --dhcp-leasefile=${q(path.join(this.dir, "dhcp", `${seg.name}.leases`))} -C ${q(this.planFile(`${seg.name}/router/dnsmasq.conf`))}`);
+      bg(
+        `dnsmasq-${seg.router.name}`,
+        this.routerNs(seg.router.name),
+        `dnsmasq --keep-in-foreground --log-facility=- --pid-file= --dhcp-leasefile=${q(path.join(this.dir, "dhcp", `${seg.name}.leases`))} -C ${q(this.planFile(`${seg.name}/router/dnsmasq.conf`))}`,
+      );
     }
     bg("chronyd-client", this.node(CHRONY_CLIENT).ns, `chronyd -x -d -u root -f ${q(path.join(this.dir, "chrony/client/chrony.conf"))}`);
     bg("nginx", infra, `unshare --mount --propagation private bash -c ${q(this.nginxScript())}`);
-    for (const s of this.sshds()) bg(`sshd-${s.id.replace(/\//g, "-")}`, s.ns, `unshare --mount --propagation private bash -c ${q(this.sshdScript(s))}`);
+    for (const s of this.sshds())
+      bg(`sshd-${s.id.replace(/\//g, "-")}`, s.ns, `unshare --mount --propagation private bash -c ${q(this.sshdScript(s))}`);
     return L.join("\n");
   }
 
@@ -759,7 +906,10 @@ export class Twin {
     const htpasswd = [...new Set([...text.matchAll(/^\s*auth_basic_user_file\s+([^;]+);/gm)].map((m) => m[1]!))];
     // They are written under a private tmpfs on /var/lib; a path elsewhere would land on the host.
     const outside = [...certs.map((c) => c.path), ...htpasswd].filter((p) => !p.startsWith("/var/lib/"));
-    if (outside.length > 0) throw new Error(`twin: nginx.conf names files outside /var/lib (${outside.join(", ")}); teach Twin.nginxScript where to mount a private tmpfs for them`);
+    if (outside.length > 0)
+      throw new Error(
+        `twin: nginx.conf names files outside /var/lib (${outside.join(", ")}); teach Twin.nginxScript where to mount a private tmpfs for them`,
+      );
     const tls = testCertificate(this.dir);
     const lines = [
       "set -e",
@@ -772,7 +922,9 @@ export class Twin {
       // certificate and the secrets readable by the nginx group (render/dmz.ts).
       "mkdir -p /var/lib/nginx && chown nginx:nginx /var/lib/nginx /var/log/nginx",
       ...certs.map((c) => `mkdir -p "$(dirname ${q(c.path)})" && install -m 0640 -g nginx ${q(c.key ? tls.key : tls.cert)} ${q(c.path)}`),
-      ...htpasswd.map((p) => `install -d -m 0750 -g nginx "$(dirname ${q(p)})" && install -m 0640 -g nginx ${q(path.join(this.dir, "htpasswd"))} ${q(p)}`),
+      ...htpasswd.map(
+        (p) => `install -d -m 0750 -g nginx "$(dirname ${q(p)})" && install -m 0640 -g nginx ${q(path.join(this.dir, "htpasswd"))} ${q(p)}`,
+      ),
       // The whole of nginx unprivileged, with only the right to bind ports below 1024 (the unit's
       // User=, AmbientCapabilities=, CapabilityBoundingSet=, NoNewPrivileges=). The rendered file
       // unchanged; Debian builds the stream module as a module, NixOS builds it in.
@@ -821,7 +973,9 @@ export class Twin {
       "the twin's daemons",
       ms,
       async () => {
-        const agentReady = fs.existsSync(path.join(this.dir, "logs/agent.log")) && fs.readFileSync(path.join(this.dir, "logs/agent.log"), "utf8").includes("ready");
+        const agentReady =
+          fs.existsSync(path.join(this.dir, "logs/agent.log")) &&
+          fs.readFileSync(path.join(this.dir, "logs/agent.log"), "utf8").includes("ready");
         const r = await this.sh(check, 10000);
         missing = `${agentReady ? "" : "agent\n"}${r.stdout}${r.stderr}`.trim();
         return !missing;
@@ -864,7 +1018,8 @@ export class Twin {
   async readDropCounters(): Promise<Map<string, number>> {
     const parts: string[] = [];
     for (const [name, ns] of this.routers) parts.push(`echo "### ${name}"; nsenter --net=/run/netns/${ns} -- nft -j list counters`);
-    for (const [id, ns] of this.hostFirewalls) parts.push(`echo "### ${id}"; nsenter --net=/run/netns/${ns} -- nft -j list chain inet host input`);
+    for (const [id, ns] of this.hostFirewalls)
+      parts.push(`echo "### ${id}"; nsenter --net=/run/netns/${ns} -- nft -j list chain inet host input`);
     const r = await this.sh(parts.join("\n"), 10000);
     if (r.code !== 0) throw new Error(`twin: reading counters failed: ${r.stderr}`);
     const counters = new Map<string, number>();
@@ -900,11 +1055,29 @@ export class Twin {
    * ssh as a test user from the admin workstation, with a segment's rendered ssh_config
    * (ProxyJump through the jump host, pinned host keys). BatchMode: never a prompt.
    */
-  ssh(user: keyof typeof USERS, segment: string, target: string, command: string, extra: readonly string[] = [], timeoutMs = 15000): Promise<Run> {
+  ssh(
+    user: keyof typeof USERS,
+    segment: string,
+    target: string,
+    command: string,
+    extra: readonly string[] = [],
+    timeoutMs = 15000,
+  ): Promise<Run> {
     return this.exec(
       this.node("dmz/admin").ns,
       // ssh takes the first value of an option: the caller's extras come first.
-      ["ssh", "-F", this.planFile(`${segment}/ssh_config`), ...extra, "-o", "BatchMode=yes", "-o", "ConnectTimeout=3", `${user}@${target}`, command],
+      [
+        "ssh",
+        "-F",
+        this.planFile(`${segment}/ssh_config`),
+        ...extra,
+        "-o",
+        "BatchMode=yes",
+        "-o",
+        "ConnectTimeout=3",
+        `${user}@${target}`,
+        command,
+      ],
       { user, timeoutMs },
     );
   }

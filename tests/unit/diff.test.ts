@@ -16,7 +16,12 @@ function modelDiff(edit: (f: LabFiles) => void): PlanDiff {
 }
 
 const openDb = (f: LabFiles) => {
-  segOf(f, "sandbox").flows.db = { from: ["agent"], to: "internal/data", ports: ["3306/tcp"], reason: "The agent keeps its task state in MariaDB" };
+  segOf(f, "sandbox").flows.db = {
+    from: ["agent"],
+    to: "internal/data",
+    ports: ["3306/tcp"],
+    reason: "The agent keeps its task state in MariaDB",
+  };
 };
 
 describe("statements of the model's changes", () => {
@@ -57,20 +62,39 @@ describe("statements of the model's changes", () => {
         address: "10.30.0.40",
         mac: "52:54:00:30:00:28",
         os: "none",
-        vm: { node: "pve4", vmId: 3040, cores: 2, memoryMiB: 4096, disks: { root: { datastore: "local-zfs", sizeGiB: 50 } }, nics: [{ bridge: "lab" }], ha: false },
+        vm: {
+          node: "pve4",
+          vmId: 3040,
+          cores: 2,
+          memoryMiB: 4096,
+          disks: { root: { datastore: "local-zfs", sizeGiB: 50 } },
+          nics: [{ bridge: "lab" }],
+          ha: false,
+        },
       };
     });
-    expect(d.placement).toEqual(["new vm lab-build on pve4: 2 vCPU, 4 GiB memory, 50 GiB disk, pinned", "vm lab-mirror-2 resized: 4 GiB → 6 GiB memory"]);
+    expect(d.placement).toEqual([
+      "new vm lab-build on pve4: 2 vCPU, 4 GiB memory, 50 GiB disk, pinned",
+      "vm lab-mirror-2 resized: 4 GiB → 6 GiB memory",
+    ]);
     expect(d.hosts).toEqual(["new host lab/build 10.30.0.40 (server, none)"]);
     expect(d.dns).toEqual(["new DNS name build.lab.lab.example.net → 10.30.0.40 (host)"]);
   });
 
   test("a service added: its flow, DNS name and proxy route", () => {
     const d = modelDiff((f) => {
-      segOf(f, "lab").services.builds = { kind: "http", description: "Build logs", backend: { host: "mirror-2", port: 8080 }, auth: { kind: "basic", realm: "builds" }, exposure: "lab" };
+      segOf(f, "lab").services.builds = {
+        kind: "http",
+        description: "Build logs",
+        backend: { host: "mirror-2", port: 8080 },
+        auth: { kind: "basic", realm: "builds" },
+        exposure: "lab",
+      };
     });
     expect(d).toEqual({
-      flows: ["new allow dmz/proxy → lab/mirror-2 8080/tcp (DNAT at lab-fw 192.168.1.13:8080/tcp): builds.lab.example.net is published through lab-fw"],
+      flows: [
+        "new allow dmz/proxy → lab/mirror-2 8080/tcp (DNAT at lab-fw 192.168.1.13:8080/tcp): builds.lab.example.net is published through lab-fw",
+      ],
       placement: [],
       hosts: [],
       dns: ["new DNS name builds.lab.example.net → 192.168.1.80 (published service, at the proxy)"],
@@ -81,7 +105,14 @@ describe("statements of the model's changes", () => {
 
   test("a stream published to the internet opens the proxy's port to the internet and every segment", () => {
     const d = modelDiff((f) => {
-      segOf(f, "sandbox").services.terraria = { kind: "tcp", description: "Terraria", port: 7777, backend: { host: "games", port: 7777 }, auth: { kind: "app", note: "server password" }, exposure: "internet" };
+      segOf(f, "sandbox").services.terraria = {
+        kind: "tcp",
+        description: "Terraria",
+        port: 7777,
+        backend: { host: "games", port: 7777 },
+        auth: { kind: "app", note: "server password" },
+        exposure: "internet",
+      };
     });
     expect(d.routes).toEqual(["new proxy stream 192.168.1.80:7777/tcp → sandbox/terraria via 192.168.1.14:7777 (internet exposure)"]);
     expect(d.flows).toEqual([
@@ -98,7 +129,9 @@ describe("statements of the model's changes", () => {
     const d = modelDiff((f) => (segOf(f, "lab").hosts["mirror-2"].address = "10.30.0.33"));
     expect(d.hosts).toEqual(["host lab/mirror-2 moves from 10.30.0.32 to 10.30.0.33"]);
     expect(d.dns).toEqual(["DNS name mirror-2.lab.lab.example.net now → 10.30.0.33 (was 10.30.0.32)"]);
-    expect(d.flows).toEqual(["allow lab/mirror-2 → internal/data 5000/tcp: addresses now 10.30.0.33/32 → 10.10.0.10/32 (were 10.30.0.32/32 → 10.10.0.10/32)"]);
+    expect(d.flows).toEqual([
+      "allow lab/mirror-2 → internal/data 5000/tcp: addresses now 10.30.0.33/32 → 10.10.0.10/32 (were 10.30.0.32/32 → 10.10.0.10/32)",
+    ]);
   });
 
   test("nothing changed: an empty diff", () => {
@@ -131,7 +164,9 @@ describe("resources and rendered files of a flow opened, planned under mocks", (
   test("the rendered file's unified diff adds exactly the new rule", () => {
     const nft = diff.stacks.find((s) => s.stack === "sandbox")!.files.find((f) => f.path === "router/nftables.conf")!;
     expect(nft.diff).toMatch(/^--- a\/sandbox\/router\/nftables\.conf\n\+\+\+ b\/sandbox\/router\/nftables\.conf\n@@ -\d+,6 \+\d+,7 @@\n/);
-    expect(nft.diff.split("\n").filter((l) => /^[+-][^+-]/.test(l))).toEqual(['+\t\t\t10.40.0.10 . 10.10.0.10 . tcp . 3306 comment "flow:sandbox/db/agent",']);
+    expect(nft.diff.split("\n").filter((l) => /^[+-][^+-]/.test(l))).toEqual([
+      '+\t\t\t10.40.0.10 . 10.10.0.10 . tcp . 3306 comment "flow:sandbox/db/agent",',
+    ]);
     const inbound = diff.stacks.find((s) => s.stack === "internal")!.files.find((f) => f.path === "router/nftables.conf")!;
     expect(inbound.diff).toContain('\n+\t\t\t10.40.0.10 . 10.10.0.10 . tcp . 3306 comment "flow:sandbox/db/agent",\n');
   });
@@ -151,10 +186,17 @@ describe("resources and rendered files of a flow opened, planned under mocks", (
       "sandbox-fw-release-upload-nftables.conf",
       "sandbox-fw-release-upload-sshd-config",
     ]);
-    expect(s.commonSwap).toMatchObject({ from: expect.stringMatching(/^[0-9a-f]{16}$/), to: expect.stringMatching(/^[0-9a-f]{16}$/), count: 18 });
+    expect(s.commonSwap).toMatchObject({
+      from: expect.stringMatching(/^[0-9a-f]{16}$/),
+      to: expect.stringMatching(/^[0-9a-f]{16}$/),
+      count: 18,
+    });
     const nft = s.changed.find((c) => c.name === "sandbox-fw-release-upload-nftables.conf")!;
     expect(nft.inputs.map((i) => i.path)).toEqual(["remotePath", "source", "triggers[0]"]);
-    expect(nft.inputs[1]).toMatchObject({ before: expect.stringMatching(/^text \d+ bytes, sha256 [0-9a-f]{12}$/), after: expect.stringMatching(/^text \d+ bytes, sha256 [0-9a-f]{12}$/) });
+    expect(nft.inputs[1]).toMatchObject({
+      before: expect.stringMatching(/^text \d+ bytes, sha256 [0-9a-f]{12}$/),
+      after: expect.stringMatching(/^text \d+ bytes, sha256 [0-9a-f]{12}$/),
+    });
     // The SSH connection (with the deploy key) is secret: redacted on both sides, so never a change.
     expect(JSON.stringify(diff)).not.toMatch(/connection|PRIVATE KEY/);
     // The jump host's release did not change.
@@ -162,16 +204,25 @@ describe("resources and rendered files of a flow opened, planned under mocks", (
   });
 
   test("a secret input that changes is shown as [secret] on both sides", () => {
-    const r = (key: string) => ({ type: "t", name: "n", inputs: { connection: { privateKey: key, host: "10.0.0.1" }, create: "x" }, secretInputs: ["connection"] });
+    const r = (key: string) => ({
+      type: "t",
+      name: "n",
+      inputs: { connection: { privateKey: key, host: "10.0.0.1" }, create: "x" },
+      secretInputs: ["connection"],
+    });
     expect(diffInputs(r("KEY-A"), r("KEY-B"))).toEqual([{ path: "connection.privateKey", before: "[secret]", after: "[secret]" }]);
   });
 });
 
 describe("the unified diff", () => {
   test("the format diff -u prints, with counts of one left out and a missing final newline marked", () => {
-    expect(unifiedDiff("a\nb\nc\n", "a\nB\nc\n", { from: "a/f", to: "b/f" }).diff).toBe("--- a/f\n+++ b/f\n@@ -1,3 +1,3 @@\n a\n-b\n+B\n c\n");
+    expect(unifiedDiff("a\nb\nc\n", "a\nB\nc\n", { from: "a/f", to: "b/f" }).diff).toBe(
+      "--- a/f\n+++ b/f\n@@ -1,3 +1,3 @@\n a\n-b\n+B\n c\n",
+    );
     expect(unifiedDiff("", "x\n", { from: "/dev/null", to: "b/f" }).diff).toBe("--- /dev/null\n+++ b/f\n@@ -0,0 +1 @@\n+x\n");
-    expect(unifiedDiff("x", "x\n", { from: "a/f", to: "b/f" }).diff).toBe("--- a/f\n+++ b/f\n@@ -1 +1 @@\n-x\n\\ No newline at end of file\n+x\n");
+    expect(unifiedDiff("x", "x\n", { from: "a/f", to: "b/f" }).diff).toBe(
+      "--- a/f\n+++ b/f\n@@ -1 +1 @@\n-x\n\\ No newline at end of file\n+x\n",
+    );
     expect(unifiedDiff("same\n", "same\n", { from: "a", to: "b" }).diff).toBe("");
     expect(unifiedDiff("a\nb\n", "b\nc\nd\n", { from: "a/f", to: "b/f" })).toMatchObject({ added: 2, removed: 1 });
   });

@@ -7,7 +7,9 @@ import { REPO } from "../support/lab";
 import { run } from "../support/proc";
 
 const DIR = path.join(REPO, ".github", "workflows");
-const workflows: Record<string, any> = Object.fromEntries(fs.readdirSync(DIR).map((f) => [f, parse(fs.readFileSync(path.join(DIR, f), "utf8"), { uniqueKeys: true })]));
+const workflows: Record<string, any> = Object.fromEntries(
+  fs.readdirSync(DIR).map((f) => [f, parse(fs.readFileSync(path.join(DIR, f), "utf8"), { uniqueKeys: true })]),
+);
 const steps = (w: any) => Object.values(w.jobs as Record<string, any>).flatMap((j: any) => (j.steps ?? []) as any[]);
 const uses = (w: any, action: string) => steps(w).filter((s) => typeof s.uses === "string" && s.uses.startsWith(`${action}@`));
 const scripts = JSON.parse(fs.readFileSync(path.join(REPO, "package.json"), "utf8")).scripts as Record<string, string>;
@@ -24,7 +26,8 @@ test("three workflows: pull request, preview in the lab, deploy", () => {
 
 test("every action is pinned to a major version or tighter", () => {
   for (const w of Object.values(workflows)) {
-    for (const s of steps(w)) if (s.uses !== undefined) expect(s.uses).toMatch(/^[\w.-]+\/[\w.-]+(\/[\w./-]+)?@(v\d+(\.\d+){0,2}|[0-9a-f]{40})$/);
+    for (const s of steps(w))
+      if (s.uses !== undefined) expect(s.uses).toMatch(/^[\w.-]+\/[\w.-]+(\/[\w./-]+)?@(v\d+(\.\d+){0,2}|[0-9a-f]{40})$/);
   }
 });
 
@@ -36,7 +39,11 @@ test("every `npm run` in a workflow is a script of package.json with flags the C
         n++;
         const script = m[1]!;
         expect(scripts[script]).toBeDefined();
-        const args = (m[2] ?? "").trim().split(/\s+/).filter((a) => a !== "").map((a) => a.replace(/^"\$[A-Z_]+"$/, "main"));
+        const args = (m[2] ?? "")
+          .trim()
+          .split(/\s+/)
+          .filter((a) => a !== "")
+          .map((a) => a.replace(/^"\$[A-Z_]+"$/, "main"));
         expect(() => parseCli([script, ...args], { dir: REPO })).not.toThrow();
       }
     }
@@ -63,7 +70,11 @@ test("preview: the touched stacks from the plan diff's JSON, each previewed on t
   expect(Object.keys(w.on)).toEqual(["pull_request"]);
   for (const j of Object.values(w.jobs as Record<string, any>)) expect(j["runs-on"]).toEqual(["self-hosted", "homelab"]);
   expect(w.jobs.touched.if).toContain("github.event.pull_request.head.repo.full_name == github.repository");
-  expect(w.jobs.touched.steps.some((s: any) => /plan -- --diff "\$BASE_SHA" --json/.test(s.run ?? "") && /d\.touched\.map\(\(t\) => t\.name\)/.test(s.run))).toBe(true);
+  expect(
+    w.jobs.touched.steps.some(
+      (s: any) => /plan -- --diff "\$BASE_SHA" --json/.test(s.run ?? "") && /d\.touched\.map\(\(t\) => t\.name\)/.test(s.run),
+    ),
+  ).toBe(true);
   const p = w.jobs.preview;
   expect(p.needs).toBe("touched");
   expect(p.strategy.matrix.stack).toBe("${{ fromJSON(needs.touched.outputs.stacks) }}");
@@ -102,7 +113,10 @@ const notLabel = (r: LintResult) => !(r.kind === "runner-label" && /label "homel
 let linted: Record<string, LintResult[]>;
 beforeAll(() => {
   const texts = Object.fromEntries(Object.keys(workflows).map((f) => [f, fs.readFileSync(path.join(DIR, f), "utf8")]));
-  const broken = texts["pull-request.yml"]!.replace(/\$\{\{ github\.event\.pull_request\.base\.sha \}\}/, "${{ github.event.pull_request.base.shaa }}").replace(/runs-on: /, "runs-onn: ");
+  const broken = texts["pull-request.yml"]!.replace(
+    /\$\{\{ github\.event\.pull_request\.base\.sha \}\}/,
+    "${{ github.event.pull_request.base.shaa }}",
+  ).replace(/runs-on: /, "runs-onn: ");
   linted = lintAll({ ...texts, "broken.yml": broken });
 }, 60000);
 

@@ -46,7 +46,11 @@ describe("the reference lab", () => {
 
 describe("unknown keys", () => {
   test("a key with no near match lists the allowed keys and says to remove it", () => {
-    const p = find(schemaProblems((f) => (segOf(f, "lab").hosts.vdi.frobnicate = 1)), "Pulumi.lab.yaml", "homelab:segment.hosts.vdi.frobnicate");
+    const p = find(
+      schemaProblems((f) => (segOf(f, "lab").hosts.vdi.frobnicate = 1)),
+      "Pulumi.lab.yaml",
+      "homelab:segment.hosts.vdi.frobnicate",
+    );
     expect(p.value).toBe(1);
     expect(p.message).toContain('unknown key "frobnicate"');
     expect(p.message).toContain("allowed keys: address, description, listens, mac, os, role, sshHostKey, vm");
@@ -91,13 +95,41 @@ describe("password login cannot be configured", () => {
     ["homelab.yaml", "dmz.infra.PasswordAuthentication", (f) => (f["homelab.yaml"].dmz.infra.PasswordAuthentication = "yes")],
     ["homelab.yaml", "ssh.kbdInteractiveAuthentication", (f) => (f["homelab.yaml"].ssh.kbdInteractiveAuthentication = true)],
     ["Pulumi.cluster.yaml", "homelab:segment.passwordAuthentication", (f) => (segOf(f, "cluster").passwordAuthentication = true)],
-    ["Pulumi.cluster.yaml", "homelab:segment.router.passwordAuthentication", (f) => (segOf(f, "cluster").router.passwordAuthentication = true)],
-    ["Pulumi.cluster.yaml", "homelab:segment.hosts.jump.passwordAuthentication", (f) => (segOf(f, "cluster").hosts.jump.passwordAuthentication = true)],
-    ["Pulumi.cluster.yaml", "homelab:segment.hosts.jump.vm.passwordAuthentication", (f) => (segOf(f, "cluster").hosts.jump.vm.passwordAuthentication = true)],
-    ["Pulumi.cluster.yaml", "homelab:segment.talos.passwordAuthentication", (f) => (segOf(f, "cluster").talos.passwordAuthentication = true)],
-    ["Pulumi.internal.yaml", "homelab:segment.services.grafana.passwordAuthentication", (f) => (segOf(f, "internal").services.grafana.passwordAuthentication = true)],
-    ["Pulumi.internal.yaml", "homelab:segment.services.grafana.auth.passwordAuthentication", (f) => (segOf(f, "internal").services.grafana.auth.passwordAuthentication = true)],
-    ["Pulumi.dmz.yaml", "homelab:dmz.passwordAuthentication", (f) => (f["Pulumi.dmz.yaml"].config["homelab:dmz"].passwordAuthentication = true)],
+    [
+      "Pulumi.cluster.yaml",
+      "homelab:segment.router.passwordAuthentication",
+      (f) => (segOf(f, "cluster").router.passwordAuthentication = true),
+    ],
+    [
+      "Pulumi.cluster.yaml",
+      "homelab:segment.hosts.jump.passwordAuthentication",
+      (f) => (segOf(f, "cluster").hosts.jump.passwordAuthentication = true),
+    ],
+    [
+      "Pulumi.cluster.yaml",
+      "homelab:segment.hosts.jump.vm.passwordAuthentication",
+      (f) => (segOf(f, "cluster").hosts.jump.vm.passwordAuthentication = true),
+    ],
+    [
+      "Pulumi.cluster.yaml",
+      "homelab:segment.talos.passwordAuthentication",
+      (f) => (segOf(f, "cluster").talos.passwordAuthentication = true),
+    ],
+    [
+      "Pulumi.internal.yaml",
+      "homelab:segment.services.grafana.passwordAuthentication",
+      (f) => (segOf(f, "internal").services.grafana.passwordAuthentication = true),
+    ],
+    [
+      "Pulumi.internal.yaml",
+      "homelab:segment.services.grafana.auth.passwordAuthentication",
+      (f) => (segOf(f, "internal").services.grafana.auth.passwordAuthentication = true),
+    ],
+    [
+      "Pulumi.dmz.yaml",
+      "homelab:dmz.passwordAuthentication",
+      (f) => (f["Pulumi.dmz.yaml"].config["homelab:dmz"].passwordAuthentication = true),
+    ],
   ])("%s %s gets the password-specific message", (file, at, edit) => {
     const p = find(schemaProblems(edit), file, at);
     expect(p.message).toContain(PASSWORD);
@@ -105,19 +137,35 @@ describe("password login cannot be configured", () => {
   });
 
   test.each<[string, string, (f: LabFiles) => void]>([
-    ["Pulumi.cluster.yaml", "homelab:segment.hosts.jump.vm.nics[0]", (f) => (segOf(f, "cluster").hosts.jump.vm.nics[0].passwordAuthentication = true)],
-    ["Pulumi.cluster.yaml", "homelab:passwordAuthentication", (f) => (f["Pulumi.cluster.yaml"].config["homelab:passwordAuthentication"] = true)],
+    [
+      "Pulumi.cluster.yaml",
+      "homelab:segment.hosts.jump.vm.nics[0]",
+      (f) => (segOf(f, "cluster").hosts.jump.vm.nics[0].passwordAuthentication = true),
+    ],
+    [
+      "Pulumi.cluster.yaml",
+      "homelab:passwordAuthentication",
+      (f) => (f["Pulumi.cluster.yaml"].config["homelab:passwordAuthentication"] = true),
+    ],
   ])("%s %s gets the password-specific message", (file, at, edit) => {
     expect(find(schemaProblems(edit), file, at).message).toContain(PASSWORD);
   });
 
   test("the password message says what to do instead (add the person's public key under admins)", () => {
-    const p = find(schemaProblems((f) => (f["homelab.yaml"].ssh.passwordAuthentication = true)), "homelab.yaml", "ssh.passwordAuthentication");
+    const p = find(
+      schemaProblems((f) => (f["homelab.yaml"].ssh.passwordAuthentication = true)),
+      "homelab.yaml",
+      "ssh.passwordAuthentication",
+    );
     expect(p.message).toContain("public key under admins");
   });
 
   test("a misplaced passthrough key is not mistaken for a password key", () => {
-    const p = find(schemaProblems((f) => (segOf(f, "lab").hosts.vdi.passthrough = ["gpu0"])), "Pulumi.lab.yaml", "homelab:segment.hosts.vdi.passthrough");
+    const p = find(
+      schemaProblems((f) => (segOf(f, "lab").hosts.vdi.passthrough = ["gpu0"])),
+      "Pulumi.lab.yaml",
+      "homelab:segment.hosts.vdi.passthrough",
+    );
     expect(p.message).not.toContain("password");
     expect(p.message).toContain("allowed keys:");
   });
@@ -126,12 +174,19 @@ describe("password login cannot be configured", () => {
     const keys = new Set<string>();
     for (const schema of [LabFile, SegmentFile, DmzFile]) collectKeys(schema, keys);
     // The walk reaches deep keys, so an empty result could not pass by accident.
-    for (const k of ["wanAddress", "sshHostKey", "passthrough", "keys", "realm", "controlPlanes", "vendorDevice"]) expect(keys).toContain(k);
-    expect([...keys].filter((k) => /pass(word)?|kbd|keyboard|challenge|auth(entication)?method/i.test(k) && k !== "passthrough")).toEqual([]);
+    for (const k of ["wanAddress", "sshHostKey", "passthrough", "keys", "realm", "controlPlanes", "vendorDevice"])
+      expect(keys).toContain(k);
+    expect([...keys].filter((k) => /pass(word)?|kbd|keyboard|challenge|auth(entication)?method/i.test(k) && k !== "passthrough")).toEqual(
+      [],
+    );
   });
 
   test("an admin without keys is refused: there is no password to fall back on", () => {
-    const p = find(schemaProblems((f) => (f["homelab.yaml"].admins.bob.keys = [])), "homelab.yaml", "admins.bob.keys");
+    const p = find(
+      schemaProblems((f) => (f["homelab.yaml"].admins.bob.keys = [])),
+      "homelab.yaml",
+      "admins.bob.keys",
+    );
     expect(p.message).toContain("at least one SSH public key; there is no password login");
   });
 });
@@ -176,16 +231,70 @@ function collectKeys(schema: z.ZodType, into: Set<string>, seen = new Set<unknow
 
 describe("invalid values", () => {
   test.each<[string, string, (f: LabFiles) => void, string, string]>([
-    ["Pulumi.lab.yaml", "homelab:segment.hosts.vdi.address", (f) => (segOf(f, "lab").hosts.vdi.address = "10.30.0.300"), "must be an IPv4 address such as 10.10.0.10", "change the value"],
+    [
+      "Pulumi.lab.yaml",
+      "homelab:segment.hosts.vdi.address",
+      (f) => (segOf(f, "lab").hosts.vdi.address = "10.30.0.300"),
+      "must be an IPv4 address such as 10.10.0.10",
+      "change the value",
+    ],
     ["Pulumi.lab.yaml", "homelab:segment.subnet", (f) => (segOf(f, "lab").subnet = "10.30.0.1/24"), "no host bits set", "change the value"],
-    ["Pulumi.lab.yaml", "homelab:segment.hosts.vdi.mac", (f) => (segOf(f, "lab").hosts.vdi.mac = "01:00:5e:00:00:01"), "must be a unicast MAC address", "change the value"],
-    ["Pulumi.lab.yaml", "homelab:segment.services.mirror.exposure", (f) => (segOf(f, "lab").services.mirror.exposure = "public"), "internet", 'use one of "internet", "lab"'],
-    ["Pulumi.lab.yaml", "homelab:segment.flows.push-registry.reason", (f) => (segOf(f, "lab").flows["push-registry"].reason = "short"), "at least 10 characters", "give at least 10"],
-    ["Pulumi.lab.yaml", "homelab:segment.hosts.vdi.vm.ha", (f) => (segOf(f, "lab").hosts.vdi.vm.ha = "no"), "expected boolean", "give a boolean"],
-    ["Pulumi.lab.yaml", "homelab:segment.dhcp.leaseTime", (f) => (segOf(f, "lab").dhcp.leaseTime = "forever"), 'must look like "12h"', "change the value"],
-    ["homelab.yaml", "admins.bob.keys[0]", (f) => (f["homelab.yaml"].admins.bob.keys = ["ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAAAgQC bob"]), "RSA keys shorter than 3072 bits are refused", "change the value"],
-    ["homelab.yaml", "hardware.proxmox.nodes.pve1.pci.gpu0.path", (f) => (f["homelab.yaml"].hardware.proxmox.nodes.pve1.pci.gpu0.path = "01:00.0"), 'PCI address such as "0000:01:00.0"', "change the value"],
-    ["Pulumi.dmz.yaml", "homelab:dmz.stackPrefix", (f) => (f["Pulumi.dmz.yaml"].config["homelab:dmz"].stackPrefix = "homelab"), '"<org>/<project>"', "change the value"],
+    [
+      "Pulumi.lab.yaml",
+      "homelab:segment.hosts.vdi.mac",
+      (f) => (segOf(f, "lab").hosts.vdi.mac = "01:00:5e:00:00:01"),
+      "must be a unicast MAC address",
+      "change the value",
+    ],
+    [
+      "Pulumi.lab.yaml",
+      "homelab:segment.services.mirror.exposure",
+      (f) => (segOf(f, "lab").services.mirror.exposure = "public"),
+      "internet",
+      'use one of "internet", "lab"',
+    ],
+    [
+      "Pulumi.lab.yaml",
+      "homelab:segment.flows.push-registry.reason",
+      (f) => (segOf(f, "lab").flows["push-registry"].reason = "short"),
+      "at least 10 characters",
+      "give at least 10",
+    ],
+    [
+      "Pulumi.lab.yaml",
+      "homelab:segment.hosts.vdi.vm.ha",
+      (f) => (segOf(f, "lab").hosts.vdi.vm.ha = "no"),
+      "expected boolean",
+      "give a boolean",
+    ],
+    [
+      "Pulumi.lab.yaml",
+      "homelab:segment.dhcp.leaseTime",
+      (f) => (segOf(f, "lab").dhcp.leaseTime = "forever"),
+      'must look like "12h"',
+      "change the value",
+    ],
+    [
+      "homelab.yaml",
+      "admins.bob.keys[0]",
+      (f) => (f["homelab.yaml"].admins.bob.keys = ["ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAAAgQC bob"]),
+      "RSA keys shorter than 3072 bits are refused",
+      "change the value",
+    ],
+    [
+      "homelab.yaml",
+      "hardware.proxmox.nodes.pve1.pci.gpu0.path",
+      (f) => (f["homelab.yaml"].hardware.proxmox.nodes.pve1.pci.gpu0.path = "01:00.0"),
+      'PCI address such as "0000:01:00.0"',
+      "change the value",
+    ],
+    [
+      "Pulumi.dmz.yaml",
+      "homelab:dmz.stackPrefix",
+      (f) => (f["Pulumi.dmz.yaml"].config["homelab:dmz"].stackPrefix = "homelab"),
+      '"<org>/<project>"',
+      "change the value",
+    ],
   ])("%s %s", (file, at, edit, message, fix) => {
     const p = find(schemaProblems(edit), file, at);
     expect(p.message).toContain(message);
@@ -193,13 +302,21 @@ describe("invalid values", () => {
   });
 
   test("a missing required value says so and to add it", () => {
-    const p = find(schemaProblems((f) => delete segOf(f, "lab").router.sshHostKey), "Pulumi.lab.yaml", "homelab:segment.router.sshHostKey");
+    const p = find(
+      schemaProblems((f) => delete segOf(f, "lab").router.sshHostKey),
+      "Pulumi.lab.yaml",
+      "homelab:segment.router.sshHostKey",
+    );
     expect(p).toMatchObject({ message: "is required", fix: "add it" });
     expect(p.value).toBeUndefined();
   });
 
   test("a NIC that is neither a bridge nor a passthrough says what a NIC is", () => {
-    const p = find(schemaProblems((f) => (segOf(f, "lab").hosts.vdi.vm.nics = [{ bridge: "lab", passthrough: "nic0" }])), "Pulumi.lab.yaml", "homelab:segment.hosts.vdi.vm.nics[0]");
+    const p = find(
+      schemaProblems((f) => (segOf(f, "lab").hosts.vdi.vm.nics = [{ bridge: "lab", passthrough: "nic0" }])),
+      "Pulumi.lab.yaml",
+      "homelab:segment.hosts.vdi.vm.nics[0]",
+    );
     expect(p.message).toContain("{ bridge: <network> }");
     expect(p.message).toContain("{ passthrough: <pci id> }");
   });
@@ -210,7 +327,11 @@ describe("invalid values", () => {
       segOf(f, "lab").hosts.vdi.address = "x";
       segOf(f, "sandbox").trust = "maybe";
     });
-    expect(problems.map((p) => `${p.file} ${p.path}`).sort()).toEqual(["Pulumi.lab.yaml homelab:segment.hosts.vdi.address", "Pulumi.sandbox.yaml homelab:segment.trust", "homelab.yaml domain"]);
+    expect(problems.map((p) => `${p.file} ${p.path}`).sort()).toEqual([
+      "Pulumi.lab.yaml homelab:segment.hosts.vdi.address",
+      "Pulumi.sandbox.yaml homelab:segment.trust",
+      "homelab.yaml domain",
+    ]);
   });
 
   test("array indices in schema paths read like validation paths: nics[0]", () => {
@@ -304,7 +425,11 @@ describe("stack config keys", () => {
   });
 
   test("the DMZ stack does not read segment config", () => {
-    const p = find(schemaProblems((f) => (f["Pulumi.dmz.yaml"].config["homelab:segment"] = {})), "Pulumi.dmz.yaml", "homelab:segment");
+    const p = find(
+      schemaProblems((f) => (f["Pulumi.dmz.yaml"].config["homelab:segment"] = {})),
+      "Pulumi.dmz.yaml",
+      "homelab:segment",
+    );
     expect(p.message).toBe("unknown config key (a DMZ stack reads homelab:dmz, homelab:deployKey, homelab:confirmTimeoutSeconds)");
   });
 

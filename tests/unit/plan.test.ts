@@ -93,11 +93,16 @@ function checkPlan(lab: Lab, plan: LabPlan): void {
       }
     }
     // every segment resolves, keeps time and is entered through its jump host
-    for (const id of [`dns:${seg.name}`, `ntp:${seg.name}`, `ssh:${seg.name}`, `ssh:${seg.name}/jump`]) expect(plan.flows.map((f) => f.id)).toContain(id);
+    for (const id of [`dns:${seg.name}`, `ntp:${seg.name}`, `ssh:${seg.name}`, `ssh:${seg.name}/jump`])
+      expect(plan.flows.map((f) => f.id)).toContain(id);
     // an untrusted segment reaches only the internet-exposed services through the proxy
     if (seg.trust === "untrusted") {
       const exposed = new Set(
-        segmentList(lab).flatMap((s) => Object.values(s.services).filter((x) => x.exposure === "internet").flatMap((x) => (x.kind === "http" ? ["80/tcp", "443/tcp"] : [`${x.port}/${x.kind}`]))),
+        segmentList(lab).flatMap((s) =>
+          Object.values(s.services)
+            .filter((x) => x.exposure === "internet")
+            .flatMap((x) => (x.kind === "http" ? ["80/tcp", "443/tcp"] : [`${x.port}/${x.kind}`])),
+        ),
       );
       const used = plan.flows.find((f) => f.id === `proxy:${seg.name}`)?.ports.map((p) => `${p.port}/${p.proto}`) ?? [];
       for (const p of used) expect(exposed).toContain(p);
@@ -123,8 +128,18 @@ function checkPlan(lab: Lab, plan: LabPlan): void {
       expect(m.to).not.toBe(f.failed);
       expect(victim.vms.find((v) => v.name === m.vm)?.ha).toBe(true);
     }
-    expect(f.down).toEqual(victim.vms.filter((v) => !v.ha).map((v) => v.name).sort());
-    expect([...f.moves.map((m) => m.vm), ...f.stranded].sort()).toEqual(victim.vms.filter((v) => v.ha).map((v) => v.name).sort());
+    expect(f.down).toEqual(
+      victim.vms
+        .filter((v) => !v.ha)
+        .map((v) => v.name)
+        .sort(),
+    );
+    expect([...f.moves.map((m) => m.vm), ...f.stranded].sort()).toEqual(
+      victim.vms
+        .filter((v) => v.ha)
+        .map((v) => v.name)
+        .sort(),
+    );
     expect(f.stranded).toEqual([]); // a valid lab survives any one node (capacity.n-minus-1)
   }
 }
@@ -176,10 +191,17 @@ describe("the planner on random valid VM moves", () => {
   /** HA VMs (no passthrough) and the nodes that have every network they bridge into. */
   const movable = labVms(ref)
     .filter((v) => v.ha)
-    .map((v) => ({ vm: v, nodes: Object.entries(ref.hardware.proxmox.nodes).filter(([, n]) => v.networks.every((x) => n.networks.includes(x))).map(([id]) => id) }));
+    .map((v) => ({
+      vm: v,
+      nodes: Object.entries(ref.hardware.proxmox.nodes)
+        .filter(([, n]) => v.networks.every((x) => n.networks.includes(x)))
+        .map(([id]) => id),
+    }));
 
   test("every invariant holds on any valid lab reached by moving HA VMs", () => {
-    const move = fc.tuple(fc.nat(movable.length - 1), fc.nat()).map(([i, j]) => ({ vm: movable[i]!.vm, node: movable[i]!.nodes[j % movable[i]!.nodes.length]! }));
+    const move = fc
+      .tuple(fc.nat(movable.length - 1), fc.nat())
+      .map(([i, j]) => ({ vm: movable[i]!.vm, node: movable[i]!.nodes[j % movable[i]!.nodes.length]! }));
     let checked = 0;
     fc.assert(
       fc.property(fc.array(move, { minLength: 1, maxLength: 4 }), (moves) => {
@@ -192,9 +214,9 @@ describe("the planner on random valid VM moves", () => {
         const parsed = parseLab({ ...sources, lab, stacks });
         fc.pre(parsed.lab !== undefined && validateLab(parsed.lab).length === 0);
         checked++;
-        const plan = planLab(parsed.lab!);
-        checkPlan(parsed.lab!, plan);
-        expect(planPlacement(parsed.lab!)).toEqual(plan.placement);
+        const plan = planLab(parsed.lab);
+        checkPlan(parsed.lab, plan);
+        expect(planPlacement(parsed.lab)).toEqual(plan.placement);
       }),
       { numRuns: Number(process.env.FC_RUNS ?? 30) },
     );

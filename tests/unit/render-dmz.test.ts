@@ -20,7 +20,12 @@ import { referenceLab, referencePlan } from "../support/lab";
 /** Compare files with the goldens under `dir`, and fail on goldens no file renders any more. */
 function expectGoldens(dir: string, files: readonly RenderedFile[]): void {
   for (const f of files) expectGolden(`${dir}/${f.path}`, f.content);
-  expect(staleGoldens(dir, files.map((f) => f.path))).toEqual([]);
+  expect(
+    staleGoldens(
+      dir,
+      files.map((f) => f.path),
+    ),
+  ).toEqual([]);
 }
 
 // --- the reference lab -------------------------------------------------------------------------
@@ -39,7 +44,12 @@ const file = (files: readonly RenderedFile[], p: string): string => {
 };
 
 // Intent written from the lab facts, not from the DMZ plan, so a planner bug cannot hide itself.
-const trustedSources = [...Object.values(lab.segments).filter((s) => s.trust === "trusted").map((s) => s.subnet.toString()), ...lab.ssh.adminSources.map(String)].sort();
+const trustedSources = [
+  ...Object.values(lab.segments)
+    .filter((s) => s.trust === "trusted")
+    .map((s) => s.subnet.toString()),
+  ...lab.ssh.adminSources.map(String),
+].sort();
 const labNetworks = [lab.dmz.subnet.toString(), ...Object.values(lab.segments).map((s) => s.subnet.toString())].sort();
 const httpServices = published.flatMap((seg) => seg.services.filter((s) => s.kind === "http"));
 const streamServices = published.flatMap((seg) => seg.services.filter((s) => s.kind !== "http"));
@@ -118,7 +128,11 @@ describe("determinism", () => {
       ...plan,
       dns: { ...plan.dns, records: [...plan.dns.records].reverse(), clients: [...plan.dns.clients].reverse() },
       ntp: { ...plan.ntp, clients: [...plan.ntp.clients].reverse() },
-      proxy: { ...plan.proxy, http: [...plan.proxy.http].reverse().map((r) => ({ ...r, allow: [...r.allow].reverse() })), streams: [...plan.proxy.streams].reverse() },
+      proxy: {
+        ...plan.proxy,
+        http: [...plan.proxy.http].reverse().map((r) => ({ ...r, allow: [...r.allow].reverse() })),
+        streams: [...plan.proxy.streams].reverse(),
+      },
       infra: { ...plan.infra, routes: [...plan.infra.routes].reverse() },
     };
     const reversedAccess = { ...access, users: [...access.users].reverse() };
@@ -137,32 +151,37 @@ describe("nginx.conf means what the model says", () => {
   const tlsServers = servers.filter((s) => all(s.block, "listen").some((l) => l.args[0] === `${lab.dmz.proxy}:443`));
   const byName = (fqdn: string) => tlsServers.filter((s) => all(s.block, "server_name").some((n) => n.args.includes(fqdn)));
 
-  test.each(httpServices.map((s) => [s.fqdn!, s] as const))("%s has exactly one TLS server proxying to its firewall's WAN address", (fqdn, s) => {
-    const matches = byName(fqdn);
-    expect(matches).toHaveLength(1);
-    const server = matches[0]!;
-    const location = all(server.block, "location").find((l) => l.args[0] === "/")!;
-    const scheme = s.backend.tls ? "https" : "http";
-    expect(one(location.block, "proxy_pass").args).toEqual([`${scheme}://${s.firewall.address}:${s.firewall.port}`]);
-    if (s.backend.tls) expect(one(location.block, "proxy_ssl_verify").args).toEqual(["off"]);
+  test.each(httpServices.map((s) => [s.fqdn!, s] as const))(
+    "%s has exactly one TLS server proxying to its firewall's WAN address",
+    (fqdn, s) => {
+      const matches = byName(fqdn);
+      expect(matches).toHaveLength(1);
+      const server = matches[0]!;
+      const location = all(server.block, "location").find((l) => l.args[0] === "/")!;
+      const scheme = s.backend.tls ? "https" : "http";
+      expect(one(location.block, "proxy_pass").args).toEqual([`${scheme}://${s.firewall.address}:${s.firewall.port}`]);
+      if (s.backend.tls) expect(one(location.block, "proxy_ssl_verify").args).toEqual(["off"]);
 
-    const allows = all(server.block, "allow").map((a) => a.args[0]!).sort();
-    const denies = all(server.block, "deny").map((a) => a.args[0]);
-    if (s.exposure === "lab") {
-      expect(allows).toEqual(trustedSources);
-      expect(denies).toEqual(["all"]);
-    } else {
-      expect(allows).toEqual([]);
-      expect(denies).toEqual([]);
-    }
+      const allows = all(server.block, "allow")
+        .map((a) => a.args[0]!)
+        .sort();
+      const denies = all(server.block, "deny").map((a) => a.args[0]);
+      if (s.exposure === "lab") {
+        expect(allows).toEqual(trustedSources);
+        expect(denies).toEqual(["all"]);
+      } else {
+        expect(allows).toEqual([]);
+        expect(denies).toEqual([]);
+      }
 
-    if (s.auth.kind === "basic") {
-      expect(one(server.block, "auth_basic").args).toEqual([s.auth.realm]);
-      expect(one(server.block, "auth_basic_user_file").args).toEqual([`/var/lib/homelab/secrets/htpasswd-${s.id}`]);
-    } else {
-      expect(all(server.block, "auth_basic")).toEqual([]);
-    }
-  });
+      if (s.auth.kind === "basic") {
+        expect(one(server.block, "auth_basic").args).toEqual([s.auth.realm]);
+        expect(one(server.block, "auth_basic_user_file").args).toEqual([`/var/lib/homelab/secrets/htpasswd-${s.id}`]);
+      } else {
+        expect(all(server.block, "auth_basic")).toEqual([]);
+      }
+    },
+  );
 
   test("no server exists for a name the model does not publish", () => {
     const named = tlsServers.flatMap((s) => one(s.block, "server_name").args).filter((n) => n !== "_");
@@ -171,7 +190,9 @@ describe("nginx.conf means what the model says", () => {
 
   test("unknown Host names get the default server's 421 on both ports", () => {
     for (const port of [80, 443]) {
-      const defaults = servers.filter((s) => all(s.block, "listen").some((l) => l.args[0] === `${lab.dmz.proxy}:${port}` && l.args.includes("default_server")));
+      const defaults = servers.filter((s) =>
+        all(s.block, "listen").some((l) => l.args[0] === `${lab.dmz.proxy}:${port}` && l.args.includes("default_server")),
+      );
       expect(defaults).toHaveLength(1);
       const loc = all(defaults[0]!.block, "location").find((l) => l.args[0] === "/")!;
       expect(one(loc.block, "return").args).toEqual(["421"]);
@@ -181,8 +202,16 @@ describe("nginx.conf means what the model says", () => {
 
   test("basic-auth passwords are not forwarded to backends", () => {
     const map = all(http, "map").find((m) => m.args[1] === "$upstream_authorization")!;
-    const stripped = map.block!.filter((e) => e.name !== "default").map((e) => e.name).sort();
-    expect(stripped).toEqual(httpServices.filter((s) => s.auth.kind === "basic").map((s) => s.fqdn!).sort());
+    const stripped = map
+      .block!.filter((e) => e.name !== "default")
+      .map((e) => e.name)
+      .sort();
+    expect(stripped).toEqual(
+      httpServices
+        .filter((s) => s.auth.kind === "basic")
+        .map((s) => s.fqdn!)
+        .sort(),
+    );
     expect(all(http, "proxy_set_header").find((h) => h.args[0] === "Authorization")!.args[1]).toBe("$upstream_authorization");
   });
 
@@ -193,7 +222,9 @@ describe("nginx.conf means what the model says", () => {
 
   test.each(streamServices.map((s) => [`${s.port}/${s.kind}`, s] as const))("stream %s passes to its firewall", (_, s) => {
     const stream = one(conf, "stream").block!;
-    const server = all(stream, "server").filter((sv) => all(sv.block, "listen").some((l) => l.args[0] === `${lab.dmz.proxy}:${s.port}` && l.args.includes("udp") === (s.kind === "udp")));
+    const server = all(stream, "server").filter((sv) =>
+      all(sv.block, "listen").some((l) => l.args[0] === `${lab.dmz.proxy}:${s.port}` && l.args.includes("udp") === (s.kind === "udp")),
+    );
     expect(server).toHaveLength(1);
     expect(one(server[0]!.block, "proxy_pass").args).toEqual([`${s.firewall.address}:${s.firewall.port}`]);
     expect(all(server[0]!.block, "allow").length > 0).toBe(s.exposure === "lab");
@@ -206,7 +237,10 @@ describe("nginx.conf means what the model says", () => {
   });
 
   test("a lab-only route with an empty allow list is a bug, not an open door", () => {
-    const broken: DmzPlan = { ...plan, proxy: { ...plan.proxy, http: plan.proxy.http.map((r) => (r.exposure === "lab" ? { ...r, allow: [] } : r)) } };
+    const broken: DmzPlan = {
+      ...plan,
+      proxy: { ...plan.proxy, http: plan.proxy.http.map((r) => (r.exposure === "lab" ? { ...r, allow: [] } : r)) },
+    };
     expect(() => renderNginx(broken)).toThrow("empty allow list");
   });
 });
@@ -215,7 +249,8 @@ describe("dnsmasq.conf answers every name of the lab", () => {
   const text = file(dmzFiles, "infra/dnsmasq.conf");
   const hostRecords = new Map([...text.matchAll(/^host-record=([^,\n]+),(\S+)$/gm)].map((m) => [m[1]!, m[2]!]));
   const cnames = new Map([...text.matchAll(/^cname=([^,\n]+),(\S+)$/gm)].map((m) => [m[1]!, m[2]!]));
-  const resolve = (name: string): string | undefined => hostRecords.get(name) ?? (cnames.has(name) ? hostRecords.get(cnames.get(name)!) : undefined);
+  const resolve = (name: string): string | undefined =>
+    hostRecords.get(name) ?? (cnames.has(name) ? hostRecords.get(cnames.get(name)!) : undefined);
 
   const expected: [string, string][] = [
     [`infra.${lab.domain}`, lab.dmz.infra.address],
@@ -254,7 +289,10 @@ describe("dnsmasq.conf answers every name of the lab", () => {
   });
 
   test("a service address no DMZ name owns gets its own host-record", () => {
-    const lone: DmzPlan = { ...plan, dns: { ...plan.dns, records: [{ name: `x.${lab.domain}`, address: "192.168.1.99", kind: "service" }] } };
+    const lone: DmzPlan = {
+      ...plan,
+      dns: { ...plan.dns, records: [{ name: `x.${lab.domain}`, address: "192.168.1.99", kind: "service" }] },
+    };
     expect(renderDnsmasqDns(lone)).toMatch(/^host-record=x\.lab\.example\.net,192\.168\.1\.99$/m);
   });
 });
@@ -278,42 +316,61 @@ describe("chrony", () => {
 });
 
 describe("host firewalls", () => {
-  const rules = (text: string) => text.split("\n").filter((l) => /\baccept$/.test(l) && /dport/.test(l)).map((l) => l.trim());
+  const rules = (text: string) =>
+    text
+      .split("\n")
+      .filter((l) => /\baccept$/.test(l) && /dport/.test(l))
+      .map((l) => l.trim());
 
   test("the infra host admits DNS and NTP from the lab, the proxy's ports, and SSH from admins", () => {
-    const nets = `{ ${labNetworks.map((c) => Cidr.of(c)).sort((a, b) => compareIp(a.network, b.network)).join(", ")} }`;
+    const nets = `{ ${labNetworks
+      .map((c) => Cidr.of(c))
+      .sort((a, b) => compareIp(a.network, b.network))
+      .join(", ")} }`;
     const admin = lab.ssh.adminSources.map(String).join(", ");
-    const scrapes = planDmz(lab, publishAll(lab)).infra.inbound.map((f) => `ip saddr ${f.from.map((c) => (c.prefix === 32 ? c.network : String(c))).join(", ")} ip daddr ${f.to} ${f.proto} dport ${f.port} accept`);
+    const scrapes = planDmz(lab, publishAll(lab)).infra.inbound.map(
+      (f) =>
+        `ip saddr ${f.from.map((c) => (c.prefix === 32 ? c.network : String(c))).join(", ")} ip daddr ${f.to} ${f.proto} dport ${f.port} accept`,
+    );
     expect(scrapes).toHaveLength(2);
-    expect([...rules(file(dmzFiles, "infra/host.nft"))].sort()).toEqual([
-      ...scrapes,
-      `ip saddr ${admin} ip daddr ${lab.dmz.infra.address} tcp dport 22 accept`,
-      `ip saddr ${nets} ip daddr ${lab.dmz.dns} tcp dport 53 accept`,
-      `ip saddr ${nets} ip daddr ${lab.dmz.dns} udp dport 53 accept`,
-      `ip daddr ${lab.dmz.proxy} tcp dport 80 accept`,
-      `ip saddr ${nets} ip daddr ${lab.dmz.ntp} udp dport 123 accept`,
-      `ip daddr ${lab.dmz.proxy} tcp dport 443 accept`,
-      ...streamServices
-        .map((s) => ({ port: s.port!, proto: s.kind }))
-        .sort((a, b) => a.port - b.port)
-        .map((p) => `ip daddr ${lab.dmz.proxy} ${p.proto} dport ${p.port} accept`),
-    ].sort());
+    expect([...rules(file(dmzFiles, "infra/host.nft"))].sort()).toEqual(
+      [
+        ...scrapes,
+        `ip saddr ${admin} ip daddr ${lab.dmz.infra.address} tcp dport 22 accept`,
+        `ip saddr ${nets} ip daddr ${lab.dmz.dns} tcp dport 53 accept`,
+        `ip saddr ${nets} ip daddr ${lab.dmz.dns} udp dport 53 accept`,
+        `ip daddr ${lab.dmz.proxy} tcp dport 80 accept`,
+        `ip saddr ${nets} ip daddr ${lab.dmz.ntp} udp dport 123 accept`,
+        `ip daddr ${lab.dmz.proxy} tcp dport 443 accept`,
+        ...streamServices
+          .map((s) => ({ port: s.port!, proto: s.kind }))
+          .sort((a, b) => a.port - b.port)
+          .map((p) => `ip daddr ${lab.dmz.proxy} ${p.proto} dport ${p.port} accept`),
+      ].sort(),
+    );
   });
 
-  test.each(Object.keys(labPlan.segments).sort())("the %s jump host admits SSH from the admin workstations only, and the scrapes its segment's flows allow", (segment) => {
-    const seg = labPlan.segments[segment]!;
-    const text = file(renderJumpFiles(seg, access, facts), "jump/host.nft");
-    const ssh = rules(text).filter((r) => / tcp dport 22 /.test(r));
-    expect(ssh).toEqual([`ip saddr ${lab.ssh.adminSources.map(String).join(", ")} ip daddr ${seg.jumpHost.address} tcp dport 22 accept`]);
-    // Written by hand for the reference lab: only internal's monitor may reach other segments' jump hosts.
-    const scrapes: Record<string, string[]> = { cluster: ["9100", "50000"], internal: [], lab: ["9100"], sandbox: ["9100"] };
-    expect(rules(text).filter((r) => !/ tcp dport 22 /.test(r))).toEqual(scrapes[segment]!.map((p) => `ip saddr 10.10.0.30 ip daddr ${seg.jumpHost.address} tcp dport ${p} accept`));
-    expect(text).toMatch(/type filter hook input priority filter; policy drop;/);
-    expect(text).toMatch(/type filter hook forward priority filter; policy drop;/);
-  });
+  test.each(Object.keys(labPlan.segments).sort())(
+    "the %s jump host admits SSH from the admin workstations only, and the scrapes its segment's flows allow",
+    (segment) => {
+      const seg = labPlan.segments[segment]!;
+      const text = file(renderJumpFiles(seg, access, facts), "jump/host.nft");
+      const ssh = rules(text).filter((r) => / tcp dport 22 /.test(r));
+      expect(ssh).toEqual([`ip saddr ${lab.ssh.adminSources.map(String).join(", ")} ip daddr ${seg.jumpHost.address} tcp dport 22 accept`]);
+      // Written by hand for the reference lab: only internal's monitor may reach other segments' jump hosts.
+      const scrapes: Record<string, string[]> = { cluster: ["9100", "50000"], internal: [], lab: ["9100"], sandbox: ["9100"] };
+      expect(rules(text).filter((r) => !/ tcp dport 22 /.test(r))).toEqual(
+        scrapes[segment]!.map((p) => `ip saddr 10.10.0.30 ip daddr ${seg.jumpHost.address} tcp dport ${p} accept`),
+      );
+      expect(text).toMatch(/type filter hook input priority filter; policy drop;/);
+      expect(text).toMatch(/type filter hook forward priority filter; policy drop;/);
+    },
+  );
 
   test("a rule without sources is a bug", () => {
-    expect(() => renderHostFirewall({ host: "x", rules: [{ from: [], proto: "tcp", port: 22, reason: "nobody at all" }] })).toThrow("no sources");
+    expect(() => renderHostFirewall({ host: "x", rules: [{ from: [], proto: "tcp", port: 22, reason: "nobody at all" }] })).toThrow(
+      "no sources",
+    );
   });
 });
 
@@ -327,13 +384,18 @@ describe("sshd", () => {
     expect(text).toMatch(/^UsePAM yes$/m);
   });
 
-  test.each(Object.keys(labPlan.segments).sort())("the %s jump host forwards TCP for ProxyJump and admits admins' workstations", (segment) => {
-    const seg = labPlan.segments[segment]!;
-    const text = file(renderJumpFiles(seg, access, facts), "jump/sshd_config");
-    expect(text).toMatch(new RegExp(`^ListenAddress ${seg.jumpHost.address.replace(/\./g, "\\.")}$`, "m"));
-    expect(text).toMatch(/^AllowTcpForwarding yes$/m);
-    expect(/^AllowUsers (.*)$/m.exec(text)![1]!.split(" ").sort()).toEqual(access.users.flatMap((u) => lab.ssh.adminSources.map((c) => `${u.name}@${c}`)).sort());
-  });
+  test.each(Object.keys(labPlan.segments).sort())(
+    "the %s jump host forwards TCP for ProxyJump and admits admins' workstations",
+    (segment) => {
+      const seg = labPlan.segments[segment]!;
+      const text = file(renderJumpFiles(seg, access, facts), "jump/sshd_config");
+      expect(text).toMatch(new RegExp(`^ListenAddress ${seg.jumpHost.address.replace(/\./g, "\\.")}$`, "m"));
+      expect(text).toMatch(/^AllowTcpForwarding yes$/m);
+      expect(/^AllowUsers (.*)$/m.exec(text)![1]!.split(" ").sort()).toEqual(
+        access.users.flatMap((u) => lab.ssh.adminSources.map((c) => `${u.name}@${c}`)).sort(),
+      );
+    },
+  );
 
   test("UsePAM is added once, and not when the policy already sets it", () => {
     const once = nixosSshdConfig("Port 22\n");
@@ -347,7 +409,10 @@ describe("configuration.nix", () => {
 
   test("references exactly its companion files, each of which is rendered next to it", () => {
     const referenced = [...new Set([...nix.matchAll(/\.\/([A-Za-z0-9._+-]+)/g)].map((m) => m[1]!))].sort();
-    const rendered = dmzFiles.map((f) => path.basename(f.path)).filter((n) => n !== "configuration.nix").sort();
+    const rendered = dmzFiles
+      .map((f) => path.basename(f.path))
+      .filter((n) => n !== "configuration.nix")
+      .sort();
     expect(referenced).toEqual(rendered);
     expect(companionFiles(infraHostSpec(plan, access))).toEqual(rendered);
   });
@@ -356,7 +421,9 @@ describe("configuration.nix", () => {
     expect(nix).toContain("networking.nftables.rulesetFile = ./host.nft;");
     expect(nix).toContain("networking.firewall.enable = false;");
     expect(nix).toContain('environment.etc."ssh/sshd_config".source = lib.mkForce ./sshd_config;');
-    expect(nix).toContain('ExecStart = "${pkgs.dnsmasq}/bin/dnsmasq --keep-in-foreground --user=dnsmasq --group=dnsmasq -C ${./dnsmasq.conf}";');
+    expect(nix).toContain(
+      'ExecStart = "${pkgs.dnsmasq}/bin/dnsmasq --keep-in-foreground --user=dnsmasq --group=dnsmasq -C ${./dnsmasq.conf}";',
+    );
     expect(nix).toContain('ExecStart = "${pkgs.chrony}/bin/chronyd -n -u chrony -f ${./chrony.conf}";');
     expect(nix).toContain('ExecStart = "${pkgs.nginx}/bin/nginx -c ${./nginx.conf}";');
     expect(nix).toContain('(pkgs.writeScriptBin "homelab-apply" (builtins.readFile ./apply.sh))');
@@ -375,7 +442,8 @@ describe("configuration.nix", () => {
     const rules = /security\.sudo\.extraRules = (\[[\s\S]*?\n {2}\]);/.exec(nix)![1]!;
     expect([...rules.matchAll(/users = \[ "([^"]+)" \]/g)].map((m) => m[1])).toEqual([deploy.name]);
     expect(rules).toMatch(/command = "\/run\/current-system\/sw\/bin\/homelab-apply";\s+options = \[ "NOPASSWD" \];/);
-    for (const u of access.users.filter((x) => !x.deploy)) expect(nix).toMatch(new RegExp(`users\\.users\\.${u.name} = \\{\\n\\s+isNormalUser = true;\\n\\s+extraGroups = \\[ "wheel" \\];`));
+    for (const u of access.users.filter((x) => !x.deploy))
+      expect(nix).toMatch(new RegExp(`users\\.users\\.${u.name} = \\{\\n\\s+isNormalUser = true;\\n\\s+extraGroups = \\[ "wheel" \\];`));
   });
 
   test.each(Object.keys(labPlan.segments).sort())("the %s jump host sits behind its router and uses the DMZ's DNS and NTP", (segment) => {
@@ -408,7 +476,15 @@ describe("the Nix printer", () => {
   });
 
   test("keys that are not identifiers are quoted", () => {
-    expect(printNix(new NixAttrs([[["in"], 1], [["a/b"], true], [["ok-key"], "x"]]))).toBe('{ "in" = 1; "a/b" = true; ok-key = "x"; }');
+    expect(
+      printNix(
+        new NixAttrs([
+          [["in"], 1],
+          [["a/b"], true],
+          [["ok-key"], "x"],
+        ]),
+      ),
+    ).toBe('{ "in" = 1; "a/b" = true; ok-key = "x"; }');
   });
 
   test("interpolations and raw values are printed as Nix", () => {
@@ -416,7 +492,12 @@ describe("the Nix printer", () => {
   });
 
   test("an unsafe companion file name is a bug", () => {
-    expect(() => renderNixosConfiguration({ ...infraHostSpec(plan, access), files: { firewall: "../etc/passwd", sshd: "sshd_config", apply: "apply.sh" } })).toThrow("cannot be a companion file name");
+    expect(() =>
+      renderNixosConfiguration({
+        ...infraHostSpec(plan, access),
+        files: { firewall: "../etc/passwd", sshd: "sshd_config", apply: "apply.sh" },
+      }),
+    ).toThrow("cannot be a companion file name");
   });
 });
 

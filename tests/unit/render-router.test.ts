@@ -76,7 +76,12 @@ describe("golden files", () => {
   });
 
   test("no stale golden file is left under tests/golden/segments", () => {
-    expect(staleGoldens("segments", cases.map(([s, p]) => `${s}/${p}`))).toEqual([]);
+    expect(
+      staleGoldens(
+        "segments",
+        cases.map(([s, p]) => `${s}/${p}`),
+      ),
+    ).toEqual([]);
   });
 });
 
@@ -87,7 +92,13 @@ describe("determinism", () => {
 
   test.each(SEGMENTS)("%s: the order of the plan's rules does not change the ruleset", (seg) => {
     const r = segment(seg).router;
-    const reversed: RouterPlan = { ...r, inbound: [...r.inbound].reverse(), outbound: [...r.outbound].reverse(), dnat: [...r.dnat].reverse(), labNets: [...r.labNets].reverse() };
+    const reversed: RouterPlan = {
+      ...r,
+      inbound: [...r.inbound].reverse(),
+      outbound: [...r.outbound].reverse(),
+      dnat: [...r.dnat].reverse(),
+      labNets: [...r.labNets].reverse(),
+    };
     expect(renderRouterNftables(reversed)).toBe(renderRouterNftables(r));
   });
 });
@@ -159,7 +170,9 @@ describe("nftables ruleset", () => {
   test.each(SEGMENTS)("%s: every drop counts into a declared named counter", (seg) => {
     const p = parsed(seg);
     const declared = [...p.blocks.keys()].filter((k) => k.startsWith("table inet homelab/counter ")).map((k) => k.split("counter ")[1]!);
-    const drops = [...p.blocks.entries()].filter(([k]) => k.includes("/chain ")).flatMap(([, lines]) => lines.filter((l) => / drop$/.test(l)));
+    const drops = [...p.blocks.entries()]
+      .filter(([k]) => k.includes("/chain "))
+      .flatMap(([, lines]) => lines.filter((l) => / drop$/.test(l)));
     expect(drops.length).toBeGreaterThanOrEqual(6);
     for (const d of drops) {
       const m = /counter name "([a-z_]+)" drop$/.exec(d);
@@ -174,7 +187,9 @@ describe("nftables ruleset", () => {
     const input = chain(parsed(seg), "input");
     expect(input).toContain(`iifname "${r.lan.iface}" udp dport 67 accept comment "DHCP from the LAN"`);
     const ssh = input.filter((l) => /dport 22\b/.test(l));
-    expect(ssh).toEqual([`iifname "${r.lan.iface}" ip saddr ${r.jumpAddress} ip daddr ${r.lan.address} tcp dport 22 accept comment "SSH only from the jump host"`]);
+    expect(ssh).toEqual([
+      `iifname "${r.lan.iface}" ip saddr ${r.jumpAddress} ip daddr ${r.lan.address} tcp dport 22 accept comment "SSH only from the jump host"`,
+    ]);
     // The jump host is the segment's configured jump host, read from the lab, not the plan.
     const seg0 = lab.segments[seg]!;
     expect(r.jumpAddress).toBe(seg0.hosts[seg0.jumpHost]!.address);
@@ -187,7 +202,10 @@ describe("nftables ruleset", () => {
   test.each(SEGMENTS)("%s: every outbound and inbound rule is in its own set, exactly once, with its flow id", (seg) => {
     const r = segment(seg).router;
     const p = parsed(seg);
-    for (const [base, rules] of [["outbound", r.outbound], ["inbound", r.inbound]] as const) {
+    for (const [base, rules] of [
+      ["outbound", r.outbound],
+      ["inbound", r.inbound],
+    ] as const) {
       const els = groupedElements(p, base);
       expect(els.map((e) => e.key).sort()).toEqual(rules.map(ruleKey).sort());
       for (const rule of rules) expect(els.find((e) => e.key === ruleKey(rule))!.comment.split(", ")).toContain(rule.flow);
@@ -230,7 +248,12 @@ describe("nftables ruleset", () => {
         expect(e.comment).toMatch(/^publish:/);
       }
     }
-    expect(els.filter((e) => e.key.endsWith(" . tcp . 22")).map((e) => e.key.split(" . ")[0]).sort()).toEqual(admins);
+    expect(
+      els
+        .filter((e) => e.key.endsWith(" . tcp . 22"))
+        .map((e) => e.key.split(" . ")[0])
+        .sort(),
+    ).toEqual(admins);
     // Every service published through this router has its DNAT, to its backend.
     const services = segment(seg).services;
     for (const s of services) {
@@ -241,13 +264,18 @@ describe("nftables ruleset", () => {
       expect(e!.value).toBe(`${s.backend.address} . ${s.backend.port}`);
     }
     const pre = chain(p, "prerouting");
-    expect(pre).toContain(`iifname "${r.wan.iface}" ip daddr ${r.wan.address} meta l4proto { tcp, udp } dnat ip to ip saddr . meta l4proto . th dport map @dnat_to`);
+    expect(pre).toContain(
+      `iifname "${r.wan.iface}" ip daddr ${r.wan.address} meta l4proto { tcp, udp } dnat ip to ip saddr . meta l4proto . th dport map @dnat_to`,
+    );
   });
 
   test.each(SEGMENTS)("%s: forward accepts DNATed traffic only to the translated destinations", (seg) => {
     const r = segment(seg).router;
     const p = parsed(seg);
-    const targets = p.elements.get("dnat_targets")!.map((l) => splitElement(l).key).sort();
+    const targets = p.elements
+      .get("dnat_targets")!
+      .map((l) => splitElement(l).key)
+      .sort();
     const values = p.elements.get("dnat_to")!.map((l) => splitElement(l).value!);
     const expected = [...new Set(r.dnat.map((d) => `${d.to} . ${d.proto} . ${d.toPort}`))].sort();
     expect(targets).toEqual(expected);
@@ -262,7 +290,9 @@ describe("nftables ruleset", () => {
     const r = segment(seg).router;
     const p = parsed(seg);
     for (const base of ["outbound", "inbound"]) expect(groupedElements(p, base).filter((e) => / \. tcp \. 22$/.test(e.key))).toEqual([]);
-    expect(p.elements.get("dnat_targets")!.filter((l) => l.includes(" . tcp . 22 "))).toEqual([`${r.jumpAddress} . tcp . 22 comment "ssh:${seg}"`]);
+    expect(p.elements.get("dnat_targets")!.filter((l) => l.includes(" . tcp . 22 "))).toEqual([
+      `${r.jumpAddress} . tcp . 22 comment "ssh:${seg}"`,
+    ]);
   });
 
   test.each([
@@ -278,14 +308,17 @@ describe("nftables ruleset", () => {
   test("a router with no flows still renders every set and chain", () => {
     const r: RouterPlan = { ...segment("sandbox").router, inbound: [], outbound: [], dnat: [] };
     const p = parseNft(renderRouterNftables(r));
-    for (const name of ["set outbound", "set inbound", "map dnat_to", "set dnat_targets", "chain wan_to_lan"]) expect(p.blocks.has(`table inet homelab/${name}`)).toBe(true);
+    for (const name of ["set outbound", "set inbound", "map dnat_to", "set dnat_targets", "chain wan_to_lan"])
+      expect(p.blocks.has(`table inet homelab/${name}`)).toBe(true);
     expect(p.elements.has("outbound")).toBe(false);
   });
 
   test("two DNATs for one WAN port to different backends are a planner bug", () => {
     const r = segment("sandbox").router;
     const clash: Dnat = { ...r.dnat[1]!, to: "10.40.0.99", flows: ["publish:sandbox/clash"] };
-    expect(() => renderRouterNftables({ ...r, dnat: [...r.dnat, clash] })).toThrow(`bug: two DNATs for ${clash.proto}/${clash.wanPort} on one router (${r.dnat[1]!.flows.join(", ")} and publish:sandbox/clash)`);
+    expect(() => renderRouterNftables({ ...r, dnat: [...r.dnat, clash] })).toThrow(
+      `bug: two DNATs for ${clash.proto}/${clash.wanPort} on one router (${r.dnat[1]!.flows.join(", ")} and publish:sandbox/clash)`,
+    );
   });
 
   test("nested DNAT sources collapse to the widest one, so the map has no overlapping keys", () => {
@@ -293,7 +326,9 @@ describe("nftables ruleset", () => {
     const ssh = r.dnat.find((d) => d.wanPort === 22)!;
     const widened: Dnat = { ...ssh, sources: [Cidr.of("192.168.1.200/32"), ...ssh.sources, Cidr.of("192.168.1.192/27")] };
     const p = parseNft(renderRouterNftables({ ...r, dnat: r.dnat.map((d) => (d === ssh ? widened : d)) }));
-    expect(p.elements.get("dnat_to")!.filter((l) => l.includes(" . tcp . 22 "))).toEqual([`192.168.1.192/27 . tcp . 22 comment "ssh:internal" : 10.10.0.2 . 22`]);
+    expect(p.elements.get("dnat_to")!.filter((l) => l.includes(" . tcp . 22 "))).toEqual([
+      `192.168.1.192/27 . tcp . 22 comment "ssh:internal" : 10.10.0.2 . 22`,
+    ]);
   });
 
   // Sources and destinations from small pools, so nested and equal CIDRs are common.
@@ -310,31 +345,40 @@ describe("nftables ruleset", () => {
   test("property: for any rule list, the ruleset is order-independent, holds each distinct rule exactly once and never two overlapping elements in one set", () => {
     const base = segment("internal").router;
     fc.assert(
-      fc.property(fc.array(arbRule, { maxLength: 24 }), fc.array(arbRule, { maxLength: 8 }), fc.subarray([...base.dnat]), (outbound, inbound, dnat) => {
-        const r: RouterPlan = { ...base, outbound, inbound, dnat };
-        const text = renderRouterNftables(r);
-        expect(renderRouterNftables({ ...r, outbound: [...outbound].reverse(), inbound: [...inbound].reverse() })).toBe(text);
-        const p = parseNft(text);
-        for (const [name, rules] of [["outbound", outbound], ["inbound", inbound]] as const) {
-          const els = groupedElements(p, name);
-          expect(els.map((e) => e.key).sort()).toEqual([...new Set(rules.map(ruleKey))].sort());
-          for (const rule of rules) expect(els.find((e) => e.key === ruleKey(rule))!.comment.split(", ")).toContain(rule.flow);
-          const bySet = new Map<string, string[]>();
-          for (const e of els) bySet.set(e.set, [...(bySet.get(e.set) ?? []), e.key]);
-          for (const keys of bySet.values()) {
-            const parts = keys.map((k) => k.split(" . "));
-            for (let i = 0; i < parts.length; i++)
-              for (let j = i + 1; j < parts.length; j++) {
-                const [a, b] = [parts[i]!, parts[j]!];
-                const clash = a[2] === b[2] && a[3] === b[3] && cidrOf(a[0]!).overlaps(cidrOf(b[0]!)) && cidrOf(a[1]!).overlaps(cidrOf(b[1]!));
-                expect(clash).toBe(false);
-              }
+      fc.property(
+        fc.array(arbRule, { maxLength: 24 }),
+        fc.array(arbRule, { maxLength: 8 }),
+        fc.subarray([...base.dnat]),
+        (outbound, inbound, dnat) => {
+          const r: RouterPlan = { ...base, outbound, inbound, dnat };
+          const text = renderRouterNftables(r);
+          expect(renderRouterNftables({ ...r, outbound: [...outbound].reverse(), inbound: [...inbound].reverse() })).toBe(text);
+          const p = parseNft(text);
+          for (const [name, rules] of [
+            ["outbound", outbound],
+            ["inbound", inbound],
+          ] as const) {
+            const els = groupedElements(p, name);
+            expect(els.map((e) => e.key).sort()).toEqual([...new Set(rules.map(ruleKey))].sort());
+            for (const rule of rules) expect(els.find((e) => e.key === ruleKey(rule))!.comment.split(", ")).toContain(rule.flow);
+            const bySet = new Map<string, string[]>();
+            for (const e of els) bySet.set(e.set, [...(bySet.get(e.set) ?? []), e.key]);
+            for (const keys of bySet.values()) {
+              const parts = keys.map((k) => k.split(" . "));
+              for (let i = 0; i < parts.length; i++)
+                for (let j = i + 1; j < parts.length; j++) {
+                  const [a, b] = [parts[i]!, parts[j]!];
+                  const clash =
+                    a[2] === b[2] && a[3] === b[3] && cidrOf(a[0]!).overlaps(cidrOf(b[0]!)) && cidrOf(a[1]!).overlaps(cidrOf(b[1]!));
+                  expect(clash).toBe(false);
+                }
+            }
+            // Each set has exactly one lookup rule.
+            for (const set of bySet.keys()) expect(text.split(`@${set} accept`).length - 1).toBe(1);
           }
-          // Each set has exactly one lookup rule.
-          for (const set of bySet.keys()) expect(text.split(`@${set} accept`).length - 1).toBe(1);
-        }
-        expect((p.elements.get("dnat_to") ?? []).length).toBe(dnat.reduce((n, d) => n + d.sources.length, 0));
-      }),
+          expect((p.elements.get("dnat_to") ?? []).length).toBe(dnat.reduce((n, d) => n + d.sources.length, 0));
+        },
+      ),
       { numRuns: 150 },
     );
   });
@@ -343,14 +387,20 @@ describe("nftables ruleset", () => {
 // --- dnsmasq ---------------------------------------------------------------------------------------
 
 describe("dnsmasq (DHCP only)", () => {
-  const lines = (seg: string) => renderRouterDhcp(segment(seg).router).split("\n").filter((l) => l !== "" && !l.startsWith("#"));
+  const lines = (seg: string) =>
+    renderRouterDhcp(segment(seg).router)
+      .split("\n")
+      .filter((l) => l !== "" && !l.startsWith("#"));
 
   test.each(SEGMENTS)("%s: no DNS, LAN only, authoritative, the pool and the DMZ services", (seg) => {
     const r = segment(seg).router;
     const cfg = lines(seg);
     const seg0 = lab.segments[seg]!;
-    for (const l of ["port=0", `interface=${r.lan.iface}`, "bind-interfaces", "dhcp-authoritative", "no-resolv", "no-hosts"]) expect(cfg).toContain(l);
-    expect(cfg.filter((l) => l.startsWith("dhcp-range="))).toEqual([`dhcp-range=${seg0.dhcp.start},${seg0.dhcp.end},${seg0.subnet.netmask},${seg0.dhcp.leaseTime}`]);
+    for (const l of ["port=0", `interface=${r.lan.iface}`, "bind-interfaces", "dhcp-authoritative", "no-resolv", "no-hosts"])
+      expect(cfg).toContain(l);
+    expect(cfg.filter((l) => l.startsWith("dhcp-range="))).toEqual([
+      `dhcp-range=${seg0.dhcp.start},${seg0.dhcp.end},${seg0.subnet.netmask},${seg0.dhcp.leaseTime}`,
+    ]);
     expect(cfg).toContain(`dhcp-option=option:router,${seg0.router.lanAddress}`);
     expect(cfg).toContain(`dhcp-option=option:dns-server,${lab.dmz.dns}`);
     expect(cfg).toContain(`dhcp-option=option:ntp-server,${lab.dmz.ntp}`);
@@ -361,12 +411,18 @@ describe("dnsmasq (DHCP only)", () => {
     const seg0 = lab.segments[seg]!;
     // Independent of the planner: the segment's hosts plus the hardware placed in it.
     const expected = [
-      ...Object.entries(seg0.hosts).filter(([, h]) => h.mac).map(([id, h]) => `dhcp-host=${h.mac},${h.address},${id}`),
+      ...Object.entries(seg0.hosts)
+        .filter(([, h]) => h.mac)
+        .map(([id, h]) => `dhcp-host=${h.mac},${h.address},${id}`),
       ...[...Object.entries(lab.hardware.proxmox.nodes), ...Object.entries(lab.hardware.nas), ...Object.entries(lab.hardware.switches)]
         .filter(([, h]) => h.segment === seg)
         .map(([id, h]) => `dhcp-host=${h.mac},${h.address},${id}`),
     ].sort();
-    expect(lines(seg).filter((l) => l.startsWith("dhcp-host=")).sort()).toEqual(expected);
+    expect(
+      lines(seg)
+        .filter((l) => l.startsWith("dhcp-host="))
+        .sort(),
+    ).toEqual(expected);
   });
 });
 
@@ -399,12 +455,21 @@ describe("ssh client config", () => {
     expect(jump).toEqual({ HostName: seg0.router.wanAddress, Port: "22", HostKeyAlias: `${seg0.jumpHost}.${seg}.${lab.domain}` });
     const sshable = s.hosts.filter((h) => SSH_OS.has(h.os) && h.id !== seg0.jumpHost);
     for (const h of sshable) {
-      expect(hosts.get(`${h.id}.${seg} ${h.fqdn}`)).toEqual({ HostName: h.address, Port: "22", HostKeyAlias: h.fqdn, ProxyJump: `${seg0.jumpHost}.${seg}` });
+      expect(hosts.get(`${h.id}.${seg} ${h.fqdn}`)).toEqual({
+        HostName: h.address,
+        Port: "22",
+        HostKeyAlias: h.fqdn,
+        ProxyJump: `${seg0.jumpHost}.${seg}`,
+      });
     }
-    expect(hosts.get(`${seg0.router.name}.${seg} ${seg0.router.name}.${seg}.${lab.domain}`)).toMatchObject({ HostName: seg0.router.lanAddress, ProxyJump: `${seg0.jumpHost}.${seg}` });
+    expect(hosts.get(`${seg0.router.name}.${seg} ${seg0.router.name}.${seg}.${lab.domain}`)).toMatchObject({
+      HostName: seg0.router.lanAddress,
+      ProxyJump: `${seg0.jumpHost}.${seg}`,
+    });
     // jump + router + SSH-able hosts + the shared block.
     expect(hosts.size).toBe(sshable.length + 3);
-    for (const h of s.hosts.filter((x) => !SSH_OS.has(x.os))) expect([...hosts.keys()].join(" ").split(" ")).not.toContain(`${h.id}.${seg}`);
+    for (const h of s.hosts.filter((x) => !SSH_OS.has(x.os)))
+      expect([...hosts.keys()].join(" ").split(" ")).not.toContain(`${h.id}.${seg}`);
   });
 
   test.each(SEGMENTS)("%s: the shared block hardens every named box and only those", (seg) => {
@@ -421,7 +486,12 @@ describe("ssh client config", () => {
       ForwardAgent: "no",
       ForwardX11: "no",
     });
-    expect(sharedNames.split(" ").sort()).toEqual(entries.slice(0, -1).flatMap(([n]) => n.split(" ")).sort());
+    expect(sharedNames.split(" ").sort()).toEqual(
+      entries
+        .slice(0, -1)
+        .flatMap(([n]) => n.split(" "))
+        .sort(),
+    );
     expect(sharedNames).not.toContain("*");
   });
 
@@ -432,7 +502,9 @@ describe("ssh client config", () => {
 
   test.each(SEGMENTS)("%s: known_hosts pins every box with a key in the model, by FQDN and LAN address", (seg) => {
     const seg0 = lab.segments[seg]!;
-    const lines = renderKnownHosts(segment(seg)).split("\n").filter((l) => l !== "" && !l.startsWith("#"));
+    const lines = renderKnownHosts(segment(seg))
+      .split("\n")
+      .filter((l) => l !== "" && !l.startsWith("#"));
     const key = (k: string) => k.split(" ").slice(0, 2).join(" ");
     // Planned hosts include the hardware that sits in the segment (Proxmox nodes, the NAS).
     const expected = [
@@ -454,7 +526,10 @@ describe("apply.sh", () => {
     expect(text.startsWith("#!/usr/bin/env bash\n# apply.sh of")).toBe(true);
     expect(text).toMatch(/^set -euo pipefail$/m);
     expect(text).toContain(`WAN_IFACE='${r.wan.iface}'`);
-    const routes = /^ROUTES=\(\n([\s\S]*?)\n\)$/m.exec(text)![1]!.split("\n").map((l) => l.trim().replace(/\s+#.*$/, ""));
+    const routes = /^ROUTES=\(\n([\s\S]*?)\n\)$/m
+      .exec(text)![1]!
+      .split("\n")
+      .map((l) => l.trim().replace(/\s+#.*$/, ""));
     const seg0 = lab.segments[seg]!;
     const others = Object.values(lab.segments).filter((s) => s.name !== seg0.name);
     expect(routes.sort()).toEqual(others.map((s) => `'${s.subnet} ${s.router.wanAddress}'`).sort());
@@ -462,7 +537,9 @@ describe("apply.sh", () => {
     // The check runs before the lock, snapshot and install, in cmd_apply.
     const apply = /^cmd_apply\(\) \{\n([\s\S]*?)\n\}$/m.exec(text)![1]!;
     const steps = apply.split("\n");
-    const order = ["check_release", "lock", "snapshot", "arm_watchdog", "install_release"].map((s) => steps.findIndex((l) => new RegExp(`^\\s+(if ! )?${s}\\b`).test(l)));
+    const order = ["check_release", "lock", "snapshot", "arm_watchdog", "install_release"].map((s) =>
+      steps.findIndex((l) => new RegExp(`^\\s+(if ! )?${s}\\b`).test(l)),
+    );
     expect(order.every((i) => i >= 0)).toBe(true);
     expect([...order].sort((a, b) => a - b)).toEqual(order);
   });

@@ -36,35 +36,210 @@ interface Case {
 
 const CASES: readonly Case[] = [
   // subnets.disjoint
-  { name: "segment overlaps segment", rule: "subnets.disjoint", edit: (f) => (segOf(f, "lab").subnet = "10.20.0.0/16"), file: "Pulumi.lab.yaml", path: "homelab:segment.subnet", mentions: ["10.20.0.0/16", "cluster's 10.20.0.0/24", "e.g. 10.21.0.0/16"] },
-  { name: "segment overlaps the DMZ", rule: "subnets.disjoint", edit: (f) => (segOf(f, "sandbox").subnet = "192.168.0.0/16"), file: "Pulumi.sandbox.yaml", path: "homelab:segment.subnet", mentions: ["the DMZ's 192.168.1.0/24"] },
-  { name: "admin source outside the DMZ", rule: "subnets.disjoint", edit: (f) => lab(f).ssh.adminSources.push("10.99.0.0/24"), file: "homelab.yaml", path: "ssh.adminSources[1]", mentions: ["10.99.0.0/24", "192.168.1.0/24"] },
+  {
+    name: "segment overlaps segment",
+    rule: "subnets.disjoint",
+    edit: (f) => (segOf(f, "lab").subnet = "10.20.0.0/16"),
+    file: "Pulumi.lab.yaml",
+    path: "homelab:segment.subnet",
+    mentions: ["10.20.0.0/16", "cluster's 10.20.0.0/24", "e.g. 10.21.0.0/16"],
+  },
+  {
+    name: "segment overlaps the DMZ",
+    rule: "subnets.disjoint",
+    edit: (f) => (segOf(f, "sandbox").subnet = "192.168.0.0/16"),
+    file: "Pulumi.sandbox.yaml",
+    path: "homelab:segment.subnet",
+    mentions: ["the DMZ's 192.168.1.0/24"],
+  },
+  {
+    name: "admin source outside the DMZ",
+    rule: "subnets.disjoint",
+    edit: (f) => lab(f).ssh.adminSources.push("10.99.0.0/24"),
+    file: "homelab.yaml",
+    path: "ssh.adminSources[1]",
+    mentions: ["10.99.0.0/24", "192.168.1.0/24"],
+  },
   // addresses.in-network
-  { name: "host outside its subnet", rule: "addresses.in-network", edit: (f) => (segOf(f, "cluster").hosts["cp-1"].address = "10.30.0.150"), file: "Pulumi.cluster.yaml", path: "homelab:segment.hosts.cp-1.address", mentions: ["10.30.0.150", "10.20.0.0/24", "e.g. 10.20.0.3"] },
-  { name: "static host inside the DHCP pool", rule: "addresses.in-network", edit: (f) => (segOf(f, "cluster").hosts["cp-1"].address = "10.20.0.150"), file: "Pulumi.cluster.yaml", path: "homelab:segment.hosts.cp-1.address", mentions: ["DHCP pool 10.20.0.100-10.20.0.199", "outside 10.20.0.100-10.20.0.199, e.g. 10.20.0.3"] },
-  { name: "host on the gateway", rule: "addresses.in-network", edit: (f) => (segOf(f, "cluster").hosts["cp-1"].address = "10.20.0.1"), file: "Pulumi.cluster.yaml", path: "homelab:segment.hosts.cp-1.address", mentions: ["cluster-fw's LAN address", "gateway", "e.g. 10.20.0.3"] },
-  { name: "host on the broadcast address", rule: "addresses.in-network", edit: (f) => (segOf(f, "cluster").hosts["cp-1"].address = "10.20.0.255"), file: "Pulumi.cluster.yaml", path: "homelab:segment.hosts.cp-1.address", mentions: ["broadcast", "10.20.0.1-10.20.0.254"] },
-  { name: "host on the network address", rule: "addresses.in-network", edit: (f) => (segOf(f, "cluster").hosts["cp-1"].address = "10.20.0.0"), file: "Pulumi.cluster.yaml", path: "homelab:segment.hosts.cp-1.address", mentions: ["network address", "10.20.0.1-10.20.0.254"] },
-  { name: "Talos VIP inside the DHCP pool", rule: "addresses.in-network", edit: (f) => (segOf(f, "cluster").talos.vip = "10.20.0.150"), file: "Pulumi.cluster.yaml", path: "homelab:segment.talos.vip", mentions: ["Talos VIP", "10.20.0.100-10.20.0.199"] },
-  { name: "router LAN side outside its subnet", rule: "addresses.in-network", edit: (f) => (segOf(f, "lab").router.lanAddress = "10.31.0.1"), file: "Pulumi.lab.yaml", path: "homelab:segment.router.lanAddress", mentions: ["10.31.0.1", "10.30.0.0/24"] },
-  { name: "router WAN side outside the DMZ", rule: "addresses.in-network", edit: (f) => (segOf(f, "lab").router.wanAddress = "192.168.2.13"), file: "Pulumi.lab.yaml", path: "homelab:segment.router.wanAddress", mentions: ["lab-fw's WAN address", "192.168.1.0/24", "e.g. 192.168.1.2"] },
-  { name: "DMZ DNS address outside the DMZ", rule: "addresses.in-network", edit: (f) => (lab(f).dmz.dns = "10.0.0.53"), file: "homelab.yaml", path: "dmz.dns", mentions: ["10.0.0.53", "192.168.1.0/24"] },
-  { name: "DMZ gateway outside the DMZ", rule: "addresses.in-network", edit: (f) => (lab(f).dmz.gateway = "192.168.2.1"), file: "homelab.yaml", path: "dmz.gateway", mentions: ["ISP edge router", "192.168.1.0/24"] },
-  { name: "DMZ proxy inside the admin sources", rule: "addresses.in-network", edit: (f) => (lab(f).dmz.proxy = "192.168.1.200"), file: "homelab.yaml", path: "dmz.proxy", mentions: ["admin source 192.168.1.192/27", "e.g. 192.168.1.2"] },
-  { name: "hardware outside its segment", rule: "addresses.in-network", edit: (f) => (node(f, "pve1").address = "10.20.0.21"), file: "homelab.yaml", path: "hardware.proxmox.nodes.pve1.address", mentions: ["proxmox node pve1", "10.10.0.0/24"] },
+  {
+    name: "host outside its subnet",
+    rule: "addresses.in-network",
+    edit: (f) => (segOf(f, "cluster").hosts["cp-1"].address = "10.30.0.150"),
+    file: "Pulumi.cluster.yaml",
+    path: "homelab:segment.hosts.cp-1.address",
+    mentions: ["10.30.0.150", "10.20.0.0/24", "e.g. 10.20.0.3"],
+  },
+  {
+    name: "static host inside the DHCP pool",
+    rule: "addresses.in-network",
+    edit: (f) => (segOf(f, "cluster").hosts["cp-1"].address = "10.20.0.150"),
+    file: "Pulumi.cluster.yaml",
+    path: "homelab:segment.hosts.cp-1.address",
+    mentions: ["DHCP pool 10.20.0.100-10.20.0.199", "outside 10.20.0.100-10.20.0.199, e.g. 10.20.0.3"],
+  },
+  {
+    name: "host on the gateway",
+    rule: "addresses.in-network",
+    edit: (f) => (segOf(f, "cluster").hosts["cp-1"].address = "10.20.0.1"),
+    file: "Pulumi.cluster.yaml",
+    path: "homelab:segment.hosts.cp-1.address",
+    mentions: ["cluster-fw's LAN address", "gateway", "e.g. 10.20.0.3"],
+  },
+  {
+    name: "host on the broadcast address",
+    rule: "addresses.in-network",
+    edit: (f) => (segOf(f, "cluster").hosts["cp-1"].address = "10.20.0.255"),
+    file: "Pulumi.cluster.yaml",
+    path: "homelab:segment.hosts.cp-1.address",
+    mentions: ["broadcast", "10.20.0.1-10.20.0.254"],
+  },
+  {
+    name: "host on the network address",
+    rule: "addresses.in-network",
+    edit: (f) => (segOf(f, "cluster").hosts["cp-1"].address = "10.20.0.0"),
+    file: "Pulumi.cluster.yaml",
+    path: "homelab:segment.hosts.cp-1.address",
+    mentions: ["network address", "10.20.0.1-10.20.0.254"],
+  },
+  {
+    name: "Talos VIP inside the DHCP pool",
+    rule: "addresses.in-network",
+    edit: (f) => (segOf(f, "cluster").talos.vip = "10.20.0.150"),
+    file: "Pulumi.cluster.yaml",
+    path: "homelab:segment.talos.vip",
+    mentions: ["Talos VIP", "10.20.0.100-10.20.0.199"],
+  },
+  {
+    name: "router LAN side outside its subnet",
+    rule: "addresses.in-network",
+    edit: (f) => (segOf(f, "lab").router.lanAddress = "10.31.0.1"),
+    file: "Pulumi.lab.yaml",
+    path: "homelab:segment.router.lanAddress",
+    mentions: ["10.31.0.1", "10.30.0.0/24"],
+  },
+  {
+    name: "router WAN side outside the DMZ",
+    rule: "addresses.in-network",
+    edit: (f) => (segOf(f, "lab").router.wanAddress = "192.168.2.13"),
+    file: "Pulumi.lab.yaml",
+    path: "homelab:segment.router.wanAddress",
+    mentions: ["lab-fw's WAN address", "192.168.1.0/24", "e.g. 192.168.1.2"],
+  },
+  {
+    name: "DMZ DNS address outside the DMZ",
+    rule: "addresses.in-network",
+    edit: (f) => (lab(f).dmz.dns = "10.0.0.53"),
+    file: "homelab.yaml",
+    path: "dmz.dns",
+    mentions: ["10.0.0.53", "192.168.1.0/24"],
+  },
+  {
+    name: "DMZ gateway outside the DMZ",
+    rule: "addresses.in-network",
+    edit: (f) => (lab(f).dmz.gateway = "192.168.2.1"),
+    file: "homelab.yaml",
+    path: "dmz.gateway",
+    mentions: ["ISP edge router", "192.168.1.0/24"],
+  },
+  {
+    name: "DMZ proxy inside the admin sources",
+    rule: "addresses.in-network",
+    edit: (f) => (lab(f).dmz.proxy = "192.168.1.200"),
+    file: "homelab.yaml",
+    path: "dmz.proxy",
+    mentions: ["admin source 192.168.1.192/27", "e.g. 192.168.1.2"],
+  },
+  {
+    name: "hardware outside its segment",
+    rule: "addresses.in-network",
+    edit: (f) => (node(f, "pve1").address = "10.20.0.21"),
+    file: "homelab.yaml",
+    path: "hardware.proxmox.nodes.pve1.address",
+    mentions: ["proxmox node pve1", "10.10.0.0/24"],
+  },
   // dhcp.pool
-  { name: "pool starts after it ends", rule: "dhcp.pool", edit: (f) => (segOf(f, "cluster").dhcp = { start: "10.20.0.199", end: "10.20.0.100" }), file: "Pulumi.cluster.yaml", path: "homelab:segment.dhcp", mentions: ["starts at 10.20.0.199", "start: 10.20.0.100, end: 10.20.0.199"] },
-  { name: "pool end outside the subnet", rule: "dhcp.pool", edit: (f) => (segOf(f, "cluster").dhcp.end = "10.20.1.10"), file: "Pulumi.cluster.yaml", path: "homelab:segment.dhcp.end", mentions: ["10.20.1.10", "10.20.0.0/24"] },
-  { name: "pool contains the router", rule: "dhcp.pool", edit: (f) => (segOf(f, "cluster").dhcp = { start: "10.20.0.1", end: "10.20.0.9" }), file: "Pulumi.cluster.yaml", path: "homelab:segment.dhcp", mentions: ["router's LAN address 10.20.0.1", "start: 10.20.0.2"] },
+  {
+    name: "pool starts after it ends",
+    rule: "dhcp.pool",
+    edit: (f) => (segOf(f, "cluster").dhcp = { start: "10.20.0.199", end: "10.20.0.100" }),
+    file: "Pulumi.cluster.yaml",
+    path: "homelab:segment.dhcp",
+    mentions: ["starts at 10.20.0.199", "start: 10.20.0.100, end: 10.20.0.199"],
+  },
+  {
+    name: "pool end outside the subnet",
+    rule: "dhcp.pool",
+    edit: (f) => (segOf(f, "cluster").dhcp.end = "10.20.1.10"),
+    file: "Pulumi.cluster.yaml",
+    path: "homelab:segment.dhcp.end",
+    mentions: ["10.20.1.10", "10.20.0.0/24"],
+  },
+  {
+    name: "pool contains the router",
+    rule: "dhcp.pool",
+    edit: (f) => (segOf(f, "cluster").dhcp = { start: "10.20.0.1", end: "10.20.0.9" }),
+    file: "Pulumi.cluster.yaml",
+    path: "homelab:segment.dhcp",
+    mentions: ["router's LAN address 10.20.0.1", "start: 10.20.0.2"],
+  },
   // addresses.unique
-  { name: "two hosts share an address", rule: "addresses.unique", edit: (f) => (segOf(f, "cluster").hosts["cp-2"].address = "10.20.0.11"), file: "Pulumi.cluster.yaml", path: "homelab:segment.hosts.cp-2.address", mentions: ["cluster/cp-1", "Pulumi.cluster.yaml homelab:segment.hosts.cp-1.address", "e.g. 10.20.0.3"] },
-  { name: "the Talos VIP is a host's address", rule: "addresses.unique", edit: (f) => (segOf(f, "cluster").talos.vip = "10.20.0.21"), file: "Pulumi.cluster.yaml", path: "homelab:segment.talos.vip", mentions: ["cluster/worker-1"] },
-  { name: "DMZ NTP shares the DNS address", rule: "addresses.unique", edit: (f) => (lab(f).dmz.ntp = lab(f).dmz.dns), file: "homelab.yaml", path: "dmz.ntp", mentions: ["192.168.1.53", "dns service address", "homelab.yaml dmz.dns"] },
-  { name: "DMZ proxy shares the infra host's address", rule: "addresses.unique", edit: (f) => (lab(f).dmz.proxy = "192.168.1.10"), file: "homelab.yaml", path: "dmz.proxy", mentions: ["infra host", "dmz.infra.address"] },
-  { name: "a host takes a switch's address", rule: "addresses.unique", edit: (f) => (segOf(f, "internal").hosts.data.address = "10.10.0.250"), file: "Pulumi.internal.yaml", path: "homelab:segment.hosts.data.address", mentions: ["switch sw-core", "homelab.yaml hardware.switches.sw-core.address"] },
-  { name: "two routers share a WAN address", rule: "addresses.unique", edit: (f) => (segOf(f, "lab").router.wanAddress = "192.168.1.12"), file: "Pulumi.lab.yaml", path: "homelab:segment.router.wanAddress", mentions: ["cluster-fw's WAN address"] },
+  {
+    name: "two hosts share an address",
+    rule: "addresses.unique",
+    edit: (f) => (segOf(f, "cluster").hosts["cp-2"].address = "10.20.0.11"),
+    file: "Pulumi.cluster.yaml",
+    path: "homelab:segment.hosts.cp-2.address",
+    mentions: ["cluster/cp-1", "Pulumi.cluster.yaml homelab:segment.hosts.cp-1.address", "e.g. 10.20.0.3"],
+  },
+  {
+    name: "the Talos VIP is a host's address",
+    rule: "addresses.unique",
+    edit: (f) => (segOf(f, "cluster").talos.vip = "10.20.0.21"),
+    file: "Pulumi.cluster.yaml",
+    path: "homelab:segment.talos.vip",
+    mentions: ["cluster/worker-1"],
+  },
+  {
+    name: "DMZ NTP shares the DNS address",
+    rule: "addresses.unique",
+    edit: (f) => (lab(f).dmz.ntp = lab(f).dmz.dns),
+    file: "homelab.yaml",
+    path: "dmz.ntp",
+    mentions: ["192.168.1.53", "dns service address", "homelab.yaml dmz.dns"],
+  },
+  {
+    name: "DMZ proxy shares the infra host's address",
+    rule: "addresses.unique",
+    edit: (f) => (lab(f).dmz.proxy = "192.168.1.10"),
+    file: "homelab.yaml",
+    path: "dmz.proxy",
+    mentions: ["infra host", "dmz.infra.address"],
+  },
+  {
+    name: "a host takes a switch's address",
+    rule: "addresses.unique",
+    edit: (f) => (segOf(f, "internal").hosts.data.address = "10.10.0.250"),
+    file: "Pulumi.internal.yaml",
+    path: "homelab:segment.hosts.data.address",
+    mentions: ["switch sw-core", "homelab.yaml hardware.switches.sw-core.address"],
+  },
+  {
+    name: "two routers share a WAN address",
+    rule: "addresses.unique",
+    edit: (f) => (segOf(f, "lab").router.wanAddress = "192.168.1.12"),
+    file: "Pulumi.lab.yaml",
+    path: "homelab:segment.router.wanAddress",
+    mentions: ["cluster-fw's WAN address"],
+  },
   // names.unique
-  { name: "a host is named like the router", rule: "names.unique", edit: (f) => (segOf(f, "internal").router.name = "jump"), file: "Pulumi.internal.yaml", path: "homelab:segment.hosts.jump", mentions: ["jump.internal.lab.example.net", "internal's router"] },
+  {
+    name: "a host is named like the router",
+    rule: "names.unique",
+    edit: (f) => (segOf(f, "internal").router.name = "jump"),
+    file: "Pulumi.internal.yaml",
+    path: "homelab:segment.hosts.jump",
+    mentions: ["jump.internal.lab.example.net", "internal's router"],
+  },
   {
     name: "hardware is named like a host of its segment",
     rule: "names.unique",
@@ -77,8 +252,22 @@ const CASES: readonly Case[] = [
     path: "hardware.switches.ingress",
     mentions: ["host cluster/ingress", "ingress.cluster.lab.example.net"],
   },
-  { name: "two routers share a name", rule: "names.unique", edit: (f) => (segOf(f, "lab").router.name = "cluster-fw"), file: "Pulumi.lab.yaml", path: "homelab:segment.router.name", mentions: ["cluster's router", "cluster-fw.lab.example.net", "e.g. lab-fw"] },
-  { name: "a router takes a DMZ name", rule: "names.unique", edit: (f) => (segOf(f, "lab").router.name = "proxy"), file: "Pulumi.lab.yaml", path: "homelab:segment.router.name", mentions: ["the DMZ's proxy", "homelab.yaml dmz.proxy"] },
+  {
+    name: "two routers share a name",
+    rule: "names.unique",
+    edit: (f) => (segOf(f, "lab").router.name = "cluster-fw"),
+    file: "Pulumi.lab.yaml",
+    path: "homelab:segment.router.name",
+    mentions: ["cluster's router", "cluster-fw.lab.example.net", "e.g. lab-fw"],
+  },
+  {
+    name: "a router takes a DMZ name",
+    rule: "names.unique",
+    edit: (f) => (segOf(f, "lab").router.name = "proxy"),
+    file: "Pulumi.lab.yaml",
+    path: "homelab:segment.router.name",
+    mentions: ["the DMZ's proxy", "homelab.yaml dmz.proxy"],
+  },
   {
     name: "hardware ids clash across kinds",
     rule: "names.unique",
@@ -120,55 +309,279 @@ const CASES: readonly Case[] = [
     mentions: ['"admin" is reserved'],
   },
   // macs.unique
-  { name: "two hosts share a MAC", rule: "macs.unique", edit: (f) => (segOf(f, "lab").hosts.vdi.mac = "52:54:00:20:00:0b"), file: "Pulumi.lab.yaml", path: "homelab:segment.hosts.vdi.mac", mentions: ["cluster/cp-1", "52:54:00:20:00:0b"] },
-  { name: "a node has the infra host's MAC", rule: "macs.unique", edit: (f) => (node(f, "pve5").mac = "52:54:00:00:01:0a"), file: "homelab.yaml", path: "hardware.proxmox.nodes.pve5.mac", mentions: ["DMZ infra host", "dmz.infra.mac"] },
+  {
+    name: "two hosts share a MAC",
+    rule: "macs.unique",
+    edit: (f) => (segOf(f, "lab").hosts.vdi.mac = "52:54:00:20:00:0b"),
+    file: "Pulumi.lab.yaml",
+    path: "homelab:segment.hosts.vdi.mac",
+    mentions: ["cluster/cp-1", "52:54:00:20:00:0b"],
+  },
+  {
+    name: "a node has the infra host's MAC",
+    rule: "macs.unique",
+    edit: (f) => (node(f, "pve5").mac = "52:54:00:00:01:0a"),
+    file: "homelab.yaml",
+    path: "hardware.proxmox.nodes.pve5.mac",
+    mentions: ["DMZ infra host", "dmz.infra.mac"],
+  },
   // vm-ids.unique
-  { name: "two VMs share an id", rule: "vm-ids.unique", edit: (f) => (segOf(f, "lab").hosts.vdi.vm.vmId = 2011), file: "Pulumi.lab.yaml", path: "homelab:segment.hosts.vdi.vm.vmId", mentions: ["cluster/cp-1", "e.g. 2014"] },
-  { name: "a VM takes the infra host's id", rule: "vm-ids.unique", edit: (f) => (segOf(f, "cluster").hosts.jump.vm.vmId = 100), file: "Pulumi.cluster.yaml", path: "homelab:segment.hosts.jump.vm.vmId", mentions: ["dmz/infra", "e.g. 101"] },
+  {
+    name: "two VMs share an id",
+    rule: "vm-ids.unique",
+    edit: (f) => (segOf(f, "lab").hosts.vdi.vm.vmId = 2011),
+    file: "Pulumi.lab.yaml",
+    path: "homelab:segment.hosts.vdi.vm.vmId",
+    mentions: ["cluster/cp-1", "e.g. 2014"],
+  },
+  {
+    name: "a VM takes the infra host's id",
+    rule: "vm-ids.unique",
+    edit: (f) => (segOf(f, "cluster").hosts.jump.vm.vmId = 100),
+    file: "Pulumi.cluster.yaml",
+    path: "homelab:segment.hosts.jump.vm.vmId",
+    mentions: ["dmz/infra", "e.g. 101"],
+  },
   // vms.references
-  { name: "unknown node", rule: "vms.references", edit: (f) => (segOf(f, "lab").hosts["mirror-1"].vm.node = "pve9"), file: "Pulumi.lab.yaml", path: "homelab:segment.hosts.mirror-1.vm.node", mentions: ['did you mean "pve1"?', "pve1, pve2, pve3, pve4, pve5"] },
-  { name: "unknown node of the infra host", rule: "vms.references", edit: (f) => (lab(f).dmz.infra.vm.node = "pve"), file: "homelab.yaml", path: "dmz.infra.vm.node", mentions: ["dmz/infra", "pve1, pve2"] },
-  { name: "unknown datastore", rule: "vms.references", edit: (f) => (segOf(f, "lab").hosts["mirror-2"].vm.disks.root.datastore = "local-lvm"), file: "Pulumi.lab.yaml", path: "homelab:segment.hosts.mirror-2.vm.disks.root.datastore", mentions: ['did you mean "local-zfs"?', "hardware.proxmox.nodes.pve1.storage"] },
+  {
+    name: "unknown node",
+    rule: "vms.references",
+    edit: (f) => (segOf(f, "lab").hosts["mirror-1"].vm.node = "pve9"),
+    file: "Pulumi.lab.yaml",
+    path: "homelab:segment.hosts.mirror-1.vm.node",
+    mentions: ['did you mean "pve1"?', "pve1, pve2, pve3, pve4, pve5"],
+  },
+  {
+    name: "unknown node of the infra host",
+    rule: "vms.references",
+    edit: (f) => (lab(f).dmz.infra.vm.node = "pve"),
+    file: "homelab.yaml",
+    path: "dmz.infra.vm.node",
+    mentions: ["dmz/infra", "pve1, pve2"],
+  },
+  {
+    name: "unknown datastore",
+    rule: "vms.references",
+    edit: (f) => (segOf(f, "lab").hosts["mirror-2"].vm.disks.root.datastore = "local-lvm"),
+    file: "Pulumi.lab.yaml",
+    path: "homelab:segment.hosts.mirror-2.vm.disks.root.datastore",
+    mentions: ['did you mean "local-zfs"?', "hardware.proxmox.nodes.pve1.storage"],
+  },
   // vms.nics
-  { name: "bridge the node lacks", rule: "vms.nics", edit: (f) => (segOf(f, "lab").hosts["mirror-1"].vm.node = "pve2"), file: "Pulumi.lab.yaml", path: "homelab:segment.hosts.mirror-1.vm.nics[0].bridge", mentions: ["pve2", "its networks: internal", "pve1, pve4"] },
-  { name: "first NIC on the wrong segment", rule: "vms.nics", edit: (f) => (segOf(f, "lab").hosts["mirror-2"].vm.nics = [{ bridge: "cluster" }]), file: "Pulumi.lab.yaml", path: "homelab:segment.hosts.mirror-2.vm.nics[0].bridge", mentions: ["10.30.0.32", "{ bridge: lab }"] },
-  { name: "infra host not on the DMZ", rule: "vms.nics", edit: (f) => (lab(f).dmz.infra.vm.nics = [{ bridge: "internal" }]), file: "homelab.yaml", path: "dmz.infra.vm.nics[0].bridge", mentions: ["{ bridge: dmz }"] },
+  {
+    name: "bridge the node lacks",
+    rule: "vms.nics",
+    edit: (f) => (segOf(f, "lab").hosts["mirror-1"].vm.node = "pve2"),
+    file: "Pulumi.lab.yaml",
+    path: "homelab:segment.hosts.mirror-1.vm.nics[0].bridge",
+    mentions: ["pve2", "its networks: internal", "pve1, pve4"],
+  },
+  {
+    name: "first NIC on the wrong segment",
+    rule: "vms.nics",
+    edit: (f) => (segOf(f, "lab").hosts["mirror-2"].vm.nics = [{ bridge: "cluster" }]),
+    file: "Pulumi.lab.yaml",
+    path: "homelab:segment.hosts.mirror-2.vm.nics[0].bridge",
+    mentions: ["10.30.0.32", "{ bridge: lab }"],
+  },
+  {
+    name: "infra host not on the DMZ",
+    rule: "vms.nics",
+    edit: (f) => (lab(f).dmz.infra.vm.nics = [{ bridge: "internal" }]),
+    file: "homelab.yaml",
+    path: "dmz.infra.vm.nics[0].bridge",
+    mentions: ["{ bridge: dmz }"],
+  },
   // vms.passthrough
-  { name: "unknown passthrough NIC", rule: "vms.passthrough", edit: (f) => (segOf(f, "cluster").hosts["worker-2"].vm.nics = [{ passthrough: "nic1" }]), file: "Pulumi.cluster.yaml", path: "homelab:segment.hosts.worker-2.vm.nics[0].passthrough", mentions: ['did you mean "nic0"?', "pve2"] },
-  { name: "device on another node", rule: "vms.passthrough", edit: (f) => (segOf(f, "lab").hosts.vdi.vm.node = "pve4"), file: "Pulumi.lab.yaml", path: "homelab:segment.hosts.vdi.vm.passthrough[0]", mentions: ['no PCI device "gpu0"', "pve1 has one", "node: pve1"] },
-  { name: "a GPU as a NIC", rule: "vms.passthrough", edit: (f) => (segOf(f, "cluster").hosts["worker-1"].vm.nics = [{ passthrough: "gpu0" }]), file: "Pulumi.cluster.yaml", path: "homelab:segment.hosts.worker-1.vm.nics[0].passthrough", mentions: ["is a gpu", "kind nic"] },
-  { name: "one device, two VMs", rule: "vms.passthrough", edit: (f) => (segOf(f, "cluster").hosts["worker-3"].vm.node = "pve1"), file: "Pulumi.cluster.yaml", path: "homelab:segment.hosts.worker-3.vm.nics[0].passthrough", mentions: ["already passed through to cluster/worker-1", "worker-1.vm.nics[0].passthrough"] },
+  {
+    name: "unknown passthrough NIC",
+    rule: "vms.passthrough",
+    edit: (f) => (segOf(f, "cluster").hosts["worker-2"].vm.nics = [{ passthrough: "nic1" }]),
+    file: "Pulumi.cluster.yaml",
+    path: "homelab:segment.hosts.worker-2.vm.nics[0].passthrough",
+    mentions: ['did you mean "nic0"?', "pve2"],
+  },
+  {
+    name: "device on another node",
+    rule: "vms.passthrough",
+    edit: (f) => (segOf(f, "lab").hosts.vdi.vm.node = "pve4"),
+    file: "Pulumi.lab.yaml",
+    path: "homelab:segment.hosts.vdi.vm.passthrough[0]",
+    mentions: ['no PCI device "gpu0"', "pve1 has one", "node: pve1"],
+  },
+  {
+    name: "a GPU as a NIC",
+    rule: "vms.passthrough",
+    edit: (f) => (segOf(f, "cluster").hosts["worker-1"].vm.nics = [{ passthrough: "gpu0" }]),
+    file: "Pulumi.cluster.yaml",
+    path: "homelab:segment.hosts.worker-1.vm.nics[0].passthrough",
+    mentions: ["is a gpu", "kind nic"],
+  },
+  {
+    name: "one device, two VMs",
+    rule: "vms.passthrough",
+    edit: (f) => (segOf(f, "cluster").hosts["worker-3"].vm.node = "pve1"),
+    file: "Pulumi.cluster.yaml",
+    path: "homelab:segment.hosts.worker-3.vm.nics[0].passthrough",
+    mentions: ["already passed through to cluster/worker-1", "worker-1.vm.nics[0].passthrough"],
+  },
   {
     name: "one IOMMU group, two VMs",
     rule: "vms.passthrough",
     edit: (f) => {
-      node(f, "pve1").pci.audio0 = { kind: "other", vendorDevice: "10de:228e", path: "0000:01:00.1", iommuGroup: 14, description: "RTX 3060 HDMI audio" };
+      node(f, "pve1").pci.audio0 = {
+        kind: "other",
+        vendorDevice: "10de:228e",
+        path: "0000:01:00.1",
+        iommuGroup: 14,
+        description: "RTX 3060 HDMI audio",
+      };
       Object.assign(segOf(f, "lab").hosts["mirror-2"].vm, { passthrough: ["audio0"], ha: false });
     },
     file: "Pulumi.lab.yaml",
     path: "homelab:segment.hosts.mirror-2.vm.passthrough[0]",
     mentions: ["IOMMU group 14", "gpu0", "lab/vdi"],
   },
-  { name: "passthrough VM with ha left to default", rule: "vms.passthrough", edit: (f) => delete segOf(f, "cluster").hosts["worker-2"].vm.ha, file: "Pulumi.cluster.yaml", path: "homelab:segment.hosts.worker-2.vm.ha", mentions: ["pinned to pve2", "ha defaults to true", "ha: false"] },
-  { name: "passthrough VM with ha: true", rule: "vms.passthrough", edit: (f) => (segOf(f, "lab").hosts.vdi.vm.ha = true), file: "Pulumi.lab.yaml", path: "homelab:segment.hosts.vdi.vm.ha", mentions: ["gpu0", "ha: false"] },
+  {
+    name: "passthrough VM with ha left to default",
+    rule: "vms.passthrough",
+    edit: (f) => delete segOf(f, "cluster").hosts["worker-2"].vm.ha,
+    file: "Pulumi.cluster.yaml",
+    path: "homelab:segment.hosts.worker-2.vm.ha",
+    mentions: ["pinned to pve2", "ha defaults to true", "ha: false"],
+  },
+  {
+    name: "passthrough VM with ha: true",
+    rule: "vms.passthrough",
+    edit: (f) => (segOf(f, "lab").hosts.vdi.vm.ha = true),
+    file: "Pulumi.lab.yaml",
+    path: "homelab:segment.hosts.vdi.vm.ha",
+    mentions: ["gpu0", "ha: false"],
+  },
   // capacity.nodes
-  { name: "node memory", rule: "capacity.nodes", edit: (f) => (segOf(f, "lab").hosts.vdi.vm.memoryMiB = 120000), file: "homelab.yaml", path: "hardware.proxmox.nodes.pve1.memoryGiB", mentions: ["156864 MiB", "122880 MiB", "8 GiB reserved", "at least 33984 MiB", "lab/vdi 120000"] },
-  { name: "reserve above the node's memory", rule: "capacity.nodes", edit: (f) => Object.assign(node(f, "pve3"), { memoryGiB: 8, reservedMemoryGiB: 8 }), file: "homelab.yaml", path: "hardware.proxmox.nodes.pve3.reservedMemoryGiB", mentions: ["reserves 8 GiB", "of its 8 GiB", "below 8"] },
-  { name: "node vCPUs", rule: "capacity.nodes", edit: (f) => (node(f, "pve5").cpuCores = 1), file: "homelab.yaml", path: "hardware.proxmox.nodes.pve5.cpuCores", mentions: ["8 vCPUs", "hand out 4", "cpuOvercommit 4"] },
-  { name: "VM cores above the node's", rule: "capacity.nodes", edit: (f) => (segOf(f, "lab").hosts.vdi.vm.cores = 40), file: "Pulumi.lab.yaml", path: "homelab:segment.hosts.vdi.vm.cores", mentions: ["40 cores", "only 32", "at most 32"] },
-  { name: "datastore size", rule: "capacity.nodes", edit: (f) => (node(f, "pve3").storage["local-zfs"] = 100), file: "homelab.yaml", path: "hardware.proxmox.nodes.pve3.storage.local-zfs", mentions: ["200 GiB", "holds 100 GiB", "cluster/worker-3 200"] },
+  {
+    name: "node memory",
+    rule: "capacity.nodes",
+    edit: (f) => (segOf(f, "lab").hosts.vdi.vm.memoryMiB = 120000),
+    file: "homelab.yaml",
+    path: "hardware.proxmox.nodes.pve1.memoryGiB",
+    mentions: ["156864 MiB", "122880 MiB", "8 GiB reserved", "at least 33984 MiB", "lab/vdi 120000"],
+  },
+  {
+    name: "reserve above the node's memory",
+    rule: "capacity.nodes",
+    edit: (f) => Object.assign(node(f, "pve3"), { memoryGiB: 8, reservedMemoryGiB: 8 }),
+    file: "homelab.yaml",
+    path: "hardware.proxmox.nodes.pve3.reservedMemoryGiB",
+    mentions: ["reserves 8 GiB", "of its 8 GiB", "below 8"],
+  },
+  {
+    name: "node vCPUs",
+    rule: "capacity.nodes",
+    edit: (f) => (node(f, "pve5").cpuCores = 1),
+    file: "homelab.yaml",
+    path: "hardware.proxmox.nodes.pve5.cpuCores",
+    mentions: ["8 vCPUs", "hand out 4", "cpuOvercommit 4"],
+  },
+  {
+    name: "VM cores above the node's",
+    rule: "capacity.nodes",
+    edit: (f) => (segOf(f, "lab").hosts.vdi.vm.cores = 40),
+    file: "Pulumi.lab.yaml",
+    path: "homelab:segment.hosts.vdi.vm.cores",
+    mentions: ["40 cores", "only 32", "at most 32"],
+  },
+  {
+    name: "datastore size",
+    rule: "capacity.nodes",
+    edit: (f) => (node(f, "pve3").storage["local-zfs"] = 100),
+    file: "homelab.yaml",
+    path: "hardware.proxmox.nodes.pve3.storage.local-zfs",
+    mentions: ["200 GiB", "holds 100 GiB", "cluster/worker-3 200"],
+  },
   // capacity.n-minus-1 (pve1 has 120 GiB = 122880 MiB for VMs and runs 69632 MiB; the agent, the largest, is placed first)
-  { name: "an HA VM has nowhere to go", rule: "capacity.n-minus-1", edit: (f) => (segOf(f, "sandbox").hosts.agent.vm.memoryMiB = 60000), file: "Pulumi.sandbox.yaml", path: "homelab:segment.hosts.agent.vm.ha", mentions: ["when pve4 fails", "sandbox/agent", "60000 MiB", "pve1: 53248 MiB free (needs 60000)", "pve2: no bridge into sandbox", "pve5:", "ha: false"] },
+  {
+    name: "an HA VM has nowhere to go",
+    rule: "capacity.n-minus-1",
+    edit: (f) => (segOf(f, "sandbox").hosts.agent.vm.memoryMiB = 60000),
+    file: "Pulumi.sandbox.yaml",
+    path: "homelab:segment.hosts.agent.vm.ha",
+    mentions: [
+      "when pve4 fails",
+      "sandbox/agent",
+      "60000 MiB",
+      "pve1: 53248 MiB free (needs 60000)",
+      "pve2: no bridge into sandbox",
+      "pve5:",
+      "ha: false",
+    ],
+  },
   // talos.cluster
-  { name: "even number of control planes", rule: "talos.cluster", edit: (f) => (segOf(f, "cluster").talos.controlPlanes = ["cp-1", "cp-2"]), file: "Pulumi.cluster.yaml", path: "homelab:segment.talos.controlPlanes", mentions: ["2 control planes", "odd number, at least 3"] },
-  { name: "unknown control plane", rule: "talos.cluster", edit: (f) => (segOf(f, "cluster").talos.controlPlanes = ["cp-1", "cp-2", "cp3"]), file: "Pulumi.cluster.yaml", path: "homelab:segment.talos.controlPlanes[2]", mentions: ['did you mean "cp-3"?', "k8s-control-plane"] },
-  { name: "a worker as control plane", rule: "talos.cluster", edit: (f) => (segOf(f, "cluster").talos.controlPlanes = ["cp-1", "cp-2", "worker-1"]), file: "Pulumi.cluster.yaml", path: "homelab:segment.talos.controlPlanes[2]", mentions: ["role k8s-worker", "must have role k8s-control-plane"] },
-  { name: "a listed node not running Talos", rule: "talos.cluster", edit: (f) => (segOf(f, "cluster").hosts["cp-1"].os = "debian"), file: "Pulumi.cluster.yaml", path: "homelab:segment.hosts.cp-1.os", mentions: ["os debian", "talos"] },
-  { name: "control planes share a node", rule: "talos.cluster", edit: (f) => (segOf(f, "cluster").hosts["cp-2"].vm.node = "pve1"), file: "Pulumi.cluster.yaml", path: "homelab:segment.hosts.cp-2.vm.node", mentions: ["cp-1 and cp-2", "pve1", "quorum", "pve4"] },
-  { name: "a k8s host outside the cluster", rule: "talos.cluster", edit: (f) => (segOf(f, "cluster").talos.workers = ["worker-1", "worker-2"]), file: "Pulumi.cluster.yaml", path: "homelab:segment.hosts.worker-3.role", mentions: ["not in talos.workers", "add worker-3 to talos.workers"] },
-  { name: "a node listed twice", rule: "talos.cluster", edit: (f) => segOf(f, "cluster").talos.workers.push("worker-1"), file: "Pulumi.cluster.yaml", path: "homelab:segment.talos.workers[3]", mentions: ["more than once"] },
+  {
+    name: "even number of control planes",
+    rule: "talos.cluster",
+    edit: (f) => (segOf(f, "cluster").talos.controlPlanes = ["cp-1", "cp-2"]),
+    file: "Pulumi.cluster.yaml",
+    path: "homelab:segment.talos.controlPlanes",
+    mentions: ["2 control planes", "odd number, at least 3"],
+  },
+  {
+    name: "unknown control plane",
+    rule: "talos.cluster",
+    edit: (f) => (segOf(f, "cluster").talos.controlPlanes = ["cp-1", "cp-2", "cp3"]),
+    file: "Pulumi.cluster.yaml",
+    path: "homelab:segment.talos.controlPlanes[2]",
+    mentions: ['did you mean "cp-3"?', "k8s-control-plane"],
+  },
+  {
+    name: "a worker as control plane",
+    rule: "talos.cluster",
+    edit: (f) => (segOf(f, "cluster").talos.controlPlanes = ["cp-1", "cp-2", "worker-1"]),
+    file: "Pulumi.cluster.yaml",
+    path: "homelab:segment.talos.controlPlanes[2]",
+    mentions: ["role k8s-worker", "must have role k8s-control-plane"],
+  },
+  {
+    name: "a listed node not running Talos",
+    rule: "talos.cluster",
+    edit: (f) => (segOf(f, "cluster").hosts["cp-1"].os = "debian"),
+    file: "Pulumi.cluster.yaml",
+    path: "homelab:segment.hosts.cp-1.os",
+    mentions: ["os debian", "talos"],
+  },
+  {
+    name: "control planes share a node",
+    rule: "talos.cluster",
+    edit: (f) => (segOf(f, "cluster").hosts["cp-2"].vm.node = "pve1"),
+    file: "Pulumi.cluster.yaml",
+    path: "homelab:segment.hosts.cp-2.vm.node",
+    mentions: ["cp-1 and cp-2", "pve1", "quorum", "pve4"],
+  },
+  {
+    name: "a k8s host outside the cluster",
+    rule: "talos.cluster",
+    edit: (f) => (segOf(f, "cluster").talos.workers = ["worker-1", "worker-2"]),
+    file: "Pulumi.cluster.yaml",
+    path: "homelab:segment.hosts.worker-3.role",
+    mentions: ["not in talos.workers", "add worker-3 to talos.workers"],
+  },
+  {
+    name: "a node listed twice",
+    rule: "talos.cluster",
+    edit: (f) => segOf(f, "cluster").talos.workers.push("worker-1"),
+    file: "Pulumi.cluster.yaml",
+    path: "homelab:segment.talos.workers[3]",
+    mentions: ["more than once"],
+  },
   // services.backends
-  { name: "unknown backend", rule: "services.backends", edit: (f) => (segOf(f, "internal").services.grafana.backend.host = "monitr"), file: "Pulumi.internal.yaml", path: "homelab:segment.services.grafana.backend.host", mentions: ['did you mean "monitor"?', "truenas"] },
+  {
+    name: "unknown backend",
+    rule: "services.backends",
+    edit: (f) => (segOf(f, "internal").services.grafana.backend.host = "monitr"),
+    file: "Pulumi.internal.yaml",
+    path: "homelab:segment.services.grafana.backend.host",
+    mentions: ['did you mean "monitor"?', "truenas"],
+  },
   // services.auth
   {
     name: "internet without auth or reason",
@@ -179,21 +592,71 @@ const CASES: readonly Case[] = [
     mentions: ['auth kind "none"', "kind: basic", "kind: app", "reason"],
   },
   // services.ports
-  { name: "two backends on one WAN port", rule: "services.ports", edit: (f) => (segOf(f, "internal").services.grafana.wanPort = 5000), file: "Pulumi.internal.yaml", path: "homelab:segment.services.registry.wanPort", mentions: ["5000/tcp", "internal-fw (192.168.1.11)", "10.10.0.30:3000", "grafana", "e.g. 5001"] },
-  { name: "a service on WAN port 22", rule: "services.ports", edit: (f) => (segOf(f, "internal").services.nas.wanPort = 22), file: "Pulumi.internal.yaml", path: "homelab:segment.services.nas.wanPort", mentions: ["22/tcp", "jump host", "e.g. 2222"] },
+  {
+    name: "two backends on one WAN port",
+    rule: "services.ports",
+    edit: (f) => (segOf(f, "internal").services.grafana.wanPort = 5000),
+    file: "Pulumi.internal.yaml",
+    path: "homelab:segment.services.registry.wanPort",
+    mentions: ["5000/tcp", "internal-fw (192.168.1.11)", "10.10.0.30:3000", "grafana", "e.g. 5001"],
+  },
+  {
+    name: "a service on WAN port 22",
+    rule: "services.ports",
+    edit: (f) => (segOf(f, "internal").services.nas.wanPort = 22),
+    file: "Pulumi.internal.yaml",
+    path: "homelab:segment.services.nas.wanPort",
+    mentions: ["22/tcp", "jump host", "e.g. 2222"],
+  },
   {
     name: "WAN port 22 by default from the backend",
     rule: "services.ports",
-    edit: (f) => (segOf(f, "sandbox").services.shell = { kind: "tcp", description: "a shell", port: 2200, backend: { host: "games", port: 22 }, auth: { kind: "app", note: "keys" }, exposure: "lab" }),
+    edit: (f) =>
+      (segOf(f, "sandbox").services.shell = {
+        kind: "tcp",
+        description: "a shell",
+        port: 2200,
+        backend: { host: "games", port: 22 },
+        auth: { kind: "app", note: "keys" },
+        exposure: "lab",
+      }),
     file: "Pulumi.sandbox.yaml",
     path: "homelab:segment.services.shell.wanPort",
     mentions: ["defaults to backend.port", "22/tcp"],
   },
-  { name: "two streams on one proxy port", rule: "services.ports", edit: (f) => (segOf(f, "sandbox").services.valheim.port = 47998), file: "Pulumi.sandbox.yaml", path: "homelab:segment.services.valheim.port", mentions: ["47998/udp", "lab service vdi-stream", "e.g. 47999"] },
-  { name: "a stream on 443/tcp", rule: "services.ports", edit: (f) => (segOf(f, "sandbox").services.minecraft.port = 443), file: "Pulumi.sandbox.yaml", path: "homelab:segment.services.minecraft.port", mentions: ["443/tcp", "HTTP"] },
+  {
+    name: "two streams on one proxy port",
+    rule: "services.ports",
+    edit: (f) => (segOf(f, "sandbox").services.valheim.port = 47998),
+    file: "Pulumi.sandbox.yaml",
+    path: "homelab:segment.services.valheim.port",
+    mentions: ["47998/udp", "lab service vdi-stream", "e.g. 47999"],
+  },
+  {
+    name: "a stream on 443/tcp",
+    rule: "services.ports",
+    edit: (f) => (segOf(f, "sandbox").services.minecraft.port = 443),
+    file: "Pulumi.sandbox.yaml",
+    path: "homelab:segment.services.minecraft.port",
+    mentions: ["443/tcp", "HTTP"],
+  },
   // services.names
-  { name: "two services, one hostname", rule: "services.names", edit: (f) => (segOf(f, "internal").services.grafana.hostname = "wiki"), file: "Pulumi.internal.yaml", path: "homelab:segment.services.grafana.hostname", mentions: ["wiki.lab.example.net", "cluster service wiki"] },
-  { name: "a service named like the DMZ proxy", rule: "services.names", edit: (f) => (segOf(f, "lab").services.mirror.hostname = "proxy"), file: "Pulumi.lab.yaml", path: "homelab:segment.services.mirror.hostname", mentions: ["proxy.lab.example.net", "DMZ's proxy record"] },
+  {
+    name: "two services, one hostname",
+    rule: "services.names",
+    edit: (f) => (segOf(f, "internal").services.grafana.hostname = "wiki"),
+    file: "Pulumi.internal.yaml",
+    path: "homelab:segment.services.grafana.hostname",
+    mentions: ["wiki.lab.example.net", "cluster service wiki"],
+  },
+  {
+    name: "a service named like the DMZ proxy",
+    rule: "services.names",
+    edit: (f) => (segOf(f, "lab").services.mirror.hostname = "proxy"),
+    file: "Pulumi.lab.yaml",
+    path: "homelab:segment.services.mirror.hostname",
+    mentions: ["proxy.lab.example.net", "DMZ's proxy record"],
+  },
   {
     name: "a service id named like a router",
     rule: "services.names",
@@ -207,46 +670,220 @@ const CASES: readonly Case[] = [
     mentions: ["WAN entry of cluster's router"],
   },
   // ssh.jump-hosts
-  { name: "unknown jump host", rule: "ssh.jump-hosts", edit: (f) => (segOf(f, "lab").jumpHost = "jmp"), file: "Pulumi.lab.yaml", path: "homelab:segment.jumpHost", mentions: ['did you mean "jump"?', "set jumpHost to jump"] },
-  { name: "jump host without role jump", rule: "ssh.jump-hosts", edit: (f) => (segOf(f, "lab").jumpHost = "mirror-1"), file: "Pulumi.lab.yaml", path: "homelab:segment.jumpHost", mentions: ["role mirror", "role jump"] },
-  { name: "jump host without a host key", rule: "ssh.jump-hosts", edit: (f) => delete segOf(f, "internal").hosts.jump.sshHostKey, file: "Pulumi.internal.yaml", path: "homelab:segment.hosts.jump.sshHostKey", mentions: ["no sshHostKey", "ssh-keyscan -t ed25519 10.10.0.2"] },
+  {
+    name: "unknown jump host",
+    rule: "ssh.jump-hosts",
+    edit: (f) => (segOf(f, "lab").jumpHost = "jmp"),
+    file: "Pulumi.lab.yaml",
+    path: "homelab:segment.jumpHost",
+    mentions: ['did you mean "jump"?', "set jumpHost to jump"],
+  },
+  {
+    name: "jump host without role jump",
+    rule: "ssh.jump-hosts",
+    edit: (f) => (segOf(f, "lab").jumpHost = "mirror-1"),
+    file: "Pulumi.lab.yaml",
+    path: "homelab:segment.jumpHost",
+    mentions: ["role mirror", "role jump"],
+  },
+  {
+    name: "jump host without a host key",
+    rule: "ssh.jump-hosts",
+    edit: (f) => delete segOf(f, "internal").hosts.jump.sshHostKey,
+    file: "Pulumi.internal.yaml",
+    path: "homelab:segment.hosts.jump.sshHostKey",
+    mentions: ["no sshHostKey", "ssh-keyscan -t ed25519 10.10.0.2"],
+  },
   // ssh.host-keys
-  { name: "NixOS host without a host key", rule: "ssh.host-keys", edit: (f) => delete segOf(f, "sandbox").hosts.agent.sshHostKey, file: "Pulumi.sandbox.yaml", path: "homelab:segment.hosts.agent.sshHostKey", mentions: ["NixOS", "ssh-keyscan -t ed25519 10.40.0.10"] },
+  {
+    name: "NixOS host without a host key",
+    rule: "ssh.host-keys",
+    edit: (f) => delete segOf(f, "sandbox").hosts.agent.sshHostKey,
+    file: "Pulumi.sandbox.yaml",
+    path: "homelab:segment.hosts.agent.sshHostKey",
+    mentions: ["NixOS", "ssh-keyscan -t ed25519 10.40.0.10"],
+  },
   // ssh.keys
-  { name: "two admins share a key", rule: "ssh.keys", edit: (f) => lab(f).admins.bob.keys.push(lab(f).admins.alice.keys[0].replace("alice@laptop", "bob@laptop")), file: "homelab.yaml", path: "admins.bob.keys[1]", mentions: ["admin alice", "admins.alice.keys[0]", "attribution"] },
-  { name: "the deploy key is an admin's", rule: "ssh.keys", edit: (f) => (lab(f).ssh.deploy.key = lab(f).admins.bob.keys[0]), file: "homelab.yaml", path: "ssh.deploy.key", mentions: ["admin bob", "separate deploy key"] },
-  { name: "two hosts share a host key", rule: "ssh.keys", edit: (f) => (segOf(f, "lab").hosts["mirror-2"].sshHostKey = segOf(f, "lab").hosts["mirror-1"].sshHostKey), file: "Pulumi.lab.yaml", path: "homelab:segment.hosts.mirror-2.sshHostKey", mentions: ["lab/mirror-1", "clones", "regenerate"] },
-  { name: "an admin named root", rule: "ssh.keys", edit: (f) => { lab(f).admins.root = lab(f).admins.bob; delete lab(f).admins.bob; }, file: "homelab.yaml", path: "admins.root", mentions: ["system account", "root login is refused"] },
-  { name: "the deploy user is an admin", rule: "ssh.keys", edit: (f) => (lab(f).ssh.deploy.user = "alice"), file: "homelab.yaml", path: "ssh.deploy.user", mentions: ["admins.alice"] },
+  {
+    name: "two admins share a key",
+    rule: "ssh.keys",
+    edit: (f) => lab(f).admins.bob.keys.push(lab(f).admins.alice.keys[0].replace("alice@laptop", "bob@laptop")),
+    file: "homelab.yaml",
+    path: "admins.bob.keys[1]",
+    mentions: ["admin alice", "admins.alice.keys[0]", "attribution"],
+  },
+  {
+    name: "the deploy key is an admin's",
+    rule: "ssh.keys",
+    edit: (f) => (lab(f).ssh.deploy.key = lab(f).admins.bob.keys[0]),
+    file: "homelab.yaml",
+    path: "ssh.deploy.key",
+    mentions: ["admin bob", "separate deploy key"],
+  },
+  {
+    name: "two hosts share a host key",
+    rule: "ssh.keys",
+    edit: (f) => (segOf(f, "lab").hosts["mirror-2"].sshHostKey = segOf(f, "lab").hosts["mirror-1"].sshHostKey),
+    file: "Pulumi.lab.yaml",
+    path: "homelab:segment.hosts.mirror-2.sshHostKey",
+    mentions: ["lab/mirror-1", "clones", "regenerate"],
+  },
+  {
+    name: "an admin named root",
+    rule: "ssh.keys",
+    edit: (f) => {
+      lab(f).admins.root = lab(f).admins.bob;
+      delete lab(f).admins.bob;
+    },
+    file: "homelab.yaml",
+    path: "admins.root",
+    mentions: ["system account", "root login is refused"],
+  },
+  {
+    name: "the deploy user is an admin",
+    rule: "ssh.keys",
+    edit: (f) => (lab(f).ssh.deploy.user = "alice"),
+    file: "homelab.yaml",
+    path: "ssh.deploy.user",
+    mentions: ["admins.alice"],
+  },
   // flows.targets
-  { name: "unknown flow target", rule: "flows.targets", edit: (f) => (segOf(f, "lab").flows["push-registry"].to = "internal/dta"), file: "Pulumi.lab.yaml", path: "homelab:segment.flows.push-registry.to", mentions: ['did you mean "internal/data"?', "set to: internal/data"] },
-  { name: "flow to the internet", rule: "flows.targets", edit: (f) => (segOf(f, "lab").flows["push-registry"].to = "internet"), file: "Pulumi.lab.yaml", path: "homelab:segment.flows.push-registry.to", mentions: ["names nothing", "cluster, internal, lab, sandbox"] },
-  { name: "flow inside its own segment", rule: "flows.targets", edit: (f) => (segOf(f, "sandbox").flows["agent-mirror"].to = "sandbox/games"), file: "Pulumi.sandbox.yaml", path: "homelab:segment.flows.agent-mirror.to", mentions: ["inside sandbox itself", "never crosses the router"] },
-  { name: "unknown flow source", rule: "flows.targets", edit: (f) => (segOf(f, "lab").flows["push-registry"].from = ["mirror-1", "mirror3"]), file: "Pulumi.lab.yaml", path: "homelab:segment.flows.push-registry.from[1]", mentions: ['did you mean "mirror-1"?'] },
+  {
+    name: "unknown flow target",
+    rule: "flows.targets",
+    edit: (f) => (segOf(f, "lab").flows["push-registry"].to = "internal/dta"),
+    file: "Pulumi.lab.yaml",
+    path: "homelab:segment.flows.push-registry.to",
+    mentions: ['did you mean "internal/data"?', "set to: internal/data"],
+  },
+  {
+    name: "flow to the internet",
+    rule: "flows.targets",
+    edit: (f) => (segOf(f, "lab").flows["push-registry"].to = "internet"),
+    file: "Pulumi.lab.yaml",
+    path: "homelab:segment.flows.push-registry.to",
+    mentions: ["names nothing", "cluster, internal, lab, sandbox"],
+  },
+  {
+    name: "flow inside its own segment",
+    rule: "flows.targets",
+    edit: (f) => (segOf(f, "sandbox").flows["agent-mirror"].to = "sandbox/games"),
+    file: "Pulumi.sandbox.yaml",
+    path: "homelab:segment.flows.agent-mirror.to",
+    mentions: ["inside sandbox itself", "never crosses the router"],
+  },
+  {
+    name: "unknown flow source",
+    rule: "flows.targets",
+    edit: (f) => (segOf(f, "lab").flows["push-registry"].from = ["mirror-1", "mirror3"]),
+    file: "Pulumi.lab.yaml",
+    path: "homelab:segment.flows.push-registry.from[1]",
+    mentions: ['did you mean "mirror-1"?'],
+  },
   // storage.targets
-  { name: "storage from a whole segment", rule: "storage.targets", edit: (f) => (segOf(f, "cluster").storage["k8s-nfs"].server = "internal"), file: "Pulumi.cluster.yaml", path: "homelab:segment.storage.k8s-nfs.server", mentions: ["<segment>/<host>", "e.g. internal/data"] },
-  { name: "storage from the DMZ", rule: "storage.targets", edit: (f) => (segOf(f, "cluster").storage["k8s-nfs"].server = "dmz/infra"), file: "Pulumi.cluster.yaml", path: "homelab:segment.storage.k8s-nfs.server", mentions: ["not a host of a segment"] },
-  { name: "unknown storage consumer", rule: "storage.targets", edit: (f) => (segOf(f, "cluster").storage["media-smb"].consumers = ["worker-1", "worker-4"]), file: "Pulumi.cluster.yaml", path: "homelab:segment.storage.media-smb.consumers[1]", mentions: ["worker-4", 'did you mean "worker-1"?'] },
+  {
+    name: "storage from a whole segment",
+    rule: "storage.targets",
+    edit: (f) => (segOf(f, "cluster").storage["k8s-nfs"].server = "internal"),
+    file: "Pulumi.cluster.yaml",
+    path: "homelab:segment.storage.k8s-nfs.server",
+    mentions: ["<segment>/<host>", "e.g. internal/data"],
+  },
+  {
+    name: "storage from the DMZ",
+    rule: "storage.targets",
+    edit: (f) => (segOf(f, "cluster").storage["k8s-nfs"].server = "dmz/infra"),
+    file: "Pulumi.cluster.yaml",
+    path: "homelab:segment.storage.k8s-nfs.server",
+    mentions: ["not a host of a segment"],
+  },
+  {
+    name: "unknown storage consumer",
+    rule: "storage.targets",
+    edit: (f) => (segOf(f, "cluster").storage["media-smb"].consumers = ["worker-1", "worker-4"]),
+    file: "Pulumi.cluster.yaml",
+    path: "homelab:segment.storage.media-smb.consumers[1]",
+    mentions: ["worker-4", 'did you mean "worker-1"?'],
+  },
   // untrusted.reasons
   {
     name: "untrusted mount without a reason",
     rule: "untrusted.reasons",
-    edit: (f) => (segOf(f, "sandbox").storage = { files: { protocol: "nfs", server: "internal/data", export: "/srv/nfs/agent", consumers: ["agent"] } }),
+    edit: (f) =>
+      (segOf(f, "sandbox").storage = {
+        files: { protocol: "nfs", server: "internal/data", export: "/srv/nfs/agent", consumers: ["agent"] },
+      }),
     file: "Pulumi.sandbox.yaml",
     path: "homelab:segment.storage.files.reason",
     mentions: ["untrusted", "2049/tcp", "into internal", "add reason"],
   },
   // refs.routers
-  { name: "unknown router box", rule: "refs.routers", edit: (f) => (segOf(f, "sandbox").router.hardware = "rtr9"), file: "Pulumi.sandbox.yaml", path: "homelab:segment.router.hardware", mentions: ["rtr1, rtr2, rtr3, rtr4"] },
-  { name: "two segments, one router box", rule: "refs.routers", edit: (f) => (segOf(f, "lab").router.hardware = "rtr2"), file: "Pulumi.lab.yaml", path: "homelab:segment.router.hardware", mentions: ["already serves cluster", "rtr3"] },
+  {
+    name: "unknown router box",
+    rule: "refs.routers",
+    edit: (f) => (segOf(f, "sandbox").router.hardware = "rtr9"),
+    file: "Pulumi.sandbox.yaml",
+    path: "homelab:segment.router.hardware",
+    mentions: ["rtr1, rtr2, rtr3, rtr4"],
+  },
+  {
+    name: "two segments, one router box",
+    rule: "refs.routers",
+    edit: (f) => (segOf(f, "lab").router.hardware = "rtr2"),
+    file: "Pulumi.lab.yaml",
+    path: "homelab:segment.router.hardware",
+    mentions: ["already serves cluster", "rtr3"],
+  },
   // refs.hardware-segments
-  { name: "hardware in an unknown segment", rule: "refs.hardware-segments", edit: (f) => (lab(f).hardware.switches["sw-cluster"].segment = "clustr"), file: "homelab.yaml", path: "hardware.switches.sw-cluster.segment", mentions: ['did you mean "cluster"?'] },
-  { name: "a node bridged into an unknown network", rule: "refs.hardware-segments", edit: (f) => (node(f, "pve3").networks = ["internal", "lab2"]), file: "homelab.yaml", path: "hardware.proxmox.nodes.pve3.networks[1]", mentions: ['did you mean "lab"?'] },
+  {
+    name: "hardware in an unknown segment",
+    rule: "refs.hardware-segments",
+    edit: (f) => (lab(f).hardware.switches["sw-cluster"].segment = "clustr"),
+    file: "homelab.yaml",
+    path: "hardware.switches.sw-cluster.segment",
+    mentions: ['did you mean "cluster"?'],
+  },
+  {
+    name: "a node bridged into an unknown network",
+    rule: "refs.hardware-segments",
+    edit: (f) => (node(f, "pve3").networks = ["internal", "lab2"]),
+    file: "homelab.yaml",
+    path: "hardware.proxmox.nodes.pve3.networks[1]",
+    mentions: ['did you mean "lab"?'],
+  },
   // refs.dmz-segments
-  { name: "unknown segment in the DMZ list", rule: "refs.dmz-segments", edit: (f) => (f["Pulumi.dmz.yaml"].config["homelab:dmz"].segments = ["internal", "cluster", "labb", "sandbox"]), file: "Pulumi.dmz.yaml", path: "homelab:dmz.segments[2]", mentions: ['did you mean "lab"?', "cluster, internal, lab, sandbox"] },
-  { name: "a segment missing from the DMZ list", rule: "refs.dmz-segments", edit: (f) => (f["Pulumi.dmz.yaml"].config["homelab:dmz"].segments = ["internal", "cluster", "lab"]), file: "Pulumi.dmz.yaml", path: "homelab:dmz.segments", mentions: ["sandbox", "never published", "add it to homelab:dmz.segments: [internal, cluster, lab, sandbox]"] },
-  { name: "a segment listed twice", rule: "refs.dmz-segments", edit: (f) => f["Pulumi.dmz.yaml"].config["homelab:dmz"].segments.push("lab"), file: "Pulumi.dmz.yaml", path: "homelab:dmz.segments[4]", mentions: ["listed twice"] },
-  { name: "no DMZ stack", rule: "refs.dmz-segments", edit: (f) => delete f["Pulumi.dmz.yaml"], file: "Pulumi.dmz.yaml", path: "homelab:dmz", mentions: ["DNS, NTP and the reverse proxy", "segments: [cluster, internal, lab, sandbox]"] },
+  {
+    name: "unknown segment in the DMZ list",
+    rule: "refs.dmz-segments",
+    edit: (f) => (f["Pulumi.dmz.yaml"].config["homelab:dmz"].segments = ["internal", "cluster", "labb", "sandbox"]),
+    file: "Pulumi.dmz.yaml",
+    path: "homelab:dmz.segments[2]",
+    mentions: ['did you mean "lab"?', "cluster, internal, lab, sandbox"],
+  },
+  {
+    name: "a segment missing from the DMZ list",
+    rule: "refs.dmz-segments",
+    edit: (f) => (f["Pulumi.dmz.yaml"].config["homelab:dmz"].segments = ["internal", "cluster", "lab"]),
+    file: "Pulumi.dmz.yaml",
+    path: "homelab:dmz.segments",
+    mentions: ["sandbox", "never published", "add it to homelab:dmz.segments: [internal, cluster, lab, sandbox]"],
+  },
+  {
+    name: "a segment listed twice",
+    rule: "refs.dmz-segments",
+    edit: (f) => f["Pulumi.dmz.yaml"].config["homelab:dmz"].segments.push("lab"),
+    file: "Pulumi.dmz.yaml",
+    path: "homelab:dmz.segments[4]",
+    mentions: ["listed twice"],
+  },
+  {
+    name: "no DMZ stack",
+    rule: "refs.dmz-segments",
+    edit: (f) => delete f["Pulumi.dmz.yaml"],
+    file: "Pulumi.dmz.yaml",
+    path: "homelab:dmz",
+    mentions: ["DNS, NTP and the reverse proxy", "segments: [cluster, internal, lab, sandbox]"],
+  },
 ];
 
 describe("validateLab", () => {
@@ -294,17 +931,29 @@ describe("validateLab", () => {
       ]),
     );
     expect(problems).toEqual(sortProblems(problems));
-    expect(validateLab(labWith((f) => (segOf(f, "lab").hosts["mirror-1"].vm.node = "pve9")))).toEqual(validateLab(labWith((f) => (segOf(f, "lab").hosts["mirror-1"].vm.node = "pve9"))));
+    expect(validateLab(labWith((f) => (segOf(f, "lab").hosts["mirror-1"].vm.node = "pve9")))).toEqual(
+      validateLab(labWith((f) => (segOf(f, "lab").hosts["mirror-1"].vm.node = "pve9"))),
+    );
   });
 
   test("what is allowed stays allowed", () => {
     const allowed: ((f: LabFiles) => void)[] = [
       // internet exposure without auth, with a stated reason
-      (f) => Object.assign(segOf(f, "lab").services.mirror, { exposure: "internet", reason: "public package mirror for friends, read-only" }),
+      (f) =>
+        Object.assign(segOf(f, "lab").services.mirror, { exposure: "internet", reason: "public package mirror for friends, read-only" }),
       // one port number on both protocols, for two streams
       (f) => (segOf(f, "sandbox").services.minecraft.port = 47998),
       // an untrusted mount with a reason
-      (f) => (segOf(f, "sandbox").storage = { files: { protocol: "nfs", server: "internal/data", export: "/srv/nfs/agent", consumers: ["agent"], reason: "the agent's workspace lives on the data host" } }),
+      (f) =>
+        (segOf(f, "sandbox").storage = {
+          files: {
+            protocol: "nfs",
+            server: "internal/data",
+            export: "/srv/nfs/agent",
+            consumers: ["agent"],
+            reason: "the agent's workspace lives on the data host",
+          },
+        }),
       // a flow to a DMZ service address
       (f) => (segOf(f, "lab").flows.dns = { to: "dmz/dns", ports: ["853/tcp"], reason: "DNS over TLS from the lab" }),
     ];
@@ -322,7 +971,19 @@ describe("validateLab", () => {
 const SEGMENTS = ["internal", "cluster", "lab", "sandbox"] as const;
 /** Names including ones Object.prototype answers to, which a careless lookup would resolve. */
 const NAMES = ["internal", "cluster", "lab", "sandbox", "dmz", "pve1", "pve4", "pve9", "jump", "data", "constructor", "tostring", "nope"];
-const TARGETS = ["dmz", "dmz/proxy", "dmz/constructor", "internal/data", "lab", "constructor/x", "toString", "cluster/", "/x", "a/b/c", "internet"];
+const TARGETS = [
+  "dmz",
+  "dmz/proxy",
+  "dmz/constructor",
+  "internal/data",
+  "lab",
+  "constructor/x",
+  "toString",
+  "cluster/",
+  "/x",
+  "a/b/c",
+  "internet",
+];
 
 const octet = fc.integer({ min: 0, max: 255 });
 const anyIp = fc.oneof(
@@ -330,7 +991,17 @@ const anyIp = fc.oneof(
   octet.map((d) => `192.168.1.${d}`),
   fc.tuple(octet, octet, octet, octet).map((o) => o.join(".")),
 );
-const anyCidr = fc.constantFrom("10.20.0.0/24", "10.10.0.0/16", "10.0.0.0/8", "192.168.1.0/24", "192.168.1.0/30", "10.50.0.0/31", "10.60.0.7/32", "0.0.0.0/0", "172.16.0.0/12");
+const anyCidr = fc.constantFrom(
+  "10.20.0.0/24",
+  "10.10.0.0/16",
+  "10.0.0.0/8",
+  "192.168.1.0/24",
+  "192.168.1.0/30",
+  "10.50.0.0/31",
+  "10.60.0.7/32",
+  "0.0.0.0/0",
+  "172.16.0.0/12",
+);
 const anySeg = fc.constantFrom(...SEGMENTS);
 const anyName = fc.constantFrom(...NAMES);
 
@@ -342,29 +1013,78 @@ function hostOf(f: LabFiles, s: string, i: number): any {
 
 type Mutation = (f: LabFiles) => void;
 const mutations: fc.Arbitrary<Mutation>[] = [
-  fc.tuple(anySeg, fc.nat(), anyIp).map(([s, i, ip]) => (f: LabFiles) => void (hostOf(f, s, i) && (hostOf(f, s, i).address = ip))),
-  fc.tuple(fc.constantFrom("gateway", "dns", "ntp", "proxy"), anyIp).map(([k, ip]) => (f: LabFiles) => void (lab(f).dmz[k] = ip)),
+  fc.tuple(anySeg, fc.nat(), anyIp).map(
+    ([s, i, ip]) =>
+      (f: LabFiles) =>
+        void (hostOf(f, s, i) && (hostOf(f, s, i).address = ip)),
+  ),
+  fc.tuple(fc.constantFrom("gateway", "dns", "ntp", "proxy"), anyIp).map(
+    ([k, ip]) =>
+      (f: LabFiles) =>
+        void (lab(f).dmz[k] = ip),
+  ),
   anyIp.map((ip) => (f: LabFiles) => void (lab(f).dmz.infra.address = ip)),
-  fc.tuple(anySeg, fc.constantFrom("wanAddress", "lanAddress"), anyIp).map(([s, k, ip]) => (f: LabFiles) => void (segOf(f, s).router[k] = ip)),
-  fc.tuple(anySeg, anyIp, anyIp).map(([s, a, b]) => (f: LabFiles) => void (segOf(f, s).dhcp = { start: a, end: b })),
-  fc.tuple(anySeg, anyCidr).map(([s, c]) => (f: LabFiles) => void (segOf(f, s).subnet = c)),
+  fc.tuple(anySeg, fc.constantFrom("wanAddress", "lanAddress"), anyIp).map(
+    ([s, k, ip]) =>
+      (f: LabFiles) =>
+        void (segOf(f, s).router[k] = ip),
+  ),
+  fc.tuple(anySeg, anyIp, anyIp).map(
+    ([s, a, b]) =>
+      (f: LabFiles) =>
+        void (segOf(f, s).dhcp = { start: a, end: b }),
+  ),
+  fc.tuple(anySeg, anyCidr).map(
+    ([s, c]) =>
+      (f: LabFiles) =>
+        void (segOf(f, s).subnet = c),
+  ),
   anyCidr.map((c) => (f: LabFiles) => void (lab(f).dmz.subnet = c)),
   anyCidr.map((c) => (f: LabFiles) => void (lab(f).ssh.adminSources = [c])),
-  fc.tuple(anySeg, fc.nat(), anyName).map(([s, i, n]) => (f: LabFiles) => void (hostOf(f, s, i)?.vm && (hostOf(f, s, i).vm.node = n))),
-  fc.tuple(anySeg, fc.nat(), fc.oneof(anyName.map((n) => ({ bridge: n })), fc.constantFrom("nic0", "gpu0", "constructor").map((p) => ({ passthrough: p })))).map(
-    ([s, i, nic]) => (f: LabFiles) => void (hostOf(f, s, i)?.vm && (hostOf(f, s, i).vm.nics = [nic])),
+  fc.tuple(anySeg, fc.nat(), anyName).map(
+    ([s, i, n]) =>
+      (f: LabFiles) =>
+        void (hostOf(f, s, i)?.vm && (hostOf(f, s, i).vm.node = n)),
   ),
+  fc
+    .tuple(
+      anySeg,
+      fc.nat(),
+      fc.oneof(
+        anyName.map((n) => ({ bridge: n })),
+        fc.constantFrom("nic0", "gpu0", "constructor").map((p) => ({ passthrough: p })),
+      ),
+    )
+    .map(
+      ([s, i, nic]) =>
+        (f: LabFiles) =>
+          void (hostOf(f, s, i)?.vm && (hostOf(f, s, i).vm.nics = [nic])),
+    ),
   fc.tuple(anySeg, fc.nat(), fc.constantFrom<boolean | undefined>(true, false, undefined)).map(([s, i, ha]) => (f: LabFiles) => {
     const vm = hostOf(f, s, i)?.vm;
     if (!vm) return;
     if (ha === undefined) delete vm.ha;
     else vm.ha = ha;
   }),
-  fc.tuple(anySeg, fc.nat(), fc.integer({ min: 100, max: 104 })).map(([s, i, id]) => (f: LabFiles) => void (hostOf(f, s, i)?.vm && (hostOf(f, s, i).vm.vmId = id))),
-  fc.tuple(anySeg, fc.nat(), anyName).map(([s, i, ds]) => (f: LabFiles) => void (hostOf(f, s, i)?.vm && (hostOf(f, s, i).vm.disks = { root: { datastore: ds, sizeGiB: 10 } }))),
-  fc.tuple(anySeg, fc.nat(), fc.constantFrom(1, 64, 512), fc.constantFrom(256, 200000)).map(([s, i, c, m]) => (f: LabFiles) => void (hostOf(f, s, i)?.vm && Object.assign(hostOf(f, s, i).vm, { cores: c, memoryMiB: m }))),
+  fc.tuple(anySeg, fc.nat(), fc.integer({ min: 100, max: 104 })).map(
+    ([s, i, id]) =>
+      (f: LabFiles) =>
+        void (hostOf(f, s, i)?.vm && (hostOf(f, s, i).vm.vmId = id)),
+  ),
+  fc.tuple(anySeg, fc.nat(), anyName).map(
+    ([s, i, ds]) =>
+      (f: LabFiles) =>
+        void (hostOf(f, s, i)?.vm && (hostOf(f, s, i).vm.disks = { root: { datastore: ds, sizeGiB: 10 } })),
+  ),
+  fc.tuple(anySeg, fc.nat(), fc.constantFrom(1, 64, 512), fc.constantFrom(256, 200000)).map(
+    ([s, i, c, m]) =>
+      (f: LabFiles) =>
+        void (hostOf(f, s, i)?.vm && Object.assign(hostOf(f, s, i).vm, { cores: c, memoryMiB: m })),
+  ),
   fc.tuple(fc.constantFrom("pve1", "pve2", "pve3", "pve4", "pve5"), fc.integer({ min: 1, max: 64 }), fc.integer({ min: 0, max: 64 })).map(
-    ([n, mem, res]) => (f: LabFiles) => void Object.assign(node(f, n), { memoryGiB: mem, reservedMemoryGiB: res }),
+    ([n, mem, res]) =>
+      (f: LabFiles) =>
+        void Object.assign(node(f, n), { memoryGiB: mem, reservedMemoryGiB: res }),
   ),
   fc.constantFrom(0.1, 1, 4).map((o) => (f: LabFiles) => void (lab(f).hardware.proxmox.cpuOvercommit = o)),
   fc.tuple(fc.constantFrom("pve1", "pve2", "sw-core", "sw-dmz", "truenas"), anyName).map(([id, s]) => (f: LabFiles) => {
@@ -372,15 +1092,35 @@ const mutations: fc.Arbitrary<Mutation>[] = [
     const item = hw.proxmox.nodes[id] ?? hw.switches[id] ?? hw.nas[id];
     item.segment = s;
   }),
-  fc.tuple(fc.constantFrom("pve1", "pve2", "pve5"), fc.array(anyName, { minLength: 1, maxLength: 3 })).map(([n, nets]) => (f: LabFiles) => void (node(f, n).networks = nets)),
+  fc.tuple(fc.constantFrom("pve1", "pve2", "pve5"), fc.array(anyName, { minLength: 1, maxLength: 3 })).map(
+    ([n, nets]) =>
+      (f: LabFiles) =>
+        void (node(f, n).networks = nets),
+  ),
   fc.tuple(anySeg, fc.nat()).map(([s, i]) => (f: LabFiles) => {
     const ids = Object.keys(segOf(f, s).hosts);
     if (ids.length > 0) delete segOf(f, s).hosts[ids[i % ids.length]!];
   }),
-  fc.tuple(anySeg, anyName).map(([s, j]) => (f: LabFiles) => void (segOf(f, s).jumpHost = j)),
-  fc.tuple(anySeg, anyName).map(([s, b]) => (f: LabFiles) => void (segOf(f, s).router.hardware = b)),
-  fc.tuple(anySeg, anyName).map(([s, n]) => (f: LabFiles) => void (segOf(f, s).router.name = n)),
-  fc.tuple(fc.array(anyName, { maxLength: 3 }), fc.array(anyName, { maxLength: 3 })).map(([cps, ws]) => (f: LabFiles) => void (segOf(f, "cluster").talos = { ...segOf(f, "cluster").talos, controlPlanes: cps, workers: ws })),
+  fc.tuple(anySeg, anyName).map(
+    ([s, j]) =>
+      (f: LabFiles) =>
+        void (segOf(f, s).jumpHost = j),
+  ),
+  fc.tuple(anySeg, anyName).map(
+    ([s, b]) =>
+      (f: LabFiles) =>
+        void (segOf(f, s).router.hardware = b),
+  ),
+  fc.tuple(anySeg, anyName).map(
+    ([s, n]) =>
+      (f: LabFiles) =>
+        void (segOf(f, s).router.name = n),
+  ),
+  fc.tuple(fc.array(anyName, { maxLength: 3 }), fc.array(anyName, { maxLength: 3 })).map(
+    ([cps, ws]) =>
+      (f: LabFiles) =>
+        void (segOf(f, "cluster").talos = { ...segOf(f, "cluster").talos, controlPlanes: cps, workers: ws }),
+  ),
   fc.tuple(anyName, fc.constantFrom(22, 80, 443, 5000), fc.constantFrom(undefined, 22, 80)).map(([h, p, w]) => (f: LabFiles) => {
     const s = segOf(f, "internal").services.grafana;
     s.backend = { host: h, port: p };
@@ -388,9 +1128,24 @@ const mutations: fc.Arbitrary<Mutation>[] = [
     else s.wanPort = w;
   }),
   fc.constantFrom(80, 443, 2456, 47998).map((p) => (f: LabFiles) => void (segOf(f, "sandbox").services.minecraft.port = p)),
-  fc.tuple(fc.constantFrom(...TARGETS), fc.array(anyName, { maxLength: 2 })).map(([to, from]) => (f: LabFiles) => void (segOf(f, "sandbox").flows["agent-mirror"] = { to, ports: ["80/tcp"], reason: "random flow for the property test", ...(from.length > 0 ? { from } : {}) })),
-  fc.tuple(fc.constantFrom(...TARGETS), fc.array(anyName, { minLength: 1, maxLength: 2 })).map(([server, consumers]) => (f: LabFiles) => void (segOf(f, "sandbox").storage = { s: { protocol: "nfs", server, export: "/x", consumers } })),
-  fc.array(anyName, { minLength: 1, maxLength: 5 }).map((segments) => (f: LabFiles) => void (f["Pulumi.dmz.yaml"] && (f["Pulumi.dmz.yaml"].config["homelab:dmz"].segments = segments))),
+  fc.tuple(fc.constantFrom(...TARGETS), fc.array(anyName, { maxLength: 2 })).map(
+    ([to, from]) =>
+      (f: LabFiles) =>
+        void (segOf(f, "sandbox").flows["agent-mirror"] = {
+          to,
+          ports: ["80/tcp"],
+          reason: "random flow for the property test",
+          ...(from.length > 0 ? { from } : {}),
+        }),
+  ),
+  fc.tuple(fc.constantFrom(...TARGETS), fc.array(anyName, { minLength: 1, maxLength: 2 })).map(
+    ([server, consumers]) =>
+      (f: LabFiles) =>
+        void (segOf(f, "sandbox").storage = { s: { protocol: "nfs", server, export: "/x", consumers } }),
+  ),
+  fc
+    .array(anyName, { minLength: 1, maxLength: 5 })
+    .map((segments) => (f: LabFiles) => void (f["Pulumi.dmz.yaml"] && (f["Pulumi.dmz.yaml"].config["homelab:dmz"].segments = segments))),
   fc.constant((f: LabFiles) => void delete f["Pulumi.dmz.yaml"]),
   fc.constant((f: LabFiles) => void (lab(f).ssh.deploy.key = lab(f).admins.alice.keys[0])),
 ];
@@ -403,7 +1158,7 @@ describe("validateLab is total", () => {
         for (const e of edits) e(files);
         const parsed = parseFiles(files);
         fc.pre(parsed.lab !== undefined);
-        const problems = validateLab(parsed.lab!);
+        const problems = validateLab(parsed.lab);
         for (const p of problems) {
           expect(typeof p.file).toBe("string");
           expect(p.path).not.toBe("");
@@ -411,8 +1166,8 @@ describe("validateLab is total", () => {
           expect(p.fix).not.toBe("");
         }
         if (problems.length === 0) {
-          planLab(parsed.lab!);
-          planDmz(parsed.lab!, publishAll(parsed.lab!));
+          planLab(parsed.lab);
+          planDmz(parsed.lab, publishAll(parsed.lab));
         }
       }),
       { numRuns: Number(process.env.FC_RUNS ?? 150) },

@@ -44,13 +44,7 @@ export default tseslint.config(
       ],
       "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_", caughtErrors: "none" }],
       eqeqeq: ["error", "always"],
-      "no-restricted-syntax": [
-        "error",
-        {
-          selector: "LogicalExpression[operator='||'][right.type=/Literal|ArrayExpression|ObjectExpression/]",
-          message: 'use ?? for defaults: an explicit 0 or "" is a value (STYLE.md).',
-        },
-      ],
+      "@typescript-eslint/prefer-nullish-coalescing": "error",
     },
   },
   {

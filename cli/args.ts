@@ -110,12 +110,12 @@ export function parseCli(argv: readonly string[], defaults: { dir: string }): Cl
     command,
     dir: v.dir ?? defaults.dir,
     ...(v.out !== undefined ? { out: v.out } : {}),
-    json: v.json ?? false,
+    json: v.json,
     stacks: v.stack ?? [],
     ...(v.diff !== undefined ? { diff: v.diff } : {}),
-    markdown: v.markdown ?? false,
-    exitCode: v["exit-code"] ?? false,
-    check: v.check ?? false,
+    markdown: v.markdown,
+    exitCode: v["exit-code"],
+    check: v.check,
     ...(v.source !== undefined ? { source: v.source as CliOptions["source"] } : {}),
   };
 }

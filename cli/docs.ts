@@ -106,7 +106,7 @@ function readLiveDocs(lab: Lab, dir: string, env: NodeJS.ProcessEnv): LiveDocs {
     });
     if (r.error || r.status !== 0) {
       const said =
-        (r.stderr ?? "")
+        ((r.stderr as string | null) ?? "") // null when the process never started
           .trim()
           .split("\n")
           .find((l) => l.trim() !== "") ??

@@ -90,7 +90,8 @@ export class Recorder implements pulumi.runtime.Mocks {
     }
     // In preview the engine does not know a new command's output yet: leave output-only
     // properties out, so they are unknown, as they are in a real preview.
-    const state = args.custom === false || this.preview ? raw.inputs : KNOWN_TYPES[args.type]!(raw.inputs);
+    const rawInputs = raw.inputs as Record<string, unknown>;
+    const state = args.custom === false || this.preview ? rawInputs : KNOWN_TYPES[args.type]!(rawInputs);
     return { id: args.custom === false ? undefined : `${args.name}-id`, state };
   }
 
@@ -124,8 +125,8 @@ export class Recorder implements pulumi.runtime.Mocks {
 /** Replace Asset objects by Pulumi's wire form with the text awaited, so they can be recorded. */
 async function resolveAssets(value: unknown): Promise<unknown> {
   if (pulumi.asset.Asset.isInstance(value)) {
-    const text = await (value as pulumi.asset.StringAsset).text;
-    return text === undefined ? { asset: "non-text" } : { [SIG]: ASSET_SIG, text };
+    const text: unknown = await (value as { text?: Promise<unknown> }).text;
+    return typeof text === "string" ? { [SIG]: ASSET_SIG, text } : { asset: "non-text" };
   }
   if (Array.isArray(value)) return Promise.all((value as unknown[]).map(resolveAssets));
   if (value === null || typeof value !== "object") return value;

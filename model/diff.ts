@@ -321,7 +321,9 @@ function show(value: unknown): string {
     const v = value as { sha256: string; bytes: number };
     return `text ${v.bytes} bytes, sha256 ${v.sha256.slice(0, 12)}`;
   }
-  const text = JSON.stringify(value) ?? String(value);
+  // JSON.stringify returns undefined for a function or a symbol, whatever its type says.
+  const text = JSON.stringify(value) as string | undefined;
+  if (text === undefined) return "(unprintable)";
   return text.length > 100 ? `${text.slice(0, 97)}...` : text;
 }
 

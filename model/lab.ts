@@ -107,7 +107,7 @@ export function buildLab(labFile: LabFile, segments: Record<string, { file: stri
     domain: labFile.domain,
     timezone: labFile.timezone,
     dmz: { ...labFile.dmz, subnet: Cidr.of(labFile.dmz.subnet) },
-    ssh: { adminSources: labFile.ssh.adminSources.map(Cidr.of), deploy: labFile.ssh.deploy },
+    ssh: { adminSources: labFile.ssh.adminSources.map((c) => Cidr.of(c)), deploy: labFile.ssh.deploy },
     admins: labFile.admins,
     hardware: labFile.hardware,
     segments: segs,

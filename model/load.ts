@@ -30,6 +30,10 @@ export function stackFile(stack: string): string {
   return `Pulumi.${stack}.yaml`;
 }
 
+function isMap(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
 function readYaml(dir: string, file: string, problems: Problem[]): unknown {
   const full = path.join(dir, file);
   if (!fs.existsSync(full)) {
@@ -79,12 +83,13 @@ export function readLabSources(dir: string): LabSources {
       ],
     };
   }
-  const project = readYaml(dir, "Pulumi.yaml", problems) as { name?: unknown } | undefined;
-  if (project !== undefined && project?.name !== PROJECT) {
+  const project = readYaml(dir, "Pulumi.yaml", problems);
+  const projectName = isMap(project) ? project.name : undefined;
+  if (project !== undefined && projectName !== PROJECT) {
     problems.push(
       problem(
         { file: "Pulumi.yaml", path: "name" },
-        project?.name,
+        projectName,
         `the project must be named "${PROJECT}": config keys are read as ${PROJECT}:<key>`,
         `set name: ${PROJECT}`,
       ),
@@ -95,10 +100,21 @@ export function readLabSources(dir: string): LabSources {
   for (const entry of fs.readdirSync(dir).sort()) {
     const m = STACK_FILE.exec(entry);
     if (!m) continue;
-    const doc = readYaml(dir, entry, problems) as { config?: unknown } | undefined | null;
+    const doc = readYaml(dir, entry, problems);
     if (doc === undefined) continue;
-    const config = doc?.config ?? {};
-    if (typeof config !== "object" || config === null || Array.isArray(config)) {
+    if (doc !== null && !isMap(doc)) {
+      problems.push(
+        problem(
+          { file: entry, path: "(document)" },
+          doc,
+          `${entry} must be a map with a config: key, but it is ${Array.isArray(doc) ? "a list" : `a ${typeof doc}`}`,
+          "write the stack's settings under config:, as in the reference lab's stack files",
+        ),
+      );
+      continue;
+    }
+    const config = doc === null ? {} : (doc.config ?? {});
+    if (typeof config !== "object" || Array.isArray(config)) {
       problems.push(
         problem({ file: entry, path: "config" }, config, "config must be a map of keys to values", "see the reference lab's stack files"),
       );
@@ -135,7 +151,7 @@ function zodProblems(file: string, prefix: string, error: z.ZodError, input: unk
         out.push(
           problem(
             { file, path: joinPath(at, key) },
-            (parent as Record<string, unknown>)?.[key],
+            isMap(parent) ? parent[key] : undefined,
             msg,
             msg.includes("did you mean") ? `rename the key to the suggested one` : "remove the key",
           ),
@@ -158,6 +174,8 @@ function zodProblems(file: string, prefix: string, error: z.ZodError, input: unk
 }
 
 function fixFor(issue: z.core.$ZodIssue): string {
+  // zod's issue codes are not ours to enumerate: the default covers the codes it may add.
+  // eslint-disable-next-line @typescript-eslint/switch-exhaustiveness-check
   switch (issue.code) {
     case "invalid_value":
       return `use one of ${issue.values.map((v) => JSON.stringify(v)).join(", ")}`;

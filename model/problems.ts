@@ -43,7 +43,9 @@ export function problem(where: { readonly file: string; readonly path: string },
 /** Show a received value compactly: strings quoted, objects as one-line JSON, cut at 80 characters. */
 function showValue(value: unknown): string {
   if (value === undefined) return "(missing)";
-  const text = JSON.stringify(value) ?? String(value);
+  // JSON.stringify returns undefined for a function or a symbol, whatever its type says.
+  const text = JSON.stringify(value) as string | undefined;
+  if (text === undefined) return "(unprintable)";
   return text.length > 80 ? `${text.slice(0, 77)}...` : text;
 }
 

@@ -24,6 +24,15 @@ function obj<T extends z.ZodRawShape>(shape: T) {
   });
 }
 
+/**
+ * The message of a discriminated union whose discriminator matched nothing. zod types the
+ * issue as a union issue, but a non-object input arrives as `invalid_type`, which keeps
+ * zod's own message.
+ */
+function unionError(message: string) {
+  return (iss: { readonly code: string }) => (iss.code === "invalid_union" ? message : undefined);
+}
+
 /** The message for one unknown key. Exported for the loader, which splits per key. */
 export function unknownKeyMessage(key: string, known: readonly string[]): string {
   if (PASSWORD_KEY.test(key)) {
@@ -34,36 +43,36 @@ export function unknownKeyMessage(key: string, known: readonly string[]): string
 
 /** A lower-case DNS label: the ids of segments, hosts, services, nodes. */
 export const Name = z.string().regex(/^[a-z][a-z0-9-]{0,30}[a-z0-9]$|^[a-z]$/, {
-  message: "must be a lower-case DNS label: a-z, 0-9 and '-', starting with a letter, at most 32 characters",
+  error: "must be a lower-case DNS label: a-z, 0-9 and '-', starting with a letter, at most 32 characters",
 });
 
-export const Ipv4 = z.string().refine(isIpv4, { message: "must be an IPv4 address such as 10.10.0.10" });
+export const Ipv4 = z.string().refine(isIpv4, { error: "must be an IPv4 address such as 10.10.0.10" });
 
 export const CidrText = z
   .string()
-  .refine((s) => Cidr.parse(s) !== undefined, { message: "must be an IPv4 network such as 10.10.0.0/24 (no host bits set)" });
+  .refine((s) => Cidr.parse(s) !== undefined, { error: "must be an IPv4 network such as 10.10.0.0/24 (no host bits set)" });
 
-export const Mac = z.string().refine(isMac, { message: "must be a unicast MAC address in lower case, such as 52:54:00:12:34:56" });
+export const Mac = z.string().refine(isMac, { error: "must be a unicast MAC address in lower case, such as 52:54:00:12:34:56" });
 
 export const Port = z.number().int().min(1).max(65535);
 
 /** `2049/tcp` or `123/udp`. */
 export const PortProto = z
   .string()
-  .regex(/^([1-9]\d{0,4})\/(tcp|udp)$/, { message: 'must look like "2049/tcp" or "123/udp"' })
-  .refine((s) => Number(s.split("/")[0]) <= 65535, { message: "port must be 1-65535" });
+  .regex(/^([1-9]\d{0,4})\/(tcp|udp)$/, { error: 'must look like "2049/tcp" or "123/udp"' })
+  .refine((s) => Number(s.split("/")[0]) <= 65535, { error: "port must be 1-65535" });
 
 /** An OpenSSH public key line. Only modern key types are accepted. */
 export const SshPublicKey = z
   .string()
   .regex(/^(ssh-ed25519|sk-ssh-ed25519@openssh\.com|ecdsa-sha2-nistp256|ecdsa-sha2-nistp384|ssh-rsa) [A-Za-z0-9+/]+={0,2}( \S.*)?$/, {
-    message: 'must be an OpenSSH public key line such as "ssh-ed25519 AAAA... alice@laptop"',
+    error: 'must be an OpenSSH public key line such as "ssh-ed25519 AAAA... alice@laptop"',
   })
   .refine((s) => !s.startsWith("ssh-rsa ") || s.split(" ")[1]!.length >= 540, {
-    message: "RSA keys shorter than 3072 bits are refused; use ssh-ed25519",
+    error: "RSA keys shorter than 3072 bits are refused; use ssh-ed25519",
   });
 
-const Reason = z.string().min(10, { message: "must say why, in at least 10 characters" });
+const Reason = z.string().min(10, { error: "must say why, in at least 10 characters" });
 
 // --- shared shapes --------------------------------------------------------------------------------
 
@@ -71,7 +80,7 @@ const Disk = obj({ datastore: Name, sizeGiB: z.number().int().min(1) });
 
 const Nic = z.union([obj({ bridge: Name }), obj({ passthrough: Name })], {
   error: (iss) => {
-    const keys = iss.code === "invalid_union" ? iss.errors.flat().flatMap((e) => (e.code === "unrecognized_keys" ? e.keys : [])) : [];
+    const keys = iss.errors.flat().flatMap((e) => (e.code === "unrecognized_keys" ? e.keys : []));
     const password = keys.find((k) => PASSWORD_KEY.test(k));
     return password
       ? unknownKeyMessage(password, ["bridge", "passthrough"])
@@ -99,11 +108,9 @@ const PciDevice = obj({
   /** What it is, for humans and for validation of GPU passthrough. */
   kind: z.enum(["gpu", "nic", "hba", "usb", "other"]),
   /** `vendor:device`, e.g. `10de:2504`. */
-  vendorDevice: z
-    .string()
-    .regex(/^[0-9a-f]{4}:[0-9a-f]{4}$/, { message: 'must be "vendor:device" in lower-case hex, such as "8086:1533"' }),
+  vendorDevice: z.string().regex(/^[0-9a-f]{4}:[0-9a-f]{4}$/, { error: 'must be "vendor:device" in lower-case hex, such as "8086:1533"' }),
   /** PCI address on the node, e.g. `0000:01:00.0`. */
-  path: z.string().regex(/^[0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]$/, { message: 'must be a PCI address such as "0000:01:00.0"' }),
+  path: z.string().regex(/^[0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]$/, { error: 'must be a PCI address such as "0000:01:00.0"' }),
   iommuGroup: z.number().int().min(0),
   /** Subsystem `vendor:device`, needed for a complete Proxmox mapping. */
   subsystemId: z
@@ -146,8 +153,8 @@ const RouterHardware = obj({
   description: z.string(),
   linkGbps: z.number().positive(),
   /** Interface names on the box. */
-  wanInterface: z.string().regex(/^[a-z][a-z0-9]{0,14}$/, { message: "must be a Linux interface name such as enp1s0" }),
-  lanInterface: z.string().regex(/^[a-z][a-z0-9]{0,14}$/, { message: "must be a Linux interface name such as enp2s0" }),
+  wanInterface: z.string().regex(/^[a-z][a-z0-9]{0,14}$/, { error: "must be a Linux interface name such as enp1s0" }),
+  lanInterface: z.string().regex(/^[a-z][a-z0-9]{0,14}$/, { error: "must be a Linux interface name such as enp2s0" }),
 });
 
 const Nas = obj({
@@ -164,7 +171,7 @@ const Admin = obj({
   /** Full name, for docs. */
   fullName: z.string(),
   /** At least one key: the lab has no password login to fall back on. */
-  keys: z.array(SshPublicKey).min(1, { message: "every admin needs at least one SSH public key; there is no password login" }),
+  keys: z.array(SshPublicKey).min(1, { error: "every admin needs at least one SSH public key; there is no password login" }),
 });
 
 const DmzInfra = obj({
@@ -181,7 +188,7 @@ export const LabFile = obj({
   /** The lab's DNS domain; published names are `<service>.<domain>`, hosts `<host>.<segment>.<domain>`. */
   domain: z
     .string()
-    .regex(/^([a-z0-9]([a-z0-9-]*[a-z0-9])?\.)+[a-z]{2,}$/, { message: "must be a lower-case DNS domain such as lab.example.net" }),
+    .regex(/^([a-z0-9]([a-z0-9-]*[a-z0-9])?\.)+[a-z]{2,}$/, { error: "must be a lower-case DNS domain such as lab.example.net" }),
   timezone: z.string().default("UTC"),
   dmz: obj({
     subnet: CidrText,
@@ -263,7 +270,7 @@ const Auth = z.discriminatedUnion(
     /** No authentication; an internet-exposed service then needs `reason`. */
     obj({ kind: z.literal("none") }),
   ],
-  { error: (iss) => (iss.code === "invalid_union" ? 'auth.kind must be one of "app", "basic", "none"' : undefined) },
+  { error: unionError('auth.kind must be one of "app", "basic", "none"') },
 );
 
 const Backend = obj({ host: Name, port: Port, tls: z.boolean().default(false) });
@@ -298,7 +305,7 @@ const Service = z.discriminatedUnion(
       }),
     ),
   ],
-  { error: (iss) => (iss.code === "invalid_union" ? 'kind must be one of "http", "tcp", "udp"' : undefined) },
+  { error: unionError('kind must be one of "http", "tcp", "udp"') },
 );
 
 const Storage = obj({
@@ -327,8 +334,8 @@ const Talos = obj({
   vip: Ipv4,
   controlPlanes: z.array(Name),
   workers: z.array(Name),
-  talosVersion: z.string().regex(/^v\d+\.\d+\.\d+$/, { message: 'must look like "v1.13.0"' }),
-  kubernetesVersion: z.string().regex(/^v?\d+\.\d+\.\d+$/, { message: 'must look like "1.34.1"' }),
+  talosVersion: z.string().regex(/^v\d+\.\d+\.\d+$/, { error: 'must look like "v1.13.0"' }),
+  kubernetesVersion: z.string().regex(/^v?\d+\.\d+\.\d+$/, { error: 'must look like "1.34.1"' }),
 });
 
 export const SegmentFile = obj({
@@ -351,7 +358,7 @@ export const SegmentFile = obj({
     end: Ipv4,
     leaseTime: z
       .string()
-      .regex(/^\d+[mhd]$/, { message: 'must look like "12h"' })
+      .regex(/^\d+[mhd]$/, { error: 'must look like "12h"' })
       .default("12h"),
   }),
   /** The host id of the segment's jump host. */
@@ -373,8 +380,6 @@ export const DmzFile = obj({
    * How stack references are named: `<prefix>/<segment>`, e.g. `organization/homelab` on a
    * self-managed backend or `acme/homelab` on Pulumi Cloud.
    */
-  stackPrefix: z
-    .string()
-    .regex(/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/, { message: 'must be "<org>/<project>", such as organization/homelab' }),
+  stackPrefix: z.string().regex(/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/, { error: 'must be "<org>/<project>", such as organization/homelab' }),
 });
 export type DmzFile = z.infer<typeof DmzFile>;

@@ -980,7 +980,7 @@ const capacityFailover: Rule = {
           problem(
             vmWhere(ref, "ha"),
             true,
-            `when ${f.failed} fails, the HA VM ${ref.label} (${showVmSize(vm)}) fits on no surviving node: ${f.strandedWhy[name]?.join("; ") || "there is no other node"}`,
+            `when ${f.failed} fails, the HA VM ${ref.label} (${showVmSize(vm)}) fits on no surviving node: ${(f.strandedWhy[name] ?? []).join("; ") || "there is no other node"}`,
             `add the missing capacity or bridge on one surviving node, move VMs off it, or set ha: false on ${ref.label} and accept that it is down while ${f.failed} is`,
           ),
         );
@@ -1725,5 +1725,5 @@ export const RULES: readonly Rule[] = [
 export function validateLab(lab: Lab): RuleProblem[] {
   const all: RuleProblem[] = [];
   for (const rule of RULES) for (const p of rule.check(lab)) all.push({ ...p, rule: rule.id });
-  return sortProblems(all) as RuleProblem[];
+  return sortProblems(all);
 }

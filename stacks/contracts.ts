@@ -156,7 +156,6 @@ export function readSegmentContract(segment: string, stackName: string, value: u
 // The reader's result must be usable as the writer's type: this fails to compile when the
 // schema and the interface drift apart.
 const _contractInSync: z.infer<typeof ContractSchema> extends SegmentContract ? true : never = true;
-_contractInSync;
 
 // --- the docs contract -----------------------------------------------------------------------------
 
@@ -314,8 +313,6 @@ const DmzDocsSchema = z.object({
 // reading every stack's real output).
 const _segmentDocsInSync: z.infer<typeof SegmentDocsSchema> extends SegmentDocs ? true : never = true;
 const _dmzDocsInSync: z.infer<typeof DmzDocsSchema> extends DmzDocs ? true : never = true;
-_segmentDocsInSync;
-_dmzDocsInSync;
 
 /** What a stack's `docs` output is expected to describe. */
 export type DocsExpectation = { readonly kind: "segment"; readonly name: string } | { readonly kind: "dmz" };

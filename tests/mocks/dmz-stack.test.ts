@@ -76,10 +76,12 @@ test("malformed and wrong-version contracts of several segments are reported tog
   (refs["organization/homelab/lab"]![OUTPUTS.contract] as { subnet: string }).subnet = "10.30.0.1/33";
   const err = await runStack("dmz", { references: refs }).then(
     () => undefined,
-    (e: Error) => e,
+    (e: unknown) => e,
   );
-  expect(err?.message).toMatch(/3 problems/);
-  expect(err?.message).toMatch(/organization\/homelab\/lab output contract\.subnet: must be an IPv4 network/);
-  expect(err?.message).toMatch(/organization\/homelab\/internal output contract\.router\.wanAddress: must be an IPv4 address/);
-  expect(err?.message).toMatch(/organization\/homelab\/sandbox exports contract version 2; this program reads version 1/);
+  expect(err).toBeInstanceOf(Error);
+  const message = (err as Error).message;
+  expect(message).toMatch(/3 problems/);
+  expect(message).toMatch(/organization\/homelab\/lab output contract\.subnet: must be an IPv4 network/);
+  expect(message).toMatch(/organization\/homelab\/internal output contract\.router\.wanAddress: must be an IPv4 address/);
+  expect(message).toMatch(/organization\/homelab\/sandbox exports contract version 2; this program reads version 1/);
 });

@@ -30,13 +30,15 @@ test("an invalid lab fails before any resource is declared, listing every proble
       recorded = declared(r).length;
       return undefined;
     },
-    (e: Error) => e,
+    (e: unknown) => e,
   );
   expect(recorded).toBeUndefined();
-  expect(err?.message).toMatch(/Pulumi\.lab\.yaml: homelab:segment\.hosts\.vdi\.address/);
-  expect(err?.message).toMatch(/Pulumi\.sandbox\.yaml: homelab:segment\.router\.wanAddress = "192\.168\.1\.13"/);
-  expect(err?.message).toMatch(/2 problems/);
-  expect(err?.message).not.toMatch(/\n\s+at /);
+  expect(err).toBeInstanceOf(Error);
+  const message = (err as Error).message;
+  expect(message).toMatch(/Pulumi\.lab\.yaml: homelab:segment\.hosts\.vdi\.address/);
+  expect(message).toMatch(/Pulumi\.sandbox\.yaml: homelab:segment\.router\.wanAddress = "192\.168\.1\.13"/);
+  expect(message).toMatch(/2 problems/);
+  expect(message).not.toMatch(/\n\s+at /);
 });
 
 test.each(["internal", "cluster", "lab", "sandbox"])(

@@ -102,7 +102,7 @@ function isSecretOutput(name: string): Promise<boolean> {
   return isSecret(run.outputs[name]!);
 }
 
-test("the deploy key never appears in clear: not in inputs, outputs or uploaded files", async () => {
+test("the deploy key never appears in clear: not in inputs, outputs or uploaded files", () => {
   const everything = JSON.stringify({ resources, outputs: run.resolved, uploads: run.recorder.uploads });
   expect(everything).not.toContain("TEST-SENTINEL-8c1f");
   expect(TEST_KEY).toContain("TEST-SENTINEL-8c1f");

@@ -35,7 +35,9 @@ export function run(cmd: readonly string[], opts: RunOptions = {}): Run {
     cwd: opts.cwd,
     timeout: opts.timeout ?? 20000,
   });
-  return { code: r.status, stdout: r.stdout ?? "", stderr: `${r.stderr ?? ""}${r.error ? String(r.error) : ""}`, ms: Date.now() - start };
+  // @types/node says string, but a process that never started (ENOENT) leaves both null.
+  const { stdout, stderr } = r as { stdout: string | null; stderr: string | null };
+  return { code: r.status, stdout: stdout ?? "", stderr: `${stderr ?? ""}${r.error ? String(r.error) : ""}`, ms: Date.now() - start };
 }
 
 /** `run` without blocking: resolves when the process has ended (SIGKILLed at `timeout`); never rejects. */

@@ -88,7 +88,7 @@ describe("apply.sh: commit-confirm with stand-ins for NixOS", () => {
     if (root) fs.rmSync(root, { recursive: true, force: true });
   });
 
-  test("apply activates without changing the boot default; confirm makes exactly that system permanent", async () => {
+  test("apply activates without changing the boot default; confirm makes exactly that system permanent", () => {
     upload("r1", "first");
     const r = apply("apply", "r1", "60");
     expect(r.stderr).toMatch(/release r1 is active; confirm it within 60s/);

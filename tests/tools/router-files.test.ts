@@ -147,8 +147,8 @@ describe("ssh resolves each alias to the intended address and hop", () => {
 });
 
 describe("property: rulesets with overlapping flows still load", () => {
-  const froms = ["10.10.0.0/24", "10.10.0.0/25", "10.10.0.30/32", "10.10.0.2/32"].map(Cidr.of);
-  const tos = ["192.168.1.0/24", "192.168.1.80/32", "10.20.0.0/24", "10.20.0.21/32", "10.20.0.0/23"].map(Cidr.of);
+  const froms = ["10.10.0.0/24", "10.10.0.0/25", "10.10.0.30/32", "10.10.0.2/32"].map((c) => Cidr.of(c));
+  const tos = ["192.168.1.0/24", "192.168.1.80/32", "10.20.0.0/24", "10.20.0.21/32", "10.20.0.0/23"].map((c) => Cidr.of(c));
   const arbRule = fc.record({
     from: fc.constantFrom(...froms),
     to: fc.constantFrom(...tos),

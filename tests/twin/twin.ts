@@ -292,7 +292,7 @@ export function findLeftovers(prefix: string): string[] {
   for (const l of run(["ip", "netns", "list"]).stdout.split("\n")) if (l.includes(prefix)) found.push(`netns ${l}`);
   for (const l of run(["ip", "-o", "link"]).stdout.split("\n")) if (l.includes(prefix)) found.push(`link ${l}`);
   for (const pid of fs.readdirSync("/proc").filter((p) => /^\d+$/.test(p))) {
-    let cmd = "";
+    let cmd: string;
     try {
       cmd = fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").replace(/\0/g, " ");
     } catch {
@@ -459,7 +459,7 @@ export class Twin {
       const logs = twin ? twin.daemonLogs() : "";
       if (twin) await twin.stop();
       else fs.rmSync(dir, { recursive: true, force: true });
-      throw new Error(`${e instanceof Error ? e.message : String(e)}\n${logs}`);
+      throw new Error(`${e instanceof Error ? e.message : String(e)}\n${logs}`, { cause: e });
     }
   }
 

@@ -238,7 +238,7 @@ describe("the unified diff", () => {
     const text = fc.array(fc.constantFrom("a", "b", "c", "d", "", "e e"), { maxLength: 30 }).map((lines) => lines.join("\n"));
     const withEnd = fc.tuple(text, fc.boolean()).map(([t, nl]) => (nl && t !== "" ? `${t}\n` : t));
     try {
-      fc.assert(
+      const report = fc.check(
         fc.property(withEnd, withEnd, (a, b) => {
           const file = path.join(tmp, "f");
           fs.writeFileSync(file, a);
@@ -250,6 +250,8 @@ describe("the unified diff", () => {
         }),
         { numRuns: 60 },
       );
+      // On a failure, fast-check's report: the shrunk counterexample (old and new text) and the seed.
+      expect(fc.defaultReportMessage(report)).toBeUndefined();
     } finally {
       fs.rmSync(tmp, { recursive: true, force: true });
     }

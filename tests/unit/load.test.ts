@@ -73,10 +73,16 @@ describe("unknown keys", () => {
     ["Pulumi.lab.yaml", "homelab:segment.hosts.vdi", "address", "adress"],
     ["Pulumi.dmz.yaml", "homelab:dmz", "segments", "segmnets"],
   ])("did-you-mean: %s %s.%s misspelt as %s", (file, parent, right, wrong) => {
+    // The same object with `right` renamed to `wrong`, in its place.
+    const misspell = (o: Record<string, unknown>) => Object.fromEntries(Object.entries(o).map(([k, v]) => [k === right ? wrong : k, v]));
     const problems = schemaProblems((f) => {
-      const target = parent === "" ? f[file] : parent.split(".").reduce((o: any, k) => o[k], f[file].config);
-      target[wrong] = target[right];
-      delete target[right];
+      if (parent === "") f[file] = misspell(f[file]);
+      else {
+        const keys = parent.split(".");
+        const last = keys.pop()!;
+        const holder = keys.reduce((o: any, k) => o[k], f[file].config);
+        holder[last] = misspell(holder[last]);
+      }
     });
     const p = find(problems, file, parent === "" ? wrong : `${parent}.${wrong}`);
     expect(p.message).toContain(`did you mean "${right}"?`);
@@ -196,7 +202,9 @@ function collectKeys(schema: z.ZodType, into: Set<string>, seen = new Set<unknow
   if (seen.has(schema)) return;
   seen.add(schema);
   const def = (schema as any)._zod.def;
-  const walk = (s: unknown) => s && collectKeys(s as z.ZodType, into, seen);
+  const walk = (s: unknown) => {
+    if (s) collectKeys(s as z.ZodType, into, seen);
+  };
   switch (def.type) {
     case "object":
       for (const [k, v] of Object.entries(def.shape)) {

@@ -33,7 +33,7 @@ function checkEndpoint(lab: Lab, e: Endpoint): void {
 }
 
 /** Every invariant of this file, on one valid lab and its plan. */
-function checkPlan(lab: Lab, plan: LabPlan): void {
+function expectPlanInvariants(lab: Lab, plan: LabPlan): void {
   // flows: endpoints in their zones' networks
   for (const f of plan.flows) {
     checkEndpoint(lab, f.from);
@@ -149,7 +149,7 @@ describe("the planner on the reference lab", () => {
   const plan = planLab(lab);
 
   test("all invariants hold", () => {
-    checkPlan(lab, plan);
+    expectPlanInvariants(lab, plan);
   });
 
   test("the counts match the config", () => {
@@ -215,7 +215,7 @@ describe("the planner on random valid VM moves", () => {
         fc.pre(parsed.lab !== undefined && validateLab(parsed.lab).length === 0);
         checked++;
         const plan = planLab(parsed.lab);
-        checkPlan(parsed.lab, plan);
+        expectPlanInvariants(parsed.lab, plan);
         expect(planPlacement(parsed.lab)).toEqual(plan.placement);
       }),
       { numRuns: Number(process.env.FC_RUNS ?? 30) },

@@ -1013,11 +1013,10 @@ function hostOf(f: LabFiles, s: string, i: number): any {
 
 type Mutation = (f: LabFiles) => void;
 const mutations: fc.Arbitrary<Mutation>[] = [
-  fc.tuple(anySeg, fc.nat(), anyIp).map(
-    ([s, i, ip]) =>
-      (f: LabFiles) =>
-        void (hostOf(f, s, i) && (hostOf(f, s, i).address = ip)),
-  ),
+  fc.tuple(anySeg, fc.nat(), anyIp).map(([s, i, ip]) => (f: LabFiles) => {
+    const host = hostOf(f, s, i);
+    if (host) host.address = ip;
+  }),
   fc.tuple(fc.constantFrom("gateway", "dns", "ntp", "proxy"), anyIp).map(
     ([k, ip]) =>
       (f: LabFiles) =>
@@ -1041,11 +1040,10 @@ const mutations: fc.Arbitrary<Mutation>[] = [
   ),
   anyCidr.map((c) => (f: LabFiles) => void (lab(f).dmz.subnet = c)),
   anyCidr.map((c) => (f: LabFiles) => void (lab(f).ssh.adminSources = [c])),
-  fc.tuple(anySeg, fc.nat(), anyName).map(
-    ([s, i, n]) =>
-      (f: LabFiles) =>
-        void (hostOf(f, s, i)?.vm && (hostOf(f, s, i).vm.node = n)),
-  ),
+  fc.tuple(anySeg, fc.nat(), anyName).map(([s, i, n]) => (f: LabFiles) => {
+    const vm = hostOf(f, s, i)?.vm;
+    if (vm) vm.node = n;
+  }),
   fc
     .tuple(
       anySeg,
@@ -1055,32 +1053,28 @@ const mutations: fc.Arbitrary<Mutation>[] = [
         fc.constantFrom("nic0", "gpu0", "constructor").map((p) => ({ passthrough: p })),
       ),
     )
-    .map(
-      ([s, i, nic]) =>
-        (f: LabFiles) =>
-          void (hostOf(f, s, i)?.vm && (hostOf(f, s, i).vm.nics = [nic])),
-    ),
+    .map(([s, i, nic]) => (f: LabFiles) => {
+      const vm = hostOf(f, s, i)?.vm;
+      if (vm) vm.nics = [nic];
+    }),
   fc.tuple(anySeg, fc.nat(), fc.constantFrom<boolean | undefined>(true, false, undefined)).map(([s, i, ha]) => (f: LabFiles) => {
     const vm = hostOf(f, s, i)?.vm;
     if (!vm) return;
     if (ha === undefined) delete vm.ha;
     else vm.ha = ha;
   }),
-  fc.tuple(anySeg, fc.nat(), fc.integer({ min: 100, max: 104 })).map(
-    ([s, i, id]) =>
-      (f: LabFiles) =>
-        void (hostOf(f, s, i)?.vm && (hostOf(f, s, i).vm.vmId = id)),
-  ),
-  fc.tuple(anySeg, fc.nat(), anyName).map(
-    ([s, i, ds]) =>
-      (f: LabFiles) =>
-        void (hostOf(f, s, i)?.vm && (hostOf(f, s, i).vm.disks = { root: { datastore: ds, sizeGiB: 10 } })),
-  ),
-  fc.tuple(anySeg, fc.nat(), fc.constantFrom(1, 64, 512), fc.constantFrom(256, 200000)).map(
-    ([s, i, c, m]) =>
-      (f: LabFiles) =>
-        void (hostOf(f, s, i)?.vm && Object.assign(hostOf(f, s, i).vm, { cores: c, memoryMiB: m })),
-  ),
+  fc.tuple(anySeg, fc.nat(), fc.integer({ min: 100, max: 104 })).map(([s, i, id]) => (f: LabFiles) => {
+    const vm = hostOf(f, s, i)?.vm;
+    if (vm) vm.vmId = id;
+  }),
+  fc.tuple(anySeg, fc.nat(), anyName).map(([s, i, ds]) => (f: LabFiles) => {
+    const vm = hostOf(f, s, i)?.vm;
+    if (vm) vm.disks = { root: { datastore: ds, sizeGiB: 10 } };
+  }),
+  fc.tuple(anySeg, fc.nat(), fc.constantFrom(1, 64, 512), fc.constantFrom(256, 200000)).map(([s, i, c, m]) => (f: LabFiles) => {
+    const vm = hostOf(f, s, i)?.vm;
+    if (vm) Object.assign(vm, { cores: c, memoryMiB: m });
+  }),
   fc.tuple(fc.constantFrom("pve1", "pve2", "pve3", "pve4", "pve5"), fc.integer({ min: 1, max: 64 }), fc.integer({ min: 0, max: 64 })).map(
     ([n, mem, res]) =>
       (f: LabFiles) =>
@@ -1098,8 +1092,12 @@ const mutations: fc.Arbitrary<Mutation>[] = [
         void (node(f, n).networks = nets),
   ),
   fc.tuple(anySeg, fc.nat()).map(([s, i]) => (f: LabFiles) => {
-    const ids = Object.keys(segOf(f, s).hosts);
-    if (ids.length > 0) delete segOf(f, s).hosts[ids[i % ids.length]!];
+    const hosts: Record<string, unknown> = segOf(f, s).hosts;
+    const ids = Object.keys(hosts);
+    if (ids.length > 0) {
+      const gone = ids[i % ids.length];
+      segOf(f, s).hosts = Object.fromEntries(Object.entries(hosts).filter(([id]) => id !== gone));
+    }
   }),
   fc.tuple(anySeg, anyName).map(
     ([s, j]) =>
@@ -1143,10 +1141,13 @@ const mutations: fc.Arbitrary<Mutation>[] = [
       (f: LabFiles) =>
         void (segOf(f, "sandbox").storage = { s: { protocol: "nfs", server, export: "/x", consumers } }),
   ),
-  fc
-    .array(anyName, { minLength: 1, maxLength: 5 })
-    .map((segments) => (f: LabFiles) => void (f["Pulumi.dmz.yaml"] && (f["Pulumi.dmz.yaml"].config["homelab:dmz"].segments = segments))),
-  fc.constant((f: LabFiles) => void delete f["Pulumi.dmz.yaml"]),
+  fc.array(anyName, { minLength: 1, maxLength: 5 }).map((segments) => (f: LabFiles) => {
+    const dmz = f["Pulumi.dmz.yaml"];
+    if (dmz) dmz.config["homelab:dmz"].segments = segments;
+  }),
+  fc.constant((f: LabFiles) => {
+    delete f["Pulumi.dmz.yaml"];
+  }),
   fc.constant((f: LabFiles) => void (lab(f).ssh.deploy.key = lab(f).admins.alice.keys[0])),
 ];
 

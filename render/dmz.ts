@@ -2,9 +2,9 @@
  * Every file of the DMZ infra host: its NixOS configuration and the files it carries
  * (dnsmasq, chrony, nginx, sshd, the host firewall, the commit-confirm script).
  */
-import type { DmzPlan } from "../model/dmz";
+import type { DmzPlan } from "../model/network/dmz";
 import type { Cidr } from "../model/net";
-import type { SshAccess } from "../model/plan";
+import type { SshAccess } from "../model/network/ssh";
 import { renderChronyServer } from "./chrony";
 import { renderDnsmasqDns } from "./dns";
 import { sortFiles, type RenderedFile } from "./files";

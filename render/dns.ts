@@ -4,7 +4,7 @@
  * answered from the model only; anything else goes to the configured upstreams.
  */
 import { compareText } from "../model/order";
-import type { DmzPlan, DnsRecord } from "../model/dmz";
+import type { DmzPlan, DnsRecord } from "../model/network/dmz";
 import { compareCidr } from "../model/net";
 import { generatedHeader } from "./header";
 

@@ -7,28 +7,15 @@
  * Everything here is plain JSON: strings, numbers, booleans, arrays and objects, no
  * `undefined` values, no secrets (public SSH host keys are not secrets).
  */
-import { planDmz, publishListed, type DmzPlan, type PublishedSegment } from "../model/dmz";
+import { type DmzPlan, planDmz, type PublishedSegment, publishListed } from "../model/network/dmz";
 import { comparePorts, keyMaterial, segmentList, showPort, type Lab } from "../model/lab";
 import { compareText } from "../model/order";
 import { compareIp } from "../model/net";
-import {
-  labVms,
-  planFlows,
-  planLab,
-  hardwareHosts,
-  planPlacement,
-  planSegment,
-  planSshAccess,
-  type Endpoint,
-  type Flow,
-  type FlowKind,
-  type LabPlan,
-  type PlacedVm,
-  type Placement,
-  type PlannedHost,
-  type PlannedService,
-  type SegmentPlan,
-} from "../model/plan";
+import { labVms, type PlacedVm, type Placement, planPlacement } from "../model/compute/placement";
+import { type Endpoint, type Flow, type FlowKind, planFlows } from "../model/network/flows";
+import { hardwareHosts, type PlannedHost, type PlannedService } from "../model/network/hosts";
+import { planSshAccess } from "../model/network/ssh";
+import { type LabPlan, planLab, planSegment, type SegmentPlan } from "../model/plan";
 import { diskGiB } from "../model/words";
 import { infraFirewall } from "./dmz";
 import { renderKnownHosts, renderSshClientConfig, sshAlias, sshTargets } from "./ssh-client";

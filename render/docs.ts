@@ -7,7 +7,7 @@
  * services.md, flows.md, ssh.md with ssh/ssh_config and ssh/known_hosts, placement.md
  * and talos.md.
  */
-import { DNS_RECORD_KIND } from "../model/dmz";
+import { DNS_RECORD_KIND } from "../model/network/dmz";
 import { comparePorts, parsePortProto, showPort } from "../model/lab";
 import { compareText } from "../model/order";
 import { gib, placementText } from "../model/words";

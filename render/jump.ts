@@ -4,7 +4,8 @@
  * addresses and can admit exactly the admin workstations.
  */
 import type { Lab } from "../model/lab";
-import type { SegmentPlan, SshAccess } from "../model/plan";
+import type { SshAccess } from "../model/network/ssh";
+import type { SegmentPlan } from "../model/plan";
 import { sortFiles, type RenderedFile } from "./files";
 import type { HostFirewallSpec } from "./host-firewall";
 import { NODE_EXPORTER_PORT, canonicalAccess, nixosHostFiles, type NixosHostSpec } from "./nixos";

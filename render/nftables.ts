@@ -20,7 +20,7 @@
  */
 import { comparePorts, type Proto } from "../model/lab";
 import { compareCidr, compareIp, type Cidr } from "../model/net";
-import type { Dnat, FlowRule, RouterPlan } from "../model/plan";
+import type { Dnat, FlowRule, RouterPlan } from "../model/network/router";
 import { generatedHeader } from "./header";
 import { addr, block, inputPrologue, printNft, quote, type NftBlock, type NftNode } from "./nft";
 

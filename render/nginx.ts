@@ -9,7 +9,7 @@
  * loads it as a module, which the tests add on the command line.
  */
 import { compareText } from "../model/order";
-import type { DmzPlan, HttpRoute, StreamRoute } from "../model/dmz";
+import type { DmzPlan, HttpRoute, StreamRoute } from "../model/network/dmz";
 import { comparePorts } from "../model/lab";
 import { compareCidr, type Cidr } from "../model/net";
 import { HOMELAB_STATE_DIR } from "./apply-common";

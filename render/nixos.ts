@@ -20,7 +20,7 @@
  */
 import { compareText } from "../model/order";
 import { compareCidr, type Cidr } from "../model/net";
-import type { SshAccess } from "../model/plan";
+import type { SshAccess } from "../model/network/ssh";
 import { HOMELAB_STATE_DIR } from "./apply-common";
 import type { RenderedFile } from "./files";
 import { generatedHeader } from "./header";

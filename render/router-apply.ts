@@ -24,7 +24,7 @@
  * attempt it guards is still pending.
  */
 import { compareCidr } from "../model/net";
-import type { RouterPlan } from "../model/plan";
+import type { RouterPlan } from "../model/network/router";
 import {
   BASH_CHECK_ID,
   BASH_EXIT_CODES,

@@ -4,7 +4,8 @@
  * known_hosts at the top. The Router component uploads `router/*` as one release.
  */
 import { Cidr } from "../model/net";
-import type { SegmentPlan, SshAccess } from "../model/plan";
+import type { SshAccess } from "../model/network/ssh";
+import type { SegmentPlan } from "../model/plan";
 import { renderRouterDhcp } from "./dhcp";
 import { sortFiles, type RenderedFile } from "./files";
 import { renderRouterNftables } from "./nftables";

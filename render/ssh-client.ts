@@ -8,7 +8,8 @@
 import { keyMaterial } from "../model/lab";
 import { compareText } from "../model/order";
 import { compareIp } from "../model/net";
-import type { PlannedHost, SegmentPlan } from "../model/plan";
+import type { PlannedHost } from "../model/network/hosts";
+import type { SegmentPlan } from "../model/plan";
 import { generatedHeader } from "./header";
 
 /** Operating systems that run an sshd an admin logs in to. Talos has no SSH; VIPs and switches are not hosts. */

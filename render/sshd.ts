@@ -5,7 +5,7 @@
  * (Debian 12) and later.
  */
 import type { Cidr } from "../model/net";
-import type { SshAccess } from "../model/plan";
+import type { SshAccess } from "../model/network/ssh";
 import { generatedHeader } from "./header";
 import type { RenderedFile } from "./files";
 

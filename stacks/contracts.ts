@@ -4,9 +4,9 @@
  * reports every problem of every segment in one error.
  */
 import { z } from "zod";
-import type { PublishedSegment } from "../model/dmz";
+import type { PublishedSegment } from "../model/network/dmz";
 import { SECRET_PLACEHOLDER } from "../model/lab";
-import { CidrText, Ipv4 as ip, Port as port, PortProto as portText } from "../model/schema";
+import { CidrText, Ipv4 as ip, Port as port, PortProto as portText } from "../model/schema-kit";
 import { DOCS_CONTRACT_VERSION, type DmzDocs, type SegmentDocs } from "../render/docs-contract";
 
 export { DOCS_CONTRACT_VERSION, type DmzDocs, type SegmentDocs } from "../render/docs-contract";

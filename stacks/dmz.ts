@@ -7,9 +7,11 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { NixosHost } from "../components/nixos-host";
-import { planDmz, publishSegment } from "../model/dmz";
+import { planDmz, publishSegment } from "../model/network/dmz";
 import { canonicalJson } from "../model/order";
-import { planFlows, planPlacement, planSshAccess, type Flow } from "../model/plan";
+import { planPlacement } from "../model/compute/placement";
+import { type Flow, planFlows } from "../model/network/flows";
+import { planSshAccess } from "../model/network/ssh";
 import { INFRA_DIR, renderDmzFiles } from "../render/dmz";
 import { filesUnder } from "../render/files";
 import { docsOfDmz } from "../render/docs-contract";

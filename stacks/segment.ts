@@ -5,8 +5,10 @@
 import { NixosHost } from "../components/nixos-host";
 import type { SshTarget } from "../components/release";
 import { Router } from "../components/router";
-import { publishSegment } from "../model/dmz";
-import { planFlows, planSegment, planSshAccess } from "../model/plan";
+import { publishSegment } from "../model/network/dmz";
+import { planFlows } from "../model/network/flows";
+import { planSshAccess } from "../model/network/ssh";
+import { planSegment } from "../model/plan";
 import { docsOfSegment } from "../render/docs-contract";
 import { filesUnder } from "../render/files";
 import { JUMP_DIR, jumpLabFacts, renderJumpFiles } from "../render/jump";

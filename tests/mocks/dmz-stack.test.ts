@@ -4,7 +4,7 @@
 // error for missing or malformed contracts; it does not run dnsmasq or nginx (tools/twin do).
 import { isSecret } from "@pulumi/pulumi";
 import type { MockRun } from "../../cli/mock-runtime";
-import { publishSegment } from "../../model/dmz";
+import { publishSegment } from "../../model/network/dmz";
 import { docsOfLab } from "../../render/docs-contract";
 import { OUTPUTS, readDocsContract } from "../../stacks/contracts";
 import { referenceLab } from "../support/lab";

@@ -3,7 +3,7 @@
 // box (tests/tools and tests/twin run the scripts for real).
 import { isSecret } from "@pulumi/pulumi";
 import type { MockRun, RecordedResource } from "../../cli/mock-runtime";
-import { publishSegment } from "../../model/dmz";
+import { publishSegment } from "../../model/network/dmz";
 import { docsOfSegment } from "../../render/docs-contract";
 import { OUTPUTS, readDocsContract, segmentContract } from "../../stacks/contracts";
 import { referenceLab } from "../support/lab";

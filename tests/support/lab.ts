@@ -6,7 +6,7 @@ import { Document, parseDocument } from "yaml";
 import { requireLab } from "../../model/check";
 import type { Lab } from "../../model/lab";
 import { parseLab, readLabSources, type LabSources, type ParsedLab } from "../../model/load";
-import { planLab, type LabPlan } from "../../model/plan";
+import { type LabPlan, planLab } from "../../model/plan";
 
 /** The repository root, which holds the reference lab. */
 export const REPO = path.resolve(__dirname, "../..");

@@ -1,7 +1,7 @@
 /** Helpers for the mocks tier: run a stack program of the reference lab under the strict recorder. */
 import { runUnderMocks, type MockRun, type StackOutputsByName } from "../../cli/mock-runtime";
 import { PLACEHOLDER_KEY } from "../../cli/plan";
-import { publishSegment } from "../../model/dmz";
+import { publishSegment } from "../../model/network/dmz";
 import { CONFIG_KEYS } from "../../model/lab";
 import { runProgram } from "../../stacks";
 import { OUTPUTS, segmentContract } from "../../stacks/contracts";

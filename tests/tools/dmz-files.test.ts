@@ -2,8 +2,8 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { planDmz, publishAll } from "../../model/dmz";
-import { planSshAccess } from "../../model/plan";
+import { planDmz, publishAll } from "../../model/network/dmz";
+import { planSshAccess } from "../../model/network/ssh";
 import { renderDmzFiles } from "../../render/dmz";
 import type { Checker, RenderedFile } from "../../render/files";
 import { jumpLabFacts, renderJumpFiles } from "../../render/jump";

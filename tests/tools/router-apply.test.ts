@@ -3,7 +3,7 @@ import { spawn, type ChildProcess } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { planSshAccess } from "../../model/plan";
+import { planSshAccess } from "../../model/network/ssh";
 import { APPLY_EXIT } from "../../render/apply-common";
 import { filesUnder } from "../../render/files";
 import { renderSegmentFiles, ROUTER_DIR } from "../../render/segment";

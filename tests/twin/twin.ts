@@ -31,7 +31,7 @@ import * as os from "os";
 import * as path from "path";
 import { requireLab } from "../../model/check";
 import { Cidr } from "../../model/net";
-import { planSshAccess } from "../../model/plan";
+import { planSshAccess } from "../../model/network/ssh";
 import { renderChronyClient } from "../../render/chrony";
 import { NGINX_EXPORTER_PORT, NODE_EXPORTER_PORT } from "../../render/nixos";
 import { renderSshdConfig } from "../../render/sshd";

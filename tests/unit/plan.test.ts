@@ -3,7 +3,10 @@ import fc from "fast-check";
 import { segmentList, type Lab } from "../../model/lab";
 import { parseLab, readLabSources } from "../../model/load";
 import { Cidr } from "../../model/net";
-import { labVms, planLab, planPlacement, segmentHosts, type Endpoint, type LabPlan } from "../../model/plan";
+import { labVms, planPlacement } from "../../model/compute/placement";
+import type { Endpoint } from "../../model/network/flows";
+import { segmentHosts } from "../../model/network/hosts";
+import { type LabPlan, planLab } from "../../model/plan";
 import { validateLab } from "../../model/validate";
 import { referenceLab, REPO } from "../support/lab";
 

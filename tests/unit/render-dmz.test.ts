@@ -1,8 +1,9 @@
 // Proves the DMZ and jump-host renderers emit the reference lab's files byte for byte (goldens), deterministically, and with the intended meaning (parsed back: proxy routes, allow lists, auth, DNS records, NTP clients, firewall, NixOS wiring); does not run any tool (tests/tools does).
 import * as path from "path";
-import { planDmz, publishAll, type DmzPlan } from "../../model/dmz";
+import { type DmzPlan, planDmz, publishAll } from "../../model/network/dmz";
 import { Cidr, compareIp } from "../../model/net";
-import { planSshAccess, type SegmentPlan } from "../../model/plan";
+import { planSshAccess } from "../../model/network/ssh";
+import type { SegmentPlan } from "../../model/plan";
 import { renderChronyClient, renderChronyServer } from "../../render/chrony";
 import { renderDmzFiles, infraHostSpec } from "../../render/dmz";
 import { renderDnsmasqDns } from "../../render/dns";

@@ -1,7 +1,9 @@
 // Proves the router renderers (nftables, dnsmasq, ssh client, known_hosts, apply.sh, segment file list) are deterministic, match the goldens and carry the plan's intent when parsed back; it does not run nft, dnsmasq, ssh or bash (tests/tools does).
 import fc from "fast-check";
 import { Cidr } from "../../model/net";
-import { planSshAccess, type Dnat, type FlowRule, type RouterPlan, type SegmentPlan } from "../../model/plan";
+import type { Dnat, FlowRule, RouterPlan } from "../../model/network/router";
+import { planSshAccess } from "../../model/network/ssh";
+import type { SegmentPlan } from "../../model/plan";
 import { renderRouterDhcp } from "../../render/dhcp";
 import { renderRouterNftables, NFT_DROP_COUNTERS } from "../../render/nftables";
 import { renderRouterApply } from "../../render/router-apply";

@@ -1,10 +1,11 @@
 // Proves: each rule of model/validate.ts reports its violation at the exact file and config path with the key facts in message and fix, the reference lab is clean, and no schema-valid mutation makes validation throw; does not prove the CLI output (tests/cli/check.test.ts) or schema-level errors (load.test.ts).
 import fc from "fast-check";
-import { publishAll, planDmz } from "../../model/dmz";
+import { planDmz, publishAll } from "../../model/network/dmz";
 import type { Lab } from "../../model/lab";
 import { planLab } from "../../model/plan";
 import { formatProblems, sortProblems } from "../../model/problems";
-import { RULES, validateLab, type RuleProblem } from "../../model/validate";
+import type { RuleProblem } from "../../model/rule";
+import { RULES, validateLab } from "../../model/validate";
 import { parseFiles, referenceFiles, segOf, type LabFiles } from "../support/lab";
 
 /** The lab built from the reference files after `edit`; fails the test if the edit breaks the schema. */

@@ -4,10 +4,11 @@
  * StackReferences; the offline tools build them from the model with the same function
  * the segment stacks export with, so both paths plan identically.
  */
-import { compareText } from "./order";
-import { Cidr, compareIp } from "./net";
-import { comparePorts, DMZ_STACK, dmzServiceAddresses, hostFqdn, segmentList, type Lab, type PortSpec, type Proto } from "./lab";
-import { planFlows, planServices, segmentHosts, type Flow, type PlannedService } from "./plan";
+import { comparePorts, DMZ_STACK, dmzServiceAddresses, hostFqdn, type Lab, type PortSpec, type Proto, segmentList } from "../lab";
+import { Cidr, compareIp } from "../net";
+import { compareText } from "../order";
+import { type Flow, planFlows } from "./flows";
+import { type PlannedService, planServices, segmentHosts } from "./hosts";
 
 /** What one segment tells the DMZ. It crosses a StackReference as plain JSON. */
 export interface PublishedSegment {

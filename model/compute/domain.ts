@@ -1,0 +1,10 @@
+/** The compute domain: Proxmox nodes, VMs, passthrough devices, placement and N-1 failover. */
+import type { Domain } from "../rule";
+import { capacityFailover, capacityNodes } from "./rules/capacity";
+import { vmIdsUnique, vmNics, vmPassthrough, vmReferences } from "./rules/vms";
+
+/** The compute domain's rules. */
+export const compute: Domain = {
+  name: "compute",
+  rules: [vmIdsUnique, vmReferences, vmNics, vmPassthrough, capacityNodes, capacityFailover],
+};

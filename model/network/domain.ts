@@ -1,0 +1,34 @@
+/** The network domain: segments, addressing, the DMZ, flows, routers and SSH access. */
+import type { Domain } from "../rule";
+import { addressesInNetwork, addressesUnique, dhcpPool, subnetsDisjoint } from "./rules/addresses";
+import { flowsTargets, storageTargets, untrustedReasons } from "./rules/flows";
+import { macsUnique, namesUnique } from "./rules/names";
+import { refsDmzSegments, refsHardwareSegments, refsRouters } from "./rules/refs";
+import { servicesAuth, servicesBackends, servicesNames, servicesPorts } from "./rules/services";
+import { sshHostKeys, sshJumpHosts, sshKeys } from "./rules/ssh";
+
+/** The network domain's rules. */
+export const network: Domain = {
+  name: "network",
+  rules: [
+    subnetsDisjoint,
+    addressesInNetwork,
+    dhcpPool,
+    addressesUnique,
+    namesUnique,
+    macsUnique,
+    servicesBackends,
+    servicesAuth,
+    servicesPorts,
+    servicesNames,
+    sshJumpHosts,
+    sshHostKeys,
+    sshKeys,
+    flowsTargets,
+    storageTargets,
+    untrustedReasons,
+    refsRouters,
+    refsHardwareSegments,
+    refsDmzSegments,
+  ],
+};

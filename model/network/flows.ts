@@ -1,0 +1,265 @@
+/**
+ * Flows: derived once here (published services, storage, DNS/NTP, SSH through jump hosts,
+ * explicit flows); every renderer, the docs and the twin read this one list.
+ */
+import {
+  dmzServiceAddresses,
+  type Lab,
+  own,
+  parsePortProto,
+  type PortSpec,
+  type Segment,
+  segmentList,
+  type Service,
+  showPort,
+} from "../lab";
+import { Cidr } from "../net";
+import { compareText } from "../order";
+import { findHostAddress, planServices, segmentHosts } from "./hosts";
+
+/** Where a flow starts or ends. */
+export interface Endpoint {
+  /** A segment name, `dmz`, `admin` (the admins' workstations) or `internet`. */
+  readonly zone: string;
+  /** A host id inside the zone, when the endpoint is one host. */
+  readonly host?: string;
+  /** The addresses: one /32 per host, or the zone's networks. */
+  readonly cidrs: readonly Cidr[];
+  /** For humans: `cluster/worker-1`, `cluster`, `dmz/proxy`, `internet`. */
+  readonly label: string;
+}
+
+/** Why a flow exists. */
+export type FlowKind =
+  /** proxy -> firewall WAN:port -> DNAT -> backend, for one published service */
+  | "publish"
+  /** the internet (through the ISP edge) -> the proxy, for internet-exposed services */
+  | "expose"
+  /** a segment -> the proxy, to use the lab's published services by name */
+  | "proxy"
+  /** a segment -> DMZ DNS */
+  | "dns"
+  /** a segment -> DMZ NTP */
+  | "ntp"
+  /** storage consumers -> their NFS/SMB server */
+  | "storage"
+  /** admins -> a segment's jump host (through the router's WAN), and the jump host -> the segment */
+  | "ssh"
+  /** an explicit flow from a segment's config, with its reason */
+  | "explicit";
+
+/** One allowed flow. Everything not listed is denied. */
+export interface Flow {
+  /** Stable id from model ids, e.g. `publish:internal/grafana`, `storage:cluster/k8s-nfs`. */
+  readonly id: string;
+  readonly kind: FlowKind;
+  readonly from: Endpoint;
+  readonly to: Endpoint;
+  readonly ports: readonly PortSpec[];
+  readonly reason: string;
+  /** For flows that cross a router by DNAT: the WAN address and port the source connects to. */
+  readonly via?: { readonly router: string; readonly address: string; readonly ports: readonly PortSpec[] };
+}
+
+export const SSH: PortSpec = { port: 22, proto: "tcp" };
+
+/** The port a storage consumer connects to on its server, by protocol. */
+export const STORAGE_PORTS: Readonly<Record<"nfs" | "smb", PortSpec>> = {
+  nfs: { port: 2049, proto: "tcp" },
+  smb: { port: 445, proto: "tcp" },
+};
+
+export function hostEndpoint(lab: Lab, seg: Segment, id: string): Endpoint {
+  const address = findHostAddress(lab, seg, id);
+  return { zone: seg.name, host: id, cidrs: [Cidr.host(address)], label: `${seg.name}/${id}` };
+}
+
+export function segmentEndpoint(seg: Segment): Endpoint {
+  return { zone: seg.name, cidrs: [seg.subnet], label: seg.name };
+}
+
+/** The DMZ endpoints flows can name: `dmz` (its subnet) and its service addresses. */
+export function dmzEndpoint(lab: Lab, host?: string): Endpoint {
+  if (host === undefined) return { zone: "dmz", cidrs: [lab.dmz.subnet], label: "dmz" };
+  const address = dmzAddress(lab, host);
+  if (!address) throw new Error(`bug: dmz host ${host} not found after validation`);
+  return { zone: "dmz", host, cidrs: [Cidr.host(address)], label: `dmz/${host}` };
+}
+
+/** Named addresses in the DMZ: `infra`, `dns`, `ntp`, `proxy`, and the segment routers' WAN sides. */
+export function dmzAddress(lab: Lab, name: string): string | undefined {
+  const fixed = own(dmzServiceAddresses(lab), name);
+  if (fixed !== undefined) return fixed;
+  for (const seg of segmentList(lab)) if (seg.router.name === name) return seg.router.wanAddress;
+  return undefined;
+}
+
+/** Resolve a flow target: `dmz`, `dmz/<name>`, `<segment>` or `<segment>/<host>`. */
+export function resolveTarget(lab: Lab, target: string): Endpoint | undefined {
+  const [zone, host, extra] = target.split("/");
+  if (extra !== undefined || !zone) return undefined;
+  if (zone === "dmz") return host === undefined || dmzAddress(lab, host) ? dmzEndpoint(lab, host) : undefined;
+  const seg = Object.hasOwn(lab.segments, zone) ? lab.segments[zone] : undefined;
+  if (!seg) return undefined;
+  if (host === undefined) return segmentEndpoint(seg);
+  return segmentHosts(lab, seg).some((h) => h.id === host) ? hostEndpoint(lab, seg, host) : undefined;
+}
+
+/**
+ * Every flow target `resolveTarget` accepts, for did-you-mean hints: `dmz`, `dmz/<name>`
+ * for the DMZ's own names and each router, and each segment and `<segment>/<host>`.
+ * Kept next to the resolver so the two cannot drift apart.
+ */
+export function targetNames(lab: Lab): string[] {
+  const out = ["dmz", ...Object.keys(dmzServiceAddresses(lab)).map((n) => `dmz/${n}`)];
+  for (const seg of segmentList(lab)) {
+    out.push(`dmz/${seg.router.name}`, seg.name, ...segmentHosts(lab, seg).map((h) => `${seg.name}/${h.id}`));
+  }
+  return out;
+}
+
+/** The ports the proxy listens on: 80 and 443 for HTTP, plus every stream port. */
+export function proxyPorts(lab: Lab, filter: (s: Service) => boolean = () => true): PortSpec[] {
+  const ports = new Map<string, PortSpec>();
+  for (const seg of segmentList(lab)) {
+    for (const s of Object.values(seg.services)) {
+      if (!filter(s)) continue;
+      const list: PortSpec[] =
+        s.kind === "http"
+          ? [
+              { port: 80, proto: "tcp" },
+              { port: 443, proto: "tcp" },
+            ]
+          : [{ port: s.port, proto: s.kind }];
+      for (const p of list) ports.set(showPort(p), p);
+    }
+  }
+  return sortPorts([...ports.values()]);
+}
+
+export function sortPorts(ports: PortSpec[]): PortSpec[] {
+  return ports.sort((a, b) => compareText(a.proto, b.proto) || a.port - b.port);
+}
+
+/** Derive every allowed flow of the lab, sorted by id. */
+export function planFlows(lab: Lab): Flow[] {
+  const flows: Flow[] = [];
+  const proxy = dmzEndpoint(lab, "proxy");
+  const internet: Endpoint = { zone: "internet", cidrs: [Cidr.of("0.0.0.0/0")], label: "internet" };
+  const admin: Endpoint = { zone: "admin", cidrs: lab.ssh.adminSources, label: "admin workstations" };
+
+  const exposed = proxyPorts(lab, (s) => s.exposure === "internet");
+  if (exposed.length > 0) {
+    flows.push({
+      id: "expose:proxy",
+      kind: "expose",
+      from: internet,
+      to: proxy,
+      ports: exposed,
+      reason: "internet clients reach internet-exposed services through the ISP edge and the reverse proxy",
+    });
+  }
+
+  for (const seg of segmentList(lab)) {
+    const whole = segmentEndpoint(seg);
+    flows.push({
+      id: `dns:${seg.name}`,
+      kind: "dns",
+      from: whole,
+      to: dmzEndpoint(lab, "dns"),
+      ports: [
+        { port: 53, proto: "tcp" },
+        { port: 53, proto: "udp" },
+      ],
+      reason: "every segment resolves names with the DMZ DNS",
+    });
+    flows.push({
+      id: `ntp:${seg.name}`,
+      kind: "ntp",
+      from: whole,
+      to: dmzEndpoint(lab, "ntp"),
+      ports: [{ port: 123, proto: "udp" }],
+      reason: "every segment keeps time with the DMZ NTP server",
+    });
+    const usable = proxyPorts(lab, (s) => s.exposure === "internet" || seg.trust === "trusted");
+    if (usable.length > 0) {
+      flows.push({
+        id: `proxy:${seg.name}`,
+        kind: "proxy",
+        from: whole,
+        to: proxy,
+        ports: usable,
+        reason: `${seg.name} uses the lab's published services by name through the proxy`,
+      });
+    }
+    const jump = hostEndpoint(lab, seg, seg.jumpHost);
+    flows.push({
+      id: `ssh:${seg.name}`,
+      kind: "ssh",
+      from: admin,
+      to: jump,
+      ports: [SSH],
+      reason: `admins enter ${seg.name} only through its jump host, at the router's WAN address`,
+      via: { router: seg.router.name, address: seg.router.wanAddress, ports: [SSH] },
+    });
+    flows.push({
+      id: `ssh:${seg.name}/jump`,
+      kind: "ssh",
+      from: jump,
+      to: whole,
+      ports: [SSH],
+      reason: `the jump host is the only source of SSH inside ${seg.name}`,
+    });
+
+    for (const s of planServices(lab, seg)) {
+      flows.push({
+        id: `publish:${seg.name}/${s.id}`,
+        kind: "publish",
+        from: proxy,
+        to: hostEndpoint(lab, seg, s.backend.host),
+        ports: [{ port: s.backend.port, proto: s.kind === "udp" ? "udp" : "tcp" }],
+        reason: `${s.fqdn ?? `${s.port}/${s.kind}`} is published through ${seg.router.name}`,
+        via: {
+          router: seg.router.name,
+          address: seg.router.wanAddress,
+          ports: [{ port: s.firewall.port, proto: s.kind === "udp" ? "udp" : "tcp" }],
+        },
+      });
+    }
+
+    for (const [id, st] of Object.entries(seg.storage)) {
+      const server = resolveTarget(lab, st.server)!;
+      for (const consumer of [...st.consumers].sort()) {
+        flows.push({
+          id: `storage:${seg.name}/${id}/${consumer}`,
+          kind: "storage",
+          from: hostEndpoint(lab, seg, consumer),
+          to: server,
+          ports: [STORAGE_PORTS[st.protocol]],
+          reason: st.reason ?? `${seg.name}/${consumer} mounts ${st.protocol.toUpperCase()} ${st.export} from ${st.server}`,
+        });
+      }
+    }
+
+    for (const [id, f] of Object.entries(seg.flows)) {
+      const to = resolveTarget(lab, f.to)!;
+      const ports = sortPorts(f.ports.map(parsePortProto));
+      const sources = f.from ? [...f.from].sort() : undefined;
+      if (!sources) {
+        flows.push({ id: `flow:${seg.name}/${id}`, kind: "explicit", from: whole, to, ports, reason: f.reason });
+        continue;
+      }
+      for (const src of sources) {
+        flows.push({
+          id: `flow:${seg.name}/${id}/${src}`,
+          kind: "explicit",
+          from: hostEndpoint(lab, seg, src),
+          to,
+          ports,
+          reason: f.reason,
+        });
+      }
+    }
+  }
+  return flows.sort((a, b) => compareText(a.id, b.id));
+}

@@ -1,0 +1,121 @@
+/** The hosts of a segment as the plan sees them (configured hosts and hardware in it), and its published services. */
+import { hostFqdn, type Lab, parsePortProto, type PortSpec, type Segment, type Service, serviceFqdn } from "../lab";
+import { compareIp } from "../net";
+import { compareText } from "../order";
+
+/** One host of a segment as the plan sees it, including hardware that sits in the segment. */
+export interface PlannedHost {
+  readonly id: string;
+  readonly segment: string;
+  readonly fqdn: string;
+  readonly address: string;
+  readonly mac?: string;
+  readonly role: string;
+  readonly os: string;
+  readonly description: string;
+  readonly listens: readonly PortSpec[];
+  readonly sshHostKey?: string;
+  /** `vm` (Proxmox VM), `node`, `nas`, `switch`, `router`, `vip` or `physical`. */
+  readonly source: "vm" | "node" | "nas" | "switch" | "vip" | "physical";
+}
+
+/** One published service, resolved. */
+export interface PlannedService {
+  readonly id: string;
+  readonly segment: string;
+  readonly kind: Service["kind"];
+  readonly description: string;
+  /** For HTTP: the public name. */
+  readonly fqdn?: string;
+  /** For TCP/UDP: the port the proxy listens on. */
+  readonly port?: number;
+  readonly backend: { readonly host: string; readonly address: string; readonly port: number; readonly tls: boolean };
+  readonly firewall: { readonly router: string; readonly address: string; readonly port: number };
+  readonly auth: Service["auth"];
+  readonly exposure: Service["exposure"];
+  readonly reason?: string;
+}
+
+/** The hardware of the lab's inventory that sits in `zone` (a segment or `dmz`), as hosts. */
+export function hardwareHosts(lab: Lab, zone: string, fqdn: (id: string) => string): PlannedHost[] {
+  const hosts: PlannedHost[] = [];
+  const add = (
+    id: string,
+    n: {
+      readonly segment: string;
+      readonly address: string;
+      readonly mac: string;
+      readonly description: string;
+      readonly sshHostKey?: string;
+    },
+    h: Pick<PlannedHost, "role" | "os" | "listens" | "source">,
+  ) => {
+    if (n.segment !== zone) return;
+    hosts.push({
+      id,
+      segment: zone,
+      fqdn: fqdn(id),
+      address: n.address,
+      mac: n.mac,
+      description: n.description,
+      ...(n.sshHostKey ? { sshHostKey: n.sshHostKey } : {}),
+      ...h,
+    });
+  };
+  for (const [id, n] of Object.entries(lab.hardware.proxmox.nodes))
+    add(id, n, { role: "hypervisor", os: "proxmox", listens: [{ port: 8006, proto: "tcp" }], source: "node" });
+  for (const [id, n] of Object.entries(lab.hardware.nas))
+    add(id, n, { role: "nas", os: "truenas", listens: [{ port: 443, proto: "tcp" }], source: "nas" });
+  for (const [id, n] of Object.entries(lab.hardware.switches)) add(id, n, { role: "switch", os: "none", listens: [], source: "switch" });
+  return hosts;
+}
+
+/** Every host of a segment: its configured hosts plus the hardware whose address lies in it. */
+export function segmentHosts(lab: Lab, seg: Segment): PlannedHost[] {
+  const hosts: PlannedHost[] = [];
+  const add = (id: string, h: Omit<PlannedHost, "id" | "segment" | "fqdn">) =>
+    hosts.push({ id, segment: seg.name, fqdn: hostFqdn(lab, seg.name, id), ...h });
+  for (const [id, h] of Object.entries(seg.hosts)) {
+    add(id, {
+      address: h.address,
+      ...(h.mac ? { mac: h.mac } : {}),
+      role: h.role,
+      os: h.os,
+      description: h.description,
+      listens: h.listens.map(parsePortProto),
+      ...(h.sshHostKey ? { sshHostKey: h.sshHostKey } : {}),
+      source: h.vm ? "vm" : h.role === "vip" ? "vip" : "physical",
+    });
+  }
+  hosts.push(...hardwareHosts(lab, seg.name, (id) => hostFqdn(lab, seg.name, id)));
+  return hosts.sort((a, b) => compareIp(a.address, b.address));
+}
+
+export function findHostAddress(lab: Lab, seg: Segment, id: string): string {
+  const h = segmentHosts(lab, seg).find((x) => x.id === id);
+  if (!h) throw new Error(`bug: host ${seg.name}/${id} not found after validation`);
+  return h.address;
+}
+
+/** The port on the router's WAN address a service is reached on. */
+export function wanPort(service: Service): number {
+  return service.wanPort ?? service.backend.port;
+}
+
+/** Every published service of a segment, resolved. */
+export function planServices(lab: Lab, seg: Segment): PlannedService[] {
+  return Object.entries(seg.services)
+    .map(([id, s]): PlannedService => ({
+      id,
+      segment: seg.name,
+      kind: s.kind,
+      description: s.description,
+      ...(s.kind === "http" ? { fqdn: serviceFqdn(lab, id, s) } : { port: s.port }),
+      backend: { host: s.backend.host, address: findHostAddress(lab, seg, s.backend.host), port: s.backend.port, tls: s.backend.tls },
+      firewall: { router: seg.router.name, address: seg.router.wanAddress, port: wanPort(s) },
+      auth: s.auth,
+      exposure: s.exposure,
+      ...(s.reason ? { reason: s.reason } : {}),
+    }))
+    .sort((a, b) => compareText(a.id, b.id));
+}

@@ -1,0 +1,157 @@
+/** A segment router's plan: the flows it forwards, its DNATs, routes and DHCP leases. */
+import { hostFqdn, type Lab, type Proto, type Segment, segmentList } from "../lab";
+import { Cidr, compareIp } from "../net";
+import { compareText } from "../order";
+import type { Flow } from "./flows";
+import { segmentHosts } from "./hosts";
+
+/** One rule a router enforces for a flow: addresses, protocol and port, and the flow it serves. */
+export interface FlowRule {
+  readonly from: Cidr;
+  readonly to: Cidr;
+  readonly proto: Proto;
+  readonly port: number;
+  readonly flow: string;
+}
+
+/** A destination NAT on a router's WAN address. */
+export interface Dnat {
+  readonly proto: Proto;
+  /** Port on the router's WAN address. */
+  readonly wanPort: number;
+  readonly to: string;
+  readonly toPort: number;
+  /** Only these sources are translated; anyone else hits the drop policy. */
+  readonly sources: readonly Cidr[];
+  /** The flows it serves: several published services may share one backend port (an ingress). */
+  readonly flows: readonly string[];
+}
+
+/** A static DHCP lease. */
+export interface DhcpHost {
+  readonly name: string;
+  readonly mac: string;
+  readonly address: string;
+}
+
+/** Everything a segment's router must do. */
+export interface RouterPlan {
+  readonly name: string;
+  readonly segment: string;
+  readonly fqdn: string;
+  readonly hardware: string;
+  readonly linkGbps: number;
+  /** The router's own SSH host key, pinned by Pulumi and by the client config. */
+  readonly sshHostKey: string;
+  readonly wan: { readonly iface: string; readonly address: string; readonly subnet: Cidr; readonly gateway: string };
+  readonly lan: { readonly iface: string; readonly address: string; readonly subnet: Cidr };
+  /** Other segments, reached through their routers' WAN addresses. */
+  readonly routes: readonly { readonly to: Cidr; readonly via: string; readonly segment: string }[];
+  /** Every network of the lab (DMZ and all segments): lab-bound traffic is checked against the flows, the rest is internet. */
+  readonly labNets: readonly Cidr[];
+  /** Hosts may reach the internet (masqueraded). */
+  readonly internet: boolean;
+  /** Forwarded from WAN to LAN (other segments or the DMZ into this one), not by DNAT. */
+  readonly inbound: readonly FlowRule[];
+  /** Forwarded from LAN to WAN towards lab networks. */
+  readonly outbound: readonly FlowRule[];
+  /** Published services and the SSH entry to the jump host. */
+  readonly dnat: readonly Dnat[];
+  /** The jump host's address: the only source allowed SSH into the router itself. */
+  readonly jumpAddress: string;
+  readonly dhcp: {
+    readonly start: string;
+    readonly end: string;
+    readonly leaseTime: string;
+    readonly netmask: string;
+    readonly dns: string;
+    readonly ntp: string;
+    readonly domain: string;
+    readonly hosts: readonly DhcpHost[];
+  };
+}
+
+/** Turn flows into per-router rules: the lab-bound traffic each router forwards, and its DNATs. */
+export function planRouter(lab: Lab, seg: Segment, flows: readonly Flow[]): RouterPlan {
+  const hw = lab.hardware.routers[seg.router.hardware]!;
+  const segs = segmentList(lab);
+  const labNets = [lab.dmz.subnet, ...segs.map((s) => s.subnet)].sort((a, b) => compareIp(a.network, b.network));
+  const inbound: FlowRule[] = [];
+  const outbound: FlowRule[] = [];
+  const dnat: Dnat[] = [];
+  const rules = (f: Flow) =>
+    f.from.cidrs.flatMap((from) =>
+      f.to.cidrs.flatMap((to) => f.ports.map((p) => ({ from, to, proto: p.proto, port: p.port, flow: f.id }))),
+    );
+
+  for (const f of flows) {
+    const fromHere = f.from.zone === seg.name;
+    const toHere = f.to.zone === seg.name;
+    if (f.kind === "publish" || (f.kind === "ssh" && f.via)) {
+      if (!toHere || !f.via) continue;
+      const toPort = f.ports[0]!.port;
+      for (const p of f.via.ports)
+        dnat.push({ proto: p.proto, wanPort: p.port, to: f.to.cidrs[0]!.network, toPort, sources: f.from.cidrs, flows: [f.id] });
+      continue;
+    }
+    if (fromHere && toHere) continue; // stays on the segment's switch; the router never sees it
+    if (toHere && f.from.zone !== "internet") inbound.push(...rules(f));
+    if (fromHere && f.to.zone !== "internet") outbound.push(...rules(f));
+  }
+  const byRule = (a: FlowRule, b: FlowRule) =>
+    compareIp(a.from.network, b.from.network) ||
+    a.from.prefix - b.from.prefix ||
+    compareIp(a.to.network, b.to.network) ||
+    a.to.prefix - b.to.prefix ||
+    compareText(a.proto, b.proto) ||
+    a.port - b.port ||
+    compareText(a.flow, b.flow);
+  // Two published services on one backend port share one DNAT (an ingress routes by Host);
+  // validation guarantees shared WAN ports lead to the same backend.
+  const shared = new Map<string, Dnat>();
+  for (const d of dnat) {
+    const key = `${d.proto}/${d.wanPort}`;
+    const seen = shared.get(key);
+    shared.set(key, seen ? { ...seen, flows: [...seen.flows, ...d.flows].sort() } : d);
+  }
+  const uniqueDnat = [...shared.values()].sort((a, b) => compareText(a.proto, b.proto) || a.wanPort - b.wanPort);
+
+  const hosts = segmentHosts(lab, seg);
+  const jump = hosts.find((h) => h.id === seg.jumpHost)!;
+  return {
+    name: seg.router.name,
+    segment: seg.name,
+    fqdn: hostFqdn(lab, seg.name, seg.router.name),
+    hardware: seg.router.hardware,
+    linkGbps: hw.linkGbps,
+    sshHostKey: seg.router.sshHostKey,
+    wan: { iface: hw.wanInterface, address: seg.router.wanAddress, subnet: lab.dmz.subnet, gateway: lab.dmz.gateway },
+    lan: { iface: hw.lanInterface, address: seg.router.lanAddress, subnet: seg.subnet },
+    routes: segs.filter((s) => s.name !== seg.name).map((s) => ({ to: s.subnet, via: s.router.wanAddress, segment: s.name })),
+    labNets,
+    internet: seg.internet,
+    inbound: dedupe(inbound).sort(byRule),
+    outbound: dedupe(outbound).sort(byRule),
+    dnat: uniqueDnat,
+    jumpAddress: jump.address,
+    dhcp: {
+      start: seg.dhcp.start,
+      end: seg.dhcp.end,
+      leaseTime: seg.dhcp.leaseTime,
+      netmask: seg.subnet.netmask,
+      dns: lab.dmz.dns,
+      ntp: lab.dmz.ntp,
+      domain: `${seg.name}.${lab.domain}`,
+      hosts: hosts.filter((h) => h.mac).map((h) => ({ name: h.id, mac: h.mac!, address: h.address })),
+    },
+  };
+}
+
+export function dedupe(rules: FlowRule[]): FlowRule[] {
+  const seen = new Map<string, FlowRule>();
+  for (const r of rules) {
+    const key = `${r.from}|${r.to}|${r.proto}|${r.port}`;
+    if (!seen.has(key)) seen.set(key, r);
+  }
+  return [...seen.values()];
+}

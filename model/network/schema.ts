@@ -1,0 +1,202 @@
+/**
+ * The network domain's part of the schema: the DMZ, SSH access and admins, the hardware
+ * that sits in a segment (switches, router boxes, NAS), and a segment's router, DHCP pool,
+ * hosts, published services, storage mounts and explicit flows.
+ */
+import { z } from "zod";
+import { Vm } from "../compute/schema";
+import { CidrText, Ipv4, Mac, Name, Port, PortProto, Reason, SshPublicKey, obj, unionError } from "../schema-kit";
+
+export const Switch = obj({
+  description: z.string(),
+  segment: Name,
+  address: Ipv4,
+  mac: Mac,
+  ports: z.number().int().min(1),
+  linkGbps: z.number().positive(),
+});
+
+export const RouterHardware = obj({
+  description: z.string(),
+  linkGbps: z.number().positive(),
+  /** Interface names on the box. */
+  wanInterface: z.string().regex(/^[a-z][a-z0-9]{0,14}$/, { error: "must be a Linux interface name such as enp1s0" }),
+  lanInterface: z.string().regex(/^[a-z][a-z0-9]{0,14}$/, { error: "must be a Linux interface name such as enp2s0" }),
+});
+
+export const Nas = obj({
+  description: z.string(),
+  segment: Name,
+  address: Ipv4,
+  mac: Mac,
+  /** Its SSH host key, pinned in the generated client config. */
+  sshHostKey: SshPublicKey.optional(),
+  poolTiB: z.number().positive(),
+});
+
+export const Admin = obj({
+  /** Full name, for docs. */
+  fullName: z.string(),
+  /** At least one key: the lab has no password login to fall back on. */
+  keys: z.array(SshPublicKey).min(1, { error: "every admin needs at least one SSH public key; there is no password login" }),
+});
+
+export const DmzInfra = obj({
+  /** The infra host's own address. */
+  address: Ipv4,
+  mac: Mac,
+  /** Its SSH host key, so Pulumi verifies what it connects to. */
+  sshHostKey: SshPublicKey,
+  /** The VM: its NIC bridges into "dmz" on a node that has that network. */
+  vm: Vm,
+});
+
+/** `dmz` in homelab.yaml: the DMZ network, its service addresses and the infra host. */
+export const Dmz = obj({
+  subnet: CidrText,
+  /** The ISP edge router (not managed). */
+  gateway: Ipv4,
+  /** Service addresses on the infra host. */
+  dns: Ipv4,
+  ntp: Ipv4,
+  proxy: Ipv4,
+  infra: DmzInfra,
+  /** Resolvers dnsmasq forwards names outside the lab to. */
+  upstreamDns: z.array(Ipv4).min(1),
+  /** NTP servers chrony follows. */
+  upstreamNtp: z.array(z.string().min(1)).min(1),
+  /** TLS certificate for the proxy: a wildcard for the domain. */
+  tls: obj({ certificate: z.string().startsWith("/"), key: z.string().startsWith("/") }),
+});
+
+/** `ssh` in homelab.yaml: who may log in, and from where. */
+export const Ssh = obj({
+  /** Where admins' workstations sit (the home LAN behind the ISP router): the only sources a jump host accepts. */
+  adminSources: z.array(CidrText).min(1),
+  /** The identity Pulumi deploys with; its private key is the config secret homelab:deployKey. */
+  deploy: obj({ user: Name, key: SshPublicKey }),
+});
+
+// --- one segment's facts (Pulumi.<segment>.yaml, key homelab:segment) ----------------------------
+
+export const HostRole = z.enum([
+  "jump",
+  "server",
+  "database",
+  "nas",
+  "hypervisor",
+  "monitoring",
+  "k8s-control-plane",
+  "k8s-worker",
+  "vdi",
+  "mirror",
+  "agent",
+  "game-server",
+  "vip",
+]);
+
+export const Host = obj({
+  role: HostRole,
+  description: z.string(),
+  address: Ipv4,
+  /** Gives the host a static DHCP lease. A VIP has none. */
+  mac: Mac.optional(),
+  os: z.enum(["nixos", "talos", "debian", "truenas", "proxmox", "none"]),
+  /** A VM on the Proxmox cluster; absent for physical boxes and VIPs. */
+  vm: Vm.optional(),
+  /** Its SSH host key: required where Pulumi or an admin logs in (jump hosts, NixOS hosts). */
+  sshHostKey: SshPublicKey.optional(),
+  /** Ports the host serves that other segments rely on, for docs and the twin. */
+  listens: z.array(PortProto).default([]),
+});
+
+export const Auth = z.discriminatedUnion(
+  "kind",
+  [
+    /** The application authenticates (accounts, a pairing PIN, a whitelist). */
+    obj({ kind: z.literal("app"), note: z.string().min(3) }),
+    /** The proxy asks for HTTP basic auth against an htpasswd file on the infra host. */
+    obj({ kind: z.literal("basic"), realm: z.string().min(1) }),
+    /** No authentication; an internet-exposed service then needs `reason`. */
+    obj({ kind: z.literal("none") }),
+  ],
+  { error: unionError('auth.kind must be one of "app", "basic", "none"') },
+);
+
+export const Backend = obj({ host: Name, port: Port, tls: z.boolean().default(false) });
+
+export const Service = z.discriminatedUnion(
+  "kind",
+  [
+    obj({
+      kind: z.literal("http"),
+      description: z.string(),
+      /** The name under the domain; @default the service id. */
+      hostname: Name.optional(),
+      backend: Backend,
+      auth: Auth,
+      exposure: z.enum(["internet", "lab"]),
+      /** Why a service with auth "none" is exposed to the internet. */
+      reason: Reason.optional(),
+      /** Port on the firewall's WAN address the proxy connects to. @default backend.port */
+      wanPort: Port.optional(),
+    }),
+    ...(["tcp", "udp"] as const).map((kind) =>
+      obj({
+        kind: z.literal(kind),
+        description: z.string(),
+        /** The port the proxy listens on. */
+        port: Port,
+        backend: Backend,
+        auth: Auth,
+        exposure: z.enum(["internet", "lab"]),
+        reason: Reason.optional(),
+        wanPort: Port.optional(),
+      }),
+    ),
+  ],
+  { error: unionError('kind must be one of "http", "tcp", "udp"') },
+);
+
+export const Storage = obj({
+  protocol: z.enum(["nfs", "smb"]),
+  /** `<segment>/<host>` of the server. */
+  server: z.string(),
+  /** NFS export path or SMB share name. */
+  export: z.string().min(1),
+  /** Hosts of this segment that mount it. */
+  consumers: z.array(Name).min(1),
+  reason: Reason.optional(),
+});
+
+export const Flow = obj({
+  /** Hosts of this segment; @default the whole segment. */
+  from: z.array(Name).optional(),
+  /** `<segment>` (its whole subnet), `<segment>/<host>`, or `dmz`. */
+  to: z.string(),
+  ports: z.array(PortProto).min(1),
+  reason: Reason,
+});
+
+/** Whether a segment may open flows into others without stating why. */
+export const Trust = z.enum(["trusted", "untrusted"]);
+
+/** A segment's router: its name, its box, and its two addresses. */
+export const SegmentRouter = obj({
+  name: Name,
+  /** Key of homelab.yaml hardware.routers. */
+  hardware: Name,
+  wanAddress: Ipv4,
+  lanAddress: Ipv4,
+  sshHostKey: SshPublicKey,
+});
+
+/** A segment's DHCP pool. */
+export const Dhcp = obj({
+  start: Ipv4,
+  end: Ipv4,
+  leaseTime: z
+    .string()
+    .regex(/^\d+[mhd]$/, { error: 'must look like "12h"' })
+    .default("12h"),
+});

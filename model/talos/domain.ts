@@ -1,0 +1,6 @@
+/** The Talos domain: a segment's Kubernetes cluster of Talos VMs. */
+import type { Domain } from "../rule";
+import { talosCluster } from "./rules";
+
+/** The Talos domain's rules. */
+export const talos: Domain = { name: "talos", rules: [talosCluster] };

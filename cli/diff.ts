@@ -63,6 +63,7 @@ const CODE_PATHS = [
   "stacks",
   "cli/plan.ts",
   "cli/mock-runtime.ts",
+  "cli/mock-providers.ts",
   "package.json",
   "package-lock.json",
 ];

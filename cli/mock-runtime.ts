@@ -1,16 +1,16 @@
 /**
  * Running a stack program under Pulumi's mock runtime, with a strict recorder: every
- * resource is recorded with its type, name, parent and inputs; an unknown resource type
- * or any invoke is an error, so nothing can silently pretend to be a provider.
+ * resource and invoke is recorded with its type, name, parent and inputs, and answered by
+ * the handler of its type or token (cli/mock-providers.ts). A type or token without a
+ * handler is an error, so nothing can silently pretend to be a provider.
  * Used by `npm run plan` and by tests/mocks.
  */
 import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "crypto";
 import { PROJECT, SECRET_PLACEHOLDER } from "../model/lab";
+import { INVOKE_HANDLERS, RESOURCE_HANDLERS, SECRET_SIG, SIG } from "./mock-providers";
 
-/** Pulumi's wire markers for secrets and assets in mock inputs. */
-const SIG = "4dabf18193072939515e22adb298388d";
-const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
+/** Pulumi's wire marker for assets in mock inputs. */
 const ASSET_SIG = "c44067f5952c0a294b673a41bacd8c17";
 
 /** What a redacted secret looks like in recorded inputs. */
@@ -38,14 +38,20 @@ export interface UploadedFile {
   readonly content: string;
 }
 
-/** Custom resource types the program may declare, and what the mock returns as their state. */
-const KNOWN_TYPES: Record<string, (inputs: Record<string, unknown>) => Record<string, unknown>> = {
-  "command:remote:Command": (i) => ({ ...i, stdout: "ok\n", stderr: "" }),
-  "command:remote:CopyToRemote": (i) => i,
-};
+/** A stack output the referenced stack holds as a secret (see `secretStackOutput`). */
+class SecretStackOutput {
+  constructor(readonly value: unknown) {}
+}
+
+/** Mark one output of a mocked referenced stack as secret, as the engine reports it. */
+export function secretStackOutput(value: unknown): unknown {
+  return new SecretStackOutput(value);
+}
 
 /** Stack outputs of other stacks, by full stack name, for StackReferences. */
 export type StackOutputsByName = Readonly<Record<string, Readonly<Record<string, unknown>> | undefined>>;
+
+const known = (table: Readonly<Record<string, unknown>>) => Object.keys(table).sort().join(", ");
 
 /** A strict Mocks implementation that records resources. */
 export class Recorder implements pulumi.runtime.Mocks {
@@ -55,7 +61,15 @@ export class Recorder implements pulumi.runtime.Mocks {
   readonly parents = new Map<string, string | undefined>();
   /** Resource name -> names in its dependsOn option. */
   readonly dependsOn = new Map<string, string[]>();
+  /** Tokens of every invoke, in call order (the mock sees no secret markers on invoke arguments, so they are not kept). */
   readonly invokes: string[] = [];
+  /**
+   * What the recorder refused: a type or token it has no handler for. runUnderMocks fails
+   * the run on any of these. They are collected rather than thrown: the runtime would only
+   * reject the refused resource's own outputs, which nobody may await, and report them
+   * after the run as stray rejections.
+   */
+  readonly refusals: string[] = [];
   /** Unredacted inputs by resource name, with secrets unwrapped: for tests only, never printed. */
   readonly rawInputs = new Map<string, Record<string, unknown>>();
 
@@ -67,19 +81,12 @@ export class Recorder implements pulumi.runtime.Mocks {
   async newResource(raw: pulumi.runtime.MockResourceArgs): Promise<{ id: string | undefined; state: Record<string, unknown> }> {
     // The mock monitor hands over assets as Asset objects whose text is a promise.
     const args = { ...raw, inputs: (await resolveAssets(raw.inputs)) as Record<string, unknown> };
-    if (args.type === "pulumi:pulumi:StackReference") {
-      const name = String(args.inputs.name);
-      if (!(name in this.references)) {
-        throw new Error(
-          `stack reference to ${name}: no such stack (the mock knows ${Object.keys(this.references).sort().join(", ") || "none"})`,
-        );
-      }
-      const outputs = this.references[name] ?? {};
-      this.record(args, {});
-      return { id: name, state: { outputs } };
-    }
-    if (args.custom !== false && !(args.type in KNOWN_TYPES)) {
-      throw new Error(`unexpected resource type ${args.type} (${args.name}): add it to the recorder's known types if it is intended`);
+    if (args.type === "pulumi:pulumi:StackReference") return this.stackReference(args);
+    const handler = RESOURCE_HANDLERS[args.type];
+    if (args.custom !== false && handler === undefined) {
+      this.refusals.push(
+        `unexpected resource type ${args.type} (${args.name}): the mock has no handler for it (it knows ${known(RESOURCE_HANDLERS)}); add one to cli/mock-providers.ts if it is intended`,
+      );
     }
     this.record(args, args.inputs);
     if (args.type === "command:remote:CopyToRemote") {
@@ -88,16 +95,44 @@ export class Recorder implements pulumi.runtime.Mocks {
         this.uploads.push({ resource: args.name, remotePath: String(args.inputs.remotePath), content: source.text });
       }
     }
-    // In preview the engine does not know a new command's output yet: leave output-only
-    // properties out, so they are unknown, as they are in a real preview.
     const rawInputs = raw.inputs as Record<string, unknown>;
-    const state = args.custom === false || this.preview ? rawInputs : KNOWN_TYPES[args.type]!(rawInputs);
-    return { id: args.custom === false ? undefined : `${args.name}-id`, state };
+    if (handler === undefined) return { id: args.custom === false ? undefined : `${args.name}-id`, state: rawInputs };
+    // In preview the engine does not know a new resource's outputs yet (its inputs may be
+    // unknown too): leave output-only properties out, so they are unknown, as in a real preview.
+    if (this.preview) return { id: `${args.name}-id`, state: rawInputs };
+    const created = handler({ name: args.name, inputs: rawInputs });
+    return { id: created.id ?? `${args.name}-id`, state: { ...rawInputs, ...created.outputs } };
+  }
+
+  /** A StackReference: the referenced stack's outputs, with the names of its secret ones. */
+  private stackReference(args: pulumi.runtime.MockResourceArgs): { id: string; state: Record<string, unknown> } {
+    const name = String((args.inputs as Record<string, unknown>).name);
+    if (!(name in this.references)) {
+      throw new Error(
+        `stack reference to ${name}: no such stack (the mock knows ${Object.keys(this.references).sort().join(", ") || "none"})`,
+      );
+    }
+    const outputs: Record<string, unknown> = {};
+    const secretOutputNames: string[] = [];
+    for (const [k, v] of Object.entries(this.references[name] ?? {})) {
+      // The engine returns a secret output's value as a secret and names it.
+      if (v instanceof SecretStackOutput) secretOutputNames.push(k);
+      outputs[k] = v instanceof SecretStackOutput ? { [SIG]: SECRET_SIG, value: v.value } : v;
+    }
+    this.record(args, {});
+    return { id: name, state: { outputs, secretOutputNames } };
   }
 
   call(args: pulumi.runtime.MockCallArgs): Record<string, unknown> {
     this.invokes.push(args.token);
-    throw new Error(`unexpected invoke ${args.token}: the program must not call providers here`);
+    const handler = INVOKE_HANDLERS[args.token];
+    if (handler === undefined) {
+      this.refusals.push(
+        `unexpected invoke ${args.token}: the mock has no handler for it (it knows ${known(INVOKE_HANDLERS)}); add one to cli/mock-providers.ts if the program is meant to call it`,
+      );
+      return {};
+    }
+    return handler(args.inputs as Record<string, unknown>);
   }
 
   private record(args: pulumi.runtime.MockResourceArgs, inputs: Record<string, unknown>): void {
@@ -223,6 +258,8 @@ export async function runUnderMocks(opts: {
   } finally {
     process.off("unhandledRejection", collect);
   }
+  // A refused type or token is a bug in the program or the mock, whatever else went wrong.
+  if (recorder.refusals.length > 0) throw new Error(recorder.refusals.join("\n"));
   if (errors.length > 0) throw programError(errors);
   return { recorder, outputs, resolved };
 }

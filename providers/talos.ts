@@ -22,6 +22,7 @@ export const TALOS_TOKENS = {
   bootstrap: "talos:machine/bootstrap:Bootstrap",
   kubeconfig: "talos:cluster/kubeconfig:Kubeconfig",
   getConfiguration: "talos:machine/getConfiguration:getConfiguration",
+  getClientConfiguration: "talos:client/getConfiguration:getConfiguration",
   getHealth: "talos:cluster/getHealth:getHealth",
 } as const;
 
@@ -84,6 +85,9 @@ export class Secrets extends pulumi.CustomResource {
   }
 }
 
+/** How ConfigurationApply applies a configuration (the provider's validator, v0.8.1). */
+export type ApplyMode = "auto" | "reboot" | "no_reboot" | "staged" | "staged_if_needing_reboot";
+
 /** Arguments of ConfigurationApply. */
 export interface ConfigurationApplyArgs {
   /** The node's address. */
@@ -95,8 +99,13 @@ export interface ConfigurationApplyArgs {
   readonly machineConfigurationInput: pulumi.Input<string>;
   /** YAML patches applied on top. */
   readonly configPatches?: pulumi.Input<pulumi.Input<string>[]>;
-  /** @default "auto" */
-  readonly applyMode?: pulumi.Input<"auto" | "reboot" | "no_reboot" | "staged" | "try" | "staged_if_needing_reboot">;
+  /**
+   * `staged_if_needing_reboot` dry-runs the apply and stages it only when it would reboot;
+   * it resolves to `auto` when the node cannot be asked (a fresh VM). The provider has no
+   * `try` mode.
+   * @default "auto"
+   */
+  readonly applyMode?: pulumi.Input<ApplyMode>;
   /** Reset the node when the resource is destroyed. Does nothing without `reset`. */
   readonly onDestroy?: pulumi.Input<{ readonly reset?: boolean; readonly graceful?: boolean; readonly reboot?: boolean }>;
   readonly timeouts?: pulumi.Input<{ readonly create?: string; readonly update?: string; readonly delete?: string }>;
@@ -104,8 +113,12 @@ export interface ConfigurationApplyArgs {
 
 /** Applies a machine configuration to one node. */
 export class ConfigurationApply extends pulumi.CustomResource {
+  /** The configuration as applied; secret. */
   declare readonly machineConfiguration: pulumi.Output<string>;
-  declare readonly resolvedApplyMode: pulumi.Output<string>;
+  /** A hash of the applied configuration: changes exactly when the node's configuration does. */
+  declare readonly machineConfigurationHash: pulumi.Output<string>;
+  /** The mode the provider chose (what `staged_if_needing_reboot` resolved to). */
+  declare readonly resolvedApplyMode: pulumi.Output<ApplyMode>;
 
   constructor(name: string, args: ConfigurationApplyArgs, opts: pulumi.CustomResourceOptions = {}) {
     super(
@@ -115,6 +128,7 @@ export class ConfigurationApply extends pulumi.CustomResource {
         ...args,
         machineConfigurationInput: pulumi.secret(args.machineConfigurationInput),
         machineConfiguration: undefined,
+        machineConfigurationHash: undefined,
         resolvedApplyMode: undefined,
       },
       {
@@ -142,25 +156,44 @@ export class Bootstrap extends pulumi.CustomResource {
   }
 }
 
+/** How a Kubernetes client reaches the cluster: `clientKey` is secret. */
+export interface KubernetesClientConfiguration {
+  /** The API server, `https://<endpoint>:6443`. */
+  readonly host: string;
+  readonly caCertificate: string;
+  readonly clientCertificate: string;
+  readonly clientKey: string;
+}
+
+/** Arguments of Kubeconfig. */
+export interface KubeconfigArgs {
+  readonly node: pulumi.Input<string>;
+  /** @default node */
+  readonly endpoint?: pulumi.Input<string>;
+  readonly clientConfiguration: pulumi.Input<ClientConfiguration>;
+  /** Renew the client certificate when it expires within this long. @default "720h" */
+  readonly certificateRenewalDuration?: pulumi.Input<string>;
+  /** The provider has only create and update timeouts here. */
+  readonly timeouts?: pulumi.Input<{ readonly create?: string; readonly update?: string }>;
+}
+
 /** The cluster's admin kubeconfig, kept in state and always secret. */
 export class Kubeconfig extends pulumi.CustomResource {
+  /** The kubeconfig file's text. */
   declare readonly kubeconfigRaw: pulumi.Output<string>;
+  /** The same credentials as fields, for a Kubernetes provider's settings. */
+  declare readonly kubernetesClientConfiguration: pulumi.Output<KubernetesClientConfiguration>;
 
-  constructor(
-    name: string,
-    args: {
-      readonly node: pulumi.Input<string>;
-      readonly endpoint?: pulumi.Input<string>;
-      readonly clientConfiguration: pulumi.Input<ClientConfiguration>;
-      readonly certificateRenewalDuration?: pulumi.Input<string>;
-    },
-    opts: pulumi.CustomResourceOptions = {},
-  ) {
+  constructor(name: string, args: KubeconfigArgs, opts: pulumi.CustomResourceOptions = {}) {
     super(
       TALOS_TOKENS.kubeconfig,
       name,
       { ...args, kubeconfigRaw: undefined, kubernetesClientConfiguration: undefined },
-      { ...PLUGIN, ...opts, additionalSecretOutputs: ["kubeconfigRaw", ...(opts.additionalSecretOutputs ?? [])] },
+      {
+        ...PLUGIN,
+        ...opts,
+        additionalSecretOutputs: ["kubeconfigRaw", "kubernetesClientConfiguration", ...(opts.additionalSecretOutputs ?? [])],
+      },
     );
   }
 }
@@ -186,6 +219,29 @@ export function getConfigurationOutput(
 ): pulumi.Output<{ machineConfiguration: string }> {
   const result = pulumi.runtime.invokeOutput<{ machineConfiguration: string }>(
     TALOS_TOKENS.getConfiguration,
+    { ...args },
+    { ...PLUGIN, ...opts },
+  );
+  return pulumi.secret(result);
+}
+
+/** Arguments of getClientConfiguration. */
+export interface GetClientConfigurationArgs {
+  readonly clusterName: pulumi.Input<string>;
+  readonly clientConfiguration: pulumi.Input<ClientConfiguration>;
+  /** Control-plane addresses talosctl talks to. */
+  readonly endpoints?: pulumi.Input<pulumi.Input<string>[]>;
+  /** Default target nodes. */
+  readonly nodes?: pulumi.Input<pulumi.Input<string>[]>;
+}
+
+/** A talosctl client configuration (talosconfig) for admins. The result is secret. */
+export function getClientConfigurationOutput(
+  args: GetClientConfigurationArgs,
+  opts: pulumi.InvokeOutputOptions = {},
+): pulumi.Output<{ talosConfig: string }> {
+  const result = pulumi.runtime.invokeOutput<{ talosConfig: string }>(
+    TALOS_TOKENS.getClientConfiguration,
     { ...args },
     { ...PLUGIN, ...opts },
   );

@@ -1,0 +1,13 @@
+/**
+ * Every part a segment stack may own, in declaration order: a part may read what the
+ * parts before it provide. Add a kind of resource (Proxmox VMs, NixOS hosts, a Talos
+ * cluster, a Kubernetes platform) as a part here; the dispatcher does not change.
+ */
+import { contracts } from "./contracts";
+import { jumpHost, router } from "./network";
+import type { SegmentPart } from "./part";
+
+export type { OutputName, PartResult, Provided, SegmentPart, SegmentScope } from "./part";
+
+/** The parts, in the order they are declared. */
+export const SEGMENT_PARTS: readonly SegmentPart[] = [jumpHost, router, contracts];

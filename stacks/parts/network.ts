@@ -1,0 +1,54 @@
+/** The network parts of a segment: its jump host (the SSH entry) and its router. */
+import { NixosHost } from "../../components/nixos-host";
+import type { SshTarget } from "../../components/release";
+import { Router } from "../../components/router";
+import { filesUnder } from "../../render/files";
+import { JUMP_DIR, jumpLabFacts, renderJumpFiles } from "../../render/jump";
+import { ROUTER_DIR, renderSegmentFiles } from "../../render/segment";
+import { OUTPUTS } from "../contracts";
+import { need, type SegmentPart } from "./part";
+
+/**
+ * The segment's jump host, a NixOS host. Admins and Pulumi reach it at the router's WAN
+ * address; the router forwards port 22 to it from the admin sources only.
+ */
+export const jumpHost: SegmentPart = {
+  id: "jump-host",
+  applies: ({ segment }) => segment.hosts[segment.jumpHost] !== undefined,
+  declare({ ctx, lab, segment, plan, access, timeout }) {
+    const target: SshTarget = {
+      host: segment.router.wanAddress,
+      user: lab.ssh.deploy.user,
+      privateKey: ctx.deployKey,
+      hostKey: plan.jumpHost.sshHostKey!,
+    };
+    const files = filesUnder(renderJumpFiles(plan, access, jumpLabFacts(lab)), JUMP_DIR);
+    const jump = new NixosHost(segment.jumpHost, { files, target, ...timeout });
+    return { provides: { entry: { target, resource: jump } }, outputs: { [OUTPUTS.jumpRelease]: jump.release } };
+  },
+};
+
+/** The segment's router: every segment has one. Its sshd accepts only the jump host, so Pulumi goes through it. */
+export const router: SegmentPart = {
+  id: "router",
+  applies: () => true,
+  declare({ ctx, lab, segment, plan, access, timeout }, provided) {
+    const entry = need(provided.entry, "router", "jump-host");
+    const box = new Router(
+      segment.router.name,
+      {
+        files: filesUnder(renderSegmentFiles(plan, access), ROUTER_DIR),
+        target: {
+          host: segment.router.lanAddress,
+          user: lab.ssh.deploy.user,
+          privateKey: ctx.deployKey,
+          hostKey: segment.router.sshHostKey,
+          proxy: entry.target,
+        },
+        ...timeout,
+      },
+      { dependsOn: [entry.resource] },
+    );
+    return { outputs: { [OUTPUTS.routerRelease]: box.release } };
+  },
+};

@@ -15,8 +15,8 @@
  *   services.dnsmasq adds its own lines; services.chrony writes its own config);
  * - apply.sh: installed as `homelab-apply`, the one command the deploy user may sudo.
  *
- * Printed from a small Nix value tree, so strings are always escaped and structure is
- * decided in code.
+ * Printed from the small Nix value tree of render/nix.ts, so strings are always escaped and
+ * structure is decided in code.
  */
 import { compareText } from "../model/order";
 import { compareCidr, type Cidr } from "../model/net";
@@ -25,113 +25,9 @@ import { HOMELAB_STATE_DIR } from "./apply-common";
 import type { RenderedFile } from "./files";
 import { generatedHeader } from "./header";
 import { renderHostFirewall, type HostFirewallSpec } from "./host-firewall";
+import { NixAttrs, NixInterp, NixRaw, nixAttrs, nixPath, printKey, printNixModule, type NixSection, type NixValue } from "./nix";
 import { NIXOS_APPLY_COMMAND, RELEASES_DIR, renderNixosApply } from "./nixos-apply";
 import { AUTHORIZED_KEYS_DIR, renderSshdConfig, SSH_HOST_KEY_PATH, type SshdPolicy } from "./sshd";
-
-// --- a small Nix value tree -------------------------------------------------------------------
-
-/** Nix source inserted as is: a path literal, a function call. Only ever built from code, never from model text. */
-export class NixRaw {
-  constructor(readonly text: string) {}
-}
-
-/** A double-quoted string with interpolations, e.g. `"${pkgs.dnsmasq}/bin/dnsmasq"`. */
-export class NixInterp {
-  constructor(readonly parts: readonly (string | NixRaw)[]) {}
-}
-
-/** An attribute set; each entry's path is printed dotted (`a.b.c = v;`). */
-export class NixAttrs {
-  constructor(readonly entries: readonly (readonly [readonly string[], NixValue])[]) {}
-}
-
-/** Any Nix value the renderer prints. */
-export type NixValue = string | number | boolean | NixRaw | NixInterp | NixAttrs | readonly NixValue[];
-
-/** An attribute set from an object whose keys are dotted paths of identifiers (code-known keys only). */
-function nixAttrs(obj: Readonly<Record<string, NixValue>>): NixAttrs {
-  return new NixAttrs(Object.entries(obj).map(([k, v]) => [k.split("."), v] as const));
-}
-
-/** A path literal relative to configuration.nix, e.g. `./host.nft`. */
-function nixPath(file: string): NixRaw {
-  if (!/^[A-Za-z0-9._+-]+$/.test(file) || file.startsWith(".")) throw new Error(`bug: ${file} cannot be a companion file name`);
-  return new NixRaw(`./${file}`);
-}
-
-const NIX_KEYWORDS = new Set(["if", "then", "else", "assert", "with", "let", "in", "rec", "inherit", "or"]);
-
-function escapeString(s: string): string {
-  return s
-    .replace(/\\/g, "\\\\")
-    .replace(/"/g, '\\"')
-    .replace(/\$\{/g, "\\${")
-    .replace(/\n/g, "\\n")
-    .replace(/\r/g, "\\r")
-    .replace(/\t/g, "\\t");
-}
-
-function printKey(segment: string): string {
-  return /^[A-Za-z_][A-Za-z0-9_'-]*$/.test(segment) && !NIX_KEYWORDS.has(segment) ? segment : `"${escapeString(segment)}"`;
-}
-
-function isScalar(v: NixValue): boolean {
-  return !(v instanceof NixAttrs) && !Array.isArray(v);
-}
-
-/** Print one value at an indentation depth (two spaces per level). */
-export function printNix(v: NixValue, depth = 0): string {
-  const pad = "  ".repeat(depth);
-  if (typeof v === "string") return `"${escapeString(v)}"`;
-  if (typeof v === "number") {
-    if (!Number.isInteger(v)) throw new Error(`bug: only integers are rendered to Nix, got ${v}`);
-    return String(v);
-  }
-  if (typeof v === "boolean") return v ? "true" : "false";
-  if (v instanceof NixRaw) return v.text;
-  if (v instanceof NixInterp) return `"${v.parts.map((p) => (typeof p === "string" ? escapeString(p) : `\${${p.text}}`)).join("")}"`;
-  if (v instanceof NixAttrs) {
-    if (v.entries.length === 0) return "{ }";
-    // Small sets of plain values (an address, a sudo command) read best on one line.
-    const inline = `{ ${v.entries.map(([path, value]) => `${path.map(printKey).join(".")} = ${printNix(value, depth + 1)};`).join(" ")} }`;
-    if (v.entries.every(([, value]) => isScalar(value)) && pad.length + inline.length <= 96) return inline;
-    const body = v.entries.map(([path, value]) => `${pad}  ${path.map(printKey).join(".")} = ${printNix(value, depth + 1)};`);
-    return `{\n${body.join("\n")}\n${pad}}`;
-  }
-  const list = v;
-  if (list.length === 0) return "[ ]";
-  const items = list.map((x) => printNix(x, depth + 1));
-  const inline = `[ ${items.join(" ")} ]`;
-  if (list.every(isScalar) && inline.length <= 80) return inline;
-  return `[\n${items.map((i) => `${pad}  ${i}`).join("\n")}\n${pad}]`;
-}
-
-/** One top-level group of settings, with a comment saying why. */
-interface NixSection {
-  readonly comment: readonly string[];
-  readonly entries: readonly (readonly [string, NixValue])[];
-}
-
-/** A NixOS module file: `{ config, lib, pkgs, ... }: { <sections> }`. Keys are dotted paths of code-known names. */
-function printNixModule(header: string, sections: readonly NixSection[]): string {
-  const body = sections
-    .map((s) =>
-      [
-        ...s.comment.map((l) => `  # ${l}`),
-        ...s.entries.map(([path, value]) => `  ${splitPath(path).map(printKey).join(".")} = ${printNix(value, 1)};`),
-      ].join("\n"),
-    )
-    .join("\n\n");
-  return `${header}\n{ config, lib, pkgs, ... }:\n\n{\n${body}\n}\n`;
-}
-
-/** Split a dotted path; a segment in double quotes may contain dots (`environment.etc."ssh/sshd_config".source`). */
-function splitPath(path: string): string[] {
-  const out: string[] = [];
-  const re = /"([^"]*)"|([^.]+)/g;
-  for (const m of path.matchAll(re)) out.push(m[1] ?? m[2]!);
-  return out;
-}
 
 // --- the host specification ---------------------------------------------------------------------
 
@@ -282,149 +178,166 @@ function daemonUnit(dm: NixosDaemon): NixAttrs {
   ]);
 }
 
-/** The configuration.nix text (checked with `nix-instantiate --parse`, evaluated lazily in tests). */
-export function renderNixosConfiguration(spec: NixosHostSpec): string {
-  const iface = spec.interface ?? DEFAULT_INTERFACE;
-  const files = spec.files ?? DEFAULT_NIXOS_FILES;
-  const daemons = [...(spec.daemons ?? [])].sort((a, b) => compareText(a.unit, b.unit));
-  const users = [...spec.access.users].sort((a, b) => compareText(a.name, b.name));
-  const deploy = users.filter((u) => u.deploy);
-  const iface4 = `networking.interfaces.${printKey(iface)}.ipv4`;
+/** The host's identity and clock settings. */
+function identitySection(spec: NixosHostSpec): NixSection {
+  return {
+    comment: ["Identity and time."],
+    entries: [
+      ["networking.hostName", spec.hostName],
+      ["networking.domain", spec.domain],
+      ["time.timeZone", spec.timeZone],
+      ["system.stateVersion", spec.stateVersion ?? DEFAULT_STATE_VERSION],
+      ...((spec.qemuGuest ?? true) ? [["services.qemuGuest.enable", true] as const] : []),
+    ],
+  };
+}
 
-  const sections: NixSection[] = [
-    {
-      comment: ["The host's disks and boot loader are facts of the installed machine (nixos-generate-config), not of the model."],
-      entries: [["imports", [new NixRaw("/etc/nixos/hardware-configuration.nix")]]],
-    },
-    {
-      comment: ["Identity and time."],
-      entries: [
-        ["networking.hostName", spec.hostName],
-        ["networking.domain", spec.domain],
-        ["time.timeZone", spec.timeZone],
-        ["system.stateVersion", spec.stateVersion ?? DEFAULT_STATE_VERSION],
-        ...((spec.qemuGuest ?? true) ? [["services.qemuGuest.enable", true] as const] : []),
+/** Static IPv4 addressing on the one NIC, with the routes through other routers. */
+function networkSection(spec: NixosHostSpec): NixSection {
+  const iface = spec.interface ?? DEFAULT_INTERFACE;
+  const iface4 = `networking.interfaces.${printKey(iface)}.ipv4`;
+  const routes = sortRoutes(spec.routes ?? []);
+  return {
+    comment: ["Static addressing from the model; the lab is IPv4 only, so IPv6 is off rather than half-configured."],
+    entries: [
+      ["networking.useDHCP", false],
+      ["networking.enableIPv6", false],
+      [`${iface4}.addresses`, spec.addresses.map((a) => nixAttrs({ address: a.address, prefixLength: a.prefixLength }))],
+      ...(routes.length > 0
+        ? [[`${iface4}.routes`, routes.map((r) => nixAttrs({ address: r.to.network, prefixLength: r.to.prefix, via: r.via }))] as const]
+        : []),
+      ["networking.defaultGateway", nixAttrs({ address: spec.gateway, interface: iface })],
+      ["networking.nameservers", [...spec.nameservers]],
+      ["networking.search", [spec.domain]],
+    ],
+  };
+}
+
+/** Follow the lab's NTP server, or stay out of the way of the host's own chronyd. */
+function timeSection(spec: NixosHostSpec): NixSection {
+  return spec.timeServers.length > 0
+    ? { comment: ["Time from the lab's NTP server only."], entries: [["networking.timeServers", [...spec.timeServers]]] }
+    : {
+        comment: ["This host runs chronyd itself; systemd-timesyncd would fight it for the clock."],
+        entries: [["services.timesyncd.enable", false]],
+      };
+}
+
+/** The tested ruleset file, included verbatim. */
+function firewallSection(files: NixosHostFiles): NixSection {
+  return {
+    comment: [`The firewall is ${files.firewall}, as tested: the nftables module includes it verbatim; the built-in firewall is off.`],
+    entries: [
+      ["networking.firewall.enable", false],
+      ["networking.nftables.enable", true],
+      ["networking.nftables.rulesetFile", nixPath(files.firewall)],
+    ],
+  };
+}
+
+/** The openssh module for its unit, host keys and PAM, running the tested sshd_config. */
+function sshdSection(files: NixosHostFiles): NixSection {
+  return {
+    comment: [
+      `sshd runs ${files.sshd}, as tested. The module still provides the unit, host key generation and`,
+      "the PAM service; its own generated file is replaced. The settings below only keep the module's",
+      "PAM service consistent with the file (no password authentication through PAM either).",
+    ],
+    entries: [
+      ["services.openssh.enable", true],
+      ["services.openssh.openFirewall", false],
+      ["services.openssh.hostKeys", [nixAttrs({ type: "ed25519", path: SSH_HOST_KEY_PATH })]],
+      [
+        "services.openssh.settings",
+        nixAttrs({ UsePAM: true, PasswordAuthentication: false, KbdInteractiveAuthentication: false, PermitRootLogin: "no" }),
       ],
-    },
-    {
-      comment: ["Static addressing from the model; the lab is IPv4 only, so IPv6 is off rather than half-configured."],
-      entries: [
-        ["networking.useDHCP", false],
-        ["networking.enableIPv6", false],
-        [`${iface4}.addresses`, spec.addresses.map((a) => nixAttrs({ address: a.address, prefixLength: a.prefixLength }))],
-        ...((spec.routes ?? []).length > 0
-          ? [
-              [
-                `${iface4}.routes`,
-                sortRoutes(spec.routes ?? []).map((r) => nixAttrs({ address: r.to.network, prefixLength: r.to.prefix, via: r.via })),
-              ] as const,
-            ]
-          : []),
-        ["networking.defaultGateway", nixAttrs({ address: spec.gateway, interface: iface })],
-        ["networking.nameservers", [...spec.nameservers]],
-        ["networking.search", [spec.domain]],
-      ],
-    },
-    spec.timeServers.length > 0
-      ? { comment: ["Time from the lab's NTP server only."], entries: [["networking.timeServers", [...spec.timeServers]]] }
-      : {
-          comment: ["This host runs chronyd itself; systemd-timesyncd would fight it for the clock."],
-          entries: [["services.timesyncd.enable", false]],
-        },
-    {
-      comment: [`The firewall is ${files.firewall}, as tested: the nftables module includes it verbatim; the built-in firewall is off.`],
-      entries: [
-        ["networking.firewall.enable", false],
-        ["networking.nftables.enable", true],
-        ["networking.nftables.rulesetFile", nixPath(files.firewall)],
-      ],
-    },
-    {
-      comment: [
-        `sshd runs ${files.sshd}, as tested. The module still provides the unit, host key generation and`,
-        "the PAM service; its own generated file is replaced. The settings below only keep the module's",
-        "PAM service consistent with the file (no password authentication through PAM either).",
-      ],
-      entries: [
-        ["services.openssh.enable", true],
-        ["services.openssh.openFirewall", false],
-        ["services.openssh.hostKeys", [nixAttrs({ type: "ed25519", path: SSH_HOST_KEY_PATH })]],
-        [
-          "services.openssh.settings",
-          nixAttrs({ UsePAM: true, PasswordAuthentication: false, KbdInteractiveAuthentication: false, PermitRootLogin: "no" }),
-        ],
-        [`environment.etc."ssh/sshd_config".source`, new NixRaw(`lib.mkForce ${nixPath(files.sshd).text}`)],
-      ],
-    },
-    {
-      comment: [
-        "Users come from the model only, with keys and no passwords: NixOS writes the keys to",
-        `${AUTHORIZED_KEYS_DIR}/<user>, which is where sshd_config looks. Root is locked.`,
-      ],
-      entries: [
-        ["users.mutableUsers", false],
-        ["users.users.root.hashedPassword", "!"],
-        ...users.map(
-          (u) =>
-            [
-              `users.users.${printKey(u.name)}`,
-              new NixAttrs([
-                [["isNormalUser"], true],
-                ...(u.deploy ? [] : [[["extraGroups"], ["wheel"]] as const]),
-                [["openssh", "authorizedKeys", "keys"], [...u.keys].sort()],
-              ]),
-            ] as const,
+      [`environment.etc."ssh/sshd_config".source`, new NixRaw(`lib.mkForce ${nixPath(files.sshd).text}`)],
+    ],
+  };
+}
+
+/** The model's users with their keys, admins in wheel; no passwords anywhere. */
+function usersSection(users: readonly SshAccess["users"][number][]): NixSection {
+  return {
+    comment: [
+      "Users come from the model only, with keys and no passwords: NixOS writes the keys to",
+      `${AUTHORIZED_KEYS_DIR}/<user>, which is where sshd_config looks. Root is locked.`,
+    ],
+    entries: [
+      ["users.mutableUsers", false],
+      ["users.users.root.hashedPassword", "!"],
+      ...users.map(
+        (u) =>
+          [
+            `users.users.${printKey(u.name)}`,
+            new NixAttrs([
+              [["isNormalUser"], true],
+              ...(u.deploy ? [] : [[["extraGroups"], ["wheel"]] as const]),
+              [["openssh", "authorizedKeys", "keys"], [...u.keys].sort()],
+            ]),
+          ] as const,
+      ),
+    ],
+  };
+}
+
+/** sudo: wheel without a password, the deploy identity only the commit-confirm command. */
+function sudoSection(deploy: readonly SshAccess["users"][number][]): NixSection {
+  return {
+    comment: [
+      "sudo: admins are in wheel without a sudo password, because the lab has no passwords at all (a",
+      "sudo password would be the one password in the model). The trade-off: an admin's SSH key is",
+      "root on this host. The deploy identity is not in wheel; it may run the commit-confirm command",
+      "and nothing else. (It can still change everything through a release: it deploys the host.)",
+    ],
+    entries: [
+      ["security.sudo.wheelNeedsPassword", false],
+      [
+        "security.sudo.extraRules",
+        deploy.map((u) =>
+          nixAttrs({
+            users: [u.name],
+            commands: [nixAttrs({ command: `/run/current-system/sw/bin/${NIXOS_APPLY_COMMAND}`, options: ["NOPASSWD"] })],
+          }),
         ),
       ],
-    },
-    {
-      comment: [
-        "sudo: admins are in wheel without a sudo password, because the lab has no passwords at all (a",
-        "sudo password would be the one password in the model). The trade-off: an admin's SSH key is",
-        "root on this host. The deploy identity is not in wheel; it may run the commit-confirm command",
-        "and nothing else. (It can still change everything through a release: it deploys the host.)",
-      ],
-      entries: [
-        ["security.sudo.wheelNeedsPassword", false],
-        [
-          "security.sudo.extraRules",
-          deploy.map((u) =>
-            nixAttrs({
-              users: [u.name],
-              commands: [nixAttrs({ command: `/run/current-system/sw/bin/${NIXOS_APPLY_COMMAND}`, options: ["NOPASSWD"] })],
-            }),
-          ),
-        ],
-      ],
-    },
-    {
-      comment: [
-        `Commit-confirm: ${files.apply} is installed as ${NIXOS_APPLY_COMMAND}; the deploy identity uploads each`,
-        `release to ${RELEASES_DIR}/<id>/ before calling it.`,
-      ],
-      entries: [
-        [
-          "environment.systemPackages",
-          [
-            new NixRaw(`(pkgs.writeScriptBin "${NIXOS_APPLY_COMMAND}" (builtins.readFile ${nixPath(files.apply).text}))`),
-            ...(spec.packages ?? []).map((p) => new NixRaw(`pkgs.${p}`)),
-          ],
-        ],
-        [
-          "systemd.tmpfiles.rules",
-          [
-            `d ${HOMELAB_STATE_DIR} 0755 root root -`,
-            ...deploy.map((u) => `d ${RELEASES_DIR} 0700 ${u.name} users -`),
-            ...(spec.tmpfiles ?? []),
-          ],
-        ],
-      ],
-    },
-  ];
+    ],
+  };
+}
 
+/** The commit-confirm command, the admins' packages and the state directories. */
+function commitConfirmSection(spec: NixosHostSpec, files: NixosHostFiles, deploy: readonly SshAccess["users"][number][]): NixSection {
+  return {
+    comment: [
+      `Commit-confirm: ${files.apply} is installed as ${NIXOS_APPLY_COMMAND}; the deploy identity uploads each`,
+      `release to ${RELEASES_DIR}/<id>/ before calling it.`,
+    ],
+    entries: [
+      [
+        "environment.systemPackages",
+        [
+          new NixRaw(`(pkgs.writeScriptBin "${NIXOS_APPLY_COMMAND}" (builtins.readFile ${nixPath(files.apply).text}))`),
+          ...(spec.packages ?? []).map((p) => new NixRaw(`pkgs.${p}`)),
+        ],
+      ],
+      [
+        "systemd.tmpfiles.rules",
+        [
+          `d ${HOMELAB_STATE_DIR} 0755 root root -`,
+          ...deploy.map((u) => `d ${RELEASES_DIR} 0700 ${u.name} users -`),
+          ...(spec.tmpfiles ?? []),
+        ],
+      ],
+    ],
+  };
+}
+
+/** The Prometheus exporters, or no section when the host runs none. */
+function exportersSection(spec: NixosHostSpec): NixSection[] {
   const exporters = [...(spec.exporters ?? [])].sort((a, b) => compareText(a.kind, b.kind));
-  if (exporters.length > 0) {
-    sections.push({
+  if (exporters.length === 0) return [];
+  return [
+    {
       comment: ["Prometheus exporters, each on the host's own address; host.nft decides who may scrape them (the model's flows)."],
       entries: exporters.map(
         (e) =>
@@ -440,12 +353,17 @@ export function renderNixosConfiguration(spec: NixosHostSpec): string {
             ]),
           ] as const,
       ),
-    });
-  }
+    },
+  ];
+}
 
-  if (daemons.length > 0) {
-    const accounts = [...new Set(daemons.map((dm) => dm.user))].sort();
-    sections.push({
+/** The daemons' system accounts and units, or no section when the host runs none. */
+function daemonsSection(spec: NixosHostSpec): NixSection[] {
+  const daemons = [...(spec.daemons ?? [])].sort((a, b) => compareText(a.unit, b.unit));
+  if (daemons.length === 0) return [];
+  const accounts = [...new Set(daemons.map((dm) => dm.user))].sort();
+  return [
+    {
       comment: ["Daemons run the packaged binaries on their companion files, byte for byte the files the tests checked."],
       entries: [
         ...accounts.flatMap((a) => [
@@ -454,9 +372,31 @@ export function renderNixosConfiguration(spec: NixosHostSpec): string {
         ]),
         ...daemons.map((dm) => [`systemd.services.${printKey(dm.unit)}`, daemonUnit(dm)] as const),
       ],
-    });
-  }
+    },
+  ];
+}
 
+/** The configuration.nix text (checked with `nix-instantiate --parse`, evaluated lazily in tests). */
+export function renderNixosConfiguration(spec: NixosHostSpec): string {
+  const files = spec.files ?? DEFAULT_NIXOS_FILES;
+  const users = [...spec.access.users].sort((a, b) => compareText(a.name, b.name));
+  const deploy = users.filter((u) => u.deploy);
+  const sections: NixSection[] = [
+    {
+      comment: ["The host's disks and boot loader are facts of the installed machine (nixos-generate-config), not of the model."],
+      entries: [["imports", [new NixRaw("/etc/nixos/hardware-configuration.nix")]]],
+    },
+    identitySection(spec),
+    networkSection(spec),
+    timeSection(spec),
+    firewallSection(files),
+    sshdSection(files),
+    usersSection(users),
+    sudoSection(deploy),
+    commitConfirmSection(spec, files, deploy),
+    ...exportersSection(spec),
+    ...daemonsSection(spec),
+  ];
   return printNixModule(
     generatedHeader("#", `configuration.nix of ${spec.hostName}.${spec.domain} (${spec.role})`, "render/nixos.ts"),
     sections,

@@ -14,6 +14,8 @@ const impure = [
     message: "imports point down only: model/ and render/ never import components/, stacks/, providers/ or cli/.",
   },
 ];
+/** The only modules of the pure layers that read files: the lab's YAML, and the scripts' fixed bash. */
+const loaders = ["model/load.ts", "render/scripts/load.ts"];
 const noFs = {
   paths: [
     { name: "fs", message: "only the loaders read files: pass data in instead." },
@@ -49,11 +51,11 @@ export default tseslint.config(
   },
   {
     files: ["model/**/*.ts", "render/**/*.ts", "pages/**/*.ts"],
-    ignores: ["model/load.ts"],
+    ignores: loaders,
     rules: { "no-restricted-imports": ["error", { patterns: impure, ...noFs }] },
   },
   {
-    files: ["model/load.ts"],
+    files: loaders,
     rules: { "no-restricted-imports": ["error", { patterns: impure }] },
   },
   {

@@ -5,8 +5,12 @@
  * and the tests does not: the exit codes, the default confirm timeout, the release-id rule,
  * one command at a time under a lock, and where state lives.
  *
- * The bash snippets below are template text: `\${` is bash's `${`, `\\` a backslash.
+ * Each script is a facts block rendered here in TypeScript (the box's names, paths, timeouts
+ * and this protocol's constants, every value shell-quoted) followed by fixed bash kept as
+ * `.sh` files under render/scripts/: `apply-common.sh` (strict mode, die, check_id, the lock,
+ * the path checks), then the script's own body. shellcheck reads those files as they are.
  */
+import { loadScriptBody, type ScriptBody } from "./scripts/load";
 
 /**
  * Exit codes of both apply scripts (the Release component and the tests rely on them): 0 done;
@@ -23,44 +27,77 @@ export const DEFAULT_CONFIRM_TIMEOUT_SECONDS = 120;
 /** Where the lab's state lives on every box (HOMELAB_STATE overrides it in tests). */
 export const HOMELAB_STATE_DIR = "/var/lib/homelab";
 
-/** Strict mode and a umask that keeps installed files world-readable, not world-writable. */
-export const BASH_STRICT = `set -euo pipefail
-umask 022`;
+// --- the facts block ------------------------------------------------------------------------------
 
-/** `EXIT_*` variables with the values of {@link APPLY_EXIT}, for `die "$EXIT_..."`. */
-export const BASH_EXIT_CODES = `EXIT_USAGE=${APPLY_EXIT.usage}
-EXIT_CHECK=${APPLY_EXIT.check}
-EXIT_NOT_PENDING=${APPLY_EXIT.notPending}
-EXIT_INSTALL=${APPLY_EXIT.install}
-EXIT_BUSY=${APPLY_EXIT.busy}`;
-
-/** `die <code> <message...>`: report through the script's own stderr function (`report`, a bash command using `$*`), then exit. */
-export function bashDie(report: string): string {
-  return `die() {
-  local code=$1
-  shift
-  ${report}
-  exit "$code"
-}`;
+/** One element of a bash array, with an optional trailing comment. */
+export interface ShellItem {
+  readonly value: string;
+  readonly comment?: string;
 }
 
-/** `check_id <id>`: dies with a usage error unless the id is a safe release directory name. */
-export const BASH_CHECK_ID = `check_id() {
-  [[ "\${1:-}" =~ ^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$ ]] || die "$EXIT_USAGE" "a release id is 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit (got '\${1:-}')"
-}`;
+/** One variable of a facts block: a string (single-quoted), a non-negative integer, or an array of strings. */
+export interface ShellFact {
+  /** An upper-case shell name, e.g. `WAN_IFACE`. */
+  readonly name: string;
+  readonly value: string | number | readonly ShellItem[];
+  /** A comment line above the variable. @default none */
+  readonly comment?: string;
+}
+
+/** A single-quoted shell word: bash expands nothing inside it, whatever the text. */
+export function shq(text: string): string {
+  return `'${text.replace(/'/g, `'\\''`)}'`;
+}
+
+/** A comment's text must stay on its one line. */
+function commentText(text: string): string {
+  if (/[\n\r]/.test(text)) throw new Error(`bug: a facts comment must be one line, got ${JSON.stringify(text)}`);
+  return text;
+}
+
+/** `NAME='value'`, `NAME=42` or `NAME=(\n  'a'  # comment\n)`. */
+function factLines(fact: ShellFact): string[] {
+  if (!/^[A-Z][A-Z0-9_]*$/.test(fact.name)) throw new Error(`bug: ${JSON.stringify(fact.name)} is not an upper-case shell variable name`);
+  const above = fact.comment === undefined ? [] : [`# ${commentText(fact.comment)}`];
+  const { name, value } = fact;
+  if (typeof value === "string") return [...above, `${name}=${shq(value)}`];
+  if (typeof value === "number") {
+    if (!Number.isSafeInteger(value) || value < 0) throw new Error(`bug: fact ${name} must be a non-negative integer, got ${value}`);
+    return [...above, `${name}=${value}`];
+  }
+  if (value.length === 0) return [...above, `${name}=()`];
+  const items = value.map((i) => `  ${shq(i.value)}${i.comment === undefined ? "" : `  # ${commentText(i.comment)}`}`);
+  return [...above, `${name}=(`, ...items, ")"];
+}
+
+/** The protocol's constants every apply script reads: the state directory's default and the exit codes. */
+function protocolFacts(): ShellFact[] {
+  return [
+    { name: "STATE_DIR", value: HOMELAB_STATE_DIR, comment: "The commit-confirm protocol (render/apply-common.ts)." },
+    { name: "EXIT_USAGE", value: APPLY_EXIT.usage },
+    { name: "EXIT_CHECK", value: APPLY_EXIT.check },
+    { name: "EXIT_NOT_PENDING", value: APPLY_EXIT.notPending },
+    { name: "EXIT_INSTALL", value: APPLY_EXIT.install },
+    { name: "EXIT_BUSY", value: APPLY_EXIT.busy },
+  ];
+}
+
+// --- the assembled script ---------------------------------------------------------------------------
+
+/** The two commit-confirm scripts, by their body's file under render/scripts/. */
+export type ApplyScriptKind = Exclude<ScriptBody, "apply-common">;
+
+/** The fixed bash of one kind of script, the same on every box: apply-common.sh, then the kind's own body. */
+export function applyScriptBody(kind: ApplyScriptKind): string {
+  return `${loadScriptBody("apply-common")}\n${loadScriptBody(kind)}`;
+}
 
 /**
- * `lock`: one command at a time, on descriptor 9 of `<dir>/lock`, waiting at most `$LOCK_WAIT`
- * seconds; `busy` is the message when that runs out.
+ * The script as deployed: the shebang, `header` (from generatedHeader), the box's facts with the
+ * protocol's constants, a blank line, then {@link applyScriptBody}.
  */
-export function bashLock(dir: string, busy: string): string {
-  return `lock() {
-  mkdir -p "${dir}"
-  exec 9>"${dir}/lock"
-  flock -w "$LOCK_WAIT" 9 || die "$EXIT_BUSY" "${busy}"
-}`;
+export function renderApplyScript(header: string, facts: readonly ShellFact[], kind: ApplyScriptKind): string {
+  const lines = [...facts, ...protocolFacts()].flatMap(factLines);
+  const head = `#!/usr/bin/env bash\n${header}\n# --- facts from the model -------------------------------------------------------------`;
+  return `${head}\n${lines.join("\n")}\n\n${applyScriptBody(kind)}`;
 }
-
-/** HOMELAB_ROOT and HOMELAB_STATE must be absolute: a watchdog may run from another working directory. */
-export const BASH_PATH_CHECKS = `[[ -z "$ROOT" || "$ROOT" == /* ]] || die "$EXIT_USAGE" "HOMELAB_ROOT must be an absolute path, not '$ROOT'"
-[[ "$STATE" == /* ]] || die "$EXIT_USAGE" "HOMELAB_STATE must be an absolute path, not '$STATE'"`;

@@ -6,18 +6,10 @@
  * the activated system the boot default; without it the watchdog re-activates the previous
  * generation. A reboot before the confirm also lands on the previous generation, because
  * `test` never touches the boot default.
+ *
+ * The script is render/scripts/nixos-apply.sh; this module renders only its facts.
  */
-import {
-  APPLY_EXIT,
-  BASH_CHECK_ID,
-  BASH_EXIT_CODES,
-  BASH_PATH_CHECKS,
-  BASH_STRICT,
-  DEFAULT_CONFIRM_TIMEOUT_SECONDS,
-  HOMELAB_STATE_DIR,
-  bashDie,
-  bashLock,
-} from "./apply-common";
+import { DEFAULT_CONFIRM_TIMEOUT_SECONDS, HOMELAB_STATE_DIR, renderApplyScript } from "./apply-common";
 import { generatedHeader } from "./header";
 
 /** The command the configuration installs apply.sh as, and the deploy user's only sudo rule. */
@@ -35,263 +27,18 @@ export interface NixosApplySpec {
   readonly defaultTimeoutSeconds?: number;
 }
 
-/** The apply.sh text (checked with `bash -n` and shellcheck). */
+/** The apply.sh text: the host's facts, then the body every NixOS host shares (checked with `bash -n` and shellcheck). */
 export function renderNixosApply(spec: NixosApplySpec): string {
   const timeout = spec.defaultTimeoutSeconds ?? DEFAULT_CONFIRM_TIMEOUT_SECONDS;
   if (!Number.isInteger(timeout) || timeout < 1) throw new Error(`bug: confirm timeout must be a positive integer, got ${timeout}`);
   const header = generatedHeader("#", `apply.sh: NixOS commit-confirm for ${spec.host}`, "render/nixos-apply.ts");
-  return `#!/usr/bin/env bash
-${header}#
-# Installed as ${NIXOS_APPLY_COMMAND} (the deploy identity's only sudo rule):
-#   ${NIXOS_APPLY_COMMAND} apply <release-id> [timeoutSeconds]
-#       Installs ${RELEASES_DIR}/<release-id>/ as ${NIXOS_CONFIG_DIR}/, builds it
-#       ("nixos-rebuild build"), arms a watchdog, then activates it as "nixos-rebuild test"
-#       would ("switch-to-configuration test"): running, but not the boot default.
-#   ${NIXOS_APPLY_COMMAND} confirm <release-id>
-#       From a NEW SSH connection (proof the host is still reachable): disarms the watchdog and
-#       makes exactly the activated system the boot default. Exit ${APPLY_EXIT.notPending} if it was already rolled back.
-#   ${NIXOS_APPLY_COMMAND} rollback <release-id>     roll back a pending release now
-#   ${NIXOS_APPLY_COMMAND} status                    what runs, what boots, what is pending
-#
-# A new apply while another release is pending rolls that one back first (superseded).
-# Without a confirm the watchdog re-activates the generation that ran before (the system
-# profile, which "test" never changes) and restores its files. A reboot before the confirm
-# boots that generation too; the next command notices the watchdog is gone and records the
-# rollback.
-#
-# Tested off-NixOS: the tests run this script with HOMELAB_ROOT pointing at a scratch tree and
-# stand-ins for nixos-rebuild, nix-env and switch-to-configuration. Not testable there: a real
-# build and activation (and what activation does to a live SSH session), sudo's rule, the
-# garbage-collection root, and a real reboot.
-#
-# HOMELAB_ROOT prefixes every system path; HOMELAB_STATE replaces ${HOMELAB_STATE_DIR}.
-# Exit status: ${APPLY_EXIT.failed} error, ${APPLY_EXIT.usage} usage, ${APPLY_EXIT.check} release missing, ${APPLY_EXIT.notPending} not pending (rolled back),
-# ${APPLY_EXIT.install} build failed (nothing activated) or activation failed (rolled back), ${APPLY_EXIT.busy} lock held too long.
-${BASH_STRICT}
-
-ROOT="\${HOMELAB_ROOT:-}"
-STATE="\${HOMELAB_STATE:-$ROOT${HOMELAB_STATE_DIR}}"
-RELEASES="$STATE/releases"
-BOOK="$STATE/apply"
-CONFIG_DIR="$ROOT${NIXOS_CONFIG_DIR}"
-PROFILE="$ROOT/nix/var/nix/profiles/system"
-CURRENT="$ROOT/run/current-system"
-DEFAULT_TIMEOUT=${timeout}
-NAME="${NIXOS_APPLY_COMMAND}"
-${BASH_EXIT_CODES}
-# A rollback holds the lock through one activation; nothing else holds it for long.
-LOCK_WAIT=600
-SELF="$(readlink -f "$0")"
-# sudo and non-interactive SSH sessions bring a minimal environment: put NixOS's own tools first
-# (not under HOMELAB_ROOT, where the tests' stand-ins must win), and nixpkgs on NIX_PATH.
-if [[ -z "$ROOT" ]]; then export PATH="/run/wrappers/bin:/run/current-system/sw/bin:\${PATH:-/usr/bin:/bin}"; fi
-export NIX_PATH="\${NIX_PATH:-nixpkgs=/nix/var/nix/profiles/per-user/root/channels/nixos}"
-
-log() { printf '%s: %s\\n' "$NAME" "$*" >&2; }
-${bashDie(`log "$*"`)}
-now() { date -u +%Y-%m-%dT%H:%M:%SZ; }
-
-${BASH_CHECK_ID}
-
-# One command at a time: apply, confirm, rollback and the watchdog all take this lock.
-${bashLock("$BOOK", "another $NAME command held $BOOK/lock for $LOCK_WAIT s")}
-unlock() {
-  flock -u 9
-  exec 9>&-
-}
-
-pending_id() { cat "$BOOK/pending" 2>/dev/null || true; }
-
-watchdog_alive() {
-  local pid
-  pid="$(cat "$BOOK/watchdog-pid" 2>/dev/null || true)"
-  [[ -n "$pid" && -r "/proc/$pid/cmdline" ]] || return 1
-  # The pid may have been reused after a reboot: it must still be this script's watchdog.
-  tr '\\0' ' ' <"/proc/$pid/cmdline" | grep -q -- " watchdog "
-}
-
-kill_watchdog() {
-  if watchdog_alive; then kill "$(cat "$BOOK/watchdog-pid")" 2>/dev/null || true; fi
-}
-
-clear_pending() {
-  rm -f "$BOOK/pending" "$BOOK/pending-system" "$BOOK/previous-system" "$BOOK/watchdog-pid" "$BOOK/deadline" "$BOOK/result"
-  rm -rf "$BOOK/previous-files"
-}
-
-# Re-activate the system that ran before the pending release and restore its files.
-# The caller holds the lock.
-roll_back_locked() {
-  local id="$1" why="$2" previous
-  previous="$(cat "$BOOK/previous-system")"
-  log "rolling back release $id: $why"
-  rm -rf "$CONFIG_DIR"
-  if [[ -d "$BOOK/previous-files" ]]; then cp -a "$BOOK/previous-files" "$CONFIG_DIR"; fi
-  if ! "$previous/bin/switch-to-configuration" test; then
-    log "re-activating $previous failed; it is still the boot default, so a reboot restores it"
-  fi
-  printf 'rolled-back %s %s\\n' "$(now)" "$why" >"$BOOK/result-$id"
-  clear_pending
-}
-
-# A pending release whose watchdog is gone (the host rebooted, or someone killed it) is
-# rolled back now rather than left pending forever. The caller holds the lock.
-reconcile_locked() {
-  local id
-  id="$(pending_id)"
-  if [[ -n "$id" ]] && ! watchdog_alive; then
-    roll_back_locked "$id" "its watchdog is gone (reboot or kill) and it was never confirmed"
-  fi
-}
-
-cmd_apply() {
-  local id="\${1:-}" timeout="\${2:-$DEFAULT_TIMEOUT}" src previous pending new
-  check_id "$id"
-  if ! [[ "$timeout" =~ ^[0-9]{1,5}$ ]] || ((timeout < 1 || timeout > 86400)); then
-    die "$EXIT_USAGE" "the timeout is 1-86400 seconds (got '$timeout')"
-  fi
-  src="$RELEASES/$id"
-  [[ -f "$src/configuration.nix" ]] || die "$EXIT_CHECK" "release $id is not uploaded: $src/configuration.nix is missing"
-  lock
-  reconcile_locked
-  pending="$(pending_id)"
-  if [[ -n "$pending" ]]; then
-    # Start from a confirmed state: the snapshot below must never be an unconfirmed release.
-    log "release $pending is still pending; rolling it back first"
-    kill_watchdog
-    roll_back_locked "$pending" "superseded by release $id"
-  fi
-  previous="$(readlink -f "$PROFILE")" || die 1 "there is no system profile at $PROFILE"
-  [[ -x "$previous/bin/switch-to-configuration" ]] || die 1 "$previous is not a NixOS system (no bin/switch-to-configuration)"
-
-  rm -rf "$BOOK/previous-files" "$BOOK/result-$id" "$BOOK/result"
-  if [[ -d "$CONFIG_DIR" ]]; then cp -a "$CONFIG_DIR" "$BOOK/previous-files"; fi
-  # A fresh directory swapped in, so no file of an older release lingers.
-  mkdir -p "$(dirname "$CONFIG_DIR")"
-  rm -rf "$CONFIG_DIR.new"
-  cp -a "$src" "$CONFIG_DIR.new"
-  rm -rf "$CONFIG_DIR"
-  mv "$CONFIG_DIR.new" "$CONFIG_DIR"
-
-  # Build first: nothing changes on the host yet, so a build failure needs no rollback, and
-  # the confirm deadline does not tick away while packages download. The result link in the
-  # bookkeeping directory keeps the new system from garbage collection until the confirm.
-  log "building release $id"
-  if ! (cd "$BOOK" && nixos-rebuild build -I "nixos-config=$CONFIG_DIR/configuration.nix"); then
-    rm -rf "$CONFIG_DIR"
-    if [[ -d "$BOOK/previous-files" ]]; then cp -a "$BOOK/previous-files" "$CONFIG_DIR"; fi
-    rm -rf "$BOOK/previous-files"
-    printf 'failed %s nixos-rebuild build failed; nothing was activated\\n' "$(now)" >"$BOOK/result-$id"
-    die "$EXIT_INSTALL" "release $id failed to build; nothing was activated"
-  fi
-  new="$(readlink -f "$BOOK/result")"
-  printf '%s\\n' "$previous" >"$BOOK/previous-system"
-  printf '%s\\n' "$new" >"$BOOK/pending-system"
-  printf '%s\\n' "$id" >"$BOOK/pending"
-
-  # Arm the watchdog before anything is activated: in its own session, detached from this
-  # SSH connection, so neither a dropped connection nor the activation can take it along.
-  setsid "$SELF" watchdog "$id" "$timeout" </dev/null >>"$BOOK/watchdog.log" 2>&1 9>&- &
-  printf '%s\\n' "$!" >"$BOOK/watchdog-pid"
-  printf '%s\\n' "$(($(date +%s) + timeout))" >"$BOOK/deadline"
-
-  # Activate without making it the boot default (what "nixos-rebuild test" does). The lock is
-  # held throughout, so a confirm or the watchdog sees either the old or the new system.
-  log "activating release $id (running, not the boot default)"
-  if ! "$new/bin/switch-to-configuration" test; then
-    kill_watchdog
-    roll_back_locked "$id" "activation failed"
-    die "$EXIT_INSTALL" "release $id failed to activate and was rolled back"
-  fi
-  unlock
-  log "release $id is active; confirm it within \${timeout}s from a new SSH connection: $NAME confirm $id"
-}
-
-cmd_confirm() {
-  local id="\${1:-}" result new
-  check_id "$id"
-  lock
-  reconcile_locked
-  result="$(cat "$BOOK/result-$id" 2>/dev/null || true)"
-  case "$result" in
-    rolled-back*)
-      log "release $id was rolled back and is not running ($result)"
-      log "nothing was made permanent; apply it again"
-      exit "$EXIT_NOT_PENDING"
-      ;;
-    confirmed*)
-      log "release $id is already confirmed ($result)"
-      exit 0
-      ;;
-  esac
-  [[ "$(pending_id)" == "$id" ]] || die "$EXIT_NOT_PENDING" "release $id is not waiting for a confirm (pending: $(pending_id))"
-  new="$(cat "$BOOK/pending-system")"
-  [[ "$(readlink -f "$CURRENT")" == "$new" ]] || die 1 "the running system is not the one release $id activated ($new); not confirming"
-  # Make exactly the tested system permanent: no rebuild that could differ from what ran.
-  nix-env -p "$PROFILE" --set "$new"
-  "$new/bin/switch-to-configuration" boot
-  printf 'confirmed %s %s\\n' "$(now)" "$new" >"$BOOK/result-$id"
-  kill_watchdog
-  clear_pending
-  log "release $id confirmed: $new is the boot default"
-}
-
-cmd_rollback() {
-  local id="\${1:-}"
-  check_id "$id"
-  lock
-  [[ "$(pending_id)" == "$id" ]] || die "$EXIT_NOT_PENDING" "release $id is not pending (pending: $(pending_id)); a confirmed release is undone by applying the previous one"
-  kill_watchdog
-  roll_back_locked "$id" "rolled back by hand"
-}
-
-# Sleep in the background so a confirm's TERM ends the watchdog at once, then roll back
-# unless the release was confirmed meanwhile.
-cmd_watchdog() {
-  local id="$1" timeout="$2" sleeper
-  sleep "$timeout" &
-  sleeper=$!
-  trap 'kill "$sleeper" 2>/dev/null; exit 0' TERM
-  wait "$sleeper" || true
-  trap - TERM
-  # The watchdog never gives up on the lock: whatever holds it, the rollback must still happen.
-  mkdir -p "$BOOK"
-  exec 9>"$BOOK/lock"
-  flock 9
-  if [[ "$(pending_id)" == "$id" ]]; then roll_back_locked "$id" "not confirmed within \${timeout}s"; fi
-}
-
-cmd_status() {
-  local id f
-  printf 'running:      %s\\n' "$(readlink -f "$CURRENT" || echo unknown)"
-  printf 'boot default: %s\\n' "$(readlink -f "$PROFILE" || echo unknown)"
-  id="$(pending_id)"
-  if [[ -n "$id" ]]; then
-    printf 'pending:      %s (rolls back at %s unless confirmed; watchdog %s)\\n' "$id" \\
-      "$(date -u -d "@$(cat "$BOOK/deadline" 2>/dev/null || echo 0)" +%Y-%m-%dT%H:%M:%SZ)" \\
-      "$(watchdog_alive && echo armed || echo gone)"
-  else
-    printf 'pending:      none\\n'
-  fi
-  for f in "$BOOK"/result-*; do
-    [[ -e "$f" ]] || continue
-    printf 'release %s: %s\\n' "\${f##*/result-}" "$(cat "$f")"
-  done
-}
-
-usage() {
-  sed -n 's/^#   //p' "$SELF" >&2
-}
-
-${BASH_PATH_CHECKS}
-[[ -n "$ROOT" || "$(id -u)" -eq 0 ]] || die 1 "run as root: sudo $NAME $*"
-case "\${1:-}" in
-  apply) shift; cmd_apply "$@" ;;
-  confirm) shift; cmd_confirm "$@" ;;
-  rollback) shift; cmd_rollback "$@" ;;
-  status) cmd_status ;;
-  watchdog) shift; cmd_watchdog "$@" ;;
-  *) usage; exit "$EXIT_USAGE" ;;
-esac
-`;
+  return renderApplyScript(
+    header,
+    [
+      { name: "NAME", value: NIXOS_APPLY_COMMAND, comment: "The command this script is installed as." },
+      { name: "NIXOS_CONFIG_DIR", value: NIXOS_CONFIG_DIR, comment: "Where the active release's files live (under HOMELAB_ROOT)." },
+      { name: "DEFAULT_TIMEOUT", value: timeout },
+    ],
+    "nixos-apply",
+  );
 }

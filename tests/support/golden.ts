@@ -43,3 +43,14 @@ export function staleGoldens(relDir: string, expected: readonly string[]): strin
   const want = new Set(expected);
   return found.filter((f) => !want.has(f)).sort();
 }
+
+/**
+ * A commit-confirm script as two goldens: `bodyPath`, the fixed bash every box of its kind
+ * ends with (render/scripts/), and `factsPath`, what this box's script has before it. Fails
+ * unless the script is exactly the facts, a blank line and that body.
+ */
+export function expectScriptGoldens(script: string, body: string, factsPath: string, bodyPath: string): void {
+  expectGolden(bodyPath, body);
+  expect(script.endsWith(`\n\n${body}`)).toBe(true);
+  expectGolden(factsPath, script.slice(0, script.length - body.length - 1));
+}

@@ -4,6 +4,7 @@ import { type DmzPlan, planDmz, publishAll } from "../../model/network/dmz";
 import { Cidr, compareIp } from "../../model/net";
 import { planSshAccess } from "../../model/network/ssh";
 import type { SegmentPlan } from "../../model/plan";
+import { applyScriptBody } from "../../render/apply-common";
 import { renderChronyClient, renderChronyServer } from "../../render/chrony";
 import { renderDmzFiles, infraHostSpec } from "../../render/dmz";
 import { renderDnsmasqDns } from "../../render/dns";
@@ -14,20 +15,28 @@ import { htpasswdPath, renderNginx } from "../../render/nginx";
 import { NixAttrs, NixInterp, NixRaw, printNix } from "../../render/nix";
 import { companionFiles, nixosSshdConfig, renderNixosConfiguration } from "../../render/nixos";
 import { renderNixosApply } from "../../render/nixos-apply";
-import { expectGolden, staleGoldens } from "../support/golden";
+import { expectGolden, expectScriptGoldens, staleGoldens } from "../support/golden";
 import { referenceLab, referencePlan } from "../support/lab";
 
 // --- goldens (UPDATE_GOLDEN=1 rewrites them; review the diff) ----------------------------------
 
-/** Compare files with the goldens under `dir`, and fail on goldens no file renders any more. */
+/**
+ * Compare files with the goldens under `dir`, and fail on goldens no file renders any more. The
+ * commit-confirm script is golden as its facts (`apply.facts.sh`) and the one NixOS body.
+ */
 function expectGoldens(dir: string, files: readonly RenderedFile[]): void {
-  for (const f of files) expectGolden(`${dir}/${f.path}`, f.content);
-  expect(
-    staleGoldens(
-      dir,
-      files.map((f) => f.path),
-    ),
-  ).toEqual([]);
+  const expected: string[] = [];
+  for (const f of files) {
+    if (path.posix.basename(f.path) === "apply.sh") {
+      const facts = path.posix.join(path.posix.dirname(f.path), "apply.facts.sh");
+      expectScriptGoldens(f.content, applyScriptBody("nixos-apply"), `${dir}/${facts}`, "scripts/nixos-apply.sh");
+      expected.push(facts);
+    } else {
+      expectGolden(`${dir}/${f.path}`, f.content);
+      expected.push(f.path);
+    }
+  }
+  expect(staleGoldens(dir, expected)).toEqual([]);
 }
 
 // --- the reference lab -------------------------------------------------------------------------

@@ -4,12 +4,13 @@ import { Cidr } from "../../model/net";
 import type { Dnat, FlowRule, RouterPlan } from "../../model/network/router";
 import { planSshAccess } from "../../model/network/ssh";
 import type { SegmentPlan } from "../../model/plan";
+import { applyScriptBody } from "../../render/apply-common";
 import { renderRouterDhcp } from "../../render/dhcp";
 import { renderRouterNftables, NFT_DROP_COUNTERS } from "../../render/nftables";
 import { renderRouterApply } from "../../render/router-apply";
 import { renderSegmentFiles } from "../../render/segment";
 import { renderKnownHosts, renderSshClientConfig, SSH_OS } from "../../render/ssh-client";
-import { expectGolden, staleGoldens } from "../support/golden";
+import { expectGolden, expectScriptGoldens, staleGoldens } from "../support/golden";
 import { referenceLab, referencePlan } from "../support/lab";
 
 const lab = referenceLab();
@@ -70,20 +71,24 @@ const cidrOf = (text: string) => (text.includes("/") ? Cidr.of(text) : Cidr.host
 
 // --- goldens and determinism --------------------------------------------------------------------
 
+/** The router's apply.sh: golden as its facts per segment and one body for every router. */
+const APPLY = "router/apply.sh";
+const FACTS = "router/apply.facts.sh";
+
 describe("golden files", () => {
-  const cases = SEGMENTS.flatMap((s) => filesOf(s).map((f) => [s, f.path, f.content] as const));
+  const cases = SEGMENTS.flatMap((s) => filesOf(s).map((f) => [s, f.path, f.content] as const)).filter(([, p]) => p !== APPLY);
 
   test.each(cases)("%s/%s matches its golden file", (seg, path, content) => {
     expectGolden(`segments/${seg}/${path}`, content);
   });
 
+  test.each(SEGMENTS)(`%s/${APPLY} is its facts golden, then the one routers' body golden`, (seg) => {
+    const script = filesOf(seg).find((f) => f.path === APPLY)!.content;
+    expectScriptGoldens(script, applyScriptBody("router-apply"), `segments/${seg}/${FACTS}`, "scripts/router-apply.sh");
+  });
+
   test("no stale golden file is left under tests/golden/segments", () => {
-    expect(
-      staleGoldens(
-        "segments",
-        cases.map(([s, p]) => `${s}/${p}`),
-      ),
-    ).toEqual([]);
+    expect(staleGoldens("segments", [...cases.map(([s, p]) => `${s}/${p}`), ...SEGMENTS.map((s) => `${s}/${FACTS}`)])).toEqual([]);
   });
 });
 

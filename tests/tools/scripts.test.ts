@@ -1,0 +1,57 @@
+// Proves shellcheck and bash -n pass the fixed bash under render/scripts/ read in place (the files a developer edits, not copies), pass each assembled commit-confirm script as a box gets it, and fail a body with a planted defect (the negative control); does not run the scripts (router-apply, nixos-apply and the twin do).
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { renderNixosApply } from "../../render/nixos-apply";
+import { renderRouterApply } from "../../render/router-apply";
+import { loadScriptBody, SCRIPT_BODIES, scriptBodyPath } from "../../render/scripts/load";
+import { requirePrograms } from "../support/checkers";
+import { referencePlan } from "../support/lab";
+import { run, type Run } from "../support/proc";
+
+/** What the "sh" checker runs: bash's parser, then shellcheck for bash, from a neutral directory. */
+const shellcheck = (file: string): Run => run(["sh", "-c", `bash -n "$1" && shellcheck -s bash "$1"`, "check", file], { cwd: os.tmpdir() });
+const report = (r: Run) => `exit ${r.code}\n${r.stdout}${r.stderr}`;
+
+const plan = referencePlan();
+const assembled: readonly [string, string][] = [
+  ...Object.values(plan.segments).map((s): [string, string] => [`router ${s.router.name}`, renderRouterApply(s.router)]),
+  ["NixOS host infra.lab.example.net", renderNixosApply({ host: "infra.lab.example.net" })],
+];
+
+let tmp = "";
+beforeAll(() => {
+  requirePrograms({ bash: "bash", shellcheck: "shellcheck" });
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), "homelab-scripts-"));
+});
+afterAll(() => {
+  fs.rmSync(tmp, { recursive: true, force: true });
+});
+
+describe("shellcheck reads the bodies in place", () => {
+  test.each(SCRIPT_BODIES)("render/scripts/%s.sh", (body) => {
+    expect(report(shellcheck(scriptBodyPath(body)))).toBe("exit 0\n");
+  });
+});
+
+describe("shellcheck passes each assembled script", () => {
+  test.each(assembled)("%s", (_box, text) => {
+    const file = path.join(tmp, "apply.sh");
+    fs.writeFileSync(file, text, { mode: 0o755 });
+    expect(report(shellcheck(file))).toBe("exit 0\n");
+  });
+});
+
+describe("negative controls: a planted defect fails", () => {
+  test.each([
+    ["an unquoted expansion", "rm -rf $STATE/x\n", /SC2086/],
+    ["a variable assigned and never read", "leftover=1\n", /SC2034/],
+    ["a bash syntax error", "if true; then\n", /syntax error|unexpected end of file/],
+  ])("%s in a body", (_what, defect, finding) => {
+    const file = path.join(tmp, "router-apply.sh");
+    fs.writeFileSync(file, `${loadScriptBody("router-apply")}${defect}`);
+    const r = shellcheck(file);
+    expect(r.code).not.toBe(0);
+    expect(`${r.stdout}${r.stderr}`).toMatch(finding);
+  });
+});

@@ -2,7 +2,7 @@
 import { checkLabDir } from "../model/check";
 import { segmentList } from "../model/lab";
 import { planLab } from "../model/plan";
-import { formatProblems, sortProblems } from "../model/problems";
+import { count, formatProblems, sortProblems, type Problem } from "../model/problems";
 
 /** Result of a check: exit code and what to print. */
 export interface CheckOutput {
@@ -11,13 +11,17 @@ export interface CheckOutput {
   readonly stderr: string;
 }
 
+/** The `--json` answer for an invalid lab, the same from check and plan: `{ ok: false, dir, problems }` (secrets not shown). */
+export function problemsJson(dir: string, problems: readonly Problem[]): string {
+  return `${JSON.stringify({ ok: false, dir, problems: sortProblems(problems) }, null, 2)}\n`;
+}
+
 /** Check the lab in `dir`. */
 export function runCheck(dir: string, json: boolean): CheckOutput {
   const { lab, problems } = checkLabDir(dir);
   if (!lab) {
-    const sorted = sortProblems(problems);
-    if (json) return { code: 1, stdout: `${JSON.stringify({ ok: false, dir, problems: sorted }, null, 2)}\n`, stderr: "" };
-    return { code: 1, stdout: "", stderr: `${formatProblems(sorted)}\n` };
+    if (json) return { code: 1, stdout: problemsJson(dir, problems), stderr: "" };
+    return { code: 1, stdout: "", stderr: `${formatProblems(problems)}\n` };
   }
   const plan = planLab(lab);
   const segments = segmentList(lab);
@@ -38,7 +42,7 @@ export function runCheck(dir: string, json: boolean): CheckOutput {
   if (json) return { code: 0, stdout: `${JSON.stringify(summary, null, 2)}\n`, stderr: "" };
   return {
     code: 0,
-    stdout: `ok: ${lab.domain}: ${segments.length} segments (${summary.segments.join(", ")}), ${hosts} hosts, ${vms} VMs on ${summary.nodes} nodes (N-1 checked), ${services} published services, ${plan.flows.length} flows\n`,
+    stdout: `ok: ${lab.domain}: ${count(segments.length, "segment")} (${summary.segments.join(", ")}), ${count(hosts, "host")}, ${count(vms, "VM")} on ${count(summary.nodes, "node")} (N-1 checked), ${count(services, "published service")}, ${count(plan.flows.length, "flow")}\n`,
     stderr: "",
   };
 }

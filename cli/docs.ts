@@ -15,6 +15,7 @@ import { requireLab } from "../model/check";
 import { labStacks } from "../model/network/dmz";
 import { canonicalJson, compareText } from "../model/order";
 import { DMZ_STACK, type Lab } from "../model/lab";
+import { count } from "../model/problems";
 import { docsOfLab, type DmzDocs, type DocsBundle, type SegmentDocs } from "../render/docs-contract";
 import { DOCS_MARKER } from "../render/docs-markdown";
 import { renderDocs, type DocsSource } from "../render/docs";
@@ -137,7 +138,7 @@ function readLiveDocs(lab: Lab, dir: string, env: NodeJS.ProcessEnv): LiveDocs {
     }
   }
   if (missing === stacks.length)
-    return { ok: false, absent: true, reason: `none of the ${stacks.length} stacks exists (${stacks[0]!.full}, ...)`, problems };
+    return { ok: false, absent: true, reason: `none of the ${count(stacks.length, "stack")} exists (${stacks[0]!.full}, ...)`, problems };
   if (problems.length > 0 || !dmz) return { ok: false, absent: false, reason: "the live outputs are unusable", problems };
   return { ok: true, bundle: { segments, dmz }, stacks: stacks.map((s) => s.full) };
 }
@@ -262,7 +263,7 @@ function buildDocs(dir: string, source: DocsSourceOption, env: NodeJS.ProcessEnv
   }
   const src: DocsSource = { kind: "live", stacks: live.stacks, drift: driftOf(live.bundle, model) };
   const drift = src.drift.length > 0 ? `; the deployed docs of ${src.drift.join(", ")} differ from the model` : "";
-  return { files: renderDocs(live.bundle, src), note: `live from ${live.stacks.length} stacks${drift}`, problems: [] };
+  return { files: renderDocs(live.bundle, src), note: `live from ${count(live.stacks.length, "stack")}${drift}`, problems: [] };
 }
 
 /** `npm run docs`: returns what to print and the exit code. */
@@ -294,7 +295,7 @@ export function runDocs(opts: DocsOptions): DocsRun {
       const { written, removed } = writeDocsTree(opts.out, files);
       return {
         code: 0,
-        stdout: `docs: ${files.length} files in ${out}/ (${built.note}): ${written} written, ${files.length - written} unchanged${removed.length > 0 ? `, removed ${removed.join(", ")}` : ""}\n`,
+        stdout: `docs: ${count(files.length, "file")} in ${out}/ (${built.note}): ${written} written, ${files.length - written} unchanged${removed.length > 0 ? `, removed ${removed.join(", ")}` : ""}\n`,
         stderr: warnings,
       };
     } catch (e) {
@@ -304,7 +305,8 @@ export function runDocs(opts: DocsOptions): DocsRun {
   }
   const { changed, missing, extra } = compareWithTree(files, opts.out);
   const stale = changed.length + missing.length + extra.length;
-  if (stale === 0) return { code: 0, stdout: `docs: ${out}/ is up to date (${files.length} files, ${built.note})\n`, stderr: warnings };
+  if (stale === 0)
+    return { code: 0, stdout: `docs: ${out}/ is up to date (${count(files.length, "file")}, ${built.note})\n`, stderr: warnings };
   const lines = [
     `docs: ${out}/ is stale: ${stale} file${stale === 1 ? "" : "s"} differ${stale === 1 ? "s" : ""} from what \`npm run docs\` generates (${built.note}):`,
     ...changed.map((p) => `  changed  ${path.posix.join(out, p)}`),

@@ -15,9 +15,11 @@ import { labStacks, planDmz, publishListed } from "../model/network/dmz";
 import { CONFIG_KEYS, DMZ_STACK, type Lab } from "../model/lab";
 import { planSshAccess } from "../model/network/ssh";
 import { type LabPlan, planLab } from "../model/plan";
+import { ConfigError, count } from "../model/problems";
 import type { TextFile } from "../render/files";
 import { renderSegmentFiles, ROUTER_DIR } from "../render/segment";
 import { UsageError } from "./args";
+import { problemsJson } from "./check";
 import { runProgram } from "../stacks";
 import { runUnderMocks, type RecordedResource, type StackOutputsByName, type UploadedFile } from "./mock-runtime";
 
@@ -178,7 +180,7 @@ export function formatTree(s: StackPlan): string {
   for (const r of s.resources) if (r.type !== "pulumi:pulumi:Stack") counts.set(r.type, (counts.get(r.type) ?? 0) + 1);
   const total = [...counts.values()].reduce((a, b) => a + b, 0);
   const lines = [
-    `${s.stack}: ${total} resources (${[...counts]
+    `${s.stack}: ${count(total, "resource")} (${[...counts]
       .sort(([a], [b]) => compareText(a, b))
       .map(([t, n]) => `${n} ${t}`)
       .join(", ")})`,
@@ -202,6 +204,11 @@ export async function runPlan(opts: PlanOptions): Promise<number> {
   try {
     result = await planStacks(opts);
   } catch (e) {
+    // An invalid lab: with --json, the same problems on stdout as `check --json` prints.
+    if (opts.json && e instanceof ConfigError) {
+      process.stdout.write(problemsJson(opts.dir, e.problems));
+      return 1;
+    }
     if (e instanceof PlanError) {
       process.stderr.write(`plan failed:\n${e.message}\n`);
       return 1;
@@ -217,7 +224,10 @@ export async function runPlan(opts: PlanOptions): Promise<number> {
     process.stdout.write(`${JSON.stringify(json, null, 2)}\n`);
   } else {
     process.stdout.write(
-      `${result.stacks.map(formatTree).join("\n\n")}\n\nwrote ${result.stacks.reduce((n, s) => n + s.files.length, 0)} files under ${opts.out}\n`,
+      `${result.stacks.map(formatTree).join("\n\n")}\n\nwrote ${count(
+        result.stacks.reduce((n, s) => n + s.files.length, 0),
+        "file",
+      )} under ${opts.out}\n`,
     );
   }
   return 0;

@@ -1,7 +1,7 @@
 /** Load, parse and validate a lab directory in one step: the entry point for every tool. */
 import type { Lab } from "./lab";
-import { parseLab, readLabSources } from "./load";
-import { ConfigError, type Problem } from "./problems";
+import { locateProblems, parseLab, readLabSources } from "./load";
+import { ConfigError, sortProblems, type Problem } from "./problems";
 import { validateLab } from "./validate";
 
 /** A lab directory's lab (when valid) and every problem found. */
@@ -10,12 +10,16 @@ export interface CheckedLab {
   readonly problems: readonly Problem[];
 }
 
-/** Read and check the lab in `dir`. Schema problems of all files come first; semantic rules run only on a well-formed lab. */
+/**
+ * Read and check the lab in `dir`. Schema problems of all files come first; semantic rules
+ * run only on a well-formed lab. Each problem carries the line it is written on.
+ */
 export function checkLabDir(dir: string): CheckedLab {
-  const parsed = parseLab(readLabSources(dir));
-  if (!parsed.lab) return { problems: parsed.problems };
+  const sources = readLabSources(dir);
+  const parsed = parseLab(sources);
+  if (!parsed.lab) return { problems: sortProblems(locateProblems(parsed.problems, sources)) };
   const problems = validateLab(parsed.lab);
-  return problems.length > 0 ? { problems } : { lab: parsed.lab, problems: [] };
+  return problems.length > 0 ? { problems: sortProblems(locateProblems(problems, sources)) } : { lab: parsed.lab, problems: [] };
 }
 
 /** The valid lab in `dir`, or a ConfigError listing every problem. */

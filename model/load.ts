@@ -5,13 +5,12 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { parseDocument } from "yaml";
-import type { z } from "zod";
+import { emptyFileFix, zodProblems } from "./issues";
 import { buildLab, CONFIG_KEYS, DMZ_STACK, LAB_FILE, PROJECT, type Lab } from "./lab";
-import { joinPath, problem, type Problem } from "./problems";
+import { problem, type Problem } from "./problems";
 import { DmzFile, LabFile, SegmentFile } from "./schema";
-import { PASSWORD_KEY, unknownKeyMessage } from "./schema-kit";
-import { didYouMean, suggest } from "./suggest";
+import { settingProblems } from "./settings";
+import { parseYamlFile, pathKeys, type YamlFile } from "./yaml-file";
 
 /** The raw text-level content of a lab directory, before any schema check. */
 export interface LabSources {
@@ -22,6 +21,8 @@ export interface LabSources {
   readonly stacks: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
   /** Problems found while reading: missing files, YAML syntax errors. */
   readonly problems: readonly Problem[];
+  /** File -> the line a config path is written on (paths of stack files start below `config:`). Absent for labs built in memory. */
+  readonly lines?: Readonly<Record<string, (path: string) => number | undefined>>;
 }
 
 const STACK_FILE = /^Pulumi\.([^.]+)\.ya?ml$/;
@@ -35,7 +36,7 @@ function isMap(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
-function readYaml(dir: string, file: string, problems: Problem[]): unknown {
+function readYaml(dir: string, file: string, problems: Problem[]): YamlFile {
   const full = path.join(dir, file);
   if (!fs.existsSync(full)) {
     problems.push(
@@ -46,24 +47,16 @@ function readYaml(dir: string, file: string, problems: Problem[]): unknown {
         `create ${file}; see the reference lab in the repository for its shape`,
       ),
     );
-    return undefined;
+    return { value: undefined, empty: false };
   }
-  const doc = parseDocument(fs.readFileSync(full, "utf8"), { prettyErrors: true, uniqueKeys: true });
-  if (doc.errors.length > 0) {
-    for (const e of doc.errors) {
-      const where = e.linePos?.[0] ? `line ${e.linePos[0].line}, column ${e.linePos[0].col}` : "(file)";
-      problems.push(
-        problem(
-          { file, path: where },
-          undefined,
-          `YAML syntax error: ${e.message.split("\n")[0]!.replace(/:\s*$/, "")}`,
-          "correct the YAML syntax at that line",
-        ),
-      );
-    }
-    return undefined;
+  const read = parseYamlFile(file, fs.readFileSync(full, "utf8"), problems);
+  if (read.empty) {
+    problems.push(
+      problem({ file, path: "(file)" }, undefined, `${file} is an empty file (nothing but comments or blank lines)`, emptyFileFix(file)),
+    );
+    return { ...read, value: undefined };
   }
-  return doc.toJS();
+  return read;
 }
 
 /** Read every lab file in `dir`. Never throws for a user mistake; problems say what is wrong. */
@@ -84,7 +77,13 @@ export function readLabSources(dir: string): LabSources {
       ],
     };
   }
-  const project = readYaml(dir, "Pulumi.yaml", problems);
+  const lines: Record<string, (path: string) => number | undefined> = {};
+  const note = (file: string, read: YamlFile, under: readonly string[] = []) => {
+    const locate = read.locate;
+    if (locate) lines[file] = (p) => (p.startsWith("(") ? undefined : locate([...under, ...pathKeys(p)]));
+    return read.value;
+  };
+  const project = note("Pulumi.yaml", readYaml(dir, "Pulumi.yaml", problems));
   const projectName = isMap(project) ? project.name : undefined;
   if (project !== undefined && projectName !== PROJECT) {
     problems.push(
@@ -96,12 +95,12 @@ export function readLabSources(dir: string): LabSources {
       ),
     );
   }
-  const lab = readYaml(dir, LAB_FILE, problems);
+  const lab = note(LAB_FILE, readYaml(dir, LAB_FILE, problems));
   const stacks: Record<string, Record<string, unknown>> = {};
   for (const entry of fs.readdirSync(dir).sort()) {
     const m = STACK_FILE.exec(entry);
     if (!m) continue;
-    const doc = readYaml(dir, entry, problems);
+    const doc = note(entry, readYaml(dir, entry, problems), ["config"]);
     if (doc === undefined) continue;
     if (doc !== null && !isMap(doc)) {
       problems.push(
@@ -134,70 +133,16 @@ export function readLabSources(dir: string): LabSources {
     }
     stacks[m[1]!] = config as Record<string, unknown>;
   }
-  return { dir, lab, stacks, problems };
+  return { dir, lab, stacks, problems, lines };
 }
 
-/** Turn zod issues into problems with config paths, the received value and a fix. */
-function zodProblems(file: string, prefix: string, error: z.ZodError, input: unknown): Problem[] {
-  const out: Problem[] = [];
-  for (const issue of error.issues) {
-    const at = joinPath(prefix, ...issue.path);
-    if (issue.code === "unrecognized_keys") {
-      const parent = valueAt(input, issue.path);
-      const known = Object.keys(parent ?? {}).filter((k) => !issue.keys.includes(k));
-      for (const key of issue.keys) {
-        // obj() joins one message per key with "; " before the next `unknown key "`.
-        const msg =
-          issue.message.split(/; (?=unknown key ")/).find((m) => m.startsWith(`unknown key "${key}"`)) ?? unknownKeyMessage(key, known);
-        out.push(
-          problem(
-            { file, path: joinPath(at, key) },
-            isMap(parent) ? parent[key] : undefined,
-            msg,
-            msg.includes("did you mean") ? `rename the key to the suggested one` : "remove the key",
-          ),
-        );
-      }
-      continue;
-    }
-    const value = valueAt(input, issue.path);
-    const missing = value === undefined;
-    out.push(
-      problem(
-        { file, path: at || "(document)" },
-        value,
-        missing ? `is required${issue.message.startsWith("Invalid input") ? "" : `: ${issue.message}`}` : issue.message,
-        missing ? "add it" : fixFor(issue),
-      ),
-    );
-  }
-  return out;
-}
-
-function fixFor(issue: z.core.$ZodIssue): string {
-  // zod's issue codes are not ours to enumerate: the default covers the codes it may add.
-  // eslint-disable-next-line @typescript-eslint/switch-exhaustiveness-check
-  switch (issue.code) {
-    case "invalid_value":
-      return `use one of ${issue.values.map((v) => JSON.stringify(v)).join(", ")}`;
-    case "too_small":
-      return `give at least ${String(issue.minimum)}`;
-    case "too_big":
-      return `give at most ${String(issue.maximum)}`;
-    case "invalid_type":
-      return `give ${/^[aeiou]/.test(issue.expected) ? "an" : "a"} ${issue.expected}`;
-    default:
-      return "change the value as the message says";
-  }
-}
-
-function valueAt(input: unknown, p: readonly PropertyKey[]): unknown {
-  let v: unknown = input;
-  for (const k of p) {
-    if (v === null || typeof v !== "object") return undefined;
-    v = (v as Record<PropertyKey, unknown>)[k];
-  }
-  return v;
+/** The problems with the line each is written on, where the lab was read from files. */
+export function locateProblems<P extends Problem>(problems: readonly P[], sources: LabSources): P[] {
+  return problems.map((p) => {
+    if (p.line !== undefined) return p;
+    const line = sources.lines?.[p.file]?.(p.path);
+    return line === undefined ? p : { ...p, line };
+  });
 }
 
 /** The result of parsing a lab: the lab when every file is well-formed, and every problem. */
@@ -226,51 +171,23 @@ export function parseLab(sources: LabSources): ParsedLab {
         problem(
           { file, path: "(stack name)" },
           stack,
-          "a stack name must be a lower-case DNS label: it names a segment, its hosts' domain and its router",
-          "rename the file and the stack",
+          "a stack name must be a lower-case DNS label of at most 31 characters (a-z, 0-9 and '-', starting with a letter): it names a segment, its hosts' domain and its router",
+          "rename the file to Pulumi.<name>.yaml with such a name, and the stack to match (pulumi stack rename <name>)",
         ),
       );
       continue;
     }
     const isDmz = stack === DMZ_STACK;
-    const allowed: string[] = isDmz ? [CONFIG_KEYS.dmz] : [CONFIG_KEYS.segment, CONFIG_KEYS.deployKey, CONFIG_KEYS.confirmTimeout];
-    if (isDmz) allowed.push(CONFIG_KEYS.deployKey, CONFIG_KEYS.confirmTimeout);
-    for (const key of Object.keys(config).sort()) {
-      if (!key.startsWith(`${PROJECT}:`) || allowed.includes(key)) continue;
-      if (PASSWORD_KEY.test(key)) {
-        problems.push(problem({ file, path: key }, config[key], unknownKeyMessage(key, allowed), "remove the key"));
-        continue;
-      }
-      const hint = suggest(key, allowed);
-      problems.push(
-        problem(
-          { file, path: key },
-          config[key],
-          `unknown config key${didYouMean(key, allowed)} (a ${isDmz ? "DMZ" : "segment"} stack reads ${allowed.join(", ")})`,
-          hint ? `rename it to ${hint}` : "remove it",
-        ),
-      );
-    }
-    const secret = config[CONFIG_KEYS.deployKey];
-    if (secret !== undefined && !(typeof secret === "object" && secret !== null && "secure" in secret)) {
-      problems.push(
-        problem(
-          { file, path: CONFIG_KEYS.deployKey },
-          "(a private key in plain text, not shown)",
-          "the deploy key is stored in plain text in the stack file; it must be an encrypted config secret",
-          `delete it from ${file}, rotate the key, then run: pulumi config set --secret ${CONFIG_KEYS.deployKey} -s ${stack} < ~/.ssh/homelab_deploy`,
-        ),
-      );
-    }
+    problems.push(...settingProblems(file, stack, isDmz, config));
     const key = isDmz ? CONFIG_KEYS.dmz : CONFIG_KEYS.segment;
     const raw = config[key];
-    if (raw === undefined) {
+    if (raw === undefined || raw === null) {
       problems.push(
         problem(
           { file, path: key },
           undefined,
-          `is required: it holds this ${isDmz ? "DMZ" : "segment"}'s facts`,
-          `add ${key} to ${file}; see the reference lab`,
+          `is ${raw === null ? "empty" : "required"}: it holds this ${isDmz ? "DMZ" : "segment"}'s facts`,
+          `write ${key}: under config: in ${file}, with the ${isDmz ? "DMZ's" : "segment's"} facts below it, as in the reference lab's ${isDmz ? "Pulumi.dmz.yaml" : "Pulumi.lab.yaml"}`,
         ),
       );
       continue;

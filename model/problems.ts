@@ -13,6 +13,8 @@ export interface Problem {
   readonly message: string;
   /** How to fix it. */
   readonly fix: string;
+  /** The line in `file` it is at, when the loader could place it (1-based). */
+  readonly line?: number;
 }
 
 /** The user's mistake: carries every problem found, never just the first. */
@@ -35,9 +37,53 @@ export function joinPath(...parts: readonly PropertyKey[]): string {
   return out;
 }
 
-/** One problem at `where`. */
+/** One problem at `where`. A value that looks like a secret is replaced by SECRET_NOT_SHOWN (see shownValue). */
 export function problem(where: { readonly file: string; readonly path: string }, value: unknown, message: string, fix: string): Problem {
-  return { file: where.file, path: where.path, value, message, fix };
+  return { file: where.file, path: where.path, value: shownValue(where.path, value), message, fix };
+}
+
+/** What a problem shows instead of a value that looks like a secret. */
+export const SECRET_NOT_SHOWN = "(not shown: it looks like a secret)";
+
+/**
+ * Keys whose values are secrets: a password, passphrase, token, API key, private or deploy
+ * key, credential. (`passthrough` and `sshHostKey` are not: a host key is public.)
+ */
+export const SECRET_KEY = /passw(or)?d|^pass$|passphrase|secret|token|private.?key|deploy.?key|api.?key|credential/i;
+
+/** Text that is a private key, whatever key it sits under: PEM, OpenSSH's own format, PuTTY's. */
+export const PRIVATE_KEY_TEXT = /-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----|PuTTY-User-Key-File|b3BlbnNzaC1rZXktdjE/;
+
+/** The last key of a config path: `homelab:segment.hosts.vdi.rootPassword` -> `rootPassword`. */
+function lastKey(path: string): string {
+  const keys = path.split(/[.[\]]/).filter((k) => k !== "" && !/^\d+$/.test(k));
+  const last = keys.at(-1) ?? "";
+  return last.includes(":") ? last.slice(last.indexOf(":") + 1) : last;
+}
+
+/**
+ * True when the value at `path` must never be printed: its key names a secret (and the value
+ * is not a plain boolean or number, such as `passwordAuthentication: true`), or its text is a
+ * private key.
+ */
+export function isSecretValue(path: string, value: unknown): boolean {
+  if (typeof value === "string" && PRIVATE_KEY_TEXT.test(value)) return true;
+  if (value === undefined || value === null || typeof value === "boolean" || typeof value === "number") return false;
+  return SECRET_KEY.test(lastKey(path));
+}
+
+/**
+ * The value a problem may show: SECRET_NOT_SHOWN for a secret, and inside a map or list
+ * every secret-looking entry replaced the same way (a problem about a whole host must not
+ * print the password written under it).
+ */
+export function shownValue(path: string, value: unknown): unknown {
+  if (isSecretValue(path, value)) return SECRET_NOT_SHOWN;
+  if (Array.isArray(value)) return value.map((v: unknown, i) => shownValue(joinPath(path, i), v));
+  if (typeof value === "object" && value !== null) {
+    return Object.fromEntries(Object.entries(value).map(([k, v]: [string, unknown]) => [k, shownValue(joinPath(path, k), v)]));
+  }
+  return value;
 }
 
 /** Show a received value compactly: strings quoted, objects as one-line JSON, cut at 80 characters. */
@@ -49,17 +95,35 @@ function showValue(value: unknown): string {
   return text.length > 80 ? `${text.slice(0, 77)}...` : text;
 }
 
-/** The human-readable list: one block per problem, sorted by file and path. */
+/**
+ * The human-readable list: one block per problem, in sortProblems' order, each headed
+ * `  <file>: <path> = <value> (line <n>)`.
+ */
 export function formatProblems(problems: readonly Problem[], heading = "the lab configuration is invalid"): string {
   const sorted = sortProblems(problems);
-  const lines = [`${heading}: ${sorted.length} problem${sorted.length === 1 ? "" : "s"}`];
+  const lines = [`${heading}: ${count(sorted.length, "problem")}`];
   for (const p of sorted) {
-    lines.push("", `  ${p.file}: ${p.path} = ${showValue(p.value)}`, `    ${p.message}`, `    fix: ${p.fix}`);
+    const at = p.line === undefined ? "" : ` (line ${p.line})`;
+    lines.push("", `  ${p.file}: ${p.path} = ${showValue(shownValue(p.path, p.value))}${at}`, `    ${p.message}`, `    fix: ${p.fix}`);
   }
   return lines.join("\n");
 }
 
-/** Stable order: file, then path, then message. */
+/** `1 problem`, `2 problems`: a count with its noun in the right number (`-s` plurals only). */
+export function count(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? "" : "s"}`;
+}
+
+/**
+ * Stable order: by file; then by line as a number, a problem of the whole file (no line)
+ * first, as it is the cause of what follows; then by path and message. Secret-looking
+ * values are replaced (shownValue), so the result is safe to print or serialise.
+ */
 export function sortProblems<P extends Problem>(problems: readonly P[]): P[] {
-  return [...problems].sort((a, b) => compareText(a.file, b.file) || compareText(a.path, b.path) || compareText(a.message, b.message));
+  return problems
+    .map((p) => ({ ...p, value: shownValue(p.path, p.value) }))
+    .sort(
+      (a, b) =>
+        compareText(a.file, b.file) || (a.line ?? 0) - (b.line ?? 0) || compareText(a.path, b.path) || compareText(a.message, b.message),
+    );
 }

@@ -4,8 +4,8 @@
  * `schema.ts` composes the domain parts into the files' schemas.
  */
 import { z } from "zod";
-import { Cidr, isIpv4, isMac } from "./net";
 import { didYouMean } from "./suggest";
+import { checkedString, cidrVerdict, ipv4Verdict, macVerdict, nameVerdict, portProtoVerdict, sshKeyVerdict } from "./values";
 
 /** Keys that would switch on password login somewhere. They are refused by name (and `passthrough` is not one). */
 export const PASSWORD_KEY = /passw(or)?d|^pass$|kbd.?interactive|keyboard.?interactive|challenge.?response/i;
@@ -21,12 +21,22 @@ export function obj<T extends z.ZodRawShape>(shape: T) {
   });
 }
 
+/** The fix for each union's own message (a union's error map can give a message only). */
+export const UNION_FIXES: ReadonlyMap<string, string> = new Map<string, string>();
+
+/** Record the fix the loader shows for a union's `message`; returns the message. */
+export function unionRule(message: string, fix: string): string {
+  (UNION_FIXES as Map<string, string>).set(message, fix);
+  return message;
+}
+
 /**
- * The message of a discriminated union whose discriminator matched nothing. zod types the
- * issue as a union issue, but a non-object input arrives as `invalid_type`, which keeps
- * zod's own message.
+ * The message of a discriminated union whose discriminator matched nothing, and its fix. zod
+ * types the issue as a union issue, but a non-object input arrives as `invalid_type`, which
+ * the loader words itself.
  */
-export function unionError(message: string) {
+export function unionError(message: string, fix: string) {
+  unionRule(message, fix);
   return (iss: { readonly code: string }) => (iss.code === "invalid_union" ? message : undefined);
 }
 
@@ -38,36 +48,29 @@ export function unknownKeyMessage(key: string, known: readonly string[]): string
   return `unknown key "${key}"${didYouMean(key, known)} (allowed keys: ${[...known].sort().join(", ")})`;
 }
 
-/** A lower-case DNS label: the ids of segments, hosts, services, nodes. */
-export const Name = z.string().regex(/^[a-z][a-z0-9-]{0,30}[a-z0-9]$|^[a-z]$/, {
-  error: "must be a lower-case DNS label: a-z, 0-9 and '-', starting with a letter, at most 32 characters",
-});
+/** A lower-case DNS label of at most 63 characters: the ids of segments, hosts, services, nodes. */
+export const Name = checkedString(nameVerdict);
 
-export const Ipv4 = z.string().refine(isIpv4, { error: "must be an IPv4 address such as 10.10.0.10" });
+export const Ipv4 = checkedString(ipv4Verdict);
 
-export const CidrText = z
-  .string()
-  .refine((s) => Cidr.parse(s) !== undefined, { error: "must be an IPv4 network such as 10.10.0.0/24 (no host bits set)" });
+/** An IPv4 network: its network address and a prefix length 0-32. */
+export const CidrText = checkedString(cidrVerdict);
 
-export const Mac = z.string().refine(isMac, { error: "must be a unicast MAC address in lower case, such as 52:54:00:12:34:56" });
+export const Mac = checkedString(macVerdict);
 
 export const Port = z.number().int().min(1).max(65535);
 
-/** `2049/tcp` or `123/udp`. */
+/** `2049/tcp` or `123/udp`; a bare `5000` is refused with the form to write. */
 export const PortProto = z
-  .string()
-  .regex(/^([1-9]\d{0,4})\/(tcp|udp)$/, { error: 'must look like "2049/tcp" or "123/udp"' })
-  .refine((s) => Number(s.split("/")[0]) <= 65535, { error: "port must be 1-65535" });
-
-/** An OpenSSH public key line. Only modern key types are accepted. */
-export const SshPublicKey = z
-  .string()
-  .regex(/^(ssh-ed25519|sk-ssh-ed25519@openssh\.com|ecdsa-sha2-nistp256|ecdsa-sha2-nistp384|ssh-rsa) [A-Za-z0-9+/]+={0,2}( \S.*)?$/, {
-    error: 'must be an OpenSSH public key line such as "ssh-ed25519 AAAA... alice@laptop"',
+  .unknown()
+  .superRefine((v, ctx) => {
+    const verdict = portProtoVerdict(v);
+    if (verdict) ctx.addIssue({ code: "custom", message: verdict.message, params: { fix: verdict.fix } });
   })
-  .refine((s) => !s.startsWith("ssh-rsa ") || s.split(" ")[1]!.length >= 540, {
-    error: "RSA keys shorter than 3072 bits are refused; use ssh-ed25519",
-  });
+  .transform((v) => String(v));
+
+/** An OpenSSH public key line, decoded and checked (ssh-key.ts). */
+export const SshPublicKey = checkedString(sshKeyVerdict);
 
 /** A stated reason: why a flow, an opening or an exposure must exist. */
 export const Reason = z.string().min(10, { error: "must say why, in at least 10 characters" });

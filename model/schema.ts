@@ -10,23 +10,29 @@ import { z } from "zod";
 import { Proxmox } from "./compute/schema";
 import { Admin, Dhcp, Dmz, Flow, Host, Nas, RouterHardware, SegmentRouter, Service, Ssh, Storage, Switch, Trust } from "./network/schema";
 import { CidrText, Name, obj } from "./schema-kit";
+import { checkedString, pattern, stackPrefixVerdict, timeZoneVerdict } from "./values";
 import { Talos } from "./talos/schema";
 
 // --- lab-wide facts (homelab.yaml) --------------------------------------------------------------
 
 export const LabFile = obj({
   /** The lab's DNS domain; published names are `<service>.<domain>`, hosts `<host>.<segment>.<domain>`. */
-  domain: z
-    .string()
-    .regex(/^([a-z0-9]([a-z0-9-]*[a-z0-9])?\.)+[a-z]{2,}$/, { error: "must be a lower-case DNS domain such as lab.example.net" }),
-  timezone: z.string().default("UTC"),
+  domain: pattern(
+    /^([a-z0-9]([a-z0-9-]*[a-z0-9])?\.)+[a-z]{2,}$/,
+    "must be a lower-case DNS domain such as lab.example.net",
+    "write the domain in lower case without a scheme or a trailing dot, such as lab.example.net",
+  ),
+  /** An IANA time zone name. @default "UTC" */
+  timezone: checkedString(timeZoneVerdict).default("UTC"),
   dmz: Dmz,
   ssh: Ssh,
   admins: z.record(Name, Admin),
   hardware: obj({
     proxmox: Proxmox,
-    nas: z.record(Name, Nas),
-    switches: z.record(Name, Switch),
+    /** @default {} (a lab without a NAS) */
+    nas: z.record(Name, Nas).default({}),
+    /** @default {} (a lab without managed switches) */
+    switches: z.record(Name, Switch).default({}),
     routers: z.record(Name, RouterHardware),
   }),
 });
@@ -62,6 +68,6 @@ export const DmzFile = obj({
    * How stack references are named: `<prefix>/<segment>`, e.g. `organization/homelab` on a
    * self-managed backend or `acme/homelab` on Pulumi Cloud.
    */
-  stackPrefix: z.string().regex(/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/, { error: 'must be "<org>/<project>", such as organization/homelab' }),
+  stackPrefix: checkedString(stackPrefixVerdict),
 });
 export type DmzFile = z.infer<typeof DmzFile>;

@@ -3,17 +3,20 @@
  * (`hardware.proxmox`: nodes, their datastores and PCI devices) and a host's `vm`.
  */
 import { z } from "zod";
-import { Ipv4, Mac, Name, PASSWORD_KEY, SshPublicKey, obj, unknownKeyMessage } from "../schema-kit";
+import { Ipv4, Mac, Name, PASSWORD_KEY, SshPublicKey, obj, unionRule, unknownKeyMessage } from "../schema-kit";
 
 export const Disk = obj({ datastore: Name, sizeGiB: z.number().int().min(1) });
+
+const NIC_RULE = unionRule(
+  "a NIC is either { bridge: <network> } (a bridge on the node) or { passthrough: <pci id> } (a physical NIC of the node)",
+  "write { bridge: <network> } or { passthrough: <pci id> }, with no other key in the braces",
+);
 
 export const Nic = z.union([obj({ bridge: Name }), obj({ passthrough: Name })], {
   error: (iss) => {
     const keys = iss.errors.flat().flatMap((e) => (e.code === "unrecognized_keys" ? e.keys : []));
     const password = keys.find((k) => PASSWORD_KEY.test(k));
-    return password
-      ? unknownKeyMessage(password, ["bridge", "passthrough"])
-      : "a NIC is either { bridge: <network> } (a bridge on the node) or { passthrough: <pci id> } (a physical NIC of the node)";
+    return password ? unknownKeyMessage(password, ["bridge", "passthrough"]) : NIC_RULE;
   },
 });
 

@@ -6,6 +6,7 @@
 import { z } from "zod";
 import { Vm } from "../compute/schema";
 import { CidrText, Ipv4, Mac, Name, Port, PortProto, Reason, SshPublicKey, obj, unionError } from "../schema-kit";
+import { pattern } from "../values";
 
 export const Switch = obj({
   description: z.string(),
@@ -120,7 +121,12 @@ export const Auth = z.discriminatedUnion(
     /** No authentication; an internet-exposed service then needs `reason`. */
     obj({ kind: z.literal("none") }),
   ],
-  { error: unionError('auth.kind must be one of "app", "basic", "none"') },
+  {
+    error: unionError(
+      'auth.kind must be one of "app", "basic", "none"',
+      "write auth: { kind: app, note: <how it authenticates> }, { kind: basic, realm: <name> } or { kind: none }",
+    ),
+  },
 );
 
 export const Backend = obj({ host: Name, port: Port, tls: z.boolean().default(false) });
@@ -155,7 +161,12 @@ export const Service = z.discriminatedUnion(
       }),
     ),
   ],
-  { error: unionError('kind must be one of "http", "tcp", "udp"') },
+  {
+    error: unionError(
+      'kind must be one of "http", "tcp", "udp"',
+      "write kind: http (by host name through the proxy), tcp or udp (on a proxy port)",
+    ),
+  },
 );
 
 export const Storage = obj({
@@ -195,8 +206,9 @@ export const SegmentRouter = obj({
 export const Dhcp = obj({
   start: Ipv4,
   end: Ipv4,
-  leaseTime: z
-    .string()
-    .regex(/^\d+[mhd]$/, { error: 'must look like "12h"' })
-    .default("12h"),
+  leaseTime: pattern(
+    /^\d+[mhd]$/,
+    'must be a number and a unit m, h or d, such as "12h"',
+    'write a duration such as "12h" or "30m"',
+  ).default("12h"),
 });

@@ -204,7 +204,7 @@ describe("live, through a fake pulumi CLI", () => {
       expect(lines[0]).toBe("docs: cannot read the live docs: 5 problems");
       expect(lines.slice(1, 6).map((l) => l.replace(/\. Fix: .*$/, ""))).toEqual([
         `  - stack ${prefix}/cluster has no "docs" output: it was deployed by an older program or not at all`,
-        `  - stack ${prefix}/internal output docs.hosts.0.address: must be an IPv4 address such as 10.10.0.10`,
+        `  - stack ${prefix}/internal output docs.hosts.0.address: must be an IPv4 address: four numbers 0-255 joined by dots, without leading zeros or a prefix length, such as 10.10.0.10`,
         `  - \`pulumi stack output -s ${prefix}/lab\` failed (exit 255): error: no stack named '${prefix}/lab' found`,
         `  - stack ${prefix}/sandbox output docs is secret; a contract never holds a secret`,
         `  - stack ${prefix}/dmz exports docs version 2; this program reads version 1`,

@@ -230,7 +230,7 @@ describe("the live reader of the docs contract", () => {
     [
       "a bad address",
       (d) => ({ ...d, hosts: [{ ...d.hosts[0], address: "10.30.0.300" }] }),
-      "stack o/p/lab output docs.hosts.0.address: must be an IPv4 address such as 10.10.0.10.",
+      "stack o/p/lab output docs.hosts.0.address: must be an IPv4 address: four numbers 0-255 joined by dots, without leading zeros or a prefix length, such as 10.10.0.10.",
     ],
     [
       "a missing field",

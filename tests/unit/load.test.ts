@@ -243,65 +243,71 @@ describe("invalid values", () => {
       "Pulumi.lab.yaml",
       "homelab:segment.hosts.vdi.address",
       (f) => (segOf(f, "lab").hosts.vdi.address = "10.30.0.300"),
-      "must be an IPv4 address such as 10.10.0.10",
-      "change the value",
+      "must be an IPv4 address: four numbers 0-255 joined by dots",
+      "write the address as four numbers 0-255",
     ],
-    ["Pulumi.lab.yaml", "homelab:segment.subnet", (f) => (segOf(f, "lab").subnet = "10.30.0.1/24"), "no host bits set", "change the value"],
+    [
+      "Pulumi.lab.yaml",
+      "homelab:segment.subnet",
+      (f) => (segOf(f, "lab").subnet = "10.30.0.1/24"),
+      "has host bits set",
+      'write "10.30.0.0/24"',
+    ],
     [
       "Pulumi.lab.yaml",
       "homelab:segment.hosts.vdi.mac",
       (f) => (segOf(f, "lab").hosts.vdi.mac = "01:00:5e:00:00:01"),
-      "must be a unicast MAC address",
-      "change the value",
+      "is a multicast MAC address",
+      "use a locally administered unicast address",
     ],
     [
       "Pulumi.lab.yaml",
       "homelab:segment.services.mirror.exposure",
       (f) => (segOf(f, "lab").services.mirror.exposure = "public"),
-      "internet",
-      'use one of "internet", "lab"',
+      'must be one of "internet", "lab"',
+      'write one of "internet", "lab"',
     ],
     [
       "Pulumi.lab.yaml",
       "homelab:segment.flows.push-registry.reason",
       (f) => (segOf(f, "lab").flows["push-registry"].reason = "short"),
       "at least 10 characters",
-      "give at least 10",
+      "write at least 10 characters",
     ],
     [
       "Pulumi.lab.yaml",
       "homelab:segment.hosts.vdi.vm.ha",
       (f) => (segOf(f, "lab").hosts.vdi.vm.ha = "no"),
-      "expected boolean",
-      "give a boolean",
+      "must be true or false, not text",
+      "write true or false, without quotes",
     ],
     [
       "Pulumi.lab.yaml",
       "homelab:segment.dhcp.leaseTime",
       (f) => (segOf(f, "lab").dhcp.leaseTime = "forever"),
-      'must look like "12h"',
-      "change the value",
+      'must be a number and a unit m, h or d, such as "12h"',
+      'write a duration such as "12h"',
     ],
     [
       "homelab.yaml",
       "admins.bob.keys[0]",
       (f) => (f["homelab.yaml"].admins.bob.keys = ["ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAAAgQC bob"]),
-      "RSA keys shorter than 3072 bits are refused",
-      "change the value",
+      'the key data after "ssh-rsa" is not base64',
+      "paste the whole line of the .pub file",
     ],
     [
       "homelab.yaml",
       "hardware.proxmox.nodes.pve1.pci.gpu0.path",
       (f) => (f["homelab.yaml"].hardware.proxmox.nodes.pve1.pci.gpu0.path = "01:00.0"),
       'PCI address such as "0000:01:00.0"',
-      "change the value",
+      "write it in the same form as 0000:01:00.0",
     ],
     [
       "Pulumi.dmz.yaml",
       "homelab:dmz.stackPrefix",
       (f) => (f["Pulumi.dmz.yaml"].config["homelab:dmz"].stackPrefix = "homelab"),
       '"<org>/<project>"',
-      "change the value",
+      'write "organization/homelab"',
     ],
   ])("%s %s", (file, at, edit, message, fix) => {
     const p = find(schemaProblems(edit), file, at);
@@ -315,7 +321,7 @@ describe("invalid values", () => {
       "Pulumi.lab.yaml",
       "homelab:segment.router.sshHostKey",
     );
-    expect(p).toMatchObject({ message: "is required", fix: "add it" });
+    expect(p).toMatchObject({ message: "is required", fix: "add sshHostKey: under homelab:segment.router" });
     expect(p.value).toBeUndefined();
   });
 

@@ -1,0 +1,182 @@
+/**
+ * The schema's value rules, each stating what is allowed and computing a fix the user can
+ * follow for the value received (`write "10.30.0.0/24"`, not "change the value"). A rule
+ * fails as a zod `custom` issue whose `params.fix` the loader shows as the fix.
+ */
+import { z } from "zod";
+import { PROJECT } from "./lab";
+import { Cidr, intToIp, ipToInt, isIpv4 } from "./net";
+import { isRefusal, parseSshPublicKey } from "./ssh-key";
+import { suggest } from "./suggest";
+
+/** What is wrong with a value and how to fix it; undefined when the value is fine. */
+export type Verdict = { readonly message: string; readonly fix: string; readonly rename?: string } | undefined;
+
+/** Report a verdict as a custom issue carrying its fix (and, for a name, the name to rename to). */
+function report(ctx: z.RefinementCtx, v: Verdict): void {
+  if (v) ctx.addIssue({ code: "custom", message: v.message, params: { fix: v.fix, ...(v.rename ? { rename: v.rename } : {}) } });
+}
+
+/** A string that must pass `verdict`. */
+export function checkedString(verdict: (s: string) => Verdict) {
+  return z.string().superRefine((s, ctx) => {
+    report(ctx, verdict(s));
+  });
+}
+
+/** A string matching `re`, else `message` with `fix`. */
+export function pattern(re: RegExp, message: string, fix: string) {
+  return checkedString((s) => (re.test(s) ? undefined : { message, fix }));
+}
+
+// --- names ------------------------------------------------------------------------------------
+
+const LABEL = /^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$/;
+
+/** The nearest DNS label to `s`: lower case, other characters as "-", at most 63 characters. */
+function toLabel(s: string): string {
+  const t = s
+    .toLowerCase()
+    .replace(/[^a-z0-9-]+/g, "-")
+    .replace(/^[^a-z]+/, "")
+    .slice(0, 63)
+    .replace(/-+$/, "");
+  return LABEL.test(t) ? t : "";
+}
+
+/** The ids of segments, hosts, services, nodes, datastores: lower-case DNS labels. */
+export function nameVerdict(s: string): Verdict {
+  if (LABEL.test(s)) return undefined;
+  const label = toLabel(s);
+  return {
+    message: 'must be a lower-case DNS label: a-z, 0-9 and "-", starting with a letter, not ending with "-", at most 63 characters',
+    fix: label ? `write "${label}"` : 'write a name such as "web-1"',
+    ...(label ? { rename: label } : {}),
+  };
+}
+
+// --- addresses --------------------------------------------------------------------------------
+
+const IPV4_RULE =
+  "must be an IPv4 address: four numbers 0-255 joined by dots, without leading zeros or a prefix length, such as 10.10.0.10";
+
+/** A dotted-quad IPv4 address. */
+export function ipv4Verdict(s: string): Verdict {
+  if (isIpv4(s)) return undefined;
+  const [addr] = s.split("/");
+  if (s.includes("/") && addr !== undefined && isIpv4(addr))
+    return { message: `${IPV4_RULE}; a prefix length belongs to a subnet, not to an address`, fix: `write "${addr}"` };
+  const parts = s.split(".");
+  if (parts.length === 4 && parts.every((p) => /^\d{1,3}$/.test(p) && Number(p) <= 255))
+    return { message: IPV4_RULE, fix: `write "${parts.map(Number).join(".")}"` };
+  return { message: IPV4_RULE, fix: "write the address as four numbers 0-255 joined by dots, such as 10.10.0.10" };
+}
+
+/** An IPv4 network: the network address and a prefix length 0-32, no host bits set. */
+export function cidrVerdict(s: string): Verdict {
+  if (Cidr.parse(s) !== undefined) return undefined;
+  const m = /^(.*)\/(\d+)$/.exec(s);
+  if (!m) {
+    return isIpv4(s)
+      ? {
+          message: "must be an IPv4 network with its prefix length, such as 10.10.0.0/24",
+          fix: `write the network with its prefix length, such as "${s}/24"`,
+        }
+      : {
+          message: "must be an IPv4 network: an address, '/' and a prefix length 0-32, such as 10.10.0.0/24",
+          fix: "write it as <network address>/<prefix length>, such as 10.10.0.0/24",
+        };
+  }
+  const [, addr, bits] = m as unknown as [string, string, string];
+  if (!isIpv4(addr))
+    return {
+      message: `the address part "${addr}" ${IPV4_RULE}`,
+      fix: "write the network address as four numbers 0-255 joined by dots, such as 10.10.0.0/24",
+    };
+  const prefix = Number(bits);
+  if (prefix > 32)
+    return {
+      message: `an IPv4 prefix length runs from 0 to 32, not ${prefix}`,
+      fix: `write a prefix length from 0 to 32, such as "${addr}/24"`,
+    };
+  const net = intToIp(ipToInt(addr) & (prefix === 0 ? 0 : (~0 << (32 - prefix)) >>> 0));
+  return {
+    message: `has host bits set: ${s} lies in the network ${net}/${prefix}, and a subnet is written as its network address`,
+    fix: `write "${net}/${prefix}"`,
+  };
+}
+
+/** A NIC's MAC address: six lower-case hex pairs joined by ":", unicast. */
+export function macVerdict(s: string): Verdict {
+  const hex = s.toLowerCase().replace(/[^0-9a-f]/g, "");
+  const canonical = hex.length === 12 ? (hex.match(/../g) ?? []).join(":") : undefined;
+  if (canonical === s && (parseInt(s.slice(0, 2), 16) & 1) === 0) return undefined;
+  if (canonical !== undefined && (parseInt(canonical.slice(0, 2), 16) & 1) === 1) {
+    return {
+      message: "is a multicast MAC address (the first byte is odd); a NIC's own address is unicast",
+      fix: "use a locally administered unicast address such as 52:54:00:12:34:56 (Proxmox's prefix is bc:24:11)",
+    };
+  }
+  const rule = "must be a MAC address: six hex pairs in lower case joined by ':', such as 52:54:00:12:34:56";
+  return canonical
+    ? { message: rule, fix: `write "${canonical}"` }
+    : { message: rule, fix: "write six hex pairs joined by ':', such as 52:54:00:12:34:56" };
+}
+
+// --- ports, keys, settings --------------------------------------------------------------------
+
+const PORT_RULE = 'a port is written with its protocol, as "5000/tcp" or "5000/udp" (port 1-65535)';
+
+/** `2049/tcp` or `123/udp`; a bare number (or a number with another protocol) is told which form to use. */
+export function portProtoVerdict(v: unknown): Verdict {
+  const text = typeof v === "number" ? String(v) : v;
+  if (typeof text !== "string") return { message: PORT_RULE, fix: 'write the port as text such as "5000/tcp"' };
+  const m = /^\s*(\d+)\s*(?:\/\s*([A-Za-z]+))?\s*$/.exec(text);
+  const port = m ? Number(m[1]) : NaN;
+  const proto = m?.[2]?.toLowerCase();
+  if (m && port >= 1 && port <= 65535 && (proto === "tcp" || proto === "udp") && text === `${port}/${proto}`) return undefined;
+  if (m && (port < 1 || port > 65535)) return { message: `${PORT_RULE}; ${port} is out of range`, fix: "use a port from 1 to 65535" };
+  if (m && proto === undefined) return { message: PORT_RULE, fix: `write "${port}/tcp" (or "${port}/udp")` };
+  if (m && (proto === "tcp" || proto === "udp")) return { message: PORT_RULE, fix: `write "${port}/${proto}"` };
+  return { message: PORT_RULE, fix: 'write the port and its protocol, such as "5000/tcp"' };
+}
+
+/** An OpenSSH public key line, decoded (ssh-key.ts). */
+export function sshKeyVerdict(s: string): Verdict {
+  const r = parseSshPublicKey(s);
+  return isRefusal(r) ? r : undefined;
+}
+
+let zones: ReadonlySet<string> | undefined;
+
+/** IANA time zone names this runtime knows, and UTC. */
+function timeZones(): ReadonlySet<string> {
+  return (zones ??= new Set([...Intl.supportedValuesOf("timeZone"), "UTC", "Etc/UTC"]));
+}
+
+/** An IANA time zone name (hosts and the NTP docs use it). */
+export function timeZoneVerdict(s: string): Verdict {
+  if (timeZones().has(s)) return undefined;
+  const hint = suggest(s, timeZones());
+  return {
+    message: `"${s}" is not an IANA time zone name (such as Europe/Berlin, America/New_York or UTC)`,
+    fix: hint ? `write "${hint}"` : "write a name from the IANA list (timedatectl list-timezones prints it), or UTC",
+  };
+}
+
+/** `<org>/<project>`; the project part must be this project's name, or the DMZ would read another project's stacks. */
+export function stackPrefixVerdict(s: string): Verdict {
+  const m = /^([A-Za-z0-9_.-]+)\/([A-Za-z0-9_.-]+)$/.exec(s);
+  if (!m)
+    return {
+      message: 'must be "<org>/<project>", such as organization/homelab',
+      fix: `write "organization/${PROJECT}" on a self-managed backend, or "<your org>/${PROJECT}" on Pulumi Cloud`,
+    };
+  if (m[2] !== PROJECT) {
+    return {
+      message: `the project part "${m[2]!}" must be this project's name, "${PROJECT}" (name: in Pulumi.yaml): the DMZ reads its segments' stacks as <org>/${PROJECT}/<segment>`,
+      fix: `write "${m[1]!}/${PROJECT}"`,
+    };
+  }
+  return undefined;
+}

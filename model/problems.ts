@@ -116,7 +116,8 @@ export function count(n: number, noun: string): string {
 
 /**
  * Stable order: by file; then by line as a number, a problem of the whole file (no line)
- * first, as it is the cause of what follows; then by path and message. Secret-looking
+ * first, as it is the cause of what follows; on one line, present values before missing
+ * ones; then by path and message. Secret-looking
  * values are replaced (shownValue), so the result is safe to print or serialise.
  */
 export function sortProblems<P extends Problem>(problems: readonly P[]): P[] {
@@ -124,6 +125,11 @@ export function sortProblems<P extends Problem>(problems: readonly P[]): P[] {
     .map((p) => ({ ...p, value: shownValue(p.path, p.value) }))
     .sort(
       (a, b) =>
-        compareText(a.file, b.file) || (a.line ?? 0) - (b.line ?? 0) || compareText(a.path, b.path) || compareText(a.message, b.message),
+        compareText(a.file, b.file) ||
+        (a.line ?? 0) - (b.line ?? 0) ||
+        // On one line, a missing value (a required key a misspelling left out) follows its cause.
+        Number(a.value === undefined) - Number(b.value === undefined) ||
+        compareText(a.path, b.path) ||
+        compareText(a.message, b.message),
     );
 }

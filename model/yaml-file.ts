@@ -14,6 +14,10 @@ export const MAX_DEPTH = 64;
 /** Aliases (`*name`) a file may use: enough to share a block, too few to expand exponentially. */
 export const MAX_ALIASES = 100;
 
+const TOO_DEEP = (file: string) =>
+  `${file} is nested more than ${MAX_DEPTH} levels deep (brackets, list dashes or indentation); no lab file needs that`;
+const DEEP_FIX = "close the brackets you opened, or write the data as in the reference lab";
+
 /** A parsed file: its data and what places paths in it on lines. */
 export interface YamlFile {
   /** The data; undefined when the file could not be read (a problem says why). */
@@ -50,10 +54,12 @@ export function nestingDepth(text: string): number {
     else if (c === "[" || c === "{") max = Math.max(max, ++depth);
     else if (c === "]" || c === "}") depth = Math.max(0, depth - 1);
   }
-  // Block nesting: indentation, and "- - -" sequences opened on one line, count a level each.
+  // Block nesting: indentation, and "- " sequence entries opened on one line, count a level each.
   for (const line of text.split("\n")) {
-    const m = /^( *)((?:- +)*)/.exec(line)!;
-    max = Math.max(max, depth + Math.ceil(m[1]!.length / 2) + m[2]!.split("-").length - 1);
+    const code = line.replace(/\s#.*$/, "");
+    const indent = /^ */.exec(code)![0].length;
+    const dashes = code.match(/(?:^|[\s:])-(?=\s|$)/g)?.length ?? 0;
+    max = Math.max(max, Math.ceil(indent / 2) + dashes);
   }
   return max;
 }
@@ -86,7 +92,7 @@ export function parseYamlFile(file: string, text: string, problems: Problem[]): 
     doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true, lineCounter });
   } catch (e) {
     // The depth estimate should make this unreachable; a parser stack overflow is still the file's fault.
-    if (e instanceof RangeError) return whole(`${file} is nested too deeply for the YAML parser`, "write the data as in the reference lab");
+    if (e instanceof RangeError) return whole(TOO_DEEP(file), DEEP_FIX);
     throw e;
   }
   if (doc.errors.length > 0) {

@@ -85,3 +85,16 @@ test("user mistakes exit 1 with a clear message and no stack trace", () => {
   for (const r of [unknown, invalid]) expect(r.stderr).not.toMatch(/\n\s+at /);
   expect(fs.existsSync(path.join(bad, "out"))).toBe(false);
 }, 60000);
+
+test("plan --json on an invalid lab: exit 1 and the same JSON problems on stdout as check --json", () => {
+  const bad = copyLab((f) => (f["homelab.yaml"].dmz.proxy = "192.168.1.10"));
+  const plan = runCli(["plan", "--json", "--dir", bad, "--out", path.join(bad, "out")]);
+  const check = runCli(["check", "--json", "--dir", bad]);
+  expect(plan.code).toBe(1);
+  expect(plan.stderr).toBe("");
+  expect(JSON.parse(plan.stdout)).toEqual(JSON.parse(check.stdout));
+  expect(JSON.parse(plan.stdout)).toMatchObject({
+    ok: false,
+    problems: [expect.objectContaining({ file: "homelab.yaml", path: "dmz.proxy" })],
+  });
+}, 60000);

@@ -81,7 +81,7 @@ test("malformed and wrong-version contracts of several segments are reported tog
   expect(err).toBeInstanceOf(Error);
   const message = (err as Error).message;
   expect(message).toMatch(/3 problems/);
-  expect(message).toMatch(/organization\/homelab\/lab output contract\.subnet: must be an IPv4 network/);
+  expect(message).toMatch(/organization\/homelab\/lab output contract\.subnet: an IPv4 prefix length runs from 0 to 32, not 33/);
   expect(message).toMatch(/organization\/homelab\/internal output contract\.router\.wanAddress: must be an IPv4 address/);
   expect(message).toMatch(/organization\/homelab\/sandbox exports contract version 2; this program reads version 1/);
 });

@@ -153,33 +153,44 @@ function dnatEntries(dnat: readonly Dnat[]): Dnat[] {
 
 // --- the ruleset ----------------------------------------------------------------------------------
 
-/** The ruleset as a tree; `renderRouterNftables` prints it. */
-function routerRuleset(router: RouterPlan): NftNode[] {
-  const wan = quote(router.wan.iface);
-  const lan = quote(router.lan.iface);
-  const outbound = disjointGroups(ruleElements(router.outbound));
-  const inbound = disjointGroups(ruleElements(router.inbound));
-  // Keep one (empty) set when there are no rules, so the structure is the same for every router.
-  const outSets = outbound.length > 0 ? outbound : [[]];
-  const inSets = inbound.length > 0 ? inbound : [[]];
-  const dnat = dnatEntries(router.dnat);
-  const labNets = [...router.labNets].sort(compareCidr);
+/** One translated destination of the DNAT map, with every flow that reaches it. */
+interface DnatTarget {
+  readonly to: string;
+  readonly proto: Proto;
+  readonly port: number;
+  readonly flows: Set<string>;
+}
 
-  const targets = new Map<string, { to: string; proto: Proto; port: number; flows: Set<string> }>();
+/** The distinct destinations the DNAT map translates to, sorted by address and port. */
+function dnatTargets(dnat: readonly Dnat[]): DnatTarget[] {
+  const targets = new Map<string, DnatTarget>();
   for (const d of dnat) {
     const key = `${d.to}|${d.proto}|${d.toPort}`;
     const t = targets.get(key) ?? { to: d.to, proto: d.proto, port: d.toPort, flows: new Set<string>() };
     for (const f of d.flows) t.flows.add(f);
     targets.set(key, t);
   }
-  const targetList = [...targets.values()].sort((a, b) => compareIp(a.to, b.to) || comparePorts(a, b));
+  return [...targets.values()].sort((a, b) => compareIp(a.to, b.to) || comparePorts(a, b));
+}
 
-  const counters = (Object.keys(NFT_DROP_COUNTERS) as NftDropCounter[])
-    .filter((c) => c !== "drop_internet" || !router.internet)
-    .map((c) => block(`counter ${c}`, [`comment ${quote(NFT_DROP_COUNTERS[c])}`]));
-  const drop = (c: NftDropCounter) => `counter name ${quote(c)} drop`;
+/** The rule sets of one direction: disjoint groups, or one empty set so every router has the same structure. */
+function ruleGroups(rules: readonly FlowRule[]): RuleElement[][] {
+  const groups = disjointGroups(ruleElements(rules));
+  return groups.length > 0 ? groups : [[]];
+}
 
-  const sets: NftNode[] = [
+/** The statement that counts a drop on its named counter, then drops. */
+const drop = (c: NftDropCounter) => `counter name ${quote(c)} drop`;
+
+/** The sets and the DNAT map the chains look up. */
+function rulesetSets(
+  router: RouterPlan,
+  outSets: readonly RuleElement[][],
+  inSets: readonly RuleElement[][],
+  dnat: readonly Dnat[],
+): NftNode[] {
+  const labNets = [...router.labNets].sort(compareCidr);
+  return [
     block("set lab_nets", [
       "type ipv4_addr",
       "flags interval",
@@ -207,12 +218,17 @@ function routerRuleset(router: RouterPlan): NftNode[] {
       "type ipv4_addr . inet_proto . inet_service",
       "counter",
       `comment ${quote("the translated destinations: the only ones ct status dnat may reach")}`,
-      ...elementsBlock(targetList.map((t) => `${t.to} . ${t.proto} . ${t.port} comment ${quote([...t.flows].sort().join(", "))}`)),
+      ...elementsBlock(dnatTargets(dnat).map((t) => `${t.to} . ${t.proto} . ${t.port} comment ${quote([...t.flows].sort().join(", "))}`)),
     ]),
   ];
+}
 
+/** The filter chains (input, forward and its two directions) and the NAT chains. */
+function rulesetChains(router: RouterPlan, outSets: readonly RuleElement[][], inSets: readonly RuleElement[][]): NftNode[] {
+  const wan = quote(router.wan.iface);
+  const lan = quote(router.lan.iface);
   const lookup = (name: string) => `ip saddr . ip daddr . meta l4proto . th dport @${name}`;
-  const chains: NftNode[] = [
+  return [
     block("chain input", [
       ...inputPrologue(drop("drop_input_invalid")),
       `iifname ${lan} udp dport 67 accept comment "DHCP from the LAN"`,
@@ -253,7 +269,17 @@ function routerRuleset(router: RouterPlan): NftNode[] {
       ...(router.internet ? [`oifname ${wan} ip daddr != @lab_nets masquerade`] : []),
     ]),
   ];
+}
 
+/** The ruleset as a tree; `renderRouterNftables` prints it. */
+function routerRuleset(router: RouterPlan): NftNode[] {
+  const outSets = ruleGroups(router.outbound);
+  const inSets = ruleGroups(router.inbound);
+  const counters = (Object.keys(NFT_DROP_COUNTERS) as NftDropCounter[])
+    .filter((c) => c !== "drop_internet" || !router.internet)
+    .map((c) => block(`counter ${c}`, [`comment ${quote(NFT_DROP_COUNTERS[c])}`]));
+  const sets = rulesetSets(router, outSets, inSets, dnatEntries(router.dnat));
+  const chains = rulesetChains(router, outSets, inSets);
   return [
     "flush ruleset",
     "",

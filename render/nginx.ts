@@ -159,16 +159,10 @@ function unknownHostBody(): NginxNode[] {
 /** Where nginx shows its connection counters to the local nginx exporter, and nowhere else. */
 export const NGINX_STATUS = { listen: "127.0.0.1:8080", path: "/stub_status" } as const;
 
-/** The whole nginx.conf of the DMZ proxy (checked with `nginx -t`). */
-export function renderNginx(plan: DmzPlan): string {
+/** The http block's settings: logs, temp paths, TLS, and what the proxy sends upstream. */
+function httpSettings(plan: DmzPlan, http: readonly HttpRoute[]): NginxNode[] {
   const { listen, tls } = plan.proxy;
-  // planDmz lists routes in this order already; sorting once here keeps the file independent of
-  // the order of any plan it is given (the determinism tests render a shuffled one).
-  const http = [...plan.proxy.http].sort((x, y) => compareText(x.fqdn, y.fqdn));
-  const streams = [...plan.proxy.streams].sort(comparePorts);
-  const names = http.map((r) => r.fqdn);
-
-  const httpBlock: NginxNode[] = [
+  return [
     d("default_type", "application/octet-stream"),
     d("server_tokens", "off"),
     c("Access log to the journal through /dev/log, which rotates it; no log file grows on the host."),
@@ -207,7 +201,13 @@ export function renderNginx(plan: DmzPlan): string {
     d("proxy_read_timeout", "1h"),
     d("proxy_send_timeout", "1h"),
     b("map", ["$http_upgrade", "$connection_upgrade"], [d("default", "upgrade"), d('""', "close")]),
-    blank,
+  ];
+}
+
+/** The http block's servers: plain HTTP redirects, the unknown-Host answers, one TLS server per route, the status page. */
+function httpServers(listen: string, http: readonly HttpRoute[]): NginxNode[] {
+  const names = http.map((r) => r.fqdn);
+  return [
     c("Plain HTTP: known names are sent to HTTPS; nothing is served in clear text."),
     ...(names.length > 0
       ? [b("server", [], [d("listen", `${listen}:80`), d("server_name", ...names), d("return", "301", "https://$host$request_uri")])]
@@ -229,6 +229,16 @@ export function renderNginx(plan: DmzPlan): string {
       ],
     ),
   ];
+}
+
+/** The whole nginx.conf of the DMZ proxy (checked with `nginx -t`). */
+export function renderNginx(plan: DmzPlan): string {
+  const { listen } = plan.proxy;
+  // planDmz lists routes in this order already; sorting once here keeps the file independent of
+  // the order of any plan it is given (the determinism tests render a shuffled one).
+  const http = [...plan.proxy.http].sort((x, y) => compareText(x.fqdn, y.fqdn));
+  const streams = [...plan.proxy.streams].sort(comparePorts);
+  const httpBlock: NginxNode[] = [...httpSettings(plan, http), blank, ...httpServers(listen, http)];
 
   const root: NginxNode[] = [
     c("systemd supervises nginx in the foreground as the nginx user (the unit grants CAP_NET_BIND_SERVICE)."),

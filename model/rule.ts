@@ -2,10 +2,11 @@
  * What a validation rule is, and the phrasing every rule shares: config paths, the other
  * place a value is configured, lists, examples, and "reported once, at the later one".
  */
-import { CONFIG_KEYS, type Lab } from "./lab";
+import { CONFIG_KEYS } from "./lab";
+import type { LabIndex } from "./lab-index";
 import { joinPath, type Problem } from "./problems";
 
-/** One validation rule: a stable id, what it checks, and the check itself. */
+/** One validation rule: a stable id, what it checks, what it depends on, and the check itself. */
 export interface Rule {
   /** Stable id, `<area>.<what>`, e.g. `addresses.unique`: `check --json` tags each problem with it. */
   readonly id: string;
@@ -14,8 +15,14 @@ export interface Rule {
    * or looks up a rule id from `check --json`. Nothing renders it.
    */
   readonly description: string;
-  /** Every violation in the lab. Must not throw on any schema-valid lab. */
-  check(lab: Lab): Problem[];
+  /**
+   * Rules whose problems make this one meaningless, by id: when any of them reports a
+   * problem (or is itself skipped), this rule does not run, so its follow-on noise never
+   * buries the cause. They run before it. @default none
+   */
+  readonly after?: readonly string[];
+  /** Every violation in the lab, read from the index built once. Must not throw on any schema-valid lab. */
+  check(ix: LabIndex): Problem[];
 }
 
 /** A problem found by a rule, tagged with the rule's id (shown in `--json` output). */
@@ -23,6 +30,7 @@ export interface RuleProblem extends Problem {
   readonly rule: string;
 }
 
+/** One step of a config path: a key or a list index. */
 export type PathPart = string | number;
 
 /** A path inside a segment file's `homelab:segment` key. */

@@ -1,6 +1,5 @@
 /** Talos rules: the cluster's control planes, workers and roles. */
-import { own, segmentList } from "../lab";
-import { nodesWithNetwork } from "../lookup";
+import { own } from "../lab";
 import { type Problem, problem } from "../problems";
 import { list, type PathPart, type Rule, sp, type Where } from "../rule";
 import { didYouMean } from "../suggest";
@@ -9,9 +8,9 @@ export const talosCluster: Rule = {
   id: "talos.cluster",
   description:
     "A Talos cluster has an odd number (>= 3) of control planes, each a host of its segment with role k8s-control-plane and os talos, on distinct Proxmox nodes; each worker a host with role k8s-worker and os talos; no host twice; every k8s-* host belongs to the cluster. The VIP is checked with every other address (addresses.in-network, addresses.unique).",
-  check(lab) {
+  check(ix) {
     const out: Problem[] = [];
-    for (const seg of segmentList(lab)) {
+    for (const seg of ix.segments) {
       const w = (...parts: PathPart[]) => ({ file: seg.file, path: sp(...parts) });
       const t = seg.talos;
       const listed = new Set<string>();
@@ -83,7 +82,7 @@ export const talosCluster: Rule = {
             if (key !== "controlPlanes" || !h.vm) return;
             const prev = nodeOf.get(h.vm.node);
             if (prev) {
-              const free = nodesWithNetwork(lab, seg.name).filter((x) => !nodeOf.has(x));
+              const free = ix.nodesWithNetwork(seg.name).filter((x) => !nodeOf.has(x));
               out.push(
                 problem(
                   w("hosts", name, "vm.node"),

@@ -6,12 +6,11 @@
  * `vms.references` reports those first and the failover result would be meaningless.
  */
 import { LAB_FILE } from "../../lab";
-import { PROXMOX, vmRefs, vmWhere } from "../../lookup";
+import { PROXMOX, vmWhere } from "../../lab-index";
 import { compareText } from "../../order";
 import { joinPath, type Problem, problem } from "../../problems";
 import type { Rule } from "../../rule";
-import { type NodeLoad, type PlacedVm, planPlacement } from "../placement";
-import { vmReferences } from "./vms";
+import { type NodeLoad, type PlacedVm } from "../placement";
 
 /** `2 vCPUs, 4096 MiB, local-zfs 32 GiB`. */
 export function showVmSize(vm: PlacedVm): string {
@@ -23,12 +22,13 @@ export const capacityNodes: Rule = {
   id: "capacity.nodes",
   description:
     "Per node: the VMs' memory fits in (memoryGiB - reservedMemoryGiB) x 1024 MiB, their vCPUs in cpuCores x cpuOvercommit, each VM's cores in cpuCores, and each datastore holds its disks.",
-  check(lab) {
+  check(ix) {
+    const { lab } = ix;
     const out: Problem[] = [];
-    const refs = new Map(vmRefs(lab).map((r) => [r.name, r]));
+    const refs = ix.vmsByName;
     const { nodes: hardware, cpuOvercommit } = lab.hardware.proxmox;
     // The planner's load per node; VMs on unknown nodes are vms.references' problem.
-    const loads = planPlacement(lab).nodes;
+    const loads = ix.placement.nodes;
     const free = (n: NodeLoad) => n.memoryMiB - n.usedMemoryMiB;
     for (const n of loads) {
       const id = n.node;
@@ -100,12 +100,13 @@ export const capacityNodes: Rule = {
 
 export const capacityFailover: Rule = {
   id: "capacity.n-minus-1",
+  // Meaningless on dangling references: a VM on an unknown node or datastore has no load to move.
+  after: ["vms.references"],
   description:
     "For every node, when it fails, each of its HA VMs is placed on a surviving node with the network, cores, vCPUs, memory and datastore space it needs (the planner's failover); pinned VMs are down until their node returns. Runs only when every VM names an existing node and datastore.",
-  check(lab) {
-    if (vmReferences.check(lab).length > 0) return []; // meaningless on dangling references
-    const placement = planPlacement(lab);
-    const refs = new Map(vmRefs(lab).map((r) => [r.name, r]));
+  check(ix) {
+    const placement = ix.placement;
+    const refs = ix.vmsByName;
     const out: Problem[] = [];
     for (const f of placement.failover) {
       const victim = placement.nodes.find((n) => n.node === f.failed);

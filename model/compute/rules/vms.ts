@@ -6,7 +6,7 @@
  * cabled to; the model cannot see cables, so such a first NIC is accepted for any segment.
  */
 import { own } from "../../lab";
-import { nodesWithNetwork, PROXMOX, vmDevices, vmRefs, vmWhere } from "../../lookup";
+import { PROXMOX, vmDevices, vmWhere } from "../../lab-index";
 import { type Problem, problem } from "../../problems";
 import { duplicates, list, place, type Rule, type Where } from "../../rule";
 import { didYouMean } from "../../suggest";
@@ -14,8 +14,8 @@ import { didYouMean } from "../../suggest";
 export const vmIdsUnique: Rule = {
   id: "vm-ids.unique",
   description: "No two VMs (segment hosts and the DMZ infra host) share a Proxmox VM id: ids are cluster-wide.",
-  check(lab) {
-    const refs = vmRefs(lab);
+  check(ix) {
+    const refs = ix.vms;
     const used = new Set(refs.map((r) => r.vm.vmId));
     return duplicates(
       refs.map((r) => ({ ...vmWhere(r, "vmId"), ref: r })),
@@ -37,10 +37,11 @@ export const vmIdsUnique: Rule = {
 export const vmReferences: Rule = {
   id: "vms.references",
   description: "Every VM names an existing Proxmox node, and each of its disks a datastore of that node.",
-  check(lab) {
+  check(ix) {
+    const { lab } = ix;
     const nodes = lab.hardware.proxmox.nodes;
     const out: Problem[] = [];
-    for (const ref of vmRefs(lab)) {
+    for (const ref of ix.vms) {
       const node = own(nodes, ref.vm.node);
       if (!node) {
         out.push(
@@ -74,9 +75,10 @@ export const vmNics: Rule = {
   id: "vms.nics",
   description:
     "A bridge NIC's network is one of its node's networks; a VM's first NIC carries its address, so it bridges into the network the address is in (or is a passthrough NIC, whose cabling the model cannot see).",
-  check(lab) {
+  check(ix) {
+    const { lab } = ix;
     const out: Problem[] = [];
-    for (const ref of vmRefs(lab)) {
+    for (const ref of ix.vms) {
       const first = ref.vm.nics[0];
       if (first && "bridge" in first && first.bridge !== ref.zone) {
         out.push(
@@ -92,7 +94,7 @@ export const vmNics: Rule = {
       if (!node) continue; // vms.references
       ref.vm.nics.forEach((n, i) => {
         if (!("bridge" in n) || node.networks.includes(n.bridge)) return;
-        const others = nodesWithNetwork(lab, n.bridge);
+        const others = ix.nodesWithNetwork(n.bridge);
         out.push(
           problem(
             vmWhere(ref, "nics", i, "bridge"),
@@ -113,11 +115,12 @@ export const vmPassthrough: Rule = {
   id: "vms.passthrough",
   description:
     "Every passed-through device (a NIC { passthrough: id } or vm.passthrough[]) exists in the VM's node's pci map, a NIC entry names a device of kind nic, each device (and each IOMMU group) goes to one VM only, and a VM with passthrough says ha: false explicitly (it is pinned to its node; ha defaults to true).",
-  check(lab) {
+  check(ix) {
+    const { lab } = ix;
     const out: Problem[] = [];
     const claimed = new Map<string, { label: string; where: Where }>();
     const groups = new Map<string, { label: string; id: string; where: Where }>();
-    for (const ref of vmRefs(lab)) {
+    for (const ref of ix.vms) {
       const node = own(lab.hardware.proxmox.nodes, ref.vm.node);
       if (!node) continue; // vms.references
       const devices = vmDevices(ref);

@@ -10,8 +10,8 @@
  * other, from the infra host's address and from every other address, so a service can
  * move to another host without renumbering its clients.
  */
-import { DMZ_STACK, LAB_FILE, segmentList } from "../../lab";
-import { addressBook, allowedStatic, freeAddress, showRange, takenAddresses, zoneOf } from "../../lookup";
+import { DMZ_STACK, LAB_FILE } from "../../lab";
+import { allowedStatic, freeAddress, showRange } from "../../lab-index";
 import { Cidr, intToIp, ipToInt, rangeContains } from "../../net";
 import { joinPath, type Problem, problem } from "../../problems";
 import { duplicates, eg, list, place, type Rule, sp, type Where } from "../../rule";
@@ -38,10 +38,11 @@ export const subnetsDisjoint: Rule = {
   id: "subnets.disjoint",
   description:
     "The DMZ subnet and every segment subnet are pairwise disjoint (a router must know where an address lives), and every admin source network lies inside the DMZ subnet (the admins' workstations sit on the home LAN behind the ISP edge).",
-  check(lab) {
+  check(ix) {
+    const { lab } = ix;
     const nets: (Where & { name: string; cidr: Cidr })[] = [
       { file: LAB_FILE, path: "dmz.subnet", name: "the DMZ", cidr: lab.dmz.subnet },
-      ...segmentList(lab).map((s) => ({ file: s.file, path: sp("subnet"), name: s.name, cidr: s.subnet })),
+      ...ix.segments.map((s) => ({ file: s.file, path: sp("subnet"), name: s.name, cidr: s.subnet })),
     ];
     const out: Problem[] = [];
     nets.forEach((b, j) => {
@@ -81,12 +82,13 @@ export const addressesInNetwork: Rule = {
   id: "addresses.in-network",
   description:
     "Every address lies inside its network (hosts, VIPs, hardware, router LAN sides in their segment; router WAN sides, the infra host, DNS, NTP, proxy and DMZ hardware in the DMZ) and is not the network, broadcast or gateway address; static addresses stay outside the DHCP pool; no DMZ address lies inside an admin source (it would be trusted like an admin workstation).",
-  check(lab) {
-    const taken = takenAddresses(lab);
+  check(ix) {
+    const { lab } = ix;
+    const taken = ix.taken;
     const out: Problem[] = [];
-    for (const a of addressBook(lab)) {
+    for (const a of ix.addresses) {
       if (a.zone === undefined) continue; // refs.hardware-segments reports the unknown segment
-      const z = zoneOf(lab, a.zone);
+      const z = ix.zone(a.zone);
       if (!z) continue;
       const free = () => freeAddress(lab, z, taken);
       const pick = () => `give ${a.label} a free address${eg(free())}`;
@@ -156,9 +158,9 @@ export const dhcpPool: Rule = {
   id: "dhcp.pool",
   description:
     "Each segment's DHCP pool lies inside its subnet, excludes the network and broadcast addresses, starts at or before its end, and does not contain the router's LAN address.",
-  check(lab) {
+  check(ix) {
     const out: Problem[] = [];
-    for (const seg of segmentList(lab)) {
+    for (const seg of ix.segments) {
       const c = seg.subnet;
       const { start, end } = seg.dhcp;
       let ok = true;
@@ -226,14 +228,15 @@ export const addressesUnique: Rule = {
   id: "addresses.unique",
   description:
     "No two hosts, VIPs, routers, hardware or DMZ service addresses share an address anywhere in the lab; the DMZ's dns, ntp and proxy addresses are distinct from each other and from the infra host's own address.",
-  check(lab) {
-    const book = addressBook(lab).filter((a) => !a.gateway);
-    const taken = takenAddresses(lab);
+  check(ix) {
+    const { lab } = ix;
+    const book = ix.addresses.filter((a) => !a.gateway);
+    const taken = ix.taken;
     return duplicates(
       book,
       (a) => a.address,
       (dup, first) => {
-        const z = dup.zone === undefined ? undefined : zoneOf(lab, dup.zone);
+        const z = dup.zone === undefined ? undefined : ix.zone(dup.zone);
         const free = z ? freeAddress(lab, z, taken) : undefined;
         return problem(
           dup,

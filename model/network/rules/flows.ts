@@ -5,22 +5,22 @@
  * A flow whose target lies in its own segment is a mistake: no router sees that traffic.
  * Storage must be served by one host of a segment, never a whole segment or the DMZ.
  */
-import { DMZ_STACK, type Lab, own, segmentList, showPort } from "../../lab";
+import { DMZ_STACK, type Lab, own, showPort } from "../../lab";
 import { type Problem, problem } from "../../problems";
 import { eg, list, type Rule, sp } from "../../rule";
 import { didYouMean, suggest } from "../../suggest";
-import { type Endpoint, resolveTarget, STORAGE_PORTS, targetNames } from "../flows";
-import { segmentHosts } from "../hosts";
+import { type Endpoint, resolveTarget, STORAGE_PORTS } from "../flows";
 
 export const flowsTargets: Rule = {
   id: "flows.targets",
   description:
     "Every explicit flow's `to` resolves (dmz, dmz/<name>, <segment>, <segment>/<host>) to somewhere outside its own segment (traffic inside a segment never crosses a router), and each `from` names a host of the segment.",
-  check(lab) {
+  check(ix) {
+    const { lab } = ix;
     const out: Problem[] = [];
-    const targets = targetNames(lab);
-    for (const seg of segmentList(lab)) {
-      const ids = segmentHosts(lab, seg).map((h) => h.id);
+    const targets = ix.targets;
+    for (const seg of ix.segments) {
+      const ids = ix.hostIds(seg.name);
       for (const [id, f] of Object.entries(seg.flows)) {
         const to = resolveTarget(lab, f.to);
         const where = { file: seg.file, path: sp("flows", id, "to") };
@@ -81,11 +81,12 @@ export const storageTargets: Rule = {
   id: "storage.targets",
   description:
     "Every storage mount's server is one host of a segment (<segment>/<host>, not a whole segment or the DMZ), and each consumer is a host of the mounting segment.",
-  check(lab) {
+  check(ix) {
+    const { lab } = ix;
     const out: Problem[] = [];
-    const servers = targetNames(lab).filter((t) => storageServer(lab, t));
-    for (const seg of segmentList(lab)) {
-      const ids = segmentHosts(lab, seg).map((h) => h.id);
+    const servers = ix.targets.filter((t) => storageServer(lab, t));
+    for (const seg of ix.segments) {
+      const ids = ix.hostIds(seg.name);
       for (const [id, st] of Object.entries(seg.storage)) {
         if (!storageServer(lab, st.server)) {
           const example = storageExample(lab, st.server, st.protocol, servers);
@@ -119,9 +120,10 @@ export const untrustedReasons: Rule = {
   id: "untrusted.reasons",
   description:
     "An untrusted segment opens nothing into another segment or the DMZ without a stated reason: explicit flows always carry one (the schema requires it), and a storage mount from an untrusted segment needs `reason` when its server is in another segment.",
-  check(lab) {
+  check(ix) {
+    const { lab } = ix;
     const out: Problem[] = [];
-    for (const seg of segmentList(lab)) {
+    for (const seg of ix.segments) {
       if (seg.trust !== "untrusted") continue;
       for (const [id, st] of Object.entries(seg.storage)) {
         const server = storageServer(lab, st.server);

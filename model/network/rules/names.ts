@@ -1,6 +1,6 @@
 /** Network rules about names and MACs: one name resolves to one thing, one MAC is one machine. */
-import { LAB_FILE, segmentList } from "../../lab";
-import { dmzNames, dmzPath, hardwareInSegments, vmRefs, vmWhere } from "../../lookup";
+import { LAB_FILE } from "../../lab";
+import { dmzNames, dmzPath, vmWhere } from "../../lab-index";
 import { joinPath, type Problem, problem } from "../../problems";
 import { duplicates, eg, place, type Rule, sp, type Where } from "../../rule";
 
@@ -11,9 +11,10 @@ export const namesUnique: Rule = {
   id: "names.unique",
   description:
     "Names resolve to one thing: within a segment, hosts, hardware in it and its router have distinct names (they share <name>.<segment>.<domain>); router names are unique lab-wide and differ from the DMZ's infra/dns/ntp/proxy (they share <name>.<domain>); hardware ids are unique across kinds; VM names (<segment>-<host>) are unique; no segment is named admin or internet.",
-  check(lab) {
+  check(ix) {
+    const { lab } = ix;
     const out: Problem[] = [];
-    for (const seg of segmentList(lab)) {
+    for (const seg of ix.segments) {
       if ((RESERVED_ZONES as readonly string[]).includes(seg.name)) {
         out.push(
           problem(
@@ -27,7 +28,7 @@ export const namesUnique: Rule = {
       const names: (Where & { name: string; what: string })[] = [
         { file: seg.file, path: sp("router.name"), name: seg.router.name, what: `${seg.name}'s router` },
         ...Object.keys(seg.hosts).map((id) => ({ file: seg.file, path: sp("hosts", id), name: id, what: `host ${seg.name}/${id}` })),
-        ...hardwareInSegments(lab)
+        ...ix.hardware
           .filter((h) => h.segment === seg.name)
           .map((h) => ({ file: LAB_FILE, path: h.path, name: h.id, what: `${h.kind} ${h.id} (in ${seg.name})` })),
       ];
@@ -47,7 +48,7 @@ export const namesUnique: Rule = {
     }
     const routers: (Where & { name: string; what: string; segment?: string })[] = [
       ...dmzNames(lab).map((n) => ({ file: LAB_FILE, path: dmzPath(n), name: n, what: `the DMZ's ${n}` })),
-      ...segmentList(lab).map((s) => ({
+      ...ix.segments.map((s) => ({
         file: s.file,
         path: sp("router.name"),
         name: s.router.name,
@@ -73,7 +74,7 @@ export const namesUnique: Rule = {
       ),
     );
     const hw: (Where & { name: string; what: string })[] = [
-      ...hardwareInSegments(lab).map((h) => ({ file: LAB_FILE, path: h.path, name: h.id, what: `${h.kind} ${h.id}` })),
+      ...ix.hardware.map((h) => ({ file: LAB_FILE, path: h.path, name: h.id, what: `${h.kind} ${h.id}` })),
       ...Object.keys(lab.hardware.routers).map((id) => ({
         file: LAB_FILE,
         path: joinPath("hardware.routers", id),
@@ -94,7 +95,7 @@ export const namesUnique: Rule = {
           ),
       ),
     );
-    const vms = vmRefs(lab).map((r) => ({ ...vmWhere(r), name: r.name, label: r.label }));
+    const vms = ix.vms.map((r) => ({ ...vmWhere(r), name: r.name, label: r.label }));
     out.push(
       ...duplicates(
         vms,
@@ -115,12 +116,13 @@ export const namesUnique: Rule = {
 export const macsUnique: Rule = {
   id: "macs.unique",
   description: "No two hosts, VMs or hardware share a MAC address (static DHCP leases and switches key on it).",
-  check(lab) {
+  check(ix) {
+    const { lab } = ix;
     const macs: (Where & { mac: string; label: string })[] = [
       { file: LAB_FILE, path: "dmz.infra.mac", mac: lab.dmz.infra.mac, label: "the DMZ infra host" },
     ];
-    for (const h of hardwareInSegments(lab)) macs.push({ file: LAB_FILE, path: `${h.path}.mac`, mac: h.mac, label: `${h.kind} ${h.id}` });
-    for (const seg of segmentList(lab)) {
+    for (const h of ix.hardware) macs.push({ file: LAB_FILE, path: `${h.path}.mac`, mac: h.mac, label: `${h.kind} ${h.id}` });
+    for (const seg of ix.segments) {
       for (const [id, h] of Object.entries(seg.hosts))
         if (h.mac) macs.push({ file: seg.file, path: sp("hosts", id, "mac"), mac: h.mac, label: `${seg.name}/${id}` });
     }

@@ -1,6 +1,6 @@
 /** Network rules about references between files: router boxes, hardware segments, the DMZ's segment list. */
-import { CONFIG_KEYS, DMZ_STACK, LAB_FILE, own, type Segment, segmentList } from "../../lab";
-import { hardwareInSegments, PROXMOX } from "../../lookup";
+import { CONFIG_KEYS, DMZ_STACK, LAB_FILE, own, type Segment } from "../../lab";
+import { PROXMOX } from "../../lab-index";
 import { joinPath, type Problem, problem } from "../../problems";
 import { list, type Rule, sp } from "../../rule";
 import { didYouMean } from "../../suggest";
@@ -9,11 +9,12 @@ export const refsRouters: Rule = {
   id: "refs.routers",
   description:
     "Each segment's router.hardware names a box in hardware.routers, and no two segments share a box (isolation is by separate hardware).",
-  check(lab) {
+  check(ix) {
+    const { lab } = ix;
     const out: Problem[] = [];
     const boxes = Object.keys(lab.hardware.routers);
     const owner = new Map<string, Segment>();
-    for (const seg of segmentList(lab)) {
+    for (const seg of ix.segments) {
       const box = seg.router.hardware;
       const where = { file: seg.file, path: sp("router.hardware") };
       if (!own(lab.hardware.routers, box)) {
@@ -29,7 +30,7 @@ export const refsRouters: Rule = {
       }
       const prev = owner.get(box);
       if (prev) {
-        const spare = boxes.filter((b) => !segmentList(lab).some((s) => s.router.hardware === b));
+        const spare = boxes.filter((b) => !ix.segments.some((s) => s.router.hardware === b));
         out.push(
           problem(
             where,
@@ -47,10 +48,11 @@ export const refsRouters: Rule = {
 export const refsHardwareSegments: Rule = {
   id: "refs.hardware-segments",
   description: "Every hardware `segment` and every Proxmox node `networks` entry names an existing segment stack or dmz.",
-  check(lab) {
+  check(ix) {
+    const { lab } = ix;
     const known = [...Object.keys(lab.segments), DMZ_STACK];
     const out: Problem[] = [];
-    for (const h of hardwareInSegments(lab)) {
+    for (const h of ix.hardware) {
       if (known.includes(h.segment)) continue;
       out.push(
         problem(
@@ -82,7 +84,8 @@ export const refsDmzSegments: Rule = {
   id: "refs.dmz-segments",
   description:
     "The DMZ stack exists; its segments list names existing segment stacks, each once; and every segment stack is in it (otherwise its services are never published and its names never resolve).",
-  check(lab) {
+  check(ix) {
+    const { lab } = ix;
     const file = "Pulumi.dmz.yaml";
     const key = CONFIG_KEYS.dmz;
     const known = Object.keys(lab.segments).sort();

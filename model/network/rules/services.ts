@@ -5,12 +5,11 @@
  * A service's backend port need not appear in the backend's `listens`: `listens` feeds
  * docs and the twin, hardware hosts have implied ports, and there is no warning level.
  */
-import { segmentList, serviceFqdn, serviceProto } from "../../lab";
-import { dmzLabels } from "../../lookup";
+import { serviceFqdn, serviceProto } from "../../lab";
 import { type Problem, problem } from "../../problems";
 import { duplicates, list, place, type Rule, sp, type Where } from "../../rule";
 import { didYouMean } from "../../suggest";
-import { segmentHosts, wanPort } from "../hosts";
+import { wanPort } from "../hosts";
 
 /** The first port >= `from` (skipping 22) not in `used`. */
 export function freePort(used: ReadonlySet<number>, from: number): number | undefined {
@@ -22,10 +21,10 @@ export const servicesBackends: Rule = {
   id: "services.backends",
   description:
     "Every published service's backend host is a host of its segment (configured hosts and the hardware in it). The backend port need not be in the host's listens (that list is for docs and the twin).",
-  check(lab) {
+  check(ix) {
     const out: Problem[] = [];
-    for (const seg of segmentList(lab)) {
-      const ids = segmentHosts(lab, seg).map((h) => h.id);
+    for (const seg of ix.segments) {
+      const ids = ix.hostIds(seg.name);
       for (const [id, s] of Object.entries(seg.services)) {
         if (ids.includes(s.backend.host)) continue;
         out.push(
@@ -45,9 +44,9 @@ export const servicesBackends: Rule = {
 export const servicesAuth: Rule = {
   id: "services.auth",
   description: "A service exposed to the internet has authentication (auth kind app or basic), or states in reason why it must be open.",
-  check(lab) {
+  check(ix) {
     const out: Problem[] = [];
-    for (const seg of segmentList(lab)) {
+    for (const seg of ix.segments) {
       for (const [id, s] of Object.entries(seg.services)) {
         if (s.exposure !== "internet" || s.auth.kind !== "none" || s.reason !== undefined) continue;
         out.push(
@@ -68,11 +67,11 @@ export const servicesPorts: Rule = {
   id: "services.ports",
   description:
     "On each router, two services share a WAN port and protocol only when they share the backend address and port (one DNAT); WAN port 22/tcp is the jump host's entry; stream (tcp/udp) proxy ports are unique lab-wide per protocol and never 80/443 tcp, which the proxy serves HTTP on.",
-  check(lab) {
+  check(ix) {
     const out: Problem[] = [];
     const streams: (Where & { key: string; label: string })[] = [];
-    for (const seg of segmentList(lab)) {
-      const addr = new Map(segmentHosts(lab, seg).map((h) => [h.id, h.address]));
+    for (const seg of ix.segments) {
+      const addr = new Map(ix.hostsOf(seg.name).map((h) => [h.id, h.address]));
       const used = new Map<string, { id: string; backend: string; where: Where }>();
       // Every WAN port this router forwards, so a suggested port collides with no service, earlier or later.
       const usedPorts = (proto: string) =>
@@ -157,11 +156,12 @@ export const servicesNames: Rule = {
   id: "services.names",
   description:
     "Every HTTP service's public name (<hostname or id>.<domain>) is unique lab-wide and is not a name the DMZ already serves (infra, dns, ntp, proxy, a router's WAN entry).",
-  check(lab) {
-    const reserved = dmzLabels(lab);
+  check(ix) {
+    const { lab } = ix;
+    const reserved = ix.dmzLabels;
     const names: (Where & { fqdn: string; label: string; value: string })[] = [];
     const out: Problem[] = [];
-    for (const seg of segmentList(lab)) {
+    for (const seg of ix.segments) {
       for (const id of Object.keys(seg.services).sort()) {
         const s = seg.services[id]!;
         if (s.kind !== "http") continue;

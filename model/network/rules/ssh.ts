@@ -1,5 +1,5 @@
 /** Network rules about SSH: jump hosts, host keys to verify, and keys that belong to one identity. */
-import { keyMaterial, LAB_FILE, own, segmentList } from "../../lab";
+import { keyMaterial, LAB_FILE, own } from "../../lab";
 import { joinPath, type Problem, problem } from "../../problems";
 import { duplicates, list, place, type Rule, sp, type Where } from "../../rule";
 import { didYouMean } from "../../suggest";
@@ -15,9 +15,9 @@ export const sshJumpHosts: Rule = {
   id: "ssh.jump-hosts",
   description:
     "Each segment's jumpHost names a host of the segment with role jump and an sshHostKey (admins and Pulumi verify it on first contact).",
-  check(lab) {
+  check(ix) {
     const out: Problem[] = [];
-    for (const seg of segmentList(lab)) {
+    for (const seg of ix.segments) {
       const where = { file: seg.file, path: sp("jumpHost") };
       const h = own(seg.hosts, seg.jumpHost);
       if (!h) {
@@ -60,9 +60,9 @@ export const sshJumpHosts: Rule = {
 export const sshHostKeys: Rule = {
   id: "ssh.host-keys",
   description: "Every NixOS host has an sshHostKey: Pulumi deploys it over SSH and must verify what it connects to.",
-  check(lab) {
+  check(ix) {
     const out: Problem[] = [];
-    for (const seg of segmentList(lab)) {
+    for (const seg of ix.segments) {
       for (const [id, h] of Object.entries(seg.hosts)) {
         if (h.os !== "nixos" || h.sshHostKey !== undefined || id === seg.jumpHost) continue; // the jump host: ssh.jump-hosts
         out.push(
@@ -83,7 +83,8 @@ export const sshKeys: Rule = {
   id: "ssh.keys",
   description:
     "Every public key appears once: admins do not share keys (that defeats attribution), the deploy key is nobody's admin key, and no two hosts or routers share a host key (a cloned machine); the deploy user is not also an admin's name.",
-  check(lab) {
+  check(ix) {
+    const { lab } = ix;
     const keys: (Where & { key: string; label: string; kind: "admin" | "deploy" | "host" })[] = [];
     for (const name of Object.keys(lab.admins).sort()) {
       lab.admins[name]!.keys.forEach((key, i) =>
@@ -92,7 +93,7 @@ export const sshKeys: Rule = {
     }
     keys.push({ file: LAB_FILE, path: "ssh.deploy.key", key: lab.ssh.deploy.key, label: "the deploy identity", kind: "deploy" });
     keys.push({ file: LAB_FILE, path: "dmz.infra.sshHostKey", key: lab.dmz.infra.sshHostKey, label: "the DMZ infra host", kind: "host" });
-    for (const seg of segmentList(lab)) {
+    for (const seg of ix.segments) {
       keys.push({
         file: seg.file,
         path: sp("router.sshHostKey"),

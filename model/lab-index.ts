@@ -1,10 +1,14 @@
 /**
- * The lab's inventory as rules see it, in one place: every address and where it is
- * configured, every VM, the hardware that sits in a segment, the DMZ's own names, and
- * the free values a fix can suggest.
+ * The lab's index: its inventory as rules see it, built once per validation and handed to
+ * every rule (`Rule.check(ix)`), so no rule rebuilds a lookup and the placement is planned
+ * once. Also the shared lookup helpers behind it: every address and where it is
+ * configured, every VM, the hardware that sits in a segment, the DMZ's own names, and the
+ * free values a fix can suggest. Every field is total on any lab the schema accepts.
  */
-import { vmHosts } from "./compute/placement";
-import { DMZ_STACK, type DmzService, dmzServiceAddresses, type Lab, LAB_FILE, own, segmentList, type VmSpec } from "./lab";
+import { planPlacement, vmHosts, type Placement } from "./compute/placement";
+import { segmentHosts, type PlannedHost } from "./network/hosts";
+import { targetNames } from "./network/flows";
+import { DMZ_STACK, type DmzService, dmzServiceAddresses, type Lab, LAB_FILE, own, type Segment, segmentList, type VmSpec } from "./lab";
 import { Cidr, intToIp, ipToInt, type Ipv4Range } from "./net";
 import { joinPath } from "./problems";
 import { list, type PathPart, sp, type Where } from "./rule";
@@ -37,6 +41,7 @@ export interface Zone {
   readonly pool?: Ipv4Range;
 }
 
+/** The network `name` (a segment or `dmz`) as addresses see it; undefined for an unknown name. */
 export function zoneOf(lab: Lab, name: string): Zone | undefined {
   if (name === DMZ_STACK) return { name, cidr: lab.dmz.subnet, gateway: lab.dmz.gateway, gatewayLabel: "the ISP edge router" };
   const seg = own(lab.segments, name);
@@ -54,9 +59,19 @@ export interface AddressRef extends Where {
   readonly gateway: boolean;
 }
 
-/** Kinds of hardware that sit in a segment, with their homelab.yaml path. */
-export function hardwareInSegments(lab: Lab): { id: string; kind: string; path: string; segment: string; address: string; mac: string }[] {
-  const out: { id: string; kind: string; path: string; segment: string; address: string; mac: string }[] = [];
+/** A piece of hardware that sits in a segment (or the DMZ), with its homelab.yaml path. */
+export interface HardwareRef {
+  readonly id: string;
+  readonly kind: "proxmox node" | "NAS" | "switch";
+  readonly path: string;
+  readonly segment: string;
+  readonly address: string;
+  readonly mac: string;
+}
+
+/** The hardware that sits in segments, in homelab.yaml order: nodes, NAS, switches. */
+export function hardwareInSegments(lab: Lab): HardwareRef[] {
+  const out: HardwareRef[] = [];
   for (const [id, n] of Object.entries(lab.hardware.proxmox.nodes))
     out.push({ id, kind: "proxmox node", path: joinPath(PROXMOX, id), segment: n.segment, address: n.address, mac: n.mac });
   for (const [id, n] of Object.entries(lab.hardware.nas))
@@ -126,10 +141,6 @@ export function freeAddress(lab: Lab, zone: Zone, taken: ReadonlySet<number>): s
   return undefined;
 }
 
-export function takenAddresses(lab: Lab): Set<number> {
-  return new Set(addressBook(lab).map((a) => ipToInt(a.address)));
-}
-
 /** `10.20.0.100-10.20.0.199`. */
 export function showRange(r: Ipv4Range): string {
   return `${r.start}-${r.end}`;
@@ -159,6 +170,7 @@ export interface VmRef {
   readonly vm: VmSpec;
 }
 
+/** Every VM of the lab with where it is configured: the DMZ infra host first, then segments by name. */
 export function vmRefs(lab: Lab): VmRef[] {
   return vmHosts(lab).map(({ segment, host, name, vm }) => {
     if (segment === DMZ_STACK)
@@ -176,6 +188,7 @@ export function vmRefs(lab: Lab): VmRef[] {
   });
 }
 
+/** Where a part of a VM is configured. */
 export function vmWhere(ref: VmRef, ...parts: readonly PathPart[]): Where {
   return { file: ref.file, path: joinPath(ref.base, ...parts) };
 }
@@ -190,13 +203,6 @@ export function vmDevices(ref: VmRef): { id: string; nic: boolean; where: Where 
   return out;
 }
 
-/** Nodes that have a bridge into `network`. */
-export function nodesWithNetwork(lab: Lab, network: string): string[] {
-  return Object.entries(lab.hardware.proxmox.nodes)
-    .filter(([, n]) => n.networks.includes(network))
-    .map(([id]) => id);
-}
-
 /** Every `<label>.<domain>` name the DMZ DNS serves besides services: its own names and the routers' WAN entries. */
 export function dmzLabels(lab: Lab): Map<string, Where & { what: string }> {
   const names = new Map<string, Where & { what: string }>();
@@ -206,4 +212,62 @@ export function dmzLabels(lab: Lab): Map<string, Where & { what: string }> {
       names.set(seg.router.name, { file: seg.file, path: sp("router.name"), what: `the WAN entry of ${seg.name}'s router` });
   }
   return names;
+}
+
+/** The lab, indexed once for the rules. */
+export interface LabIndex {
+  readonly lab: Lab;
+  /** Segments in name order. */
+  readonly segments: readonly Segment[];
+  /** The hardware that sits in segments. */
+  readonly hardware: readonly HardwareRef[];
+  /** Every address of the lab and where it is configured (addressBook). */
+  readonly addresses: readonly AddressRef[];
+  /** Every address in use, as numbers: what a suggested free address must avoid. */
+  readonly taken: ReadonlySet<number>;
+  /** Every VM, and the same by its planner name. */
+  readonly vms: readonly VmRef[];
+  readonly vmsByName: ReadonlyMap<string, VmRef>;
+  /** Every flow target name (`dmz/proxy`, `cluster/worker-1`), for did-you-mean hints. */
+  readonly targets: readonly string[];
+  /** The names the DMZ DNS serves besides services. */
+  readonly dmzLabels: ReadonlyMap<string, Where & { readonly what: string }>;
+  /** The planner's placement and failover, computed once. */
+  readonly placement: Placement;
+  /** The hosts of a segment (configured and hardware), by address; none for an unknown segment. */
+  hostsOf(segment: string): readonly PlannedHost[];
+  /** The ids of `hostsOf(segment)`. */
+  hostIds(segment: string): readonly string[];
+  /** The nodes with a bridge into `network`, in homelab.yaml order. */
+  nodesWithNetwork(network: string): readonly string[];
+  /** A network (a segment or `dmz`) as addresses see it. */
+  zone(name: string): Zone | undefined;
+}
+
+/** Index the lab once. Total on any schema-valid lab, like every rule. */
+export function indexLab(lab: Lab): LabIndex {
+  const segments = segmentList(lab);
+  const hosts = new Map(segments.map((seg) => [seg.name, segmentHosts(lab, seg)]));
+  const ids = new Map([...hosts].map(([name, hs]) => [name, hs.map((h) => h.id)]));
+  const addresses = addressBook(lab);
+  const vms = vmRefs(lab);
+  const networks = new Map<string, string[]>();
+  for (const [id, n] of Object.entries(lab.hardware.proxmox.nodes))
+    for (const net of new Set(n.networks)) networks.set(net, [...(networks.get(net) ?? []), id]);
+  return {
+    lab,
+    segments,
+    hardware: hardwareInSegments(lab),
+    addresses,
+    taken: new Set(addresses.map((a) => ipToInt(a.address))),
+    vms,
+    vmsByName: new Map(vms.map((r) => [r.name, r])),
+    targets: targetNames(lab),
+    dmzLabels: dmzLabels(lab),
+    placement: planPlacement(lab),
+    hostsOf: (segment) => hosts.get(segment) ?? [],
+    hostIds: (segment) => ids.get(segment) ?? [],
+    nodesWithNetwork: (network) => networks.get(network) ?? [],
+    zone: (name) => zoneOf(lab, name),
+  };
 }

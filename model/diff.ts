@@ -3,6 +3,7 @@
  * placement, hosts, DNS names and proxy routes, plus each stack's resources and rendered
  * files) and state every difference as one sentence. Pure: the plans come in as data.
  */
+import { unreachable } from "./unreachable";
 import { type DmzPlan, DNS_RECORD_KIND, planDmz, publishListed } from "./network/dmz";
 import { unifiedDiff } from "./diff-text";
 import { compareText } from "./order";
@@ -255,7 +256,16 @@ function diffDns(before: DmzPlan, after: DmzPlan): string[] {
 }
 
 function authText(auth: DmzPlan["proxy"]["http"][number]["auth"]): string {
-  return auth.kind === "app" ? "auth by the application" : auth.kind === "basic" ? `basic auth (${auth.realm})` : "no auth";
+  switch (auth.kind) {
+    case "app":
+      return "auth by the application";
+    case "basic":
+      return `basic auth (${auth.realm})`;
+    case "none":
+      return "no auth";
+    default:
+      return unreachable(auth, "auth kind");
+  }
 }
 
 function diffRoutes(before: DmzPlan, after: DmzPlan): string[] {

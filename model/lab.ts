@@ -5,6 +5,7 @@
  */
 import { Cidr } from "./net";
 import { compareText } from "./order";
+import { unreachable } from "./unreachable";
 import type { DmzFile, LabFile, SegmentFile } from "./schema";
 
 /** The file that holds the lab-wide facts. */
@@ -128,8 +129,21 @@ export function hostFqdn(lab: Lab, segment: string, host: string): string {
 }
 
 /** The transport a published service uses between the proxy and its backend. */
-export function serviceProto(s: Service): Proto {
-  return s.kind === "udp" ? "udp" : "tcp";
+export function serviceProto(s: Pick<Service, "kind">): Proto {
+  return kindProto(s.kind);
+}
+
+/** The transport of a kind of service: HTTP rides on TCP. */
+export function kindProto(kind: Service["kind"]): Proto {
+  switch (kind) {
+    case "http":
+    case "tcp":
+      return "tcp";
+    case "udp":
+      return "udp";
+    default:
+      return unreachable(kind, "service kind");
+  }
 }
 
 /** A published HTTP service's name: `<hostname ?? id>.<domain>`. */

@@ -4,6 +4,7 @@
  * StackReferences; the offline tools build them from the model with the same function
  * the segment stacks export with, so both paths plan identically.
  */
+import type { Trust } from "./schema";
 import { comparePorts, DMZ_STACK, dmzServiceAddresses, hostFqdn, type Lab, type PortSpec, type Proto, segmentList } from "../lab";
 import { Cidr, compareIp } from "../net";
 import { compareText } from "../order";
@@ -13,7 +14,7 @@ import { type PlannedService, planServices, segmentHosts } from "./hosts";
 /** What one segment tells the DMZ. It crosses a StackReference as plain JSON. */
 export interface PublishedSegment {
   readonly name: string;
-  readonly trust: "trusted" | "untrusted";
+  readonly trust: Trust;
   readonly subnet: string;
   readonly router: { readonly name: string; readonly fqdn: string; readonly wanAddress: string; readonly lanAddress: string };
   readonly jumpHost: { readonly name: string; readonly fqdn: string; readonly address: string };
@@ -188,7 +189,6 @@ export function planDmz(lab: Lab, segments: readonly PublishedSegment[]): DmzPla
   const trusted = [...segs.filter((s) => s.trust === "trusted").map((s) => Cidr.of(s.subnet)), ...lab.ssh.adminSources];
   const allowFor = (exposure: "internet" | "lab") => (exposure === "internet" ? [] : trusted);
   const infraFqdn = `infra.${lab.domain}`;
-  const infraAddresses = Object.values(dmzServiceAddresses(lab));
 
   const records: DnsRecord[] = [
     { name: infraFqdn, address: lab.dmz.infra.address, kind: "dmz" },
@@ -239,20 +239,7 @@ export function planDmz(lab: Lab, segments: readonly PublishedSegment[]): DmzPla
       gateway: lab.dmz.gateway,
       serviceAddresses: { dns: lab.dmz.dns, ntp: lab.dmz.ntp, proxy: lab.dmz.proxy },
       routes: segs.map((s) => ({ to: Cidr.of(s.subnet), via: s.router.wanAddress, segment: s.name })),
-      inbound: segs
-        .flatMap((s) => s.dmzFlows)
-        .filter((f) => f.to === undefined || infraAddresses.includes(f.to))
-        .flatMap((f) =>
-          f.ports.map((p) => ({
-            flow: f.flow,
-            from: f.from.map((c) => Cidr.of(c)),
-            ...(f.to !== undefined ? { to: f.to } : {}),
-            proto: p.proto,
-            port: p.port,
-            reason: f.reason,
-          })),
-        )
-        .sort((a, b) => compareText(a.flow, b.flow) || comparePorts(a, b)),
+      inbound: infraInbound(lab, segs),
     },
     dns: { listen: lab.dmz.dns, upstream: lab.dmz.upstreamDns, records: dedupeRecords(records), clients: labClients },
     ntp: { listen: lab.dmz.ntp, upstream: lab.dmz.upstreamNtp, clients: labClients },
@@ -266,6 +253,26 @@ export function planDmz(lab: Lab, segments: readonly PublishedSegment[]): DmzPla
   };
 }
 
+/** The segments' explicit flows that end on the infra host (or the whole DMZ), one rule per port. */
+function infraInbound(lab: Lab, segs: readonly PublishedSegment[]): DmzPlan["infra"]["inbound"] {
+  const infraAddresses = Object.values(dmzServiceAddresses(lab));
+  return segs
+    .flatMap((s) => s.dmzFlows)
+    .filter((f) => f.to === undefined || infraAddresses.includes(f.to))
+    .flatMap((f) =>
+      f.ports.map((p) => ({
+        flow: f.flow,
+        from: f.from.map((c) => Cidr.of(c)),
+        ...(f.to !== undefined ? { to: f.to } : {}),
+        proto: p.proto,
+        port: p.port,
+        reason: f.reason,
+      })),
+    )
+    .sort((a, b) => compareText(a.flow, b.flow) || comparePorts(a, b));
+}
+
+/** One record per name, the first one seen; sorted by name. */
 function dedupeRecords(records: DnsRecord[]): DnsRecord[] {
   const byName = new Map<string, DnsRecord>();
   for (const r of records) if (!byName.has(r.name)) byName.set(r.name, r);

@@ -3,6 +3,7 @@
  * explicit flows); every renderer, the docs and the twin read this one list.
  */
 import {
+  DMZ_STACK,
   dmzServiceAddresses,
   type Lab,
   own,
@@ -11,15 +12,17 @@ import {
   type Segment,
   segmentList,
   type Service,
+  serviceProto,
   showPort,
 } from "../lab";
 import { Cidr } from "../net";
 import { compareText } from "../order";
+import { unreachable } from "../unreachable";
 import { findHostAddress, planServices, segmentHosts } from "./hosts";
 
 /** Where a flow starts or ends. */
 export interface Endpoint {
-  /** A segment name, `dmz`, `admin` (the admins' workstations) or `internet`. */
+  /** A segment name, `dmz`, `admin` (the admins' workstations) or `internet`: see `zoneKind`. */
   readonly zone: string;
   /** A host id inside the zone, when the endpoint is one host. */
   readonly host?: string;
@@ -27,6 +30,19 @@ export interface Endpoint {
   readonly cidrs: readonly Cidr[];
   /** For humans: `cluster/worker-1`, `cluster`, `dmz/proxy`, `internet`. */
   readonly label: string;
+}
+
+/** The kinds of zone a flow runs between. */
+export type ZoneKind = "segment" | "dmz" | "admin" | "internet";
+
+/**
+ * The kind of an endpoint's zone. `admin` and `internet` are reserved (names.unique refuses
+ * a segment of either name) and `dmz` is the DMZ stack, so every other zone is a segment.
+ * Kept out of the plan's data, which crosses into plan.json unchanged.
+ */
+export function zoneKind(e: Pick<Endpoint, "zone">): ZoneKind {
+  if (e.zone === DMZ_STACK || e.zone === "admin" || e.zone === "internet") return e.zone;
+  return "segment";
 }
 
 /** Why a flow exists. */
@@ -118,20 +134,29 @@ export function targetNames(lab: Lab): string[] {
   return out;
 }
 
+/** Where the proxy listens for one service: 80 and 443 for HTTP, its own port for a stream. */
+function proxyListens(s: Service): PortSpec[] {
+  switch (s.kind) {
+    case "http":
+      return [
+        { port: 80, proto: "tcp" },
+        { port: 443, proto: "tcp" },
+      ];
+    case "tcp":
+    case "udp":
+      return [{ port: s.port, proto: s.kind }];
+    default:
+      return unreachable(s, "service kind");
+  }
+}
+
 /** The ports the proxy listens on: 80 and 443 for HTTP, plus every stream port. */
 export function proxyPorts(lab: Lab, filter: (s: Service) => boolean = () => true): PortSpec[] {
   const ports = new Map<string, PortSpec>();
   for (const seg of segmentList(lab)) {
     for (const s of Object.values(seg.services)) {
       if (!filter(s)) continue;
-      const list: PortSpec[] =
-        s.kind === "http"
-          ? [
-              { port: 80, proto: "tcp" },
-              { port: 443, proto: "tcp" },
-            ]
-          : [{ port: s.port, proto: s.kind }];
-      for (const p of list) ports.set(showPort(p), p);
+      for (const p of proxyListens(s)) ports.set(showPort(p), p);
     }
   }
   return sortPorts([...ports.values()]);
@@ -141,28 +166,40 @@ export function sortPorts(ports: PortSpec[]): PortSpec[] {
   return ports.sort((a, b) => compareText(a.proto, b.proto) || a.port - b.port);
 }
 
+/** The internet, as a flow endpoint. */
+const INTERNET: Endpoint = { zone: "internet", cidrs: [Cidr.of("0.0.0.0/0")], label: "internet" };
+
 /** Derive every allowed flow of the lab, sorted by id. */
 export function planFlows(lab: Lab): Flow[] {
   const flows: Flow[] = [];
-  const proxy = dmzEndpoint(lab, "proxy");
-  const internet: Endpoint = { zone: "internet", cidrs: [Cidr.of("0.0.0.0/0")], label: "internet" };
-  const admin: Endpoint = { zone: "admin", cidrs: lab.ssh.adminSources, label: "admin workstations" };
-
   const exposed = proxyPorts(lab, (s) => s.exposure === "internet");
   if (exposed.length > 0) {
     flows.push({
       id: "expose:proxy",
       kind: "expose",
-      from: internet,
-      to: proxy,
+      from: INTERNET,
+      to: dmzEndpoint(lab, "proxy"),
       ports: exposed,
       reason: "internet clients reach internet-exposed services through the ISP edge and the reverse proxy",
     });
   }
-
   for (const seg of segmentList(lab)) {
-    const whole = segmentEndpoint(seg);
-    flows.push({
+    flows.push(
+      ...infraFlows(lab, seg),
+      ...sshFlows(lab, seg),
+      ...publishFlows(lab, seg),
+      ...storageFlows(lab, seg),
+      ...explicitFlows(lab, seg),
+    );
+  }
+  return flows.sort((a, b) => compareText(a.id, b.id));
+}
+
+/** What every segment uses in the DMZ: DNS, NTP, and the proxy for the services it may use. */
+function infraFlows(lab: Lab, seg: Segment): Flow[] {
+  const whole = segmentEndpoint(seg);
+  const flows: Flow[] = [
+    {
       id: `dns:${seg.name}`,
       kind: "dns",
       from: whole,
@@ -172,28 +209,36 @@ export function planFlows(lab: Lab): Flow[] {
         { port: 53, proto: "udp" },
       ],
       reason: "every segment resolves names with the DMZ DNS",
-    });
-    flows.push({
+    },
+    {
       id: `ntp:${seg.name}`,
       kind: "ntp",
       from: whole,
       to: dmzEndpoint(lab, "ntp"),
       ports: [{ port: 123, proto: "udp" }],
       reason: "every segment keeps time with the DMZ NTP server",
-    });
-    const usable = proxyPorts(lab, (s) => s.exposure === "internet" || seg.trust === "trusted");
-    if (usable.length > 0) {
-      flows.push({
-        id: `proxy:${seg.name}`,
-        kind: "proxy",
-        from: whole,
-        to: proxy,
-        ports: usable,
-        reason: `${seg.name} uses the lab's published services by name through the proxy`,
-      });
-    }
-    const jump = hostEndpoint(lab, seg, seg.jumpHost);
+    },
+  ];
+  const usable = proxyPorts(lab, (s) => s.exposure === "internet" || seg.trust === "trusted");
+  if (usable.length > 0) {
     flows.push({
+      id: `proxy:${seg.name}`,
+      kind: "proxy",
+      from: whole,
+      to: dmzEndpoint(lab, "proxy"),
+      ports: usable,
+      reason: `${seg.name} uses the lab's published services by name through the proxy`,
+    });
+  }
+  return flows;
+}
+
+/** The admins' way in: to the jump host through the router's WAN address, and from the jump host to the segment. */
+function sshFlows(lab: Lab, seg: Segment): Flow[] {
+  const admin: Endpoint = { zone: "admin", cidrs: lab.ssh.adminSources, label: "admin workstations" };
+  const jump = hostEndpoint(lab, seg, seg.jumpHost);
+  return [
+    {
       id: `ssh:${seg.name}`,
       kind: "ssh",
       from: admin,
@@ -201,65 +246,63 @@ export function planFlows(lab: Lab): Flow[] {
       ports: [SSH],
       reason: `admins enter ${seg.name} only through its jump host, at the router's WAN address`,
       via: { router: seg.router.name, address: seg.router.wanAddress, ports: [SSH] },
-    });
-    flows.push({
+    },
+    {
       id: `ssh:${seg.name}/jump`,
       kind: "ssh",
       from: jump,
-      to: whole,
+      to: segmentEndpoint(seg),
       ports: [SSH],
       reason: `the jump host is the only source of SSH inside ${seg.name}`,
-    });
+    },
+  ];
+}
 
-    for (const s of planServices(lab, seg)) {
-      flows.push({
-        id: `publish:${seg.name}/${s.id}`,
-        kind: "publish",
-        from: proxy,
-        to: hostEndpoint(lab, seg, s.backend.host),
-        ports: [{ port: s.backend.port, proto: s.kind === "udp" ? "udp" : "tcp" }],
-        reason: `${s.fqdn ?? `${s.port}/${s.kind}`} is published through ${seg.router.name}`,
-        via: {
-          router: seg.router.name,
-          address: seg.router.wanAddress,
-          ports: [{ port: s.firewall.port, proto: s.kind === "udp" ? "udp" : "tcp" }],
-        },
-      });
-    }
+/** The proxy to each published service's backend, through a DNAT on the segment's router. */
+function publishFlows(lab: Lab, seg: Segment): Flow[] {
+  return planServices(lab, seg).map((s) => ({
+    id: `publish:${seg.name}/${s.id}`,
+    kind: "publish",
+    from: dmzEndpoint(lab, "proxy"),
+    to: hostEndpoint(lab, seg, s.backend.host),
+    ports: [{ port: s.backend.port, proto: serviceProto(s) }],
+    reason: `${s.fqdn ?? `${s.port}/${s.kind}`} is published through ${seg.router.name}`,
+    via: {
+      router: seg.router.name,
+      address: seg.router.wanAddress,
+      ports: [{ port: s.firewall.port, proto: serviceProto(s) }],
+    },
+  }));
+}
 
-    for (const [id, st] of Object.entries(seg.storage)) {
-      const server = resolveTarget(lab, st.server)!;
-      for (const consumer of [...st.consumers].sort()) {
-        flows.push({
-          id: `storage:${seg.name}/${id}/${consumer}`,
-          kind: "storage",
-          from: hostEndpoint(lab, seg, consumer),
-          to: server,
-          ports: [STORAGE_PORTS[st.protocol]],
-          reason: st.reason ?? `${seg.name}/${consumer} mounts ${st.protocol.toUpperCase()} ${st.export} from ${st.server}`,
-        });
-      }
-    }
+/** Each storage consumer to its server. */
+function storageFlows(lab: Lab, seg: Segment): Flow[] {
+  return Object.entries(seg.storage).flatMap(([id, st]) => {
+    const server = resolveTarget(lab, st.server)!;
+    return [...st.consumers].sort().map((consumer): Flow => ({
+      id: `storage:${seg.name}/${id}/${consumer}`,
+      kind: "storage",
+      from: hostEndpoint(lab, seg, consumer),
+      to: server,
+      ports: [STORAGE_PORTS[st.protocol]],
+      reason: st.reason ?? `${seg.name}/${consumer} mounts ${st.protocol.toUpperCase()} ${st.export} from ${st.server}`,
+    }));
+  });
+}
 
-    for (const [id, f] of Object.entries(seg.flows)) {
-      const to = resolveTarget(lab, f.to)!;
-      const ports = sortPorts(f.ports.map(parsePortProto));
-      const sources = f.from ? [...f.from].sort() : undefined;
-      if (!sources) {
-        flows.push({ id: `flow:${seg.name}/${id}`, kind: "explicit", from: whole, to, ports, reason: f.reason });
-        continue;
-      }
-      for (const src of sources) {
-        flows.push({
-          id: `flow:${seg.name}/${id}/${src}`,
-          kind: "explicit",
-          from: hostEndpoint(lab, seg, src),
-          to,
-          ports,
-          reason: f.reason,
-        });
-      }
-    }
-  }
-  return flows.sort((a, b) => compareText(a.id, b.id));
+/** The segment's explicit flows: one from the whole segment, or one per listed source host. */
+function explicitFlows(lab: Lab, seg: Segment): Flow[] {
+  return Object.entries(seg.flows).flatMap(([id, f]): Flow[] => {
+    const to = resolveTarget(lab, f.to)!;
+    const ports = sortPorts(f.ports.map(parsePortProto));
+    if (!f.from) return [{ id: `flow:${seg.name}/${id}`, kind: "explicit", from: segmentEndpoint(seg), to, ports, reason: f.reason }];
+    return [...f.from].sort().map((src) => ({
+      id: `flow:${seg.name}/${id}/${src}`,
+      kind: "explicit",
+      from: hostEndpoint(lab, seg, src),
+      to,
+      ports,
+      reason: f.reason,
+    }));
+  });
 }

@@ -1,4 +1,5 @@
 /** The hosts of a segment as the plan sees them (configured hosts and hardware in it), and its published services. */
+import type { HostOs, HostRole } from "./schema";
 import { hostFqdn, type Lab, parsePortProto, type PortSpec, type Segment, type Service, serviceFqdn } from "../lab";
 import { compareIp } from "../net";
 import { compareText } from "../order";
@@ -10,8 +11,9 @@ export interface PlannedHost {
   readonly fqdn: string;
   readonly address: string;
   readonly mac?: string;
-  readonly role: string;
-  readonly os: string;
+  /** The configured role, or `switch` for a switch of the inventory. */
+  readonly role: HostRole | "switch";
+  readonly os: HostOs;
   readonly description: string;
   readonly listens: readonly PortSpec[];
   readonly sshHostKey?: string;

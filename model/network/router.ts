@@ -1,8 +1,9 @@
 /** A segment router's plan: the flows it forwards, its DNATs, routes and DHCP leases. */
+import { unreachable } from "../unreachable";
 import { hostFqdn, type Lab, type Proto, type Segment, segmentList } from "../lab";
 import { Cidr, compareIp } from "../net";
 import { compareText } from "../order";
-import type { Flow } from "./flows";
+import { type Endpoint, type Flow, zoneKind } from "./flows";
 import { segmentHosts } from "./hosts";
 
 /** One rule a router enforces for a flow: addresses, protocol and port, and the flow it serves. */
@@ -71,51 +72,113 @@ export interface RouterPlan {
   };
 }
 
-/** Turn flows into per-router rules: the lab-bound traffic each router forwards, and its DNATs. */
-export function planRouter(lab: Lab, seg: Segment, flows: readonly Flow[]): RouterPlan {
-  const hw = lab.hardware.routers[seg.router.hardware]!;
-  const segs = segmentList(lab);
-  const labNets = [lab.dmz.subnet, ...segs.map((s) => s.subnet)].sort((a, b) => compareIp(a.network, b.network));
-  const inbound: FlowRule[] = [];
-  const outbound: FlowRule[] = [];
-  const dnat: Dnat[] = [];
-  const rules = (f: Flow) =>
-    f.from.cidrs.flatMap((from) =>
-      f.to.cidrs.flatMap((to) => f.ports.map((p) => ({ from, to, proto: p.proto, port: p.port, flow: f.id }))),
-    );
+/** What a router forwards for the flows: lab-bound rules in each direction, and DNATs on its WAN address. */
+interface Forwarding {
+  readonly inbound: FlowRule[];
+  readonly outbound: FlowRule[];
+  readonly dnat: Dnat[];
+}
 
-  for (const f of flows) {
-    const fromHere = f.from.zone === seg.name;
-    const toHere = f.to.zone === seg.name;
-    if (f.kind === "publish" || (f.kind === "ssh" && f.via)) {
-      if (!toHere || !f.via) continue;
-      const toPort = f.ports[0]!.port;
-      for (const p of f.via.ports)
-        dnat.push({ proto: p.proto, wanPort: p.port, to: f.to.cidrs[0]!.network, toPort, sources: f.from.cidrs, flows: [f.id] });
-      continue;
-    }
-    if (fromHere && toHere) continue; // stays on the segment's switch; the router never sees it
-    if (toHere && f.from.zone !== "internet") inbound.push(...rules(f));
-    if (fromHere && f.to.zone !== "internet") outbound.push(...rules(f));
+/** One rule per source network, destination network and port of the flow. */
+function flowRules(f: Flow): FlowRule[] {
+  return f.from.cidrs.flatMap((from) =>
+    f.to.cidrs.flatMap((to) => f.ports.map((p) => ({ from, to, proto: p.proto, port: p.port, flow: f.id }))),
+  );
+}
+
+/** Whether traffic from or to this endpoint is checked against the lab's flows; internet traffic is masqueraded or dropped instead. */
+function isLabBound(e: Endpoint): boolean {
+  const kind = zoneKind(e);
+  switch (kind) {
+    case "segment":
+    case "dmz":
+    case "admin":
+      return true;
+    case "internet":
+      return false;
+    default:
+      return unreachable(kind, "zone kind");
   }
-  const byRule = (a: FlowRule, b: FlowRule) =>
+}
+
+/** A flow this router forwards by address: inbound when it ends here, outbound when it starts here. */
+function forward(seg: Segment, f: Flow, into: Forwarding): void {
+  const fromHere = f.from.zone === seg.name;
+  const toHere = f.to.zone === seg.name;
+  if (fromHere && toHere) return; // stays on the segment's switch; the router never sees it
+  if (toHere && isLabBound(f.from)) into.inbound.push(...flowRules(f));
+  if (fromHere && isLabBound(f.to)) into.outbound.push(...flowRules(f));
+}
+
+/** A flow that enters the segment through a DNAT on the router's WAN address. */
+function translate(seg: Segment, f: Flow, into: Forwarding): void {
+  if (f.to.zone !== seg.name || !f.via) return;
+  const toPort = f.ports[0]!.port;
+  for (const p of f.via.ports)
+    into.dnat.push({ proto: p.proto, wanPort: p.port, to: f.to.cidrs[0]!.network, toPort, sources: f.from.cidrs, flows: [f.id] });
+}
+
+/** Sort every flow into what this segment's router forwards, by the kind of flow. */
+function planForwarding(seg: Segment, flows: readonly Flow[]): Forwarding {
+  const into: Forwarding = { inbound: [], outbound: [], dnat: [] };
+  for (const f of flows) {
+    switch (f.kind) {
+      case "publish":
+        translate(seg, f, into);
+        break;
+      case "ssh":
+        // The admins' SSH enters by DNAT to the jump host; the jump host's SSH inside is forwarded.
+        if (f.via) translate(seg, f, into);
+        else forward(seg, f, into);
+        break;
+      case "expose":
+      case "proxy":
+      case "dns":
+      case "ntp":
+      case "storage":
+      case "explicit":
+        forward(seg, f, into);
+        break;
+      default:
+        unreachable(f.kind, "flow kind");
+    }
+  }
+  return into;
+}
+
+/** Order of a router's flow rules: source, destination, protocol, port, flow. */
+function byRule(a: FlowRule, b: FlowRule): number {
+  return (
     compareIp(a.from.network, b.from.network) ||
     a.from.prefix - b.from.prefix ||
     compareIp(a.to.network, b.to.network) ||
     a.to.prefix - b.to.prefix ||
     compareText(a.proto, b.proto) ||
     a.port - b.port ||
-    compareText(a.flow, b.flow);
-  // Two published services on one backend port share one DNAT (an ingress routes by Host);
-  // validation guarantees shared WAN ports lead to the same backend.
+    compareText(a.flow, b.flow)
+  );
+}
+
+/**
+ * Two published services on one backend port share one DNAT (an ingress routes by Host);
+ * validation guarantees shared WAN ports lead to the same backend.
+ */
+function mergeDnat(dnat: readonly Dnat[]): Dnat[] {
   const shared = new Map<string, Dnat>();
   for (const d of dnat) {
     const key = `${d.proto}/${d.wanPort}`;
     const seen = shared.get(key);
     shared.set(key, seen ? { ...seen, flows: [...seen.flows, ...d.flows].sort() } : d);
   }
-  const uniqueDnat = [...shared.values()].sort((a, b) => compareText(a.proto, b.proto) || a.wanPort - b.wanPort);
+  return [...shared.values()].sort((a, b) => compareText(a.proto, b.proto) || a.wanPort - b.wanPort);
+}
 
+/** Turn flows into per-router rules: the lab-bound traffic each router forwards, and its DNATs. */
+export function planRouter(lab: Lab, seg: Segment, flows: readonly Flow[]): RouterPlan {
+  const hw = lab.hardware.routers[seg.router.hardware]!;
+  const segs = segmentList(lab);
+  const labNets = [lab.dmz.subnet, ...segs.map((s) => s.subnet)].sort((a, b) => compareIp(a.network, b.network));
+  const { inbound, outbound, dnat } = planForwarding(seg, flows);
   const hosts = segmentHosts(lab, seg);
   const jump = hosts.find((h) => h.id === seg.jumpHost)!;
   return {
@@ -132,7 +195,7 @@ export function planRouter(lab: Lab, seg: Segment, flows: readonly Flow[]): Rout
     internet: seg.internet,
     inbound: dedupe(inbound).sort(byRule),
     outbound: dedupe(outbound).sort(byRule),
-    dnat: uniqueDnat,
+    dnat: mergeDnat(dnat),
     jumpAddress: jump.address,
     dhcp: {
       start: seg.dhcp.start,

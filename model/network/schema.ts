@@ -95,6 +95,13 @@ export const HostRole = z.enum([
   "game-server",
   "vip",
 ]);
+/** What a host is for. */
+export type HostRole = z.infer<typeof HostRole>;
+
+/** The operating system of a host, which decides how (and whether) the lab deploys it. */
+export const HostOs = z.enum(["nixos", "talos", "debian", "truenas", "proxmox", "none"]);
+/** The operating system of a host. */
+export type HostOs = z.infer<typeof HostOs>;
 
 export const Host = obj({
   role: HostRole,
@@ -102,7 +109,7 @@ export const Host = obj({
   address: Ipv4,
   /** Gives the host a static DHCP lease. A VIP has none. */
   mac: Mac.optional(),
-  os: z.enum(["nixos", "talos", "debian", "truenas", "proxmox", "none"]),
+  os: HostOs,
   /** A VM on the Proxmox cluster; absent for physical boxes and VIPs. */
   vm: Vm.optional(),
   /** Its SSH host key: required where Pulumi or an admin logs in (jump hosts, NixOS hosts). */
@@ -191,6 +198,8 @@ export const Flow = obj({
 
 /** Whether a segment may open flows into others without stating why. */
 export const Trust = z.enum(["trusted", "untrusted"]);
+/** A segment's trust. */
+export type Trust = z.infer<typeof Trust>;
 
 /** A segment's router: its name, its box, and its two addresses. */
 export const SegmentRouter = obj({

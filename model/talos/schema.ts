@@ -11,3 +11,5 @@ export const Talos = obj({
   talosVersion: z.string().regex(/^v\d+\.\d+\.\d+$/, { error: 'must look like "v1.13.0"' }),
   kubernetesVersion: z.string().regex(/^v?\d+\.\d+\.\d+$/, { error: 'must look like "1.34.1"' }),
 });
+/** A segment's Talos cluster, as configured. */
+export type Talos = z.infer<typeof Talos>;

@@ -5,7 +5,8 @@
  * A service's backend port need not appear in the backend's `listens`: `listens` feeds
  * docs and the twin, hardware hosts have implied ports, and there is no warning level.
  */
-import { serviceFqdn, serviceProto } from "../../lab";
+import { type Segment, serviceFqdn, serviceProto } from "../../lab";
+import type { LabIndex } from "../../lab-index";
 import { type Problem, problem } from "../../problems";
 import { duplicates, list, place, type Rule, sp, type Where } from "../../rule";
 import { didYouMean } from "../../suggest";
@@ -63,73 +64,92 @@ export const servicesAuth: Rule = {
   },
 };
 
+/** A stream the proxy listens for, and where it is configured. */
+type StreamPort = Where & { key: string; label: string };
+
+/** WAN ports of one router that two services claim for different backends, or that take the jump host's 22/tcp. */
+function wanPortClashes(ix: LabIndex, seg: Segment): Problem[] {
+  const out: Problem[] = [];
+  const addr = new Map(ix.hostsOf(seg.name).map((h) => [h.id, h.address]));
+  const used = new Map<string, { id: string; backend: string; where: Where }>();
+  // Every WAN port this router forwards, so a suggested port collides with no service, earlier or later.
+  const usedPorts = (proto: string) =>
+    new Set(
+      Object.values(seg.services)
+        .filter((x) => serviceProto(x) === proto)
+        .map(wanPort),
+    );
+  for (const id of Object.keys(seg.services).sort()) {
+    const s = seg.services[id]!;
+    const proto = serviceProto(s);
+    const port = wanPort(s);
+    const where = { file: seg.file, path: sp("services", id, "wanPort") };
+    const whence = s.wanPort === undefined ? ` (wanPort defaults to backend.port)` : "";
+    if (port === 22 && proto === "tcp") {
+      out.push(
+        problem(
+          where,
+          port,
+          `service ${id} would take WAN port 22/tcp on ${seg.router.name}${whence}; that port is the DNAT to ${seg.name}'s jump host, the admins' only way in`,
+          `set wanPort to a free port, e.g. ${freePort(usedPorts("tcp"), 2222)}`,
+        ),
+      );
+      continue;
+    }
+    const backendAddr = addr.get(s.backend.host);
+    if (backendAddr === undefined) continue; // services.backends
+    const backend = `${backendAddr}:${s.backend.port}`;
+    const key = `${port}/${proto}`;
+    const prev = used.get(key);
+    if (prev && prev.backend !== backend) {
+      out.push(
+        problem(
+          where,
+          port,
+          `service ${id} needs WAN port ${key} on ${seg.router.name} (${seg.router.wanAddress})${whence} for its backend ${backend}, but ${prev.id} (${place(prev.where)}) already forwards it to ${prev.backend}; services share a WAN port only with the same backend address and port`,
+          `set wanPort of ${id} to a free port, e.g. ${freePort(usedPorts(proto), port < 1024 ? 8080 : port + 1)}`,
+        ),
+      );
+    } else if (!prev) used.set(key, { id, backend, where });
+  }
+  return out;
+}
+
+/** The stream ports of one segment's services, and those that take the proxy's HTTP ports. */
+function proxyStreams(seg: Segment): { problems: Problem[]; streams: StreamPort[] } {
+  const out: Problem[] = [];
+  const streams: StreamPort[] = [];
+  for (const id of Object.keys(seg.services).sort()) {
+    const s = seg.services[id]!;
+    if (s.kind === "http") continue;
+    const where = { file: seg.file, path: sp("services", id, "port") };
+    if (s.kind === "tcp" && (s.port === 80 || s.port === 443)) {
+      out.push(
+        problem(
+          where,
+          s.port,
+          `${s.kind} service ${id} asks the proxy to listen on ${s.port}/tcp, where it serves HTTP and HTTPS for every http service`,
+          `use another port for the stream, or publish it as kind: http`,
+        ),
+      );
+      continue;
+    }
+    streams.push({ ...where, key: `${s.port}/${s.kind}`, label: `${seg.name} service ${id}` });
+  }
+  return { problems: out, streams };
+}
+
 export const servicesPorts: Rule = {
   id: "services.ports",
   description:
     "On each router, two services share a WAN port and protocol only when they share the backend address and port (one DNAT); WAN port 22/tcp is the jump host's entry; stream (tcp/udp) proxy ports are unique lab-wide per protocol and never 80/443 tcp, which the proxy serves HTTP on.",
   check(ix) {
     const out: Problem[] = [];
-    const streams: (Where & { key: string; label: string })[] = [];
+    const streams: StreamPort[] = [];
     for (const seg of ix.segments) {
-      const addr = new Map(ix.hostsOf(seg.name).map((h) => [h.id, h.address]));
-      const used = new Map<string, { id: string; backend: string; where: Where }>();
-      // Every WAN port this router forwards, so a suggested port collides with no service, earlier or later.
-      const usedPorts = (proto: string) =>
-        new Set(
-          Object.values(seg.services)
-            .filter((x) => serviceProto(x) === proto)
-            .map(wanPort),
-        );
-      for (const id of Object.keys(seg.services).sort()) {
-        const s = seg.services[id]!;
-        const proto = serviceProto(s);
-        const port = wanPort(s);
-        const where = { file: seg.file, path: sp("services", id, "wanPort") };
-        const whence = s.wanPort === undefined ? ` (wanPort defaults to backend.port)` : "";
-        if (port === 22 && proto === "tcp") {
-          out.push(
-            problem(
-              where,
-              port,
-              `service ${id} would take WAN port 22/tcp on ${seg.router.name}${whence}; that port is the DNAT to ${seg.name}'s jump host, the admins' only way in`,
-              `set wanPort to a free port, e.g. ${freePort(usedPorts("tcp"), 2222)}`,
-            ),
-          );
-          continue;
-        }
-        const backendAddr = addr.get(s.backend.host);
-        if (backendAddr === undefined) continue; // services.backends
-        const backend = `${backendAddr}:${s.backend.port}`;
-        const key = `${port}/${proto}`;
-        const prev = used.get(key);
-        if (prev && prev.backend !== backend) {
-          out.push(
-            problem(
-              where,
-              port,
-              `service ${id} needs WAN port ${key} on ${seg.router.name} (${seg.router.wanAddress})${whence} for its backend ${backend}, but ${prev.id} (${place(prev.where)}) already forwards it to ${prev.backend}; services share a WAN port only with the same backend address and port`,
-              `set wanPort of ${id} to a free port, e.g. ${freePort(usedPorts(proto), port < 1024 ? 8080 : port + 1)}`,
-            ),
-          );
-        } else if (!prev) used.set(key, { id, backend, where });
-      }
-      for (const id of Object.keys(seg.services).sort()) {
-        const s = seg.services[id]!;
-        if (s.kind === "http") continue;
-        const where = { file: seg.file, path: sp("services", id, "port") };
-        if (s.kind === "tcp" && (s.port === 80 || s.port === 443)) {
-          out.push(
-            problem(
-              where,
-              s.port,
-              `${s.kind} service ${id} asks the proxy to listen on ${s.port}/tcp, where it serves HTTP and HTTPS for every http service`,
-              `use another port for the stream, or publish it as kind: http`,
-            ),
-          );
-          continue;
-        }
-        streams.push({ ...where, key: `${s.port}/${s.kind}`, label: `${seg.name} service ${id}` });
-      }
+      const mine = proxyStreams(seg);
+      out.push(...wanPortClashes(ix, seg), ...mine.problems);
+      streams.push(...mine.streams);
     }
     out.push(
       ...duplicates(

@@ -1,5 +1,6 @@
 /** Network rules about SSH: jump hosts, host keys to verify, and keys that belong to one identity. */
-import { keyMaterial, LAB_FILE, own } from "../../lab";
+import { keyMaterial, type Lab, LAB_FILE, own } from "../../lab";
+import type { LabIndex } from "../../lab-index";
 import { joinPath, type Problem, problem } from "../../problems";
 import { duplicates, list, place, type Rule, sp, type Where } from "../../rule";
 import { didYouMean } from "../../suggest";
@@ -79,92 +80,104 @@ export const sshHostKeys: Rule = {
   },
 };
 
+/** A public key of the lab, whose it is, and where it is configured. */
+type KeyRef = Where & { key: string; label: string; kind: "admin" | "deploy" | "host" };
+
+/** Every public key of the lab: admins' keys, the deploy key, and every host key. */
+function keyRefs(ix: LabIndex): KeyRef[] {
+  const { lab } = ix;
+  const keys: KeyRef[] = [];
+  for (const name of Object.keys(lab.admins).sort()) {
+    lab.admins[name]!.keys.forEach((key, i) =>
+      keys.push({ file: LAB_FILE, path: joinPath("admins", name, "keys", i), key, label: `admin ${name}`, kind: "admin" }),
+    );
+  }
+  keys.push({ file: LAB_FILE, path: "ssh.deploy.key", key: lab.ssh.deploy.key, label: "the deploy identity", kind: "deploy" });
+  keys.push({ file: LAB_FILE, path: "dmz.infra.sshHostKey", key: lab.dmz.infra.sshHostKey, label: "the DMZ infra host", kind: "host" });
+  for (const seg of ix.segments) {
+    keys.push({
+      file: seg.file,
+      path: sp("router.sshHostKey"),
+      key: seg.router.sshHostKey,
+      label: `router ${seg.router.name}`,
+      kind: "host",
+    });
+    for (const [id, h] of Object.entries(seg.hosts))
+      if (h.sshHostKey)
+        keys.push({ file: seg.file, path: sp("hosts", id, "sshHostKey"), key: h.sshHostKey, label: `${seg.name}/${id}`, kind: "host" });
+  }
+  return keys;
+}
+
+/** The problem of a key used twice: why that is wrong for these two identities, and how to fix it. */
+function sharedKey(dup: KeyRef, first: KeyRef): Problem {
+  const why =
+    dup.kind === "host" && first.kind === "host"
+      ? "two machines with one host key are clones, and SSH can no longer tell them apart"
+      : dup.kind === "deploy" || first.kind === "deploy"
+        ? "the deploy key must be Pulumi's alone, so a person's key can be revoked without breaking deploys"
+        : dup.kind === "admin" && first.kind === "admin"
+          ? "a shared key defeats attribution: logs cannot tell who logged in"
+          : "a host key and a login key must never be the same key";
+  const fix =
+    dup.kind === "host"
+      ? `regenerate ${dup.label}'s host key (ssh-keygen -t ed25519) and record the new public key`
+      : dup.kind === "deploy"
+        ? "generate a separate deploy key (ssh-keygen -t ed25519 -C pulumi-deploy) and store its private key in homelab:deployKey"
+        : `give ${dup.label} a key of their own (ssh-keygen -t ed25519)`;
+  return problem(
+    dup,
+    showKey(dup.key),
+    `${dup.label} uses the key ${showKey(dup.key)}, which is also ${first.label}'s (${place(first)}); ${why}`,
+    fix,
+  );
+}
+
+/** Login names that collide with each other or with system accounts. */
+function accountProblems(lab: Lab): Problem[] {
+  const out: Problem[] = [];
+  const user = lab.ssh.deploy.user;
+  if (own(lab.admins, user)) {
+    out.push(
+      problem(
+        { file: LAB_FILE, path: "ssh.deploy.user" },
+        user,
+        `the deploy user "${user}" is also an admin's name (admins.${user}); sshd and NixOS would merge the two accounts`,
+        `rename the deploy user, e.g. deploy or pulumi`,
+      ),
+    );
+  }
+  // Login names that are system accounts: root logins are refused by every sshd, and the
+  // others belong to daemons (NixOS would redefine them).
+  const system = new Set(["root", "daemon", "bin", "sys", "nobody", "sshd", "nginx", "dnsmasq", "chrony", "nixbld"]);
+  for (const name of Object.keys(lab.admins).sort()) {
+    if (system.has(name))
+      out.push(
+        problem(
+          { file: LAB_FILE, path: `admins.${name}` },
+          name,
+          `"${name}" is a system account, not a person: root login is refused everywhere and daemon accounts must not get keys`,
+          `name the admin after the person, e.g. alice`,
+        ),
+      );
+  }
+  if (system.has(user))
+    out.push(
+      problem(
+        { file: LAB_FILE, path: "ssh.deploy.user" },
+        user,
+        `"${user}" is a system account; the deploy identity needs its own account with sudo for the apply command`,
+        "use deploy",
+      ),
+    );
+  return out;
+}
+
 export const sshKeys: Rule = {
   id: "ssh.keys",
   description:
     "Every public key appears once: admins do not share keys (that defeats attribution), the deploy key is nobody's admin key, and no two hosts or routers share a host key (a cloned machine); the deploy user is not also an admin's name.",
   check(ix) {
-    const { lab } = ix;
-    const keys: (Where & { key: string; label: string; kind: "admin" | "deploy" | "host" })[] = [];
-    for (const name of Object.keys(lab.admins).sort()) {
-      lab.admins[name]!.keys.forEach((key, i) =>
-        keys.push({ file: LAB_FILE, path: joinPath("admins", name, "keys", i), key, label: `admin ${name}`, kind: "admin" }),
-      );
-    }
-    keys.push({ file: LAB_FILE, path: "ssh.deploy.key", key: lab.ssh.deploy.key, label: "the deploy identity", kind: "deploy" });
-    keys.push({ file: LAB_FILE, path: "dmz.infra.sshHostKey", key: lab.dmz.infra.sshHostKey, label: "the DMZ infra host", kind: "host" });
-    for (const seg of ix.segments) {
-      keys.push({
-        file: seg.file,
-        path: sp("router.sshHostKey"),
-        key: seg.router.sshHostKey,
-        label: `router ${seg.router.name}`,
-        kind: "host",
-      });
-      for (const [id, h] of Object.entries(seg.hosts))
-        if (h.sshHostKey)
-          keys.push({ file: seg.file, path: sp("hosts", id, "sshHostKey"), key: h.sshHostKey, label: `${seg.name}/${id}`, kind: "host" });
-    }
-    const out = duplicates(
-      keys,
-      (k) => keyMaterial(k.key),
-      (dup, first) => {
-        const why =
-          dup.kind === "host" && first.kind === "host"
-            ? "two machines with one host key are clones, and SSH can no longer tell them apart"
-            : dup.kind === "deploy" || first.kind === "deploy"
-              ? "the deploy key must be Pulumi's alone, so a person's key can be revoked without breaking deploys"
-              : dup.kind === "admin" && first.kind === "admin"
-                ? "a shared key defeats attribution: logs cannot tell who logged in"
-                : "a host key and a login key must never be the same key";
-        const fix =
-          dup.kind === "host"
-            ? `regenerate ${dup.label}'s host key (ssh-keygen -t ed25519) and record the new public key`
-            : dup.kind === "deploy"
-              ? "generate a separate deploy key (ssh-keygen -t ed25519 -C pulumi-deploy) and store its private key in homelab:deployKey"
-              : `give ${dup.label} a key of their own (ssh-keygen -t ed25519)`;
-        return problem(
-          dup,
-          showKey(dup.key),
-          `${dup.label} uses the key ${showKey(dup.key)}, which is also ${first.label}'s (${place(first)}); ${why}`,
-          fix,
-        );
-      },
-    );
-    const user = lab.ssh.deploy.user;
-    if (own(lab.admins, user)) {
-      out.push(
-        problem(
-          { file: LAB_FILE, path: "ssh.deploy.user" },
-          user,
-          `the deploy user "${user}" is also an admin's name (admins.${user}); sshd and NixOS would merge the two accounts`,
-          `rename the deploy user, e.g. deploy or pulumi`,
-        ),
-      );
-    }
-    // Login names that are system accounts: root logins are refused by every sshd, and the
-    // others belong to daemons (NixOS would redefine them).
-    const system = new Set(["root", "daemon", "bin", "sys", "nobody", "sshd", "nginx", "dnsmasq", "chrony", "nixbld"]);
-    for (const name of Object.keys(lab.admins).sort()) {
-      if (system.has(name))
-        out.push(
-          problem(
-            { file: LAB_FILE, path: `admins.${name}` },
-            name,
-            `"${name}" is a system account, not a person: root login is refused everywhere and daemon accounts must not get keys`,
-            `name the admin after the person, e.g. alice`,
-          ),
-        );
-    }
-    if (system.has(user))
-      out.push(
-        problem(
-          { file: LAB_FILE, path: "ssh.deploy.user" },
-          user,
-          `"${user}" is a system account; the deploy identity needs its own account with sudo for the apply command`,
-          "use deploy",
-        ),
-      );
-    return out;
+    return [...duplicates(keyRefs(ix), (k) => keyMaterial(k.key), sharedKey), ...accountProblems(ix.lab)];
   },
 };

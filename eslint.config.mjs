@@ -6,14 +6,24 @@ import tseslint from "typescript-eslint";
 import pulumi from "@pulumi/eslint-plugin";
 import jest from "eslint-plugin-jest";
 
-/** Imports a pure layer may never make: Pulumi, and the layers above it. */
+/** Imports a pure layer (model/, render/, pages/) may never make: Pulumi, and the layers above it. */
 const impure = [
-  { group: ["@pulumi/*", "@muhlba91/*", "@pulumiverse/*"], message: "model/ and render/ are pure: no Pulumi SDK (DESIGN.md, Layers)." },
+  {
+    group: ["@pulumi/*", "@muhlba91/*", "@pulumiverse/*"],
+    message: "model/, render/ and pages/ are pure: no Pulumi SDK (DESIGN.md, Layers).",
+  },
   {
     group: ["**/components", "**/components/**", "**/stacks", "**/stacks/**", "**/providers/**", "**/cli/**"],
-    message: "imports point down only: model/ and render/ never import components/, stacks/, providers/ or cli/.",
+    message: "imports point down only: model/, render/ and pages/ never import components/, stacks/, providers/ or cli/.",
   },
 ];
+/** pages/ sits on model/ and render/: neither may import it. */
+const noPages = {
+  group: ["**/pages", "**/pages/**"],
+  message: "pages/ is above model/ and render/: pass plan data down, never import the docs layer.",
+};
+/** model/ is the bottom layer: render/ and pages/ read it, never the other way. */
+const noRender = { group: ["**/render", "**/render/**"], message: "model/ is below render/ and pages/." };
 /** The only modules of the pure layers that read files: the lab's YAML, and the scripts' fixed bash. */
 const loaders = ["model/load.ts", "render/scripts/load.ts"];
 const noFs = {
@@ -49,14 +59,15 @@ export default tseslint.config(
       "@typescript-eslint/prefer-nullish-coalescing": "error",
     },
   },
+  // Later blocks override earlier ones for the same rule: each file gets the most specific list.
   {
-    files: ["model/**/*.ts", "render/**/*.ts", "pages/**/*.ts"],
-    ignores: loaders,
+    files: ["pages/**/*.ts"],
     rules: { "no-restricted-imports": ["error", { patterns: impure, ...noFs }] },
   },
   {
-    files: loaders,
-    rules: { "no-restricted-imports": ["error", { patterns: impure }] },
+    files: ["render/**/*.ts"],
+    ignores: loaders,
+    rules: { "no-restricted-imports": ["error", { patterns: [...impure, noPages], ...noFs }] },
   },
   {
     // Sizes a reader can hold: split by domain long before a file or a function grows past these.
@@ -68,13 +79,16 @@ export default tseslint.config(
   },
   {
     files: ["model/**/*.ts"],
-    rules: {
-      "no-restricted-imports": [
-        "error",
-        { patterns: [...impure, { group: ["**/render/**", "**/pages/**"], message: "model/ is below render/ and pages/." }], ...noFs },
-      ],
-    },
-    ignores: ["model/load.ts"],
+    ignores: loaders,
+    rules: { "no-restricted-imports": ["error", { patterns: [...impure, noPages, noRender], ...noFs }] },
+  },
+  {
+    files: ["render/scripts/load.ts"],
+    rules: { "no-restricted-imports": ["error", { patterns: [...impure, noPages] }] },
+  },
+  {
+    files: ["model/load.ts"],
+    rules: { "no-restricted-imports": ["error", { patterns: [...impure, noPages, noRender] }] },
   },
   {
     files: ["tests/**/*.ts"],

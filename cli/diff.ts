@@ -23,7 +23,7 @@ import { diffPlans, isEmptyDiff, snapshotOfLab, type LabSnapshot, type PlanDiff 
 import { fullStackName, labStacks } from "../model/network/dmz";
 import { LAB_FILE, type Lab } from "../model/lab";
 import { formatProblems } from "../model/problems";
-import { cell } from "../render/docs-markdown";
+import { cell } from "../pages/markdown";
 import { PlanError, planStacks } from "./plan";
 
 /** Output formats of a diff. */
@@ -59,6 +59,7 @@ const CODE_PATHS = [
   "components",
   "providers",
   "render",
+  "pages",
   "model",
   "stacks",
   "cli/plan.ts",

@@ -16,9 +16,12 @@ import { labStacks } from "../model/network/dmz";
 import { canonicalJson, compareText } from "../model/order";
 import { DMZ_STACK, type Lab } from "../model/lab";
 import { count } from "../model/problems";
-import { docsOfLab, type DmzDocs, type DocsBundle, type SegmentDocs } from "../render/docs-contract";
-import { DOCS_MARKER } from "../render/docs-markdown";
-import { renderDocs, type DocsSource } from "../render/docs";
+import { planLab } from "../model/plan";
+import type { DmzDocs, DocsBundle, SegmentDocs } from "../pages/contract";
+import { docsOfLab } from "../pages/contract-dmz";
+import type { DocsSource } from "../pages/context";
+import { renderDocs } from "../pages/docs";
+import { DOCS_MARKERS } from "../pages/markdown";
 import type { TextFile } from "../render/files";
 import { OUTPUTS, readDocsContract } from "../stacks/contracts";
 
@@ -171,7 +174,8 @@ export function listTree(dir: string): string[] {
 
 /** A file this program generated (its marker is near the top). */
 function isGenerated(file: string): boolean {
-  return fs.readFileSync(file, "utf8").slice(0, 400).includes(DOCS_MARKER);
+  const head = fs.readFileSync(file, "utf8").slice(0, 400);
+  return DOCS_MARKERS.some((m) => head.includes(m));
 }
 
 /**
@@ -250,7 +254,7 @@ export interface BuiltDocs {
 /** Build the docs files of the lab in `dir` from the chosen source. */
 function buildDocs(dir: string, source: DocsSourceOption, env: NodeJS.ProcessEnv): BuiltDocs {
   const lab = requireLab(dir);
-  const model = docsOfLab(lab);
+  const model = docsOfLab(lab, planLab(lab));
   if (source === "offline") return { files: renderDocs(model, { kind: "offline" }), note: "offline from the model", problems: [] };
   const live = readLiveDocs(lab, dir, env);
   if (!live.ok) {

@@ -11,10 +11,9 @@ import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { requireLab } from "../model/check";
-import { labStacks, planDmz, publishListed } from "../model/network/dmz";
-import { CONFIG_KEYS, DMZ_STACK, type Lab } from "../model/lab";
-import { planSshAccess } from "../model/network/ssh";
-import { type LabPlan, planLab } from "../model/plan";
+import { labStacks } from "../model/network/dmz";
+import { CONFIG_KEYS, DMZ_STACK } from "../model/lab";
+import { planLab, type PlannedLab } from "../model/plan";
 import { ConfigError, count } from "../model/problems";
 import type { TextFile } from "../render/files";
 import { renderSegmentFiles, ROUTER_DIR } from "../render/segment";
@@ -94,17 +93,17 @@ function ownerDir(resources: readonly RecordedResource[], uploadResource: string
 }
 
 /** Files of one stack: what its resources upload, plus the files only humans use, plus the plan. */
-function stackFiles(lab: Lab, plan: LabPlan, result: StackResult): TextFile[] {
+function stackFiles(plan: PlannedLab, result: StackResult): TextFile[] {
   const files: TextFile[] = result.uploads.map((u) => ({
     path: `${ownerDir(result.resources, u.resource)}/${u.remotePath.replace(/^.*\/(homelab-uploads|releases)\/[0-9a-f]{16}\//, "")}`,
     content: u.content,
   }));
   const uploaded = new Set(files.map((f) => f.path));
   if (result.stack === DMZ_STACK) {
-    files.push({ path: "plan.json", content: `${JSON.stringify(planDmz(lab, publishListed(lab, plan.flows)), null, 2)}\n` });
+    files.push({ path: "plan.json", content: `${JSON.stringify(plan.dmz.plan, null, 2)}\n` });
   } else {
     const segment = plan.segments[result.stack]!;
-    for (const f of renderSegmentFiles(segment, planSshAccess(lab))) {
+    for (const f of renderSegmentFiles(segment, plan.ssh)) {
       if (!f.path.startsWith("router/") && !uploaded.has(f.path)) files.push({ path: f.path, content: f.content });
     }
     files.push({ path: "plan.json", content: `${JSON.stringify(segment, null, 2)}\n` });
@@ -141,7 +140,7 @@ export async function planStacks(opts: Pick<PlanOptions, "dir" | "stacks" | "pre
   return {
     stacks: wanted.map((s) => {
       const r = results.get(s)!;
-      return { stack: s, resources: r.resources, outputs: r.outputs, files: stackFiles(lab, plan, r) };
+      return { stack: s, resources: r.resources, outputs: r.outputs, files: stackFiles(plan, r) };
     }),
   };
 }

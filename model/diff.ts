@@ -4,13 +4,13 @@
  * files) and state every difference as one sentence. Pure: the plans come in as data.
  */
 import { unreachable } from "./unreachable";
-import { type DmzPlan, DNS_RECORD_KIND, planDmz, publishListed } from "./network/dmz";
+import { DNS_RECORD_KIND, type DmzPlan } from "./network/dmz";
 import { unifiedDiff } from "./diff-text";
 import { compareText } from "./order";
-import { comparePorts, SECRET_PLACEHOLDER, segmentList, showPort, type Lab, type PortSpec } from "./lab";
-import { labVms, type PlacedVm } from "./compute/placement";
-import { type Flow, planFlows } from "./network/flows";
-import { segmentHosts } from "./network/hosts";
+import { comparePorts, SECRET_PLACEHOLDER, showPort, type Lab, type PortSpec } from "./lab";
+import type { PlacedVm } from "./compute/placement";
+import type { Flow } from "./network/flows";
+import { planLab } from "./plan";
 import { diskGiB, gib, placementText } from "./words";
 
 /** One recorded resource of a stack's plan (cli/mock-runtime's RecordedResource fits). */
@@ -48,21 +48,16 @@ export interface LabSnapshot {
   readonly stacks: readonly StackSnapshot[];
 }
 
-/** The model's part of a snapshot from a lab, plus the stacks' plans. */
+/** The model's part of a snapshot from a lab (its planned lab), plus the stacks' plans. */
 export function snapshotOfLab(lab: Lab, stacks: readonly StackSnapshot[]): LabSnapshot {
-  const flows = planFlows(lab);
-  const hosts: HostSnapshot[] = [{ label: "dmz/infra", address: lab.dmz.infra.address, role: "server", os: "nixos" }];
-  for (const seg of segmentList(lab)) {
-    hosts.push({ label: `${seg.name}/${seg.router.name}`, address: seg.router.lanAddress, role: "router", os: "" });
-    for (const h of segmentHosts(lab, seg)) hosts.push({ label: `${seg.name}/${h.id}`, address: h.address, role: h.role, os: h.os });
+  const planned = planLab(lab);
+  const { infra } = planned.dmz;
+  const hosts: HostSnapshot[] = [{ label: `${infra.segment}/${infra.id}`, address: infra.address, role: infra.role, os: infra.os }];
+  for (const seg of Object.values(planned.segments)) {
+    hosts.push({ label: `${seg.name}/${seg.router.name}`, address: seg.router.lan.address, role: "router", os: "" });
+    for (const h of seg.hosts) hosts.push({ label: `${seg.name}/${h.id}`, address: h.address, role: h.role, os: h.os });
   }
-  return {
-    flows,
-    vms: labVms(lab),
-    hosts,
-    dmz: planDmz(lab, publishListed(lab, flows)),
-    stacks,
-  };
+  return { flows: planned.flows, vms: planned.vms, hosts, dmz: planned.dmz.plan, stacks };
 }
 
 /** A changed input of a resource, shown for humans (secrets as "[secret]"). */

@@ -1,14 +1,18 @@
 /**
  * Planning: pure functions from a validated lab to what each box must do. The domains
- * plan their parts (network: hosts, flows, routers, SSH; compute: placement); this file
- * composes them into one segment's plan and the whole lab's.
+ * plan their parts (network: hosts, flows, routers, SSH, the DMZ; compute: placement);
+ * this file composes them into one segment's plan and into the planned lab: every planner
+ * run once, into the one structure the stacks' contracts, the docs (pages/), `check`,
+ * `plan` and `plan --diff` read instead of planning again.
  */
-import { type Placement, planPlacement } from "./compute/placement";
+import { type PlacedVm, type Placement, planPlacement } from "./compute/placement";
 import { type Lab, type Segment, segmentList } from "./lab";
 import { Cidr } from "./net";
+import { dmzHardware, infraHost, planDmz, publishSegment, type DmzPlan, type InfraHost, type PublishedSegment } from "./network/dmz";
 import { type Flow, planFlows } from "./network/flows";
 import { type PlannedHost, type PlannedService, planServices, segmentHosts } from "./network/hosts";
 import { planRouter, type RouterPlan } from "./network/router";
+import { planSshAccess, planSshPaths, type SshAccess, type SshBox } from "./network/ssh";
 
 /** A segment's whole plan. */
 export interface SegmentPlan {
@@ -22,14 +26,6 @@ export interface SegmentPlan {
   readonly services: readonly PlannedService[];
   /** Flows that start or end in this segment. */
   readonly flows: readonly Flow[];
-}
-
-/** The whole lab's plan. */
-export interface LabPlan {
-  readonly domain: string;
-  readonly segments: Readonly<Record<string, SegmentPlan>>;
-  readonly flows: readonly Flow[];
-  readonly placement: Placement;
 }
 
 /** Plan one segment. */
@@ -48,10 +44,78 @@ export function planSegment(lab: Lab, seg: Segment, flows: readonly Flow[] = pla
   };
 }
 
-/** Plan the whole lab. Call only on a lab that passed validation. */
-export function planLab(lab: Lab): LabPlan {
+/** The DMZ as the model plans it. */
+export interface PlannedDmz {
+  /** The infra host (DNS, NTP, reverse proxy). */
+  readonly infra: InfraHost;
+  /** Hardware whose management address lies in the DMZ, by address. */
+  readonly hardware: readonly PlannedHost[];
+  /**
+   * What the segments the DMZ stack lists publish (every segment when the lab has no
+   * Pulumi.dmz.yaml): what the deployed DMZ reads through its StackReferences.
+   */
+  readonly segments: readonly PublishedSegment[];
+  /** The DMZ planned from `segments`, exactly as the deployed DMZ plans from the contracts it reads. */
+  readonly plan: DmzPlan;
+}
+
+/** The whole lab, planned. Treat it as read-only: it is shared by everyone who plans the same lab. */
+export interface PlannedLab {
+  readonly domain: string;
+  /** Every allowed flow of the lab. */
+  readonly flows: readonly Flow[];
+  /** Each segment's plan (router, hosts, services, its flows), by segment name, in name order. */
+  readonly segments: Readonly<Record<string, SegmentPlan>>;
+  /** Each segment's SSH paths: the boxes an admin logs in to, and through which jump host. */
+  readonly sshPaths: Readonly<Record<string, readonly SshBox[]>>;
+  /** What each segment publishes to the DMZ (its segment contract), by segment name. */
+  readonly published: Readonly<Record<string, PublishedSegment>>;
+  /** Where VMs run, and where HA VMs go when a node fails. */
+  readonly placement: Placement;
+  /** Every VM of the lab, in VM-id order. */
+  readonly vms: readonly PlacedVm[];
+  /** Who may log in over SSH, from where. */
+  readonly ssh: SshAccess;
+  readonly dmz: PlannedDmz;
+}
+
+/** Plans already made, by lab: a lab is immutable once loaded, so its plan never changes. */
+const planned = new WeakMap<Lab, PlannedLab>();
+
+/**
+ * Plan the whole lab; the same lab object is planned once per process. Call only on a lab
+ * that passed validation.
+ */
+export function planLab(lab: Lab): PlannedLab {
+  let plan = planned.get(lab);
+  if (!plan) planned.set(lab, (plan = computeLab(lab)));
+  return plan;
+}
+
+function computeLab(lab: Lab): PlannedLab {
   const flows = planFlows(lab);
   const segments: Record<string, SegmentPlan> = {};
-  for (const seg of segmentList(lab)) segments[seg.name] = planSegment(lab, seg, flows);
-  return { domain: lab.domain, segments, flows, placement: planPlacement(lab) };
+  const sshPaths: Record<string, readonly SshBox[]> = {};
+  const published: Record<string, PublishedSegment> = {};
+  for (const seg of segmentList(lab)) {
+    const plan = planSegment(lab, seg, flows);
+    segments[seg.name] = plan;
+    sshPaths[seg.name] = planSshPaths(plan);
+    published[seg.name] = publishSegment(lab, seg.name, flows);
+  }
+  const placement = planPlacement(lab);
+  // The DMZ plans from the segments its stack file lists, as the deployed one does.
+  const listed = lab.dmzStack?.segments ?? Object.keys(published);
+  const dmzSegments = Object.values(published).filter((s) => listed.includes(s.name));
+  return {
+    domain: lab.domain,
+    flows,
+    segments,
+    sshPaths,
+    published,
+    placement,
+    vms: placement.nodes.flatMap((n) => n.vms).sort((a, b) => a.vmId - b.vmId),
+    ssh: planSshAccess(lab),
+    dmz: { infra: infraHost(lab), hardware: dmzHardware(lab), segments: dmzSegments, plan: planDmz(lab, dmzSegments) },
+  };
 }

@@ -35,7 +35,7 @@ function httpSources(plan: DmzPlan): readonly Cidr[] | "any" {
 
 /**
  * The infra host's firewall: DNS and NTP for the lab, the proxy's ports, SSH for admins. The
- * docs list the infra host's ports from it (render/docs-contract.ts).
+ * docs list the infra host's ports from it (pages/contract-dmz.ts).
  */
 export function infraFirewall(plan: DmzPlan): Omit<HostFirewallSpec, "host"> {
   const { dns, ntp, proxy } = plan.infra.serviceAddresses;

@@ -5,15 +5,9 @@
  * yes`), looked up by FQDN through `HostKeyAlias`, so the same known_hosts works whether a
  * box is reached by alias, FQDN or through the jump host.
  */
-import { keyMaterial } from "../model/lab";
-import { compareText } from "../model/order";
-import { compareIp } from "../model/net";
-import type { PlannedHost } from "../model/network/hosts";
 import type { SegmentPlan } from "../model/plan";
+import { planSshPaths, sshAlias, type SshBox } from "../model/network/ssh";
 import { generatedHeader } from "./header";
-
-/** Operating systems that run an sshd an admin logs in to. Talos has no SSH; VIPs and switches are not hosts. */
-export const SSH_OS: ReadonlySet<string> = new Set(["nixos", "debian", "proxmox", "truenas"]);
 
 /** Where the rendered known_hosts is expected on an admin's workstation. */
 export const DEFAULT_KNOWN_HOSTS_FILE = "~/.ssh/homelab_known_hosts";
@@ -30,69 +24,9 @@ export const SSH_CLIENT_SETTINGS: readonly string[] = [
   "ForwardX11 no",
 ];
 
-/** One box the client config names. */
-export interface SshBox {
-  readonly id: string;
-  readonly fqdn: string;
-  /** What ssh connects to: the LAN address, or the router's WAN address for the jump host. */
-  readonly hostName: string;
-  /** The address inside the segment, also pinned in known_hosts. */
-  readonly lanAddress: string;
-  readonly why: string;
-  /** The alias of the jump host in between, when there is one. */
-  readonly proxyJump?: string;
-  /** The pinned host key (`type base64`), when the model has one. */
-  readonly hostKey?: string;
-}
-
-/** `<host>.<segment>`, the short alias of a box. */
-export function sshAlias(plan: SegmentPlan, id: string): string {
-  return `${id}.${plan.name}`;
-}
-
-/** The boxes of a segment an admin can SSH to: the jump host first, then the router, then hosts by address. */
-export function sshTargets(plan: SegmentPlan): SshBox[] {
-  const jump = plan.jumpHost;
-  const jumpAlias = sshAlias(plan, jump.id);
-  const router = plan.router;
-  const hostKey = (key: string | undefined) => (key ? { hostKey: keyMaterial(key) } : {});
-  const behind = plan.hosts
-    .filter((h) => h.id !== jump.id && SSH_OS.has(h.os))
-    .sort((a, b) => compareIp(a.address, b.address) || compareText(a.id, b.id))
-    .map((h: PlannedHost): SshBox => ({
-      id: h.id,
-      fqdn: h.fqdn,
-      hostName: h.address,
-      lanAddress: h.address,
-      why: `${h.description} (${h.os})`,
-      proxyJump: jumpAlias,
-      ...hostKey(h.sshHostKey),
-    }));
-  return [
-    {
-      id: jump.id,
-      fqdn: jump.fqdn,
-      hostName: router.wan.address,
-      lanAddress: jump.address,
-      why: `${jump.description}: at ${router.name}'s WAN address, which forwards port 22 to ${jump.address} for the admin workstations only`,
-      ...hostKey(jump.sshHostKey),
-    },
-    {
-      id: router.name,
-      fqdn: router.fqdn,
-      hostName: router.lan.address,
-      lanAddress: router.lan.address,
-      why: `the segment's router; its sshd accepts the jump host only`,
-      proxyJump: jumpAlias,
-      ...hostKey(router.sshHostKey),
-    },
-    ...behind,
-  ];
-}
-
 /** The client config for one segment. Same plan, same bytes. */
 export function renderSshClientConfig(plan: SegmentPlan): string {
-  const targets = sshTargets(plan);
+  const targets = planSshPaths(plan);
   const names = (t: SshBox) => [sshAlias(plan, t.id), t.fqdn];
   const hostBlocks = targets.flatMap((t) => [
     `# ${t.why}`,
@@ -127,6 +61,6 @@ export function renderSshClientConfig(plan: SegmentPlan): string {
  * the model pins their key.
  */
 export function renderKnownHosts(plan: SegmentPlan): string {
-  const lines = sshTargets(plan).flatMap((t) => (t.hostKey ? [`${t.fqdn},${t.lanAddress} ${t.hostKey}`] : []));
+  const lines = planSshPaths(plan).flatMap((t) => (t.hostKey ? [`${t.fqdn},${t.lanAddress} ${t.hostKey}`] : []));
   return `${generatedHeader("#", `known_hosts of the ${plan.name} segment (see ssh_config's UserKnownHostsFile)`, "render/ssh-client.ts")}${lines.join("\n")}\n`;
 }

@@ -7,9 +7,9 @@ import { z } from "zod";
 import type { PublishedSegment } from "../model/network/dmz";
 import { SECRET_PLACEHOLDER } from "../model/lab";
 import { CidrText, Ipv4 as ip, Port as port, PortProto as portText } from "../model/schema-kit";
-import { DOCS_CONTRACT_VERSION, type DmzDocs, type SegmentDocs } from "../render/docs-contract";
+import { DOCS_CONTRACT_VERSION, type DmzDocs, type SegmentDocs } from "../pages/contract";
 
-export { DOCS_CONTRACT_VERSION, type DmzDocs, type SegmentDocs } from "../render/docs-contract";
+export { DOCS_CONTRACT_VERSION, type DmzDocs, type SegmentDocs } from "../pages/contract";
 
 /** Stack output names: an interface between stacks and for humans reading `pulumi stack output`. */
 export const OUTPUTS = {

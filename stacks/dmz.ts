@@ -7,22 +7,21 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { NixosHost } from "../components/nixos-host";
-import { planDmz, publishSegment } from "../model/network/dmz";
+import { planDmz, type PublishedSegment } from "../model/network/dmz";
+import { own } from "../model/lab";
 import { canonicalJson } from "../model/order";
-import { planPlacement } from "../model/compute/placement";
-import { type Flow, planFlows } from "../model/network/flows";
-import { planSshAccess } from "../model/network/ssh";
+import { planLab } from "../model/plan";
 import { INFRA_DIR, renderDmzFiles } from "../render/dmz";
 import { filesUnder } from "../render/files";
-import { docsOfDmz } from "../render/docs-contract";
+import { docsOfDmz } from "../pages/contract-dmz";
 import type { StackContext } from "./context";
 import { OUTPUTS, readSegmentContract, segmentContract, type SegmentContract } from "./contracts";
 
 /**
  * Read and check every listed segment's contract; one RunError names every problem.
- * `flows` are the lab's, to compare each contract with what this commit's model publishes.
+ * `published` is what each segment of this commit's model publishes, to compare each contract with.
  */
-async function readContracts(ctx: StackContext, flows: readonly Flow[]): Promise<SegmentContract[]> {
+async function readContracts(ctx: StackContext, published: Readonly<Record<string, PublishedSegment>>): Promise<SegmentContract[]> {
   const config = ctx.lab.dmzStack!;
   const refs = config.segments.map((segment) => {
     const name = `${config.stackPrefix}/${segment}`;
@@ -44,7 +43,8 @@ async function readContracts(ctx: StackContext, flows: readonly Flow[]): Promise
   }
   for (const c of contracts) {
     // A deployed segment whose config changed since: publish what is deployed, and say so.
-    if (ctx.lab.segments[c.name] && canonicalJson(segmentContract(publishSegment(ctx.lab, c.name, flows))) !== canonicalJson(c)) {
+    const mine = own(published, c.name);
+    if (mine && canonicalJson(segmentContract(mine)) !== canonicalJson(c)) {
       void pulumi.log.warn(
         `segment ${c.name}: its deployed contract differs from Pulumi.${c.name}.yaml in this commit; run \`pulumi up -s ${c.name}\` so both agree`,
       );
@@ -56,17 +56,17 @@ async function readContracts(ctx: StackContext, flows: readonly Flow[]): Promise
 /** Declare the DMZ's resources and return its stack outputs. */
 export async function dmzStack(ctx: StackContext): Promise<Record<string, unknown>> {
   const { lab } = ctx;
-  const flows = planFlows(lab);
-  const contracts = await readContracts(ctx, flows);
+  const planned = planLab(lab);
+  const contracts = await readContracts(ctx, planned.published);
   const plan = planDmz(lab, contracts);
-  const files = filesUnder(renderDmzFiles(plan, planSshAccess(lab)), INFRA_DIR);
+  const files = filesUnder(renderDmzFiles(plan, planned.ssh), INFRA_DIR);
   const infra = new NixosHost("infra", {
     files,
     target: { host: lab.dmz.infra.address, user: lab.ssh.deploy.user, privateKey: ctx.deployKey, hostKey: lab.dmz.infra.sshHostKey },
     ...(ctx.confirmTimeoutSeconds !== undefined ? { confirmTimeoutSeconds: ctx.confirmTimeoutSeconds } : {}),
   });
   // Plain data, never a secret: the DMZ as planned from the contracts it read, plus the lab-wide placement.
-  const docs = docsOfDmz(lab, plan, contracts, { flows, placement: planPlacement(lab) });
+  const docs = docsOfDmz(lab, planned, { plan, segments: contracts });
   return {
     [OUTPUTS.catalog]: docs.catalog,
     [OUTPUTS.infraRelease]: infra.release,

@@ -3,9 +3,7 @@
  * added later): the parts the model gives the segment (stacks/parts), declared in order,
  * and their outputs. Nothing here depends on the segment's name.
  */
-import { planFlows } from "../model/network/flows";
-import { planSshAccess } from "../model/network/ssh";
-import { planSegment } from "../model/plan";
+import { planLab } from "../model/plan";
 import type { StackContext } from "./context";
 import { OUTPUTS } from "./contracts";
 import { SEGMENT_PARTS, type Provided, type SegmentPart, type SegmentScope } from "./parts";
@@ -15,14 +13,15 @@ export function segmentScope(ctx: StackContext): SegmentScope {
   const { lab } = ctx;
   const segment = lab.segments[ctx.stack];
   if (segment === undefined) throw new Error(`stack ${ctx.stack} is not a segment of this lab`);
-  const flows = planFlows(lab);
+  const planned = planLab(lab);
   return {
     ctx,
     lab,
     segment,
-    flows,
-    plan: planSegment(lab, segment, flows),
-    access: planSshAccess(lab),
+    planned,
+    flows: planned.flows,
+    plan: planned.segments[segment.name]!,
+    access: planned.ssh,
     timeout: ctx.confirmTimeoutSeconds !== undefined ? { confirmTimeoutSeconds: ctx.confirmTimeoutSeconds } : {},
   };
 }

@@ -9,7 +9,7 @@ import { comparePorts, DMZ_STACK, dmzServiceAddresses, hostFqdn, type Lab, type 
 import { Cidr, compareIp } from "../net";
 import { compareText } from "../order";
 import { type Flow, planFlows } from "./flows";
-import { type PlannedService, planServices, segmentHosts } from "./hosts";
+import { hardwareHosts, type PlannedHost, type PlannedService, planServices, segmentHosts } from "./hosts";
 
 /** What one segment tells the DMZ. It crosses a StackReference as plain JSON. */
 export interface PublishedSegment {
@@ -97,6 +97,33 @@ export function labStacks(lab: Lab): { readonly stack: string; readonly full: st
 /** The full name of a stack, `<org>/<project>/<stack>`; the bare name when the lab has no Pulumi.dmz.yaml to name the prefix. */
 export function fullStackName(lab: Lab, stack: string): string {
   return lab.dmzStack ? `${lab.dmzStack.stackPrefix}/${stack}` : stack;
+}
+
+/** The DMZ infra host's facts. What it serves follows from the DMZ plan: its firewall (render/dmz.ts infraFirewall) opens those ports. */
+export type InfraHost = Omit<PlannedHost, "listens"> & { readonly mac: string; readonly sshHostKey: string };
+
+/** The DMZ infra host as a host of the lab: the one place that states its name, role and OS. */
+export function infraHost(lab: Lab): InfraHost {
+  return {
+    id: "infra",
+    segment: "dmz",
+    fqdn: `infra.${lab.domain}`,
+    address: lab.dmz.infra.address,
+    mac: lab.dmz.infra.mac,
+    role: "server",
+    os: "nixos",
+    description: "DMZ infra host: DNS (dnsmasq), NTP (chrony) and the reverse proxy (nginx)",
+    sshHostKey: lab.dmz.infra.sshHostKey,
+    source: "vm",
+  };
+}
+
+/**
+ * Hardware (Proxmox nodes, NAS, switches) whose management address lies in the DMZ, by
+ * address, as segmentHosts plans a segment's hardware, but named `<id>.<domain>`.
+ */
+export function dmzHardware(lab: Lab): PlannedHost[] {
+  return hardwareHosts(lab, "dmz", (id) => `${id}.${lab.domain}`).sort((a, b) => compareIp(a.address, b.address));
 }
 
 /** One DNS A record. */
@@ -188,10 +215,10 @@ export function planDmz(lab: Lab, segments: readonly PublishedSegment[]): DmzPla
   const segs = [...segments].sort((a, b) => compareText(a.name, b.name));
   const trusted = [...segs.filter((s) => s.trust === "trusted").map((s) => Cidr.of(s.subnet)), ...lab.ssh.adminSources];
   const allowFor = (exposure: "internet" | "lab") => (exposure === "internet" ? [] : trusted);
-  const infraFqdn = `infra.${lab.domain}`;
+  const infra = infraHost(lab);
 
   const records: DnsRecord[] = [
-    { name: infraFqdn, address: lab.dmz.infra.address, kind: "dmz" },
+    { name: infra.fqdn, address: infra.address, kind: "dmz" },
     { name: `dns.${lab.domain}`, address: lab.dmz.dns, kind: "dmz" },
     { name: `ntp.${lab.domain}`, address: lab.dmz.ntp, kind: "dmz" },
     { name: `proxy.${lab.domain}`, address: lab.dmz.proxy, kind: "dmz" },
@@ -232,9 +259,9 @@ export function planDmz(lab: Lab, segments: readonly PublishedSegment[]): DmzPla
     domain: lab.domain,
     timezone: lab.timezone,
     infra: {
-      name: "infra",
-      fqdn: infraFqdn,
-      address: lab.dmz.infra.address,
+      name: infra.id,
+      fqdn: infra.fqdn,
+      address: infra.address,
       subnet: lab.dmz.subnet,
       gateway: lab.dmz.gateway,
       serviceAddresses: { dns: lab.dmz.dns, ntp: lab.dmz.ntp, proxy: lab.dmz.proxy },

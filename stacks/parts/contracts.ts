@@ -1,6 +1,5 @@
 /** What a segment stack tells others: the contract the DMZ reads and the docs contract. */
-import { publishSegment } from "../../model/network/dmz";
-import { docsOfSegment } from "../../render/docs-contract";
+import { docsOfSegment } from "../../pages/contract-segment";
 import { OUTPUTS, segmentContract } from "../contracts";
 import type { SegmentPart } from "./part";
 
@@ -8,11 +7,11 @@ import type { SegmentPart } from "./part";
 export const contracts: SegmentPart = {
   id: "contracts",
   applies: () => true,
-  declare: ({ lab, segment, flows, plan }) => ({
+  declare: ({ lab, segment, planned }) => ({
     outputs: {
-      [OUTPUTS.contract]: segmentContract(publishSegment(lab, segment.name, flows)),
+      [OUTPUTS.contract]: segmentContract(planned.published[segment.name]!),
       // Plain data from the model, never a secret.
-      [OUTPUTS.docs]: docsOfSegment(lab, segment.name, plan),
+      [OUTPUTS.docs]: docsOfSegment(lab, planned, segment.name),
     },
   }),
 };

@@ -10,7 +10,7 @@ import type { SshTarget } from "../../components/release";
 import type { Lab, Segment } from "../../model/lab";
 import type { Flow } from "../../model/network/flows";
 import type { SshAccess } from "../../model/network/ssh";
-import type { SegmentPlan } from "../../model/plan";
+import type { PlannedLab, SegmentPlan } from "../../model/plan";
 import type { StackContext } from "../context";
 import type { OUTPUTS } from "../contracts";
 
@@ -19,6 +19,8 @@ export interface SegmentScope {
   readonly ctx: StackContext;
   readonly lab: Lab;
   readonly segment: Segment;
+  /** The whole lab, planned once (model/plan.ts planLab): every field below is taken from it. */
+  readonly planned: PlannedLab;
   /** The lab's flows, planned once: the router, the contract and the docs all read them. */
   readonly flows: readonly Flow[];
   readonly plan: SegmentPlan;

@@ -5,7 +5,8 @@
 import { isSecret } from "@pulumi/pulumi";
 import type { MockRun } from "../../cli/mock-runtime";
 import { publishSegment } from "../../model/network/dmz";
-import { docsOfLab } from "../../render/docs-contract";
+import { planLab } from "../../model/plan";
+import { docsOfLab } from "../../pages/contract-dmz";
 import { OUTPUTS, readDocsContract } from "../../stacks/contracts";
 import { referenceLab } from "../support/lab";
 import { runStack, segmentReferences } from "../support/mocks";
@@ -53,7 +54,7 @@ test("every published HTTP name gets a DNS record at the proxy and a proxy route
 
 test("the docs contract: the offline one, its catalog the catalog output, accepted by the live reader, not secret", async () => {
   const docs = run.resolved[OUTPUTS.docs] as { catalog: unknown };
-  expect(docs).toEqual(JSON.parse(JSON.stringify(docsOfLab(referenceLab()).dmz)));
+  expect(docs).toEqual(JSON.parse(JSON.stringify(docsOfLab(referenceLab(), planLab(referenceLab())).dmz)));
   expect(docs.catalog).toEqual(run.resolved[OUTPUTS.catalog]);
   expect(readDocsContract({ kind: "dmz" }, "organization/homelab/dmz", docs)).toEqual({ ok: true, value: docs });
   expect(await isSecret(run.outputs[OUTPUTS.docs]!)).toBe(false);

@@ -2,7 +2,9 @@
 // key and an invalid lab each give one clear error and declare no resource; and preview
 // mode (unknown values) neither hangs nor crashes, with every stack's docs contract known and
 // equal to the offline one. It does not run a real engine.
-import { docsOfLab, docsOfSegment } from "../../render/docs-contract";
+import { planLab } from "../../model/plan";
+import { docsOfLab } from "../../pages/contract-dmz";
+import { docsOfSegment } from "../../pages/contract-segment";
 import { copyLab, referenceLab } from "../support/lab";
 import { runStack, segmentReferences } from "../support/mocks";
 
@@ -49,7 +51,7 @@ test.each(["internal", "cluster", "lab", "sandbox"])(
     expect(run.resolved.contract).toMatchObject({ name: stack, version: 1 });
     expect(run.resolved.routerRelease).toBeUndefined();
     // The docs are plain data from the model: known in preview, the same as offline.
-    expect(run.resolved.docs).toEqual(JSON.parse(JSON.stringify(docsOfSegment(referenceLab(), stack))));
+    expect(run.resolved.docs).toEqual(JSON.parse(JSON.stringify(docsOfSegment(referenceLab(), planLab(referenceLab()), stack))));
   },
 );
 
@@ -58,5 +60,5 @@ test("preview of the DMZ completes: contracts are read, the release is unknown",
   expect(declared(run).some((r) => r.type === "homelab:nixos:Host" && r.name === "infra")).toBe(true);
   expect(run.resolved.infraRelease).toBeUndefined();
   expect(Array.isArray(run.resolved.catalog)).toBe(true);
-  expect(run.resolved.docs).toEqual(JSON.parse(JSON.stringify(docsOfLab(referenceLab()).dmz)));
+  expect(run.resolved.docs).toEqual(JSON.parse(JSON.stringify(docsOfLab(referenceLab(), planLab(referenceLab())).dmz)));
 });

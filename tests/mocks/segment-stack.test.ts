@@ -4,7 +4,8 @@
 import { isSecret } from "@pulumi/pulumi";
 import type { MockRun, RecordedResource } from "../../cli/mock-runtime";
 import { publishSegment } from "../../model/network/dmz";
-import { docsOfSegment } from "../../render/docs-contract";
+import { planLab } from "../../model/plan";
+import { docsOfSegment } from "../../pages/contract-segment";
 import { OUTPUTS, readDocsContract, segmentContract } from "../../stacks/contracts";
 import { referenceLab } from "../support/lab";
 import { runStack, TEST_KEY } from "../support/mocks";
@@ -92,7 +93,7 @@ test("the contract is the model's published segment", () => {
 
 test("the docs contract is the model's, plain data the live reader accepts, with no secret in it", async () => {
   const docs = run.resolved[OUTPUTS.docs];
-  expect(docs).toEqual(JSON.parse(JSON.stringify(docsOfSegment(referenceLab(), "cluster"))));
+  expect(docs).toEqual(JSON.parse(JSON.stringify(docsOfSegment(referenceLab(), planLab(referenceLab()), "cluster"))));
   expect(await isSecretOutput(OUTPUTS.docs)).toBe(false);
   expect(readDocsContract({ kind: "segment", name: "cluster" }, "organization/homelab/cluster", docs)).toEqual({ ok: true, value: docs });
   expect(JSON.stringify(docs)).not.toMatch(/TEST-SENTINEL-8c1f|PRIVATE KEY|\[secret\]/);

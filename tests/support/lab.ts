@@ -6,13 +6,13 @@ import { Document, parseDocument } from "yaml";
 import { requireLab } from "../../model/check";
 import type { Lab } from "../../model/lab";
 import { parseLab, readLabSources, type LabSources, type ParsedLab } from "../../model/load";
-import { type LabPlan, planLab } from "../../model/plan";
+import { planLab, type PlannedLab } from "../../model/plan";
 
 /** The repository root, which holds the reference lab. */
 export const REPO = path.resolve(__dirname, "../..");
 
 let cached: Lab | undefined;
-let cachedPlan: LabPlan | undefined;
+let cachedPlan: PlannedLab | undefined;
 let cachedSources: LabSources | undefined;
 
 /** The reference lab, parsed and validated (throws with the problem list if it is not valid). */
@@ -21,7 +21,7 @@ export function referenceLab(): Lab {
 }
 
 /** The reference lab's plan (planned once; treat it as read-only). */
-export function referencePlan(): LabPlan {
+export function referencePlan(): PlannedLab {
   return (cachedPlan ??= planLab(referenceLab()));
 }
 

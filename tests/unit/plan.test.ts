@@ -1,12 +1,15 @@
-// Proves: the planner's flows, router rules, DNATs and placement keep their invariants on the reference lab and on random valid VM moves (addresses in their zone, rules on the right side of each router, DNAT only from the proxy or admin sources, storage and services become flows, failover moves only HA VMs to surviving nodes); does not prove that rendered firewall files enforce them (tools and twin tests).
+// Proves: the planned lab holds each planner's result and is planned once per lab object; the planner's flows, router rules, DNATs and placement keep their invariants on the reference lab and on random valid VM moves (addresses in their zone, rules on the right side of each router, DNAT only from the proxy or admin sources, storage and services become flows, failover moves only HA VMs to surviving nodes); does not prove that rendered firewall files enforce them (tools and twin tests).
 import fc from "fast-check";
 import { segmentList, type Lab } from "../../model/lab";
 import { parseLab, readLabSources } from "../../model/load";
 import { Cidr } from "../../model/net";
+import { requireLab } from "../../model/check";
+import { planDmz, publishListed, publishSegment } from "../../model/network/dmz";
 import { labVms, planPlacement } from "../../model/compute/placement";
-import type { Endpoint } from "../../model/network/flows";
+import { planFlows, type Endpoint } from "../../model/network/flows";
 import { segmentHosts } from "../../model/network/hosts";
-import { type LabPlan, planLab } from "../../model/plan";
+import { planSshAccess, planSshPaths } from "../../model/network/ssh";
+import { planLab, planSegment, type PlannedLab } from "../../model/plan";
 import { validateLab } from "../../model/validate";
 import { referenceLab, REPO } from "../support/lab";
 
@@ -36,7 +39,7 @@ function checkEndpoint(lab: Lab, e: Endpoint): void {
 }
 
 /** Every invariant of this file, on one valid lab and its plan. */
-function expectPlanInvariants(lab: Lab, plan: LabPlan): void {
+function expectPlanInvariants(lab: Lab, plan: PlannedLab): void {
   // flows: endpoints in their zones' networks
   for (const f of plan.flows) {
     checkEndpoint(lab, f.from);
@@ -183,8 +186,36 @@ describe("the planner on the reference lab", () => {
     expect(plan.segments.cluster!.router.dnat.filter((d) => d.wanPort === 80)).toHaveLength(1);
   });
 
-  test("planning is deterministic", () => {
-    expect(JSON.stringify(planLab(lab))).toBe(JSON.stringify(plan));
+  test("planning is deterministic: the lab loaded again plans to the same JSON", () => {
+    const again = requireLab(REPO);
+    expect(again).not.toBe(lab);
+    expect(JSON.stringify(planLab(again))).toBe(JSON.stringify(plan));
+  });
+
+  test("a lab is planned once: the same lab object gives the same planned lab", () => {
+    expect(planLab(lab)).toBe(plan);
+  });
+
+  test("the planned lab holds what each planner gives on its own", () => {
+    const flows = planFlows(lab);
+    expect(plan.flows).toEqual(flows);
+    expect(plan.placement).toEqual(planPlacement(lab));
+    expect(plan.vms).toEqual(labVms(lab));
+    expect(plan.ssh).toEqual(planSshAccess(lab));
+    for (const seg of segmentList(lab)) {
+      expect(plan.segments[seg.name]).toEqual(planSegment(lab, seg, flows));
+      expect(plan.sshPaths[seg.name]).toEqual(planSshPaths(plan.segments[seg.name]!));
+      expect(plan.published[seg.name]).toEqual(publishSegment(lab, seg.name, flows));
+    }
+    expect(plan.dmz.segments).toEqual(publishListed(lab, flows));
+    expect(plan.dmz.plan).toEqual(planDmz(lab, publishListed(lab, flows)));
+    expect(plan.dmz.infra).toMatchObject({
+      id: "infra",
+      fqdn: `infra.${lab.domain}`,
+      address: lab.dmz.infra.address,
+      role: "server",
+      os: "nixos",
+    });
   });
 });
 

@@ -2,14 +2,14 @@
 import fc from "fast-check";
 import { Cidr } from "../../model/net";
 import type { Dnat, FlowRule, RouterPlan } from "../../model/network/router";
-import { planSshAccess } from "../../model/network/ssh";
+import { planSshAccess, SSH_OS } from "../../model/network/ssh";
 import type { SegmentPlan } from "../../model/plan";
 import { applyScriptBody } from "../../render/apply-common";
 import { renderRouterDhcp } from "../../render/dhcp";
 import { renderRouterNftables, NFT_DROP_COUNTERS } from "../../render/nftables";
 import { renderRouterApply } from "../../render/router-apply";
 import { renderSegmentFiles } from "../../render/segment";
-import { renderKnownHosts, renderSshClientConfig, SSH_OS } from "../../render/ssh-client";
+import { renderKnownHosts, renderSshClientConfig } from "../../render/ssh-client";
 import { expectGolden, expectScriptGoldens, staleGoldens } from "../support/golden";
 import { referenceLab, referencePlan } from "../support/lab";
 

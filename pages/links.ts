@@ -6,8 +6,8 @@
  */
 import * as path from "path";
 import { compareText } from "../model/order";
-import type { TextFile } from "./files";
-import { Slugger } from "./docs-markdown";
+import type { TextFile } from "../render/files";
+import { Slugger } from "./markdown";
 
 /** The lines of a Markdown text outside fenced code blocks (the fences themselves left out), numbered from 1. */
 function outsideFences(content: string): { line: number; raw: string }[] {

@@ -2,13 +2,19 @@
  * Small Markdown building blocks for the generated docs: escaped table cells, tables,
  * GitHub's heading anchors, and the generated-file marker. Pure and deterministic.
  */
-import { generatedBy, RULE_DOCS } from "./header";
+import { generatedBy, RULE_DOCS } from "../render/header";
 
 /** The generator every file under docs/ names. */
-export const DOCS_GENERATOR = "render/docs.ts";
+export const DOCS_GENERATOR = "pages/docs.ts";
 
-/** The sentence near the top of every generated docs file: how `npm run docs` knows its own files. */
-export const DOCS_MARKER = generatedBy(DOCS_GENERATOR);
+/** The sentence near the top of every generated docs file. */
+const DOCS_MARKER = generatedBy(DOCS_GENERATOR);
+
+/**
+ * How `npm run docs` knows its own files: this generator's marker, and the one of the
+ * generator before the docs were their own layer (render/docs.ts), whose files it replaces.
+ */
+export const DOCS_MARKERS: readonly string[] = [DOCS_MARKER, generatedBy("render/docs.ts")];
 
 /** The generated-file header of a Markdown page: an HTML comment, so it does not render. */
 function markdownHeader(): string {

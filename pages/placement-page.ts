@@ -1,0 +1,76 @@
+/** Proxmox placement (placement.md): node loads, VMs, and what happens when a node fails. */
+import { gib, placementText } from "../model/words";
+import { cell, joinWords, Page, table } from "./markdown";
+import { nav, type DocsContext } from "./context";
+
+/** The placement page: nodes with their N-1 headroom, VMs, and each node failure. */
+export function renderPlacement(ctx: DocsContext): string {
+  const from = "placement.md";
+  const pl = ctx.dmz.placement;
+  const p = new Page();
+  p.heading(1, "Proxmox placement");
+  p.add(nav(from));
+  p.add(
+    `A node hands out at most ${pl.cpuOvercommit} vCPUs per CPU thread; its memory limit is its RAM less what the hypervisor keeps. VMs with a passed-through device are pinned to the node that has it; every other VM is HA-managed, and must still fit on the surviving nodes when any one node fails (N-1). \`npm run check\` refuses a lab that breaks either rule.`,
+  );
+  p.heading(2, "Nodes");
+  p.add(
+    table(
+      [
+        "node",
+        "hardware",
+        "vCPU used / limit",
+        "memory used / limit",
+        "storage used / limit",
+        "worst case after one other node fails",
+        "networks",
+      ],
+      pl.nodes.map((n) => [
+        cell(n.node),
+        cell(n.description),
+        `${n.usedVcpus} / ${n.vcpuLimit}`,
+        `${gib(n.usedMemoryMiB)} / ${gib(n.memoryMiB)} GiB`,
+        n.storage.map((s) => `${cell(s.datastore)} ${s.usedGiB} / ${s.limitGiB} GiB`).join("<br>"),
+        n.worstCase.whenFails === ""
+          ? "unchanged: no HA VM restarts here"
+          : `${gib(n.worstCase.usedMemoryMiB)} / ${gib(n.memoryMiB)} GiB, ${n.worstCase.usedVcpus} / ${n.vcpuLimit} vCPU, when ${cell(n.worstCase.whenFails)} fails (${gib(n.memoryMiB - n.worstCase.usedMemoryMiB)} GiB left)`,
+        n.networks.map(cell).join(", "),
+      ]),
+    ),
+  );
+  p.heading(2, "VMs");
+  p.add(
+    table(
+      ["VM", "host", "id", "node", "vCPU", "memory", "disk", "placement"],
+      pl.vms.map((v) => [
+        cell(v.name),
+        ctx.hostLink(v.segment, v.host, from, `${v.host} in ${v.segment}`),
+        String(v.vmId),
+        cell(v.node),
+        String(v.cores),
+        `${gib(v.memoryMiB)} GiB`,
+        `${v.diskGiB} GiB`,
+        placementText(v),
+      ]),
+    ),
+  );
+  p.heading(2, "When a node fails");
+  const stranded = pl.failover.filter((f) => f.stranded.length > 0);
+  p.add(
+    stranded.length === 0
+      ? "Every HA VM finds room on the surviving nodes whichever node fails."
+      : `**N-1 is broken**: when ${joinWords(stranded.map((f) => f.failed))} fails, some HA VMs fit nowhere.`,
+  );
+  p.add(
+    table(
+      ["node fails", "HA VMs restart on", "down until it returns (pinned)", "fit nowhere"],
+      pl.failover.map((f) => [
+        cell(f.failed),
+        f.moves.length === 0 ? "none" : f.moves.map((m) => `${cell(m.vm)} → ${cell(m.to)}`).join("<br>"),
+        f.down.length === 0 ? "none" : f.down.map(cell).join(", "),
+        f.stranded.length === 0 ? "none" : f.stranded.map(cell).join(", "),
+      ]),
+    ),
+  );
+  return p.text();
+}

@@ -1,0 +1,60 @@
+/** The service catalog (services.md): every published name and every DNS name. */
+import { DNS_RECORD_KIND } from "../model/network/dmz";
+import { cell, code, Page, table } from "./markdown";
+import { authText, nav, segmentPage, type DocsContext } from "./context";
+
+/** The service catalog: every published name with its hops, then every DNS name. */
+export function renderServices(ctx: DocsContext): string {
+  const from = "services.md";
+  const d = ctx.dmz;
+  const p = new Page();
+  p.heading(1, "Service catalog");
+  p.add(nav(from));
+  p.add(
+    `Every published name leads to the reverse proxy (${code(d.dmz.proxy)}); the proxy forwards to the firewall of the segment that hosts the service, and that firewall translates (DNAT) to the backend, only for connections from the proxy. Lab-only services answer the trusted segments and the admin workstations only.`,
+  );
+  p.heading(2, "Published services");
+  const services = new Map(ctx.segments.flatMap((s) => s.services.map((svc) => [`${s.name}/${svc.name}`, svc] as const)));
+  p.add(
+    table(
+      ["name", "kind", "exposure", "auth", "DNS", "proxy", "firewall", "backend", "segment", "description"],
+      d.catalog.map((c) => {
+        const svc = services.get(`${c.segment}/${c.service}`);
+        const [host] = c.backend.split(" ") as [string];
+        return [
+          code(c.kind === "http" ? `https://${c.name}/` : c.name),
+          c.kind,
+          c.exposure,
+          cell(authText(c.auth)),
+          c.kind === "http" ? `CNAME ${code(`proxy.${d.domain}`)} → ${code(d.dmz.proxy)}` : "by address",
+          code(c.kind === "http" ? `${d.dmz.proxy}:443` : c.name),
+          `${cell(c.router)} ${code(c.firewall)}`,
+          ctx.hostLink(c.segment, host, from, c.backend),
+          `[${cell(c.segment)}](${segmentPage(c.segment)}#published-services)`,
+          svc ? cell(svc.description) : "",
+        ];
+      }),
+    ),
+  );
+  p.heading(2, "Every DNS name");
+  p.add(`The DMZ DNS (${code(d.dmz.dns)}) answers these names; anything else is forwarded to ${d.dmz.upstreamDns.map(code).join(", ")}.`);
+  const hostOf = new Map<string, [string, string]>();
+  for (const s of ctx.segments) for (const h of s.hosts) hostOf.set(h.fqdn, [s.name, h.name]);
+  for (const s of ctx.segments) hostOf.set(s.router.fqdn, [s.name, ""]);
+  p.add(
+    table(
+      ["name", "address", "what"],
+      d.names.map((n) => {
+        const found = hostOf.get(n.name);
+        const what = DNS_RECORD_KIND[n.kind];
+        const link = found
+          ? found[1] === ""
+            ? `[${cell(found[0])}'s firewall](${segmentPage(found[0])}#firewall)`
+            : ctx.hostLink(found[0], found[1], from, `${found[1]} in ${found[0]}`)
+          : "";
+        return [code(n.name), code(n.address), link ? `${what}: ${link}` : what];
+      }),
+    ),
+  );
+  return p.text();
+}

@@ -36,6 +36,13 @@ interface Breakage {
  */
 const BATCHES: Record<"a" | "b", readonly Breakage[]> = {
   a: [
+    // capacity.nodes stands apart from capacity.n-minus-1 (batch b): N-1 is not checked while a node cannot hold its own VMs.
+    {
+      rule: "capacity.nodes",
+      edit: (f) => (lab(f).hardware.proxmox.nodes.pve3.storage["local-zfs"] = 100),
+      file: "Pulumi.cluster.yaml",
+      path: "homelab:segment.hosts.worker-3.vm.disks.root.sizeGiB",
+    },
     {
       rule: "subnets.disjoint",
       edit: (f) => lab(f).ssh.adminSources.push("10.99.0.0/24"),
@@ -111,12 +118,6 @@ const BATCHES: Record<"a" | "b", readonly Breakage[]> = {
       edit: (f) => delete segOf(f, "cluster").hosts["worker-2"].vm.ha,
       file: "Pulumi.cluster.yaml",
       path: "homelab:segment.hosts.worker-2.vm.ha",
-    },
-    {
-      rule: "capacity.nodes",
-      edit: (f) => (lab(f).hardware.proxmox.nodes.pve3.storage["local-zfs"] = 100),
-      file: "homelab.yaml",
-      path: "hardware.proxmox.nodes.pve3.storage.local-zfs",
     },
     {
       rule: "capacity.n-minus-1",

@@ -784,7 +784,49 @@ const RULES: Mistake[] = [
   },
 ];
 
-const CORPUS = [...HOSTILE, ...SCHEMA, ...KEYS, ...RULES];
+const CAPACITY: Mistake[] = [
+  {
+    name: "a VM larger than its node",
+    edit: (f) => (segOf(f, "sandbox").hosts.agent.vm.memoryMiB = 130000),
+    file: "Pulumi.sandbox.yaml",
+    path: "homelab:segment.hosts.agent.vm.memoryMiB",
+    rule: "capacity.nodes",
+    says: "sandbox/agent asks for 130000 MiB of memory, more than its node pve4 has for VMs: 122880 MiB",
+    fix: "lower memoryMiB to at most 122880",
+  },
+  {
+    name: "a disk larger than its datastore",
+    edit: (f) => (lab(f).hardware.proxmox.nodes.pve3.storage["local-zfs"] = 100),
+    file: "Pulumi.cluster.yaml",
+    path: "homelab:segment.hosts.worker-3.vm.disks.root.sizeGiB",
+    rule: "capacity.nodes",
+    says: "asks for 200 GiB, more than pve3's datastore local-zfs holds: 100 GiB",
+    fix: "lower sizeGiB to at most 100",
+  },
+  {
+    name: "a segment on the DMZ's subnet",
+    edit: (f) => (segOf(f, "lab").subnet = "192.168.1.0/24"),
+    file: "Pulumi.lab.yaml",
+    path: "homelab:segment.subnet",
+    rule: "subnets.disjoint",
+    says: "overlaps the DMZ's 192.168.1.0/24 (homelab.yaml dmz.subnet)",
+    fix: "e.g. 192.168.2.0/24",
+  },
+  {
+    name: "two segments on one subnet in 172.16.0.0/12",
+    edit: (f) => {
+      segOf(f, "lab").subnet = "172.16.0.0/24";
+      segOf(f, "sandbox").subnet = "172.16.0.0/24";
+    },
+    file: "Pulumi.sandbox.yaml",
+    path: "homelab:segment.subnet",
+    rule: "subnets.disjoint",
+    says: "overlaps lab's 172.16.0.0/24 (Pulumi.lab.yaml homelab:segment.subnet)",
+    fix: "e.g. 172.16.1.0/24",
+  },
+];
+
+const CORPUS = [...HOSTILE, ...CAPACITY, ...SCHEMA, ...KEYS, ...RULES];
 
 /** An instruction: it starts with what to do. */
 const INSTRUCTION =

@@ -461,12 +461,20 @@ const CASES: readonly Case[] = [
   },
   // capacity.nodes
   {
-    name: "node memory",
+    name: "node memory: VMs that fit alone but not together",
     rule: "capacity.nodes",
     edit: (f) => (segOf(f, "lab").hosts.vdi.vm.memoryMiB = 120000),
     file: "homelab.yaml",
     path: "hardware.proxmox.nodes.pve1.memoryGiB",
-    mentions: ["156864 MiB", "122880 MiB", "8 GiB reserved", "at least 33984 MiB", "lab/vdi 120000"],
+    mentions: ["156864 MiB together", "122880 MiB", "8 GiB reserved", "at least 33984 MiB", "lab/vdi 120000"],
+  },
+  {
+    name: "a VM larger than its node is blamed on its own memoryMiB",
+    rule: "capacity.nodes",
+    edit: (f) => (segOf(f, "sandbox").hosts.agent.vm.memoryMiB = 130000),
+    file: "Pulumi.sandbox.yaml",
+    path: "homelab:segment.hosts.agent.vm.memoryMiB",
+    mentions: ["sandbox/agent asks for 130000 MiB", "its node pve4 has for VMs: 122880 MiB", "at most 122880"],
   },
   {
     name: "reserve above the node's memory",
@@ -493,12 +501,20 @@ const CASES: readonly Case[] = [
     mentions: ["40 cores", "only 32", "at most 32"],
   },
   {
-    name: "datastore size",
+    name: "datastore size: disks that fit alone but not together",
+    rule: "capacity.nodes",
+    edit: (f) => (node(f, "pve1").storage["local-zfs"] = 1000),
+    file: "homelab.yaml",
+    path: "hardware.proxmox.nodes.pve1.storage.local-zfs",
+    mentions: ["1264 GiB together", "holds 1000 GiB", "lab/vdi 500", "at least 264 GiB"],
+  },
+  {
+    name: "a disk larger than its datastore is blamed on its own sizeGiB",
     rule: "capacity.nodes",
     edit: (f) => (node(f, "pve3").storage["local-zfs"] = 100),
-    file: "homelab.yaml",
-    path: "hardware.proxmox.nodes.pve3.storage.local-zfs",
-    mentions: ["200 GiB", "holds 100 GiB", "cluster/worker-3 200"],
+    file: "Pulumi.cluster.yaml",
+    path: "homelab:segment.hosts.worker-3.vm.disks.root.sizeGiB",
+    mentions: ["cluster/worker-3's disk root asks for 200 GiB", "holds: 100 GiB", "at most 100"],
   },
   // capacity.n-minus-1 (pve1 has 120 GiB = 122880 MiB for VMs and runs 69632 MiB; the agent, the largest, is placed first)
   {
@@ -964,6 +980,13 @@ describe("validateLab", () => {
   test("the N-1 check stays quiet while VM references dangle (vms.references reports them)", () => {
     const problems = problemsWith((f) => (segOf(f, "sandbox").hosts.agent.vm.node = "pve9"));
     expect(problems.map((p) => p.rule)).toEqual(["vms.references"]);
+  });
+
+  test("a VM too large for its node is one problem at its own memoryMiB, with no failover noise about other VMs", () => {
+    const problems = problemsWith((f) => (segOf(f, "sandbox").hosts.agent.vm.memoryMiB = 130000));
+    expect(problems.map((p) => `${p.rule} ${p.file} ${p.path}`)).toEqual([
+      "capacity.nodes Pulumi.sandbox.yaml homelab:segment.hosts.agent.vm.memoryMiB",
+    ]);
   });
 });
 

@@ -2,11 +2,12 @@
  * Compute rules about capacity: every node holds its VMs, and every HA VM finds room when
  * any one node fails (N-1). Both read the one placement the planner computes.
  *
- * The N-1 check runs only when every VM names an existing node and datastore; otherwise
- * `vms.references` reports those first and the failover result would be meaningless.
+ * The N-1 check runs only when every VM names an existing node and datastore (else
+ * `vms.references` reports those first) and every node holds its own VMs (else every
+ * failover onto the full node fails and strands VMs unrelated to the mistake).
  */
-import { LAB_FILE } from "../../lab";
-import { PROXMOX, vmWhere } from "../../lab-index";
+import { LAB_FILE, type Lab } from "../../lab";
+import { PROXMOX, type VmRef, vmWhere } from "../../lab-index";
 import { compareText } from "../../order";
 import { joinPath, type Problem, problem } from "../../problems";
 import type { Rule } from "../../rule";
@@ -18,10 +19,97 @@ export function showVmSize(vm: PlacedVm): string {
   return [`${vm.cores} vCPU${vm.cores === 1 ? "" : "s"}`, `${vm.memoryMiB} MiB`, ...disks].join(", ");
 }
 
+const free = (n: NodeLoad) => n.memoryMiB - n.usedMemoryMiB;
+
+/** The node with the most free memory other than `except` that could take `mib` more, if any. */
+function roomFor(loads: readonly NodeLoad[], except: string, mib: number): NodeLoad | undefined {
+  return loads.filter((o) => o.node !== except && free(o) >= mib).sort((a, b) => free(b) - free(a) || compareText(a.node, b.node))[0];
+}
+
+/**
+ * Memory of one node: a VM that alone asks for more than the node has for VMs is blamed on
+ * its own memoryMiB; the node is blamed only when the VMs that would fit alone do not fit together.
+ */
+function memoryProblems(lab: Lab, n: NodeLoad, mine: readonly VmRef[], loads: readonly NodeLoad[]): Problem[] {
+  const hw = lab.hardware.proxmox.nodes[n.node]!;
+  const where = `${n.memoryMiB} MiB (${hw.memoryGiB} GiB minus ${hw.reservedMemoryGiB} GiB reserved)`;
+  if (hw.reservedMemoryGiB >= hw.memoryGiB) {
+    return [
+      problem(
+        { file: LAB_FILE, path: joinPath(PROXMOX, n.node, "reservedMemoryGiB") },
+        hw.reservedMemoryGiB,
+        `${n.node} reserves ${hw.reservedMemoryGiB} GiB for the hypervisor out of its ${hw.memoryGiB} GiB, leaving nothing for VMs`,
+        `set reservedMemoryGiB below ${hw.memoryGiB} (the default is 8), or correct memoryGiB`,
+      ),
+    ];
+  }
+  const out: Problem[] = [];
+  const big = mine.filter((r) => r.vm.memoryMiB > n.memoryMiB);
+  for (const r of big) {
+    const other = r.vm.passthrough.length === 0 ? roomFor(loads, n.node, r.vm.memoryMiB) : undefined;
+    out.push(
+      problem(
+        vmWhere(r, "memoryMiB"),
+        r.vm.memoryMiB,
+        `${r.label} asks for ${r.vm.memoryMiB} MiB of memory, more than its node ${n.node} has for VMs: ${where}`,
+        `lower memoryMiB to at most ${n.memoryMiB}${other ? `, or move it to ${other.node} (${free(other)} MiB free)` : ""}`,
+      ),
+    );
+  }
+  const rest = mine.filter((r) => !big.includes(r));
+  const used = rest.reduce((a, r) => a + r.vm.memoryMiB, 0);
+  if (used > n.memoryMiB) {
+    const roomiest = roomFor(loads, n.node, 0);
+    out.push(
+      problem(
+        { file: LAB_FILE, path: joinPath(PROXMOX, n.node, "memoryGiB") },
+        hw.memoryGiB,
+        `the VMs on ${n.node} need ${used} MiB together but ${n.node} has ${where}: ${rest.map((r) => `${r.label} ${r.vm.memoryMiB}`).join(", ")}`,
+        `move VMs with at least ${used - n.memoryMiB} MiB to another node${roomiest ? ` (${roomiest.node} has ${free(roomiest)} MiB free)` : ""}, or lower their memoryMiB`,
+      ),
+    );
+  }
+  return out;
+}
+
+/** Datastores of one node: a disk larger than its datastore is blamed on its own sizeGiB, the datastore only for disks that fit alone but not together. */
+function storageProblems(n: NodeLoad, mine: readonly VmRef[]): Problem[] {
+  const out: Problem[] = [];
+  for (const [ds, size] of Object.entries(n.storageGiB)) {
+    const disks = mine.flatMap((r) =>
+      Object.entries(r.vm.disks)
+        .filter(([, d]) => d.datastore === ds)
+        .map(([id, d]) => ({ r, id, gib: d.sizeGiB })),
+    );
+    for (const d of disks.filter((x) => x.gib > size)) {
+      out.push(
+        problem(
+          vmWhere(d.r, "disks", d.id, "sizeGiB"),
+          d.gib,
+          `${d.r.label}'s disk ${d.id} asks for ${d.gib} GiB, more than ${n.node}'s datastore ${ds} holds: ${size} GiB`,
+          `lower sizeGiB to at most ${size}, or put the disk on a larger datastore of ${n.node}`,
+        ),
+      );
+    }
+    const fit = disks.filter((x) => x.gib <= size);
+    const used = fit.reduce((a, x) => a + x.gib, 0);
+    if (used <= size) continue;
+    out.push(
+      problem(
+        { file: LAB_FILE, path: joinPath(PROXMOX, n.node, `storage.${ds}`) },
+        size,
+        `the disks on ${n.node}'s datastore ${ds} need ${used} GiB together but it holds ${size} GiB: ${fit.map((x) => `${x.r.label} ${x.gib}`).join(", ")}`,
+        `move disks with at least ${used - size} GiB elsewhere, or shrink them`,
+      ),
+    );
+  }
+  return out;
+}
+
 export const capacityNodes: Rule = {
   id: "capacity.nodes",
   description:
-    "Per node: the VMs' memory fits in (memoryGiB - reservedMemoryGiB) x 1024 MiB, their vCPUs in cpuCores x cpuOvercommit, each VM's cores in cpuCores, and each datastore holds its disks.",
+    "Per node: the VMs' memory fits in (memoryGiB - reservedMemoryGiB) x 1024 MiB, their vCPUs in cpuCores x cpuOvercommit, each VM's cores in cpuCores, and each datastore holds its disks. A VM or disk too large for its node on its own is blamed on its own memoryMiB or sizeGiB, not on the node.",
   check(ix) {
     const { lab } = ix;
     const out: Problem[] = [];
@@ -29,36 +117,15 @@ export const capacityNodes: Rule = {
     const { nodes: hardware, cpuOvercommit } = lab.hardware.proxmox;
     // The planner's load per node; VMs on unknown nodes are vms.references' problem.
     const loads = ix.placement.nodes;
-    const free = (n: NodeLoad) => n.memoryMiB - n.usedMemoryMiB;
     for (const n of loads) {
       const id = n.node;
       const hw = hardware[id]!;
       const mine = n.vms.map((v) => refs.get(v.name)!);
-      const p = (key: string) => ({ file: LAB_FILE, path: joinPath(PROXMOX, id, key) });
-      if (hw.reservedMemoryGiB >= hw.memoryGiB) {
-        out.push(
-          problem(
-            p("reservedMemoryGiB"),
-            hw.reservedMemoryGiB,
-            `${id} reserves ${hw.reservedMemoryGiB} GiB for the hypervisor out of its ${hw.memoryGiB} GiB, leaving nothing for VMs`,
-            `set reservedMemoryGiB below ${hw.memoryGiB} (the default is 8), or correct memoryGiB`,
-          ),
-        );
-      } else if (n.usedMemoryMiB > n.memoryMiB) {
-        const roomiest = loads.filter((o) => o.node !== id).sort((a, b) => free(b) - free(a) || compareText(a.node, b.node))[0];
-        out.push(
-          problem(
-            p("memoryGiB"),
-            hw.memoryGiB,
-            `the VMs on ${id} need ${n.usedMemoryMiB} MiB but ${id} has ${n.memoryMiB} MiB for VMs (${hw.memoryGiB} GiB minus ${hw.reservedMemoryGiB} GiB reserved): ${mine.map((r) => `${r.label} ${r.vm.memoryMiB}`).join(", ")}`,
-            `move VMs with at least ${n.usedMemoryMiB - n.memoryMiB} MiB to another node${roomiest ? ` (${roomiest.node} has ${free(roomiest)} MiB free)` : ""}, or lower their memoryMiB`,
-          ),
-        );
-      }
+      out.push(...memoryProblems(lab, n, mine, loads));
       if (n.usedVcpus > n.vcpuLimit) {
         out.push(
           problem(
-            p("cpuCores"),
+            { file: LAB_FILE, path: joinPath(PROXMOX, id, "cpuCores") },
             hw.cpuCores,
             `the VMs on ${id} have ${n.usedVcpus} vCPUs but ${id} may hand out ${n.vcpuLimit} (${hw.cpuCores} cores x cpuOvercommit ${cpuOvercommit})`,
             `move VMs with at least ${n.usedVcpus - n.vcpuLimit} vCPUs to another node, or lower their cores`,
@@ -76,23 +143,7 @@ export const capacityNodes: Rule = {
           ),
         );
       }
-      for (const [ds, size] of Object.entries(n.storageGiB)) {
-        const used = n.usedStorageGiB[ds] ?? 0;
-        if (used <= size) continue;
-        const disks = mine.flatMap((r) =>
-          Object.values(r.vm.disks)
-            .filter((d) => d.datastore === ds)
-            .map((d) => `${r.label} ${d.sizeGiB}`),
-        );
-        out.push(
-          problem(
-            p(`storage.${ds}`),
-            size,
-            `the disks on ${id}'s datastore ${ds} need ${used} GiB but it holds ${size} GiB: ${disks.join(", ")}`,
-            `move disks with at least ${used - size} GiB elsewhere, or shrink them`,
-          ),
-        );
-      }
+      out.push(...storageProblems(n, mine));
     }
     return out;
   },
@@ -100,10 +151,12 @@ export const capacityNodes: Rule = {
 
 export const capacityFailover: Rule = {
   id: "capacity.n-minus-1",
-  // Meaningless on dangling references: a VM on an unknown node or datastore has no load to move.
-  after: ["vms.references"],
+  // Meaningless on dangling references (a VM on an unknown node or datastore has no load to
+  // move), and noise on a node that cannot hold its own VMs: every failover onto it would be
+  // refused, stranding VMs that have nothing to do with the mistake.
+  after: ["vms.references", "capacity.nodes"],
   description:
-    "For every node, when it fails, each of its HA VMs is placed on a surviving node with the network, cores, vCPUs, memory and datastore space it needs (the planner's failover); pinned VMs are down until their node returns. Runs only when every VM names an existing node and datastore.",
+    "For every node, when it fails, each of its HA VMs is placed on a surviving node with the network, cores, vCPUs, memory and datastore space it needs (the planner's failover); pinned VMs are down until their node returns. Runs only when every VM names an existing node and datastore and every node holds its own VMs (capacity.nodes).",
   check(ix) {
     const placement = ix.placement;
     const refs = ix.vmsByName;

@@ -16,20 +16,36 @@ import { Cidr, intToIp, ipToInt, rangeContains } from "../../net";
 import { joinPath, type Problem, problem } from "../../problems";
 import { duplicates, eg, list, place, type Rule, sp, type Where } from "../../rule";
 
-/**
- * A free network of `prefix` bits for a suggestion: the first block of that size in
- * 10.0.0.0/8 (starting near `near` when it is in there) that overlaps nothing taken.
- */
-export function freeSubnet(prefix: number, near: Cidr, taken: readonly Cidr[]): string | undefined {
-  if (prefix < 8) return undefined;
-  const ten = Cidr.of("10.0.0.0/8");
+/** The private ranges (RFC 1918) a lab's networks come from. */
+const PRIVATE_RANGES = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"].map((c) => Cidr.of(c));
+
+/** The first block of `prefix` bits in `range`, from the block of `near` when it is in there, that overlaps nothing taken. */
+function freeIn(range: Cidr, prefix: number, near: Cidr, taken: readonly Cidr[]): string | undefined {
+  if (prefix < range.prefix) return undefined;
   const size = 2 ** (32 - prefix);
-  const base = ipToInt(ten.network);
-  const blocks = 2 ** (prefix - 8);
-  const start = ten.contains(near.network) ? Math.floor((ipToInt(near.network) - base) / size) : 0;
+  const base = ipToInt(range.network);
+  const blocks = 2 ** (prefix - range.prefix);
+  const start = range.contains(near.network) ? Math.floor((ipToInt(near.network) - base) / size) : 0;
   for (let i = 0; i < Math.min(blocks, 4096); i++) {
     const c = Cidr.parse(`${intToIp(base + ((start + i) % blocks) * size)}/${prefix}`);
     if (c && !taken.some((t) => t.overlaps(c))) return c.toString();
+  }
+  return undefined;
+}
+
+/**
+ * A free network of `prefix` bits for a suggestion, from the lab's own ranges: the private
+ * range that holds `near` first, then the ones holding most of the lab's networks (`taken`),
+ * so a lab on 192.168.0.0/16 or 172.16.0.0/12 is not told to renumber into 10.0.0.0/8.
+ */
+export function freeSubnet(prefix: number, near: Cidr, taken: readonly Cidr[]): string | undefined {
+  const used = (r: Cidr) => taken.filter((t) => r.covers(t)).length;
+  const ranges = PRIVATE_RANGES.map((r, i) => ({ r, i }))
+    .sort((a, b) => Number(b.r.contains(near.network)) - Number(a.r.contains(near.network)) || used(b.r) - used(a.r) || a.i - b.i)
+    .map((x) => x.r);
+  for (const range of ranges) {
+    const free = freeIn(range, prefix, near, taken);
+    if (free) return free;
   }
   return undefined;
 }

@@ -1,15 +1,26 @@
 /**
  * What crosses a StackReference: typed, versioned contracts with one writer and one
- * reader. Output names live here and nowhere else. The reader checks the shape and
- * reports every problem of every segment in one error.
+ * reader. Output names live here and nowhere else; the shapes are zod schemas in
+ * model/contracts.ts, with their types derived from them. One reader checks what another
+ * stack exported and reports every problem, each naming the stack, the output, the path
+ * and the fix; a secret field crosses as its own secret output and stays a secret Output.
  */
-import { z } from "zod";
-import type { PublishedSegment } from "../model/network/dmz";
+import * as pulumi from "@pulumi/pulumi";
+import type { z } from "zod";
+import {
+  DmzDocsSchema,
+  DOCS_CONTRACT_VERSION,
+  SEGMENT_CONTRACT_VERSION,
+  SegmentContractSchema,
+  SegmentDocsSchema,
+  type DmzDocs,
+  type PublishedSegment,
+  type SegmentContract,
+  type SegmentDocs,
+} from "../model/contracts";
 import { SECRET_PLACEHOLDER } from "../model/lab";
-import { CidrText, Ipv4 as ip, Port as port, PortProto as portText } from "../model/schema-kit";
-import { DOCS_CONTRACT_VERSION, type DmzDocs, type SegmentDocs } from "../pages/contract";
 
-export { DOCS_CONTRACT_VERSION, type DmzDocs, type SegmentDocs } from "../pages/contract";
+export { DOCS_CONTRACT_VERSION, SEGMENT_CONTRACT_VERSION, type DmzDocs, type SegmentContract, type SegmentDocs } from "../model/contracts";
 
 /** Stack output names: an interface between stacks and for humans reading `pulumi stack output`. */
 export const OUTPUTS = {
@@ -27,110 +38,133 @@ export const OUTPUTS = {
   docs: "docs",
 } as const;
 
-/** The contract version this program writes and reads. Bump on any incompatible change. */
-export const SEGMENT_CONTRACT_VERSION = 1;
-
-/** A segment stack's contract. */
-export interface SegmentContract extends PublishedSegment {
-  readonly version: typeof SEGMENT_CONTRACT_VERSION;
-}
-
 /** Build the contract a segment stack exports. */
 export function segmentContract(published: PublishedSegment): SegmentContract {
   return { version: SEGMENT_CONTRACT_VERSION, ...published };
 }
 
-// Values are checked with the model's own schemas: a contract carries what the config held.
-const auth = z.discriminatedUnion("kind", [
-  z.object({ kind: z.literal("app"), note: z.string() }),
-  z.object({ kind: z.literal("basic"), realm: z.string() }),
-  z.object({ kind: z.literal("none") }),
-]);
-
-/** What a published service looks like in both contracts. */
-const serviceCore = {
-  kind: z.enum(["http", "tcp", "udp"]),
-  description: z.string(),
-  backend: z.object({ host: z.string(), address: ip, port, tls: z.boolean() }),
-  firewall: z.object({ router: z.string(), address: ip, port }),
-  auth,
-  exposure: z.enum(["internet", "lab"]),
-  reason: z.string().optional(),
-};
-
-/** The reader's schema. Unknown extra fields are tolerated (a newer writer may add some). */
-const ContractSchema = z.object({
-  version: z.literal(SEGMENT_CONTRACT_VERSION),
-  name: z.string(),
-  trust: z.enum(["trusted", "untrusted"]),
-  subnet: CidrText,
-  router: z.object({ name: z.string(), fqdn: z.string(), wanAddress: ip, lanAddress: ip }),
-  jumpHost: z.object({ name: z.string(), fqdn: z.string(), address: ip }),
-  hosts: z.array(z.object({ name: z.string(), fqdn: z.string(), address: ip, role: z.string() })),
-  services: z.array(z.object({ ...serviceCore, id: z.string(), segment: z.string(), fqdn: z.string().optional(), port: port.optional() })),
-  dmzFlows: z.array(
-    z.object({
-      flow: z.string(),
-      from: z.array(CidrText),
-      to: ip.optional(),
-      ports: z.array(z.object({ port, proto: z.enum(["tcp", "udp"]) })),
-      reason: z.string(),
-    }),
-  ),
-});
-
 /** The result of reading one versioned output. */
 export type Read<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly problems: readonly string[] };
 
-/**
- * Read one versioned output of another stack: a missing output, a secret, another
- * version, a wrong shape and the wrong segment each give a problem naming the stack and
- * the fix. Both contracts are read this way.
- */
-function readVersioned<T>(what: {
-  readonly stackName: string;
+/** A secret field of a contract: its own stack output (a stack output is secret as a whole), read so that it stays secret. */
+export interface SecretField<S extends z.ZodType = z.ZodType> {
+  readonly output: string;
+  readonly schema: S;
+}
+
+/** How one versioned contract output is read, and the secret outputs that go with it. */
+export interface ContractSpec<S extends z.ZodType = z.ZodType, K extends Record<string, z.ZodType> = Record<string, never>> {
+  /** The plain output: versioned, checked before anything is declared. */
   readonly output: string;
   readonly version: number;
-  readonly schema: z.ZodType;
+  readonly schema: S;
   /** What to do about any problem. */
   readonly fix: string;
   /** What the output says when it was never written. */
   readonly missing: string;
   /** For a segment's output: the segment it must describe. */
   readonly segment?: string;
-  readonly value: unknown;
-}): Read<T> {
-  const { stackName, output, value, fix } = what;
+  /** Secret fields, by name. */
+  readonly secrets: { readonly [F in keyof K]: SecretField<K[F]> };
+}
+
+/**
+ * Check one versioned output of another stack: a missing output, a secret, another
+ * version, a wrong shape and the wrong segment each give a problem naming the stack, the
+ * output, the path and the fix. Every contract is read this way.
+ */
+export function readVersioned<T>(spec: Omit<ContractSpec, "secrets">, stackName: string, value: unknown): Read<T> {
+  const { output, fix } = spec;
   if (value === undefined || value === null)
-    return { ok: false, problems: [`stack ${stackName} has no "${output}" output: ${what.missing}. Fix: ${fix}`] };
-  if (value === SECRET_PLACEHOLDER)
-    return { ok: false, problems: [`stack ${stackName} output ${output} is secret; a contract never holds a secret. Fix: ${fix}`] };
+    return { ok: false, problems: [`stack ${stackName} has no "${output}" output: ${spec.missing}. Fix: ${fix}`] };
+  if (value === SECRET_PLACEHOLDER) return { ok: false, problems: [secretContract(stackName, output, fix)] };
   const version = (value as { version?: unknown }).version;
-  if (version !== what.version) {
+  if (version !== spec.version) {
     return {
       ok: false,
       problems: [
-        `stack ${stackName} exports ${output} version ${JSON.stringify(version)}; this program reads version ${what.version}. Fix: ${fix}`,
+        `stack ${stackName} exports ${output} version ${JSON.stringify(version)}; this program reads version ${spec.version}. Fix: ${fix}`,
       ],
     };
   }
-  const r = what.schema.safeParse(value);
+  const r = spec.schema.safeParse(value);
   if (!r.success)
     return {
       ok: false,
       problems: r.error.issues.map((i) => `stack ${stackName} output ${output}.${i.path.join(".")}: ${i.message}. Fix: ${fix}`),
     };
   const name = (r.data as { name?: unknown }).name;
-  if (what.segment !== undefined && name !== what.segment) {
+  if (spec.segment !== undefined && name !== spec.segment) {
     return {
       ok: false,
       problems: [
-        `stack ${stackName} describes segment "${String(name)}", not "${what.segment}". Fix: check homelab:dmz.stackPrefix and the segment list in Pulumi.dmz.yaml`,
+        `stack ${stackName} describes segment "${String(name)}", not "${spec.segment}". Fix: check homelab:dmz.stackPrefix and the segment list in Pulumi.dmz.yaml`,
       ],
     };
   }
   // The writer's value as it was (the schema tolerates fields a newer writer may add).
   return { ok: true, value: value as T };
+}
+
+const secretContract = (stackName: string, output: string, fix: string) =>
+  `stack ${stackName} output ${output} is secret; a contract never holds a secret. Fix: ${fix}`;
+
+/** A contract read through a StackReference: the plain value, and each secret field as a secret Output. */
+export interface ReferenceRead<T, K extends Record<string, z.ZodType>> {
+  readonly value: T;
+  readonly secrets: { readonly [F in keyof K]: pulumi.Output<z.output<K[F]>> };
+}
+
+/**
+ * Read a contract from another stack through `ref`. The plain output is read and checked
+ * now, so a problem fails the stack before anything is declared. Each secret field must be
+ * exported as a secret (a plain one is a problem: it already sits in clear in that
+ * stack's state), is checked now, and is returned through `requireOutput`, which keeps it
+ * secret; it is never unwrapped here. A stack that cannot be read at all is one problem.
+ */
+export async function readReference<T, K extends Record<string, z.ZodType> = Record<string, never>>(
+  ref: Pick<pulumi.StackReference, "getOutputDetails" | "requireOutput">,
+  stackName: string,
+  spec: ContractSpec<z.ZodType, K>,
+): Promise<Read<ReferenceRead<T, K>>> {
+  const { fix } = spec;
+  const fields = Object.entries(spec.secrets) as [keyof K & string, SecretField][];
+  let details: pulumi.StackReferenceOutputDetails[];
+  try {
+    details = await Promise.all([spec.output, ...fields.map(([, f]) => f.output)].map((o) => ref.getOutputDetails(o)));
+  } catch (e) {
+    const why = e instanceof Error ? e.message : String(e);
+    return {
+      ok: false,
+      problems: [`stack ${stackName} cannot be read (${why}): it does not exist or this account cannot see it. Fix: ${fix}`],
+    };
+  }
+  const [plain, ...secret] = details;
+  if (plain!.secretValue !== undefined) return { ok: false, problems: [secretContract(stackName, spec.output, fix)] };
+  const read = readVersioned<T>(spec, stackName, plain!.value);
+  const problems = read.ok ? [] : [...read.problems];
+  fields.forEach(([, f], i) => problems.push(...secretProblems(stackName, f, secret[i]!, fix)));
+  if (!read.ok || problems.length > 0) return { ok: false, problems };
+  const secrets = Object.fromEntries(
+    fields.map(([name, f]) => [name, pulumi.secret(ref.requireOutput(f.output).apply((v: unknown) => f.schema.parse(v)))]),
+  ) as unknown as ReferenceRead<T, K>["secrets"];
+  return { ok: true, value: { value: read.value, secrets } };
+}
+
+/** What is wrong with one secret field's output; never quotes its value. */
+function secretProblems(stackName: string, f: SecretField, d: pulumi.StackReferenceOutputDetails, fix: string): string[] {
+  if (d.value === undefined && d.secretValue === undefined) return [`stack ${stackName} has no "${f.output}" output. Fix: ${fix}`];
+  if (d.secretValue === undefined) {
+    return [
+      `stack ${stackName} output ${f.output} is not secret, and it must cross stacks as one. Fix: export it with pulumi.secret(...) in that stack and rotate it (it is in clear in that stack's state), then ${fix}`,
+    ];
+  }
+  const r = f.schema.safeParse(d.secretValue);
+  return r.success
+    ? []
+    : r.error.issues.map(
+        (i) => `stack ${stackName} secret output ${f.output}${i.path.length > 0 ? `.${i.path.join(".")}` : ""}: ${i.message}. Fix: ${fix}`,
+      );
 }
 
 /** The result of reading one segment's contract. */
@@ -141,178 +175,21 @@ export type ContractRead = Read<SegmentContract>;
  * exported one: it has not been deployed with this program.
  */
 export function readSegmentContract(segment: string, stackName: string, value: unknown): ContractRead {
-  return readVersioned<SegmentContract>({
-    stackName,
+  return readVersioned<SegmentContract>(segmentContractSpec(segment), stackName, value);
+}
+
+/** How the DMZ reads one segment's contract. */
+export function segmentContractSpec(segment: string): ContractSpec {
+  return {
     output: OUTPUTS.contract,
     version: SEGMENT_CONTRACT_VERSION,
-    schema: ContractSchema,
+    schema: SegmentContractSchema,
     missing: `the ${segment} segment is not deployed`,
     fix: `run \`pulumi up -s ${segment}\` from this commit first (then the DMZ), or remove ${segment} from homelab:dmz.segments in Pulumi.dmz.yaml`,
     segment,
-    value,
-  });
+    secrets: {},
+  };
 }
-
-// The reader's result must be usable as the writer's type: this fails to compile when the
-// schema and the interface drift apart.
-const _contractInSync: z.infer<typeof ContractSchema> extends SegmentContract ? true : never = true;
-
-// --- the docs contract -----------------------------------------------------------------------------
-
-const cidrText = CidrText;
-const flowKind = z.enum(["publish", "expose", "proxy", "dns", "ntp", "storage", "ssh", "explicit"]);
-const docsEndpoint = z.object({ zone: z.string(), host: z.string().optional(), label: z.string(), cidrs: z.array(cidrText) });
-const docsFlow = z.object({
-  id: z.string(),
-  kind: flowKind,
-  from: docsEndpoint,
-  to: docsEndpoint,
-  ports: z.array(portText),
-  reason: z.string(),
-  via: z.object({ router: z.string(), address: ip, ports: z.array(portText) }).optional(),
-});
-const docsVm = z.object({
-  node: z.string(),
-  vmId: z.number().int(),
-  cores: z.number().int(),
-  memoryMiB: z.number().int(),
-  diskGiB: z.number().int(),
-  passthrough: z.array(z.string()),
-  ha: z.boolean(),
-});
-const docsHost = z.object({
-  name: z.string(),
-  fqdn: z.string(),
-  address: ip,
-  mac: z.string().optional(),
-  role: z.string(),
-  os: z.string(),
-  kind: z.enum(["vm", "node", "nas", "switch", "vip", "physical"]),
-  description: z.string(),
-  listens: z.array(portText),
-  vm: docsVm.optional(),
-  sshAlias: z.string().optional(),
-});
-const talosNode = z.object({ name: z.string(), address: ip, node: z.string().optional(), passthrough: z.array(z.string()) });
-
-/** The reader's schema of a segment's docs. Unknown extra fields are dropped (a newer writer may add some). */
-const SegmentDocsSchema = z.object({
-  version: z.literal(DOCS_CONTRACT_VERSION),
-  kind: z.literal("segment"),
-  name: z.string(),
-  description: z.string(),
-  trust: z.enum(["trusted", "untrusted"]),
-  subnet: cidrText,
-  domain: z.string(),
-  internet: z.boolean(),
-  router: z.object({ name: z.string(), fqdn: z.string(), hardware: z.string(), linkGbps: z.number(), wanAddress: ip, lanAddress: ip }),
-  jumpHost: z.object({ name: z.string(), fqdn: z.string(), address: ip }),
-  dhcp: z.object({ start: ip, end: ip, leaseTime: z.string(), dns: ip, ntp: ip }),
-  hosts: z.array(docsHost),
-  services: z.array(z.object({ ...serviceCore, name: z.string(), url: z.string().optional(), endpoint: z.string().optional() })),
-  flows: z.object({ inbound: z.array(docsFlow), outbound: z.array(docsFlow), inside: z.array(docsFlow) }),
-  ssh: z.object({
-    entry: z.object({ router: z.string(), address: ip, port, jumpHost: z.string(), jumpAddress: ip }),
-    adminSources: z.array(cidrText),
-    users: z.array(z.string()),
-    targets: z.array(
-      z.object({
-        name: z.string(),
-        alias: z.string(),
-        fqdn: z.string(),
-        address: ip,
-        hostName: ip,
-        proxyJump: z.string().optional(),
-        hostKey: z.string().optional(),
-      }),
-    ),
-    config: z.string(),
-    knownHosts: z.string(),
-  }),
-  talos: z
-    .object({
-      clusterName: z.string(),
-      vip: ip,
-      apiEndpoint: z.string(),
-      talosVersion: z.string(),
-      kubernetesVersion: z.string(),
-      controlPlanes: z.array(talosNode),
-      workers: z.array(talosNode),
-    })
-    .optional(),
-});
-
-/** The reader's schema of the DMZ's docs. */
-const DmzDocsSchema = z.object({
-  version: z.literal(DOCS_CONTRACT_VERSION),
-  kind: z.literal("dmz"),
-  domain: z.string(),
-  timezone: z.string(),
-  dmz: z.object({
-    subnet: cidrText,
-    gateway: ip,
-    dns: ip,
-    ntp: ip,
-    proxy: ip,
-    upstreamDns: z.array(z.string()),
-    upstreamNtp: z.array(z.string()),
-    infra: docsHost.extend({ hostKey: z.string() }),
-    hardware: z.array(docsHost),
-  }),
-  adminSources: z.array(cidrText),
-  admins: z.array(z.object({ name: z.string(), fullName: z.string() })),
-  deployUser: z.string(),
-  segments: z.array(
-    z.object({ name: z.string(), trust: z.enum(["trusted", "untrusted"]), subnet: cidrText, router: z.string(), wanAddress: ip }),
-  ),
-  catalog: z.array(
-    z.object({
-      name: z.string(),
-      kind: z.enum(["http", "tcp", "udp"]),
-      segment: z.string(),
-      service: z.string(),
-      firewall: z.string(),
-      router: z.string(),
-      backend: z.string(),
-      auth,
-      exposure: z.enum(["internet", "lab"]),
-    }),
-  ),
-  names: z.array(z.object({ name: z.string(), address: ip, kind: z.enum(["service", "host", "entry", "dmz"]) })),
-  flows: z.array(docsFlow),
-  placement: z.object({
-    cpuOvercommit: z.number(),
-    nodes: z.array(
-      z.object({
-        node: z.string(),
-        description: z.string(),
-        cpuCores: z.number().int(),
-        vcpuLimit: z.number().int(),
-        usedVcpus: z.number().int(),
-        memoryMiB: z.number().int(),
-        usedMemoryMiB: z.number().int(),
-        storage: z.array(z.object({ datastore: z.string(), usedGiB: z.number(), limitGiB: z.number() })),
-        networks: z.array(z.string()),
-        worstCase: z.object({ usedVcpus: z.number().int(), usedMemoryMiB: z.number().int(), whenFails: z.string() }),
-      }),
-    ),
-    vms: z.array(docsVm.extend({ name: z.string(), segment: z.string(), host: z.string() })),
-    failover: z.array(
-      z.object({
-        failed: z.string(),
-        moves: z.array(z.object({ vm: z.string(), to: z.string() })),
-        stranded: z.array(z.string()),
-        down: z.array(z.string()),
-      }),
-    ),
-  }),
-});
-
-// The reader's result must be usable as the writer's type: this fails to compile when the
-// schema and the interfaces drift apart (the mocks tier checks the other direction, by
-// reading every stack's real output).
-const _segmentDocsInSync: z.infer<typeof SegmentDocsSchema> extends SegmentDocs ? true : never = true;
-const _dmzDocsInSync: z.infer<typeof DmzDocsSchema> extends DmzDocs ? true : never = true;
 
 /** What a stack's `docs` output is expected to describe. */
 export type DocsExpectation = { readonly kind: "segment"; readonly name: string } | { readonly kind: "dmz" };
@@ -332,14 +209,14 @@ export function readDocsContract(
   value: unknown,
 ): DocsRead<SegmentDocs | DmzDocs> {
   const stack = expect.kind === "dmz" ? "dmz" : expect.name;
-  return readVersioned<SegmentDocs | DmzDocs>({
-    stackName,
+  const spec: ContractSpec = {
     output: OUTPUTS.docs,
     version: DOCS_CONTRACT_VERSION,
     schema: expect.kind === "dmz" ? DmzDocsSchema : SegmentDocsSchema,
     missing: "it was deployed by an older program or not at all",
     fix: `redeploy it from this commit (\`pulumi up -s ${stack}\`), or build the docs offline (\`npm run docs -- --source offline\`)`,
     ...(expect.kind === "segment" ? { segment: expect.name } : {}),
-    value,
-  });
+    secrets: {},
+  };
+  return readVersioned<SegmentDocs | DmzDocs>(spec, stackName, value);
 }

@@ -15,7 +15,7 @@ import { INFRA_DIR, renderDmzFiles } from "../render/dmz";
 import { filesUnder } from "../render/files";
 import { docsOfDmz } from "../pages/contract-dmz";
 import type { StackContext } from "./context";
-import { OUTPUTS, readSegmentContract, segmentContract, type SegmentContract } from "./contracts";
+import { OUTPUTS, readReference, segmentContract, segmentContractSpec, type SegmentContract } from "./contracts";
 
 /**
  * Read and check every listed segment's contract; one RunError names every problem.
@@ -27,15 +27,13 @@ async function readContracts(ctx: StackContext, published: Readonly<Record<strin
     const name = `${config.stackPrefix}/${segment}`;
     return { segment, name, ref: new pulumi.StackReference(name) };
   });
-  const details = await Promise.all(refs.map((r) => r.ref.getOutputDetails(OUTPUTS.contract)));
+  const reads = await Promise.all(refs.map((r) => readReference<SegmentContract>(r.ref, r.name, segmentContractSpec(r.segment))));
   const problems: string[] = [];
   const contracts: SegmentContract[] = [];
-  refs.forEach((r, i) => {
-    const d = details[i]!;
-    const read = readSegmentContract(r.segment, r.name, d.value ?? d.secretValue);
-    if (read.ok) contracts.push(read.value);
+  for (const read of reads) {
+    if (read.ok) contracts.push(read.value.value);
     else problems.push(...read.problems);
-  });
+  }
   if (problems.length > 0) {
     throw new pulumi.RunError(
       `the DMZ cannot read its segments: ${problems.length} problem${problems.length === 1 ? "" : "s"}\n${problems.map((p) => `  - ${p}`).join("\n")}`,

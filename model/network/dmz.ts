@@ -4,36 +4,16 @@
  * StackReferences; the offline tools build them from the model with the same function
  * the segment stacks export with, so both paths plan identically.
  */
-import type { Trust } from "./schema";
-import { comparePorts, DMZ_STACK, dmzServiceAddresses, hostFqdn, type Lab, type PortSpec, type Proto, segmentList } from "../lab";
+import type { PublishedSegment } from "../contracts";
+import { comparePorts, DMZ_STACK, dmzServiceAddresses, hostFqdn, type Lab, type Proto, segmentList } from "../lab";
 import { Cidr, compareIp } from "../net";
 import { compareText } from "../order";
 import { type Flow, planFlows } from "./flows";
 import { hardwareHosts, type PlannedHost, type PlannedService, planServices, segmentHosts } from "./hosts";
 
-/** What one segment tells the DMZ. It crosses a StackReference as plain JSON. */
-export interface PublishedSegment {
-  readonly name: string;
-  readonly trust: Trust;
-  readonly subnet: string;
-  readonly router: { readonly name: string; readonly fqdn: string; readonly wanAddress: string; readonly lanAddress: string };
-  readonly jumpHost: { readonly name: string; readonly fqdn: string; readonly address: string };
-  readonly hosts: readonly { readonly name: string; readonly fqdn: string; readonly address: string; readonly role: string }[];
-  readonly services: readonly PlannedService[];
-  /** Explicit flows from this segment into the DMZ (e.g. monitoring scrapes of the infra host). */
-  readonly dmzFlows: readonly DmzFlow[];
-}
-
-/** An explicit flow from a segment into the DMZ, as the infra host's firewall needs it. */
-export interface DmzFlow {
-  readonly flow: string;
-  /** Source networks (CIDR text). */
-  readonly from: readonly string[];
-  /** The DMZ address it goes to, or undefined for the whole DMZ subnet. */
-  readonly to?: string;
-  readonly ports: readonly PortSpec[];
-  readonly reason: string;
-}
+// What a segment tells the DMZ crosses a StackReference as plain JSON; its type is derived
+// from the contract's schema (model/contracts.ts).
+export type { DmzFlow, PublishedSegment } from "../contracts";
 
 /** What a segment publishes, straight from the model; `flows` are the lab's (planFlows), when the caller has them. */
 export function publishSegment(lab: Lab, name: string, flows: readonly Flow[] = planFlows(lab)): PublishedSegment {

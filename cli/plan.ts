@@ -12,7 +12,7 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { requireLab } from "../model/check";
 import { labStacks } from "../model/network/dmz";
-import { CONFIG_KEYS, DMZ_STACK } from "../model/lab";
+import { DMZ_STACK } from "../model/lab";
 import { planLab, type PlannedLab } from "../model/plan";
 import { ConfigError, count } from "../model/problems";
 import type { TextFile } from "../render/files";
@@ -46,9 +46,11 @@ export interface PlanResult {
   readonly stacks: readonly StackPlan[];
 }
 
-/** The deploy key the offline plan uses: a marked placeholder, set as a secret like the real one. */
-export const PLACEHOLDER_KEY =
-  "-----BEGIN OPENSSH PRIVATE KEY-----\n(offline plan: no real key is read)\n-----END OPENSSH PRIVATE KEY-----\n";
+/**
+ * The environment the offline plan runs the programs with: an agent socket that is never
+ * opened (nothing connects under mocks), so the plan needs no key and reads none.
+ */
+export const OFFLINE_ENV = { SSH_AUTH_SOCK: "/nonexistent/offline-plan-has-no-ssh-agent" } as const;
 
 /** What running one stack program under mocks gave. */
 interface StackResult {
@@ -67,9 +69,9 @@ async function runStackPlan(dir: string, stack: string, preview: boolean, refere
   try {
     const run = await runUnderMocks({
       stack,
-      program: () => runProgram(stack, dir),
-      config: { [CONFIG_KEYS.deployKey]: PLACEHOLDER_KEY },
-      secretKeys: [CONFIG_KEYS.deployKey],
+      program: () => runProgram(stack, dir, OFFLINE_ENV),
+      config: {},
+      secretKeys: [],
       references,
       preview,
     });

@@ -20,8 +20,6 @@ export interface SshTarget {
   /** @default 22 */
   readonly port?: number;
   readonly user: string;
-  /** The deploy key, PEM. Always a secret Output. */
-  readonly privateKey: pulumi.Input<string>;
   /** The box's public host key, pinned: the provider does not check host keys otherwise. */
   readonly hostKey: string;
   /** One jump host in front of the box, if any. */
@@ -87,7 +85,8 @@ function connection(t: SshTarget): command.types.input.remote.ConnectionArgs {
     host: t.host,
     port: t.port ?? 22,
     user: t.user,
-    privateKey: pulumi.secret(t.privateKey),
+    // No key and no password: the provider authenticates with the ssh-agent at SSH_AUTH_SOCK,
+    // so the deploy key is never a stack input, in config or in state (README, "Threat model").
     hostKey: t.hostKey,
     // A firewall change can briefly drop new connections; retry, but not forever.
     dialErrorLimit: 10,
@@ -98,7 +97,6 @@ function connection(t: SshTarget): command.types.input.remote.ConnectionArgs {
             host: t.proxy.host,
             port: t.proxy.port ?? 22,
             user: t.proxy.user,
-            privateKey: pulumi.secret(t.proxy.privateKey),
             hostKey: t.proxy.hostKey,
           },
         }

@@ -19,6 +19,7 @@ export const DMZ_STACK = "dmz";
 export const CONFIG_KEYS = {
   segment: `${PROJECT}:segment`,
   dmz: `${PROJECT}:dmz`,
+  /** Not read: the deploy key comes from an ssh-agent; check refuses it in a stack file. */
   deployKey: `${PROJECT}:deployKey`,
   /** Seconds a router or host waits for the second connection's confirm before it reverts. */
   confirmTimeout: `${PROJECT}:confirmTimeoutSeconds`,

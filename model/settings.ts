@@ -38,25 +38,40 @@ function confirmTimeoutProblem(file: string, value: unknown): Problem | undefine
 
 /** A secret in plain text in a stack file: refused, never printed, with the command that stores it encrypted. */
 function plaintextSecret(file: string, stack: string, key: string, known: boolean): Problem {
-  const rotate =
-    key === CONFIG_KEYS.deployKey ? "rotate the key (make a new deploy key pair and update ssh.deploy.key in homelab.yaml)" : "rotate it";
   return problem(
     { file, path: key },
     SECRET_NOT_SHOWN,
     `holds a secret in plain text in the stack file (not shown here)${known ? "" : `; this program does not read ${key}`}: anyone who can read the repository can read it`,
-    `delete it from ${file} and ${rotate}, then ${known ? "store" : "if another tool needs it, store"} it encrypted: pulumi config set --secret ${key} -s ${stack}${key === CONFIG_KEYS.deployKey ? " < ~/.ssh/homelab_deploy" : ""}`,
+    `delete it from ${file} and rotate it, then ${known ? "store" : "if another tool needs it, store"} it encrypted: pulumi config set --secret ${key} -s ${stack}`,
+  );
+}
+
+/**
+ * The deploy key in a stack file, encrypted or not: refused. Whoever can decrypt a stack's
+ * config (a preview's credentials) could read it; it lives in the deployer's ssh-agent.
+ */
+function deployKeyInConfig(file: string, stack: string, plain: boolean): Problem {
+  return problem(
+    { file, path: CONFIG_KEYS.deployKey },
+    SECRET_NOT_SHOWN,
+    `${plain ? "holds the deploy key in plain text (not shown here)" : "holds the deploy key"}: the deploy key is never stack config, because whoever can preview a stack can decrypt its config; updates log in with the key from an ssh-agent`,
+    `remove it (pulumi config rm ${CONFIG_KEYS.deployKey} -s ${stack})${plain ? ", rotate the key (make a new deploy key pair and update ssh.deploy.key in homelab.yaml)" : ""}, and deploy with the key in an agent: ssh-add ~/.ssh/homelab_deploy`,
   );
 }
 
 /** Every problem of a stack file's own keys (besides the segment's or DMZ's facts, which the schema checks). */
 export function settingProblems(file: string, stack: string, isDmz: boolean, config: Readonly<Record<string, unknown>>): Problem[] {
-  const allowed: string[] = [isDmz ? CONFIG_KEYS.dmz : CONFIG_KEYS.segment, CONFIG_KEYS.deployKey, CONFIG_KEYS.confirmTimeout];
+  const allowed: string[] = [isDmz ? CONFIG_KEYS.dmz : CONFIG_KEYS.segment, CONFIG_KEYS.confirmTimeout];
   const out: Problem[] = [];
   for (const key of Object.keys(config).sort()) {
     const value = config[key];
     const ours = key.startsWith(`${PROJECT}:`);
     const known = allowed.includes(key);
-    if (!isEncrypted(value) && (key === CONFIG_KEYS.deployKey || isSecretValue(key, value))) {
+    if (key === CONFIG_KEYS.deployKey) {
+      out.push(deployKeyInConfig(file, stack, !isEncrypted(value)));
+      continue;
+    }
+    if (!isEncrypted(value) && isSecretValue(key, value)) {
       out.push(plaintextSecret(file, stack, key, known || !ours));
       continue;
     }

@@ -1,6 +1,8 @@
 /**
  * What every stack program starts from: the whole lab, validated before any resource
- * is declared, and the deploy key as a secret Output.
+ * is declared. The deploy key is not among its inputs: Pulumi's SSH connections use the
+ * ssh-agent of the machine that deploys (SSH_AUTH_SOCK), so no stack config and no state
+ * holds it, and a preview, which needs no SSH, runs without it.
  */
 import * as fs from "fs";
 import * as pulumi from "@pulumi/pulumi";
@@ -17,8 +19,6 @@ export interface StackContext {
   readonly dir: string;
   /** The whole lab, validated. */
   readonly lab: Lab;
-  /** The deploy key (PEM), secret. */
-  readonly deployKey: pulumi.Output<string>;
   /** Seconds a box waits for the confirm before reverting, when the stack sets one. */
   readonly confirmTimeoutSeconds?: number;
 }
@@ -33,10 +33,10 @@ export function knownStacks(dir: string): string[] {
 }
 
 /**
- * Load and validate the whole lab (every stack's file, so cross-segment rules hold), then
- * read this stack's secrets. Throws ConfigError for any user mistake.
+ * Load and validate the whole lab (every stack's file, so cross-segment rules hold), and
+ * make sure an update has an ssh-agent to log in with. Throws ConfigError for any user mistake.
  */
-export function loadContext(stack: string, dir: string): StackContext {
+export function loadContext(stack: string, dir: string, env: Readonly<Record<string, string | undefined>> = process.env): StackContext {
   const stacks = knownStacks(dir);
   if (!stacks.includes(stack)) {
     throw new ConfigError(
@@ -54,20 +54,20 @@ export function loadContext(stack: string, dir: string): StackContext {
   }
   const lab = requireLab(dir);
   const config = new pulumi.Config(PROJECT);
-  const deployKey = config.getSecret("deployKey");
-  if (deployKey === undefined) {
+  if (!pulumi.runtime.isDryRun() && !env.SSH_AUTH_SOCK) {
     throw new ConfigError(
       [
         {
-          file: stackFile(stack),
-          path: CONFIG_KEYS.deployKey,
-          message: "is not set: Pulumi logs in to routers and hosts with this key (its public half is ssh.deploy.key in homelab.yaml)",
-          fix: `pulumi config set --secret ${CONFIG_KEYS.deployKey} -s ${stack} < ~/.ssh/homelab_deploy`,
+          file: "(environment)",
+          path: "SSH_AUTH_SOCK",
+          message:
+            "is not set: an update logs in to routers and hosts with the deploy key from an ssh-agent (its public half is ssh.deploy.key in homelab.yaml); the key is never stack config",
+          fix: 'start an agent and add the key, then run the update again: eval "$(ssh-agent -s)" && ssh-add ~/.ssh/homelab_deploy',
         },
       ],
       "cannot run this stack",
     );
   }
   const timeout = config.getNumber("confirmTimeoutSeconds", { min: 10, max: 3600 });
-  return { stack, dir, lab, deployKey, ...(timeout !== undefined ? { confirmTimeoutSeconds: timeout } : {}) };
+  return { stack, dir, lab, ...(timeout !== undefined ? { confirmTimeoutSeconds: timeout } : {}) };
 }

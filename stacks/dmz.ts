@@ -60,7 +60,7 @@ export async function dmzStack(ctx: StackContext): Promise<Record<string, unknow
   const files = filesUnder(renderDmzFiles(plan, planned.ssh), INFRA_DIR);
   const infra = new NixosHost("infra", {
     files,
-    target: { host: lab.dmz.infra.address, user: lab.ssh.deploy.user, privateKey: ctx.deployKey, hostKey: lab.dmz.infra.sshHostKey },
+    target: { host: lab.dmz.infra.address, user: lab.ssh.deploy.user, hostKey: lab.dmz.infra.sshHostKey },
     ...(ctx.confirmTimeoutSeconds !== undefined ? { confirmTimeoutSeconds: ctx.confirmTimeoutSeconds } : {}),
   });
   // Plain data, never a secret: the DMZ as planned from the contracts it read, plus the lab-wide placement.

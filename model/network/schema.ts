@@ -74,7 +74,7 @@ export const Dmz = obj({
 export const Ssh = obj({
   /** Where admins' workstations sit (the home LAN behind the ISP router): the only sources a jump host accepts. */
   adminSources: z.array(CidrText).min(1),
-  /** The identity Pulumi deploys with; its private key is the config secret homelab:deployKey. */
+  /** The identity Pulumi deploys with; its private key lives in the deployer's ssh-agent, never in stack config. */
   deploy: obj({ user: Name, key: SshPublicKey }),
 });
 

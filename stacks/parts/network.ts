@@ -15,11 +15,10 @@ import { need, type SegmentPart } from "./part";
 export const jumpHost: SegmentPart = {
   id: "jump-host",
   applies: ({ segment }) => segment.hosts[segment.jumpHost] !== undefined,
-  declare({ ctx, lab, segment, plan, access, timeout }) {
+  declare({ lab, segment, plan, access, timeout }) {
     const target: SshTarget = {
       host: segment.router.wanAddress,
       user: lab.ssh.deploy.user,
-      privateKey: ctx.deployKey,
       hostKey: plan.jumpHost.sshHostKey!,
     };
     const files = filesUnder(renderJumpFiles(plan, access, jumpLabFacts(lab)), JUMP_DIR);
@@ -32,7 +31,7 @@ export const jumpHost: SegmentPart = {
 export const router: SegmentPart = {
   id: "router",
   applies: () => true,
-  declare({ ctx, lab, segment, plan, access, timeout }, provided) {
+  declare({ lab, segment, plan, access, timeout }, provided) {
     const entry = need(provided.entry, "router", "jump-host");
     const box = new Router(
       segment.router.name,
@@ -41,7 +40,6 @@ export const router: SegmentPart = {
         target: {
           host: segment.router.lanAddress,
           user: lab.ssh.deploy.user,
-          privateKey: ctx.deployKey,
           hostKey: segment.router.sshHostKey,
           proxy: entry.target,
         },

@@ -14,9 +14,21 @@ test("an unknown stack name lists the known stacks", async () => {
   await expect(runStack("staging")).rejects.toThrow(/unknown stack "staging"; the known stacks are cluster, dmz, internal, lab, sandbox/);
 });
 
-test("a missing deploy key says how to set it as a secret", async () => {
-  await expect(runStack("lab", { deployKey: null })).rejects.toThrow(
-    /homelab:deployKey[\s\S]*pulumi config set --secret homelab:deployKey -s lab/,
+test("an update without an ssh-agent says how to start one, and declares nothing", async () => {
+  await expect(runStack("lab", { env: {} })).rejects.toThrow(
+    /SSH_AUTH_SOCK[\s\S]*is not set: an update logs in[\s\S]*ssh-add ~\/\.ssh\/homelab_deploy/,
+  );
+});
+
+test("a preview needs no ssh-agent and no deploy key: nothing connects", async () => {
+  const run = await runStack("lab", { env: {}, preview: true });
+  expect(declared(run).length).toBeGreaterThan(0);
+});
+
+test("a deploy key in a stack's config is refused, even encrypted: whoever can preview could decrypt it", async () => {
+  const dir = copyLab((f) => (f["Pulumi.lab.yaml"].config["homelab:deployKey"] = { secure: "v1:Y2lwaGVydGV4dA==" }));
+  await expect(runStack("lab", { dir })).rejects.toThrow(
+    /homelab:deployKey[\s\S]*the deploy key is never stack config[\s\S]*pulumi config rm/,
   );
 });
 

@@ -4,13 +4,12 @@
 // wiring mistakes fail by name; it does not prove what each part renders (segment-stack does).
 import * as pulumi from "@pulumi/pulumi";
 import { runUnderMocks, type MockRun } from "../../cli/mock-runtime";
-import { CONFIG_KEYS } from "../../model/lab";
 import { loadContext } from "../../stacks/context";
 import { OUTPUTS } from "../../stacks/contracts";
 import { SEGMENT_PARTS, type SegmentPart } from "../../stacks/parts";
 import { segmentStack } from "../../stacks/segment";
 import { copyLab, REPO, type LabFiles } from "../support/lab";
-import { TEST_KEY } from "../support/mocks";
+import { TEST_ENV } from "../support/mocks";
 
 /** A stand-in for a later part: applies where the model has a Talos cluster, and says which. */
 const probe: SegmentPart = {
@@ -28,9 +27,9 @@ function runSegment(stack: string, parts: readonly SegmentPart[], dir = REPO): P
   const spied = parts.map((p) => ({ ...p, applies: (s: Parameters<SegmentPart["applies"]>[0]) => p.applies(s) && applied.push(p.id) > 0 }));
   return runUnderMocks({
     stack,
-    program: () => segmentStack(loadContext(stack, dir), spied),
-    config: { [CONFIG_KEYS.deployKey]: TEST_KEY },
-    secretKeys: [CONFIG_KEYS.deployKey],
+    program: () => segmentStack(loadContext(stack, dir, TEST_ENV), spied),
+    config: {},
+    secretKeys: [],
   }).then((run) => ({ ...run, applied }));
 }
 

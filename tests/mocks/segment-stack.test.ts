@@ -8,7 +8,7 @@ import { planLab } from "../../model/plan";
 import { docsOfSegment } from "../../pages/contract-segment";
 import { OUTPUTS, readDocsContract, segmentContract } from "../../stacks/contracts";
 import { referenceLab } from "../support/lab";
-import { runStack, TEST_KEY } from "../support/mocks";
+import { runStack } from "../support/mocks";
 
 let run: MockRun;
 let resources: RecordedResource[];
@@ -76,7 +76,6 @@ test("the router is reached through the jump host, with pinned host keys, and ap
     host: seg.router.wanAddress,
     user: "deploy",
     hostKey: jump.sshHostKey,
-    privateKey: TEST_KEY,
   });
   // The router's sshd only accepts the jump host, so the router is reached through it.
   expect(run.recorder.rawInputs.get("cluster-fw-release-confirm")!.connection).toMatchObject({
@@ -103,9 +102,17 @@ function isSecretOutput(name: string): Promise<boolean> {
   return isSecret(run.outputs[name]!);
 }
 
-test("the deploy key never appears in clear: not in inputs, outputs or uploaded files", () => {
-  const everything = JSON.stringify({ resources, outputs: run.resolved, uploads: run.recorder.uploads });
-  expect(everything).not.toContain("TEST-SENTINEL-8c1f");
-  expect(TEST_KEY).toContain("TEST-SENTINEL-8c1f");
-  for (const r of resources.filter((x) => x.type.startsWith("command:"))) expect(r.secretInputs).toContain("connection");
+test("no input holds a key or a password: every SSH connection, and its jump, authenticates with the deployer's ssh-agent", () => {
+  const connections = resources.filter((x) => x.type.startsWith("command:")).map((r) => run.recorder.rawInputs.get(r.name)!.connection);
+  expect(connections.length).toBeGreaterThan(0);
+  const credentials = (c: any): string[] =>
+    c === undefined
+      ? []
+      : Object.keys(c)
+          .filter((k) => /privateKey|password|agentSocketPath/i.test(k))
+          .concat(credentials(c.proxy));
+  expect(connections.every((c) => c !== undefined)).toBe(true);
+  expect(connections.flatMap(credentials)).toEqual([]);
+  const everything = JSON.stringify({ raw: [...run.recorder.rawInputs.values()], outputs: run.resolved, uploads: run.recorder.uploads });
+  expect(everything).not.toMatch(/PRIVATE KEY|ssh-agent\.sock/);
 });

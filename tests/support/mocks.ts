@@ -1,26 +1,29 @@
 /** Helpers for the mocks tier: run a stack program of the reference lab under the strict recorder. */
 import { runUnderMocks, type MockRun, type StackOutputsByName } from "../../cli/mock-runtime";
-import { PLACEHOLDER_KEY } from "../../cli/plan";
 import { publishSegment } from "../../model/network/dmz";
-import { CONFIG_KEYS } from "../../model/lab";
 import { runProgram } from "../../stacks";
 import { OUTPUTS, segmentContract } from "../../stacks/contracts";
 import { referenceLab, REPO } from "./lab";
 
-/** A deploy key the tests can search for: it must never appear in clear anywhere. */
-export const TEST_KEY = `${PLACEHOLDER_KEY.trim()}\nTEST-SENTINEL-8c1f\n`;
+/** The environment of a deploying machine: an ssh-agent socket (never opened under mocks). */
+export const TEST_ENV = { SSH_AUTH_SOCK: "/run/test/ssh-agent.sock" } as const;
 
 /** Run one stack of the lab in `dir` (default: the reference lab). */
 export function runStack(
   stack: string,
-  opts: { dir?: string; preview?: boolean; references?: StackOutputsByName; deployKey?: string | null } = {},
+  opts: {
+    dir?: string;
+    preview?: boolean;
+    references?: StackOutputsByName;
+    env?: Readonly<Record<string, string | undefined>>;
+    config?: Record<string, string>;
+  } = {},
 ): Promise<MockRun> {
-  const key = opts.deployKey === undefined ? TEST_KEY : opts.deployKey;
   return runUnderMocks({
     stack,
-    program: () => runProgram(stack, opts.dir ?? REPO),
-    config: key === null ? {} : { [CONFIG_KEYS.deployKey]: key },
-    secretKeys: key === null ? [] : [CONFIG_KEYS.deployKey],
+    program: () => runProgram(stack, opts.dir ?? REPO, opts.env ?? TEST_ENV),
+    config: opts.config ?? {},
+    secretKeys: [],
     references: opts.references ?? {},
     preview: opts.preview ?? false,
   });

@@ -116,6 +116,15 @@ test("deploy: on main, behind an approval, every segment up before the DMZ", () 
   expect(dmz.needs).toEqual(["stacks", "segments"]);
   for (const j of [stacks, segments, dmz]) expect(j["runs-on"]).toEqual(["self-hosted", "homelab"]);
   expect(segments.strategy.matrix.stack).toBe("${{ fromJSON(needs.stacks.outputs.segments) }}");
+  // The deploy key exists only in the two jobs that run `up`, loaded into an agent before it and removed after.
+  for (const j of [segments, dmz]) {
+    const load = j.steps.findIndex((s: any) => s.env?.HOMELAB_DEPLOY_KEY === "${{ secrets.HOMELAB_DEPLOY_KEY }}");
+    const up = j.steps.findIndex((s: any) => s.uses?.startsWith("pulumi/actions@"));
+    const stop = j.steps.findIndex((s: any) => /ssh-agent -k/.test(s.run ?? ""));
+    expect([load >= 0 && load < up, stop > up, j.steps[stop]?.if]).toEqual([true, true, "always()"]);
+    expect(j.steps[load].run).toMatch(/ssh-add .*- <<<"\$HOMELAB_DEPLOY_KEY"/);
+  }
+  expect(["stacks", "approve"].flatMap((n) => secretsIn(w.jobs[n]))).toEqual([]);
   expect(uses(w, "pulumi/actions").map((s) => [s.uses, s.with.command, s.with["stack-name"]])).toEqual([
     ["pulumi/actions@v6", "up", "${{ matrix.stack }}"],
     ["pulumi/actions@v6", "up", "${{ needs.stacks.outputs.dmz }}"],

@@ -444,7 +444,7 @@ describe("stack config keys", () => {
       "Pulumi.dmz.yaml",
       "homelab:segment",
     );
-    expect(p.message).toBe("unknown config key (a DMZ stack reads homelab:dmz, homelab:deployKey, homelab:confirmTimeoutSeconds)");
+    expect(p.message).toBe("unknown config key (a DMZ stack reads homelab:dmz, homelab:confirmTimeoutSeconds)");
   });
 
   test("other providers' keys are left to their providers", () => {

@@ -123,7 +123,7 @@ function sharedKey(dup: KeyRef, first: KeyRef): Problem {
     dup.kind === "host"
       ? `regenerate ${dup.label}'s host key (ssh-keygen -t ed25519) and record the new public key`
       : dup.kind === "deploy"
-        ? "generate a separate deploy key (ssh-keygen -t ed25519 -C pulumi-deploy) and store its private key in homelab:deployKey"
+        ? "generate a separate deploy key (ssh-keygen -t ed25519 -C pulumi-deploy) and load its private key into the deploying machine's ssh-agent"
         : `give ${dup.label} a key of their own (ssh-keygen -t ed25519)`;
   return problem(
     dup,

@@ -4,6 +4,11 @@ import { segmentList } from "../model/lab";
 import { planLab } from "../model/plan";
 import { count, formatProblems, sortProblems, type Problem } from "../model/problems";
 
+/** One line per warning: `warning: <file> <path>: <message>; <fix>`. */
+export function formatWarnings(warnings: readonly Problem[]): string {
+  return warnings.map((w) => `warning: ${w.file} ${w.path}: ${w.message}; ${w.fix}\n`).join("");
+}
+
 /** Result of a check: exit code and what to print. */
 export interface CheckOutput {
   readonly code: 0 | 1;
@@ -18,7 +23,7 @@ export function problemsJson(dir: string, problems: readonly Problem[]): string 
 
 /** Check the lab in `dir`. */
 export function runCheck(dir: string, json: boolean): CheckOutput {
-  const { lab, problems } = checkLabDir(dir);
+  const { lab, problems, warnings } = checkLabDir(dir);
   if (!lab) {
     if (json) return { code: 1, stdout: problemsJson(dir, problems), stderr: "" };
     return { code: 1, stdout: "", stderr: `${formatProblems(problems)}\n` };
@@ -38,11 +43,13 @@ export function runCheck(dir: string, json: boolean): CheckOutput {
     nodes: plan.placement.nodes.length,
     services,
     flows: plan.flows.length,
+    warnings,
   };
   if (json) return { code: 0, stdout: `${JSON.stringify(summary, null, 2)}\n`, stderr: "" };
+  const failover = summary.nodes > 1 ? "N-1 checked" : "one node: no failover";
   return {
     code: 0,
-    stdout: `ok: ${lab.domain}: ${count(segments.length, "segment")} (${summary.segments.join(", ")}), ${count(hosts, "host")}, ${count(vms, "VM")} on ${count(summary.nodes, "node")} (N-1 checked), ${count(services, "published service")}, ${count(plan.flows.length, "flow")}\n`,
-    stderr: "",
+    stdout: `ok: ${lab.domain}: ${count(segments.length, "segment")} (${summary.segments.join(", ")}), ${count(hosts, "host")}, ${count(vms, "VM")} on ${count(summary.nodes, "node")} (${failover}), ${count(services, "published service")}, ${count(plan.flows.length, "flow")}\n`,
+    stderr: formatWarnings(warnings),
   };
 }

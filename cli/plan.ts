@@ -11,6 +11,8 @@ import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { requireLab } from "../model/check";
+import { labWarnings } from "../model/compute/single-node";
+import type { Problem } from "../model/problems";
 import { labStacks } from "../model/network/dmz";
 import { DMZ_STACK } from "../model/lab";
 import { planLab, type PlannedLab } from "../model/plan";
@@ -18,7 +20,7 @@ import { ConfigError, count } from "../model/problems";
 import type { TextFile } from "../render/files";
 import { renderSegmentFiles, ROUTER_DIR } from "../render/segment";
 import { UsageError } from "./args";
-import { problemsJson } from "./check";
+import { formatWarnings, problemsJson } from "./check";
 import { runProgram } from "../stacks";
 import { runUnderMocks, type RecordedResource, type StackOutputsByName, type UploadedFile } from "./mock-runtime";
 
@@ -44,6 +46,8 @@ export interface StackPlan {
 /** The whole plan. */
 export interface PlanResult {
   readonly stacks: readonly StackPlan[];
+  /** What `check` would warn about (one node: no failover). */
+  readonly warnings: readonly Problem[];
 }
 
 /**
@@ -144,6 +148,7 @@ export async function planStacks(opts: Pick<PlanOptions, "dir" | "stacks" | "pre
       const r = results.get(s)!;
       return { stack: s, resources: r.resources, outputs: r.outputs, files: stackFiles(plan, r) };
     }),
+    warnings: labWarnings(lab),
   };
 }
 
@@ -217,9 +222,11 @@ export async function runPlan(opts: PlanOptions): Promise<number> {
     throw e;
   }
   writePlan(result, opts.out);
+  process.stderr.write(formatWarnings(result.warnings));
   if (opts.json) {
     const json = {
       out: opts.out,
+      warnings: result.warnings,
       stacks: result.stacks.map((s) => ({ stack: s.stack, resources: s.resources, outputs: s.outputs, files: s.files.map((f) => f.path) })),
     };
     process.stdout.write(`${JSON.stringify(json, null, 2)}\n`);

@@ -1,4 +1,5 @@
 /** Load, parse and validate a lab directory in one step: the entry point for every tool. */
+import { labWarnings } from "./compute/single-node";
 import type { Lab } from "./lab";
 import { locateProblems, parseLab, readLabSources } from "./load";
 import { ConfigError, sortProblems, type Problem } from "./problems";
@@ -8,6 +9,8 @@ import { validateLab } from "./validate";
 export interface CheckedLab {
   readonly lab?: Lab;
   readonly problems: readonly Problem[];
+  /** What the owner should know about a valid lab, without refusing it (one node: no failover). */
+  readonly warnings: readonly Problem[];
 }
 
 /**
@@ -17,9 +20,10 @@ export interface CheckedLab {
 export function checkLabDir(dir: string): CheckedLab {
   const sources = readLabSources(dir);
   const parsed = parseLab(sources);
-  if (!parsed.lab) return { problems: sortProblems(locateProblems(parsed.problems, sources)) };
+  if (!parsed.lab) return { problems: sortProblems(locateProblems(parsed.problems, sources)), warnings: [] };
   const problems = validateLab(parsed.lab);
-  return problems.length > 0 ? { problems: sortProblems(locateProblems(problems, sources)) } : { lab: parsed.lab, problems: [] };
+  if (problems.length > 0) return { problems: sortProblems(locateProblems(problems, sources)), warnings: [] };
+  return { lab: parsed.lab, problems: [], warnings: sortProblems(locateProblems(labWarnings(parsed.lab), sources)) };
 }
 
 /** The valid lab in `dir`, or a ConfigError listing every problem. */

@@ -148,6 +148,13 @@ const DocsVm = z.object({
   passthrough: z.array(z.string()),
   /** HA-managed: restarts on another node when its node fails. False: pinned to its node. */
   ha: z.boolean(),
+  /** Its NICs in order (the first carries its address): a bridge of its node, tagged with `vlan` on a VLAN-aware bridge, or a passed-through device. */
+  nics: z.array(
+    z.discriminatedUnion("kind", [
+      z.object({ kind: z.literal("bridge"), bridge: z.string(), vlan: z.number().int().optional() }),
+      z.object({ kind: z.literal("passthrough"), device: z.string() }),
+    ]),
+  ),
 });
 
 /** One host of a segment (configured hosts plus the hardware whose address lies in it). */
@@ -241,7 +248,17 @@ export const SegmentDocsSchema = z.object({
   domain: z.string(),
   /** Hosts may reach the internet (masqueraded by the router). */
   internet: z.boolean(),
-  router: z.object({ name: z.string(), fqdn: z.string(), hardware: z.string(), linkGbps: z.number(), wanAddress: ip, lanAddress: ip }),
+  router: z.object({
+    name: z.string(),
+    fqdn: z.string(),
+    hardware: z.string(),
+    linkGbps: z.number(),
+    wanAddress: ip,
+    lanAddress: ip,
+    /** Interface names on the box; `<port>.<id>` is a VLAN sub-interface. */
+    wanInterface: z.string(),
+    lanInterface: z.string(),
+  }),
   jumpHost: z.object({ name: z.string(), fqdn: z.string(), address: ip }),
   dhcp: z.object({ start: ip, end: ip, leaseTime: z.string(), dns: ip, ntp: ip }),
   hosts: z.array(DocsHost),

@@ -4,6 +4,7 @@
  * `schema.ts` composes the domain parts into the files' schemas.
  */
 import { z } from "zod";
+import { IFNAME_MAX, VLAN_MAX, VLAN_MIN, ifaceNameProblem } from "./network/interface";
 import { didYouMean } from "./suggest";
 import { checkedString, cidrVerdict, ipv4Verdict, macVerdict, nameVerdict, portProtoVerdict, sshKeyVerdict } from "./values";
 
@@ -74,3 +75,21 @@ export const SshPublicKey = checkedString(sshKeyVerdict);
 
 /** A stated reason: why a flow, an opening or an exposure must exist. */
 export const Reason = z.string().min(10, { error: "must say why, in at least 10 characters" });
+
+/** An 802.1Q VLAN id. */
+export const VlanId = z
+  .number()
+  .int()
+  .min(VLAN_MIN, { error: `a VLAN id is ${VLAN_MIN}-${VLAN_MAX} (0 is the priority tag)` })
+  .max(VLAN_MAX, { error: `a VLAN id is ${VLAN_MIN}-${VLAN_MAX} (4095 is reserved)` });
+
+/** A Linux interface name: a port (`enp2s0`) or a VLAN sub-interface (`enp2s0.20`). */
+export const IfaceName = checkedString((s) => {
+  const why = ifaceNameProblem(s);
+  return why === undefined
+    ? undefined
+    : {
+        message: `must be a Linux interface name: it ${why} (Linux allows at most ${IFNAME_MAX} characters)`,
+        fix: "write the name as `ip link` shows it, such as enp2s0, or enp2s0.20 for VLAN 20 tagged on enp2s0",
+      };
+});

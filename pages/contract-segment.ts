@@ -50,6 +50,7 @@ export function docsVm(vm: PlacedVm): DocsVm {
     diskGiB: diskGiB(vm.disks),
     passthrough: [...vm.passthrough],
     ha: vm.ha,
+    nics: vm.nics.map((n) => ({ ...n })),
   };
 }
 
@@ -155,6 +156,8 @@ export function docsOfSegment(lab: Lab, planned: PlannedLab, name: string): Segm
       linkGbps: plan.router.linkGbps,
       wanAddress: plan.router.wan.address,
       lanAddress: plan.router.lan.address,
+      wanInterface: plan.router.wan.iface,
+      lanInterface: plan.router.lan.iface,
     },
     jumpHost: { name: plan.jumpHost.id, fqdn: plan.jumpHost.fqdn, address: plan.jumpHost.address },
     dhcp: { start: seg.dhcp.start, end: seg.dhcp.end, leaseTime: seg.dhcp.leaseTime, dns: lab.dmz.dns, ntp: lab.dmz.ntp },

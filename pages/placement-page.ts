@@ -2,6 +2,25 @@
 import { gib, placementText } from "../model/words";
 import { cell, joinWords, Page, table } from "./markdown";
 import { nav, type DocsContext } from "./context";
+import type { PlannedNic } from "../model/compute/placement";
+
+/** A VM's NICs: `lab`, `lab (VLAN 30)`, `passthrough nic0`. */
+function nicsText(nics: readonly PlannedNic[]): string {
+  return nics
+    .map((n) => {
+      switch (n.kind) {
+        case "bridge":
+          return n.vlan === undefined ? cell(n.bridge) : `${cell(n.bridge)} (VLAN ${n.vlan})`;
+        case "passthrough":
+          return `passthrough ${cell(n.device)}`;
+        default: {
+          const unknown: never = n;
+          throw new Error(`bug: NIC ${JSON.stringify(unknown)}`);
+        }
+      }
+    })
+    .join(", ");
+}
 
 /** The placement page: nodes with their N-1 headroom, VMs, and each node failure. */
 export function renderPlacement(ctx: DocsContext): string {
@@ -41,7 +60,7 @@ export function renderPlacement(ctx: DocsContext): string {
   p.heading(2, "VMs");
   p.add(
     table(
-      ["VM", "host", "id", "node", "vCPU", "memory", "disk", "placement"],
+      ["VM", "host", "id", "node", "vCPU", "memory", "disk", "NICs", "placement"],
       pl.vms.map((v) => [
         cell(v.name),
         ctx.hostLink(v.segment, v.host, from, `${v.host} in ${v.segment}`),
@@ -50,11 +69,19 @@ export function renderPlacement(ctx: DocsContext): string {
         String(v.cores),
         `${gib(v.memoryMiB)} GiB`,
         `${v.diskGiB} GiB`,
+        nicsText(v.nics),
         placementText(v),
       ]),
     ),
   );
   p.heading(2, "When a node fails");
+  if (pl.nodes.length === 1) {
+    const only = pl.nodes[0]!.node;
+    p.add(
+      `The lab has one Proxmox node, ${cell(only)}: no VM can fail over, and \`ha\` has no effect. While ${cell(only)} is down, every VM is down. N-1 is not checked; \`npm run check\` says so in one warning.`,
+    );
+    return p.text();
+  }
   const stranded = pl.failover.filter((f) => f.stranded.length > 0);
   p.add(
     stranded.length === 0

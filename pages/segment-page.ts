@@ -17,6 +17,19 @@ import {
   type DocsContext,
 } from "./context";
 import { hostDetails } from "./host-details";
+import { parseIface } from "../model/network/interface";
+
+/** `enp2s0`, or `enp2s0.20` (VLAN 20 tagged on `enp2s0`). */
+function ifaceText(name: string): string {
+  const i = parseIface(name);
+  return i.kind === "vlan" ? `${code(i.name)} (VLAN ${i.vlan} tagged on ${code(i.parent)})` : code(i.name);
+}
+
+/** `, on VLAN 20` for a VLAN interface, else nothing. */
+function vlanNote(name: string): string {
+  const i = parseIface(name);
+  return i.kind === "vlan" ? `, on VLAN ${i.vlan} (${code(i.name)})` : "";
+}
 
 /** A segment's page: its facts, then one section per concern, then one per host. */
 export function renderSegmentPage(ctx: DocsContext, s: SegmentDocs): string {
@@ -55,7 +68,10 @@ function addFacts(p: Page, ctx: DocsContext, s: SegmentDocs, from: string): void
       [
         ["subnet", `${code(s.subnet)}; host names end in ${code(s.domain)}`],
         ["trust", s.trust === "trusted" ? "trusted" : "untrusted: it may open no flow into another segment without a stated reason"],
-        ["firewall", `[${cell(s.router.name)}](#firewall): WAN ${code(s.router.wanAddress)}, LAN ${code(s.router.lanAddress)}`],
+        [
+          "firewall",
+          `[${cell(s.router.name)}](#firewall): WAN ${code(s.router.wanAddress)}, LAN ${code(s.router.lanAddress)}${vlanNote(s.router.lanInterface)}`,
+        ],
         [
           "jump host",
           `${ctx.hostLink(s.name, s.jumpHost.name, from)} ${code(s.jumpHost.address)}, reached at ${code(`${s.ssh.entry.address}:22`)}`,
@@ -125,7 +141,7 @@ function addFirewall(p: Page, ctx: DocsContext, s: SegmentDocs, from: string): v
     ]),
   ];
   p.add(
-    `${cell(s.router.name)} (${cell(s.router.hardware)}, ${s.router.linkGbps} Gb/s) routes between the DMZ and ${code(s.subnet)}. It forwards only what a [flow](#flows) allows and translates these ports on its WAN address; any other source hits the drop policy. Its own sshd accepts the jump host only.`,
+    `${cell(s.router.name)} (${cell(s.router.hardware)}, ${s.router.linkGbps} Gb/s; WAN on ${ifaceText(s.router.wanInterface)}, LAN on ${ifaceText(s.router.lanInterface)}) routes between the DMZ and ${code(s.subnet)}. It forwards only what a [flow](#flows) allows and translates these ports on its WAN address; any other source hits the drop policy. Its own sshd accepts the jump host only.`,
   );
   p.add(table(["WAN port", "translated to", "only from", "for"], dnat));
 }

@@ -19,6 +19,8 @@ export type Checker =
   | "chrony"
   /** `bash -n` and shellcheck */
   | "sh"
+  /** `ifquery --list --all -i` (ifupdown's interfaces(5) file) */
+  | "ifupdown"
   /** `ssh-keygen -l -f` on every line (authorized_keys) */
   | "authorized-keys"
   /** JSON.parse (the machine-readable plan) */

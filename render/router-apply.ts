@@ -10,6 +10,7 @@ import { compareCidr } from "../model/net";
 import type { RouterPlan } from "../model/network/router";
 import { DEFAULT_CONFIRM_TIMEOUT_SECONDS, renderApplyScript, type ShellFact } from "./apply-common";
 import { generatedHeader } from "./header";
+import { ROUTER_NETWORK_PATH } from "./router-network";
 import { AUTHORIZED_KEYS_DIR } from "./sshd";
 
 /** Where each release file is installed, relative to HOMELAB_ROOT. */
@@ -17,6 +18,8 @@ const APPLY_INSTALL_PATHS = {
   "nftables.conf": "/etc/nftables.conf",
   "dnsmasq.conf": "/etc/dnsmasq.conf",
   sshd_config: "/etc/ssh/sshd_config",
+  // Boot-time addresses and VLAN sub-interfaces; installed, not re-applied live (render/router-network.ts).
+  interfaces: ROUTER_NETWORK_PATH,
   "authorized_keys.d": AUTHORIZED_KEYS_DIR,
 } as const;
 

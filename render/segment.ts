@@ -10,6 +10,7 @@ import { renderRouterDhcp } from "./dhcp";
 import { sortFiles, type RenderedFile } from "./files";
 import { renderRouterNftables } from "./nftables";
 import { renderRouterApply } from "./router-apply";
+import { renderRouterNetwork } from "./router-network";
 import { renderKnownHosts, renderSshClientConfig } from "./ssh-client";
 import { renderAuthorizedKeys, renderSshdConfig } from "./sshd";
 
@@ -33,6 +34,7 @@ export function renderSegmentFiles(plan: SegmentPlan, access: SshAccess): Render
     { path: `${ROUTER_DIR}/nftables.conf`, content: renderRouterNftables(router), checker: "nft" },
     { path: `${ROUTER_DIR}/dnsmasq.conf`, content: renderRouterDhcp(router), checker: "dnsmasq" },
     { path: `${ROUTER_DIR}/sshd_config`, content: sshd, checker: "sshd" },
+    { path: `${ROUTER_DIR}/interfaces`, content: renderRouterNetwork(router), checker: "ifupdown" },
     ...renderAuthorizedKeys(ROUTER_DIR, access),
     { path: `${ROUTER_DIR}/apply.sh`, content: renderRouterApply(router), checker: "sh", mode: 0o755 },
     { path: "ssh_config", content: renderSshClientConfig(plan), checker: "ssh-client" },

@@ -12,6 +12,10 @@ export interface Placement {
   readonly failover: readonly Failover[];
 }
 
+/** One NIC of a VM: on a bridge of its node (tagged with `vlan` on a VLAN-aware bridge), or a passed-through device. */
+export type PlannedNic =
+  { readonly kind: "bridge"; readonly bridge: string; readonly vlan?: number } | { readonly kind: "passthrough"; readonly device: string };
+
 /** One VM on the Proxmox cluster. */
 export interface PlacedVm {
   readonly name: string;
@@ -24,6 +28,8 @@ export interface PlacedVm {
   /** Datastore -> GiB. */
   readonly disks: Readonly<Record<string, number>>;
   readonly networks: readonly string[];
+  /** The NICs in declaration order (the first carries the address), with their VLAN tags: what the Proxmox VM declares. */
+  readonly nics: readonly PlannedNic[];
   /** PCI ids passed through (NICs and others). */
   readonly passthrough: readonly string[];
   readonly ha: boolean;
@@ -73,6 +79,11 @@ export function labVms(lab: Lab): PlacedVm[] {
         memoryMiB: vm.memoryMiB,
         disks,
         networks: [...new Set(vm.nics.flatMap((n) => ("bridge" in n ? [n.bridge] : [])))].sort(),
+        nics: vm.nics.map((n): PlannedNic =>
+          "bridge" in n
+            ? { kind: "bridge", bridge: n.bridge, ...(n.vlan !== undefined ? { vlan: n.vlan } : {}) }
+            : { kind: "passthrough", device: n.passthrough },
+        ),
         passthrough: [...nics, ...vm.passthrough].sort(),
         ha: vm.ha && nics.length === 0 && vm.passthrough.length === 0,
       };

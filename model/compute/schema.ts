@@ -3,22 +3,32 @@
  * (`hardware.proxmox`: nodes, their datastores and PCI devices) and a host's `vm`.
  */
 import { z } from "zod";
-import { Ipv4, Mac, Name, PASSWORD_KEY, SshPublicKey, obj, unionRule, unknownKeyMessage } from "../schema-kit";
+import { Ipv4, Mac, Name, PASSWORD_KEY, SshPublicKey, VlanId, obj, unionRule, unknownKeyMessage } from "../schema-kit";
 
 export const Disk = obj({ datastore: Name, sizeGiB: z.number().int().min(1) });
 
 const NIC_RULE = unionRule(
-  "a NIC is either { bridge: <network> } (a bridge on the node) or { passthrough: <pci id> } (a physical NIC of the node)",
-  "write { bridge: <network> } or { passthrough: <pci id> }, with no other key in the braces",
+  "a NIC is either { bridge: <network> } (a bridge on the node, with vlan: <1-4094> when the bridge is VLAN-aware and the NIC is tagged) or { passthrough: <pci id> } (a physical NIC of the node)",
+  "write { bridge: <network> }, { bridge: <network>, vlan: <id> } or { passthrough: <pci id> }, with no other key in the braces",
 );
 
-export const Nic = z.union([obj({ bridge: Name }), obj({ passthrough: Name })], {
-  error: (iss) => {
-    const keys = iss.errors.flat().flatMap((e) => (e.code === "unrecognized_keys" ? e.keys : []));
-    const password = keys.find((k) => PASSWORD_KEY.test(k));
-    return password ? unknownKeyMessage(password, ["bridge", "passthrough"]) : NIC_RULE;
+export const Nic = z.union(
+  [
+    obj({
+      bridge: Name,
+      /** The VLAN the NIC is tagged with on a VLAN-aware bridge (Proxmox `tag`); absent: untagged. */
+      vlan: VlanId.optional(),
+    }),
+    obj({ passthrough: Name }),
+  ],
+  {
+    error: (iss) => {
+      const keys = iss.errors.flat().flatMap((e) => (e.code === "unrecognized_keys" ? e.keys : []));
+      const password = keys.find((k) => PASSWORD_KEY.test(k));
+      return password ? unknownKeyMessage(password, ["bridge", "passthrough", "vlan"]) : NIC_RULE;
+    },
   },
-});
+);
 
 export const Vm = obj({
   node: Name,

@@ -6,6 +6,8 @@ import { macsUnique, namesUnique } from "./rules/names";
 import { refsDmzSegments, refsHardwareSegments, refsRouters } from "./rules/refs";
 import { servicesAuth, servicesBackends, servicesNames, servicesPorts } from "./rules/services";
 import { sshHostKeys, sshJumpHosts, sshKeys } from "./rules/ssh";
+import { routerInterfaces, vmVlans } from "./rules/interfaces";
+import { jumpHostRendering } from "./rules/jump";
 
 /** The network domain's rules. */
 export const network: Domain = {
@@ -30,5 +32,8 @@ export const network: Domain = {
     refsRouters,
     refsHardwareSegments,
     refsDmzSegments,
+    routerInterfaces,
+    vmVlans,
+    jumpHostRendering,
   ],
 };

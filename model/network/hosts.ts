@@ -3,6 +3,7 @@ import type { HostOs, HostRole } from "./schema";
 import { hostFqdn, type Lab, parsePortProto, type PortSpec, type Segment, type Service, serviceFqdn } from "../lab";
 import { compareIp } from "../net";
 import { compareText } from "../order";
+import { NAS_UI_PORTS } from "./schema";
 
 /** One host of a segment as the plan sees it, including hardware that sits in the segment. */
 export interface PlannedHost {
@@ -67,9 +68,39 @@ export function hardwareHosts(lab: Lab, zone: string, fqdn: (id: string) => stri
   for (const [id, n] of Object.entries(lab.hardware.proxmox.nodes))
     add(id, n, { role: "hypervisor", os: "proxmox", listens: [{ port: 8006, proto: "tcp" }], source: "node" });
   for (const [id, n] of Object.entries(lab.hardware.nas))
-    add(id, n, { role: "nas", os: "truenas", listens: [{ port: 443, proto: "tcp" }], source: "nas" });
+    add(id, n, { role: "nas", os: nasOs(n), listens: [{ port: nasUiPort(n), proto: "tcp" }], source: "nas" });
   for (const [id, n] of Object.entries(lab.hardware.switches)) add(id, n, { role: "switch", os: "none", listens: [], source: "switch" });
   return hosts;
+}
+
+/** A NAS's operating system: TrueNAS, Synology's DSM, or for a generic NAS none the lab knows (nothing logs in to manage it). */
+function nasOs(nas: Lab["hardware"]["nas"][string]): HostOs {
+  switch (nas.kind) {
+    case "truenas":
+    case "synology":
+      return nas.kind;
+    case "generic":
+      return "none";
+    default: {
+      const unknown: never = nas;
+      throw new Error(`bug: NAS kind ${JSON.stringify(unknown)}`);
+    }
+  }
+}
+
+/** The port a NAS serves its web UI on: its uiPort, or its kind's default. */
+export function nasUiPort(nas: Lab["hardware"]["nas"][string]): number {
+  switch (nas.kind) {
+    case "truenas":
+    case "synology":
+      return nas.uiPort ?? NAS_UI_PORTS[nas.kind];
+    case "generic":
+      return nas.uiPort;
+    default: {
+      const unknown: never = nas;
+      throw new Error(`bug: NAS kind ${JSON.stringify(unknown)}`);
+    }
+  }
 }
 
 /** Every host of a segment: its configured hosts plus the hardware whose address lies in it. */

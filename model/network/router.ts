@@ -5,6 +5,7 @@ import { Cidr, compareIp } from "../net";
 import { compareText } from "../order";
 import { type Endpoint, type Flow, zoneKind } from "./flows";
 import { segmentHosts } from "./hosts";
+import { parseIface } from "./interface";
 
 /** One rule a router enforces for a flow: addresses, protocol and port, and the flow it serves. */
 export interface FlowRule {
@@ -35,6 +36,20 @@ export interface DhcpHost {
   readonly address: string;
 }
 
+/** One side of a router: its interface name (what the ruleset and dnsmasq name), address and, on a VLAN, its port and tag. */
+export interface RouterIface {
+  readonly iface: string;
+  readonly address: string;
+  /** Set when `iface` is a VLAN sub-interface (`enp2s0.20`): its parent port and VLAN id. */
+  readonly vlan?: { readonly parent: string; readonly id: number };
+}
+
+/** A router interface from its name and address. */
+function routerIface(name: string, address: string): RouterIface {
+  const i = parseIface(name);
+  return { iface: name, address, ...(i.kind === "vlan" ? { vlan: { parent: i.parent, id: i.vlan } } : {}) };
+}
+
 /** Everything a segment's router must do. */
 export interface RouterPlan {
   readonly name: string;
@@ -44,8 +59,8 @@ export interface RouterPlan {
   readonly linkGbps: number;
   /** The router's own SSH host key, pinned by Pulumi and by the client config. */
   readonly sshHostKey: string;
-  readonly wan: { readonly iface: string; readonly address: string; readonly subnet: Cidr; readonly gateway: string };
-  readonly lan: { readonly iface: string; readonly address: string; readonly subnet: Cidr };
+  readonly wan: RouterIface & { readonly subnet: Cidr; readonly gateway: string };
+  readonly lan: RouterIface & { readonly subnet: Cidr };
   /** Other segments, reached through their routers' WAN addresses. */
   readonly routes: readonly { readonly to: Cidr; readonly via: string; readonly segment: string }[];
   /** Every network of the lab (DMZ and all segments): lab-bound traffic is checked against the flows, the rest is internet. */
@@ -188,8 +203,8 @@ export function planRouter(lab: Lab, seg: Segment, flows: readonly Flow[]): Rout
     hardware: seg.router.hardware,
     linkGbps: hw.linkGbps,
     sshHostKey: seg.router.sshHostKey,
-    wan: { iface: hw.wanInterface, address: seg.router.wanAddress, subnet: lab.dmz.subnet, gateway: lab.dmz.gateway },
-    lan: { iface: hw.lanInterface, address: seg.router.lanAddress, subnet: seg.subnet },
+    wan: { ...routerIface(hw.wanInterface, seg.router.wanAddress), subnet: lab.dmz.subnet, gateway: lab.dmz.gateway },
+    lan: { ...routerIface(hw.lanInterface, seg.router.lanAddress), subnet: seg.subnet },
     routes: segs.filter((s) => s.name !== seg.name).map((s) => ({ to: s.subnet, via: s.router.wanAddress, segment: s.name })),
     labNets,
     internet: seg.internet,

@@ -5,7 +5,7 @@
  */
 import { z } from "zod";
 import { Vm } from "../compute/schema";
-import { CidrText, Ipv4, Mac, Name, Port, PortProto, Reason, SshPublicKey, obj, unionError } from "../schema-kit";
+import { CidrText, IfaceName, Ipv4, Mac, Name, Port, PortProto, Reason, SshPublicKey, obj, unionError } from "../schema-kit";
 import { pattern } from "../values";
 
 export const Switch = obj({
@@ -20,12 +20,21 @@ export const Switch = obj({
 export const RouterHardware = obj({
   description: z.string(),
   linkGbps: z.number().positive(),
-  /** Interface names on the box. */
-  wanInterface: z.string().regex(/^[a-z][a-z0-9]{0,14}$/, { error: "must be a Linux interface name such as enp1s0" }),
-  lanInterface: z.string().regex(/^[a-z][a-z0-9]{0,14}$/, { error: "must be a Linux interface name such as enp2s0" }),
+  /**
+   * Interface names on the box. `<port>.<vlan id>` (such as `enp2s0.20`) is a VLAN
+   * sub-interface: the segment is carried tagged on that port, and the router's network
+   * config creates the sub-interface.
+   */
+  wanInterface: IfaceName,
+  lanInterface: IfaceName,
+  /** The box's physical ports. When listed, every interface and VLAN parent must be one of them. @default not checked */
+  ports: z.array(IfaceName).optional(),
 });
 
-export const Nas = obj({
+/** The port each NAS kind serves its web UI on when `uiPort` is not given; a generic NAS must say. */
+export const NAS_UI_PORTS = { truenas: 443, synology: 5001 } as const;
+
+const nasFields = {
   description: z.string(),
   segment: Name,
   address: Ipv4,
@@ -33,7 +42,25 @@ export const Nas = obj({
   /** Its SSH host key, pinned in the generated client config. */
   sshHostKey: SshPublicKey.optional(),
   poolTiB: z.number().positive(),
-});
+};
+
+export const Nas = z.discriminatedUnion(
+  "kind",
+  [
+    /** TrueNAS (Scale or Core). @default uiPort 443 */
+    obj({ kind: z.literal("truenas"), ...nasFields, uiPort: Port.optional() }),
+    /** Synology DiskStation (DSM). @default uiPort 5001 (its HTTPS port) */
+    obj({ kind: z.literal("synology"), ...nasFields, uiPort: Port.optional() }),
+    /** Any other NAS: the port its web UI answers on (HTTPS) must be given. */
+    obj({ kind: z.literal("generic"), ...nasFields, uiPort: Port }),
+  ],
+  {
+    error: unionError(
+      'a NAS has kind "truenas" (web UI on 443), "synology" (5001) or "generic" (which needs uiPort)',
+      "add kind: truenas, kind: synology, or kind: generic with uiPort: <its web UI port>",
+    ),
+  },
+);
 
 export const Admin = obj({
   /** Full name, for docs. */
@@ -99,7 +126,7 @@ export const HostRole = z.enum([
 export type HostRole = z.infer<typeof HostRole>;
 
 /** The operating system of a host, which decides how (and whether) the lab deploys it. */
-export const HostOs = z.enum(["nixos", "talos", "debian", "truenas", "proxmox", "none"]);
+export const HostOs = z.enum(["nixos", "talos", "debian", "truenas", "synology", "proxmox", "none"]);
 /** The operating system of a host. */
 export type HostOs = z.infer<typeof HostOs>;
 

@@ -5,6 +5,7 @@ import type { Talos } from "./schema";
 import { type Problem, problem } from "../problems";
 import { list, type PathPart, type Rule, sp, type Where } from "../rule";
 import { didYouMean } from "../suggest";
+import { type ControlPlaneVm, quorumProblems } from "./quorum";
 
 /** A path inside the segment's file. */
 function at(seg: Segment): (...parts: PathPart[]) => Where {
@@ -29,11 +30,11 @@ function controlPlaneCount(seg: Segment, t: Talos): Problem[] {
   return out;
 }
 
-/** Each listed member: listed once, a host of the segment with the right role and OS, control planes on distinct nodes. */
+/** Each listed member: listed once, a host of the segment with the right role and OS; control planes spread for etcd quorum. */
 function memberProblems(ix: LabIndex, seg: Segment, t: Talos, listed: Set<string>): Problem[] {
   const w = at(seg);
   const out: Problem[] = [];
-  const nodeOf = new Map<string, { host: string; where: Where }>();
+  const cpVms: ControlPlaneVm[] = [];
   for (const [key, role, what] of [
     ["controlPlanes", "k8s-control-plane", "control plane"],
     ["workers", "k8s-worker", "worker"],
@@ -86,21 +87,10 @@ function memberProblems(ix: LabIndex, seg: Segment, t: Talos, listed: Set<string
           ),
         );
       }
-      if (key !== "controlPlanes" || !h.vm) return;
-      const prev = nodeOf.get(h.vm.node);
-      if (prev) {
-        const free = ix.nodesWithNetwork(seg.name).filter((x) => !nodeOf.has(x));
-        out.push(
-          problem(
-            w("hosts", name, "vm.node"),
-            h.vm.node,
-            `control planes ${prev.host} and ${name} of ${seg.name} both run on ${h.vm.node}; losing that node would lose two etcd members and quorum`,
-            `move ${name} to another node${free.length > 0 ? ` with a bridge into ${seg.name}: ${list(free)}` : ""}`,
-          ),
-        );
-      } else nodeOf.set(h.vm.node, { host: name, where: w("hosts", name, "vm.node") });
+      if (key === "controlPlanes" && h.vm) cpVms.push({ host: name, node: h.vm.node });
     });
   }
+  out.push(...quorumProblems(ix, seg, cpVms));
   return out;
 }
 
@@ -129,7 +119,7 @@ function strayK8sHosts(seg: Segment, listed: ReadonlySet<string>): Problem[] {
 export const talosCluster: Rule = {
   id: "talos.cluster",
   description:
-    "A Talos cluster has an odd number (>= 3) of control planes, each a host of its segment with role k8s-control-plane and os talos, on distinct Proxmox nodes; each worker a host with role k8s-worker and os talos; no host twice; every k8s-* host belongs to the cluster. The VIP is checked with every other address (addresses.in-network, addresses.unique).",
+    "A Talos cluster has an odd number (>= 3) of control planes, each a host of its segment with role k8s-control-plane and os talos, spread so that losing any one Proxmox node leaves an etcd majority (floor(n/2)+1 of n) up (model/talos/quorum.ts); each worker a host with role k8s-worker and os talos; no host twice; every k8s-* host belongs to the cluster. The VIP is checked with every other address (addresses.in-network, addresses.unique).",
   check(ix) {
     return ix.segments.flatMap((seg) => {
       const listed = new Set<string>();

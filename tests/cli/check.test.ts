@@ -183,6 +183,27 @@ const BATCHES: Record<"a" | "b", readonly Breakage[]> = {
       file: "Pulumi.sandbox.yaml",
       path: "homelab:segment.storage.files.reason",
     },
+    {
+      rule: "routers.interfaces",
+      edit: (f) => (lab(f).hardware.routers.rtr4.lanInterface = "enp2s0.0"),
+      file: "homelab.yaml",
+      path: "hardware.routers.rtr4.lanInterface",
+    },
+    {
+      rule: "vms.vlans",
+      edit: (f) => {
+        lab(f).hardware.routers.rtr2.lanInterface = "enp2s0.20";
+        segOf(f, "cluster").hosts["cp-3"].vm.nics = [{ bridge: "cluster", vlan: 21 }];
+      },
+      file: "Pulumi.cluster.yaml",
+      path: "homelab:segment.hosts.cp-3.vm.nics[0].vlan",
+    },
+    {
+      rule: "ssh.jump-host-kind",
+      edit: (f) => (segOf(f, "internal").hosts.jump.os = "debian"),
+      file: "Pulumi.internal.yaml",
+      path: "homelab:segment.hosts.jump.os",
+    },
   ],
 };
 

@@ -21,6 +21,7 @@ const TOOLS: Record<Exclude<Checker, "json">, { program: string; pkg: string }> 
   chrony: { program: "chronyd", pkg: "chrony" },
   sh: { program: "shellcheck", pkg: "shellcheck" },
   "authorized-keys": { program: "ssh-keygen", pkg: "openssh-client" },
+  ifupdown: { program: "ifquery", pkg: "ifupdown" },
 };
 
 /** Where a program is on PATH_ENV (an absolute path: whether that file exists), or undefined. */
@@ -117,6 +118,9 @@ function commandFor(f: RenderedFile, file: string, dir: string): string[] {
       return ["sh", "-c", `bash -n "$1" && shellcheck -s bash "$1"`, "check", file];
     case "authorized-keys":
       return ["ssh-keygen", "-l", "-f", file];
+    case "ifupdown":
+      // Parses the file and every stanza; it configures nothing.
+      return ["ifquery", "--list", "--all", "--interfaces", file];
     case "json":
       return ["node", "-e", "JSON.parse(require('fs').readFileSync(process.argv[1],'utf8'))", file];
   }

@@ -4,7 +4,9 @@ import * as path from "path";
 import { APPLY_EXIT } from "../../render/apply-common";
 import { NFT_SYNTAX_ERROR } from "../support/fixtures";
 import { sleep, waitFor, type Run } from "../support/proc";
+import { LAB_VLAN } from "../support/variants";
 import { checkIntent, formatFailures, INTENT, rowId, type IntentRow } from "./intent";
+import { probeVlanMode } from "./twin";
 import { APPLY_SEGMENT, CHRONY_CLIENT, readHostState, INTERNET, findLeftovers, TEST_CREDENTIALS, TWIN_HOSTS, Twin } from "./twin";
 
 const timings: string[] = [];
@@ -98,7 +100,11 @@ describe("the twin models what the plan needs", () => {
         .split("\n")
         .filter(Boolean)
         .map((l) => l.split(":")[1]!.trim().split("@")[0]);
-      expect(links.sort()).toEqual(["lo", seg.router.lan.iface, seg.router.wan.iface].sort());
+      const sides = [seg.router.lan, seg.router.wan].flatMap((s) => [
+        s.iface,
+        ...(s.vlan && twin.vlanMode === "802.1q" ? [s.vlan.parent] : []),
+      ]);
+      expect(links.sort()).toEqual(["lo", ...sides].sort());
       expect((await twin.must(ns, ["sysctl", "-n", "net.ipv4.ip_forward"])).trim()).toBe("1");
       // The rendered file, loaded into a scratch namespace, lists exactly as the router's live ruleset.
       const fresh = await twin.must(undefined, [
@@ -111,6 +117,31 @@ describe("the twin models what the plan needs", () => {
       expect(await twin.readRuleset(seg.router.name)).toBe(fresh);
       expect(fresh).toContain("table inet homelab {");
     }
+  });
+});
+
+describe("a VLAN segment", () => {
+  const seg = () => twin.segments[LAB_VLAN.segment]!;
+
+  test("the plan carries the lab segment on VLAN 30, and lab-fw's LAN is that 802.1Q sub-interface of its port (or, on a kernel without 802.1Q, a link of that name)", async () => {
+    expect(seg().router.lan).toMatchObject({ iface: LAB_VLAN.iface, vlan: { parent: LAB_VLAN.parent, id: LAB_VLAN.id } });
+    const link = await twin.must(twin.routerNs(seg().router.name), ["ip", "-d", "-o", "link", "show", "dev", LAB_VLAN.iface]);
+    // The mode is probed apart from the twin: a kernel that makes VLAN links must get real ones.
+    expect(twin.vlanMode).toBe(probeVlanMode());
+    console.log(`twin VLAN mode: ${twin.vlanMode}`);
+    const tagged = [
+      link.includes(`${LAB_VLAN.iface}@${LAB_VLAN.parent}:`),
+      new RegExp(`vlan protocol 802\\.1Q id ${LAB_VLAN.id} `).test(link),
+    ];
+    expect(tagged).toEqual(twin.vlanMode === "802.1q" ? [true, true] : [false, false]);
+  });
+
+  test("the intent table crosses the VLAN segment both ways, allowed and denied", () => {
+    const touches = INTENT.filter((r) => [r.from, r.to].some((n) => twin.firewallOf(n) === seg().router.name));
+    expect(touches.some((r) => "drop" in r.expect)).toBe(true);
+    expect(touches.some((r) => !("drop" in r.expect))).toBe(true);
+    expect(touches.some((r) => r.to.startsWith(`${LAB_VLAN.segment}/`))).toBe(true);
+    expect(touches.some((r) => r.from.startsWith(`${LAB_VLAN.segment}/`))).toBe(true);
   });
 });
 

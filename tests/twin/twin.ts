@@ -3,7 +3,10 @@
  * plan and the rendered files exactly as `npm run plan` writes them (planStacks + writePlan,
  * run into a scratch directory from a copy of the reference lab).
  *
- * The copy differs from the reference lab in test identities only: alice gets one more
+ * The copy differs from the reference lab in one VLAN and in test identities. The VLAN
+ * (tests/support/variants.ts, vlanSegment): the lab segment's router carries its LAN as
+ * enp2s0.30, VLAN 30 tagged on port enp2s0, so every row of the intent table that crosses
+ * lab-fw proves a VLAN segment. The identities: alice gets one more
  * admin key (generated here, so the test holds its private half), the deploy key is
  * replaced by a generated one, and the SSH host keys of every box that runs a real sshd in
  * the twin are replaced by generated keys, so the rendered ssh_config and known_hosts pin
@@ -46,6 +49,7 @@ import {
   testHtpasswd,
 } from "../support/fixtures";
 import { copyLab } from "../support/lab";
+import { vlanSegment } from "../support/variants";
 import { must, PATH_ENV, run, runAsync, sleep, waitFor, type Run } from "../support/proc";
 
 const AGENT = path.join(__dirname, "agent.py");
@@ -81,14 +85,21 @@ export interface RouteJson {
   readonly via: string;
   readonly segment: string;
 }
+/** One side of a router; `vlan` when `iface` is a VLAN sub-interface of the port `vlan.parent`. */
+export interface RouterIfaceJson {
+  readonly iface: string;
+  readonly address: string;
+  readonly subnet: string;
+  readonly vlan?: { readonly parent: string; readonly id: number };
+}
 export interface SegmentJson {
   readonly name: string;
   readonly trust: "trusted" | "untrusted";
   readonly subnet: string;
   readonly router: {
     readonly name: string;
-    readonly wan: { readonly iface: string; readonly address: string; readonly subnet: string; readonly gateway: string };
-    readonly lan: { readonly iface: string; readonly address: string; readonly subnet: string };
+    readonly wan: RouterIfaceJson & { readonly gateway: string };
+    readonly lan: RouterIfaceJson;
     readonly routes: readonly RouteJson[];
     readonly jumpAddress: string;
     readonly internet: boolean;
@@ -306,6 +317,21 @@ export function findLeftovers(prefix: string): string[] {
 
 // --- the twin -----------------------------------------------------------------------------------------
 
+/** See Twin.vlanMode. */
+export type VlanMode = "802.1q" | "names-only";
+
+/** Whether this kernel creates 802.1Q links, tried in a throwaway network namespace. */
+export function probeVlanMode(): VlanMode {
+  const r = run([
+    "unshare",
+    "--net",
+    "sh",
+    "-c",
+    "ip link add hlv0 type veth peer name hlv1 && ip link add link hlv0 name hlv0.5 type vlan id 5",
+  ]);
+  return r.code === 0 ? "802.1q" : "names-only";
+}
+
 /** Options of a twin. */
 export interface TwinOptions {
   /** Progress messages. @default none */
@@ -332,6 +358,14 @@ export class Twin {
   readonly adminAddress: string;
   /** The HOMELAB_ROOT apply.sh of the commit-confirm router installs under. */
   readonly applyRoot: string;
+  /**
+   * How VLAN sub-interfaces of the plan are built: `802.1q` when this kernel creates VLAN
+   * links (the normal case), `names-only` when it has no 802.1Q support (some VM kernels
+   * ship without the 8021q module): then the router's link carries the plan's name
+   * (`enp2s0.30`) as an untagged veth, so the ruleset, DHCP and the intent table still run on
+   * the VLAN interface, but no frame is tagged. The VLAN test states which one ran.
+   */
+  readonly vlanMode: VlanMode;
 
   private supervisor?: ChildProcess;
   private pid1 = 0;
@@ -345,6 +379,7 @@ export class Twin {
     segments: Record<string, SegmentJson>;
     dmz: DmzJson;
     adminAddress: string;
+    vlanMode: VlanMode;
   }) {
     this.prefix = init.prefix;
     this.dir = init.dir;
@@ -354,6 +389,7 @@ export class Twin {
     this.dmz = init.dmz;
     this.adminAddress = init.adminAddress;
     this.applyRoot = path.join(init.dir, "apply-root");
+    this.vlanMode = init.vlanMode;
     const P = init.prefix;
     const nodes = new Map<string, TwinNode>();
     const add = (id: string, ns: string, address: string) => nodes.set(id, { id, ns, address });
@@ -433,6 +469,7 @@ export class Twin {
       const labDir = copyLab(
         (files) => {
           applyTestIdentities(files, keys);
+          vlanSegment(files);
         },
         path.join(dir, "lab"),
       );
@@ -445,7 +482,7 @@ export class Twin {
       for (const name of Object.keys(TWIN_HOSTS))
         segments[name] = JSON.parse(fs.readFileSync(path.join(out, name, "plan.json"), "utf8")) as SegmentJson;
       const dmz = JSON.parse(fs.readFileSync(path.join(out, "dmz", "plan.json"), "utf8")) as DmzJson;
-      twin = new Twin({ prefix, dir, out, domain: dmz.domain, segments, dmz, adminAddress });
+      twin = new Twin({ prefix, dir, out, domain: dmz.domain, segments, dmz, adminAddress, vlanMode: probeVlanMode() });
       twin.writeSupportFiles(keys, access);
       await twin.startSupervisor();
       const t1 = Date.now();
@@ -824,6 +861,27 @@ export class Twin {
       for (const a of addresses) L.push(`ip -n ${ns} addr add ${a} dev ${ifname}`);
       L.push(`ip -n ${ns} link set ${ifname} up`);
     };
+    /**
+     * A router side as the plan says: on a port, plugged like any host; on a VLAN, the veth
+     * is the parent port (a trunk, no address) and the router gets the sub-interface the plan
+     * names, as ifupdown makes it from the rendered network config. The switch end is a trunk
+     * too: only its VLAN sub-interface joins the segment's bridge, so the segment's frames
+     * leave the router tagged and reach the hosts untagged (an access port).
+     */
+    const plugSide = (net: string, ns: string, side: RouterIfaceJson) => {
+      const prefix = Cidr.of(side.subnet).prefix;
+      if (!side.vlan || this.vlanMode === "names-only") {
+        plug(net, ns, side.iface, [`${side.address}/${prefix}`]);
+        return;
+      }
+      const { parent, id } = side.vlan;
+      const p = `${P}-p${port++}`;
+      L.push(`ip -n ${sw} link add ${p} type veth peer name ${parent} netns ${ns}`);
+      L.push(`ip -n ${sw} link set ${p} up`, `ip -n ${sw} link add link ${p} name ${p}.${id} type vlan id ${id}`);
+      L.push(`ip -n ${sw} link set ${p}.${id} master ${bridges.get(net)} up`);
+      L.push(`ip -n ${ns} link set ${parent} up`, `ip -n ${ns} link add link ${parent} name ${side.iface} type vlan id ${id}`);
+      L.push(`ip -n ${ns} addr add ${side.address}/${prefix} dev ${side.iface}`, `ip -n ${ns} link set ${side.iface} up`);
+    };
     const dmzPrefix = Cidr.of(this.dmz.infra.subnet).prefix;
     const hostIf = `${P}-e`;
 
@@ -859,8 +917,8 @@ export class Twin {
       const rns = this.routerNs(r.name);
       mkns(rns);
       // The veth ends inside the router carry the plan's interface names: the ruleset matches on them.
-      plug("dmz", rns, r.wan.iface, [`${r.wan.address}/${Cidr.of(r.wan.subnet).prefix}`]);
-      plug(seg.name, rns, r.lan.iface, [`${r.lan.address}/${Cidr.of(r.lan.subnet).prefix}`]);
+      plugSide("dmz", rns, r.wan);
+      plugSide(seg.name, rns, r.lan);
       for (const rt of r.routes) L.push(`ip -n ${rns} route add ${rt.to} via ${rt.via} dev ${r.wan.iface}`);
       L.push(`ip -n ${rns} route add default via ${r.wan.gateway} dev ${r.wan.iface}`);
       // The rendered ruleset, unchanged; forwarding only once it is loaded (as apply.sh does).

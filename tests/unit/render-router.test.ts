@@ -122,6 +122,7 @@ describe("renderSegmentFiles", () => {
       "router/apply.sh": "sh",
       ...Object.fromEntries(access.users.map((u) => [`router/authorized_keys.d/${u.name}`, "authorized-keys"])),
       "router/dnsmasq.conf": "dnsmasq",
+      "router/interfaces": "ifupdown",
       "router/nftables.conf": "nft",
       "router/sshd_config": "sshd",
       ssh_config: "ssh-client",

@@ -572,7 +572,123 @@ const CASES: readonly Case[] = [
     edit: (f) => (segOf(f, "cluster").hosts["cp-2"].vm.node = "pve1"),
     file: "Pulumi.cluster.yaml",
     path: "homelab:segment.hosts.cp-2.vm.node",
-    mentions: ["cp-1 and cp-2", "pve1", "quorum", "pve4"],
+    mentions: ["cp-1, cp-2", "pve1", "quorum", "2 of its 3", "at most 1", "move cp-2 to pve4"],
+  },
+  {
+    name: "five control planes, three of them on one node",
+    rule: "talos.cluster",
+    edit: (f) => {
+      const seg = segOf(f, "cluster");
+      for (const [id, n] of [
+        ["cp-4", "pve1"],
+        ["cp-5", "pve1"],
+      ] as const)
+        seg.hosts[id] = {
+          ...structuredClone(seg.hosts["cp-1"]),
+          address: `10.20.0.1${id.slice(3)}`,
+          mac: `52:54:00:20:00:1${id.slice(3)}`,
+          vm: { ...structuredClone(seg.hosts["cp-1"].vm), node: n, vmId: 2010 + Number(id.slice(3)) },
+        };
+      seg.talos.controlPlanes.push("cp-4", "cp-5");
+    },
+    file: "Pulumi.cluster.yaml",
+    path: "homelab:segment.hosts.cp-5.vm.node",
+    mentions: ["cp-1, cp-4, cp-5", "3 of its 5", "at most 2", "would leave 2", "move cp-5 to"],
+  },
+  {
+    name: "three control planes on a cluster network two nodes have",
+    rule: "talos.cluster",
+    edit: (f) => {
+      node(f, "pve5").networks = node(f, "pve5").networks.filter((n: string) => n !== "cluster");
+      segOf(f, "cluster").hosts.jump.vm.node = "pve4";
+      segOf(f, "cluster").hosts["cp-3"].vm.node = "pve4";
+    },
+    file: "Pulumi.cluster.yaml",
+    path: "homelab:segment.hosts.cp-3.vm.node",
+    mentions: ["cp-2, cp-3", "pve4", "at least 3 Proxmox nodes with a bridge into cluster", "now 2: pve1, pve4"],
+  },
+  // routers.interfaces
+  {
+    name: "a VLAN id out of range",
+    rule: "routers.interfaces",
+    edit: (f) => (lab(f).hardware.routers.rtr3.lanInterface = "enp2s0.4095"),
+    file: "homelab.yaml",
+    path: "hardware.routers.rtr3.lanInterface",
+    mentions: ["VLAN id 4095", "1-4094", "e.g. enp2s0.4094"],
+  },
+  {
+    name: "WAN and LAN on one interface",
+    rule: "routers.interfaces",
+    edit: (f) => (lab(f).hardware.routers.rtr3.lanInterface = "enp1s0"),
+    file: "homelab.yaml",
+    path: "hardware.routers.rtr3.lanInterface",
+    mentions: ["both enp1s0", "lanInterface: enp1s0.<vlan id>"],
+  },
+  {
+    name: "WAN and LAN on the same VLAN of one port",
+    rule: "routers.interfaces",
+    edit: (f) => Object.assign(lab(f).hardware.routers.rtr3, { wanInterface: "enp1s0.10", lanInterface: "enp1s0.010" }),
+    file: "homelab.yaml",
+    path: "hardware.routers.rtr3.lanInterface",
+    mentions: ["VLAN 10", "enp1s0", "e.g. enp1s0.11"],
+  },
+  {
+    name: "a VLAN on a port the box does not have",
+    rule: "routers.interfaces",
+    edit: (f) => Object.assign(lab(f).hardware.routers.rtr3, { ports: ["enp1s0", "enp2s0"], lanInterface: "enp3s0.30" }),
+    file: "homelab.yaml",
+    path: "hardware.routers.rtr3.lanInterface",
+    mentions: ["parent port enp3s0", "enp1s0, enp2s0", "e.g. enp1s0.30"],
+  },
+  {
+    name: "a VLAN on a VLAN",
+    rule: "routers.interfaces",
+    edit: (f) => (lab(f).hardware.routers.rtr3.lanInterface = "enp2s0.1.30"),
+    file: "homelab.yaml",
+    path: "hardware.routers.rtr3.lanInterface",
+    mentions: ["QinQ", "e.g. enp2s0.30"],
+  },
+  // vms.vlans
+  {
+    name: "a VM NIC tagged with another VLAN than its segment's",
+    rule: "vms.vlans",
+    edit: (f) => {
+      lab(f).hardware.routers.rtr3.lanInterface = "enp2s0.30";
+      segOf(f, "lab").hosts["mirror-1"].vm.nics = [{ bridge: "lab", vlan: 31 }];
+    },
+    file: "Pulumi.lab.yaml",
+    path: "homelab:segment.hosts.mirror-1.vm.nics[0].vlan",
+    mentions: ["VLAN 31", "VLAN 30", "enp2s0.30", "set vlan: 30"],
+  },
+  // ssh.jump-host-kind
+  {
+    name: "a Debian jump host",
+    rule: "ssh.jump-host-kind",
+    edit: (f) => (segOf(f, "lab").hosts.jump.os = "debian"),
+    file: "Pulumi.lab.yaml",
+    path: "homelab:segment.hosts.jump.os",
+    mentions: ["os debian", "NixOS only", "set os: nixos"],
+  },
+  {
+    name: "a physical jump host",
+    rule: "ssh.jump-host-kind",
+    edit: (f) => delete segOf(f, "lab").hosts.jump.vm,
+    file: "Pulumi.lab.yaml",
+    path: "homelab:segment.hosts.jump.vm",
+    mentions: ["physical box", "ens18", "nics: [{ bridge: lab }]"],
+  },
+  {
+    name: "a jump host whose first NIC is passed through",
+    rule: "ssh.jump-host-kind",
+    edit: (f) => {
+      const vm = segOf(f, "cluster").hosts.jump.vm;
+      Object.assign(vm, { node: "pve1", nics: [{ passthrough: "nic0" }], ha: false });
+      segOf(f, "cluster").hosts["worker-1"].vm.nics = [{ bridge: "cluster" }];
+      segOf(f, "cluster").hosts["worker-1"].vm.ha = true;
+    },
+    file: "Pulumi.cluster.yaml",
+    path: "homelab:segment.hosts.jump.vm.nics[0]",
+    mentions: ["nic0", "ens18", "{ bridge: cluster }"],
   },
   {
     name: "a k8s host outside the cluster",

@@ -12,6 +12,7 @@ import { compareText } from "../../order";
 import { joinPath, type Problem, problem } from "../../problems";
 import type { Rule } from "../../rule";
 import { type NodeLoad, type PlacedVm } from "../placement";
+import { singleNode } from "../single-node";
 
 /** `2 vCPUs, 4096 MiB, local-zfs 32 GiB`. */
 export function showVmSize(vm: PlacedVm): string {
@@ -156,8 +157,9 @@ export const capacityFailover: Rule = {
   // refused, stranding VMs that have nothing to do with the mistake.
   after: ["vms.references", "capacity.nodes"],
   description:
-    "For every node, when it fails, each of its HA VMs is placed on a surviving node with the network, cores, vCPUs, memory and datastore space it needs (the planner's failover); pinned VMs are down until their node returns. Runs only when every VM names an existing node and datastore and every node holds its own VMs (capacity.nodes).",
+    "For every node, when it fails, each of its HA VMs is placed on a surviving node with the network, cores, vCPUs, memory and datastore space it needs (the planner's failover); pinned VMs are down until their node returns. Runs only when every VM names an existing node and datastore and every node holds its own VMs (capacity.nodes), and only with two nodes or more (one node is a warning).",
   check(ix) {
+    if (singleNode(ix.lab) !== undefined) return []; // nowhere to fail over to: one warning (labWarnings), not one problem per VM
     const placement = ix.placement;
     const refs = ix.vmsByName;
     const out: Problem[] = [];

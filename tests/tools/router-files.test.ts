@@ -18,7 +18,7 @@ const plan = referencePlan();
 const access = planSshAccess(lab);
 const SEGMENTS = Object.keys(plan.segments).sort();
 const filesOf = (seg: string) => renderSegmentFiles(plan.segments[seg]!, access);
-const CHECKERS: Checker[] = ["nft", "dnsmasq", "sshd", "ssh-client", "sh", "authorized-keys"];
+const CHECKERS: Checker[] = ["nft", "dnsmasq", "sshd", "ssh-client", "sh", "authorized-keys", "ifupdown"];
 
 /** One failed check, readable in a jest diff. */
 const failures = (results: readonly CheckResult[]) => results.filter((r) => !r.ok).map((r) => `${r.file} (${r.command}):\n${r.output}`);
@@ -82,6 +82,10 @@ const broken: [string, RenderedFile][] = [
   [
     "sh: an unquoted expansion shellcheck flags",
     { ...internal["router/apply.sh"]!, content: `${internal["router/apply.sh"]!.content}rm -rf $STATE/x\n` },
+  ],
+  [
+    "ifupdown: an unknown address method",
+    { ...internal["router/interfaces"]!, content: internal["router/interfaces"]!.content.replace("inet static", "inet statik") },
   ],
   ["authorized-keys: a garbage key line", { ...internal["router/authorized_keys.d/alice"]!, content: "ssh-ed25519 not-base64!! alice\n" }],
   [

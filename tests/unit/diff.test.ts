@@ -183,13 +183,14 @@ describe("resources and rendered files of a flow opened, planned under mocks", (
       "sandbox-fw-release-upload-authorized-keys.d-bob",
       "sandbox-fw-release-upload-authorized-keys.d-deploy",
       "sandbox-fw-release-upload-dnsmasq.conf",
+      "sandbox-fw-release-upload-interfaces",
       "sandbox-fw-release-upload-nftables.conf",
       "sandbox-fw-release-upload-sshd-config",
     ]);
     expect(s.commonSwap).toMatchObject({
       from: expect.stringMatching(/^[0-9a-f]{16}$/),
       to: expect.stringMatching(/^[0-9a-f]{16}$/),
-      count: 18,
+      count: 20,
     });
     const nft = s.changed.find((c) => c.name === "sandbox-fw-release-upload-nftables.conf")!;
     expect(nft.inputs.map((i) => i.path)).toEqual(["remotePath", "source", "triggers[0]"]);

@@ -9,7 +9,7 @@ export const Disk = obj({ datastore: Name, sizeGiB: z.number().int().min(1) });
 
 const NIC_RULE = unionRule(
   "a NIC is either { bridge: <network> } (a bridge on the node, with vlan: <1-4094> when the bridge is VLAN-aware and the NIC is tagged) or { passthrough: <pci id> } (a physical NIC of the node)",
-  "write { bridge: <network> }, { bridge: <network>, vlan: <id> } or { passthrough: <pci id> }, with no other key in the braces",
+  "write { bridge: <network> } or { passthrough: <pci id> } (a bridge NIC may add vlan: <id>), with no other key in the braces",
 );
 
 export const Nic = z.union(

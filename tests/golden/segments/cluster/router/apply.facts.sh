@@ -19,6 +19,7 @@ INSTALL=(
   'nftables.conf:/etc/nftables.conf'
   'dnsmasq.conf:/etc/dnsmasq.conf'
   'sshd_config:/etc/ssh/sshd_config'
+  'interfaces:/etc/network/interfaces.d/homelab'
 )
 KEYS_DIR='/etc/ssh/authorized_keys.d'
 SYSCTL_FILE='/etc/sysctl.d/90-homelab-router.conf'

@@ -104,8 +104,8 @@ const _serviceIsPlanned: Same<Contract<typeof PublishedService>, DeepReadonly<Pl
 
 // --- the docs contract: what every stack exports as `docs` ------------------------------------------
 
-/** The docs contract version this program writes and reads. Bump on any incompatible change. */
-export const DOCS_CONTRACT_VERSION = 1;
+/** The docs contract version this program writes and reads. Bump on any incompatible change (2: router interfaces and VM NICs). */
+export const DOCS_CONTRACT_VERSION = 2;
 
 const flowKind = z.enum(["publish", "expose", "proxy", "dns", "ntp", "storage", "ssh", "explicit"]);
 const _flowKinds: Same<z.output<typeof flowKind>, FlowKind> = true;

@@ -320,8 +320,14 @@ export function findLeftovers(prefix: string): string[] {
 /** See Twin.vlanMode. */
 export type VlanMode = "802.1q" | "names-only";
 
-/** Whether this kernel creates 802.1Q links, tried in a throwaway network namespace. */
+/**
+ * Whether this kernel creates 802.1Q links, tried in a throwaway network namespace. Only a
+ * kernel that says it has no such link type (no 8021q, as in many containers) falls back to
+ * names-only; any other failure of the probe is a failure, never a quiet downgrade.
+ */
 export function probeVlanMode(): VlanMode {
+  const veth = run(["unshare", "--net", "sh", "-c", "ip link add hlv0 type veth peer name hlv1"]);
+  if (veth.code !== 0) throw new Error(`twin: the VLAN probe could not make a veth pair: ${veth.stderr.trim()}`);
   const r = run([
     "unshare",
     "--net",
@@ -329,7 +335,9 @@ export function probeVlanMode(): VlanMode {
     "-c",
     "ip link add hlv0 type veth peer name hlv1 && ip link add link hlv0 name hlv0.5 type vlan id 5",
   ]);
-  return r.code === 0 ? "802.1q" : "names-only";
+  if (r.code === 0) return "802.1q";
+  if (/Unknown device type|not supported/i.test(r.stderr)) return "names-only";
+  throw new Error(`twin: the VLAN probe failed for another reason than a kernel without 802.1Q: ${r.stderr.trim()}`);
 }
 
 /** Options of a twin. */

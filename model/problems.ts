@@ -63,12 +63,13 @@ function lastKey(path: string): string {
 
 /**
  * True when the value at `path` must never be printed: its key names a secret (and the value
- * is not a plain boolean or number, such as `passwordAuthentication: true`), or its text is a
- * private key.
+ * is not a plain boolean, such as `passwordAuthentication: true`), or its text is a private
+ * key. A number is no exception: a PIN or an all-digit password (`adminPassword: 84736291`)
+ * is read by YAML as a number and is as secret as text.
  */
 export function isSecretValue(path: string, value: unknown): boolean {
   if (typeof value === "string" && PRIVATE_KEY_TEXT.test(value)) return true;
-  if (value === undefined || value === null || typeof value === "boolean" || typeof value === "number") return false;
+  if (value === undefined || value === null || typeof value === "boolean") return false;
   return SECRET_KEY.test(lastKey(path));
 }
 

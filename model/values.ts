@@ -149,14 +149,36 @@ export function sshKeyVerdict(s: string): Verdict {
 
 let zones: ReadonlySet<string> | undefined;
 
-/** IANA time zone names this runtime knows, and UTC. */
+/**
+ * Canonical IANA time zone names, and UTC: candidates for a did-you-mean only. The list
+ * leaves out names ICU files under an older alias (Node 20 lists Asia/Calcutta, not
+ * Asia/Kolkata) and the Etc/GMT offsets, so it cannot decide what is valid.
+ */
 function timeZones(): ReadonlySet<string> {
   return (zones ??= new Set([...Intl.supportedValuesOf("timeZone"), "UTC", "Etc/UTC"]));
 }
 
+/** Each part of an IANA name starts with a capital: `Europe/Berlin`, `Etc/GMT+5`, `America/Port-au-Prince`. */
+const ZONE_SHAPE = /^[A-Z][A-Za-z0-9_+-]*(\/[A-Z][A-Za-z0-9_+-]*)*$/;
+
+/**
+ * True when the runtime's tzdata knows `s`, aliases included. ICU matches names without
+ * regard to case, while a host's tzdata does not, so the spelling is checked too.
+ */
+function isTimeZone(s: string): boolean {
+  if (!ZONE_SHAPE.test(s)) return false;
+  try {
+    new Intl.DateTimeFormat("en", { timeZone: s });
+    return true;
+  } catch (e) {
+    if (e instanceof RangeError) return false;
+    throw e;
+  }
+}
+
 /** An IANA time zone name (hosts and the NTP docs use it). */
 export function timeZoneVerdict(s: string): Verdict {
-  if (timeZones().has(s)) return undefined;
+  if (timeZones().has(s) || isTimeZone(s)) return undefined;
   const hint = suggest(s, timeZones());
   return {
     message: `"${s}" is not an IANA time zone name (such as Europe/Berlin, America/New_York or UTC)`,

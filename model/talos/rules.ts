@@ -5,7 +5,7 @@ import type { Talos } from "./schema";
 import { type Problem, problem } from "../problems";
 import { list, type PathPart, type Rule, sp, type Where } from "../rule";
 import { didYouMean } from "../suggest";
-import { type ControlPlaneVm, quorumProblems } from "./quorum";
+import { type ControlPlane, physicalDomain, quorumProblems } from "./quorum";
 
 /** A path inside the segment's file. */
 function at(seg: Segment): (...parts: PathPart[]) => Where {
@@ -34,7 +34,7 @@ function controlPlaneCount(seg: Segment, t: Talos): Problem[] {
 function memberProblems(ix: LabIndex, seg: Segment, t: Talos, listed: Set<string>): Problem[] {
   const w = at(seg);
   const out: Problem[] = [];
-  const cpVms: ControlPlaneVm[] = [];
+  const cps: ControlPlane[] = [];
   for (const [key, role, what] of [
     ["controlPlanes", "k8s-control-plane", "control plane"],
     ["workers", "k8s-worker", "worker"],
@@ -87,10 +87,10 @@ function memberProblems(ix: LabIndex, seg: Segment, t: Talos, listed: Set<string
           ),
         );
       }
-      if (key === "controlPlanes" && h.vm) cpVms.push({ host: name, node: h.vm.node });
+      if (key === "controlPlanes") cps.push({ host: name, domain: h.vm ? h.vm.node : physicalDomain(name) });
     });
   }
-  out.push(...quorumProblems(ix, seg, cpVms));
+  out.push(...quorumProblems(ix, seg, cps));
   return out;
 }
 

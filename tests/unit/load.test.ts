@@ -315,6 +315,27 @@ describe("invalid values", () => {
     expect(p.fix).toContain(fix);
   });
 
+  test.each(["Asia/Kolkata", "Europe/Kyiv", "Asia/Kathmandu", "Asia/Ho_Chi_Minh", "America/Nuuk", "Etc/GMT+5", "Europe/Berlin", "UTC"])(
+    "the time zone %s, which tzdata has (whether or not Intl lists it), is accepted",
+    (zone) => {
+      expect(schemaProblems((f) => (f["homelab.yaml"].timezone = zone))).toEqual([]);
+    },
+  );
+
+  test.each([
+    ["Asia/Tokio", 'write "Asia/Tokyo"'],
+    ["europe/berlin", 'write "Europe/Berlin"'],
+    ["Berlin", "timedatectl list-timezones"],
+  ])("the time zone %s is refused with a fix (%s)", (zone, fix) => {
+    const p = find(
+      schemaProblems((f) => (f["homelab.yaml"].timezone = zone)),
+      "homelab.yaml",
+      "timezone",
+    );
+    expect(p.message).toContain("is not an IANA time zone name");
+    expect(p.fix).toContain(fix);
+  });
+
   test("a missing required value says so and to add it", () => {
     const p = find(
       schemaProblems((f) => delete segOf(f, "lab").router.sshHostKey),

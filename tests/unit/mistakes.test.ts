@@ -707,6 +707,33 @@ const KEYS: Mistake[] = [
     fix: 'rename it to "vdi"',
     secret: "open-sesame-42",
   },
+  {
+    name: "a password that is all digits, in plain text",
+    edit: (f) => (cfg(f, "lab")["homelab:adminPassword"] = 84736291),
+    file: "Pulumi.lab.yaml",
+    path: "homelab:adminPassword",
+    says: "holds a secret in plain text",
+    fix: "pulumi config set --secret homelab:adminPassword -s lab",
+    secret: "84736291",
+  },
+  {
+    name: "an API token that is all digits on a host",
+    edit: (f) => (segOf(f, "lab").hosts.jump.apiToken = 31415926),
+    file: "Pulumi.lab.yaml",
+    path: "homelab:segment.hosts.jump.apiToken",
+    says: 'unknown key "apiToken"',
+    fix: "remove the key",
+    secret: "31415926",
+  },
+  {
+    name: "a provider password that is all digits, in plain text",
+    edit: (f) => (cfg(f, "cluster")["proxmox:password"] = 99887766),
+    file: "Pulumi.cluster.yaml",
+    path: "proxmox:password",
+    says: "holds a secret in plain text",
+    fix: "pulumi config set --secret proxmox:password -s cluster",
+    secret: "99887766",
+  },
 ];
 
 const RULES: Mistake[] = [

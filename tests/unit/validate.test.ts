@@ -575,6 +575,18 @@ const CASES: readonly Case[] = [
     mentions: ["cp-1, cp-2", "pve1", "quorum", "2 of its 3", "at most 1", "move cp-2 to pve4"],
   },
   {
+    name: "two control plane VMs on one node beside a physical control plane",
+    rule: "talos.cluster",
+    edit: (f) => {
+      const hosts = segOf(f, "cluster").hosts;
+      hosts["cp-2"].vm.node = "pve1";
+      delete hosts["cp-3"].vm;
+    },
+    file: "Pulumi.cluster.yaml",
+    path: "homelab:segment.hosts.cp-2.vm.node",
+    mentions: ["cp-1, cp-2", "pve1", "2 of its 3", "at most 1", "would leave 1", "move cp-2 to pve"],
+  },
+  {
     name: "five control planes, three of them on one node",
     rule: "talos.cluster",
     edit: (f) => {
@@ -1089,6 +1101,8 @@ describe("validateLab", () => {
         }),
       // a flow to a DMZ service address
       (f) => (segOf(f, "lab").flows.dns = { to: "dmz/dns", ports: ["853/tcp"], reason: "DNS over TLS from the lab" }),
+      // one physical control plane beside two VMs on different nodes: any one loss leaves 2 of 3
+      (f) => delete segOf(f, "cluster").hosts["cp-3"].vm,
     ];
     for (const edit of allowed) expect(problemsWith(edit)).toEqual([]);
   });

@@ -7,7 +7,7 @@ import { compareText } from "../model/order";
 import type { Proto } from "../model/lab";
 import { compareCidr, ipToInt, type Cidr } from "../model/net";
 import { generatedHeader } from "./header";
-import { addr, block, inputPrologue, printNft } from "./nft";
+import { addr, block, inputPrologue, ipv6Drop, printNft } from "./nft";
 
 /** One inbound service the host accepts. */
 export interface HostFirewallRule {
@@ -83,7 +83,7 @@ export function renderHostFirewall(spec: HostFirewallSpec): string {
     "",
     block(`table ${HOST_TABLE}`, [
       block("chain input", [
-        ...inputPrologue("drop"),
+        ...inputPrologue({ invalid: "drop", ipv6: "counter drop" }),
         "",
         ...rules.flatMap((r) => [`# ${r.reason.replace(/\s+/g, " ")}`, renderRule(r)]),
         "",
@@ -92,7 +92,7 @@ export function renderHostFirewall(spec: HostFirewallSpec): string {
       ]),
       "",
       "# A host forwards nothing; only routers do.",
-      block("chain forward", ["type filter hook forward priority filter; policy drop;"]),
+      block("chain forward", ["type filter hook forward priority filter; policy drop;", ...ipv6Drop("counter drop")]),
       "",
       block("chain output", ["type filter hook output priority filter; policy accept;"]),
     ]),

@@ -46,16 +46,38 @@ export function addr(c: Cidr): string {
 }
 
 /**
- * The start of every input chain: drop by default; loopback and established/related pass,
- * invalid is dropped (`invalid` is the verdict: a named counter's drop on a router), and ping
- * stays answerable for monitoring, rate-limited so a flood costs no more than a trickle.
+ * The lab speaks IPv4 only, and every firewall says so with its first verdict: an IPv6
+ * packet is dropped (and counted) before anything could accept it. In an `inet` table a
+ * rule that matches `ip saddr` or `ip daddr` never sees IPv6, so without this rule a
+ * chain's final accept would pass every IPv6 packet. Nothing IPv6 is let in, not even
+ * ICMPv6 neighbour discovery: no box has an IPv6 address (the routers' sysctls and the
+ * NixOS hosts' `networking.enableIPv6 = false` turn it off), so there is no neighbour to
+ * discover, and an open ND path would only help whoever turned IPv6 on by mistake.
+ * `verdict` is what the drop says: a named counter's drop on a router.
  */
-export function inputPrologue(invalid: string): NftNode[] {
+export function ipv6Drop(verdict: string): NftNode[] {
+  return ["# IPv6: the lab is IPv4 only (render/nft.ts).", `meta nfproto ipv6 ${verdict}`];
+}
+
+/** The verdicts of an input chain's prologue: for invalid packets and for IPv6. */
+export interface PrologueVerdicts {
+  readonly invalid: string;
+  readonly ipv6: string;
+}
+
+/**
+ * The start of every input chain: drop by default; loopback passes (it never leaves the box,
+ * whatever its family); IPv6 from any other interface is dropped (`ipv6Drop`);
+ * established/related pass, invalid is dropped, and ping stays answerable for monitoring,
+ * rate-limited so a flood costs no more than a trickle.
+ */
+export function inputPrologue(verdicts: PrologueVerdicts): NftNode[] {
   return [
     "type filter hook input priority filter; policy drop;",
     `iifname "lo" accept`,
+    ...ipv6Drop(verdicts.ipv6),
     "ct state established,related accept",
-    `ct state invalid ${invalid}`,
+    `ct state invalid ${verdicts.invalid}`,
     `icmp type echo-request limit rate ${PING_RATE_PER_SECOND}/second burst ${PING_RATE_PER_SECOND * 2} packets accept comment "ping, rate-limited"`,
   ];
 }

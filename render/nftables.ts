@@ -8,7 +8,8 @@
  * resolve the interface at load time and fail `nft -c` on a box or namespace without it.
  *
  * Policy, in words:
- * - input and forward drop by default; established/related pass, invalid is dropped;
+ * - input and forward drop by default; IPv6 is dropped first (the lab is IPv4 only);
+ *   established/related pass, invalid is dropped;
  * - input: loopback, rate-limited ping, DHCP from the LAN, SSH from the jump host only;
  * - prerouting: DNAT on the WAN address, keyed by source . protocol . port, so a
  *   published service is translated only for the proxy and the jump host only for the
@@ -22,7 +23,7 @@ import { comparePorts, type Proto } from "../model/lab";
 import { compareCidr, compareIp, type Cidr } from "../model/net";
 import type { Dnat, FlowRule, RouterPlan } from "../model/network/router";
 import { generatedHeader } from "./header";
-import { addr, block, inputPrologue, printNft, quote, type NftBlock, type NftNode } from "./nft";
+import { addr, block, inputPrologue, ipv6Drop, printNft, quote, type NftBlock, type NftNode } from "./nft";
 
 /** Name of the one table this ruleset owns. */
 const NFT_TABLE = "homelab";
@@ -32,8 +33,10 @@ const NFT_TABLE = "homelab";
  * names are an interface: the twin reads them to prove a drop happened.
  */
 export const NFT_DROP_COUNTERS = {
+  drop_input_ipv6: "input: IPv6 from any interface but loopback (the lab is IPv4 only)",
   drop_input_invalid: "input: packets conntrack calls invalid",
   drop_input: "input: anything not allowed to reach the router itself",
+  drop_forward_ipv6: "forward: every IPv6 packet (the lab is IPv4 only; IPv6 forwarding is off too)",
   drop_forward_invalid: "forward: packets conntrack calls invalid",
   drop_forward: "forward: neither LAN->WAN nor WAN->LAN, or not allowed",
   drop_spoofed: "LAN->WAN: source outside the LAN subnet",
@@ -230,7 +233,7 @@ function rulesetChains(router: RouterPlan, outSets: readonly RuleElement[][], in
   const lookup = (name: string) => `ip saddr . ip daddr . meta l4proto . th dport @${name}`;
   return [
     block("chain input", [
-      ...inputPrologue(drop("drop_input_invalid")),
+      ...inputPrologue({ invalid: drop("drop_input_invalid"), ipv6: drop("drop_input_ipv6") }),
       `iifname ${lan} udp dport 67 accept comment "DHCP from the LAN"`,
       // The router's sshd also listens on the LAN address only; the WAN port 22 belongs to the jump host's DNAT.
       `iifname ${lan} ip saddr ${router.jumpAddress} ip daddr ${router.lan.address} tcp dport 22 accept comment "SSH only from the jump host"`,
@@ -239,6 +242,8 @@ function rulesetChains(router: RouterPlan, outSets: readonly RuleElement[][], in
     "",
     block("chain forward", [
       "type filter hook forward priority filter; policy drop;",
+      // First: the lookups below match `ip` fields only, so the final accept would pass IPv6.
+      ...ipv6Drop(drop("drop_forward_ipv6")),
       "ct state established,related accept",
       `ct state invalid ${drop("drop_forward_invalid")}`,
       // Matching the destination too means a DNAT this table did not make gains nothing.

@@ -23,8 +23,21 @@ const APPLY_INSTALL_PATHS = {
   "authorized_keys.d": AUTHORIZED_KEYS_DIR,
 } as const;
 
-/** The sysctl file apply.sh writes so forwarding survives a reboot. */
+/** The sysctl file apply.sh writes so the router's kernel settings survive a reboot. */
 const APPLY_SYSCTL_FILE = "/etc/sysctl.d/90-homelab-router.conf";
+
+/**
+ * The kernel settings of every router, in the order apply.sh sets them (after the ruleset is
+ * loaded) and writes them to its sysctl file: IPv6 off first, since the lab is IPv4 only and
+ * the ruleset drops IPv6 anyway (render/nft.ts, `ipv6Drop`), then IPv4 forwarding last.
+ * `all.disable_ipv6` takes every existing interface's address away, `default` every later one.
+ */
+export const ROUTER_SYSCTLS = [
+  { key: "net.ipv6.conf.all.forwarding", value: 0, why: "IPv6 is never forwarded" },
+  { key: "net.ipv6.conf.all.disable_ipv6", value: 1, why: "no interface has an IPv6 address" },
+  { key: "net.ipv6.conf.default.disable_ipv6", value: 1, why: "nor does one that appears later" },
+  { key: "net.ipv4.ip_forward", value: 1, why: "a router forwards IPv4, once its ruleset is live" },
+] as const;
 
 /** The part of the script that comes from the plan. Everything else is the same for every router. */
 function routerFacts(router: RouterPlan): ShellFact[] {
@@ -48,6 +61,11 @@ function routerFacts(router: RouterPlan): ShellFact[] {
     },
     { name: "KEYS_DIR", value: APPLY_INSTALL_PATHS["authorized_keys.d"] },
     { name: "SYSCTL_FILE", value: APPLY_SYSCTL_FILE },
+    {
+      name: "SYSCTLS",
+      comment: "Kernel settings, set in this order after the ruleset is loaded: '<key>=<value>'.",
+      value: ROUTER_SYSCTLS.map((s) => ({ value: `${s.key}=${s.value}`, comment: s.why })),
+    },
   ];
 }
 

@@ -6,6 +6,7 @@ import * as path from "path";
 import { planSshAccess } from "../../model/network/ssh";
 import { APPLY_EXIT } from "../../render/apply-common";
 import { filesUnder } from "../../render/files";
+import { ROUTER_SYSCTLS } from "../../render/router-apply";
 import { renderSegmentFiles, ROUTER_DIR } from "../../render/segment";
 import { requirePrograms, requireTools } from "../support/checkers";
 import { NFT_SYNTAX_ERROR } from "../support/fixtures";
@@ -183,7 +184,10 @@ describe("apply.sh in a network namespace", () => {
     expect(fs.readdirSync(path.join(tmp, "root", "etc/ssh/authorized_keys.d")).sort()).toEqual(keys);
     const routes = inNs(NS.router, ["ip", "-4", "route", "show"]).stdout;
     for (const r of router.routes) expect(routes).toContain(`${r.to} via ${r.via} dev ${router.wan.iface}`);
-    expect(inNs(NS.router, ["cat", "/proc/sys/net/ipv4/ip_forward"]).stdout.trim()).toBe("1");
+    // Every kernel setting is live in the router's namespace and persisted: IPv6 off, IPv4 forwarding on.
+    const live = ROUTER_SYSCTLS.map((s) => `${s.key}=${inNs(NS.router, ["cat", `/proc/sys/${s.key.replace(/\./g, "/")}`]).stdout.trim()}`);
+    expect(live).toEqual(ROUTER_SYSCTLS.map((s) => `${s.key}=${s.value}`));
+    expect(installed("etc/sysctl.d/90-homelab-router.conf").split("\n").filter((l) => l && !l.startsWith("#"))).toEqual(live);
     // No watchdog is left: only the stand-in sshd runs in the router's namespace.
     expect(run(["ip", "netns", "pids", NS.router]).stdout.trim().split(/\s+/)).toHaveLength(1);
   });

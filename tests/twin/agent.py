@@ -111,16 +111,22 @@ def serve_tcp_conn(conn, peer, name, port, tls):
             pass
 
 
+def family(address):
+    """The socket family of an address: the twin is IPv4, except where a test turns IPv6 on."""
+    return socket.AF_INET6 if ":" in address else socket.AF_INET
+
+
 def accept_loop(sock, name, port, tls):
     while True:
-        conn, (peer, _) = sock.accept()
+        conn, peer_address = sock.accept()
+        peer = peer_address[0]
         threading.Thread(target=serve_tcp_conn, args=(conn, peer, name, port, tls), daemon=True).start()
 
 
 def udp_loop(sock, name, port):
     while True:
-        data, (peer, pport) = sock.recvfrom(65535)
-        sock.sendto(f"{name} {port}/udp from {peer}\n".encode(), (peer, pport))
+        data, peer_address = sock.recvfrom(65535)
+        sock.sendto(f"{name} {port}/udp from {peer_address[0]}\n".encode(), peer_address)
 
 
 def serve(config):
@@ -132,13 +138,13 @@ def serve(config):
     for h in config["hosts"]:
         enter(h["ns"])
         for port in h.get("tcp", []):
-            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            s = socket.socket(family(h["address"]), socket.SOCK_STREAM)
             s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             s.bind((h["address"], port))
             s.listen(64)
             threads.append(threading.Thread(target=accept_loop, args=(s, h["name"], port, tls), daemon=True))
         for port in h.get("udp", []):
-            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            s = socket.socket(family(h["address"]), socket.SOCK_DGRAM)
             s.bind((h["address"], port))
             threads.append(threading.Thread(target=udp_loop, args=(s, h["name"], port), daemon=True))
     for t in threads:
@@ -343,7 +349,7 @@ def probe(probes):
                 sockets.append(s)
                 continue
             else:
-                s = socket.socket(socket.AF_INET, socket.SOCK_STREAM if p["proto"] == "tcp" else socket.SOCK_DGRAM)
+                s = socket.socket(family(p["dst"]), socket.SOCK_STREAM if p["proto"] == "tcp" else socket.SOCK_DGRAM)
             s.bind((p["src"], 0))
             sockets.append(s)
         except OSError as e:

@@ -1,4 +1,4 @@
-// Proves that the rendered router rulesets, DMZ dnsmasq/nginx/chrony/host firewall and jump hosts' sshd/host firewall, loaded unchanged into the real programs in a namespace rebuild of the reference lab, meet a hand-written allow/deny intent table (each drop proven by timeout, control and counter), serve DNS, HTTPS and streams end to end, allow SSH only through the jump hosts, and that apply.sh's commit-confirm really keeps, rolls back and refuses releases; does not prove hardware, NixOS/Talos/Proxmox themselves, IPv6, the systemd restarts apply.sh skips here (HOMELAB_SERVICES=none), or anything the plan does not render (ordinary hosts' sshd_config is rendered here with the router's policy).
+// Proves that the rendered router rulesets, DMZ dnsmasq/nginx/chrony/host firewall and jump hosts' sshd/host firewall, loaded unchanged into the real programs in a namespace rebuild of the reference lab, meet a hand-written allow/deny intent table (each drop proven by timeout, control and counter), serve DNS, HTTPS and streams end to end, allow SSH only through the jump hosts, and that apply.sh's commit-confirm really keeps, rolls back and refuses releases; that IPv6 turned on by mistake is still dropped and counted by the router; does not prove hardware, NixOS/Talos/Proxmox themselves, the systemd restarts apply.sh skips here (HOMELAB_SERVICES=none), or anything the plan does not render (ordinary hosts' sshd_config is rendered here with the router's policy).
 import * as fs from "fs";
 import * as path from "path";
 import { APPLY_EXIT } from "../../render/apply-common";
@@ -6,6 +6,7 @@ import { NFT_SYNTAX_ERROR } from "../support/fixtures";
 import { run, sleep, waitFor, type Run } from "../support/proc";
 import { LAB_VLAN } from "../support/variants";
 import { checkIntent, formatFailures, INTENT, rowId, type IntentRow } from "./intent";
+import { turnIpv6On, V6 } from "./ipv6";
 import { APPLY_SEGMENT, CHRONY_CLIENT, readHostState, INTERNET, findLeftovers, TEST_CREDENTIALS, TWIN_HOSTS, Twin } from "./twin";
 
 const timings: string[] = [];
@@ -811,6 +812,47 @@ describe("a broken ruleset is reported, naming the row (the check itself, not th
     const { failures } = await checkIntent(twin, rows());
     expect(failures).toEqual([]);
   }, 30000);
+});
+
+describe("IPv6 turned on by mistake: the router still drops it, and counts", () => {
+  test(
+    "the agent cannot reach an SSH port in the DMZ over IPv6 through a router forwarding IPv6; the same link still works",
+    () =>
+      explained(["sandbox-fw"], async () => {
+        const { undo } = await turnIpv6On(twin);
+        const stop = await twin
+          .serveMore("ipv6", [
+            { ns: twin.node("dmz/admin").ns, name: "dmz/admin", address: V6.admin, tcp: [22], udp: [] },
+            { ns: twin.node("sandbox/games").ns, name: "sandbox/games", address: V6.games, tcp: [22], udp: [] },
+          ])
+          .catch(async (e: unknown) => {
+            await undo();
+            throw e;
+          });
+        try {
+          const agent = twin.node("sandbox/agent").ns;
+          const probe = (id: string, dst: string, timeout: number) =>
+            ({ id, ns: agent, src: V6.agent, dst, port: 22, proto: "tcp", kind: "banner", timeout }) as const;
+          const before = await twin.readDropCounters();
+          // One SYN across the router (0.9 s, below the first retransmit), and the same-link control.
+          const [across, sameLink] = await twin.probe([probe("across", V6.admin, 0.9), probe("same link", V6.games, 2)]);
+          const after = await twin.readDropCounters();
+          const moved = (c: string) => (after.get(`sandbox-fw ${c}`) ?? NaN) - (before.get(`sandbox-fw ${c}`) ?? 0);
+          expect({ sameLink: sameLink!.outcome, text: sameLink!.text }).toEqual({
+            sameLink: "reply",
+            text: `sandbox/games 22/tcp from ${V6.agent}`,
+          });
+          expect({ across: across!.outcome, dropForwardIpv6: moved("drop_forward_ipv6") }).toEqual({
+            across: "timeout",
+            dropForwardIpv6: 1,
+          });
+        } finally {
+          await stop();
+          await undo();
+        }
+      }),
+    20000,
+  );
 });
 
 describe("hygiene", () => {

@@ -1104,6 +1104,31 @@ export class Twin {
     return counters;
   }
 
+  /**
+   * Serve more hosts' ports (agent.py serve), for a test that adds addresses of its own (IPv6
+   * turned on by mistake). Resolves once every socket is bound; the returned function stops
+   * this server (by its PID, inside the twin).
+   */
+  async serveMore(name: string, hosts: ServeConfig["hosts"]): Promise<() => Promise<void>> {
+    const config = path.join(this.dir, `serve-${name}.json`);
+    const log = path.join(this.dir, "logs", `serve-${name}.log`);
+    fs.writeFileSync(config, JSON.stringify({ hosts }));
+    const pid = (await this.sh(`setsid python3 ${q(AGENT)} serve ${q(config)} </dev/null >${q(log)} 2>&1 & echo $!`)).stdout.trim();
+    if (!/^\d+$/.test(pid)) throw new Error(`twin: starting the ${name} server printed ${JSON.stringify(pid)}`);
+    const stop = async () => {
+      await this.sh(`kill ${pid} 2>/dev/null || true`);
+    };
+    try {
+      await waitFor(`the ${name} server`, 5000, () => fs.existsSync(log) && fs.readFileSync(log, "utf8").includes("ready"), {
+        detail: () => (fs.existsSync(log) ? fs.readFileSync(log, "utf8") : "(no log)"),
+      });
+    } catch (e) {
+      await stop();
+      throw e;
+    }
+    return stop;
+  }
+
   /** `nft list ruleset` and the counters of one router (or host firewall): for failure messages. */
   async dumpFirewall(owner: string): Promise<string> {
     const ns = this.routers.get(owner) ?? this.hostFirewalls.get(owner);

@@ -183,7 +183,7 @@ describe("nftables ruleset", () => {
       .flatMap(([, lines]) => lines.filter((l) => / drop$/.test(l)));
     expect(drops.length).toBeGreaterThanOrEqual(6);
     for (const d of drops) {
-      const m = /counter name "([a-z_]+)" drop$/.exec(d);
+      const m = /counter name "([a-z0-9_]+)" drop$/.exec(d);
       expect(m).not.toBeNull();
       expect(declared).toContain(m![1]);
       expect(Object.keys(NFT_DROP_COUNTERS)).toContain(m![1]);

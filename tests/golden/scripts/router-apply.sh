@@ -50,8 +50,8 @@ check_paths() {
 # Environment, so the same script runs in a test network namespace without touching the host:
 # HOMELAB_ROOT prefixes every installed path (default empty, i.e. /), HOMELAB_STATE is where
 # snapshots and markers live (default $HOMELAB_ROOT$STATE_DIR), HOMELAB_SERVICES=none skips the
-# dnsmasq restart and sshd reload (default systemd). The ruleset, routes and ip_forward always act
-# on the network namespace the script runs in.
+# dnsmasq restart and sshd reload (default systemd). The ruleset, routes and SYSCTLS (IPv4
+# forwarding, IPv6 off) always act on the network namespace the script runs in.
 #
 # The watchdog is armed BEFORE anything is installed: if the SSH session dies half-way, the box
 # still restores itself. It runs detached (systemd-run when systemd manages services, else
@@ -151,7 +151,7 @@ snapshot() {
   rm -rf "$snap"
   mkdir -p "$snap/files"
   nft list ruleset >"$snap/ruleset.nft"
-  cat /proc/sys/net/ipv4/ip_forward >"$snap/ip_forward"
+  read_sysctls >"$snap/sysctls"
   : >"$snap/absent"
   for rel in "${MANAGED[@]}"; do
     if [[ -e $ROOT$rel ]]; then
@@ -197,12 +197,35 @@ restore() {
     ip -4 route replace "${kept[@]}" || failed=1
   done <"$snap/routes"
   if [[ -f $snap/managed-routes ]]; then cp "$snap/managed-routes" "$STATE/routes" || failed=1; else rm -f "$STATE/routes"; fi
-  cat "$snap/ip_forward" >/proc/sys/net/ipv4/ip_forward || failed=1
+  write_sysctls <"$snap/sysctls" || failed=1
   reload_services || failed=1
   return "$failed"
 }
 
 # --- (c) install -----------------------------------------------------------------------------------
+# SYSCTLS as they are now, '<key>=<value>' per line; a key this kernel lacks (IPv6 compiled
+# out or disabled at boot) is left out: there is nothing to set or restore.
+read_sysctls() {
+  local entry key
+  for entry in "${SYSCTLS[@]}"; do
+    key=${entry%%=*}
+    if [[ -e /proc/sys/${key//.//} ]]; then printf '%s=%s\n' "$key" "$(<"/proc/sys/${key//.//}")"; fi
+  done
+}
+
+# Set '<key>=<value>' lines from stdin, in order, in this network namespace.
+write_sysctls() {
+  local line key
+  while IFS= read -r line; do
+    key=${line%%=*}
+    if [[ ! -e /proc/sys/${key//.//} ]]; then
+      say "$key is not in this kernel; nothing to set"
+      continue
+    fi
+    printf '%s\n' "${line#*=}" >"/proc/sys/${key//.//}" || return 1
+  done
+}
+
 reload_services() {
   if [[ $SERVICES == none ]]; then
     say "HOMELAB_SERVICES=none: dnsmasq and sshd are not restarted"
@@ -261,14 +284,14 @@ install_release() {
     install_file "$RELEASE_DIR/${entry%%:*}" "$ROOT${entry#*:}" 0644 || return 1
   done
   install_keys || return 1
-  printf '# Written by apply.sh of %s: a router forwards.\nnet.ipv4.ip_forward = 1\n' "$ROUTER" >"$STATE/sysctl.tmp" || return 1
+  { printf '# Written by apply.sh of %s: IPv6 off, IPv4 forwarding on.\n' "$ROUTER" && printf '%s\n' "${SYSCTLS[@]}"; } >"$STATE/sysctl.tmp" || return 1
   install_file "$STATE/sysctl.tmp" "$ROOT$SYSCTL_FILE" 0644 || return 1
   rm -f "$STATE/sysctl.tmp"
   # One transaction: the whole new ruleset or, if nft refuses it, the old one untouched.
   nft -f "$ROOT/etc/nftables.conf" || return 1
   apply_routes || return 1
-  # Forwarding goes on only after the drop-by-default ruleset is live.
-  echo 1 >/proc/sys/net/ipv4/ip_forward || return 1
+  # Forwarding goes on only after the drop-by-default ruleset is live (it is the last setting).
+  printf '%s\n' "${SYSCTLS[@]}" | write_sysctls || return 1
   reload_services || return 1
 }
 

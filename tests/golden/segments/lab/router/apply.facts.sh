@@ -23,6 +23,13 @@ INSTALL=(
 )
 KEYS_DIR='/etc/ssh/authorized_keys.d'
 SYSCTL_FILE='/etc/sysctl.d/90-homelab-router.conf'
+# Kernel settings, set in this order after the ruleset is loaded: '<key>=<value>'.
+SYSCTLS=(
+  'net.ipv6.conf.all.forwarding=0'  # IPv6 is never forwarded
+  'net.ipv6.conf.all.disable_ipv6=1'  # no interface has an IPv6 address
+  'net.ipv6.conf.default.disable_ipv6=1'  # nor does one that appears later
+  'net.ipv4.ip_forward=1'  # a router forwards IPv4, once its ruleset is live
+)
 # The commit-confirm protocol (render/apply-common.ts).
 STATE_DIR='/var/lib/homelab'
 EXIT_USAGE=2

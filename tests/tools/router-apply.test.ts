@@ -187,7 +187,11 @@ describe("apply.sh in a network namespace", () => {
     // Every kernel setting is live in the router's namespace and persisted: IPv6 off, IPv4 forwarding on.
     const live = ROUTER_SYSCTLS.map((s) => `${s.key}=${inNs(NS.router, ["cat", `/proc/sys/${s.key.replace(/\./g, "/")}`]).stdout.trim()}`);
     expect(live).toEqual(ROUTER_SYSCTLS.map((s) => `${s.key}=${s.value}`));
-    expect(installed("etc/sysctl.d/90-homelab-router.conf").split("\n").filter((l) => l && !l.startsWith("#"))).toEqual(live);
+    expect(
+      installed("etc/sysctl.d/90-homelab-router.conf")
+        .split("\n")
+        .filter((l) => l && !l.startsWith("#")),
+    ).toEqual(live);
     // No watchdog is left: only the stand-in sshd runs in the router's namespace.
     expect(run(["ip", "netns", "pids", NS.router]).stdout.trim().split(/\s+/)).toHaveLength(1);
   });

@@ -8,7 +8,22 @@
  */
 import { z } from "zod";
 import { Proxmox } from "./compute/schema";
-import { Admin, Dhcp, Dmz, Flow, Host, Nas, RouterHardware, SegmentRouter, Service, Ssh, Storage, Switch, Trust } from "./network/schema";
+import {
+  Admin,
+  Dhcp,
+  Dmz,
+  Egress,
+  Flow,
+  Host,
+  Nas,
+  RouterHardware,
+  SegmentRouter,
+  Service,
+  Ssh,
+  Storage,
+  Switch,
+  Trust,
+} from "./network/schema";
 import { CidrText, Name, obj } from "./schema-kit";
 import { checkedString, pattern, stackPrefixVerdict, timeZoneVerdict } from "./values";
 import { Talos } from "./talos/schema";
@@ -47,6 +62,11 @@ export const SegmentFile = obj({
   subnet: CidrText,
   /** Hosts may reach the internet through the router (masqueraded). @default true */
   internet: z.boolean().default(true),
+  /**
+   * Internet-bound traffic goes only to these destinations instead of the whole internet.
+   * @default undefined: the whole internet (for an untrusted segment, minus the edge router and non-public ranges)
+   */
+  egress: Egress.optional(),
   router: SegmentRouter,
   dhcp: Dhcp,
   /** The host id of the segment's jump host. */

@@ -16,13 +16,14 @@
  *   admins' workstations; anything else addressed to the WAN address hits input's drop;
  * - forward: DNATed traffic only to the translated destinations; LAN -> lab networks only
  *   as the plan's `outbound` rules say, WAN -> LAN only as `inbound` says; LAN -> internet
- *   iff `router.internet`, masqueraded;
+ *   as `router.egress` says, masqueraded, minus an untrusted segment's guard (render/nft-egress.ts);
  * - every drop path counts into a named counter, so tests and the twin can prove a drop.
  */
 import { comparePorts, type Proto } from "../model/lab";
 import { compareCidr, compareIp, type Cidr } from "../model/net";
 import type { Dnat, FlowRule, RouterPlan } from "../model/network/router";
 import { generatedHeader } from "./header";
+import { EGRESS_DROP_COUNTERS, egressGuardFirst, egressSets, egressVerdict, hasEgressCounter, type EgressDropCounter } from "./nft-egress";
 import { addr, block, inputPrologue, ipv6Drop, printNft, quote, type NftBlock, type NftNode } from "./nft";
 
 /** Name of the one table this ruleset owns. */
@@ -41,7 +42,7 @@ export const NFT_DROP_COUNTERS = {
   drop_forward: "forward: neither LAN->WAN nor WAN->LAN, or not allowed",
   drop_spoofed: "LAN->WAN: source outside the LAN subnet",
   drop_outbound_lab: "LAN->WAN: lab-bound traffic no outbound flow allows",
-  drop_internet: "LAN->WAN: internet-bound traffic from a segment without internet",
+  ...EGRESS_DROP_COUNTERS,
   drop_inbound: "WAN->LAN: traffic no inbound flow allows",
 } as const;
 
@@ -205,6 +206,7 @@ function rulesetSets(
     "",
     ...outSets.flatMap((g, i) => [ruleSet(setName("outbound", i), "LAN->WAN lab-bound: saddr . daddr . proto . port", g), ""]),
     ...inSets.flatMap((g, i) => [ruleSet(setName("inbound", i), "WAN->LAN: saddr . daddr . proto . port", g), ""]),
+    ...egressSets(router),
     block("map dnat_to", [
       "type ipv4_addr . inet_proto . inet_service : ipv4_addr . inet_service",
       "flags interval",
@@ -255,9 +257,10 @@ function rulesetChains(router: RouterPlan, outSets: readonly RuleElement[][], in
     "",
     block("chain lan_to_wan", [
       `ip saddr != ${addr(router.lan.subnet)} ${drop("drop_spoofed")}`,
+      ...egressGuardFirst(router, drop),
       ...outSets.map((_g, i) => `ip daddr @lab_nets ${lookup(setName("outbound", i))} accept`),
       `ip daddr @lab_nets ${drop("drop_outbound_lab")}`,
-      router.internet ? `accept comment "the internet, masqueraded"` : drop("drop_internet"),
+      ...egressVerdict(router, drop),
     ]),
     "",
     block("chain wan_to_lan", [...inSets.map((_g, i) => `${lookup(setName("inbound", i))} accept`), drop("drop_inbound")]),
@@ -271,7 +274,7 @@ function rulesetChains(router: RouterPlan, outSets: readonly RuleElement[][], in
     block("chain postrouting", [
       "type nat hook postrouting priority srcnat; policy accept;",
       // Lab networks route to each other unmasqueraded, so every firewall sees real sources.
-      ...(router.internet ? [`oifname ${wan} ip daddr != @lab_nets masquerade`] : []),
+      ...(router.egress.kind !== "none" ? [`oifname ${wan} ip daddr != @lab_nets masquerade`] : []),
     ]),
   ];
 }
@@ -281,7 +284,7 @@ function routerRuleset(router: RouterPlan): NftNode[] {
   const outSets = ruleGroups(router.outbound);
   const inSets = ruleGroups(router.inbound);
   const counters = (Object.keys(NFT_DROP_COUNTERS) as NftDropCounter[])
-    .filter((c) => c !== "drop_internet" || !router.internet)
+    .filter((c) => !(c in EGRESS_DROP_COUNTERS) || hasEgressCounter(router, c as EgressDropCounter))
     .map((c) => block(`counter ${c}`, [`comment ${quote(NFT_DROP_COUNTERS[c])}`]));
   const sets = rulesetSets(router, outSets, inSets, dnatEntries(router.dnat));
   const chains = rulesetChains(router, outSets, inSets);

@@ -1,6 +1,7 @@
 /** The network domain: segments, addressing, the DMZ, flows, routers and SSH access. */
 import type { Domain } from "../rule";
 import { addressesInNetwork, addressesUnique, dhcpPool, subnetsDisjoint } from "./rules/addresses";
+import { egressAllowlist } from "./rules/egress";
 import { flowsTargets, storageTargets, untrustedReasons } from "./rules/flows";
 import { macsUnique, namesUnique } from "./rules/names";
 import { refsDmzSegments, refsHardwareSegments, refsRouters } from "./rules/refs";
@@ -29,6 +30,7 @@ export const network: Domain = {
     flowsTargets,
     storageTargets,
     untrustedReasons,
+    egressAllowlist,
     refsRouters,
     refsHardwareSegments,
     refsDmzSegments,

@@ -3,6 +3,7 @@ import { unreachable } from "../unreachable";
 import { hostFqdn, type Lab, type Proto, type Segment, segmentList } from "../lab";
 import { Cidr, compareIp } from "../net";
 import { compareText } from "../order";
+import { type EgressGuard, planEgress, planEgressGuard, type RouterEgress } from "./egress";
 import { type Endpoint, type Flow, zoneKind } from "./flows";
 import { segmentHosts } from "./hosts";
 import { parseIface } from "./interface";
@@ -65,8 +66,10 @@ export interface RouterPlan {
   readonly routes: readonly { readonly to: Cidr; readonly via: string; readonly segment: string }[];
   /** Every network of the lab (DMZ and all segments): lab-bound traffic is checked against the flows, the rest is internet. */
   readonly labNets: readonly Cidr[];
-  /** Hosts may reach the internet (masqueraded). */
-  readonly internet: boolean;
+  /** Where internet-bound traffic may go (masqueraded): nowhere, the internet, or an allowlist. */
+  readonly egress: RouterEgress;
+  /** Untrusted segments only: the edge router and non-public ranges, which are never "the internet". */
+  readonly guard: EgressGuard;
   /** Forwarded from WAN to LAN (other segments or the DMZ into this one), not by DNAT. */
   readonly inbound: readonly FlowRule[];
   /** Forwarded from LAN to WAN towards lab networks. */
@@ -207,7 +210,8 @@ export function planRouter(lab: Lab, seg: Segment, flows: readonly Flow[]): Rout
     lan: { ...routerIface(hw.lanInterface, seg.router.lanAddress), subnet: seg.subnet },
     routes: segs.filter((s) => s.name !== seg.name).map((s) => ({ to: s.subnet, via: s.router.wanAddress, segment: s.name })),
     labNets,
-    internet: seg.internet,
+    egress: planEgress(seg.internet, seg.egress),
+    guard: planEgressGuard(seg.trust, lab.dmz.gateway),
     inbound: dedupe(inbound).sort(byRule),
     outbound: dedupe(outbound).sort(byRule),
     dnat: mergeDnat(dnat),

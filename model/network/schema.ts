@@ -6,7 +6,8 @@
 import { z } from "zod";
 import { Vm } from "../compute/schema";
 import { CidrText, IfaceName, Ipv4, Mac, Name, Port, PortProto, Reason, SshPublicKey, obj, unionError } from "../schema-kit";
-import { pattern } from "../values";
+import { checkedString, pattern } from "../values";
+import { egressTargetVerdict } from "./egress";
 
 export const Switch = obj({
   description: z.string(),
@@ -220,6 +221,18 @@ export const Flow = obj({
   /** `<segment>` (its whole subnet), `<segment>/<host>`, or `dmz`. */
   to: z.string(),
   ports: z.array(PortProto).min(1),
+  reason: Reason,
+});
+
+/**
+ * A segment's internet narrowed to an allowlist (model/network/egress.ts): internet-bound
+ * traffic reaches only these destinations, each an address or network, optionally with one port.
+ */
+export const Egress = obj({
+  allow: z.array(checkedString(egressTargetVerdict)).min(1, {
+    error: "must list at least one destination; a segment that needs none sets internet: false instead",
+  }),
+  /** Why the segment needs exactly these destinations. */
   reason: Reason,
 });
 

@@ -204,6 +204,12 @@ const BATCHES: Record<"a" | "b", readonly Breakage[]> = {
       file: "Pulumi.internal.yaml",
       path: "homelab:segment.hosts.jump.os",
     },
+    {
+      rule: "egress.allowlist",
+      edit: (f) => (segOf(f, "lab").egress = { allow: ["10.10.0.5:3306/tcp"], reason: "Reach the database over the internet path" }),
+      file: "Pulumi.lab.yaml",
+      path: "homelab:segment.egress.allow[0]",
+    },
   ],
 };
 

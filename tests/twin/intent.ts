@@ -684,7 +684,6 @@ export const INTENT: readonly IntentRow[] = [
     ["lab/mirror-1", "22/tcp"],
     ["lab/mirror-2", "80/tcp"],
     ["dmz/admin", "22/tcp"],
-    ["edge/isp", "80/tcp"],
     ["dmz/infra", "22/tcp"],
     ["internal-fw", "22/tcp"],
   ].map(([to, port]): IntentRow => ({
@@ -694,6 +693,29 @@ export const INTENT: readonly IntentRow[] = [
     expect: drop("sandbox-fw drop_outbound_lab", C.agentToMirror),
     why: "the sandbox reaches nothing of the lab but its flows",
   })),
+  // "The internet" from the sandbox is not everything outside the lab: never the edge router
+  // (dropped before any flow), never a non-public range beyond the edge.
+  {
+    from: "sandbox/agent",
+    to: "edge/isp",
+    port: "80/tcp",
+    expect: drop("sandbox-fw drop_edge", C.agentToMirror),
+    why: "the ISP router's admin page is off limits to an untrusted segment",
+  },
+  ...["edge/private", "edge/cgnat"].map((to): IntentRow => ({
+    from: "sandbox/agent",
+    to,
+    port: "80/tcp",
+    expect: drop("sandbox-fw drop_non_public", C.agentToMirror),
+    why: "private and CGNAT networks beyond the edge are not the internet",
+  })),
+  {
+    from: "lab/mirror-2",
+    to: "edge/private",
+    port: "80/tcp",
+    expect: reply("edge/private", "lab-fw"),
+    why: "a trusted segment keeps the whole internet, private networks beyond the edge included",
+  },
   {
     from: "sandbox/games",
     to: "lab/mirror-1",

@@ -1,13 +1,27 @@
 // Proves that the rendered router rulesets, DMZ dnsmasq/nginx/chrony/host firewall and jump hosts' sshd/host firewall, loaded unchanged into the real programs in a namespace rebuild of the reference lab, meet a hand-written allow/deny intent table (each drop proven by timeout, control and counter), serve DNS, HTTPS and streams end to end, allow SSH only through the jump hosts, and that apply.sh's commit-confirm really keeps, rolls back and refuses releases; that IPv6 turned on by mistake is still dropped and counted by the router; does not prove hardware, NixOS/Talos/Proxmox themselves, the systemd restarts apply.sh skips here (HOMELAB_SERVICES=none), or anything the plan does not render (ordinary hosts' sshd_config is rendered here with the router's policy).
 import * as fs from "fs";
 import * as path from "path";
+import { planLab } from "../../model/plan";
+import { validateLab } from "../../model/validate";
 import { APPLY_EXIT } from "../../render/apply-common";
+import { renderRouterNftables } from "../../render/nftables";
 import { NFT_SYNTAX_ERROR } from "../support/fixtures";
+import { parseFiles, referenceFiles, segOf } from "../support/lab";
 import { run, sleep, waitFor, type Run } from "../support/proc";
-import { LAB_VLAN } from "../support/variants";
+import { LAB_VLAN, vlanSegment } from "../support/variants";
 import { checkIntent, formatFailures, INTENT, rowId, type IntentRow } from "./intent";
 import { turnIpv6On, V6 } from "./ipv6";
-import { APPLY_SEGMENT, CHRONY_CLIENT, readHostState, INTERNET, findLeftovers, TEST_CREDENTIALS, TWIN_HOSTS, Twin } from "./twin";
+import {
+  APPLY_SEGMENT,
+  BEYOND_EDGE,
+  CHRONY_CLIENT,
+  readHostState,
+  INTERNET,
+  findLeftovers,
+  TEST_CREDENTIALS,
+  TWIN_HOSTS,
+  Twin,
+} from "./twin";
 
 const timings: string[] = [];
 const t0 = Date.now();
@@ -849,6 +863,50 @@ describe("IPv6 turned on by mistake: the router still drops it, and counts", () 
         } finally {
           await stop();
           await undo();
+        }
+      }),
+    20000,
+  );
+});
+
+describe("an egress allowlist on the sandbox: only the listed destination passes", () => {
+  test(
+    "with egress.allow [the internet host's 80/tcp], its 443/tcp and the private network beyond the edge are dropped and counted",
+    () =>
+      explained(["sandbox-fw"], async () => {
+        // The twin's lab (the reference lab with its VLAN variant) with one change, planned and rendered as the plan does.
+        const files = referenceFiles();
+        vlanSegment(files);
+        segOf(files, "sandbox").egress = { allow: [`${INTERNET}:80/tcp`], reason: "The twin's one allowed internet destination" };
+        const lab = parseFiles(files).lab!;
+        expect(validateLab(lab)).toEqual([]);
+        const fw = twin.routerNs("sandbox-fw");
+        const file = path.join(twin.dir, "egress-allowlist.nft");
+        fs.writeFileSync(file, renderRouterNftables(planLab(lab).segments["sandbox"]!.router));
+        await twin.must(fw, ["nft", "-f", file]);
+        try {
+          const agent = twin.node("sandbox/agent");
+          const probe = (id: string, dst: string, port: number, timeout: number) =>
+            ({ id, ns: agent.ns, src: agent.address, dst, port, proto: "tcp", kind: "line", timeout }) as const;
+          const before = await twin.readDropCounters();
+          const results = await twin.probe([
+            probe("listed", INTERNET, 80, 2),
+            probe("same host, other port", INTERNET, 443, 0.9),
+            probe("private beyond the edge", BEYOND_EDGE["edge/private"], 80, 0.9),
+          ]);
+          const after = await twin.readDropCounters();
+          const moved = (c: string) => (after.get(`sandbox-fw ${c}`) ?? NaN) - (before.get(`sandbox-fw ${c}`) ?? 0);
+          expect(results.map((r) => `${r.id}: ${r.outcome === "reply" ? r.text.split(" from ")[0] : r.outcome}`)).toEqual([
+            "listed: edge/internet 80/tcp",
+            "same host, other port: timeout",
+            "private beyond the edge: timeout",
+          ]);
+          expect({ drop_egress: moved("drop_egress"), drop_non_public: moved("drop_non_public") }).toEqual({
+            drop_egress: 1,
+            drop_non_public: 1,
+          });
+        } finally {
+          await twin.must(fw, ["nft", "-f", twin.planFile("sandbox/router/nftables.conf")]);
         }
       }),
     20000,

@@ -102,7 +102,6 @@ export interface SegmentJson {
     readonly lan: RouterIfaceJson;
     readonly routes: readonly RouteJson[];
     readonly jumpAddress: string;
-    readonly internet: boolean;
   };
   readonly jumpHost: HostJson;
   readonly hosts: readonly HostJson[];
@@ -149,6 +148,11 @@ export const TWIN_HOSTS: Readonly<Record<string, { readonly hosts: readonly stri
 export const TALOS_API = 50000;
 /** The edge namespace's "internet" address (TEST-NET-3): a client or server out on the internet. */
 export const INTERNET = "203.0.113.10";
+/**
+ * Addresses beyond the edge that are not the internet, each a local address of the edge
+ * namespace with a web server: another private network (RFC 1918) and the ISP's CGNAT space.
+ */
+export const BEYOND_EDGE = { "edge/private": "172.16.0.10", "edge/cgnat": "100.64.1.1" } as const;
 /** The segment host that runs a chronyd client (renderChronyClient) against the DMZ server. */
 export const CHRONY_CLIENT = "sandbox/games";
 /** The router the commit-confirm tests run apply.sh on (its sshd gets the sudo stand-in). */
@@ -403,6 +407,7 @@ export class Twin {
     const add = (id: string, ns: string, address: string) => nodes.set(id, { id, ns, address });
     add("edge/isp", `${P}-edge`, init.dmz.infra.gateway);
     add("edge/internet", `${P}-edge`, INTERNET);
+    for (const [id, address] of Object.entries(BEYOND_EDGE)) add(id, `${P}-edge`, address);
     add("dmz/infra", `${P}-infra`, init.dmz.infra.address);
     add("dmz/dns", `${P}-infra`, init.dmz.infra.serviceAddresses.dns);
     add("dmz/ntp", `${P}-infra`, init.dmz.infra.serviceAddresses.ntp);
@@ -764,6 +769,7 @@ export class Twin {
     const edge = this.node("edge/internet");
     hosts.push({ ns: edge.ns, name: "edge/internet", address: INTERNET, tcp: [80, 443], udp: [] });
     hosts.push({ ns: edge.ns, name: "edge/isp", address: this.node("edge/isp").address, tcp: [80], udp: [] });
+    for (const [name, address] of Object.entries(BEYOND_EDGE)) hosts.push({ ns: edge.ns, name, address, tcp: [80], udp: [] });
     // The infra host runs what its rendered configuration.nix runs, and nothing else: the
     // twin stands in an exporter only where the configuration enables one.
     const infraNix = fs.readFileSync(this.planFile("dmz/infra/configuration.nix"), "utf8");
@@ -897,7 +903,7 @@ export class Twin {
     const edge = this.node("edge/isp").ns;
     mkns(edge);
     plug("dmz", edge, hostIf, [`${this.dmz.infra.gateway}/${dmzPrefix}`]);
-    L.push(`ip -n ${edge} addr add ${INTERNET}/32 dev lo`);
+    for (const a of [INTERNET, ...Object.values(BEYOND_EDGE)]) L.push(`ip -n ${edge} addr add ${a}/32 dev lo`);
 
     // The infra host: its address and the DNS, NTP and proxy service addresses; the plan's routes.
     const infra = this.node("dmz/infra").ns;

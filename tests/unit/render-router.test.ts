@@ -234,7 +234,9 @@ describe("nftables ruleset", () => {
     expect(labDrop).toBeGreaterThan(0);
     // Every lookup comes before the lab drop, and the internet verdict after it.
     expect(l2w.findIndex((l) => l.includes("@outbound"))).toBeLessThan(labDrop);
-    expect(l2w[l2w.length - 1]).toBe(r.internet ? 'accept comment "the internet, masqueraded"' : 'counter name "drop_internet" drop');
+    // Every segment of the reference lab has the whole internet (tests/unit/egress.test.ts covers the rest).
+    expect(r.egress).toEqual({ kind: "internet" });
+    expect(l2w[l2w.length - 1]).toBe('accept comment "the internet, masqueraded"');
     const w2l = chain(p, "wan_to_lan");
     expect(w2l).toEqual(["ip saddr . ip daddr . meta l4proto . th dport @inbound accept", 'counter name "drop_inbound" drop']);
   });
@@ -307,7 +309,7 @@ describe("nftables ruleset", () => {
     [true, true],
     [false, false],
   ])("internet=%s: masquerade present is %s, and the internet verdict follows", (internet, masq) => {
-    const r: RouterPlan = { ...segment("sandbox").router, internet };
+    const r: RouterPlan = { ...segment("sandbox").router, egress: internet ? { kind: "internet" } : { kind: "none" } };
     const p = parseNft(renderRouterNftables(r));
     expect(chain(p, "postrouting").includes(`oifname "${r.wan.iface}" ip daddr != @lab_nets masquerade`)).toBe(masq);
     expect(p.blocks.has("table inet homelab/counter drop_internet")).toBe(!internet);

@@ -962,6 +962,26 @@ const CASES: readonly Case[] = [
     path: "homelab:segment.storage.files.reason",
     mentions: ["untrusted", "2049/tcp", "into internal", "add reason"],
   },
+  // egress.allowlist
+  {
+    name: "egress allowlist names a lab host",
+    rule: "egress.allowlist",
+    edit: (f) => (segOf(f, "sandbox").egress = { allow: ["203.0.113.10", "10.10.0.5:3306/tcp"], reason: "The agent needs the database" }),
+    file: "Pulumi.sandbox.yaml",
+    path: "homelab:segment.egress.allow[1]",
+    mentions: ["10.10.0.5/32", "segment internal (10.10.0.0/24)", "add a flow from sandbox"],
+  },
+  {
+    name: "egress allowlist with internet false",
+    rule: "egress.allowlist",
+    edit: (f) => {
+      segOf(f, "sandbox").internet = false;
+      segOf(f, "sandbox").egress = { allow: ["203.0.113.10"], reason: "The agent's one destination" };
+    },
+    file: "Pulumi.sandbox.yaml",
+    path: "homelab:segment.egress",
+    mentions: ["internet: false", "set internet: true"],
+  },
   // refs.routers
   {
     name: "unknown router box",

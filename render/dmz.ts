@@ -184,7 +184,7 @@ export function renderDmzFiles(plan: DmzPlan, sshAccess: SshAccess): RenderedFil
     dir: INFRA_DIR,
     spec: infraHostSpec(plan, canonicalAccess(sshAccess)),
     label: "DMZ infra host",
-    sshd: { listen: [plan.infra.address], allowFrom: plan.ssh.adminSources, jump: false },
+    sshd: { listen: [plan.infra.address], allowFrom: plan.ssh.adminSources, forwarding: { kind: "none" } },
     firewall: infraFirewall(plan),
   });
   return sortFiles([

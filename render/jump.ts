@@ -81,7 +81,12 @@ export function renderJumpFiles(plan: SegmentPlan, sshAccess: SshAccess, lab: Ju
       dir: JUMP_DIR,
       spec: jumpHostSpec(plan, access, lab),
       label: `jump host of ${plan.name}`,
-      sshd: { listen: [plan.jumpHost.address], allowFrom: access.adminSources, jump: true },
+      sshd: {
+        listen: [plan.jumpHost.address],
+        allowFrom: access.adminSources,
+        // Pulumi reaches the router through this host, and nothing else behind it.
+        forwarding: { kind: "jump", deployOpens: [`${plan.router.lan.address}:22`] },
+      },
       firewall: jumpFirewall(plan, access),
     }),
   );

@@ -26,7 +26,7 @@ export function renderSegmentFiles(plan: SegmentPlan, access: SshAccess): Render
       role: `${router.name} (router of ${plan.name})`,
       listen: [router.lan.address],
       allowFrom: [Cidr.host(router.jumpAddress)],
-      jump: false,
+      forwarding: { kind: "none" },
     },
     access,
   );

@@ -17,9 +17,16 @@ export interface SshdPolicy {
   readonly listen: readonly string[];
   /** Sources allowed to log in: the jump host, or the admins' workstations. */
   readonly allowFrom: readonly Cidr[];
-  /** A jump host forwards TCP for ProxyJump; every other box disables forwarding. */
-  readonly jump: boolean;
+  /** What this sshd forwards: nothing, or TCP for ProxyJump as a jump host. */
+  readonly forwarding: SshForwarding;
 }
+
+/**
+ * A jump host forwards TCP so admins' ProxyJump works; the deploy identity may open only the
+ * addresses deployment reaches through it (`host:port`, e.g. the router's LAN address, port
+ * 22), so a stolen deploy key is no tunnel into the segment. Every other box forwards nothing.
+ */
+export type SshForwarding = { readonly kind: "none" } | { readonly kind: "jump"; readonly deployOpens: readonly string[] };
 
 /** Where authorized keys live: the model's list, not users' own files. NixOS uses the same path. */
 export const AUTHORIZED_KEYS_DIR = "/etc/ssh/authorized_keys.d";
@@ -82,19 +89,52 @@ export function renderSshdConfig(policy: SshdPolicy, access: SshAccess): string 
     "X11Forwarding no",
     "AllowAgentForwarding no",
     "PermitTunnel no",
-    ...(policy.jump
-      ? [
-          "# A jump host forwards TCP so ProxyJump works, and nothing else.",
-          "AllowTcpForwarding yes",
-          "AllowStreamLocalForwarding no",
-          "GatewayPorts no",
-          "PermitListen none",
-        ]
-      : ["DisableForwarding yes"]),
+    ...forwardingLines(policy.forwarding),
     "Subsystem sftp internal-sftp",
+    ...deployMatch(policy.forwarding, access),
     "",
   ];
   return lines.join("\n");
+}
+
+/** The global forwarding settings of a policy. */
+function forwardingLines(forwarding: SshForwarding): string[] {
+  switch (forwarding.kind) {
+    case "none":
+      return ["DisableForwarding yes"];
+    case "jump":
+      return [
+        "# A jump host forwards TCP so ProxyJump works, and nothing else.",
+        "AllowTcpForwarding yes",
+        "AllowStreamLocalForwarding no",
+        "GatewayPorts no",
+        "PermitListen none",
+      ];
+    default: {
+      const never: never = forwarding;
+      throw new Error(`bug: unknown forwarding ${JSON.stringify(never)}`);
+    }
+  }
+}
+
+/** On a jump host, the deploy identity's Match block (last: a Match block runs to the end of the file). */
+function deployMatch(forwarding: SshForwarding, access: SshAccess): string[] {
+  if (forwarding.kind !== "jump") return [];
+  if (forwarding.deployOpens.length === 0) throw new Error("bug: a jump host's deploy identity must be allowed at least one address");
+  return access.users
+    .filter((u) => u.deploy)
+    .flatMap((u) => [
+      "",
+      `# ${u.name} deploys through this host and may reach only what it deploys, forwarding nothing else.`,
+      `Match User ${u.name}`,
+      "    AllowTcpForwarding local",
+      `    PermitOpen ${forwarding.deployOpens.join(" ")}`,
+      "    PermitListen none",
+      "    AllowStreamLocalForwarding no",
+      "    X11Forwarding no",
+      "    AllowAgentForwarding no",
+      "    PermitTunnel no",
+    ]);
 }
 
 /** One authorized_keys file per user, under `<dir>/authorized_keys.d/<user>`. */

@@ -198,3 +198,80 @@ describe("configuration.nix evaluates to the model's values (lazy evaluation wit
     expect(() => evalNix(files, "infra")).toThrow(/dnsmasqq/);
   });
 });
+
+/**
+ * `sshd -T -C user=...,addr=...`: the settings sshd itself resolves for one connection, Match
+ * blocks applied, read back from a rendered sshd_config (a host key is generated for the run).
+ */
+function sshdEffective(config: string, user: string, addr: string, laddr: string): Record<string, string> {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "homelab-sshdT-"));
+  try {
+    const key = path.join(tmp, "host_key");
+    must(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", key]);
+    const file = path.join(tmp, "sshd_config");
+    fs.writeFileSync(file, config);
+    fs.mkdirSync("/run/sshd", { recursive: true, mode: 0o755 });
+    const spec = `user=${user},addr=${addr},host=${addr},laddr=${laddr},lport=22`;
+    const out = must(["sshd", "-T", "-f", file, "-h", key, "-C", spec], { env: { HOME: tmp } });
+    const settings: Record<string, string> = {};
+    for (const line of out.split("\n")) {
+      const [k, ...v] = line.split(" ");
+      if (k) settings[k] = settings[k] === undefined ? v.join(" ") : `${settings[k]} ${v.join(" ")}`;
+    }
+    return settings;
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+describe("a jump host's sshd, resolved by sshd -T for one connection", () => {
+  const forwarding = (s: Record<string, string>) => ({
+    allowtcpforwarding: s["allowtcpforwarding"],
+    permitopen: s["permitopen"],
+    permitlisten: s["permitlisten"],
+    allowstreamlocalforwarding: s["allowstreamlocalforwarding"],
+    x11forwarding: s["x11forwarding"],
+    allowagentforwarding: s["allowagentforwarding"],
+    permittunnel: s["permittunnel"],
+  });
+  const sshdOf = (segment: string) => jumpFiles(segment).find((f) => f.path === "jump/sshd_config")!.content;
+  const admin = () => access.adminSources[0]!.firstHost;
+
+  test.each(segments)("%s: the deploy identity may open the router's LAN address, port 22, and nothing else", (segment) => {
+    const seg = labPlan.segments[segment]!;
+    const s = sshdEffective(sshdOf(segment), lab.ssh.deploy.user, admin(), seg.jumpHost.address);
+    expect(forwarding(s)).toEqual({
+      allowtcpforwarding: "local",
+      permitopen: `${seg.router.lan.address}:22`,
+      permitlisten: "none",
+      allowstreamlocalforwarding: "no",
+      x11forwarding: "no",
+      allowagentforwarding: "no",
+      permittunnel: "no",
+    });
+  });
+
+  test.each(segments)("%s: an admin still forwards TCP for ProxyJump to any host of the segment", (segment) => {
+    const seg = labPlan.segments[segment]!;
+    const adminUser = access.users.find((u) => !u.deploy)!.name;
+    const s = sshdEffective(sshdOf(segment), adminUser, admin(), seg.jumpHost.address);
+    expect(forwarding(s)).toEqual({
+      allowtcpforwarding: "yes",
+      permitopen: "any",
+      permitlisten: "none",
+      allowstreamlocalforwarding: "no",
+      x11forwarding: "no",
+      allowagentforwarding: "no",
+      permittunnel: "no",
+    });
+  });
+
+  test("negative control: without the Match block the deploy identity could open any address", () => {
+    const seg = labPlan.segments["lab"]!;
+    const text = sshdOf("lab").replace(/\n# \S+ deploys through this host[\s\S]*$/, "\n");
+    expect(text).not.toBe(sshdOf("lab"));
+    const s = sshdEffective(text, lab.ssh.deploy.user, admin(), seg.jumpHost.address);
+    expect(forwarding(s).permitopen).toBe("any");
+    expect(forwarding(s).allowtcpforwarding).toBe("yes");
+  });
+});

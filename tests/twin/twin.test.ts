@@ -520,6 +520,15 @@ describe("SSH for real: rendered sshd_config, rendered ssh_config with ProxyJump
     expect(addressOf(r)).toEqual(expect.arrayContaining([s.router.lan.address, s.router.wan.address]));
   });
 
+  test("the deploy identity's jump host opens the router's LAN port 22 only: its ProxyJump to another host of the segment is refused by sshd", async () => {
+    const s = twin.segments[APPLY_SEGMENT]!;
+    const r = await twin.ssh("deploy", s.name, `mirror-1.${s.name}`, "true");
+    expect({ code: r.code, refused: /administratively prohibited|open failed/.test(r.stderr) }).toEqual({ code: 255, refused: true });
+    // Control: the same user through the same jump host reaches the router (the test above), and an admin reaches the host.
+    const control = await twin.ssh("alice", s.name, `mirror-1.${s.name}`, "true");
+    expect({ code: control.code, out: control.code === 0 ? "" : show(control) }).toEqual({ code: 0, out: "" });
+  });
+
   test("password login is refused: sshd offers publickey only, at the jump host and behind it", async () => {
     const pw = [
       "-v",

@@ -727,7 +727,7 @@ export class Twin {
             role: `${h.fqdn} (twin: an ordinary host of ${segName})`,
             listen: [h.address],
             allowFrom: [Cidr.host(seg.router.jumpAddress)],
-            jump: false,
+            forwarding: { kind: "none" },
           },
           access,
         );

@@ -21,6 +21,8 @@ export type Checker =
   | "sh"
   /** `ifquery --list --all -i` (ifupdown's interfaces(5) file) */
   | "ifupdown"
+  /** `systemd-analyze verify` (a unit file) */
+  | "systemd"
   /** `ssh-keygen -l -f` on every line (authorized_keys) */
   | "authorized-keys"
   /** JSON.parse (the machine-readable plan) */

@@ -11,32 +11,42 @@ import type { RouterPlan } from "../model/network/router";
 import { DEFAULT_CONFIRM_TIMEOUT_SECONDS, renderApplyScript, type ShellFact } from "./apply-common";
 import { generatedHeader } from "./header";
 import { ROUTER_NETWORK_PATH } from "./router-network";
+import { ROUTER_BOOT } from "./router-boot";
 import { AUTHORIZED_KEYS_DIR } from "./sshd";
 
 /** Where each release file is installed, relative to HOMELAB_ROOT. */
 const APPLY_INSTALL_PATHS = {
-  "nftables.conf": "/etc/nftables.conf",
+  "nftables.conf": ROUTER_BOOT.ruleset,
   "dnsmasq.conf": "/etc/dnsmasq.conf",
   sshd_config: "/etc/ssh/sshd_config",
   // Boot-time addresses and VLAN sub-interfaces; installed, not re-applied live (render/router-network.ts).
   interfaces: ROUTER_NETWORK_PATH,
+  // The boot unit, this very script for it to run, and the routes at boot (render/router-boot.ts).
+  [ROUTER_BOOT.unit]: ROUTER_BOOT.path,
+  "homelab-routes": ROUTER_BOOT.routes,
+  "apply.sh": ROUTER_BOOT.script,
   "authorized_keys.d": AUTHORIZED_KEYS_DIR,
 } as const;
 
-/** The sysctl file apply.sh writes so the router's kernel settings survive a reboot. */
+/**
+ * The sysctl file apply.sh writes so the router's kernel settings survive a reboot: only those
+ * safe before any ruleset is loaded (IPv6 off). IPv4 forwarding is never in it: at boot only
+ * the boot unit turns it on, after the ruleset (render/router-boot.ts).
+ */
 const APPLY_SYSCTL_FILE = "/etc/sysctl.d/90-homelab-router.conf";
 
 /**
  * The kernel settings of every router, in the order apply.sh sets them (after the ruleset is
- * loaded) and writes them to its sysctl file: IPv6 off first, since the lab is IPv4 only and
+ * loaded), and whether its sysctl file keeps them for boot (`atBoot`): IPv6 off first, since the lab is IPv4 only and
  * the ruleset drops IPv6 anyway (render/nft.ts, `ipv6Drop`), then IPv4 forwarding last.
  * `all.disable_ipv6` takes every existing interface's address away, `default` every later one.
  */
 export const ROUTER_SYSCTLS = [
-  { key: "net.ipv6.conf.all.forwarding", value: 0, why: "IPv6 is never forwarded" },
-  { key: "net.ipv6.conf.all.disable_ipv6", value: 1, why: "no interface has an IPv6 address" },
-  { key: "net.ipv6.conf.default.disable_ipv6", value: 1, why: "nor does one that appears later" },
-  { key: "net.ipv4.ip_forward", value: 1, why: "a router forwards IPv4, once its ruleset is live" },
+  { key: "net.ipv6.conf.all.forwarding", value: 0, why: "IPv6 is never forwarded", atBoot: true },
+  { key: "net.ipv6.conf.all.disable_ipv6", value: 1, why: "no interface has an IPv6 address", atBoot: true },
+  { key: "net.ipv6.conf.default.disable_ipv6", value: 1, why: "nor does one that appears later", atBoot: true },
+  // At boot the boot unit turns it on, once the ruleset is loaded; a sysctl file would turn it on before.
+  { key: "net.ipv4.ip_forward", value: 1, why: "a router forwards IPv4, once its ruleset is live", atBoot: false },
 ] as const;
 
 /** The part of the script that comes from the plan. Everything else is the same for every router. */
@@ -66,6 +76,18 @@ function routerFacts(router: RouterPlan): ShellFact[] {
       comment: "Kernel settings, set in this order after the ruleset is loaded: '<key>=<value>'.",
       value: ROUTER_SYSCTLS.map((s) => ({ value: `${s.key}=${s.value}`, comment: s.why })),
     },
+    {
+      name: "BOOT_SYSCTLS",
+      comment: "The ones SYSCTL_FILE keeps for boot, before any ruleset: never IPv4 forwarding.",
+      value: ROUTER_SYSCTLS.filter((s) => s.atBoot).map((s) => ({ value: `${s.key}=${s.value}` })),
+    },
+    {
+      name: "BOOT_UNIT",
+      value: ROUTER_BOOT.unit,
+      comment: "The boot unit: its name, its file and its enable link (render/router-boot.ts).",
+    },
+    { name: "BOOT_UNIT_FILE", value: ROUTER_BOOT.path },
+    { name: "BOOT_UNIT_LINK", value: ROUTER_BOOT.wants },
   ];
 }
 

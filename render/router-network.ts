@@ -9,7 +9,7 @@
  * The release installs this file but does not re-run ifupdown: changing a live address over
  * the SSH session that carries the change could cut it. It takes effect at the next boot
  * (or `ifup`), and is the first-boot network config of a new box. Routes to the other
- * segments are apply.sh's, not this file's.
+ * segments are in their own stanza, interfaces.d/homelab-routes (render/router-boot.ts).
  */
 import type { RouterIface, RouterPlan } from "../model/network/router";
 import { generatedHeader } from "./header";

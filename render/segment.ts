@@ -11,6 +11,7 @@ import { sortFiles, type RenderedFile } from "./files";
 import { renderRouterNftables } from "./nftables";
 import { renderRouterApply } from "./router-apply";
 import { renderRouterNetwork } from "./router-network";
+import { renderRouterBootUnit, renderRouterRoutes, ROUTER_BOOT } from "./router-boot";
 import { renderKnownHosts, renderSshClientConfig } from "./ssh-client";
 import { renderAuthorizedKeys, renderSshdConfig } from "./sshd";
 
@@ -37,6 +38,8 @@ export function renderSegmentFiles(plan: SegmentPlan, access: SshAccess): Render
     { path: `${ROUTER_DIR}/interfaces`, content: renderRouterNetwork(router), checker: "ifupdown" },
     ...renderAuthorizedKeys(ROUTER_DIR, access),
     { path: `${ROUTER_DIR}/apply.sh`, content: renderRouterApply(router), checker: "sh", mode: 0o755 },
+    { path: `${ROUTER_DIR}/${ROUTER_BOOT.unit}`, content: renderRouterBootUnit(router), checker: "systemd" },
+    { path: `${ROUTER_DIR}/homelab-routes`, content: renderRouterRoutes(router), checker: "ifupdown" },
     { path: "ssh_config", content: renderSshClientConfig(plan), checker: "ssh-client" },
     // ssh-keygen -l -f reads known_hosts lines as well as authorized_keys lines.
     { path: "known_hosts", content: renderKnownHosts(plan), checker: "authorized-keys" },

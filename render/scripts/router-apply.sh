@@ -7,6 +7,7 @@
 #   apply.sh confirm <release-id>                   over a NEW connection: keep it
 #   apply.sh rollback [release-id]                  restore the snapshot now
 #   apply.sh status                                 current, pending and last rolled-back release
+#   apply.sh boot                                   at boot (homelab-router.service): roll back a pending release's files
 #
 # Exit codes are EXIT_* above: a check failed and nothing was changed, the release is not
 # pending, installing failed and the previous state was restored, the lock was held too long.
@@ -21,7 +22,12 @@
 # still restores itself. It runs detached (systemd-run when systemd manages services, else
 # setsid+nohup with every inherited descriptor closed, so neither the SSH session nor the lock is
 # held open by it) and rolls back only if, under the lock, the very attempt it guards is still
-# pending.
+# pending. It never gives up on the lock: it waits as long as it takes, saying so every LOCK_WAIT s.
+#
+# At boot the unit homelab-router.service (render/router-boot.ts) turns forwarding off, runs
+# "apply.sh boot" from its installed copy, loads /etc/nftables.conf and only then turns forwarding
+# on. "boot" finds a release still pending (the box went down before its confirm or its watchdog)
+# and puts back the files of the state before it, so a lockout never outlives a power cut.
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 export LC_ALL=C
 
@@ -31,11 +37,12 @@ ROOT="${HOMELAB_ROOT:-}"
 ROOT="${ROOT%/}"
 STATE="${HOMELAB_STATE:-$ROOT$STATE_DIR}"
 SERVICES="${HOMELAB_SERVICES:-systemd}"
-MANAGED=("$KEYS_DIR" "$SYSCTL_FILE")
+MANAGED=("$KEYS_DIR" "$SYSCTL_FILE" "$BOOT_UNIT_LINK")
 for entry in "${INSTALL[@]}"; do MANAGED+=("${entry#*:}"); done
 
 # Longest wait for the lock. Every step under it is bounded, so this is never reached by a healthy run.
-LOCK_WAIT=300
+# HOMELAB_LOCK_WAIT shortens it in tests.
+LOCK_WAIT="${HOMELAB_LOCK_WAIT:-300}"
 
 say() { printf 'apply.sh[%s]: %s\n' "$ROUTER" "$*"; }
 warn() { printf 'apply.sh[%s]: %s\n' "$ROUTER" "$*" >&2; }
@@ -46,8 +53,9 @@ usage: apply.sh apply <release-id> [timeout-seconds]
        apply.sh confirm <release-id>
        apply.sh rollback [release-id]
        apply.sh status
+       apply.sh boot
 environment: HOMELAB_ROOT (default /), HOMELAB_STATE (default \$HOMELAB_ROOT$STATE_DIR),
-             HOMELAB_SERVICES=systemd|none (default systemd)
+             HOMELAB_SERVICES=systemd|none (default systemd), HOMELAB_LOCK_WAIT (default 300 s)
 EOF
   exit "$EXIT_USAGE"
 }
@@ -65,7 +73,7 @@ write_state() {
 # --- (a) check everything before touching anything ------------------------------------------
 check_release() {
   local problems=() out f tool iface
-  for f in nftables.conf dnsmasq.conf sshd_config; do
+  for f in nftables.conf dnsmasq.conf sshd_config homelab-routes "$BOOT_UNIT"; do
     [[ -f $RELEASE_DIR/$f ]] || problems+=("$f is missing from $RELEASE_DIR")
   done
   if ! compgen -G "$RELEASE_DIR/authorized_keys.d/*" >/dev/null; then
@@ -90,6 +98,9 @@ check_release() {
     out=$(nft -c -f "$RELEASE_DIR/nftables.conf" 2>&1) || problems+=("nftables.conf fails nft -c: $out")
     out=$(dnsmasq --test -C "$RELEASE_DIR/dnsmasq.conf" 2>&1) || problems+=("dnsmasq.conf fails dnsmasq --test: $out")
     out=$(sshd -t -f "$RELEASE_DIR/sshd_config" 2>&1) || problems+=("sshd_config fails sshd -t: $out")
+    if command -v systemd-analyze >/dev/null; then
+      out=$(systemd-analyze verify --man=no "$RELEASE_DIR/$BOOT_UNIT" 2>&1) || problems+=("$BOOT_UNIT fails systemd-analyze verify: $out")
+    fi
     for f in "$RELEASE_DIR"/authorized_keys.d/*; do
       out=$(ssh-keygen -l -f "$f" 2>&1) || problems+=("authorized_keys.d/${f##*/} has no valid key: $out")
     done
@@ -99,7 +110,7 @@ check_release() {
     printf '  - %s\n' "${problems[@]}" >&2
     return 1
   fi
-  say "checked nftables.conf (nft -c), dnsmasq.conf (dnsmasq --test), sshd_config (sshd -t) and authorized_keys.d"
+  say "checked nftables.conf (nft -c), dnsmasq.conf (dnsmasq --test), sshd_config (sshd -t), $BOOT_UNIT and authorized_keys.d"
 }
 
 # --- (b) snapshot and restore --------------------------------------------------------------------
@@ -118,7 +129,7 @@ snapshot() {
   read_sysctls >"$snap/sysctls"
   : >"$snap/absent"
   for rel in "${MANAGED[@]}"; do
-    if [[ -e $ROOT$rel ]]; then
+    if [[ -e $ROOT$rel || -L $ROOT$rel ]]; then
       mkdir -p "$snap/files${rel%/*}"
       cp -a "$ROOT$rel" "$snap/files$rel"
     else
@@ -132,21 +143,30 @@ snapshot() {
   if [[ -f $STATE/routes ]]; then cp "$STATE/routes" "$snap/managed-routes"; fi
 }
 
-# Best effort: every step runs even if an earlier one failed; returns 1 if any did.
-restore() {
-  local snap=$1 failed=0 rel dest line word words kept
-  if ! { printf 'flush ruleset\n'; cat "$snap/ruleset.nft"; } | nft -f -; then
-    warn "could not reload the saved live ruleset; loading the previous $ROOT/etc/nftables.conf instead"
-    if [[ -f $snap/files/etc/nftables.conf ]]; then nft -f "$snap/files/etc/nftables.conf" || failed=1; else failed=1; fi
-  fi
+# The snapshot's files, and the routes this script manages (its list of them). Best effort;
+# returns 1 if any step failed.
+restore_files() {
+  local snap=$1 failed=0 rel
   for rel in "${MANAGED[@]}"; do
     rm -rf "$ROOT$rel.homelab-new"
-    if [[ -e $snap/files$rel ]]; then
+    if [[ -e $snap/files$rel || -L $snap/files$rel ]]; then
       if ! { cp -a "$snap/files$rel" "$ROOT$rel.homelab-new" && rm -rf "$ROOT$rel" && mv "$ROOT$rel.homelab-new" "$ROOT$rel"; }; then failed=1; fi
     else
       rm -rf "$ROOT$rel" || failed=1
     fi
   done
+  if [[ -f $snap/managed-routes ]]; then cp "$snap/managed-routes" "$STATE/routes" || failed=1; else rm -f "$STATE/routes"; fi
+  return "$failed"
+}
+
+# Best effort: every step runs even if an earlier one failed; returns 1 if any did.
+restore() {
+  local snap=$1 failed=0 dest line word words kept
+  if ! { printf 'flush ruleset\n'; cat "$snap/ruleset.nft"; } | nft -f -; then
+    warn "could not reload the saved live ruleset; loading the previous $ROOT/etc/nftables.conf instead"
+    if [[ -f $snap/files/etc/nftables.conf ]]; then nft -f "$snap/files/etc/nftables.conf" || failed=1; else failed=1; fi
+  fi
+  restore_files "$snap" || failed=1
   while read -r dest; do
     for _ in 1 2 3 4 5 6 7 8; do ip -4 route del "$dest" 2>/dev/null || break; done
   done <"$snap/route-dests"
@@ -160,7 +180,6 @@ restore() {
     done
     ip -4 route replace "${kept[@]}" || failed=1
   done <"$snap/routes"
-  if [[ -f $snap/managed-routes ]]; then cp "$snap/managed-routes" "$STATE/routes" || failed=1; else rm -f "$STATE/routes"; fi
   write_sysctls <"$snap/sysctls" || failed=1
   reload_services || failed=1
   return "$failed"
@@ -242,15 +261,43 @@ apply_routes() {
   for entry in "${ROUTES[@]}"; do printf '%s\n' "${entry%% *}"; done >"$STATE/routes.tmp" && mv -f "$STATE/routes.tmp" "$STATE/routes"
 }
 
+# Enable the boot unit as "systemctl enable" would (its WantedBy link), then check it is.
+enable_boot_unit() {
+  local link=$ROOT$BOOT_UNIT_LINK
+  mkdir -p "${link%/*}" && ln -sfn "$BOOT_UNIT_FILE" "$link.homelab-new" && mv -fT "$link.homelab-new" "$link" || return 1
+  if [[ $SERVICES == systemd ]]; then timeout 60 systemctl daemon-reload || return 1; fi
+  boot_unit_enabled || {
+    complain "$BOOT_UNIT is not enabled after installing it: $(boot_unit_state)"
+    return 1
+  }
+}
+
+# "enabled", or what is wrong: the link, the unit file, or what systemctl says.
+boot_unit_state() {
+  local state
+  if [[ ! -L $ROOT$BOOT_UNIT_LINK || $(readlink "$ROOT$BOOT_UNIT_LINK") != "$BOOT_UNIT_FILE" ]]; then
+    echo "no link $BOOT_UNIT_LINK -> $BOOT_UNIT_FILE"
+  elif [[ ! -f $ROOT$BOOT_UNIT_FILE ]]; then
+    echo "$BOOT_UNIT_FILE is missing"
+  elif [[ $SERVICES == systemd ]] && ! state=$(timeout 30 systemctl is-enabled "$BOOT_UNIT" 2>&1); then
+    echo "systemctl is-enabled $BOOT_UNIT says: $state"
+  else
+    echo enabled
+  fi
+}
+boot_unit_enabled() { [[ $(boot_unit_state) == enabled ]]; }
+
 install_release() {
   local entry
   for entry in "${INSTALL[@]}"; do
     install_file "$RELEASE_DIR/${entry%%:*}" "$ROOT${entry#*:}" 0644 || return 1
   done
   install_keys || return 1
-  { printf '# Written by apply.sh of %s: IPv6 off, IPv4 forwarding on.\n' "$ROUTER" && printf '%s\n' "${SYSCTLS[@]}"; } >"$STATE/sysctl.tmp" || return 1
+  # IPv6 off at boot; IPv4 forwarding is not in the file: at boot the boot unit turns it on, after the ruleset.
+  { printf '# Written by apply.sh of %s: IPv6 off; %s turns IPv4 forwarding on at boot, after the ruleset.\n' "$ROUTER" "$BOOT_UNIT" && printf '%s\n' "${BOOT_SYSCTLS[@]}"; } >"$STATE/sysctl.tmp" || return 1
   install_file "$STATE/sysctl.tmp" "$ROOT$SYSCTL_FILE" 0644 || return 1
   rm -f "$STATE/sysctl.tmp"
+  enable_boot_unit || return 1
   # One transaction: the whole new ruleset or, if nft refuses it, the old one untouched.
   nft -f "$ROOT/etc/nftables.conf" || return 1
   apply_routes || return 1
@@ -294,10 +341,21 @@ disarm_watchdog() {
   rm -f "$STATE/watchdog"
 }
 
+# The watchdog's lock: never given up, whoever holds it; the rollback must still happen.
+watchdog_lock() {
+  local id=$1 token=$2 waited=0
+  mkdir -p "$STATE"
+  exec 9>"$STATE/lock"
+  until flock -w "$LOCK_WAIT" 9; do
+    waited=$((waited + LOCK_WAIT))
+    warn "watchdog $token: $STATE/lock is still held after $waited s; still waiting, then release $id is rolled back unless it was confirmed"
+  done
+}
+
 run_watchdog() {
   local id=$1 token=$2 timeout=$3 pending
   sleep "$timeout"
-  lock
+  watchdog_lock "$id" "$token"
   pending=$(read_state pending)
   if [[ $pending != "$id $token "* ]]; then
     say "watchdog $token: release $id is no longer pending; nothing to do"
@@ -397,6 +455,26 @@ cmd_rollback() {
   rollback_pending manual
 }
 
+# At boot, before the ruleset loads: a pending release was never confirmed. Put back the files
+# of the state before it; the boot unit then loads that ruleset. The live half of the snapshot
+# (ruleset, routes, forwarding) died with the reboot. Always exits 0: the unit must go on to load
+# a ruleset, and a restore that failed is reported loudly.
+cmd_boot() {
+  local pending id
+  lock
+  pending=$(read_state pending)
+  rm -f "$STATE/watchdog"
+  if [[ -z $pending ]]; then
+    say "boot: no release is pending; $(boot_unit_state)"
+    return 0
+  fi
+  read -r id _ <<<"$pending"
+  warn "boot: release $id was pending and never confirmed; restoring the files of the state before it"
+  if restore_files "$STATE/rollback"; then say "boot: restored the files before release $id"; else complain "boot: restored the files before release $id with errors (see above)"; fi
+  write_state rolled-back "$id $(date +%s) reboot-before-confirm"
+  rm -f "$STATE/pending"
+}
+
 cmd_status() {
   local current pending rolled id at extra
   current=$(read_state current)
@@ -405,16 +483,19 @@ cmd_status() {
   if [[ -n $current ]]; then read -r id at _ <<<"$current" && echo "current: $id (confirmed $(when "$at"))"; else echo "current: none"; fi
   if [[ -n $pending ]]; then read -r id _ at <<<"$pending" && echo "pending: $id (rolls back at $(when "$at"))"; else echo "pending: none"; fi
   if [[ -n $rolled ]]; then read -r id at extra <<<"$rolled" && echo "rolled-back: $id ($extra, $(when "$at"))"; else echo "rolled-back: none"; fi
+  echo "boot unit: $BOOT_UNIT $(boot_unit_state)"
 }
 
 # --- main ---------------------------------------------------------------------------------------------
 # The watchdog may run from another working directory (systemd-run starts in /).
 check_paths
+[[ $LOCK_WAIT =~ ^[1-9][0-9]{0,4}$ ]] || die "$EXIT_USAGE" "HOMELAB_LOCK_WAIT must be 1-99999 seconds, not '$LOCK_WAIT'"
 case ${1:-} in
   apply) (($# >= 2 && $# <= 3)) || usage; cmd_apply "$2" "${3:-}" ;;
   confirm) (($# == 2)) || usage; cmd_confirm "$2" ;;
   rollback) (($# <= 2)) || usage; cmd_rollback "${2:-}" ;;
   status) (($# == 1)) || usage; cmd_status ;;
+  boot) (($# == 1)) || usage; cmd_boot ;;
   _watchdog) (($# == 4)) || usage; run_watchdog "$2" "$3" "$4" ;;
   *) usage ;;
 esac

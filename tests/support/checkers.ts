@@ -20,6 +20,7 @@ const TOOLS: Record<Exclude<Checker, "json">, { program: string; pkg: string }> 
   nix: { program: "nix-instantiate", pkg: "nix-bin" },
   chrony: { program: "chronyd", pkg: "chrony" },
   sh: { program: "shellcheck", pkg: "shellcheck" },
+  systemd: { program: "systemd-analyze", pkg: "systemd" },
   "authorized-keys": { program: "ssh-keygen", pkg: "openssh-client" },
   ifupdown: { program: "ifquery", pkg: "ifupdown" },
 };
@@ -116,6 +117,9 @@ function commandFor(f: RenderedFile, file: string, dir: string): string[] {
       return ["chronyd", "-p", "-f", file];
     case "sh":
       return ["sh", "-c", `bash -n "$1" && shellcheck -s bash "$1"`, "check", file];
+    case "systemd":
+      // Loads the unit as systemd would (every key, every ExecStart program must exist); starts nothing.
+      return ["systemd-analyze", "verify", "--man=no", file];
     case "authorized-keys":
       return ["ssh-keygen", "-l", "-f", file];
     case "ifupdown":

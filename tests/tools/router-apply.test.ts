@@ -8,6 +8,8 @@ import { APPLY_EXIT } from "../../render/apply-common";
 import { filesUnder } from "../../render/files";
 import { ROUTER_SYSCTLS } from "../../render/router-apply";
 import { renderSegmentFiles, ROUTER_DIR } from "../../render/segment";
+import { ROUTER_BOOT } from "../../render/router-boot";
+import { bootUnits } from "../support/boot";
 import { requirePrograms, requireTools } from "../support/checkers";
 import { NFT_SYNTAX_ERROR } from "../support/fixtures";
 import { referenceLab, referencePlan } from "../support/lab";
@@ -30,13 +32,41 @@ let listener: ChildProcess | undefined;
 
 const inNs = (ns: string, cmd: readonly string[], env: Record<string, string> = {}) => run(["ip", "netns", "exec", ns, ...cmd], { env });
 
+const rootDir = () => path.join(tmp, "root");
+const stateDir = () => path.join(rootDir(), "var/lib/homelab");
+const scriptEnv = () => ({ HOMELAB_ROOT: rootDir(), HOMELAB_SERVICES: "none" });
+
 /** apply.sh of release `id`, run as the router would, with its state under the temp root. */
 function applySh(id: string, ...args: string[]): Run {
-  return inNs(NS.router, ["bash", path.join(tmp, "releases", id, "apply.sh"), ...args], {
-    HOMELAB_ROOT: path.join(tmp, "root"),
-    HOMELAB_SERVICES: "none",
-  });
+  return applyShEnv({}, id, ...args);
 }
+function applyShEnv(env: Record<string, string>, id: string, ...args: string[]): Run {
+  return inNs(NS.router, ["bash", path.join(tmp, "releases", id, "apply.sh"), ...args], { ...scriptEnv(), ...env });
+}
+
+/** A power cut: the watchdog dies, the kernel forgets the ruleset and forwarding. Files and state stay. */
+function powerCut(): void {
+  const wd = path.join(stateDir(), "watchdog");
+  if (fs.existsSync(wd)) {
+    const [kind, pid] = fs.readFileSync(wd, "utf8").trim().split(" ");
+    if (kind === "pid") {
+      try {
+        process.kill(-Number(pid), "SIGKILL");
+      } catch {
+        // already gone
+      }
+    }
+  }
+  must(["ip", "netns", "exec", NS.router, "nft", "flush", "ruleset"]);
+  must(["ip", "netns", "exec", NS.router, "sysctl", "-qw", "net.ipv4.ip_forward=0"]);
+}
+
+/** Boot: the units enabled under the root, their commands run in the router's namespace. */
+const boot = () =>
+  bootUnits(rootDir(), (argv) =>
+    runAsync(["ip", "netns", "exec", NS.router, "env", ...Object.entries(scriptEnv()).map(([k, v]) => `${k}=${v}`), ...argv]),
+  );
+const forwarding = () => inNs(NS.router, ["cat", "/proc/sys/net/ipv4/ip_forward"]).stdout.trim();
 
 /** Write a release directory, optionally changing one file. */
 function writeRelease(id: string, edit: (p: string, c: string) => string = (_p, c) => c): void {
@@ -184,14 +214,15 @@ describe("apply.sh in a network namespace", () => {
     expect(fs.readdirSync(path.join(tmp, "root", "etc/ssh/authorized_keys.d")).sort()).toEqual(keys);
     const routes = inNs(NS.router, ["ip", "-4", "route", "show"]).stdout;
     for (const r of router.routes) expect(routes).toContain(`${r.to} via ${r.via} dev ${router.wan.iface}`);
-    // Every kernel setting is live in the router's namespace and persisted: IPv6 off, IPv4 forwarding on.
+    // Every kernel setting is live in the router's namespace: IPv6 off, IPv4 forwarding on. The
+    // sysctl file keeps only the IPv6 ones for boot: forwarding is the boot unit's, after the ruleset.
     const live = ROUTER_SYSCTLS.map((s) => `${s.key}=${inNs(NS.router, ["cat", `/proc/sys/${s.key.replace(/\./g, "/")}`]).stdout.trim()}`);
     expect(live).toEqual(ROUTER_SYSCTLS.map((s) => `${s.key}=${s.value}`));
     expect(
       installed("etc/sysctl.d/90-homelab-router.conf")
         .split("\n")
         .filter((l) => l && !l.startsWith("#")),
-    ).toEqual(live);
+    ).toEqual(ROUTER_SYSCTLS.filter((s) => s.atBoot).map((s) => `${s.key}=${s.value}`));
     // No watchdog is left: only the stand-in sshd runs in the router's namespace.
     expect(run(["ip", "netns", "pids", NS.router]).stdout.trim().split(/\s+/)).toHaveLength(1);
   });
@@ -315,5 +346,86 @@ describe("apply.sh in a network namespace", () => {
     [["rollback"], APPLY_EXIT.notPending],
   ])("apply.sh %j exits %i", (args, code) => {
     expect(applySh("good", ...args).code).toBe(code);
+  });
+
+  test("a confirmed release installs its boot unit and enabled it, installs apply.sh for it, and its sysctl file never turns forwarding on", () => {
+    expect(applySh("good", "confirm", "good").code).toBe(APPLY_EXIT.ok);
+    expect(installed(ROUTER_BOOT.path.slice(1))).toBe(releaseFile(ROUTER_BOOT.unit));
+    expect(installed(ROUTER_BOOT.script.slice(1))).toBe(releaseFile("apply.sh"));
+    expect(installed(ROUTER_BOOT.routes.slice(1))).toBe(releaseFile("homelab-routes"));
+    expect(fs.readlinkSync(path.join(rootDir(), ROUTER_BOOT.wants))).toBe(ROUTER_BOOT.path);
+    expect(installed("etc/sysctl.d/90-homelab-router.conf")).not.toMatch(/^\s*net\.ipv4\.ip_forward/m);
+    expect(status()).toMatch(new RegExp(`^boot unit: ${ROUTER_BOOT.unit} enabled$`, "m"));
+  });
+
+  test("status names a boot unit that is not enabled; re-applying enables it again", () => {
+    fs.rmSync(path.join(rootDir(), ROUTER_BOOT.wants));
+    expect(status()).toMatch(new RegExp(`^boot unit: ${ROUTER_BOOT.unit} no link ${ROUTER_BOOT.wants} -> ${ROUTER_BOOT.path}$`, "m"));
+    expect(applySh("good", "apply", "good", "60").code).toBe(APPLY_EXIT.ok);
+    expect(applySh("good", "confirm", "good").code).toBe(APPLY_EXIT.ok);
+    expect(status()).toMatch(new RegExp(`^boot unit: ${ROUTER_BOOT.unit} enabled$`, "m"));
+  });
+
+  test("the watchdog never gives up on a held lock: it waits, says so, and rolls back once the lock is free", async () => {
+    const before = liveRuleset();
+    const applied = applyShEnv({ HOMELAB_LOCK_WAIT: "1" }, "lockout", "apply", "lockout", String(TIMEOUT));
+    expect(applied.code).toBe(APPLY_EXIT.ok);
+    // Something else holds the lock across the deadline, for three times the watchdog's lock wait.
+    const holder = spawn("flock", [path.join(stateDir(), "lock"), "sleep", String(TIMEOUT + 3)], { stdio: "ignore" });
+    try {
+      let st = "";
+      await waitFor(
+        "the watchdog's rollback after the lock is free",
+        (TIMEOUT + 3) * 1000 + 4000,
+        () => /^rolled-back: lockout \(not-confirmed, /m.test((st = status())),
+        {
+          every: 200,
+          detail: () => `${st}\n${fs.readFileSync(path.join(stateDir(), "watchdog.log"), "utf8")}`,
+        },
+      );
+      expect(st).toMatch(/^rolled-back: lockout \(not-confirmed, /m);
+      expect(liveRuleset()).toBe(before);
+      expect(fs.readFileSync(path.join(stateDir(), "watchdog.log"), "utf8")).toMatch(/lock is still held after 1 s; still waiting/);
+    } finally {
+      holder.kill();
+    }
+  }, 20000);
+
+  test("boot: a release pending at a power cut is rolled back before the ruleset loads; then forwarding comes on", async () => {
+    const before = liveRuleset();
+    expect(applySh("lockout", "apply", "lockout", "600").code).toBe(APPLY_EXIT.ok);
+    expect(probeSsh()).toBe("timed out");
+    powerCut();
+    expect(liveRuleset().trim()).toBe("");
+    const steps = await boot();
+    expect(steps.map((s) => ({ unit: s.unit, code: s.run.code, err: s.run.stderr.replace(/^apply\.sh\[.*\]: .*\n/gm, "") }))).toEqual(
+      steps.map((s) => ({ unit: s.unit, code: 0, err: "" })),
+    );
+    expect(steps.map((s) => s.argv[0])).toEqual(["/usr/sbin/sysctl", "/bin/bash", "/usr/sbin/nft", "/usr/sbin/sysctl"]);
+    expect(liveRuleset()).toBe(before);
+    expect(forwarding()).toBe("1");
+    expect(installed("etc/nftables.conf")).toBe(releaseFile("nftables.conf"));
+    expect(status()).toMatch(/^current: good .*\npending: none\nrolled-back: lockout \(reboot-before-confirm, /);
+    expect(probeSsh()).toBe("connected");
+    expect(applySh("lockout", "confirm", "lockout").code).toBe(APPLY_EXIT.notPending);
+  });
+
+  test("boot: a ruleset that fails to load leaves forwarding off (fail closed); the good one brings it back", async () => {
+    const good = installed("etc/nftables.conf");
+    fs.writeFileSync(path.join(rootDir(), "etc/nftables.conf"), `${good}${NFT_SYNTAX_ERROR}`);
+    powerCut();
+    const steps = await boot();
+    expect(steps.map((s) => [s.argv[0], s.run.code === 0])).toEqual([
+      ["/usr/sbin/sysctl", true],
+      ["/bin/bash", true],
+      ["/usr/sbin/nft", false],
+    ]);
+    expect(forwarding()).toBe("0");
+    expect(liveRuleset().trim()).toBe("");
+    fs.writeFileSync(path.join(rootDir(), "etc/nftables.conf"), good);
+    powerCut();
+    expect((await boot()).every((s) => s.run.code === 0)).toBe(true);
+    expect(forwarding()).toBe("1");
+    expect(liveRuleset()).toContain("table inet homelab {");
   });
 });

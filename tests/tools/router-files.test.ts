@@ -18,7 +18,7 @@ const plan = referencePlan();
 const access = planSshAccess(lab);
 const SEGMENTS = Object.keys(plan.segments).sort();
 const filesOf = (seg: string) => renderSegmentFiles(plan.segments[seg]!, access);
-const CHECKERS: Checker[] = ["nft", "dnsmasq", "sshd", "ssh-client", "sh", "authorized-keys", "ifupdown"];
+const CHECKERS: Checker[] = ["nft", "dnsmasq", "sshd", "ssh-client", "sh", "authorized-keys", "systemd", "ifupdown"];
 
 /** One failed check, readable in a jest diff. */
 const failures = (results: readonly CheckResult[]) => results.filter((r) => !r.ok).map((r) => `${r.file} (${r.command}):\n${r.output}`);
@@ -86,6 +86,24 @@ const broken: [string, RenderedFile][] = [
   [
     "ifupdown: an unknown address method",
     { ...internal["router/interfaces"]!, content: internal["router/interfaces"]!.content.replace("inet static", "inet statik") },
+  ],
+  [
+    "systemd: the first ExecStart program does not exist (verify checks only the first)",
+    {
+      ...internal["router/homelab-router.service"]!,
+      content: internal["router/homelab-router.service"]!.content.replace("ExecStart=/usr/sbin/sysctl ", "ExecStart=/usr/sbin/sysctll "),
+    },
+  ],
+  [
+    "systemd: a misspelt ExecStart leaves a service with nothing to run",
+    {
+      ...internal["router/homelab-router.service"]!,
+      content: internal["router/homelab-router.service"]!.content.replace(/^ExecStart=/gm, "ExecStrat="),
+    },
+  ],
+  [
+    "ifupdown: an unknown address method in the routes' stanza",
+    { ...internal["router/homelab-routes"]!, content: internal["router/homelab-routes"]!.content.replace("inet manual", "inet manaul") },
   ],
   ["authorized-keys: a garbage key line", { ...internal["router/authorized_keys.d/alice"]!, content: "ssh-ed25519 not-base64!! alice\n" }],
   [

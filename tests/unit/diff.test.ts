@@ -183,6 +183,8 @@ describe("resources and rendered files of a flow opened, planned under mocks", (
       "sandbox-fw-release-upload-authorized-keys.d-bob",
       "sandbox-fw-release-upload-authorized-keys.d-deploy",
       "sandbox-fw-release-upload-dnsmasq.conf",
+      "sandbox-fw-release-upload-homelab-router.service",
+      "sandbox-fw-release-upload-homelab-routes",
       "sandbox-fw-release-upload-interfaces",
       "sandbox-fw-release-upload-nftables.conf",
       "sandbox-fw-release-upload-sshd-config",
@@ -190,7 +192,7 @@ describe("resources and rendered files of a flow opened, planned under mocks", (
     expect(s.commonSwap).toMatchObject({
       from: expect.stringMatching(/^[0-9a-f]{16}$/),
       to: expect.stringMatching(/^[0-9a-f]{16}$/),
-      count: 20,
+      count: 24,
     });
     const nft = s.changed.find((c) => c.name === "sandbox-fw-release-upload-nftables.conf")!;
     expect(nft.inputs.map((i) => i.path)).toEqual(["remotePath", "source", "triggers[0]"]);

@@ -123,6 +123,8 @@ describe("renderSegmentFiles", () => {
       ...Object.fromEntries(access.users.map((u) => [`router/authorized_keys.d/${u.name}`, "authorized-keys"])),
       "router/dnsmasq.conf": "dnsmasq",
       "router/interfaces": "ifupdown",
+      "router/homelab-router.service": "systemd",
+      "router/homelab-routes": "ifupdown",
       "router/nftables.conf": "nft",
       "router/sshd_config": "sshd",
       ssh_config: "ssh-client",

@@ -16,7 +16,7 @@ const SCRIPTS: readonly [ApplyScriptKind, string][] = [
 ];
 
 /** Environment variables the scripts read on purpose (documented at the top of each body), and bash's own. */
-const ENVIRONMENT = new Set(["HOMELAB_ROOT", "HOMELAB_STATE", "HOMELAB_SERVICES", "PATH", "NIX_PATH", "BASH_SOURCE"]);
+const ENVIRONMENT = new Set(["HOMELAB_ROOT", "HOMELAB_STATE", "HOMELAB_SERVICES", "HOMELAB_LOCK_WAIT", "PATH", "NIX_PATH", "BASH_SOURCE"]);
 
 /** Names assigned by `NAME=` at the start of a line of `text` (facts, or the body's own globals). */
 const assigned = (text: string) => new Set([...text.matchAll(/^([A-Z][A-Z0-9_]*)=/gm)].map((m) => m[1]!));

@@ -20,6 +20,9 @@ INSTALL=(
   'dnsmasq.conf:/etc/dnsmasq.conf'
   'sshd_config:/etc/ssh/sshd_config'
   'interfaces:/etc/network/interfaces.d/homelab'
+  'homelab-router.service:/etc/systemd/system/homelab-router.service'
+  'homelab-routes:/etc/network/interfaces.d/homelab-routes'
+  'apply.sh:/usr/local/sbin/homelab-router-apply'
 )
 KEYS_DIR='/etc/ssh/authorized_keys.d'
 SYSCTL_FILE='/etc/sysctl.d/90-homelab-router.conf'
@@ -30,6 +33,16 @@ SYSCTLS=(
   'net.ipv6.conf.default.disable_ipv6=1'  # nor does one that appears later
   'net.ipv4.ip_forward=1'  # a router forwards IPv4, once its ruleset is live
 )
+# The ones SYSCTL_FILE keeps for boot, before any ruleset: never IPv4 forwarding.
+BOOT_SYSCTLS=(
+  'net.ipv6.conf.all.forwarding=0'
+  'net.ipv6.conf.all.disable_ipv6=1'
+  'net.ipv6.conf.default.disable_ipv6=1'
+)
+# The boot unit: its name, its file and its enable link (render/router-boot.ts).
+BOOT_UNIT='homelab-router.service'
+BOOT_UNIT_FILE='/etc/systemd/system/homelab-router.service'
+BOOT_UNIT_LINK='/etc/systemd/system/sysinit.target.wants/homelab-router.service'
 # The commit-confirm protocol (render/apply-common.ts).
 STATE_DIR='/var/lib/homelab'
 EXIT_USAGE=2

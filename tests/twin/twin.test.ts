@@ -5,6 +5,7 @@ import { planLab } from "../../model/plan";
 import { validateLab } from "../../model/validate";
 import { APPLY_EXIT } from "../../render/apply-common";
 import { renderRouterNftables } from "../../render/nftables";
+import { bootUnits, type BootStep } from "../support/boot";
 import { NFT_SYNTAX_ERROR } from "../support/fixtures";
 import { parseFiles, referenceFiles, segOf } from "../support/lab";
 import { run, sleep, waitFor, type Run } from "../support/proc";
@@ -919,6 +920,151 @@ describe("an egress allowlist on the sandbox: only the listed destination passes
         }
       }),
     20000,
+  );
+});
+
+describe("a reboot: sandbox-fw rebuilt from its installed files and boot units only", () => {
+  const fw = "sandbox-fw";
+  const seg = () => twin.segments["sandbox"]!;
+  const ns = () => twin.routerNs(fw);
+  const root = () => path.join(twin.dir, "boot-root");
+  const env = () => [`HOMELAB_ROOT=${root()}`, "HOMELAB_SERVICES=none"];
+  const releaseDir = (id: string) => path.join(twin.dir, "boot-releases", id);
+  const rows = (): IntentRow[] => INTENT.filter((r) => [r.from, r.to].some((n) => twin.firewallOf(n) === fw));
+  /** apply.sh of a release, as root on the router (the SSH path is proven above). */
+  const applySh = (id: string, ...args: string[]) => twin.exec(ns(), ["env", ...env(), "bash", `${releaseDir(id)}/apply.sh`, ...args]);
+  const writeRelease = (id: string, edit: (nft: string) => string) => {
+    fs.cpSync(twin.planFile(`${seg().name}/router`), releaseDir(id), { recursive: true });
+    const nft = path.join(releaseDir(id), "nftables.conf");
+    fs.writeFileSync(nft, edit(fs.readFileSync(nft, "utf8")));
+  };
+  /** The power goes: the watchdog dies, the kernel forgets ruleset, forwarding, addresses and routes. Files stay. */
+  const powerCut = async () => {
+    const wd = path.join(root(), "var/lib/homelab/watchdog");
+    const [kind, pid] = fs.existsSync(wd) ? fs.readFileSync(wd, "utf8").trim().split(" ") : [];
+    if (kind === "pid") await twin.exec(undefined, ["bash", "-c", `kill -KILL -- -${pid} 2>/dev/null || true`]);
+    const { wan, lan } = seg().router;
+    await twin.must(ns(), [
+      "bash",
+      "-c",
+      `nft flush ruleset && sysctl -qw net.ipv4.ip_forward=0 && ip -4 route flush table main && ip -4 addr flush dev ${wan.iface} && ip -4 addr flush dev ${lan.iface} && rm -rf ${twin.dir}/boot-ifstate`,
+    ]);
+  };
+  /** Boot: the enabled units' own commands in order, then ifupdown brings the interfaces up from the installed files. */
+  const boot = async (): Promise<{ units: BootStep[]; network: Run }> => {
+    const units = await bootUnits(root(), (argv) => twin.exec(ns(), ["env", ...env(), ...argv]));
+    const network = await twin.exec(ns(), [
+      "ifup",
+      "-a",
+      "-i",
+      path.join(root(), "etc/network/interfaces"),
+      `--state-dir=${twin.dir}/boot-ifstate`,
+      "--no-scripts",
+      "--no-loopback",
+    ]);
+    return { units, network };
+  };
+  const forwarding = async () => (await twin.must(ns(), ["sysctl", "-n", "net.ipv4.ip_forward"])).trim();
+  const planRuleset = () =>
+    twin.must(undefined, [
+      "unshare",
+      "--net",
+      "bash",
+      "-c",
+      `nft -f ${twin.planFile(`${seg().name}/router/nftables.conf`)} && nft -s list ruleset`,
+    ]);
+
+  beforeAll(async () => {
+    writeRelease("pristine", (t) => t);
+    writeRelease("pending", (t) => t.replace("table inet homelab {\n", "table inet homelab {\n\tcounter twin_never_confirmed {\n\t}\n"));
+    // The box's own address configuration, which the lab does not render: it sources the installed interfaces.d files.
+    const { wan, lan } = seg().router;
+    fs.mkdirSync(path.join(root(), "etc/network/interfaces.d"), { recursive: true });
+    fs.writeFileSync(
+      path.join(root(), "etc/network/interfaces"),
+      [
+        `auto ${wan.iface}`,
+        `iface ${wan.iface} inet static`,
+        `    address ${wan.address}/${wan.subnet.split("/")[1]}`,
+        `    gateway ${wan.gateway}`,
+        `auto ${lan.iface}`,
+        `iface ${lan.iface} inet static`,
+        `    address ${lan.address}/${lan.subnet.split("/")[1]}`,
+        `source ${root()}/etc/network/interfaces.d/*`,
+        "",
+      ].join("\n"),
+    );
+    for (const args of [
+      ["apply", "pristine", "600"],
+      ["confirm", "pristine"],
+    ]) {
+      const r = await applySh("pristine", ...args);
+      if (r.code !== 0) throw new Error(`installing the plan's release on ${fw} failed:\n${show(r)}`);
+    }
+  }, 30000);
+
+  test(
+    "a release pending at the power cut is rolled back at boot; the ruleset loads, then forwarding, routes come from files, and the intent holds",
+    () =>
+      explained([fw], async () => {
+        const applied = await applySh("pending", "apply", "pending", "600");
+        expect({ code: applied.code, out: applied.code === 0 ? "" : show(applied) }).toEqual({ code: 0, out: "" });
+        expect(await twin.readRuleset(fw)).toContain("twin_never_confirmed");
+        await powerCut();
+        expect((await twin.readRuleset(fw)).trim()).toBe("");
+        const { units, network } = await boot();
+        expect(units.map((u) => ({ unit: u.unit, argv: u.argv.join(" "), code: u.run.code }))).toEqual(
+          units.map((u) => ({ unit: u.unit, argv: u.argv.join(" "), code: 0 })),
+        );
+        expect(units).toHaveLength(4);
+        expect({ code: network.code, out: network.code === 0 ? "" : show(network) }).toEqual({ code: 0, out: "" });
+        expect(await twin.readRuleset(fw)).toBe(await planRuleset());
+        expect(await forwarding()).toBe("1");
+        const routes = await twin.must(ns(), ["ip", "-4", "route", "show"]);
+        for (const r of seg().router.routes) expect(routes).toContain(`${r.to} via ${r.via} dev ${seg().router.wan.iface}`);
+        const st = await applySh("pristine", "status");
+        expect(st.stdout).toMatch(
+          /^current: pristine .*\npending: none\nrolled-back: pending \(reboot-before-confirm, .*\)\nboot unit: homelab-router\.service enabled$/m,
+        );
+        const report = await checkIntent(twin, rows());
+        if (report.failures.length > 0) throw new Error(await formatFailures(twin, report.failures));
+      }),
+    60000,
+  );
+
+  test(
+    "negative control: a ruleset that fails to load at boot leaves forwarding off, and nothing crosses the router",
+    () =>
+      explained([fw], async () => {
+        const file = path.join(root(), "etc/nftables.conf");
+        const good = fs.readFileSync(file, "utf8");
+        fs.writeFileSync(file, `${good}${NFT_SYNTAX_ERROR}`);
+        try {
+          await powerCut();
+          const { units } = await boot();
+          expect(units.map((u) => [u.argv[0], u.run.code === 0])).toEqual([
+            ["/usr/sbin/sysctl", true],
+            ["/bin/bash", true],
+            ["/usr/sbin/nft", false],
+          ]);
+          expect(await forwarding()).toBe("0");
+          expect((await twin.readRuleset(fw)).trim()).toBe("");
+          // Every row the ruleset allows through the router (not within the segment) now times out: forwarding is off.
+          const crossing = rows().filter(
+            (r) => !("drop" in r.expect) && twin.firewallOf(r.to) !== twin.firewallOf(r.from) && r.to !== fw && !r.to.startsWith(`${fw}/`),
+          );
+          expect(crossing.length).toBeGreaterThan(0);
+          const { failures } = await checkIntent(twin, crossing);
+          expect(failures.map((f) => f.row).sort()).toEqual(crossing.map(rowId).sort());
+        } finally {
+          fs.writeFileSync(file, good);
+          await powerCut();
+          await boot();
+        }
+        expect(await twin.readRuleset(fw)).toBe(await planRuleset());
+        expect(await forwarding()).toBe("1");
+      }),
+    60000,
   );
 });
 

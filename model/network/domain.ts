@@ -1,6 +1,7 @@
 /** The network domain: segments, addressing, the DMZ, flows, routers and SSH access. */
 import type { Domain } from "../rule";
 import { addressesInNetwork, addressesUnique, dhcpPool, subnetsDisjoint } from "./rules/addresses";
+import { servicesAuthBypass, servicesAuthEnforced } from "./rules/auth";
 import { egressAllowlist } from "./rules/egress";
 import { flowsTargets, storageTargets, untrustedReasons } from "./rules/flows";
 import { macsUnique, namesUnique } from "./rules/names";
@@ -22,6 +23,8 @@ export const network: Domain = {
     macsUnique,
     servicesBackends,
     servicesAuth,
+    servicesAuthEnforced,
+    servicesAuthBypass,
     servicesPorts,
     servicesNames,
     sshJumpHosts,

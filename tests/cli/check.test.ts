@@ -105,6 +105,18 @@ const BATCHES: Record<"a" | "b", readonly Breakage[]> = {
       path: "homelab:dmz.segments",
     },
     { rule: "ssh.keys", edit: (f) => (lab(f).ssh.deploy.user = "alice"), file: "homelab.yaml", path: "ssh.deploy.user" },
+    {
+      rule: "services.auth-enforced",
+      edit: (f) => (segOf(f, "sandbox").services.minecraft.auth = { kind: "basic", realm: "minecraft" }),
+      file: "Pulumi.sandbox.yaml",
+      path: "homelab:segment.services.minecraft.auth",
+    },
+    {
+      rule: "services.auth-bypass",
+      edit: (f) => (segOf(f, "internal").services.registry.auth = { kind: "basic", realm: "registry" }),
+      file: "Pulumi.internal.yaml",
+      path: "homelab:segment.services.registry.auth",
+    },
   ],
   b: [
     {

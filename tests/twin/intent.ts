@@ -834,7 +834,6 @@ export const INTENT: readonly IntentRow[] = [
     port: "443/tcp",
     kind: "https",
     name: "registry",
-    auth: true,
     expect: { http: 200, backend: "internal/data", seen: "dmz/proxy" },
     why: "trusted segments use lab names",
   },

@@ -58,7 +58,7 @@ const HTTP_SERVICES = [
   { name: "wiki", backend: "cluster/ingress", exposure: "internet", auth: false, tls: false },
   { name: "argocd", backend: "cluster/ingress", exposure: "lab", auth: false, tls: false },
   { name: "grafana", backend: "internal/monitor", exposure: "lab", auth: false, tls: false },
-  { name: "registry", backend: "internal/data", exposure: "lab", auth: true, tls: false },
+  { name: "registry", backend: "internal/data", exposure: "lab", auth: false, tls: false },
   { name: "pve", backend: "internal/pve1", exposure: "lab", auth: false, tls: true },
   { name: "nas", backend: "internal/truenas", exposure: "lab", auth: false, tls: true },
   { name: "mirror", backend: "lab/mirror-1", exposure: "lab", auth: false, tls: false },

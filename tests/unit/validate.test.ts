@@ -736,6 +736,71 @@ const CASES: readonly Case[] = [
     path: "homelab:segment.services.registry.auth",
     mentions: ['auth kind "none"', "kind: basic", "kind: app", "reason"],
   },
+  // services.auth-enforced
+  {
+    name: "basic auth on a TCP stream",
+    rule: "services.auth-enforced",
+    edit: (f) => (segOf(f, "sandbox").services.minecraft.auth = { kind: "basic", realm: "minecraft" }),
+    file: "Pulumi.sandbox.yaml",
+    path: "homelab:segment.services.minecraft.auth",
+    mentions: ["stream module has no basic auth", "tcp connection", "kind: app", "kind: http"],
+  },
+  {
+    name: "basic auth on a UDP stream",
+    rule: "services.auth-enforced",
+    edit: (f) => (segOf(f, "sandbox").services.valheim.auth = { kind: "basic", realm: "valheim" }),
+    file: "Pulumi.sandbox.yaml",
+    path: "homelab:segment.services.valheim.auth",
+    mentions: ["udp connection", "kind: app"],
+  },
+  {
+    name: "a realm of off",
+    rule: "services.auth-enforced",
+    edit: (f) => (segOf(f, "sandbox").services.agent.auth.realm = "off"),
+    file: "Pulumi.sandbox.yaml",
+    path: "homelab:segment.services.agent.auth.realm",
+    mentions: ["auth_basic off", "turns basic auth off", "set realm to another name"],
+  },
+  {
+    name: "a realm with a variable",
+    rule: "services.auth-enforced",
+    edit: (f) => (segOf(f, "sandbox").services.agent.auth.realm = "agent $host"),
+    file: "Pulumi.sandbox.yaml",
+    path: "homelab:segment.services.agent.auth.realm",
+    mentions: ['expands "$"', "variable", "e.g. agent host"],
+  },
+  // services.auth-bypass
+  {
+    name: "the registry behind the proxy's basic auth, pushed to directly by a flow",
+    rule: "services.auth-bypass",
+    edit: (f) => (segOf(f, "internal").services.registry.auth = { kind: "basic", realm: "registry" }),
+    file: "Pulumi.internal.yaml",
+    path: "homelab:segment.services.registry.auth",
+    mentions: [
+      "internal/data 5000/tcp directly, past the proxy",
+      "Pulumi.lab.yaml homelab:segment.flows.push-registry from lab/mirror-1, lab/mirror-2",
+      "auth: { kind: app",
+      "remove 5000/tcp from those flows",
+    ],
+  },
+  {
+    name: "another service's DNAT to the same backend port",
+    rule: "services.auth-bypass",
+    edit: (f) => {
+      const seg = segOf(f, "sandbox");
+      seg.services["agent-raw"] = {
+        kind: "tcp",
+        description: "the agent UI as a raw stream",
+        port: 8081,
+        backend: { host: "agent", port: 8080 },
+        auth: { kind: "app", note: "none really" },
+        exposure: "lab",
+      };
+    },
+    file: "Pulumi.sandbox.yaml",
+    path: "homelab:segment.services.agent.auth",
+    mentions: ["sandbox/agent 8080/tcp", "Pulumi.sandbox.yaml homelab:segment.services.agent-raw from dmz/proxy"],
+  },
   // services.ports
   {
     name: "two backends on one WAN port",

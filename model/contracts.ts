@@ -52,8 +52,8 @@ const serviceCore = {
 
 // --- the segment contract: what a segment stack tells the DMZ ------------------------------------
 
-/** The segment contract version this program writes and reads. Bump on any incompatible change. */
-export const SEGMENT_CONTRACT_VERSION = 1;
+/** The segment contract version this program writes and reads. Bump on any incompatible change (2: HTTP services carry maxBodyMiB and websockets). */
+export const SEGMENT_CONTRACT_VERSION = 2;
 
 /** A published service, as the DMZ plans DNS, proxy routes and streams from it. */
 const PublishedService = z.object({
@@ -64,6 +64,10 @@ const PublishedService = z.object({
   fqdn: z.string().optional(),
   /** For TCP/UDP: the port the proxy listens on. */
   port: port.optional(),
+  /** For HTTP: the largest request body the proxy accepts, in MiB. */
+  maxBodyMiB: z.number().int().min(1).optional(),
+  /** For HTTP: the proxy forwards WebSocket upgrades. */
+  websockets: z.boolean().optional(),
 });
 
 /** An explicit flow from a segment into the DMZ, as the infra host's firewall needs it. */

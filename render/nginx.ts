@@ -34,6 +34,19 @@ export function htpasswdPath(service: string): string {
   return `${SECRETS_DIR}/htpasswd-${service}`;
 }
 
+/** How long a browser keeps refusing plain HTTP to a name after one HTTPS answer: a year. */
+export const HSTS_MAX_AGE_SECONDS = 31536000;
+
+/** Connections one client address may hold at once: HTTP(S) across every name, and streams. */
+export const PER_CLIENT_CONNECTIONS = 64;
+export const PER_CLIENT_STREAMS = 16;
+
+/** The shared-memory zones that count connections per client address; names are global across http and stream. */
+const CLIENT_ZONE = { http: "per_client", stream: "per_client_stream" } as const;
+
+/** How long an idle WebSocket stays open. */
+const WEBSOCKET_IDLE = "1h";
+
 /** nginx's state directory on the infra host (systemd StateDirectory=nginx). */
 const NGINX_STATE_DIR = "/var/lib/nginx";
 
@@ -107,11 +120,46 @@ function httpServer(route: HttpRoute, listen: string): NginxDirective {
       c(`${route.segment}/${route.service}, ${route.exposure} exposure, ${authNote}`),
       d("listen", `${listen}:443`, "ssl"),
       d("server_name", route.fqdn),
+      c("Browsers that saw this name once refuse plain HTTP to it for a year, on every answer (always), errors included."),
+      d("add_header", "Strict-Transport-Security", `max-age=${HSTS_MAX_AGE_SECONDS}`, "always"),
+      c(`Request bodies up to ${route.maxBodyMiB} MiB (maxBodyMiB); a larger one gets 413 here, before it reaches the disk.`),
+      d("client_max_body_size", `${route.maxBodyMiB}m`),
       ...accessList(route.allow, route.exposure),
       ...auth,
-      b("location", ["/"], [d("proxy_pass", `${scheme}://${route.upstream.address}:${route.upstream.port}`), ...upstreamTls]),
+      b(
+        "location",
+        ["/"],
+        [d("proxy_pass", `${scheme}://${route.upstream.address}:${route.upstream.port}`), ...upstreamTls, ...websocketTimeouts(route)],
+      ),
     ],
   );
+}
+
+/** A WebSocket service's sockets stay open while idle for an hour; every other upstream answers within the http block's timeouts. */
+function websocketTimeouts(route: HttpRoute): NginxNode[] {
+  if (!route.websockets) return [];
+  return [
+    c("WebSockets (websockets: true): an idle socket stays open for an hour."),
+    d("proxy_read_timeout", WEBSOCKET_IDLE),
+    d("proxy_send_timeout", WEBSOCKET_IDLE),
+  ];
+}
+
+/**
+ * Upgrade and Connection go upstream only for names whose service declares websockets. A
+ * map on the server name keeps every proxy_set_header at the http level (see
+ * stripAuthorization); an empty Upgrade is not sent at all.
+ */
+function websocketUpgrade(http: readonly HttpRoute[]): NginxNode[] {
+  const names = http.filter((r) => r.websockets).map((r) => r.fqdn);
+  if (names.length === 0) return [c("No service declares websockets: no Upgrade header goes upstream.")];
+  return [
+    c("WebSocket upgrades, only for the services that declare websockets."),
+    b("map", ["$server_name", "$ws_upgrade"], [d("default", ""), ...names.map((n) => d(n, "$http_upgrade"))]),
+    b("map", ["$ws_upgrade", "$ws_connection"], [d("default", "upgrade"), d('""', "close")]),
+    d("proxy_set_header", "Upgrade", "$ws_upgrade"),
+    d("proxy_set_header", "Connection", "$ws_connection"),
+  ];
 }
 
 /** One stream server for one TCP or UDP service. */
@@ -173,8 +221,9 @@ function httpSettings(plan: DmzPlan, http: readonly HttpRoute[]): NginxNode[] {
     d("fastcgi_temp_path", `${NGINX_STATE_DIR}/fastcgi`),
     d("uwsgi_temp_path", `${NGINX_STATE_DIR}/uwsgi`),
     d("scgi_temp_path", `${NGINX_STATE_DIR}/scgi`),
-    c("Container image layers pass through the registry route; the model has no per-service limit yet."),
-    d("client_max_body_size", "1g"),
+    c("Each published name sets its own body limit (maxBodyMiB); any other request gets nginx's 1 MiB."),
+    d("client_max_body_size", "1m"),
+    ...clientLimits(),
     blank,
     c("One wildcard certificate for the domain, placed out of band."),
     d("ssl_certificate", tls.certificate),
@@ -195,12 +244,31 @@ function httpSettings(plan: DmzPlan, http: readonly HttpRoute[]): NginxNode[] {
     d("proxy_set_header", "X-Forwarded-Proto", "$scheme"),
     d("proxy_set_header", "X-Forwarded-Host", "$host"),
     ...stripAuthorization(http),
-    c("WebSocket upgrade (Grafana live, consoles); idle sockets stay open for an hour."),
-    d("proxy_set_header", "Upgrade", "$http_upgrade"),
-    d("proxy_set_header", "Connection", "$connection_upgrade"),
-    d("proxy_read_timeout", "1h"),
-    d("proxy_send_timeout", "1h"),
-    b("map", ["$http_upgrade", "$connection_upgrade"], [d("default", "upgrade"), d('""', "close")]),
+    ...websocketUpgrade(http),
+    c("A backend that accepts no connection in 10 s, or is silent for a minute, is given up on."),
+    d("proxy_connect_timeout", "10s"),
+    d("proxy_read_timeout", "60s"),
+    d("proxy_send_timeout", "60s"),
+  ];
+}
+
+/**
+ * What one client may hold: a few connections and little time. Slow clients are cut off
+ * (the header within 10 s, each body read and each write within 30 s), idle keep-alive
+ * connections close after 30 s, and one address holds at most PER_CLIENT_CONNECTIONS.
+ */
+function clientLimits(): NginxNode[] {
+  return [
+    c("Slow or idle clients are cut off, so they cannot hold the workers."),
+    d("client_header_timeout", "10s"),
+    d("client_body_timeout", "30s"),
+    d("send_timeout", "30s"),
+    d("keepalive_timeout", "30s"),
+    d("reset_timedout_connection", "on"),
+    c(`At most ${PER_CLIENT_CONNECTIONS} connections at once per client address, across every name; more get 429.`),
+    d("limit_conn_zone", "$binary_remote_addr", `zone=${CLIENT_ZONE.http}:10m`),
+    d("limit_conn", CLIENT_ZONE.http, String(PER_CLIENT_CONNECTIONS)),
+    d("limit_conn_status", "429"),
   ];
 }
 
@@ -263,6 +331,9 @@ export function renderNginx(plan: DmzPlan): string {
         [
           c("TCP and UDP services: passed through unchanged, from the proxy address (see proxy_bind above)."),
           d("proxy_bind", listen),
+          c(`At most ${PER_CLIENT_STREAMS} connections (UDP: sessions) at once per client address.`),
+          d("limit_conn_zone", "$binary_remote_addr", `zone=${CLIENT_ZONE.stream}:10m`),
+          d("limit_conn", CLIENT_ZONE.stream, String(PER_CLIENT_STREAMS)),
           ...streams.flatMap((r): NginxNode[] => [blank, streamServer(r, listen)]),
         ],
       ),

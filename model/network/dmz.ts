@@ -6,6 +6,7 @@
  */
 import type { PublishedSegment } from "../contracts";
 import { comparePorts, DMZ_STACK, dmzServiceAddresses, hostFqdn, type Lab, type Proto, segmentList } from "../lab";
+import { DEFAULT_MAX_BODY_MIB } from "./schema";
 import { Cidr, compareIp } from "../net";
 import { compareText } from "../order";
 import { type Flow, planFlows } from "./flows";
@@ -133,6 +134,10 @@ export interface HttpRoute {
   /** Sources allowed; empty means everyone (internet exposure). */
   readonly allow: readonly Cidr[];
   readonly exposure: "internet" | "lab";
+  /** The largest request body the proxy accepts, in MiB. */
+  readonly maxBodyMiB: number;
+  /** The proxy forwards WebSocket upgrades to this service. */
+  readonly websockets: boolean;
 }
 
 /** One TCP or UDP stream of the reverse proxy. */
@@ -220,6 +225,8 @@ export function planDmz(lab: Lab, segments: readonly PublishedSegment[]): DmzPla
           auth: s.auth,
           allow: allowFor(s.exposure),
           exposure: s.exposure,
+          maxBodyMiB: s.maxBodyMiB ?? DEFAULT_MAX_BODY_MIB,
+          websockets: s.websockets ?? false,
         });
       } else {
         streams.push({

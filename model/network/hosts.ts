@@ -32,6 +32,10 @@ export interface PlannedService {
   readonly fqdn?: string;
   /** For TCP/UDP: the port the proxy listens on. */
   readonly port?: number;
+  /** For HTTP: the largest request body the proxy accepts, in MiB. */
+  readonly maxBodyMiB?: number;
+  /** For HTTP: the proxy forwards WebSocket upgrades. */
+  readonly websockets?: boolean;
   readonly backend: { readonly host: string; readonly address: string; readonly port: number; readonly tls: boolean };
   readonly firewall: { readonly router: string; readonly address: string; readonly port: number };
   readonly auth: Service["auth"];
@@ -143,7 +147,7 @@ export function planServices(lab: Lab, seg: Segment): PlannedService[] {
       segment: seg.name,
       kind: s.kind,
       description: s.description,
-      ...(s.kind === "http" ? { fqdn: serviceFqdn(lab, id, s) } : { port: s.port }),
+      ...(s.kind === "http" ? { fqdn: serviceFqdn(lab, id, s), maxBodyMiB: s.maxBodyMiB, websockets: s.websockets } : { port: s.port }),
       backend: { host: s.backend.host, address: findHostAddress(lab, seg, s.backend.host), port: s.backend.port, tls: s.backend.tls },
       firewall: { router: seg.router.name, address: seg.router.wanAddress, port: wanPort(s) },
       auth: s.auth,

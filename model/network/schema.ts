@@ -164,6 +164,9 @@ export const Auth = z.discriminatedUnion(
   },
 );
 
+/** The largest request body of an HTTP service, in MiB, unless it says otherwise. */
+export const DEFAULT_MAX_BODY_MIB = 10;
+
 export const Backend = obj({ host: Name, port: Port, tls: z.boolean().default(false) });
 
 export const Service = z.discriminatedUnion(
@@ -181,6 +184,18 @@ export const Service = z.discriminatedUnion(
       reason: Reason.optional(),
       /** Port on the firewall's WAN address the proxy connects to. @default backend.port */
       wanPort: Port.optional(),
+      /**
+       * The largest request body the proxy accepts, in MiB (nginx client_max_body_size); a
+       * larger one gets 413 at the proxy, so no client fills the infra host's disk.
+       * @default 10
+       */
+      maxBodyMiB: z.number().int().min(1).max(65536).default(DEFAULT_MAX_BODY_MIB),
+      /**
+       * The application upgrades connections to WebSockets: only then does the proxy forward
+       * the Upgrade and Connection headers and keep idle connections open for an hour.
+       * @default false
+       */
+      websockets: z.boolean().default(false),
     }),
     ...(["tcp", "udp"] as const).map((kind) =>
       obj({

@@ -98,12 +98,25 @@ const tls = { cert: fs.readFileSync(cfg.cert), key: fs.readFileSync(cfg.key) };
 let pending = cfg.http.length + cfg.tcp.length + cfg.udp.length;
 const ready = () => { if (--pending === 0) console.log("ready"); };
 for (const u of cfg.http) {
+  // The whole request body is read before the answer, as a real backend would: answering early
+  // and closing would reset the proxy mid-upload (a 502 that says nothing about the limit).
   const handler = (req, res) => {
-    res.writeHead(200, { "content-type": "application/json" });
-    res.end(JSON.stringify({ upstream: u.address + ":" + u.port, tls: u.tls, host: req.headers.host ?? null, from: req.socket.remoteAddress,
-      authorization: req.headers.authorization ?? null, xff: req.headers["x-forwarded-for"] ?? null, proto: req.headers["x-forwarded-proto"] ?? null }));
+    let bytes = 0;
+    req.on("data", (chunk) => (bytes += chunk.length));
+    req.on("end", () => {
+      res.writeHead(200, { "content-type": "application/json" });
+      res.end(JSON.stringify({ upstream: u.address + ":" + u.port, tls: u.tls, host: req.headers.host ?? null, from: req.socket.remoteAddress,
+        authorization: req.headers.authorization ?? null, xff: req.headers["x-forwarded-for"] ?? null, proto: req.headers["x-forwarded-proto"] ?? null,
+        upgrade: req.headers.upgrade ?? null, connection: req.headers.connection ?? null, bytes }));
+    });
   };
-  (u.tls ? https.createServer(tls, handler) : http.createServer(handler)).listen(u.port, u.address, ready);
+  const server = u.tls ? https.createServer(tls, handler) : http.createServer(handler);
+  // A request that arrives with Upgrade: answer plainly (no 101), saying which headers came.
+  server.on("upgrade", (req, socket) => {
+    const body = JSON.stringify({ upstream: u.address + ":" + u.port, upgrade: req.headers.upgrade ?? null, connection: req.headers.connection ?? null });
+    socket.end("HTTP/1.1 200 OK\\r\\ncontent-type: application/json\\r\\ncontent-length: " + Buffer.byteLength(body) + "\\r\\nconnection: close\\r\\n\\r\\n" + body);
+  });
+  server.listen(u.port, u.address, ready);
 }
 for (const s of cfg.tcp) net.createServer((c) => c.end("tcp " + s.address + ":" + s.port + " from " + c.remoteAddress + "\\n")).listen(s.port, s.address, ready);
 for (const s of cfg.udp) {
@@ -339,6 +352,55 @@ describe("proxy: the rendered nginx.conf, running", () => {
       const s = httpServices.find((x) => x.fqdn === fqdn)!;
       const r = get(fqdn, { source: OUTSIDER, user: s.auth.kind === "basic" ? "tester:test-password" : undefined });
       expect(r.code).toBe(exposure === "internet" ? 200 : 403);
+    },
+  );
+
+  const hstsHeaders = (fqdn: string, source: string) =>
+    curl(["--resolve", `${fqdn}:443:${PROXY}`, "-o", "/dev/null", "-D", "-", `https://${fqdn}/probe`], source).stdout;
+
+  test.each(httpServices.map((s) => [s.fqdn!] as const))("%s sends HSTS", (fqdn) => {
+    expect(hstsHeaders(fqdn, ADMIN)).toMatch(/^strict-transport-security: max-age=31536000\r?$/im);
+  });
+
+  test.each(httpServices.filter((s) => s.exposure === "lab").map((s) => [s.fqdn!] as const))(
+    "%s sends HSTS on its 403 to the internet too (always)",
+    (fqdn) => {
+      expect(hstsHeaders(fqdn, OUTSIDER)).toMatch(/^HTTP\/1\.1 403[\s\S]*^strict-transport-security: max-age=31536000\r?$/im);
+    },
+  );
+
+  test("a request body over a name's maxBodyMiB gets 413 from the proxy; one under it passes", () => {
+    const small = httpServices.find((s) => s.maxBodyMiB === 10 && s.auth.kind !== "basic")!;
+    const large = httpServices.find((s) => (s.maxBodyMiB ?? 0) > 11)!;
+    const body = path.join(tmp, "body-11MiB");
+    fs.writeFileSync(body, Buffer.alloc(11 * 1024 * 1024, 0x61));
+    const post = (fqdn: string) =>
+      curl([
+        "--resolve",
+        `${fqdn}:443:${PROXY}`,
+        "-o",
+        "/dev/null",
+        "-w",
+        "%{http_code}",
+        "--data-binary",
+        `@${body}`,
+        `https://${fqdn}/probe`,
+      ]).stdout;
+    expect({ [small.fqdn!]: post(small.fqdn!), [large.fqdn!]: post(large.fqdn!) }).toEqual({
+      [small.fqdn!]: "413",
+      [large.fqdn!]: "200",
+    });
+  });
+
+  test.each(httpServices.map((s) => [s.fqdn!, s.websockets === true] as const))(
+    "%s: a client's Upgrade reaches the backend only when the service declares websockets (%s)",
+    (fqdn, websockets) => {
+      const r = get(fqdn, { headers: ["Upgrade: websocket", "Connection: Upgrade"], user: "tester:test-password" });
+      expect(r.code).toBe(200);
+      const body = JSON.parse(r.body) as { upgrade: string | null; connection: string | null };
+      expect({ upgrade: body.upgrade, connection: body.connection }).toEqual(
+        websockets ? { upgrade: "websocket", connection: "upgrade" } : { upgrade: null, connection: "close" },
+      );
     },
   );
 

@@ -192,6 +192,95 @@ describe("nginx.conf means what the model says", () => {
     },
   );
 
+  // Hand-written from the reference lab's config: which names upgrade to WebSockets, and the body limits.
+  const configured = (seg: string, id: string) => {
+    const svc = lab.segments[seg]!.services[id]!;
+    if (svc.kind !== "http") throw new Error(`${seg}/${id} is not http`);
+    return svc;
+  };
+
+  test.each(httpServices.map((s) => [s.fqdn!, s] as const))(
+    "%s: HSTS always, its own body limit, Upgrade only if it declares websockets",
+    (fqdn, s) => {
+      const server = byName(fqdn)[0]!;
+      const location = all(server.block, "location").find((l) => l.args[0] === "/")!;
+      const svc = configured(s.segment, s.id);
+      expect(all(server.block, "add_header").map((h) => h.args)).toEqual([["Strict-Transport-Security", "max-age=31536000", "always"]]);
+      expect(all(server.block, "client_max_body_size").map((h) => h.args)).toEqual([[`${svc.maxBodyMiB}m`]]);
+      // Only a WebSocket location keeps idle upstreams open for an hour; others use the http block's minute.
+      expect(all(location.block, "proxy_read_timeout").map((h) => h.args)).toEqual(svc.websockets ? [["1h"]] : []);
+      // No server sets its own headers: that would drop every inherited proxy_set_header.
+      expect(all(server.block, "proxy_set_header")).toEqual([]);
+      expect(all(location.block, "proxy_set_header")).toEqual([]);
+    },
+  );
+
+  test("the reference limits: the registry and pve take large uploads, the internet-exposed wiki and every other name 10 MiB", () => {
+    const limits = Object.fromEntries(
+      tlsServers.flatMap((sv) => {
+        const name = one(sv.block, "server_name").args[0]!;
+        return name === "_" ? [] : [[name.split(".")[0], one(sv.block, "client_max_body_size").args[0]]];
+      }),
+    );
+    expect(limits).toEqual({
+      agent: "10m",
+      argocd: "10m",
+      grafana: "10m",
+      mirror: "10m",
+      nas: "10m",
+      pve: "8192m",
+      registry: "4096m",
+      wiki: "10m",
+    });
+    expect(one(http, "client_max_body_size").args).toEqual(["1m"]);
+  });
+
+  test("Upgrade and Connection go upstream only for grafana, nas and pve, the services that declare websockets", () => {
+    const upgrade = all(http, "map").find((m) => m.args[1] === "$ws_upgrade")!;
+    expect(upgrade.args[0]).toBe("$server_name");
+    expect(upgrade.block!.map((e) => [e.name, ...e.args])).toEqual([
+      ["default", ""],
+      ["grafana.lab.example.net", "$http_upgrade"],
+      ["nas.lab.example.net", "$http_upgrade"],
+      ["pve.lab.example.net", "$http_upgrade"],
+    ]);
+    const headers = Object.fromEntries(all(http, "proxy_set_header").map((h) => [h.args[0], h.args[1]]));
+    expect({ upgrade: headers["Upgrade"], connection: headers["Connection"] }).toEqual({
+      upgrade: "$ws_upgrade",
+      connection: "$ws_connection",
+    });
+    expect(file(dmzFiles, "infra/nginx.conf")).not.toContain("proxy_set_header Upgrade $http_upgrade");
+  });
+
+  test("a lab where no service declares websockets forwards no Upgrade at all", () => {
+    const none: DmzPlan = { ...plan, proxy: { ...plan.proxy, http: plan.proxy.http.map((r) => ({ ...r, websockets: false })) } };
+    const text = renderNginx(none);
+    expect(text).not.toMatch(/proxy_set_header (Upgrade|Connection)/);
+    expect(text).not.toMatch(/proxy_read_timeout 1h/);
+  });
+
+  test("one client address holds a bounded number of connections, and slow clients and backends time out", () => {
+    const values = (block: readonly Directive[]) =>
+      Object.fromEntries(block.filter((d) => !d.block).map((d) => [d.name, d.args.join(" ")]));
+    const h = values(http);
+    expect(h).toMatchObject({
+      limit_conn_zone: "$binary_remote_addr zone=per_client:10m",
+      limit_conn: "per_client 64",
+      limit_conn_status: "429",
+      client_header_timeout: "10s",
+      client_body_timeout: "30s",
+      send_timeout: "30s",
+      keepalive_timeout: "30s",
+      proxy_connect_timeout: "10s",
+      proxy_read_timeout: "60s",
+      proxy_send_timeout: "60s",
+    });
+    expect(values(one(conf, "stream").block!)).toMatchObject({
+      limit_conn_zone: "$binary_remote_addr zone=per_client_stream:10m",
+      limit_conn: "per_client_stream 16",
+    });
+  });
+
   test("no server exists for a name the model does not publish", () => {
     const named = tlsServers.flatMap((s) => one(s.block, "server_name").args).filter((n) => n !== "_");
     expect(named.sort()).toEqual(httpServices.map((s) => s.fqdn!).sort());

@@ -12,6 +12,7 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { requireLab } from "../model/check";
 import { labWarnings } from "../model/compute/single-node";
+import { acmeCredentialsKey, certificateWarnings, utcToday } from "../model/network/certificate";
 import type { Problem } from "../model/problems";
 import { labStacks } from "../model/network/dmz";
 import { DMZ_STACK } from "../model/lab";
@@ -56,6 +57,16 @@ export interface PlanResult {
  */
 export const OFFLINE_ENV = { SSH_AUTH_SOCK: "/nonexistent/offline-plan-has-no-ssh-agent" } as const;
 
+/** What the offline plan gives a stack for each secret it reads. */
+const OFFLINE_SECRET = "offline-plan-stand-in";
+
+/** The config secrets `stack` reads: the DMZ's ACME DNS credentials, when the lab uses ACME. */
+function offlineSecrets(dir: string, stack: string): string[] {
+  if (stack !== DMZ_STACK) return [];
+  const acme = requireLab(dir).dmz.tls.acme;
+  return acme ? [acmeCredentialsKey(acme.credentialsSecret)] : [];
+}
+
 /** What running one stack program under mocks gave. */
 interface StackResult {
   readonly stack: string;
@@ -74,8 +85,9 @@ async function runStackPlan(dir: string, stack: string, preview: boolean, refere
     const run = await runUnderMocks({
       stack,
       program: () => runProgram(stack, dir, OFFLINE_ENV),
-      config: {},
-      secretKeys: [],
+      // The offline plan holds no secret: each secret a stack reads gets a stand-in, recorded as "[secret]".
+      config: Object.fromEntries(offlineSecrets(dir, stack).map((k) => [k, OFFLINE_SECRET])),
+      secretKeys: offlineSecrets(dir, stack),
       references,
       preview,
     });
@@ -148,7 +160,7 @@ export async function planStacks(opts: Pick<PlanOptions, "dir" | "stacks" | "pre
       const r = results.get(s)!;
       return { stack: s, resources: r.resources, outputs: r.outputs, files: stackFiles(plan, r) };
     }),
-    warnings: labWarnings(lab),
+    warnings: [...labWarnings(lab), ...certificateWarnings(lab, utcToday())],
   };
 }
 

@@ -5,7 +5,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import type { RenderedFile } from "../render/files";
-import { NIXOS_PROTOCOL, Release, type SshTarget } from "./release";
+import { NIXOS_PROTOCOL, Release, type SecretFile, type SshTarget } from "./release";
 
 /** Type token of the component. */
 export const NIXOS_HOST_TYPE = "homelab:nixos:Host";
@@ -17,6 +17,8 @@ const NIXOS_CONFIRM_TIMEOUT_SECONDS = 300;
 export interface NixosHostArgs {
   /** Paths relative to the release directory: `configuration.nix`, the files it carries, and `apply.sh`. */
   readonly files: readonly RenderedFile[];
+  /** Files whose content is a secret (the ACME DNS credentials). @default [] */
+  readonly secretFiles?: readonly SecretFile[];
   readonly target: SshTarget;
   /** @default NIXOS_CONFIRM_TIMEOUT_SECONDS (300) */
   readonly confirmTimeoutSeconds?: number;
@@ -35,6 +37,7 @@ export class NixosHost extends pulumi.ComponentResource {
       `${name}-release`,
       {
         files: args.files,
+        ...(args.secretFiles ? { secretFiles: args.secretFiles } : {}),
         target: args.target,
         protocol: NIXOS_PROTOCOL,
         confirmTimeoutSeconds: args.confirmTimeoutSeconds ?? NIXOS_CONFIRM_TIMEOUT_SECONDS,

@@ -55,6 +55,22 @@ export const NIXOS_PROTOCOL: ReleaseProtocol = {
   confirm: (_dir, release) => `sudo -n ${NIXOS_APPLY_COMMAND} confirm ${release}`,
 };
 
+/**
+ * A file whose content is a secret (a DNS provider's API token): uploaded by a command that
+ * reads it on stdin, so the secret is only ever a secret resource input, never a rendered file.
+ */
+export interface SecretFile {
+  /** Path relative to the release directory. */
+  readonly path: string;
+  /** The content. Always a secret Output. */
+  readonly content: pulumi.Input<string>;
+  /**
+   * Something public that changes whenever the secret does (the ciphertext Pulumi keeps in the
+   * stack file): it enters the release id, so a new secret makes a new release without the id holding it.
+   */
+  readonly fingerprint: string;
+}
+
 /** Arguments of a Release. */
 export interface ReleaseArgs {
   /**
@@ -63,6 +79,8 @@ export interface ReleaseArgs {
    * even in preview.
    */
   readonly files: readonly RenderedFile[];
+  /** Files whose content is a secret. @default [] */
+  readonly secretFiles?: readonly SecretFile[];
   readonly target: SshTarget;
   /** How the box takes the release. */
   readonly protocol: ReleaseProtocol;
@@ -73,11 +91,19 @@ export interface ReleaseArgs {
   readonly confirmTimeoutSeconds?: number;
 }
 
-/** The release id: a hash of every path and content, so any change makes a new release. */
-function releaseId(files: readonly RenderedFile[]): string {
+/** The release id: a hash of every path and content (a secret file's fingerprint), so any change makes a new release. */
+function releaseId(files: readonly RenderedFile[], secrets: readonly SecretFile[]): string {
   const h = createHash("sha256");
   for (const f of sortFiles(files)) h.update(`${f.path}\0${f.content}\0`);
+  for (const f of [...secrets].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)))
+    h.update(`${f.path}\0secret:${f.fingerprint}\0`);
   return h.digest("hex").slice(0, 16);
+}
+
+/** A shell word for a path the program chose (release ids and file names only). */
+function safePath(p: string): string {
+  if (!/^[A-Za-z0-9/._-]+$/.test(p)) throw new Error(`bug: unsafe upload path ${JSON.stringify(p)}`);
+  return p;
 }
 
 function connection(t: SshTarget): command.types.input.remote.ConnectionArgs {
@@ -113,7 +139,8 @@ export class Release extends pulumi.ComponentResource {
     super(RELEASE_TYPE, name, {}, opts);
     if (!args.files.some((f) => f.path === "apply.sh")) throw new pulumi.ResourceError(`release ${name} has no apply.sh`, this);
     const timeout = args.confirmTimeoutSeconds ?? DEFAULT_CONFIRM_TIMEOUT_SECONDS;
-    const release = releaseId(args.files);
+    const secrets = args.secretFiles ?? [];
+    const release = releaseId(args.files, secrets);
     const dir = args.protocol.uploadDir(args.target.user, release);
     const conn = connection(args.target);
 
@@ -126,6 +153,22 @@ export class Release extends pulumi.ComponentResource {
         ),
     );
 
+    // A secret file: written from stdin, readable by the deploy user only. The command and its
+    // id hold no secret; stdin is a secret input.
+    const secretUploads = secrets.map((f) => {
+      const dest = safePath(`${dir}/${f.path}`);
+      return new command.remote.Command(
+        `${name}-upload-secret-${f.path.replace(/[^A-Za-z0-9.-]+/g, "-")}`,
+        {
+          connection: conn,
+          create: `umask 077 && mkdir -p ${safePath(dest.slice(0, dest.lastIndexOf("/")))} && cat >${dest}`,
+          stdin: pulumi.secret(f.content),
+          triggers: [release],
+        },
+        { parent: this, additionalSecretOutputs: ["stdin"] },
+      );
+    });
+
     // The script checks everything on the box before it touches anything, loads the new
     // configuration atomically and arms the watchdog; a failed check exits non-zero and
     // the deployment stops here with the box unchanged.
@@ -137,7 +180,7 @@ export class Release extends pulumi.ComponentResource {
         triggers: [release],
         logging: "stdoutAndStderr",
       },
-      { parent: this, dependsOn: uploads },
+      { parent: this, dependsOn: [...uploads, ...secretUploads] },
     );
 
     // A separate resource opens a separate SSH connection: if the new rules or sshd

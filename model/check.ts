@@ -1,5 +1,6 @@
 /** Load, parse and validate a lab directory in one step: the entry point for every tool. */
 import { labWarnings } from "./compute/single-node";
+import { certificateWarnings, utcToday } from "./network/certificate";
 import type { Lab } from "./lab";
 import { locateProblems, parseLab, readLabSources } from "./load";
 import { ConfigError, sortProblems, type Problem } from "./problems";
@@ -17,13 +18,17 @@ export interface CheckedLab {
  * Read and check the lab in `dir`. Schema problems of all files come first; semantic rules
  * run only on a well-formed lab. Each problem carries the line it is written on.
  */
-export function checkLabDir(dir: string): CheckedLab {
+export function checkLabDir(dir: string, today: string = utcToday()): CheckedLab {
   const sources = readLabSources(dir);
   const parsed = parseLab(sources);
   if (!parsed.lab) return { problems: sortProblems(locateProblems(parsed.problems, sources)), warnings: [] };
-  const problems = validateLab(parsed.lab);
+  const problems = validateLab(parsed.lab, today);
   if (problems.length > 0) return { problems: sortProblems(locateProblems(problems, sources)), warnings: [] };
-  return { lab: parsed.lab, problems: [], warnings: sortProblems(locateProblems(labWarnings(parsed.lab), sources)) };
+  return {
+    lab: parsed.lab,
+    problems: [],
+    warnings: sortProblems(locateProblems([...labWarnings(parsed.lab), ...certificateWarnings(parsed.lab, today)], sources)),
+  };
 }
 
 /** The valid lab in `dir`, or a ConfigError listing every problem. */

@@ -7,6 +7,7 @@
  */
 import { planPlacement, vmHosts, type Placement } from "./compute/placement";
 import { segmentHosts, type PlannedHost } from "./network/hosts";
+import { utcToday } from "./network/certificate";
 import { targetNames } from "./network/flows";
 import { DMZ_STACK, type DmzService, dmzServiceAddresses, type Lab, LAB_FILE, own, type Segment, segmentList, type VmSpec } from "./lab";
 import { Cidr, intToIp, ipToInt, type Ipv4Range } from "./net";
@@ -234,6 +235,8 @@ export interface LabIndex {
   readonly dmzLabels: ReadonlyMap<string, Where & { readonly what: string }>;
   /** The planner's placement and failover, computed once. */
   readonly placement: Placement;
+  /** Today in UTC (YYYY-MM-DD): what a declared expiry is checked against. */
+  readonly today: string;
   /** The hosts of a segment (configured and hardware), by address; none for an unknown segment. */
   hostsOf(segment: string): readonly PlannedHost[];
   /** The ids of `hostsOf(segment)`. */
@@ -244,8 +247,8 @@ export interface LabIndex {
   zone(name: string): Zone | undefined;
 }
 
-/** Index the lab once. Total on any schema-valid lab, like every rule. */
-export function indexLab(lab: Lab): LabIndex {
+/** Index the lab once, on `today` (UTC, YYYY-MM-DD). Total on any schema-valid lab, like every rule. */
+export function indexLab(lab: Lab, today: string = utcToday()): LabIndex {
   const segments = segmentList(lab);
   const hosts = new Map(segments.map((seg) => [seg.name, segmentHosts(lab, seg)]));
   const ids = new Map([...hosts].map(([name, hs]) => [name, hs.map((h) => h.id)]));
@@ -256,6 +259,7 @@ export function indexLab(lab: Lab): LabIndex {
     for (const net of new Set(n.networks)) networks.set(net, [...(networks.get(net) ?? []), id]);
   return {
     lab,
+    today,
     segments,
     hardware: hardwareInSegments(lab),
     addresses,

@@ -9,6 +9,7 @@ import { emptyFileFix, zodProblems } from "./issues";
 import { buildLab, CONFIG_KEYS, DMZ_STACK, LAB_FILE, PROJECT, type Lab } from "./lab";
 import { problem, type Problem } from "./problems";
 import { DmzFile, LabFile, SegmentFile } from "./schema";
+import { acmeCredentialsKey } from "./network/certificate";
 import { settingProblems } from "./settings";
 import { parseYamlFile, pathKeys, type YamlFile } from "./yaml-file";
 
@@ -178,7 +179,10 @@ export function parseLab(sources: LabSources): ParsedLab {
       continue;
     }
     const isDmz = stack === DMZ_STACK;
-    problems.push(...settingProblems(file, stack, isDmz, config));
+    // The DMZ stack also holds the ACME DNS credentials, under the key homelab.yaml names.
+    const acme = labFile?.dmz.tls.acme;
+    const secrets = isDmz && acme ? [acmeCredentialsKey(acme.credentialsSecret)] : [];
+    problems.push(...settingProblems(file, stack, isDmz, config, secrets));
     const key = isDmz ? CONFIG_KEYS.dmz : CONFIG_KEYS.segment;
     const raw = config[key];
     if (raw === undefined || raw === null) {

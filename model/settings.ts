@@ -59,9 +59,19 @@ function deployKeyInConfig(file: string, stack: string, plain: boolean): Problem
   );
 }
 
-/** Every problem of a stack file's own keys (besides the segment's or DMZ's facts, which the schema checks). */
-export function settingProblems(file: string, stack: string, isDmz: boolean, config: Readonly<Record<string, unknown>>): Problem[] {
-  const allowed: string[] = [isDmz ? CONFIG_KEYS.dmz : CONFIG_KEYS.segment, CONFIG_KEYS.confirmTimeout];
+/**
+ * Every problem of a stack file's own keys (besides the segment's or DMZ's facts, which the
+ * schema checks). `secrets` are further keys the stack reads, each only as an encrypted value
+ * (the ACME DNS credentials of the DMZ stack).
+ */
+export function settingProblems(
+  file: string,
+  stack: string,
+  isDmz: boolean,
+  config: Readonly<Record<string, unknown>>,
+  secrets: readonly string[] = [],
+): Problem[] {
+  const allowed: string[] = [isDmz ? CONFIG_KEYS.dmz : CONFIG_KEYS.segment, CONFIG_KEYS.confirmTimeout, ...secrets];
   const out: Problem[] = [];
   for (const key of Object.keys(config).sort()) {
     const value = config[key];
@@ -71,7 +81,7 @@ export function settingProblems(file: string, stack: string, isDmz: boolean, con
       out.push(deployKeyInConfig(file, stack, !isEncrypted(value)));
       continue;
     }
-    if (!isEncrypted(value) && isSecretValue(key, value)) {
+    if (!isEncrypted(value) && (secrets.includes(key) || isSecretValue(key, value))) {
       out.push(plaintextSecret(file, stack, key, known || !ours));
       continue;
     }

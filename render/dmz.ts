@@ -19,9 +19,51 @@ import {
   type NixosDaemon,
   type NixosHostSpec,
 } from "./nixos";
+import type { NixosAcme } from "./nixos-acme";
+import { NIXOS_CONFIG_DIR } from "./nixos-apply";
 
 /** The output directory of the infra host's files. */
 export const INFRA_DIR = "infra";
+
+/**
+ * The release file that carries the ACME DNS provider's credentials: uploaded from the DMZ
+ * stack's config secret (never rendered), it lands next to configuration.nix.
+ */
+export const INFRA_ACME_CREDENTIALS_FILE = "acme-dns.env";
+
+/** The proxy's unit, which security.acme reloads after each renewal. */
+const NGINX_UNIT = "homelab-nginx";
+
+/** The infra host's security.acme, and the units the proxy waits for: none for a manual certificate. */
+function infraAcme(plan: DmzPlan): { acme?: NixosAcme; needs: string[] } {
+  const tls = plan.proxy.tls;
+  switch (tls.kind) {
+    case "manual":
+      return { needs: [] };
+    case "acme":
+      return {
+        acme: {
+          email: tls.email,
+          certs: [
+            {
+              name: tls.name,
+              domains: tls.domains,
+              dnsProvider: tls.dnsProvider,
+              environmentFile: `${NIXOS_CONFIG_DIR}/${INFRA_ACME_CREDENTIALS_FILE}`,
+              group: "nginx",
+              reloadServices: [`${NGINX_UNIT}.service`],
+            },
+          ],
+        },
+        // The first start waits for the certificate (or its self-signed stand-in).
+        needs: [`acme-${tls.name}.service`],
+      };
+    default: {
+      const _exhaustive: never = tls;
+      return _exhaustive;
+    }
+  }
+}
 
 /** Companion file names of the infra host's daemons. */
 export const INFRA_FILES = { dnsmasq: "dnsmasq.conf", chrony: "chrony.conf", nginx: "nginx.conf" } as const;
@@ -92,8 +134,8 @@ export function infraFirewall(plan: DmzPlan): Omit<HostFirewallSpec, "host"> {
   return { rules };
 }
 
-/** The daemons the infra host runs from its companion files. */
-function infraDaemons(): NixosDaemon[] {
+/** The daemons the infra host runs from its companion files; the proxy starts after `nginxNeeds`. */
+function infraDaemons(nginxNeeds: readonly string[]): NixosDaemon[] {
   return [
     {
       unit: "homelab-dnsmasq",
@@ -116,7 +158,7 @@ function infraDaemons(): NixosDaemon[] {
       user: "chrony",
     },
     {
-      unit: "homelab-nginx",
+      unit: NGINX_UNIT,
       description: "DMZ reverse proxy (nginx on the rendered nginx.conf)",
       package: "nginx",
       file: INFRA_FILES.nginx,
@@ -135,6 +177,7 @@ function infraDaemons(): NixosDaemon[] {
         LogsDirectory: "nginx",
         ExecReload: "/run/current-system/sw/bin/kill -HUP $MAINPID",
       },
+      needs: nginxNeeds,
     },
   ];
 }
@@ -142,6 +185,7 @@ function infraDaemons(): NixosDaemon[] {
 /** The infra host as a NixOS host. */
 export function infraHostSpec(plan: DmzPlan, access: SshAccess): NixosHostSpec {
   const { dns, ntp, proxy } = plan.infra.serviceAddresses;
+  const acme = infraAcme(plan);
   const addresses = [...new Set([plan.infra.address, dns, ntp, proxy])].map((address) => ({
     address,
     prefixLength: plan.infra.subnet.prefix,
@@ -159,7 +203,8 @@ export function infraHostSpec(plan: DmzPlan, access: SshAccess): NixosHostSpec {
     nameservers: [plan.dns.listen, ...plan.dns.upstream],
     timeServers: [],
     access,
-    daemons: infraDaemons(),
+    daemons: infraDaemons(acme.needs),
+    ...(acme.acme ? { acme: acme.acme } : {}),
     tmpfiles: [
       "d /var/lib/chrony 0750 chrony chrony -",
       // htpasswd files are placed here out of band; nginx reads them at request time.

@@ -225,7 +225,11 @@ function httpSettings(plan: DmzPlan, http: readonly HttpRoute[]): NginxNode[] {
     d("client_max_body_size", "1m"),
     ...clientLimits(),
     blank,
-    c("One wildcard certificate for the domain, placed out of band."),
+    c(
+      tls.kind === "acme"
+        ? `One wildcard certificate for the domain, issued and renewed on this host by ACME (DNS-01, ${tls.dnsProvider}).`
+        : `One certificate for the domain, placed by hand; it expires on ${tls.expires} and nothing renews it.`,
+    ),
     d("ssl_certificate", tls.certificate),
     d("ssl_certificate_key", tls.key),
     d("ssl_protocols", "TLSv1.2", "TLSv1.3"),

@@ -17,7 +17,7 @@ export const NIXOS_APPLY_COMMAND = "homelab-apply";
 /** Where the deploy identity uploads each release, one directory per release id. */
 export const RELEASES_DIR = `${HOMELAB_STATE_DIR}/releases`;
 /** Where the active release's files live; nixos-rebuild builds `configuration.nix` from here. */
-const NIXOS_CONFIG_DIR = "/etc/nixos/homelab";
+export const NIXOS_CONFIG_DIR = "/etc/nixos/homelab";
 
 /** What the script needs to know about its host. */
 export interface NixosApplySpec {

@@ -26,6 +26,7 @@ import type { RenderedFile } from "./files";
 import { generatedHeader } from "./header";
 import { renderHostFirewall, type HostFirewallSpec } from "./host-firewall";
 import { NixAttrs, NixInterp, NixRaw, nixAttrs, nixPath, printKey, printNixModule, type NixSection, type NixValue } from "./nix";
+import { acmeSection, type NixosAcme } from "./nixos-acme";
 import { NIXOS_APPLY_COMMAND, RELEASES_DIR, renderNixosApply } from "./nixos-apply";
 import { AUTHORIZED_KEYS_DIR, renderSshdConfig, SSH_HOST_KEY_PATH, type SshdPolicy } from "./sshd";
 
@@ -57,6 +58,8 @@ export interface NixosDaemon {
   readonly user: string;
   /** Further systemd `serviceConfig` entries (capabilities, directories). @default {} */
   readonly serviceConfig?: Readonly<Record<string, string | boolean | readonly string[]>>;
+  /** Units it wants and starts after, besides the network (the proxy after its certificate). @default [] */
+  readonly needs?: readonly string[];
 }
 
 /** The companion files every lab NixOS host carries, by name. */
@@ -103,6 +106,8 @@ export interface NixosHostSpec {
    * firewall decides who may scrape them. @default []
    */
   readonly exporters?: readonly NixosExporter[];
+  /** Certificates from an ACME CA (security.acme). @default none */
+  readonly acme?: NixosAcme;
   /** Runs as a Proxmox VM with the QEMU guest agent. @default true */
   readonly qemuGuest?: boolean;
   /** The NixOS release the host was installed with; never change it on a running host. @default "25.05" */
@@ -171,8 +176,8 @@ function daemonUnit(dm: NixosDaemon): NixAttrs {
     [["description"], dm.description],
     [["wantedBy"], ["multi-user.target"]],
     // The daemons bind the host's service addresses, which exist once the network is up.
-    [["wants"], ["network-online.target"]],
-    [["after"], ["network-online.target"]],
+    [["wants"], ["network-online.target", ...(dm.needs ?? [])]],
+    [["after"], ["network-online.target", ...(dm.needs ?? [])]],
     // A changed companion file changes the store path in ExecStart, which restarts the unit.
     [["serviceConfig"], new NixAttrs(serviceConfig)],
   ]);
@@ -396,6 +401,7 @@ export function renderNixosConfiguration(spec: NixosHostSpec): string {
     commitConfirmSection(spec, files, deploy),
     ...exportersSection(spec),
     ...daemonsSection(spec),
+    ...(spec.acme ? [acmeSection(spec.acme)] : []),
   ];
   return printNixModule(
     generatedHeader("#", `configuration.nix of ${spec.hostName}.${spec.domain} (${spec.role})`, "render/nixos.ts"),

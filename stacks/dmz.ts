@@ -6,12 +6,17 @@
  * deploy.
  */
 import * as pulumi from "@pulumi/pulumi";
+import { createHash } from "crypto";
 import { NixosHost } from "../components/nixos-host";
+import type { SecretFile } from "../components/release";
+import { readLabSources, stackFile } from "../model/load";
+import type { ProxyCertificate } from "../model/network/certificate";
+import { ConfigError } from "../model/problems";
 import { planDmz, type PublishedSegment } from "../model/network/dmz";
-import { own } from "../model/lab";
+import { DMZ_STACK, LAB_FILE, own, PROJECT } from "../model/lab";
 import { canonicalJson } from "../model/order";
 import { planLab } from "../model/plan";
-import { INFRA_DIR, renderDmzFiles } from "../render/dmz";
+import { INFRA_ACME_CREDENTIALS_FILE, INFRA_DIR, renderDmzFiles } from "../render/dmz";
 import { filesUnder } from "../render/files";
 import { docsOfDmz } from "../pages/contract-dmz";
 import type { StackContext } from "./context";
@@ -51,6 +56,35 @@ async function readContracts(ctx: StackContext, published: Readonly<Record<strin
   return contracts;
 }
 
+/**
+ * The ACME DNS provider's credentials as a secret file of the infra host's release, read from
+ * the DMZ stack's config secret; none for a manual certificate. The release id takes the
+ * ciphertext the stack file keeps (public, and new whenever the secret is set again), so new
+ * credentials make a new release.
+ */
+function acmeSecretFiles(ctx: StackContext, tls: ProxyCertificate): SecretFile[] {
+  if (tls.kind === "manual") return [];
+  const key = tls.credentialsKey;
+  const name = key.slice(key.indexOf(":") + 1);
+  const content = new pulumi.Config(PROJECT).getSecret(name);
+  if (content === undefined) {
+    throw new ConfigError(
+      [
+        {
+          file: stackFile(DMZ_STACK),
+          path: key,
+          message: `is not set: the infra host's ACME client proves the domain by DNS-01 with these ${tls.dnsProvider} credentials (dmz.tls.acme.credentialsSecret in ${LAB_FILE})`,
+          fix: `write the provider's lego variables (KEY=value lines) to a file and run pulumi config set --secret ${key} -s ${DMZ_STACK} < that-file`,
+        },
+      ],
+      "cannot run this stack",
+    );
+  }
+  const stored = readLabSources(ctx.dir).stacks[DMZ_STACK]?.[key];
+  const ciphertext = typeof stored === "object" && stored !== null && "secure" in stored ? String(stored.secure) : key;
+  return [{ path: INFRA_ACME_CREDENTIALS_FILE, content, fingerprint: createHash("sha256").update(ciphertext).digest("hex").slice(0, 16) }];
+}
+
 /** Declare the DMZ's resources and return its stack outputs. */
 export async function dmzStack(ctx: StackContext): Promise<Record<string, unknown>> {
   const { lab } = ctx;
@@ -60,6 +94,7 @@ export async function dmzStack(ctx: StackContext): Promise<Record<string, unknow
   const files = filesUnder(renderDmzFiles(plan, planned.ssh), INFRA_DIR);
   const infra = new NixosHost("infra", {
     files,
+    secretFiles: acmeSecretFiles(ctx, plan.proxy.tls),
     target: { host: lab.dmz.infra.address, user: lab.ssh.deploy.user, hostKey: lab.dmz.infra.sshHostKey },
     ...(ctx.confirmTimeoutSeconds !== undefined ? { confirmTimeoutSeconds: ctx.confirmTimeoutSeconds } : {}),
   });

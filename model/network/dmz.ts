@@ -6,6 +6,7 @@
  */
 import type { PublishedSegment } from "../contracts";
 import { comparePorts, DMZ_STACK, dmzServiceAddresses, hostFqdn, type Lab, type Proto, segmentList } from "../lab";
+import { planCertificate, type ProxyCertificate } from "./certificate";
 import { DEFAULT_MAX_BODY_MIB } from "./schema";
 import { Cidr, compareIp } from "../net";
 import { compareText } from "../order";
@@ -184,7 +185,8 @@ export interface DmzPlan {
   readonly ntp: { readonly listen: string; readonly upstream: readonly string[]; readonly clients: readonly Cidr[] };
   readonly proxy: {
     readonly listen: string;
-    readonly tls: { readonly certificate: string; readonly key: string };
+    /** The certificate for every published name: issued and renewed by ACME, or placed by hand. */
+    readonly tls: ProxyCertificate;
     readonly http: readonly HttpRoute[];
     readonly streams: readonly StreamRoute[];
   };
@@ -259,7 +261,7 @@ export function planDmz(lab: Lab, segments: readonly PublishedSegment[]): DmzPla
     ntp: { listen: lab.dmz.ntp, upstream: lab.dmz.upstreamNtp, clients: labClients },
     proxy: {
       listen: lab.dmz.proxy,
-      tls: lab.dmz.tls,
+      tls: planCertificate(lab),
       http: http.sort((a, b) => compareText(a.fqdn, b.fqdn)),
       streams: streams.sort(comparePorts),
     },

@@ -7,6 +7,7 @@ import { flowsTargets, storageTargets, untrustedReasons } from "./rules/flows";
 import { macsUnique, namesUnique } from "./rules/names";
 import { refsDmzSegments, refsHardwareSegments, refsRouters } from "./rules/refs";
 import { servicesAuth, servicesBackends, servicesNames, servicesPorts } from "./rules/services";
+import { tlsExpiry, tlsSource } from "./rules/tls";
 import { sshHostKeys, sshJumpHosts, sshKeys } from "./rules/ssh";
 import { routerInterfaces, vmVlans } from "./rules/interfaces";
 import { jumpHostRendering } from "./rules/jump";
@@ -40,5 +41,7 @@ export const network: Domain = {
     routerInterfaces,
     vmVlans,
     jumpHostRendering,
+    tlsSource,
+    tlsExpiry,
   ],
 };

@@ -80,6 +80,54 @@ export const DmzInfra = obj({
   vm: Vm,
 });
 
+/** An absolute path on the infra host, without characters nginx or Nix would read specially. */
+const HostPath = pattern(
+  /^\/[A-Za-z0-9._/-]+$/,
+  "must be an absolute path of letters, digits and ._-/ only",
+  "write an absolute path such as /var/lib/homelab/tls/fullchain.pem",
+);
+
+/**
+ * A certificate an ACME CA issues and NixOS renews (security.acme, lego), proved by DNS-01:
+ * a wildcard for the domain, so no published name needs port 80 open for the CA.
+ */
+export const AcmeTls = obj({
+  /** The CA account's contact (security.acme.defaults.email): expiry and revocation notices go there. */
+  email: pattern(/^[^\s@]+@[^\s@]+\.[a-z]{2,}$/, "must be an email address", "write the address the CA may send notices to"),
+  /** lego's code of the DNS provider that answers the challenge, e.g. cloudflare, route53, rfc2136, hetzner. */
+  dnsProvider: pattern(
+    /^[a-z0-9][a-z0-9.-]*$/,
+    "must be a lego DNS provider code in lower case",
+    "write a code such as cloudflare or rfc2136",
+  ),
+  /**
+   * The name of the DMZ stack's config secret that holds the provider's credentials as lego
+   * environment lines (KEY=value): `acmeDnsCredentials` is `homelab:acmeDnsCredentials`.
+   */
+  credentialsSecret: pattern(
+    /^[a-z][A-Za-z0-9]{2,63}$/,
+    "must be a config key name in camelCase, such as acmeDnsCredentials",
+    "write credentialsSecret: acmeDnsCredentials and store the credentials with pulumi config set --secret homelab:acmeDnsCredentials -s dmz",
+  ),
+  /** The CA's terms of service are accepted (security.acme.acceptTerms): NixOS requests nothing otherwise. */
+  acceptTerms: z.literal(true, { error: "must be true: the CA issues nothing until its terms are accepted (security.acme.acceptTerms)" }),
+});
+
+/** A certificate placed on the infra host by hand: it is not renewed, so its expiry is declared and checked. */
+export const ManualTls = obj({
+  certificate: HostPath,
+  key: HostPath,
+  /** The day it expires (YYYY-MM-DD, the certificate's notAfter): check warns 30 days before and refuses after. */
+  expires: pattern(
+    /^\d{4}-\d{2}-\d{2}$/,
+    "must be a date YYYY-MM-DD",
+    "write the certificate's notAfter date, from openssl x509 -enddate -noout -in <file>",
+  ),
+});
+
+/** The proxy's certificate: `acme` (issued and renewed) or `manual` (placed by hand, expiry declared). */
+export const Tls = obj({ acme: AcmeTls.optional(), manual: ManualTls.optional() });
+
 /** `dmz` in homelab.yaml: the DMZ network, its service addresses and the infra host. */
 export const Dmz = obj({
   subnet: CidrText,
@@ -94,8 +142,8 @@ export const Dmz = obj({
   upstreamDns: z.array(Ipv4).min(1),
   /** NTP servers chrony follows. */
   upstreamNtp: z.array(z.string().min(1)).min(1),
-  /** TLS certificate for the proxy: a wildcard for the domain. */
-  tls: obj({ certificate: z.string().startsWith("/"), key: z.string().startsWith("/") }),
+  /** The proxy's certificate for the domain and every published name under it: exactly one of acme or manual. */
+  tls: Tls,
 });
 
 /** `ssh` in homelab.yaml: who may log in, and from where. */

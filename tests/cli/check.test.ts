@@ -112,6 +112,17 @@ const BATCHES: Record<"a" | "b", readonly Breakage[]> = {
       path: "homelab:segment.services.minecraft.auth",
     },
     {
+      rule: "tls.source",
+      edit: (f) =>
+        (lab(f).dmz.tls.manual = {
+          certificate: "/var/lib/homelab/tls/full.pem",
+          key: "/var/lib/homelab/tls/key.pem",
+          expires: "2099-01-01",
+        }),
+      file: "homelab.yaml",
+      path: "dmz.tls",
+    },
+    {
       rule: "services.auth-bypass",
       edit: (f) => (segOf(f, "internal").services.registry.auth = { kind: "basic", realm: "registry" }),
       file: "Pulumi.internal.yaml",
@@ -187,6 +198,15 @@ const BATCHES: Record<"a" | "b", readonly Breakage[]> = {
       path: "homelab:segment.storage.k8s-nfs.consumers[1]",
     },
     {
+      rule: "tls.expiry",
+      edit: (f) =>
+        (lab(f).dmz.tls = {
+          manual: { certificate: "/var/lib/homelab/tls/full.pem", key: "/var/lib/homelab/tls/key.pem", expires: "2001-02-03" },
+        }),
+      file: "homelab.yaml",
+      path: "dmz.tls.manual.expires",
+    },
+    {
       rule: "untrusted.reasons",
       edit: (f) =>
         (segOf(f, "sandbox").storage = {
@@ -248,6 +268,11 @@ beforeAll(async () => {
       b.edit(f);
     });
   });
+  // A manual certificate 10 days from expiry, measured from the real today as check measures it.
+  const soon = new Date(Date.now() + 10 * 86_400_000).toISOString().slice(0, 10);
+  const dirSoon = copyLab((f) => {
+    lab(f).dmz.tls = { manual: { certificate: "/var/lib/homelab/tls/full.pem", key: "/var/lib/homelab/tls/key.pem", expires: soon } };
+  });
   const dirYaml = copyLab();
   fs.writeFileSync(path.join(dirYaml, "Pulumi.lab.yaml"), "config:\n  homelab:segment: [\n");
   const runs: Record<string, readonly string[]> = {
@@ -256,6 +281,7 @@ beforeAll(async () => {
     aJson: ["check", "--dir", dirA, "--json"],
     bJson: ["check", "--dir", dirB, "--json"],
     ok: ["check", "--dir", REPO],
+    soon: ["check", "--dir", dirSoon],
     yaml: ["check", "--dir", dirYaml],
     flag: ["check", "--frobnicate"],
     noDir: ["check", "--dir", path.join(dirYaml, "missing")],
@@ -306,6 +332,15 @@ describe("npm run check", () => {
       // the human output lists the same problems
       expect(blocks(results[key === "aJson" ? "a" : "b"]!.stderr)).toHaveLength(json.problems.length);
     }
+  });
+
+  test("a manual certificate within 30 days of expiry: exit 0 with a warning naming the file, path and days left", () => {
+    const run = results.soon!;
+    expect(run.code).toBe(0);
+    expect(run.stderr).toMatch(
+      /^warning: homelab\.yaml dmz\.tls\.manual\.expires: the proxy's manual certificate expires in (9|10|11) days \(\d{4}-\d{2}-\d{2}\)/,
+    );
+    expect(run.stdout).toMatch(/^ok: /);
   });
 
   test("the reference lab: exit 0 and the one-line summary", () => {

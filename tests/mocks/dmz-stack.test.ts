@@ -9,7 +9,7 @@ import { planLab } from "../../model/plan";
 import { docsOfLab } from "../../pages/contract-dmz";
 import { OUTPUTS, readDocsContract } from "../../stacks/contracts";
 import { referenceLab } from "../support/lab";
-import { runStack, segmentReferences } from "../support/mocks";
+import { runStack, segmentReferences, TEST_ACME_CREDENTIALS } from "../support/mocks";
 
 const SEGMENTS = ["cluster", "internal", "lab", "sandbox"];
 const contracts = () => segmentReferences(SEGMENTS);
@@ -85,4 +85,35 @@ test("malformed and wrong-version contracts of several segments are reported tog
   expect(message).toMatch(/organization\/homelab\/lab output contract\.subnet: an IPv4 prefix length runs from 0 to 32, not 33/);
   expect(message).toMatch(/organization\/homelab\/internal output contract\.router\.wanAddress: must be an IPv4 address/);
   expect(message).toMatch(/organization\/homelab\/sandbox exports contract version 1; this program reads version 2/);
+});
+
+describe("the ACME DNS credentials: a secret file of the infra host's release, never a rendered one", () => {
+  const secretUpload = () => run.recorder.resources.find((r) => r.name === "infra-release-upload-secret-acme-dns.env");
+
+  test("uploaded from the config secret on stdin, recorded only as a secret, into the release directory", () => {
+    const upload = secretUpload();
+    expect(upload?.type).toBe("command:remote:Command");
+    expect(upload!.secretInputs).toContain("stdin");
+    expect(upload!.inputs["stdin"]).toBe("[secret]");
+    expect(run.recorder.rawInputs.get(upload!.name)!["stdin"]).toBe(TEST_ACME_CREDENTIALS.value);
+    expect(String(upload!.inputs["create"])).toMatch(
+      /^umask 077 && mkdir -p \/var\/lib\/homelab\/releases\/[0-9a-f]{16} && cat >\/var\/lib\/homelab\/releases\/[0-9a-f]{16}\/acme-dns\.env$/,
+    );
+    // The apply waits for it; the configuration names the file where the release lands.
+    expect(run.recorder.dependsOn.get("infra-release-apply")).toContain(upload!.name);
+    expect(fileOf(run, "configuration.nix")).toContain('environmentFile = "/etc/nixos/homelab/acme-dns.env";');
+  });
+
+  test("no recorded input, upload or output holds the credentials in the clear", () => {
+    const token = TEST_ACME_CREDENTIALS.value.split("=")[1]!;
+    expect(JSON.stringify(run.recorder.resources)).not.toContain(token);
+    expect(JSON.stringify(run.recorder.uploads)).not.toContain(token);
+    expect(JSON.stringify(run.resolved)).not.toContain(token);
+  });
+
+  test("a DMZ stack without the secret stops with the key, the file and the command that sets it", async () => {
+    await expect(runStack("dmz", { references: contracts(), config: {} })).rejects.toThrow(
+      /Pulumi\.dmz\.yaml: homelab:acmeDnsCredentials[\s\S]*is not set[\s\S]*pulumi config set --secret homelab:acmeDnsCredentials -s dmz/,
+    );
+  });
 });

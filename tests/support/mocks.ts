@@ -8,7 +8,10 @@ import { referenceLab, REPO } from "./lab";
 /** The environment of a deploying machine: an ssh-agent socket (never opened under mocks). */
 export const TEST_ENV = { SSH_AUTH_SOCK: "/run/test/ssh-agent.sock" } as const;
 
-/** Run one stack of the lab in `dir` (default: the reference lab). */
+/** The DMZ stack's ACME DNS credentials in the tests: a secret the recorder must never show. */
+export const TEST_ACME_CREDENTIALS = { key: "homelab:acmeDnsCredentials", value: "CF_DNS_API_TOKEN=test-token-5f1e" } as const;
+
+/** Run one stack of the lab in `dir` (default: the reference lab); the DMZ gets TEST_ACME_CREDENTIALS unless `config` is given. */
 export function runStack(
   stack: string,
   opts: {
@@ -22,8 +25,8 @@ export function runStack(
   return runUnderMocks({
     stack,
     program: () => runProgram(stack, opts.dir ?? REPO, opts.env ?? TEST_ENV),
-    config: opts.config ?? {},
-    secretKeys: [],
+    config: opts.config ?? (stack === "dmz" ? { [TEST_ACME_CREDENTIALS.key]: TEST_ACME_CREDENTIALS.value } : {}),
+    secretKeys: [TEST_ACME_CREDENTIALS.key],
     references: opts.references ?? {},
     preview: opts.preview ?? false,
   });

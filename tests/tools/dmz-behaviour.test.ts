@@ -231,9 +231,9 @@ beforeAll(async () => {
       "mount -t tmpfs tmpfs /var/log/nginx",
       "if [ -e /dev/log ]; then mount --bind /dev/null /dev/log; fi",
       "mkdir -p /var/lib/nginx /var/lib/homelab/secrets",
-      `mkdir -p "$(dirname ${lab.dmz.tls.certificate})" "$(dirname ${lab.dmz.tls.key})"`,
-      `cp ${cert} ${lab.dmz.tls.certificate}`,
-      `cp ${key} ${lab.dmz.tls.key}`,
+      `mkdir -p "$(dirname ${plan.proxy.tls.certificate})" "$(dirname ${plan.proxy.tls.key})"`,
+      `cp ${cert} ${plan.proxy.tls.certificate}`,
+      `cp ${key} ${plan.proxy.tls.key}`,
       ...basic.map((s) => `cp ${htpasswd} ${htpasswdPath(s.id)}`),
       `exec nginx -g '${NGINX_STREAM_MODULE}' -c ${nginxConf}`,
     ].join("\n");

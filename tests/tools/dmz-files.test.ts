@@ -126,6 +126,8 @@ function evalNix(files: readonly RenderedFile[], dir: string): Record<string, an
         sudo = cfg.security.sudo.extraRules;
         apply = (builtins.head cfg.environment.systemPackages).text;
         units = builtins.mapAttrs (n: u: u.serviceConfig.ExecStart) services;
+        after = builtins.mapAttrs (n: u: u.after) services;
+        acme = cfg.security.acme or null;
       }`;
     return JSON.parse(
       must(["nix-instantiate", "--eval", "--strict", "--json", "--store", "dummy://", "--option", "build-users-group", "", "-E", expr], {
@@ -175,6 +177,26 @@ describe("configuration.nix evaluates to the model's values (lazy evaluation wit
     expect(v.units["homelab-dnsmasq"]).toMatch(/^\/nix\/store\/0+-dnsmasq\/bin\/dnsmasq .* -C \/nix\/store\/[a-z0-9]{32}-dnsmasq\.conf$/);
     expect(v.units["homelab-chronyd"]).toMatch(/^\/nix\/store\/0+-chrony\/bin\/chronyd .* -f \/nix\/store\/[a-z0-9]{32}-chrony\.conf$/);
     expect(v.units["homelab-nginx"]).toMatch(/^\/nix\/store\/0+-nginx\/bin\/nginx -c \/nix\/store\/[a-z0-9]{32}-nginx\.conf$/);
+    // The certificate: a wildcard for the domain by DNS-01, its credentials a file outside the store, the proxy reloaded.
+    const acme = lab.dmz.tls.acme!;
+    expect(v.acme).toEqual({
+      acceptTerms: true,
+      defaults: { email: acme.email },
+      certs: {
+        [lab.domain]: {
+          domain: lab.domain,
+          extraDomainNames: [`*.${lab.domain}`],
+          dnsProvider: acme.dnsProvider,
+          environmentFile: "/etc/nixos/homelab/acme-dns.env",
+          group: "nginx",
+          reloadServices: ["homelab-nginx.service"],
+        },
+      },
+    });
+    expect(v.after["homelab-nginx"]).toEqual(["network-online.target", `acme-${lab.domain}.service`]);
+    const nginx = dmzFiles.find((f) => f.path === "infra/nginx.conf")!.content;
+    expect(nginx).toContain(`ssl_certificate /var/lib/acme/${lab.domain}/fullchain.pem;`);
+    expect(nginx).toContain(`ssl_certificate_key /var/lib/acme/${lab.domain}/key.pem;`);
   });
 
   test.each(Object.keys(labPlan.segments).sort())("the jump host of %s", (segment) => {

@@ -465,7 +465,25 @@ describe("stack config keys", () => {
       "Pulumi.dmz.yaml",
       "homelab:segment",
     );
-    expect(p.message).toBe("unknown config key (a DMZ stack reads homelab:dmz, homelab:confirmTimeoutSeconds)");
+    expect(p.message).toBe("unknown config key (a DMZ stack reads homelab:dmz, homelab:confirmTimeoutSeconds, homelab:acmeDnsCredentials)");
+  });
+
+  test("the ACME DNS credentials: read encrypted by the DMZ stack, refused in plain text, unknown to a segment", () => {
+    expect(schemaProblems((f) => (f["Pulumi.dmz.yaml"].config["homelab:acmeDnsCredentials"] = { secure: "v1:AAAAbase64" }))).toEqual([]);
+    const plain = find(
+      schemaProblems((f) => (f["Pulumi.dmz.yaml"].config["homelab:acmeDnsCredentials"] = "CF_DNS_API_TOKEN=abc123")),
+      "Pulumi.dmz.yaml",
+      "homelab:acmeDnsCredentials",
+    );
+    expect(plain.message).toContain("holds a secret in plain text");
+    expect(JSON.stringify(plain)).not.toContain("abc123");
+    expect(plain.fix).toContain("pulumi config set --secret homelab:acmeDnsCredentials -s dmz");
+    const segment = find(
+      schemaProblems((f) => (f["Pulumi.lab.yaml"].config["homelab:acmeDnsCredentials"] = { secure: "v1:AAAAbase64" })),
+      "Pulumi.lab.yaml",
+      "homelab:acmeDnsCredentials",
+    );
+    expect(segment.message).toContain("unknown config key");
   });
 
   test("other providers' keys are left to their providers", () => {

@@ -620,3 +620,33 @@ describe("apply.sh", () => {
     expect(renderChronyServer(plan)).toBe(file(dmzFiles, "infra/chrony.conf"));
   });
 });
+
+describe("the proxy's certificate, as the model says it is obtained", () => {
+  test("ACME: nginx reads security.acme's files, configuration.nix issues and renews them, the proxy waits and reloads", () => {
+    const conf = file(dmzFiles, "infra/configuration.nix");
+    expect(conf).toContain('security.acme.certs."lab.example.net" = {');
+    expect(conf).toContain('extraDomainNames = [ "*.lab.example.net" ];');
+    expect(conf).toContain('reloadServices = [ "homelab-nginx.service" ];');
+    expect(file(dmzFiles, "infra/nginx.conf")).toContain("ssl_certificate /var/lib/acme/lab.example.net/fullchain.pem;");
+    // No rendered file holds the credentials; only the path of the secret file that carries them.
+    expect(dmzFiles.some((f) => f.path.endsWith("acme-dns.env"))).toBe(false);
+  });
+
+  test("manual: nginx reads the declared paths, and the host runs no ACME client", () => {
+    const manual: DmzPlan = {
+      ...plan,
+      proxy: {
+        ...plan.proxy,
+        tls: { kind: "manual", certificate: "/var/lib/homelab/tls/full.pem", key: "/var/lib/homelab/tls/key.pem", expires: "2031-01-01" },
+      },
+    };
+    const files = renderDmzFiles(manual, access);
+    const nginx = file(files, "infra/nginx.conf");
+    expect(nginx).toContain("ssl_certificate /var/lib/homelab/tls/full.pem;");
+    expect(nginx).toContain("ssl_certificate_key /var/lib/homelab/tls/key.pem;");
+    expect(nginx).toContain("it expires on 2031-01-01 and nothing renews it");
+    const conf = file(files, "infra/configuration.nix");
+    expect(conf).not.toContain("security.acme");
+    expect(conf).not.toContain("acme-");
+  });
+});

@@ -1,5 +1,6 @@
 // Proves: each rule of model/validate.ts reports its violation at the exact file and config path with the key facts in message and fix, the reference lab is clean, and no schema-valid mutation makes validation throw; does not prove the CLI output (tests/cli/check.test.ts) or schema-level errors (load.test.ts).
 import fc from "fast-check";
+import { certificateWarnings } from "../../model/network/certificate";
 import { planDmz, publishAll } from "../../model/network/dmz";
 import type { Lab } from "../../model/lab";
 import { planLab } from "../../model/plan";
@@ -801,6 +802,55 @@ const CASES: readonly Case[] = [
     path: "homelab:segment.services.agent.auth",
     mentions: ["sandbox/agent 8080/tcp", "Pulumi.sandbox.yaml homelab:segment.services.agent-raw from dmz/proxy"],
   },
+  // tls.source
+  {
+    name: "both acme and manual",
+    rule: "tls.source",
+    edit: (f) =>
+      (lab(f).dmz.tls.manual = {
+        certificate: "/var/lib/homelab/tls/full.pem",
+        key: "/var/lib/homelab/tls/key.pem",
+        expires: "2099-01-01",
+      }),
+    file: "homelab.yaml",
+    path: "dmz.tls",
+    mentions: ["both acme and manual", "remove the other"],
+  },
+  {
+    name: "no certificate at all",
+    rule: "tls.source",
+    edit: (f) => (lab(f).dmz.tls = {}),
+    file: "homelab.yaml",
+    path: "dmz.tls",
+    mentions: [
+      "names no certificate",
+      "acme: { email, dnsProvider, credentialsSecret, acceptTerms: true }",
+      "manual: { certificate, key, expires }",
+    ],
+  },
+  // tls.expiry
+  {
+    name: "a manual certificate that has expired",
+    rule: "tls.expiry",
+    edit: (f) =>
+      (lab(f).dmz.tls = {
+        manual: { certificate: "/var/lib/homelab/tls/full.pem", key: "/var/lib/homelab/tls/key.pem", expires: "2001-02-03" },
+      }),
+    file: "homelab.yaml",
+    path: "dmz.tls.manual.expires",
+    mentions: ["expired", "days ago", "place a renewed certificate", "dmz.tls.acme"],
+  },
+  {
+    name: "a manual certificate whose expiry is no calendar date",
+    rule: "tls.expiry",
+    edit: (f) =>
+      (lab(f).dmz.tls = {
+        manual: { certificate: "/var/lib/homelab/tls/full.pem", key: "/var/lib/homelab/tls/key.pem", expires: "2030-02-30" },
+      }),
+    file: "homelab.yaml",
+    path: "dmz.tls.manual.expires",
+    mentions: ["not a calendar date", "YYYY-MM-DD"],
+  },
   // services.ports
   {
     name: "two backends on one WAN port",
@@ -1389,6 +1439,44 @@ const mutations: fc.Arbitrary<Mutation>[] = [
   }),
   fc.constant((f: LabFiles) => void (lab(f).ssh.deploy.key = lab(f).admins.alice.keys[0])),
 ];
+
+describe("a manual certificate's expiry, against a given day", () => {
+  const manual = (expires: string) =>
+    labWith(
+      (f) => (lab(f).dmz.tls = { manual: { certificate: "/var/lib/homelab/tls/full.pem", key: "/var/lib/homelab/tls/key.pem", expires } }),
+    );
+  const expiry = (l: Lab, today: string) =>
+    validateLab(l, today)
+      .filter((p) => p.rule === "tls.expiry")
+      .map((p) => p.message);
+
+  test.each([
+    ["2030-06-01", "2030-06-02", "expired 1 day ago"],
+    ["2030-06-01", "2030-07-01", "expired 30 days ago"],
+  ])("expires %s, today %s: refused (%s)", (expires, today, said) => {
+    expect(expiry(manual(expires), today)).toEqual([expect.stringContaining(said)]);
+    expect(certificateWarnings(manual(expires), today)).toEqual([]);
+  });
+
+  test.each([
+    ["2030-06-01", "2030-06-01", "expires in 0 days"],
+    ["2030-06-01", "2030-05-31", "expires in 1 day "],
+    ["2030-06-01", "2030-05-02", "expires in 30 days"],
+  ])("expires %s, today %s: a warning (%s), not a problem", (expires, today, said) => {
+    expect(expiry(manual(expires), today)).toEqual([]);
+    const warnings = certificateWarnings(manual(expires), today);
+    expect(warnings.map((w) => [w.file, w.path])).toEqual([["homelab.yaml", "dmz.tls.manual.expires"]]);
+    expect(warnings[0]!.message).toContain(said);
+  });
+
+  test("more than 30 days ahead: neither; an ACME certificate: never", () => {
+    expect(expiry(manual("2030-06-01"), "2030-05-01")).toEqual([]);
+    expect(certificateWarnings(manual("2030-06-01"), "2030-05-01")).toEqual([]);
+    const acme = labWith(() => undefined);
+    expect(certificateWarnings(acme, "2999-01-01")).toEqual([]);
+    expect(expiry(acme, "2999-01-01")).toEqual([]);
+  });
+});
 
 describe("validateLab is total", () => {
   test("random schema-valid mutations never make it throw, and a clean result always plans", () => {

@@ -165,8 +165,8 @@
   systemd.services.homelab-nginx = {
     description = "DMZ reverse proxy (nginx on the rendered nginx.conf)";
     wantedBy = [ "multi-user.target" ];
-    wants = [ "network-online.target" ];
-    after = [ "network-online.target" ];
+    wants = [ "network-online.target" "acme-lab.example.net.service" ];
+    after = [ "network-online.target" "acme-lab.example.net.service" ];
     serviceConfig = {
       ExecStartPre = "${pkgs.nginx}/bin/nginx -t -q -c ${./nginx.conf}";
       ExecStart = "${pkgs.nginx}/bin/nginx -c ${./nginx.conf}";
@@ -181,5 +181,18 @@
       LogsDirectory = "nginx";
       ExecReload = "/run/current-system/sw/bin/kill -HUP $MAINPID";
     };
+  };
+
+  # Certificates from the ACME CA by DNS-01, renewed before they expire; the DNS provider's credentials
+  # are a secret file delivered with the release, never part of this configuration.
+  security.acme.acceptTerms = true;
+  security.acme.defaults.email = "admins@example.net";
+  security.acme.certs."lab.example.net" = {
+    domain = "lab.example.net";
+    extraDomainNames = [ "*.lab.example.net" ];
+    dnsProvider = "cloudflare";
+    environmentFile = "/etc/nixos/homelab/acme-dns.env";
+    group = "nginx";
+    reloadServices = [ "homelab-nginx.service" ];
   };
 }

@@ -24,13 +24,19 @@ const noPages = {
 };
 /** model/ is the bottom layer: render/ and pages/ read it, never the other way. */
 const noRender = { group: ["**/render", "**/render/**"], message: "model/ is below render/ and pages/." };
-/** The only modules of the pure layers that read files: the lab's YAML, and the scripts' fixed bash. */
+/** The only modules of the pure layers that read files (the lab's YAML, and the scripts' fixed bash); none runs a program. */
 const loaders = ["model/load.ts", "render/scripts/load.ts"];
+const noPrograms = ["child_process", "node:child_process"].map((name) => ({
+  name,
+  message: "the pure layers run no programs: the tests and the CLI run the real tools.",
+}));
 const noFs = {
   paths: [
-    { name: "fs", message: "only the loaders read files: pass data in instead." },
-    { name: "node:fs", message: "only the loaders read files: pass data in instead." },
-    { name: "fs/promises", message: "only the loaders read files: pass data in instead." },
+    ...["fs", "node:fs", "fs/promises", "node:fs/promises"].map((name) => ({
+      name,
+      message: "only the loaders read files: pass data in instead.",
+    })),
+    ...noPrograms,
   ],
 };
 
@@ -84,11 +90,11 @@ export default tseslint.config(
   },
   {
     files: ["render/scripts/load.ts"],
-    rules: { "no-restricted-imports": ["error", { patterns: [...impure, noPages] }] },
+    rules: { "no-restricted-imports": ["error", { patterns: [...impure, noPages], paths: noPrograms }] },
   },
   {
     files: ["model/load.ts"],
-    rules: { "no-restricted-imports": ["error", { patterns: [...impure, noPages, noRender] }] },
+    rules: { "no-restricted-imports": ["error", { patterns: [...impure, noPages, noRender], paths: noPrograms }] },
   },
   {
     files: ["tests/**/*.ts"],

@@ -7,6 +7,7 @@
 import type { z } from "zod";
 import { CONFIG_KEYS, LAB_FILE, PROJECT } from "./lab";
 import { joinPath, problem, type Problem } from "./problems";
+import { isRecord } from "./record";
 import { UNION_FIXES, unknownKeyMessage } from "./schema-kit";
 import { didYouMean, suggest } from "./suggest";
 
@@ -18,10 +19,6 @@ interface Wording {
 
 /** The fix used when nothing better is known. The mistake corpus asserts no case ends here. */
 export const GENERIC_FIX = "change the value as the message says";
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
 
 function valueAt(input: unknown, p: readonly PropertyKey[]): unknown {
   let v: unknown = input;

@@ -8,10 +8,11 @@ import * as path from "path";
 import { emptyFileFix, zodProblems } from "./issues";
 import { buildLab, CONFIG_KEYS, DMZ_STACK, LAB_FILE, PROJECT, type Lab } from "./lab";
 import { problem, type Problem } from "./problems";
+import { isRecord } from "./record";
 import { DmzFile, LabFile, SegmentFile } from "./schema";
 import { acmeCredentialsKey } from "./network/certificate";
 import { settingProblems } from "./settings";
-import { parseYamlFile, pathKeys, type YamlFile } from "./yaml-file";
+import { MAX_FILE_BYTES, parseYamlFile, pathKeys, tooLarge, type YamlFile } from "./yaml-file";
 
 /** The raw text-level content of a lab directory, before any schema check. */
 export interface LabSources {
@@ -33,24 +34,34 @@ export function stackFile(stack: string): string {
   return `Pulumi.${stack}.yaml`;
 }
 
-function isMap(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
-
 function readYaml(dir: string, file: string, problems: Problem[]): YamlFile {
   const full = path.join(dir, file);
-  if (!fs.existsSync(full)) {
-    problems.push(
-      problem(
-        { file, path: "(file)" },
-        undefined,
-        `${file} does not exist in ${dir}`,
-        `create ${file}; see the reference lab in the repository for its shape`,
-      ),
-    );
+  const whole = (message: string, fix: string): YamlFile => {
+    problems.push(problem({ file, path: "(file)" }, undefined, message, fix));
     return { value: undefined, empty: false };
+  };
+  // One stat, before anything is read: what is there, and how large (a FIFO would block a read).
+  let st: fs.Stats;
+  try {
+    st = fs.statSync(full);
+  } catch {
+    return whole(`${file} does not exist in ${dir}`, `create ${file}; see the reference lab in the repository for its shape`);
   }
-  const read = parseYamlFile(file, fs.readFileSync(full, "utf8"), problems);
+  if (!st.isFile()) {
+    return whole(
+      `${file} in ${dir} is ${st.isDirectory() ? "a directory" : "not a regular file"}, not a YAML file`,
+      `remove or rename it, and write ${file} as a file; see the reference lab in the repository for its shape`,
+    );
+  }
+  if (st.size > MAX_FILE_BYTES) return whole(...tooLarge(file, st.size));
+  let text: string;
+  try {
+    text = fs.readFileSync(full, "utf8");
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code ?? "an error";
+    return whole(`${file} in ${dir} cannot be read (${code})`, `make ${file} readable by the user running the program`);
+  }
+  const read = parseYamlFile(file, text, problems);
   if (read.empty) {
     problems.push(
       problem({ file, path: "(file)" }, undefined, `${file} is an empty file (nothing but comments or blank lines)`, emptyFileFix(file)),
@@ -85,7 +96,7 @@ export function readLabSources(dir: string): LabSources {
     return read.value;
   };
   const project = note("Pulumi.yaml", readYaml(dir, "Pulumi.yaml", problems));
-  const projectName = isMap(project) ? project.name : undefined;
+  const projectName = isRecord(project) ? project.name : undefined;
   if (project !== undefined && projectName !== PROJECT) {
     problems.push(
       problem(
@@ -103,7 +114,7 @@ export function readLabSources(dir: string): LabSources {
     if (!m) continue;
     const doc = note(entry, readYaml(dir, entry, problems), ["config"]);
     if (doc === undefined) continue;
-    if (doc !== null && !isMap(doc)) {
+    if (doc !== null && !isRecord(doc)) {
       problems.push(
         problem(
           { file: entry, path: "(document)" },
@@ -115,7 +126,7 @@ export function readLabSources(dir: string): LabSources {
       continue;
     }
     const config = doc === null ? {} : (doc.config ?? {});
-    if (typeof config !== "object" || Array.isArray(config)) {
+    if (!isRecord(config)) {
       problems.push(
         problem({ file: entry, path: "config" }, config, "config must be a map of keys to values", "see the reference lab's stack files"),
       );
@@ -132,7 +143,7 @@ export function readLabSources(dir: string): LabSources {
       );
       continue;
     }
-    stacks[m[1]!] = config as Record<string, unknown>;
+    stacks[m[1]!] = config;
   }
   return { dir, lab, stacks, problems, lines };
 }

@@ -1,4 +1,5 @@
 /** Orderings that are the same on every machine, so rendered files are deterministic. */
+import { isRecord } from "./record";
 
 /**
  * Order strings by code point. (`localeCompare` follows the machine's locale, and ICU's
@@ -11,8 +12,6 @@ export function compareText(a: string, b: string): number {
 /** JSON with every object's keys in code-point order: equal values give equal text, whatever order they were built in. */
 export function canonicalJson(value: unknown): string {
   return JSON.stringify(value, (_k, v: unknown) =>
-    v !== null && typeof v === "object" && !Array.isArray(v)
-      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => compareText(a, b)))
-      : v,
+    isRecord(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => compareText(a, b))) : v,
   );
 }

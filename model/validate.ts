@@ -66,7 +66,7 @@ export function runRules(rules: readonly Rule[], ix: LabIndex): RuleProblem[] {
   return sortProblems(all);
 }
 
-/** Every problem of the lab, from every rule, in a stable order (file, path, message), on `today` (UTC, YYYY-MM-DD). */
+/** Every problem of the lab, from every rule, on `today` (UTC, YYYY-MM-DD), in sortProblems' order: by file, then line, then path and message. */
 export function validateLab(lab: Lab, today?: string): RuleProblem[] {
   return runRules(RULES, indexLab(lab, today));
 }

@@ -14,9 +14,24 @@ export const MAX_DEPTH = 64;
 /** Aliases (`*name`) a file may use: enough to share a block, too few to expand exponentially. */
 export const MAX_ALIASES = 100;
 
-const TOO_DEEP = (file: string) =>
-  `${file} is nested more than ${MAX_DEPTH} levels deep (brackets, list dashes or indentation); no lab file needs that`;
-const DEEP_FIX = "close the brackets you opened, or write the data as in the reference lab";
+/** The problem of a file nested past MAX_DEPTH: its message and fix. */
+const TOO_DEEP = (file: string): [string, string] => [
+  `${file} is nested more than ${MAX_DEPTH} levels deep (brackets, list dashes or indentation); no lab file needs that`,
+  "close the brackets you opened, or write the data as in the reference lab",
+];
+
+/** The problem of a file of `bytes` bytes, more than MAX_FILE_BYTES: its message and fix. */
+export function tooLarge(file: string, bytes: number): [string, string] {
+  return [
+    `${file} is ${bytes} bytes; a lab file is at most ${MAX_FILE_BYTES} bytes`,
+    `check that ${file} is the file you meant; lab files hold a few kilobytes of settings`,
+  ];
+}
+
+/** Bytes of `text` in UTF-8, as it is on disk. */
+function utf8Bytes(text: string): number {
+  return Buffer.byteLength(text, "utf8");
+}
 
 /** A parsed file: its data and what places paths in it on lines. */
 export interface YamlFile {
@@ -46,7 +61,11 @@ export function nestingDepth(text: string): number {
     }
     if (comment) continue;
     if (quote) {
-      if (c === quote && (quote === "'" || text[i - 1] !== "\\")) quote = undefined;
+      // An escape never closes the string: in double quotes a backslash and the character after
+      // it (\" and \\ alike), in single quotes a doubled quote ('').
+      if (quote === '"' && c === "\\") i++;
+      else if (quote === "'" && c === "'" && text[i + 1] === "'") i++;
+      else if (c === quote) quote = undefined;
       continue;
     }
     if (c === "#" && (i === 0 || /\s/.test(text[i - 1]!))) comment = true;
@@ -74,25 +93,17 @@ export function parseYamlFile(file: string, text: string, problems: Problem[]): 
     problems.push(problem({ file, path: "(file)" }, undefined, message, fix));
     return { value: undefined, empty: false };
   };
-  if (text.length > MAX_FILE_BYTES) {
-    return whole(
-      `${file} is ${text.length} bytes; a lab file is at most ${MAX_FILE_BYTES} bytes`,
-      `check that ${file} is the file you meant; lab files hold a few kilobytes of settings`,
-    );
-  }
-  if (nestingDepth(text) > MAX_DEPTH) {
-    return whole(
-      `${file} is nested more than ${MAX_DEPTH} levels deep (brackets or indentation); no lab file needs that`,
-      "close the brackets you opened, or write the data as in the reference lab",
-    );
-  }
+  // The limit is in bytes of UTF-8, as the file is on disk: a character may take up to four.
+  const bytes = utf8Bytes(text);
+  if (bytes > MAX_FILE_BYTES) return whole(...tooLarge(file, bytes));
+  if (nestingDepth(text) > MAX_DEPTH) return whole(...TOO_DEEP(file));
   const lineCounter = new LineCounter();
   let doc: Document.Parsed;
   try {
     doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true, lineCounter });
   } catch (e) {
     // The depth estimate should make this unreachable; a parser stack overflow is still the file's fault.
-    if (e instanceof RangeError) return whole(TOO_DEEP(file), DEEP_FIX);
+    if (e instanceof RangeError) return whole(...TOO_DEEP(file));
     throw e;
   }
   if (doc.errors.length > 0) {

@@ -7,6 +7,7 @@ import { gib, placementText } from "../model/words";
 import { cell, code, githubSlug } from "./markdown";
 import type { DmzDocs, DocsAuth, DocsBundle, DocsFlow, DocsHost, DocsSshTarget, SegmentDocs } from "./contract";
 import { compareText } from "../model/order";
+import { unreachable } from "../model/unreachable";
 
 /** Where the docs came from, stated on the index. */
 export type DocsSource =
@@ -101,8 +102,7 @@ export function authText(auth: DocsAuth): string {
     case "none":
       return "none";
     default: {
-      const _exhaustive: never = auth;
-      return _exhaustive;
+      return unreachable(auth, "auth kind");
     }
   }
 }
@@ -145,8 +145,7 @@ export function kindText(h: DocsHost): string {
     case "physical":
       return "physical";
     default: {
-      const _exhaustive: never = h.kind;
-      return _exhaustive;
+      return unreachable(h.kind, "host kind");
     }
   }
 }

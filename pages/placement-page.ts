@@ -3,6 +3,7 @@ import { gib, placementText } from "../model/words";
 import { cell, joinWords, Page, table } from "./markdown";
 import { nav, type DocsContext } from "./context";
 import type { PlannedNic } from "../model/compute/placement";
+import { unreachable } from "../model/unreachable";
 
 /** A VM's NICs: `lab`, `lab (VLAN 30)`, `passthrough nic0`. */
 function nicsText(nics: readonly PlannedNic[]): string {
@@ -14,12 +15,19 @@ function nicsText(nics: readonly PlannedNic[]): string {
         case "passthrough":
           return `passthrough ${cell(n.device)}`;
         default: {
-          const unknown: never = n;
-          throw new Error(`bug: NIC ${JSON.stringify(unknown)}`);
+          return unreachable(n, "NIC kind");
         }
       }
     })
     .join(", ");
+}
+
+/** The rules of placement; with one node, N-1 is not one of them. */
+function introText(cpuOvercommit: number, nodes: number): string {
+  const limits = `A node hands out at most ${cpuOvercommit} vCPUs per CPU thread; its memory limit is its RAM less what the hypervisor keeps. VMs with a passed-through device are pinned to the node that has it.`;
+  return nodes === 1
+    ? `${limits} With one node there is nowhere to fail over to, so N-1 is not checked (see below). \`npm run check\` refuses a lab whose VMs do not fit the node.`
+    : `${limits} Every other VM is HA-managed, and must still fit on the surviving nodes when any one node fails (N-1). \`npm run check\` refuses a lab that breaks either rule.`;
 }
 
 /** The placement page: nodes with their N-1 headroom, VMs, and each node failure. */
@@ -29,9 +37,7 @@ export function renderPlacement(ctx: DocsContext): string {
   const p = new Page();
   p.heading(1, "Proxmox placement");
   p.add(nav(from));
-  p.add(
-    `A node hands out at most ${pl.cpuOvercommit} vCPUs per CPU thread; its memory limit is its RAM less what the hypervisor keeps. VMs with a passed-through device are pinned to the node that has it; every other VM is HA-managed, and must still fit on the surviving nodes when any one node fails (N-1). \`npm run check\` refuses a lab that breaks either rule.`,
-  );
+  p.add(introText(pl.cpuOvercommit, pl.nodes.length));
   p.heading(2, "Nodes");
   p.add(
     table(

@@ -18,6 +18,7 @@ import {
 } from "./context";
 import { hostDetails } from "./host-details";
 import { parseIface } from "../model/network/interface";
+import { count } from "../model/problems";
 
 /** `enp2s0`, or `enp2s0.20` (VLAN 20 tagged on `enp2s0`). */
 function ifaceText(name: string): string {
@@ -201,7 +202,7 @@ function addSshAndTalos(p: Page, s: SegmentDocs, from: string): void {
   if (s.talos) {
     p.heading(2, "Talos cluster");
     p.add(
-      `${code(s.talos.clusterName)}: ${s.talos.controlPlanes.length} control planes and ${s.talos.workers.length} workers, API at ${code(s.talos.apiEndpoint)}. See [Talos](${relative(from, "talos.md")}).`,
+      `${code(s.talos.clusterName)}: ${count(s.talos.controlPlanes.length, "control plane")} and ${count(s.talos.workers.length, "worker")}, API at ${code(s.talos.apiEndpoint)}. See [Talos](${relative(from, "talos.md")}).`,
     );
   }
 }

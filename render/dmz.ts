@@ -21,6 +21,7 @@ import {
 } from "./nixos";
 import type { NixosAcme } from "./nixos-acme";
 import { NIXOS_CONFIG_DIR } from "./nixos-apply";
+import { unreachable } from "../model/unreachable";
 
 /** The output directory of the infra host's files. */
 export const INFRA_DIR = "infra";
@@ -59,8 +60,7 @@ function infraAcme(plan: DmzPlan): { acme?: NixosAcme; needs: string[] } {
         needs: [`acme-${tls.name}.service`],
       };
     default: {
-      const _exhaustive: never = tls;
-      return _exhaustive;
+      return unreachable(tls, "TLS source");
     }
   }
 }

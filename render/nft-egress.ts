@@ -11,6 +11,7 @@
 import type { RouterEgress } from "../model/network/egress";
 import type { RouterPlan } from "../model/network/router";
 import { addr, block, quote, type NftNode } from "./nft";
+import { unreachable } from "../model/unreachable";
 
 /** The egress drop counters, with what each one counts (part of NFT_DROP_COUNTERS). */
 export const EGRESS_DROP_COUNTERS = {
@@ -38,8 +39,7 @@ export function hasEgressCounter(router: RouterPlan, c: EgressDropCounter): bool
     case "drop_egress":
       return router.egress.kind === "allowlist";
     default: {
-      const _exhaustive: never = c;
-      return _exhaustive;
+      return unreachable(c, "counter");
     }
   }
 }
@@ -114,8 +114,7 @@ function internetVerdict(egress: RouterEgress, drop: Drop): string[] {
         drop("drop_egress"),
       ];
     default: {
-      const _exhaustive: never = egress;
-      return _exhaustive;
+      return unreachable(egress, "egress kind");
     }
   }
 }

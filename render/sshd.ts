@@ -8,6 +8,7 @@ import type { Cidr } from "../model/net";
 import type { SshAccess } from "../model/network/ssh";
 import { generatedHeader } from "./header";
 import type { RenderedFile } from "./files";
+import { unreachable } from "../model/unreachable";
 
 /** Where one sshd listens and whom it lets in. */
 export interface SshdPolicy {
@@ -111,8 +112,7 @@ function forwardingLines(forwarding: SshForwarding): string[] {
         "PermitListen none",
       ];
     default: {
-      const never: never = forwarding;
-      throw new Error(`bug: unknown forwarding ${JSON.stringify(never)}`);
+      return unreachable(forwarding, "forwarding kind");
     }
   }
 }

@@ -4,6 +4,7 @@ import { hostFqdn, type Lab, parsePortProto, type PortSpec, type Segment, type S
 import { compareIp } from "../net";
 import { compareText } from "../order";
 import { NAS_UI_PORTS } from "./schema";
+import { unreachable } from "../unreachable";
 
 /** One host of a segment as the plan sees it, including hardware that sits in the segment. */
 export interface PlannedHost {
@@ -86,8 +87,7 @@ function nasOs(nas: Lab["hardware"]["nas"][string]): HostOs {
     case "generic":
       return "none";
     default: {
-      const unknown: never = nas;
-      throw new Error(`bug: NAS kind ${JSON.stringify(unknown)}`);
+      return unreachable(nas, "NAS kind");
     }
   }
 }
@@ -101,8 +101,7 @@ export function nasUiPort(nas: Lab["hardware"]["nas"][string]): number {
     case "generic":
       return nas.uiPort;
     default: {
-      const unknown: never = nas;
-      throw new Error(`bug: NAS kind ${JSON.stringify(unknown)}`);
+      return unreachable(nas, "NAS kind");
     }
   }
 }

@@ -15,7 +15,8 @@ import { githubSlug, Slugger } from "../../pages/markdown";
 import type { TextFile } from "../../render/files";
 import { SSH_OS } from "../../model/network/ssh";
 import { OUTPUTS, readDocsContract } from "../../stacks/contracts";
-import { referenceLab, REPO } from "../support/lab";
+import { parseFiles, referenceFiles, referenceLab, REPO } from "../support/lab";
+import { singleNode } from "../support/variants";
 
 const lab = referenceLab();
 const bundle = docsOfLab(lab, planLab(lab));
@@ -137,6 +138,27 @@ test("every flow is on the flow matrix page, with its reason; every VM and node 
     "| pve1 | Ryzen 9 7950X tower, RTX 3060, 2x 2 TB NVMe | 22 / 128 | 68 / 120 GiB | local-zfs 1264 / 3500 GiB | 117 / 120 GiB, 37 / 128 vCPU, when pve4 fails (3 GiB left) |",
   );
   expect(page("placement.md")).toContain("| pve1 | cluster-cp-1 → pve4<br>lab-mirror-2 → pve4 | cluster-worker-1, lab-vdi | none |");
+});
+
+test("the placement page of a single-node lab never claims N-1 is checked: its intro and its failure section agree", () => {
+  const files1 = referenceFiles();
+  singleNode(files1);
+  const solo = parseFiles(files1).lab!;
+  const text = renderDocs(docsOfLab(solo, planLab(solo)), { kind: "offline" }).find((f) => f.path === "placement.md")!.content;
+  expect(text).toContain("With one node there is nowhere to fail over to, so N-1 is not checked (see below).");
+  expect(text).toContain("no VM can fail over, and `ha` has no effect.");
+  expect(text).not.toMatch(/must still fit on the surviving nodes|refuses a lab that breaks either rule/);
+  // The reference lab (five nodes) keeps the N-1 sentence.
+  expect(page("placement.md")).toContain("must still fit on the surviving nodes when any one node fails (N-1)");
+});
+
+test("the segment page counts the Talos cluster's members in the right number: 1 control plane, 1 worker", () => {
+  const one = structuredClone(bundle);
+  const talos = one.segments.find((s) => s.name === "cluster")!.talos!;
+  expect(page("segments/cluster.md")).toContain(`: 3 control planes and 3 workers, API at`);
+  Object.assign(talos, { controlPlanes: talos.controlPlanes.slice(0, 1), workers: talos.workers.slice(0, 1) });
+  const text = renderDocs(one, { kind: "offline" }).find((f) => f.path === "segments/cluster.md")!.content;
+  expect(text).toContain(`: 1 control plane and 1 worker, API at`);
 });
 
 test("the Talos page names the cluster, its API and every node", () => {

@@ -6,6 +6,7 @@ import { checkLabDir } from "../../model/check";
 import { parseLab, readLabSources } from "../../model/load";
 import type { Problem } from "../../model/problems";
 import { DmzFile, LabFile, SegmentFile } from "../../model/schema";
+import { parseYamlFile } from "../../model/yaml-file";
 import { copyLab, parseFiles, referenceFiles, REPO, segOf, type LabFiles } from "../support/lab";
 
 const SOURCES = readLabSources(REPO);
@@ -413,6 +414,33 @@ describe("files and YAML", () => {
     const p = find(dirProblems(dir), name, "(file)");
     expect(p.message).toContain(message);
     expect(p.fix).toContain(`create ${name}`);
+  });
+
+  test.each([["Pulumi.foo.yaml"], ["homelab.yaml"]])("a directory named %s is one problem at (file), not an exception", (name) => {
+    const dir = copyLab();
+    fs.rmSync(path.join(dir, name), { force: true });
+    fs.mkdirSync(path.join(dir, name));
+    expect(dirProblems(dir).filter((p) => p.file === name)).toEqual([
+      expect.objectContaining({
+        path: "(file)",
+        message: `${name} in ${dir} is a directory, not a YAML file`,
+        fix: `remove or rename it, and write ${name} as a file; see the reference lab in the repository for its shape`,
+      }),
+    ]);
+  });
+
+  test("the size limit counts bytes on disk, not characters: 600,000 two-byte characters are 1,200,008 bytes", () => {
+    const dir = copyLab();
+    const text = `# ${"é".repeat(600000)}\nx: 1\n`;
+    fs.writeFileSync(path.join(dir, "Pulumi.cluster.yaml"), text);
+    expect(Buffer.byteLength(text)).toBe(1200008);
+    expect(dirProblems(dir).filter((p) => p.file === "Pulumi.cluster.yaml")).toEqual([
+      expect.objectContaining({ path: "(file)", message: "Pulumi.cluster.yaml is 1200008 bytes; a lab file is at most 1048576 bytes" }),
+    ]);
+    // The same text parsed from memory is measured the same way.
+    const problems: Problem[] = [];
+    parseYamlFile("x.yaml", text, problems);
+    expect(problems.map((p) => p.message)).toEqual(["x.yaml is 1200008 bytes; a lab file is at most 1048576 bytes"]);
   });
 
   test("a directory that does not exist is one problem, not an exception", () => {

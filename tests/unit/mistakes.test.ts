@@ -91,6 +91,24 @@ const HOSTILE: Mistake[] = [
     fix: "write the data as in the reference lab",
   },
   {
+    // The estimate must not read the closing quote of "x\\" as escaped: the brackets after it count.
+    name: "70 nested brackets after a string ending in an escaped backslash",
+    write: { "Pulumi.lab.yaml": `config: {a: "x\\\\", b: ${"[".repeat(70)}${"]".repeat(70)}}\n` },
+    file: "Pulumi.lab.yaml",
+    path: "(file)",
+    says: "nested more than 64 levels",
+    fix: "close the brackets",
+  },
+  {
+    // A doubled quote inside single quotes does not end the string, so the brackets in it do not close any.
+    name: "80 nested brackets around a single-quoted string with '' and brackets in it",
+    write: { "Pulumi.lab.yaml": `config: ${"[".repeat(40)}'x''${"]".repeat(40)}', ${"[".repeat(40)}${"]".repeat(80)}\n` },
+    file: "Pulumi.lab.yaml",
+    path: "(file)",
+    says: "nested more than 64 levels",
+    fix: "close the brackets",
+  },
+  {
     name: "a 2 MB file",
     write: { "Pulumi.cluster.yaml": `# ${"x".repeat(2 * 1024 * 1024)}\n` },
     file: "Pulumi.cluster.yaml",

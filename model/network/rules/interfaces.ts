@@ -2,11 +2,11 @@
  * Rules on interfaces and VLANs: a router box's WAN and LAN interfaces (ports or VLAN
  * sub-interfaces `<port>.<id>`), and the VLAN tags of VM NICs.
  */
-import { CONFIG_KEYS, LAB_FILE, own, type Lab } from "../../lab";
+import { LAB_FILE, own, type Lab } from "../../lab";
 import { joinPath, problem, type Problem } from "../../problems";
 import type { Rule } from "../../rule";
 import { VLAN_MAX, VLAN_MIN, parseIface, vlanProblem, type Iface } from "../interface";
-import { vmHosts } from "../../compute/placement";
+import { vmWhere } from "../../lab-index";
 
 type Side = "wanInterface" | "lanInterface";
 
@@ -115,20 +115,17 @@ export const vmVlans: Rule = {
   description:
     "A VM NIC tagged with a VLAN (on a VLAN-aware bridge) into a segment whose router carries its LAN on a VLAN uses that segment's VLAN id: any other tag puts the VM on a network the router does not serve.",
   check(ix) {
-    const lab = ix.lab;
     const out: Problem[] = [];
-    for (const v of vmHosts(lab)) {
-      const file = v.segment === "dmz" ? LAB_FILE : (own(lab.segments, v.segment)?.file ?? LAB_FILE);
-      const base = v.segment === "dmz" ? "dmz.infra.vm" : joinPath(CONFIG_KEYS.segment, "hosts", v.host, "vm");
+    for (const v of ix.vms) {
       v.vm.nics.forEach((n, i) => {
         if (!("bridge" in n) || n.vlan === undefined) return;
-        const want = segmentVlan(lab, n.bridge);
+        const want = segmentVlan(ix.lab, n.bridge);
         if (!want || want.id === n.vlan) return;
         out.push(
           problem(
-            { file, path: joinPath(base, "nics", i, "vlan") },
+            vmWhere(v, "nics", i, "vlan"),
             n.vlan,
-            `${v.segment}/${v.host}'s NIC ${i} is tagged VLAN ${n.vlan} into ${n.bridge}, but ${n.bridge}'s router carries it on VLAN ${want.id} (${want.box} lanInterface ${want.iface})`,
+            `${v.label}'s NIC ${i} is tagged VLAN ${n.vlan} into ${n.bridge}, but ${n.bridge}'s router carries it on VLAN ${want.id} (${want.box} lanInterface ${want.iface})`,
             `set vlan: ${want.id}, or leave vlan out when the node's port is untagged in ${n.bridge}`,
           ),
         );

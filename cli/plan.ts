@@ -15,7 +15,8 @@ import { labWarnings } from "../model/compute/single-node";
 import { acmeCredentialsKey, certificateWarnings, utcToday } from "../model/network/certificate";
 import type { Problem } from "../model/problems";
 import { labStacks } from "../model/network/dmz";
-import { DMZ_STACK } from "../model/lab";
+import { declaredSecretKeys } from "../model/data/plan";
+import { DMZ_STACK, own } from "../model/lab";
 import { planLab, type PlannedLab } from "../model/plan";
 import { ConfigError, count } from "../model/problems";
 import type { TextFile } from "../render/files";
@@ -60,10 +61,11 @@ export const OFFLINE_ENV = { SSH_AUTH_SOCK: "/nonexistent/offline-plan-has-no-ss
 /** What the offline plan gives a stack for each secret it reads. */
 const OFFLINE_SECRET = "offline-plan-stand-in";
 
-/** The config secrets `stack` reads: the DMZ's ACME DNS credentials, when the lab uses ACME. */
+/** The config secrets `stack` reads: the DMZ's ACME DNS credentials when the lab uses ACME, a segment's data host's passwords. */
 function offlineSecrets(dir: string, stack: string): string[] {
-  if (stack !== DMZ_STACK) return [];
-  const acme = requireLab(dir).dmz.tls.acme;
+  const lab = requireLab(dir);
+  if (stack !== DMZ_STACK) return declaredSecretKeys(own(lab.segments, stack));
+  const acme = lab.dmz.tls.acme;
   return acme ? [acmeCredentialsKey(acme.credentialsSecret)] : [];
 }
 

@@ -111,7 +111,7 @@ const _serviceIsPlanned: Same<Contract<typeof PublishedService>, DeepReadonly<Pl
 /** The docs contract version this program writes and reads. Bump on any incompatible change (2: router interfaces and VM NICs). */
 export const DOCS_CONTRACT_VERSION = 2;
 
-const flowKind = z.enum(["publish", "expose", "proxy", "dns", "ntp", "storage", "ssh", "explicit"]);
+const flowKind = z.enum(["publish", "expose", "proxy", "dns", "ntp", "storage", "database", "registry", "ssh", "explicit"]);
 const _flowKinds: Same<z.output<typeof flowKind>, FlowKind> = true;
 const hostKind = z.enum(["vm", "node", "nas", "switch", "vip", "physical"]);
 const _hostKinds: Same<z.output<typeof hostKind>, PlannedHost["source"]> = true;

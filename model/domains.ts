@@ -4,9 +4,10 @@
  * names them. A new domain (monitoring, backup) adds its folder and one line here.
  */
 import { compute } from "./compute/domain";
+import { data } from "./data/domain";
 import { network } from "./network/domain";
 import type { Domain } from "./rule";
 import { talos } from "./talos/domain";
 
 /** Every domain, in the order their rules run. */
-export const DOMAINS: readonly Domain[] = [network, compute, talos];
+export const DOMAINS: readonly Domain[] = [network, compute, talos, data];

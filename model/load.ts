@@ -11,6 +11,7 @@ import { problem, type Problem } from "./problems";
 import { isRecord } from "./record";
 import { DmzFile, LabFile, SegmentFile } from "./schema";
 import { acmeCredentialsKey } from "./network/certificate";
+import { declaredSecretKeys } from "./data/plan";
 import { settingProblems } from "./settings";
 import { MAX_FILE_BYTES, parseYamlFile, pathKeys, tooLarge, type YamlFile } from "./yaml-file";
 
@@ -190,12 +191,13 @@ export function parseLab(sources: LabSources): ParsedLab {
       continue;
     }
     const isDmz = stack === DMZ_STACK;
-    // The DMZ stack also holds the ACME DNS credentials, under the key homelab.yaml names.
-    const acme = labFile?.dmz.tls.acme;
-    const secrets = isDmz && acme ? [acmeCredentialsKey(acme.credentialsSecret)] : [];
-    problems.push(...settingProblems(file, stack, isDmz, config, secrets));
     const key = isDmz ? CONFIG_KEYS.dmz : CONFIG_KEYS.segment;
     const raw = config[key];
+    // The DMZ stack also holds the ACME DNS credentials, under the key homelab.yaml names; a
+    // segment stack the passwords its data host names.
+    const acme = labFile?.dmz.tls.acme;
+    const secrets = isDmz ? (acme ? [acmeCredentialsKey(acme.credentialsSecret)] : []) : declaredSecretKeys(raw);
+    problems.push(...settingProblems(file, stack, isDmz, config, secrets));
     if (raw === undefined || raw === null) {
       problems.push(
         problem(

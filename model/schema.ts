@@ -8,6 +8,7 @@
  */
 import { z } from "zod";
 import { Proxmox } from "./compute/schema";
+import { DataHost } from "./data/schema";
 import {
   Admin,
   Dhcp,
@@ -76,6 +77,8 @@ export const SegmentFile = obj({
   storage: z.record(Name, Storage).default({}),
   flows: z.record(Name, Flow).default({}),
   talos: Talos.optional(),
+  /** The segment's NixOS data host: MariaDB, Samba, a registry, and the NFS exports storage entries mount. @default none */
+  dataHost: DataHost.optional(),
 });
 export type SegmentFile = z.infer<typeof SegmentFile>;
 

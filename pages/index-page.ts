@@ -112,6 +112,9 @@ function mlabel(text: string): string {
   return `"${text.replace(/"/g, "#quot;")}"`;
 }
 
+/** The flow kinds the topology draws as arrows between networks: what hosts mount, log in to or push to. */
+const ARROW_KINDS: ReadonlySet<DocsFlow["kind"]> = new Set(["storage", "database", "registry", "explicit"]);
+
 function topologyDiagram(ctx: DocsContext): string {
   const d = ctx.dmz;
   const lines = ["```mermaid", "flowchart TB"];
@@ -131,7 +134,7 @@ function topologyDiagram(ctx: DocsContext): string {
     lines.push("  end");
     lines.push(`  ${mid("fw", s.name)} --- ${mid("seg", s.name)}`);
   }
-  // Storage and explicit flows between networks, one arrow per pair of ends.
+  // Storage, data-host and explicit flows between networks, one arrow per pair of ends.
   const nodeOf = (e: DocsFlow["from"]): string | undefined => {
     if (e.zone === "dmz")
       return e.host === undefined
@@ -144,7 +147,7 @@ function topologyDiagram(ctx: DocsContext): string {
   };
   const edges = new Map<string, { from: string; to: string; ports: Set<string> }>();
   for (const f of ctx.flows) {
-    if ((f.kind !== "storage" && f.kind !== "explicit") || f.from.zone === f.to.zone) continue;
+    if (!ARROW_KINDS.has(f.kind) || f.from.zone === f.to.zone) continue;
     const from = nodeOf(f.from);
     const to = nodeOf(f.to);
     if (!from || !to) continue;

@@ -17,6 +17,7 @@ import {
 } from "../lab";
 import { Cidr } from "../net";
 import { compareText } from "../order";
+import { DATA_PORTS } from "../data/ports";
 import { unreachable } from "../unreachable";
 import { findHostAddress, planServices, segmentHosts } from "./hosts";
 
@@ -59,6 +60,10 @@ export type FlowKind =
   | "ntp"
   /** storage consumers -> their NFS/SMB server */
   | "storage"
+  /** a data host's MariaDB users' sources -> its MariaDB */
+  | "database"
+  /** a data host's registry clients -> its registry, past the proxy */
+  | "registry"
   /** admins -> a segment's jump host (through the router's WAN), and the jump host -> the segment */
   | "ssh"
   /** an explicit flow from a segment's config, with its reason */
@@ -81,8 +86,8 @@ export const SSH: PortSpec = { port: 22, proto: "tcp" };
 
 /** The port a storage consumer connects to on its server, by protocol. */
 export const STORAGE_PORTS: Readonly<Record<"nfs" | "smb", PortSpec>> = {
-  nfs: { port: 2049, proto: "tcp" },
-  smb: { port: 445, proto: "tcp" },
+  nfs: { port: DATA_PORTS.nfs, proto: "tcp" },
+  smb: { port: DATA_PORTS.smb, proto: "tcp" },
 };
 
 export function hostEndpoint(lab: Lab, seg: Segment, id: string): Endpoint {
@@ -189,6 +194,7 @@ export function planFlows(lab: Lab): Flow[] {
       ...sshFlows(lab, seg),
       ...publishFlows(lab, seg),
       ...storageFlows(lab, seg),
+      ...dataFlows(lab, seg),
       ...explicitFlows(lab, seg),
     );
   }
@@ -288,6 +294,58 @@ function storageFlows(lab: Lab, seg: Segment): Flow[] {
       reason: st.reason ?? `${seg.name}/${consumer} mounts ${st.protocol.toUpperCase()} ${st.export} from ${st.server}`,
     }));
   });
+}
+
+/**
+ * The data host's clients: each MariaDB user's sources to 3306/tcp, each registry client to the
+ * registry's port. A source that names nothing of the lab (data.sources reports it) has no flow.
+ */
+function dataFlows(lab: Lab, seg: Segment): Flow[] {
+  const dh = seg.dataHost;
+  if (!dh || !segmentHosts(lab, seg).some((h) => h.id === dh.host)) return [];
+  const server = hostEndpoint(lab, seg, dh.host);
+  const one = (kind: "database" | "registry", id: string, text: string, port: number, reason: (src: string) => string): Flow[] => {
+    const from = resolveTarget(lab, text);
+    if (!from || from.zone === DMZ_STACK) return [];
+    return [
+      {
+        id: `${kind}:${server.label}/${id}${from.label}`,
+        kind,
+        from,
+        to: server,
+        ports: [{ port, proto: "tcp" }],
+        reason: reason(from.label),
+      },
+    ];
+  };
+  const flows: Flow[] = [];
+  for (const [user, u] of Object.entries(dh.mariadb?.users ?? {})) {
+    for (const text of [...new Set(u.from)].sort()) {
+      flows.push(
+        ...one(
+          "database",
+          `${user}/`,
+          text,
+          DATA_PORTS.mariadb,
+          (src) =>
+            `${src} logs in to MariaDB on ${server.label} as ${user} (databases ${[...u.databases].sort().join(", ")}), with its password`,
+        ),
+      );
+    }
+  }
+  const reg = dh.registry;
+  for (const text of [...new Set(reg?.clients ?? [])].sort()) {
+    flows.push(
+      ...one(
+        "registry",
+        "",
+        text,
+        reg!.port,
+        (src) => `${src} pushes and pulls images at the registry on ${server.label}, which authenticates it`,
+      ),
+    );
+  }
+  return flows;
 }
 
 /** The segment's explicit flows: one from the whole segment, or one per listed source host. */

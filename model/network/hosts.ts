@@ -5,6 +5,7 @@ import { compareIp } from "../net";
 import { compareText } from "../order";
 import { NAS_UI_PORTS } from "./schema";
 import { unreachable } from "../unreachable";
+import { dataHostPorts } from "../data/ports";
 
 /** One host of a segment as the plan sees it, including hardware that sits in the segment. */
 export interface PlannedHost {
@@ -106,6 +107,13 @@ export function nasUiPort(nas: Lab["hardware"]["nas"][string]): number {
   }
 }
 
+/** A host's configured ports plus those it serves as the segment's data host (derived, so never copied by hand), once each. */
+function withDataPorts(listens: readonly PortSpec[], data: readonly number[]): PortSpec[] {
+  const out = [...listens];
+  for (const port of data) if (!out.some((p) => p.port === port && p.proto === "tcp")) out.push({ port, proto: "tcp" });
+  return out;
+}
+
 /** Every host of a segment: its configured hosts plus the hardware whose address lies in it. */
 export function segmentHosts(lab: Lab, seg: Segment): PlannedHost[] {
   const hosts: PlannedHost[] = [];
@@ -118,7 +126,7 @@ export function segmentHosts(lab: Lab, seg: Segment): PlannedHost[] {
       role: h.role,
       os: h.os,
       description: h.description,
-      listens: h.listens.map(parsePortProto),
+      listens: withDataPorts(h.listens.map(parsePortProto), dataHostPorts(lab, seg, id)),
       ...(h.sshHostKey ? { sshHostKey: h.sshHostKey } : {}),
       source: h.vm ? "vm" : h.role === "vip" ? "vip" : "physical",
     });

@@ -154,6 +154,8 @@ function planForwarding(seg: Segment, flows: readonly Flow[]): Forwarding {
       case "dns":
       case "ntp":
       case "storage":
+      case "database":
+      case "registry":
       case "explicit":
         forward(seg, f, into);
         break;

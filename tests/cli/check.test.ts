@@ -36,6 +36,30 @@ interface Breakage {
  */
 const BATCHES: Record<"a" | "b", readonly Breakage[]> = {
   a: [
+    {
+      rule: "data.grants",
+      edit: (f) => (segOf(f, "internal").dataHost.samba.shares.media.users = ["media"]),
+      file: "Pulumi.internal.yaml",
+      path: "homelab:segment.dataHost.samba.shares.media.users[0]",
+    },
+    {
+      rule: "data.storage",
+      edit: (f) => (segOf(f, "cluster").storage["k8s-nfs"].export = "srv/nfs/k8s"),
+      file: "Pulumi.cluster.yaml",
+      path: "homelab:segment.storage.k8s-nfs.export",
+    },
+    {
+      rule: "data.untrusted",
+      edit: (f) => segOf(f, "internal").dataHost.mariadb.users.gitea.from.push("sandbox/agent"),
+      file: "Pulumi.internal.yaml",
+      path: "homelab:segment.dataHost.mariadb.users.gitea.reason",
+    },
+    {
+      rule: "data.secrets",
+      edit: (f) => (segOf(f, "internal").dataHost.mariadb.users.gitea.secret = "deployKey"),
+      file: "Pulumi.internal.yaml",
+      path: "homelab:segment.dataHost.mariadb.users.gitea.secret",
+    },
     // capacity.nodes stands apart from capacity.n-minus-1 (batch b): N-1 is not checked while a node cannot hold its own VMs.
     {
       rule: "capacity.nodes",
@@ -131,6 +155,18 @@ const BATCHES: Record<"a" | "b", readonly Breakage[]> = {
   ],
   b: [
     {
+      rule: "data.host",
+      edit: (f) => (segOf(f, "internal").dataHost.host = "dta"),
+      file: "Pulumi.internal.yaml",
+      path: "homelab:segment.dataHost.host",
+    },
+    {
+      rule: "data.sources",
+      edit: (f) => segOf(f, "internal").dataHost.registry.clients.push("lab/mirror-3"),
+      file: "Pulumi.internal.yaml",
+      path: "homelab:segment.dataHost.registry.clients[2]",
+    },
+    {
       rule: "vms.nics",
       edit: (f) => (segOf(f, "lab").hosts["mirror-2"].vm.nics = [{ bridge: "cluster" }]),
       file: "Pulumi.lab.yaml",
@@ -187,9 +223,9 @@ const BATCHES: Record<"a" | "b", readonly Breakage[]> = {
     },
     {
       rule: "flows.targets",
-      edit: (f) => (segOf(f, "lab").flows["push-registry"].to = "internal/dta"),
-      file: "Pulumi.lab.yaml",
-      path: "homelab:segment.flows.push-registry.to",
+      edit: (f) => (segOf(f, "internal").flows["scrape-lab"].to = "lab/vdl"),
+      file: "Pulumi.internal.yaml",
+      path: "homelab:segment.flows.scrape-lab.to",
     },
     {
       rule: "storage.targets",

@@ -77,13 +77,13 @@ const STREAMS = [
 const TRUSTED_CLIENT = "lab/mirror-2";
 
 describe("the twin models what the plan needs", () => {
-  test("every service backend, storage endpoint and explicit-flow host of the plan has a namespace", () => {
+  test("every service backend, storage, database, registry and explicit-flow host of the plan has a namespace", () => {
     const missing: string[] = [];
     for (const seg of Object.values(twin.segments)) {
       const modelled = new Set(TWIN_HOSTS[seg.name]!.hosts);
       const needed = new Set<string>([seg.jumpHost.id, ...seg.services.map((s) => s.backend.host)]);
       for (const f of seg.flows) {
-        if (f.kind !== "storage" && f.kind !== "explicit") continue;
+        if (!["storage", "database", "registry", "explicit"].includes(f.kind)) continue;
         if (f.from.zone === seg.name && f.from.host) needed.add(f.from.host);
         if (f.to.zone === seg.name && f.to.host) needed.add(f.to.host);
       }

@@ -269,9 +269,9 @@ describe("invalid values", () => {
       'write one of "internet", "lab"',
     ],
     [
-      "Pulumi.lab.yaml",
-      "homelab:segment.flows.push-registry.reason",
-      (f) => (segOf(f, "lab").flows["push-registry"].reason = "short"),
+      "Pulumi.internal.yaml",
+      "homelab:segment.flows.scrape-lab.reason",
+      (f) => (segOf(f, "internal").flows["scrape-lab"].reason = "short"),
       "at least 10 characters",
       "write at least 10 characters",
     ],

@@ -779,7 +779,7 @@ const CASES: readonly Case[] = [
     path: "homelab:segment.services.registry.auth",
     mentions: [
       "internal/data 5000/tcp directly, past the proxy",
-      "Pulumi.lab.yaml homelab:segment.flows.push-registry from lab/mirror-1, lab/mirror-2",
+      "Pulumi.internal.yaml homelab:segment.dataHost.registry.clients from lab/mirror-1, lab/mirror-2",
       "auth: { kind: app",
       "remove 5000/tcp from those flows",
     ],
@@ -1011,17 +1011,17 @@ const CASES: readonly Case[] = [
   {
     name: "unknown flow target",
     rule: "flows.targets",
-    edit: (f) => (segOf(f, "lab").flows["push-registry"].to = "internal/dta"),
-    file: "Pulumi.lab.yaml",
-    path: "homelab:segment.flows.push-registry.to",
-    mentions: ['did you mean "internal/data"?', "set to: internal/data"],
+    edit: (f) => (segOf(f, "internal").flows["scrape-lab"].to = "lab/vdl"),
+    file: "Pulumi.internal.yaml",
+    path: "homelab:segment.flows.scrape-lab.to",
+    mentions: ['did you mean "lab/vdi"?', "set to: lab/vdi"],
   },
   {
     name: "flow to the internet",
     rule: "flows.targets",
-    edit: (f) => (segOf(f, "lab").flows["push-registry"].to = "internet"),
-    file: "Pulumi.lab.yaml",
-    path: "homelab:segment.flows.push-registry.to",
+    edit: (f) => (segOf(f, "internal").flows["scrape-lab"].to = "internet"),
+    file: "Pulumi.internal.yaml",
+    path: "homelab:segment.flows.scrape-lab.to",
     mentions: ["names nothing", "cluster, internal, lab, sandbox"],
   },
   {
@@ -1035,10 +1035,59 @@ const CASES: readonly Case[] = [
   {
     name: "unknown flow source",
     rule: "flows.targets",
-    edit: (f) => (segOf(f, "lab").flows["push-registry"].from = ["mirror-1", "mirror3"]),
-    file: "Pulumi.lab.yaml",
-    path: "homelab:segment.flows.push-registry.from[1]",
-    mentions: ['did you mean "mirror-1"?'],
+    edit: (f) => (segOf(f, "internal").flows["scrape-lab"].from = ["monitor", "monitr"]),
+    file: "Pulumi.internal.yaml",
+    path: "homelab:segment.flows.scrape-lab.from[1]",
+    mentions: ['did you mean "monitor"?'],
+  },
+  // data.* (tests/unit/data-host.test.ts has each rule's exact messages)
+  {
+    name: "a data host that is no host",
+    rule: "data.host",
+    edit: (f) => (segOf(f, "internal").dataHost.host = "dta"),
+    file: "Pulumi.internal.yaml",
+    path: "homelab:segment.dataHost.host",
+    mentions: ['did you mean "data"?'],
+  },
+  {
+    name: "a database user's source that names nothing",
+    rule: "data.sources",
+    edit: (f) => (segOf(f, "internal").dataHost.mariadb.users.gitea.from[0] = "cluster/wrker-1"),
+    file: "Pulumi.internal.yaml",
+    path: "homelab:segment.dataHost.mariadb.users.gitea.from[0]",
+    mentions: ["write cluster/worker-1"],
+  },
+  {
+    name: "a grant of an undeclared database",
+    rule: "data.grants",
+    edit: (f) => (segOf(f, "internal").dataHost.mariadb.users.gitea.databases = ["wiki"]),
+    file: "Pulumi.internal.yaml",
+    path: "homelab:segment.dataHost.mariadb.users.gitea.databases[0]",
+    mentions: ["add wiki to dataHost.mariadb.databases"],
+  },
+  {
+    name: "an SMB mount of a share the data host lacks",
+    rule: "data.storage",
+    edit: (f) => (segOf(f, "cluster").storage["media-smb"].export = "films"),
+    file: "Pulumi.cluster.yaml",
+    path: "homelab:segment.storage.media-smb.export",
+    mentions: ['no Samba share "films"', "declare it under dataHost.samba.shares in Pulumi.internal.yaml"],
+  },
+  {
+    name: "an untrusted registry client without a reason",
+    rule: "data.untrusted",
+    edit: (f) => segOf(f, "internal").dataHost.registry.clients.push("sandbox"),
+    file: "Pulumi.internal.yaml",
+    path: "homelab:segment.dataHost.registry.reason",
+    mentions: ["the untrusted sandbox", "5000/tcp"],
+  },
+  {
+    name: "a secret named like a stack key",
+    rule: "data.secrets",
+    edit: (f) => (segOf(f, "internal").dataHost.samba.users.k8s.secret = "confirmTimeoutSeconds"),
+    file: "Pulumi.internal.yaml",
+    path: "homelab:segment.dataHost.samba.users.k8s.secret",
+    mentions: ["homelab:confirmTimeoutSeconds", "such as sambaK8s"],
   },
   // storage.targets
   {
@@ -1235,7 +1284,7 @@ describe("validateLab", () => {
           },
         }),
       // a flow to a DMZ service address
-      (f) => (segOf(f, "lab").flows.dns = { to: "dmz/dns", ports: ["853/tcp"], reason: "DNS over TLS from the lab" }),
+      (f) => (segOf(f, "lab").flows = { dns: { to: "dmz/dns", ports: ["853/tcp"], reason: "DNS over TLS from the lab" } }),
       // one physical control plane beside two VMs on different nodes: any one loss leaves 2 of 3
       (f) => delete segOf(f, "cluster").hosts["cp-3"].vm,
     ];

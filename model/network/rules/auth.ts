@@ -65,14 +65,19 @@ export const servicesAuthEnforced: Rule = {
 
 /**
  * Where a planned flow is configured, from its id (`flow:<segment>/<id>[/<source>]`,
- * `storage:<segment>/<id>/<consumer>`, `publish:<segment>/<id>`); the id itself otherwise.
+ * `storage:<segment>/<id>/<consumer>`, `publish:<segment>/<id>`, a data host's database and registry
+ * clients); the id itself otherwise.
  */
 function flowOrigin(flow: Flow, segments: readonly Segment[]): string {
   const [, rest = ""] = flow.id.split(":");
-  const [segName, id] = rest.split("/");
+  const [segName, id, user] = rest.split("/");
   const seg = segments.find((s) => s.name === segName);
+  if (!seg || id === undefined) return flow.id;
+  // A data host's clients are configured on the data host: `database:<segment>/<host>/<user>/...`, `registry:<segment>/<host>/...`.
+  if (flow.kind === "database" && user !== undefined) return `${seg.file} ${sp("dataHost", "mariadb", "users", user, "from")}`;
+  if (flow.kind === "registry") return `${seg.file} ${sp("dataHost", "registry", "clients")}`;
   const key = flow.kind === "explicit" ? "flows" : flow.kind === "storage" ? "storage" : flow.kind === "publish" ? "services" : undefined;
-  if (!seg || id === undefined || key === undefined) return flow.id;
+  if (key === undefined) return flow.id;
   return `${seg.file} ${sp(key, id)}`;
 }
 

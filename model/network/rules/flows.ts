@@ -66,12 +66,14 @@ export function storageServer(lab: Lab, server: string): Endpoint | undefined {
   return to?.host !== undefined && to.zone !== DMZ_STACK ? to : undefined;
 }
 
-/** A plausible server for a broken `server` value: the did-you-mean, or a host of the named segment that listens on the protocol's port. */
+/** A plausible server for a broken `server` value: the did-you-mean, the named segment's data host, or a host of it that listens on the protocol's port. */
 export function storageExample(lab: Lab, server: string, protocol: "nfs" | "smb", servers: readonly string[]): string | undefined {
   const hint = suggest(server, servers);
   if (hint) return hint;
   const seg = own(lab.segments, server.split("/")[0] ?? "");
   if (!seg) return undefined;
+  // The segment's data host serves NFS and SMB; otherwise a host that listens on the protocol's port.
+  if (seg.dataHost) return `${seg.name}/${seg.dataHost.host}`;
   const port = showPort(STORAGE_PORTS[protocol]);
   const host = Object.entries(seg.hosts).find(([, h]) => h.listens.includes(port));
   return host ? `${seg.name}/${host[0]}` : undefined;

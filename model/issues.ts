@@ -8,7 +8,7 @@ import type { z } from "zod";
 import { CONFIG_KEYS, LAB_FILE, PROJECT } from "./lab";
 import { joinPath, problem, type Problem } from "./problems";
 import { isRecord } from "./record";
-import { UNION_FIXES, unknownKeyMessage } from "./schema-kit";
+import { PRIVATE_KEY_FIX, PRIVATE_KEY_NAME, UNION_FIXES, unknownKeyMessage } from "./schema-kit";
 import { didYouMean, suggest } from "./suggest";
 
 /** What a problem says and how to fix it. */
@@ -173,7 +173,11 @@ export function zodProblems(file: string, prefix: string, error: z.ZodError, inp
         // obj() joins one message per key with "; " before the next `unknown key "`.
         const msg =
           issue.message.split(/; (?=unknown key ")/).find((m) => m.startsWith(`unknown key "${k}"`)) ?? unknownKeyMessage(k, known);
-        const fix = msg.includes("did you mean") ? `rename the key to the suggested one` : "remove the key";
+        const fix = PRIVATE_KEY_NAME.test(k)
+          ? PRIVATE_KEY_FIX
+          : msg.includes("did you mean")
+            ? `rename the key to the suggested one`
+            : "remove the key";
         out.push(problem({ file, path: joinPath(at, k) }, isRecord(parent) ? parent[k] : undefined, msg, fix));
       }
       continue;

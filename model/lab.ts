@@ -23,6 +23,11 @@ export const CONFIG_KEYS = {
   deployKey: `${PROJECT}:deployKey`,
   /** Seconds a router or host waits for the second connection's confirm before it reverts. */
   confirmTimeout: `${PROJECT}:confirmTimeoutSeconds`,
+  /**
+   * The private key of the stack's end of the WireGuard tunnel (the infra host's in the DMZ
+   * stack, the router's in a segment stack): read encrypted only, uploaded as a secret file.
+   */
+  wireguardKey: `${PROJECT}:wireguardKey`,
 } as const;
 
 /** What stands in for a secret value: Pulumi's `stack output` prints it, and so does the offline plan. */
@@ -84,11 +89,14 @@ export type VmSpec = NonNullable<Host["vm"]>;
 /** A Proxmox node. */
 export type ProxmoxNode = LabFile["hardware"]["proxmox"]["nodes"][string];
 
+/** The WireGuard tunnel's lab-wide facts (`dmz.tunnel`), its subnet parsed. */
+export type LabTunnel = Omit<NonNullable<LabFile["dmz"]["tunnel"]>, "subnet"> & { readonly subnet: Cidr };
+
 /** The whole lab. */
 export interface Lab {
   readonly domain: string;
   readonly timezone: string;
-  readonly dmz: Omit<LabFile["dmz"], "subnet"> & { readonly subnet: Cidr };
+  readonly dmz: Omit<LabFile["dmz"], "subnet" | "tunnel"> & { readonly subnet: Cidr; readonly tunnel?: LabTunnel };
   readonly ssh: { readonly adminSources: readonly Cidr[]; readonly deploy: LabFile["ssh"]["deploy"] };
   readonly admins: LabFile["admins"];
   readonly hardware: LabFile["hardware"];
@@ -101,6 +109,7 @@ export interface Lab {
 /** Build the normalised lab from schema-checked files. */
 export function buildLab(labFile: LabFile, segments: Record<string, { file: string; config: SegmentFile }>, dmzStack?: DmzFile): Lab {
   const segs: Record<string, Segment> = {};
+  const { tunnel, ...dmz } = labFile.dmz;
   for (const name of Object.keys(segments).sort()) {
     const { file, config } = segments[name]!;
     segs[name] = { ...config, name, file, subnet: Cidr.of(config.subnet) };
@@ -108,7 +117,7 @@ export function buildLab(labFile: LabFile, segments: Record<string, { file: stri
   return {
     domain: labFile.domain,
     timezone: labFile.timezone,
-    dmz: { ...labFile.dmz, subnet: Cidr.of(labFile.dmz.subnet) },
+    dmz: { ...dmz, subnet: Cidr.of(dmz.subnet), ...(tunnel ? { tunnel: { ...tunnel, subnet: Cidr.of(tunnel.subnet) } } : {}) },
     ssh: { adminSources: labFile.ssh.adminSources.map((c) => Cidr.of(c)), deploy: labFile.ssh.deploy },
     admins: labFile.admins,
     hardware: labFile.hardware,

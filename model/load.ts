@@ -158,6 +158,22 @@ export function locateProblems<P extends Problem>(problems: readonly P[], source
   });
 }
 
+/**
+ * The config secrets a stack reads, each only as an encrypted value: the DMZ stack's ACME DNS
+ * credentials (under the key homelab.yaml names); a segment stack's the passwords its data
+ * host names; and the private key of the stack's end of the WireGuard tunnel where that end is
+ * declared (`dmz.tunnel`, a segment's `router.tunnel`, read from the segment's facts as
+ * written, before the schema checks them).
+ */
+function stackSecrets(isDmz: boolean, labFile: LabFile | undefined, facts: unknown): string[] {
+  if (isDmz) {
+    const acme = labFile?.dmz.tls.acme;
+    return [...(acme ? [acmeCredentialsKey(acme.credentialsSecret)] : []), ...(labFile?.dmz.tunnel ? [CONFIG_KEYS.wireguardKey] : [])];
+  }
+  const router = isRecord(facts) ? facts.router : undefined;
+  return [...declaredSecretKeys(facts), ...(isRecord(router) && router.tunnel !== undefined ? [CONFIG_KEYS.wireguardKey] : [])];
+}
+
 /** The result of parsing a lab: the lab when every file is well-formed, and every problem. */
 export interface ParsedLab {
   readonly lab?: Lab;
@@ -193,10 +209,7 @@ export function parseLab(sources: LabSources): ParsedLab {
     const isDmz = stack === DMZ_STACK;
     const key = isDmz ? CONFIG_KEYS.dmz : CONFIG_KEYS.segment;
     const raw = config[key];
-    // The DMZ stack also holds the ACME DNS credentials, under the key homelab.yaml names; a
-    // segment stack the passwords its data host names.
-    const acme = labFile?.dmz.tls.acme;
-    const secrets = isDmz ? (acme ? [acmeCredentialsKey(acme.credentialsSecret)] : []) : declaredSecretKeys(raw);
+    const secrets = stackSecrets(isDmz, labFile, raw);
     problems.push(...settingProblems(file, stack, isDmz, config, secrets));
     if (raw === undefined || raw === null) {
       problems.push(

@@ -6,7 +6,16 @@
 import { z } from "zod";
 import { IFNAME_MAX, VLAN_MAX, VLAN_MIN, ifaceNameProblem } from "./network/interface";
 import { didYouMean } from "./suggest";
-import { checkedString, cidrVerdict, ipv4Verdict, macVerdict, nameVerdict, portProtoVerdict, sshKeyVerdict } from "./values";
+import {
+  checkedString,
+  cidrVerdict,
+  ipv4Verdict,
+  macVerdict,
+  nameVerdict,
+  portProtoVerdict,
+  sshKeyVerdict,
+  wireguardKeyVerdict,
+} from "./values";
 
 /** Keys that would switch on password login somewhere. They are refused by name (and `passthrough` is not one). */
 export const PASSWORD_KEY = /passw(or)?d|^pass$|kbd.?interactive|keyboard.?interactive|challenge.?response/i;
@@ -41,8 +50,18 @@ export function unionError(message: string, fix: string) {
   return (iss: { readonly code: string }) => (iss.code === "invalid_union" ? message : undefined);
 }
 
+/** Keys that would hold a private key (`privateKey`, `private_key`): no lab file holds one. */
+export const PRIVATE_KEY_NAME = /private.?key/i;
+
+/** The fix for a private key written into a lab file: it is out, so it is replaced, and the new one becomes a stack secret. */
+export const PRIVATE_KEY_FIX =
+  "remove the key and make a new key pair (this private key was written where others can read it); a WireGuard end's new private key is its stack's secret: pulumi config set --secret homelab:wireguardKey -s <stack> < wireguard.key";
+
 /** The message for one unknown key. Exported for the loader, which splits per key. */
 export function unknownKeyMessage(key: string, known: readonly string[]): string {
+  if (PRIVATE_KEY_NAME.test(key)) {
+    return `unknown key "${key}": a private key is never written into a lab file, where anyone who can read the repository reads it (the value is not shown here); a WireGuard end's private key is its stack's config secret homelab:wireguardKey`;
+  }
   if (PASSWORD_KEY.test(key)) {
     return `unknown key "${key}": SSH password login cannot be configured anywhere in this lab; remove the key and add the person's public key under admins in homelab.yaml`;
   }
@@ -72,6 +91,9 @@ export const PortProto = z
 
 /** An OpenSSH public key line, decoded and checked (ssh-key.ts). */
 export const SshPublicKey = checkedString(sshKeyVerdict);
+
+/** A WireGuard public key (base64 of 32 bytes). Its private half is never in a lab file: it is a stack's config secret. */
+export const WireguardKey = checkedString(wireguardKeyVerdict);
 
 /** A stated reason: why a flow, an opening or an exposure must exist. */
 export const Reason = z.string().min(10, { error: "must say why, in at least 10 characters" });

@@ -147,6 +147,27 @@ export function sshKeyVerdict(s: string): Verdict {
   return isRefusal(r) ? r : undefined;
 }
 
+/** What a WireGuard key is, as `wg genkey` and `wg pubkey` print it. */
+const WG_KEY_RULE = 'must be a WireGuard public key: 32 bytes in base64, 44 characters ending in "=", as wg pubkey prints it';
+
+/** How to make a WireGuard key pair whose private half never touches a lab file. */
+export const WG_KEY_FIX =
+  "make a pair with `wg genkey | tee wireguard.key | wg pubkey`, write the printed public key here and store wireguard.key as the stack's secret homelab:wireguardKey (pulumi config set --secret homelab:wireguardKey -s <stack> < wireguard.key)";
+
+/** A WireGuard public key: base64 of exactly 32 bytes, canonical (what `wg pubkey` prints). */
+export function wireguardKeyVerdict(s: string): Verdict {
+  if (/^[A-Za-z0-9+/]{43}=$/.test(s) && Buffer.from(s, "base64").toString("base64") === s) return undefined;
+  const trimmed = s.trim();
+  if (trimmed !== s && wireguardKeyVerdict(trimmed) === undefined)
+    return { message: `${WG_KEY_RULE}; it has spaces around it`, fix: "write the key without the spaces around it" };
+  const bytes = /^[A-Za-z0-9+/]*={0,2}$/.test(trimmed) ? Buffer.from(trimmed, "base64").length : undefined;
+  return {
+    message:
+      bytes === undefined ? `${WG_KEY_RULE}; it is not base64` : `${WG_KEY_RULE}; it decodes to ${bytes} byte${bytes === 1 ? "" : "s"}`,
+    fix: WG_KEY_FIX,
+  };
+}
+
 let zones: ReadonlySet<string> | undefined;
 
 /**

@@ -8,6 +8,7 @@ import { macsUnique, namesUnique } from "./rules/names";
 import { refsDmzSegments, refsHardwareSegments, refsRouters } from "./rules/refs";
 import { servicesAuth, servicesBackends, servicesNames, servicesPorts } from "./rules/services";
 import { tlsExpiry, tlsSource } from "./rules/tls";
+import { tunnelAddresses, tunnelKeys, tunnelPeers, tunnelSubnet } from "./rules/tunnel";
 import { sshHostKeys, sshJumpHosts, sshKeys } from "./rules/ssh";
 import { routerInterfaces, vmVlans } from "./rules/interfaces";
 import { jumpHostRendering } from "./rules/jump";
@@ -43,5 +44,9 @@ export const network: Domain = {
     jumpHostRendering,
     tlsSource,
     tlsExpiry,
+    tunnelSubnet,
+    tunnelAddresses,
+    tunnelKeys,
+    tunnelPeers,
   ],
 };

@@ -5,7 +5,7 @@
  */
 import { z } from "zod";
 import { Vm } from "../compute/schema";
-import { CidrText, IfaceName, Ipv4, Mac, Name, Port, PortProto, Reason, SshPublicKey, obj, unionError } from "../schema-kit";
+import { CidrText, IfaceName, Ipv4, Mac, Name, Port, PortProto, Reason, SshPublicKey, WireguardKey, obj, unionError } from "../schema-kit";
 import { checkedString, pattern } from "../values";
 import { egressTargetVerdict } from "./egress";
 
@@ -128,6 +128,33 @@ export const ManualTls = obj({
 /** The proxy's certificate: `acme` (issued and renewed) or `manual` (placed by hand, expiry declared). */
 export const Tls = obj({ acme: AcmeTls.optional(), manual: ManualTls.optional() });
 
+/** The UDP port every router's WireGuard listens on, unless `dmz.tunnel.port` says otherwise. */
+export const DEFAULT_TUNNEL_PORT = 51820;
+
+/**
+ * The WireGuard tunnel from the infra host to every segment router that publishes services:
+ * the proxy reaches a firewall's published ports only through it, so an address on the shared
+ * DMZ is never proof of identity. Its addresses come from `subnet`, which overlaps no lab
+ * network; each end's private key is its stack's config secret `homelab:wireguardKey`.
+ */
+export const DmzTunnel = obj({
+  /** The tunnel's own network: the infra host's and every router's tunnel address lie in it. */
+  subnet: CidrText,
+  /** The UDP port each router listens on, at its WAN address, for the infra host only. @default 51820 */
+  port: Port.default(DEFAULT_TUNNEL_PORT),
+  /** The infra host's address in the tunnel: the source every published service sees. */
+  address: Ipv4,
+  /** The infra host's public key; its private half is the DMZ stack's secret homelab:wireguardKey. */
+  publicKey: WireguardKey,
+});
+
+/** A router's end of the tunnel: its address in `dmz.tunnel.subnet` and its public key. */
+export const RouterTunnel = obj({
+  address: Ipv4,
+  /** Its private half is the segment stack's secret homelab:wireguardKey. */
+  publicKey: WireguardKey,
+});
+
 /** `dmz` in homelab.yaml: the DMZ network, its service addresses and the infra host. */
 export const Dmz = obj({
   subnet: CidrText,
@@ -144,6 +171,8 @@ export const Dmz = obj({
   upstreamNtp: z.array(z.string().min(1)).min(1),
   /** The proxy's certificate for the domain and every published name under it: exactly one of acme or manual. */
   tls: Tls,
+  /** The WireGuard tunnel to the routers; required once any segment publishes a service. @default none */
+  tunnel: DmzTunnel.optional(),
 });
 
 /** `ssh` in homelab.yaml: who may log in, and from where. */
@@ -312,6 +341,8 @@ export const SegmentRouter = obj({
   wanAddress: Ipv4,
   lanAddress: Ipv4,
   sshHostKey: SshPublicKey,
+  /** Its end of the WireGuard tunnel from the infra host; required when the segment publishes a service. @default none */
+  tunnel: RouterTunnel.optional(),
 });
 
 /** A segment's DHCP pool. */

@@ -152,8 +152,33 @@ const BATCHES: Record<"a" | "b", readonly Breakage[]> = {
       file: "Pulumi.internal.yaml",
       path: "homelab:segment.services.registry.auth",
     },
+    {
+      rule: "tunnel.subnet",
+      edit: (f) => (lab(f).dmz.tunnel.subnet = "10.40.0.0/16"),
+      file: "homelab.yaml",
+      path: "dmz.tunnel.subnet",
+    },
+    {
+      rule: "tunnel.keys",
+      edit: (f) => (segOf(f, "cluster").router.tunnel.publicKey = lab(f).dmz.tunnel.publicKey),
+      file: "Pulumi.cluster.yaml",
+      path: "homelab:segment.router.tunnel.publicKey",
+    },
   ],
   b: [
+    // tunnel.addresses runs after tunnel.subnet (batch a).
+    {
+      rule: "tunnel.addresses",
+      edit: (f) => (segOf(f, "lab").router.tunnel.address = "10.254.0.13"),
+      file: "Pulumi.lab.yaml",
+      path: "homelab:segment.router.tunnel.address",
+    },
+    {
+      rule: "tunnel.peers",
+      edit: (f) => delete segOf(f, "sandbox").router.tunnel,
+      file: "Pulumi.sandbox.yaml",
+      path: "homelab:segment.router.tunnel",
+    },
     {
       rule: "data.host",
       edit: (f) => (segOf(f, "internal").dataHost.host = "dta"),

@@ -304,6 +304,27 @@ describe("invalid values", () => {
       "write it in the same form as 0000:01:00.0",
     ],
     [
+      "Pulumi.lab.yaml",
+      "homelab:segment.router.tunnel.publicKey",
+      (f) => (segOf(f, "lab").router.tunnel.publicKey = "MM2Zdz8Sej4IuT9uKuQOxyCK5oGLg434vBa+ngwEPE="),
+      'must be a WireGuard public key: 32 bytes in base64, 44 characters ending in "=", as wg pubkey prints it; it decodes to 31 bytes',
+      "make a pair with `wg genkey | tee wireguard.key | wg pubkey`",
+    ],
+    [
+      "homelab.yaml",
+      "dmz.tunnel.publicKey",
+      (f) => (f["homelab.yaml"].dmz.tunnel.publicKey = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAjIG9M9nyiD8ch7pfBgehpejPDksAkU2FceYRak+BPf"),
+      "as wg pubkey prints it; it is not base64",
+      "store wireguard.key as the stack's secret homelab:wireguardKey",
+    ],
+    [
+      "homelab.yaml",
+      "dmz.tunnel.subnet",
+      (f) => (f["homelab.yaml"].dmz.tunnel.subnet = "10.255.0.1/24"),
+      "has host bits set",
+      'write "10.255.0.0/24"',
+    ],
+    [
       "Pulumi.dmz.yaml",
       "homelab:dmz.stackPrefix",
       (f) => (f["Pulumi.dmz.yaml"].config["homelab:dmz"].stackPrefix = "homelab"),
@@ -493,7 +514,9 @@ describe("stack config keys", () => {
       "Pulumi.dmz.yaml",
       "homelab:segment",
     );
-    expect(p.message).toBe("unknown config key (a DMZ stack reads homelab:dmz, homelab:confirmTimeoutSeconds, homelab:acmeDnsCredentials)");
+    expect(p.message).toBe(
+      "unknown config key (a DMZ stack reads homelab:dmz, homelab:confirmTimeoutSeconds, homelab:acmeDnsCredentials, homelab:wireguardKey)",
+    );
   });
 
   test("the ACME DNS credentials: read encrypted by the DMZ stack, refused in plain text, unknown to a segment", () => {
@@ -512,6 +535,44 @@ describe("stack config keys", () => {
       "homelab:acmeDnsCredentials",
     );
     expect(segment.message).toContain("unknown config key");
+  });
+
+  test("the tunnel's private key: read encrypted by a stack whose end is declared, refused in plain text and never shown", () => {
+    const privateKey = "qJ7c3Vn0wqJ4nV6m2b3Q5x0mZ1Yy8sVtBq7Yb8u0nWc=";
+    for (const file of ["Pulumi.dmz.yaml", "Pulumi.sandbox.yaml"]) {
+      expect(schemaProblems((f) => (f[file].config["homelab:wireguardKey"] = { secure: "v1:AAAAbase64" }))).toEqual([]);
+      const plain = find(
+        schemaProblems((f) => (f[file].config["homelab:wireguardKey"] = privateKey)),
+        file,
+        "homelab:wireguardKey",
+      );
+      expect(plain.message).toBe(
+        "holds a secret in plain text in the stack file (not shown here): anyone who can read the repository can read it",
+      );
+      expect(JSON.stringify(plain)).not.toContain(privateKey);
+      expect(plain.fix).toContain(`pulumi config set --secret homelab:wireguardKey -s ${file.split(".")[1]}`);
+    }
+    // A segment whose router has no end of the tunnel reads no such key.
+    const none = find(
+      schemaProblems((f) => {
+        delete segOf(f, "lab").router.tunnel;
+        f["Pulumi.lab.yaml"].config["homelab:wireguardKey"] = { secure: "v1:AAAAbase64" };
+      }),
+      "Pulumi.lab.yaml",
+      "homelab:wireguardKey",
+    );
+    expect(none.message).toBe("unknown config key (a segment stack reads homelab:segment, homelab:confirmTimeoutSeconds)");
+  });
+
+  test("a private key written next to a tunnel's public key is refused, not shown, and to be replaced", () => {
+    const privateKey = "qJ7c3Vn0wqJ4nV6m2b3Q5x0mZ1Yy8sVtBq7Yb8u0nWc=";
+    const problems = schemaProblems((f) => (segOf(f, "lab").router.tunnel.privateKey = privateKey));
+    const p = find(problems, "Pulumi.lab.yaml", "homelab:segment.router.tunnel.privateKey");
+    expect(p.message).toBe(
+      "unknown key \"privateKey\": a private key is never written into a lab file, where anyone who can read the repository reads it (the value is not shown here); a WireGuard end's private key is its stack's config secret homelab:wireguardKey",
+    );
+    expect(p.fix).toContain("make a new key pair");
+    expect(JSON.stringify(problems)).not.toContain(privateKey);
   });
 
   test("other providers' keys are left to their providers", () => {

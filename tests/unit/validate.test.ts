@@ -851,6 +851,58 @@ const CASES: readonly Case[] = [
     path: "dmz.tls.manual.expires",
     mentions: ["not a calendar date", "YYYY-MM-DD"],
   },
+  // tunnel.subnet
+  {
+    name: "the tunnel subnet overlaps a segment",
+    rule: "tunnel.subnet",
+    edit: (f) => (lab(f).dmz.tunnel.subnet = "10.40.0.0/16"),
+    file: "homelab.yaml",
+    path: "dmz.tunnel.subnet",
+    mentions: ["10.40.0.0/16 overlaps sandbox's 10.40.0.0/24", "Pulumi.sandbox.yaml homelab:segment.subnet", "e.g. 10.255.0.0/16"],
+  },
+  // tunnel.addresses
+  {
+    name: "a router's tunnel address outside the tunnel subnet",
+    rule: "tunnel.addresses",
+    edit: (f) => (segOf(f, "lab").router.tunnel.address = "10.254.0.13"),
+    file: "Pulumi.lab.yaml",
+    path: "homelab:segment.router.tunnel.address",
+    mentions: ["lab-fw (lab)'s tunnel address 10.254.0.13 is not inside the tunnel subnet 10.255.0.0/24", "e.g. 10.255.0.2"],
+  },
+  {
+    name: "two ends with one tunnel address",
+    rule: "tunnel.addresses",
+    edit: (f) => (segOf(f, "sandbox").router.tunnel.address = "10.255.0.1"),
+    file: "Pulumi.sandbox.yaml",
+    path: "homelab:segment.router.tunnel.address",
+    mentions: ["is already the infra host's (homelab.yaml dmz.tunnel.address)", "e.g. 10.255.0.2"],
+  },
+  // tunnel.keys
+  {
+    name: "a router with the infra host's public key",
+    rule: "tunnel.keys",
+    edit: (f) => (segOf(f, "cluster").router.tunnel.publicKey = lab(f).dmz.tunnel.publicKey),
+    file: "Pulumi.cluster.yaml",
+    path: "homelab:segment.router.tunnel.publicKey",
+    mentions: ["the same public key as the infra host (homelab.yaml dmz.tunnel.publicKey)", "wg genkey | tee wireguard.key | wg pubkey"],
+  },
+  // tunnel.peers
+  {
+    name: "a publishing segment's router without a tunnel end",
+    rule: "tunnel.peers",
+    edit: (f) => delete segOf(f, "sandbox").router.tunnel,
+    file: "Pulumi.sandbox.yaml",
+    path: "homelab:segment.router.tunnel",
+    mentions: ["sandbox publishes agent, minecraft, valheim", "e.g. address: 10.255.0.2", "-s sandbox < wireguard.key"],
+  },
+  {
+    name: "published services and no tunnel",
+    rule: "tunnel.peers",
+    edit: (f) => delete lab(f).dmz.tunnel,
+    file: "homelab.yaml",
+    path: "dmz.tunnel",
+    mentions: ["cluster, internal, lab, sandbox publish services", "e.g. subnet: 10.255.0.0/24 and address: 10.255.0.1", "-s dmz"],
+  },
   // services.ports
   {
     name: "two backends on one WAN port",
@@ -1361,6 +1413,26 @@ const mutations: fc.Arbitrary<Mutation>[] = [
         void (lab(f).dmz[k] = ip),
   ),
   anyIp.map((ip) => (f: LabFiles) => void (lab(f).dmz.infra.address = ip)),
+  // The tunnel: any subnet, any router's end moved, dropped, or given another end's key.
+  anyCidr.map((c) => (f: LabFiles) => {
+    if (lab(f).dmz.tunnel) lab(f).dmz.tunnel.subnet = c;
+  }),
+  fc.constant((f: LabFiles) => {
+    delete lab(f).dmz.tunnel;
+  }),
+  fc.tuple(anySeg, anyIp).map(([s, ip]) => (f: LabFiles) => {
+    const r = segOf(f, s).router;
+    r.tunnel = { publicKey: "MM2Zdz8Sej4IuT9uKuQOxyCK5oGLg434vBa+ngwEPEk=", ...r.tunnel, address: ip };
+  }),
+  anySeg.map((s) => (f: LabFiles) => {
+    delete segOf(f, s).router.tunnel;
+  }),
+  anySeg.map((s) => (f: LabFiles) => {
+    segOf(f, s).router.tunnel = {
+      address: "10.255.0.99",
+      publicKey: lab(f).dmz.tunnel?.publicKey ?? "XgzT78mAyBgabcy1lZXJbcMwfiQOlILEdgsztgsiDFs=",
+    };
+  }),
   fc.tuple(anySeg, fc.constantFrom("wanAddress", "lanAddress"), anyIp).map(
     ([s, k, ip]) =>
       (f: LabFiles) =>
@@ -1524,6 +1596,103 @@ describe("a manual certificate's expiry, against a given day", () => {
     const acme = labWith(() => undefined);
     expect(certificateWarnings(acme, "2999-01-01")).toEqual([]);
     expect(expiry(acme, "2999-01-01")).toEqual([]);
+  });
+});
+
+describe("the tunnel's problems, word for word", () => {
+  const tunnelProblems = (edit: (f: LabFiles) => void) =>
+    problemsWith(edit)
+      .filter((p) => p.rule.startsWith("tunnel."))
+      .map(({ rule, file, path, value, message, fix }) => ({ rule, file, path, value, message, fix }));
+
+  test("a router's end that repeats the infra host's address and key: both problems, each at its own path", () => {
+    expect(
+      tunnelProblems((f) => {
+        segOf(f, "lab").router.tunnel = { address: "10.255.0.1", publicKey: lab(f).dmz.tunnel.publicKey };
+      }),
+    ).toEqual([
+      {
+        rule: "tunnel.addresses",
+        file: "Pulumi.lab.yaml",
+        path: "homelab:segment.router.tunnel.address",
+        value: "10.255.0.1",
+        message:
+          "lab-fw (lab)'s tunnel address 10.255.0.1 is already the infra host's (homelab.yaml dmz.tunnel.address); WireGuard routes by address, so every end of the tunnel needs its own",
+        fix: "give lab-fw (lab) a free address of the tunnel subnet, e.g. 10.255.0.2",
+      },
+      {
+        rule: "tunnel.keys",
+        file: "Pulumi.lab.yaml",
+        path: "homelab:segment.router.tunnel.publicKey",
+        value: "XgzT78mAyBgabcy1lZXJbcMwfiQOlILEdgsztgsiDFs=",
+        message:
+          "lab-fw (lab) has the same public key as the infra host (homelab.yaml dmz.tunnel.publicKey); every end of the tunnel has its own key pair, or the two share a private key and WireGuard cannot tell them apart",
+        fix: "give lab-fw (lab) a key pair of its own: make a pair with `wg genkey | tee wireguard.key | wg pubkey`, write the printed public key here and store wireguard.key as the stack's secret homelab:wireguardKey (pulumi config set --secret homelab:wireguardKey -s <stack> < wireguard.key)",
+      },
+    ]);
+  });
+
+  test("a router's end without dmz.tunnel, and publishing segments without an end: every one reported", () => {
+    expect(
+      tunnelProblems((f) => {
+        delete lab(f).dmz.tunnel;
+        delete segOf(f, "internal").router.tunnel;
+      }),
+    ).toEqual([
+      {
+        rule: "tunnel.peers",
+        file: "Pulumi.cluster.yaml",
+        path: "homelab:segment.router.tunnel",
+        value: { address: "10.255.0.12", publicKey: "cvmXAheBmf/9synqwxK0ZSMkgts5yovwSyS2p4q0olk=" },
+        message: "cluster-fw declares an end of the tunnel, but homelab.yaml has no dmz.tunnel for it to be part of",
+        fix: "add tunnel: { subnet, address, publicKey } under dmz in homelab.yaml, or remove router.tunnel",
+      },
+      {
+        rule: "tunnel.peers",
+        file: "Pulumi.internal.yaml",
+        path: "homelab:segment.router.tunnel",
+        value: undefined,
+        message:
+          "is required: internal publishes grafana, nas, pve, registry, and internal-fw translates published ports only for the WireGuard tunnel from the infra host",
+        fix: "add tunnel: { address, publicKey } under router, with internal-fw's public key (make a pair with `wg genkey | tee wireguard.key | wg pubkey`, write the printed public key here and store wireguard.key as the stack's secret homelab:wireguardKey (pulumi config set --secret homelab:wireguardKey -s internal < wireguard.key))",
+      },
+      {
+        rule: "tunnel.peers",
+        file: "Pulumi.lab.yaml",
+        path: "homelab:segment.router.tunnel",
+        value: { address: "10.255.0.13", publicKey: "MM2Zdz8Sej4IuT9uKuQOxyCK5oGLg434vBa+ngwEPEk=" },
+        message: "lab-fw declares an end of the tunnel, but homelab.yaml has no dmz.tunnel for it to be part of",
+        fix: "add tunnel: { subnet, address, publicKey } under dmz in homelab.yaml, or remove router.tunnel",
+      },
+      {
+        rule: "tunnel.peers",
+        file: "Pulumi.sandbox.yaml",
+        path: "homelab:segment.router.tunnel",
+        value: { address: "10.255.0.14", publicKey: "wyOPBrjAP3VGuzB8dcS1l7P828TuiVSOIa/VYMXbCAs=" },
+        message: "sandbox-fw declares an end of the tunnel, but homelab.yaml has no dmz.tunnel for it to be part of",
+        fix: "add tunnel: { subnet, address, publicKey } under dmz in homelab.yaml, or remove router.tunnel",
+      },
+      {
+        rule: "tunnel.peers",
+        file: "homelab.yaml",
+        path: "dmz.tunnel",
+        value: undefined,
+        message:
+          "is required: cluster, internal, lab, sandbox publish services, and the proxy reaches a firewall's published ports only through a WireGuard tunnel from the infra host (an address on the DMZ proves nothing)",
+        fix: "add tunnel: { subnet, address, publicKey } under dmz, e.g. subnet: 10.255.0.0/24 and address: 10.255.0.1, with the infra host's public key, and store its private half with pulumi config set --secret homelab:wireguardKey -s dmz < wireguard.key",
+      },
+    ]);
+  });
+
+  test("the network and broadcast addresses of the tunnel subnet are no end's", () => {
+    const messages = tunnelProblems((f) => {
+      segOf(f, "lab").router.tunnel.address = "10.255.0.0";
+      segOf(f, "sandbox").router.tunnel.address = "10.255.0.255";
+    }).map((p) => p.message);
+    expect(messages).toEqual([
+      "lab-fw (lab)'s tunnel address 10.255.0.0 is the tunnel subnet's network address; a tunnel address is one of 10.255.0.1-10.255.0.254",
+      "sandbox-fw (sandbox)'s tunnel address 10.255.0.255 is the tunnel subnet's broadcast address; a tunnel address is one of 10.255.0.1-10.255.0.254",
+    ]);
   });
 });
 

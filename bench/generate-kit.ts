@@ -84,6 +84,16 @@ export class Unique {
     const blob = Buffer.concat([wire(Buffer.from("ssh-ed25519")), wire(key)]).toString("base64");
     return `ssh-ed25519 ${blob}${comment ? ` ${comment}` : ""}`;
   }
+
+  /** A WireGuard public key for the end of the tunnel named `label`. */
+  wireguardKey(label: string): string {
+    return wireguardKey(this.seed, label);
+  }
+}
+
+/** A WireGuard public key (base64 of 32 bytes) derived from `seed` and `label`: unique per label. */
+export function wireguardKey(seed: number, label: string): string {
+  return createHash("sha256").update(`${seed}:wireguard:${label}`).digest().toString("base64");
 }
 
 function macOf(prefix: string, n: number): string {

@@ -92,7 +92,8 @@ export class SegmentBuilder {
   }
 
   /** The segment's `homelab:segment` block. */
-  toYaml(description: string, trust: "trusted" | "untrusted", routerHardware: string, wanAddress: string): Yaml {
+  toYaml(description: string, trust: "trusted" | "untrusted", routerHardware: string, wanAddress: string, tunnelAddress: string): Yaml {
+    const publishes = Object.keys(this.services).length > 0;
     return {
       description,
       trust,
@@ -104,6 +105,8 @@ export class SegmentBuilder {
         wanAddress,
         lanAddress: this.net.lan,
         sshHostKey: this.ctx.uniq.sshKey(`${this.name}/router`),
+        // A router that publishes services has its end of the tunnel from the infra host.
+        ...(publishes ? { tunnel: { address: tunnelAddress, publicKey: this.ctx.uniq.wireguardKey(`${this.name}/router`) } } : {}),
       },
       dhcp: { ...this.net.dhcp, leaseTime: trust === "trusted" ? "12h" : "4h" },
       jumpHost: "jump",

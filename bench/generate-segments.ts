@@ -3,7 +3,7 @@
  * proportions: core (the data host with MariaDB, NFS, SMB and the registry, monitoring,
  * backup servers), cluster (a Talos cluster: control planes, workers, an ingress VIP, NFS and
  * SMB mounts), lab (a GPU VDI, mirror caches, dev boxes), sandbox (untrusted: AI agents and
- * game servers, basic auth, an egress allowlist on every other one) and apps (web apps with
+ * game servers, an egress allowlist on every other one) and apps (web apps with
  * their databases). Every segment has its jump host; every fourth router carries its LAN on
  * a VLAN.
  */
@@ -308,7 +308,7 @@ function lab(b: SegmentBuilder, vms: number): void {
   };
 }
 
-/** Sandbox (untrusted): AI agents behind basic auth, game servers, an NFS share with its reason, every other one an egress allowlist. */
+/** Sandbox (untrusted): AI agents with their own login, game servers, an NFS share with its reason, every other one an egress allowlist. */
 function sandbox(b: SegmentBuilder, vms: number): void {
   const { rng } = b.ctx;
   const agents = Math.max(1, Math.ceil((vms - 1) / 3));
@@ -334,7 +334,8 @@ function sandbox(b: SegmentBuilder, vms: number): void {
     kind: "http",
     description: "Web UI of the first AI agent",
     backend: { host: "agent-1", port: 8080 },
-    auth: { kind: "basic", realm: "agent" },
+    // Not the proxy's basic auth: the game servers share the network (rule services.auth-bypass).
+    auth: { kind: "app", note: "the agent UI's own login" },
     exposure: "internet",
   });
   games.forEach((g, i) => {
@@ -376,7 +377,7 @@ function sandbox(b: SegmentBuilder, vms: number): void {
     };
 }
 
-/** Apps: web apps (a few behind basic auth, some on the internet) with their databases, and the shared MariaDB. */
+/** Apps: web apps (each with its own accounts, some on the internet) with their databases, and the shared MariaDB. */
 function apps(b: SegmentBuilder, vms: number): void {
   const { rng } = b.ctx;
   const appIds: string[] = [];
@@ -387,12 +388,12 @@ function apps(b: SegmentBuilder, vms: number): void {
     }
     server(b, `app-${i}`, `Web app ${i}`, ["8080/tcp"]);
     appIds.push(`app-${i}`);
-    const basic = rng.chance(0.2);
     b.publish(`app-${i}`, {
       kind: "http",
       description: `Web app ${i}`,
       backend: { host: `app-${i}`, port: 8080 },
-      auth: basic ? { kind: "basic", realm: `app-${i}` } : { kind: "app", note: "the app's own accounts" },
+      // Never the proxy's basic auth alone: the segment's other boxes reach the app directly (rule services.auth-bypass).
+      auth: { kind: "app", note: "the app's own accounts" },
       exposure: rng.chance(0.3) ? "internet" : "lab",
     });
   }

@@ -5,7 +5,7 @@
  * generates. Segments repeat five kinds (bench/generate-segments.ts), so every kind of host,
  * service, share and flow appears in the reference lab's proportions: NixOS, Debian and Talos
  * VMs, VIPs and physical boxes, GPU and NIC passthrough, Talos clusters, mirror caches, HTTP,
- * TCP and UDP services with app, basic and no auth, NFS and SMB mounts, explicit flows into
+ * TCP and UDP services with app and no auth (never basic alone: check refuses it), NFS and SMB mounts, explicit flows into
  * segments, hosts and the DMZ, untrusted segments with egress allowlists, VLAN routers, a NAS
  * of each kind, switches. The same seed gives the same lab, byte for byte.
  *

@@ -76,7 +76,7 @@ test("a generated lab holds every kind of host, OS, service, auth, share and flo
   );
   expect(new Set(hosts.map((h) => h.os))).toEqual(new Set(["nixos", "talos", "debian", "truenas", "synology", "proxmox", "none"]));
   expect(new Set(hosts.map((h) => h.source))).toEqual(new Set(["vm", "node", "nas", "switch", "vip", "physical"]));
-  for (const want of ["http/app/lab", "http/app/internet", "http/basic/internet", "http/none/lab", "tcp/app/internet", "udp/app/internet"])
+  for (const want of ["http/app/lab", "http/app/internet", "http/none/lab", "tcp/app/internet", "udp/app/internet"])
     expect(services.map((s) => `${s.kind}/${s.auth.kind}/${s.exposure}`)).toContain(want);
   expect(new Set(plan.flows.map((f) => f.kind))).toEqual(
     new Set(["publish", "expose", "proxy", "dns", "ntp", "storage", "ssh", "explicit"]),

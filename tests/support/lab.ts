@@ -89,3 +89,12 @@ export function copyLab(edit: (files: LabFiles) => void = () => undefined, into?
   }
   return dir;
 }
+
+/** The reference lab after `edit`, schema-checked only (the semantic rules are not run): a lab some rule refuses on purpose. */
+export function labWithEdit(edit: (files: LabFiles) => void): Lab {
+  const files = referenceFiles();
+  edit(files);
+  const parsed = parseFiles(files);
+  if (!parsed.lab) throw new Error(`the edit broke the schema: ${JSON.stringify(parsed.problems)}`);
+  return parsed.lab;
+}

@@ -99,3 +99,13 @@ export function singleNode(f: LabFiles): void {
   cluster.hosts["worker-3"].vm.nics = [{ passthrough: "nic2" }];
   segOf(f, "internal").services.pve.backend.host = "solo";
 }
+
+/**
+ * The sandbox's agent behind the proxy's basic auth alone, as the reference lab had it. check
+ * refuses this lab (services.auth-bypass: the game servers and the DHCP pool share the agent's
+ * network, with no router between) and will until a segment can declare isolation; the proxy's
+ * basic auth is still rendered, so the renderer and nginx tests prove it on this lab.
+ */
+export function basicAuthAgent(f: LabFiles): void {
+  segOf(f, "sandbox").services.agent.auth = { kind: "basic", realm: "agent" };
+}

@@ -106,9 +106,8 @@ export const INTENT: readonly IntentRow[] = [
     port: "443/tcp",
     kind: "https",
     name: "agent",
-    auth: true,
     expect: { http: 200, backend: "sandbox/agent", seen: "dmz/proxy" },
-    why: "the agent's UI is internet-exposed behind basic auth",
+    why: "the agent's UI is internet-exposed; it authenticates itself",
   },
   {
     from: "edge/internet",
@@ -422,6 +421,13 @@ export const INTENT: readonly IntentRow[] = [
   { from: "internal/jump", to: "internal/data", port: "22/tcp", expect: ssh, why: "the jump host reaches SSH in its segment" },
   { from: "lab/jump", to: "lab/mirror-1", port: "22/tcp", expect: ssh, why: "the jump host reaches SSH in its segment" },
   { from: "sandbox/jump", to: "sandbox/agent", port: "22/tcp", expect: ssh, why: "the jump host reaches SSH in its segment" },
+  {
+    from: "sandbox/games",
+    to: "sandbox/agent",
+    port: "8080/tcp",
+    expect: reply("sandbox/agent", "sandbox/games"),
+    why: "one network, no router between: the game servers reach the agent's UI directly, so it authenticates itself (services.auth-bypass refuses the proxy's basic auth alone)",
+  },
   ...["internal", "cluster", "lab", "sandbox"].map((s): IntentRow => ({
     from: `${s}/jump`,
     to: `${s}-fw/lan`,
@@ -764,7 +770,6 @@ export const INTENT: readonly IntentRow[] = [
     port: "443/tcp",
     kind: "https",
     name: "agent",
-    auth: true,
     expect: { http: 200, backend: "sandbox/agent", seen: "dmz/proxy" },
     why: "the sandbox uses internet-exposed names through the proxy",
   },

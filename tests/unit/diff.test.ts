@@ -87,7 +87,7 @@ describe("statements of the model's changes", () => {
         kind: "http",
         description: "Build logs",
         backend: { host: "mirror-2", port: 8080 },
-        auth: { kind: "basic", realm: "builds" },
+        auth: { kind: "app", note: "build log accounts" },
         exposure: "lab",
       };
     });
@@ -98,7 +98,9 @@ describe("statements of the model's changes", () => {
       placement: [],
       hosts: [],
       dns: ["new DNS name builds.lab.example.net → 192.168.1.80 (published service, at the proxy)"],
-      routes: ["new proxy route https://builds.lab.example.net/ → lab/builds via 192.168.1.13:8080 (lab exposure, basic auth (builds))"],
+      routes: [
+        "new proxy route https://builds.lab.example.net/ → lab/builds via 192.168.1.13:8080 (lab exposure, auth by the application)",
+      ],
       stacks: [],
     });
   });

@@ -757,7 +757,7 @@ const CASES: readonly Case[] = [
   {
     name: "a realm of off",
     rule: "services.auth-enforced",
-    edit: (f) => (segOf(f, "sandbox").services.agent.auth.realm = "off"),
+    edit: (f) => (segOf(f, "sandbox").services.agent.auth = { kind: "basic", realm: "off" }),
     file: "Pulumi.sandbox.yaml",
     path: "homelab:segment.services.agent.auth.realm",
     mentions: ["auth_basic off", "turns basic auth off", "set realm to another name"],
@@ -765,12 +765,12 @@ const CASES: readonly Case[] = [
   {
     name: "a realm with a variable",
     rule: "services.auth-enforced",
-    edit: (f) => (segOf(f, "sandbox").services.agent.auth.realm = "agent $host"),
+    edit: (f) => (segOf(f, "sandbox").services.agent.auth = { kind: "basic", realm: "agent $host" }),
     file: "Pulumi.sandbox.yaml",
     path: "homelab:segment.services.agent.auth.realm",
     mentions: ['expands "$"', "variable", "e.g. agent host"],
   },
-  // services.auth-bypass
+  // services.auth-bypass (exact messages: tests below)
   {
     name: "the registry behind the proxy's basic auth, pushed to directly by a flow",
     rule: "services.auth-bypass",
@@ -778,10 +778,9 @@ const CASES: readonly Case[] = [
     file: "Pulumi.internal.yaml",
     path: "homelab:segment.services.registry.auth",
     mentions: [
-      "internal/data 5000/tcp directly, past the proxy",
-      "Pulumi.internal.yaml homelab:segment.dataHost.registry.clients from lab/mirror-1, lab/mirror-2",
+      "internal/data 5000/tcp is reached with no password",
+      "flows reach it past the proxy: Pulumi.internal.yaml homelab:segment.dataHost.registry.clients from lab/mirror-1, lab/mirror-2",
       "auth: { kind: app",
-      "remove 5000/tcp from those flows",
     ],
   },
   {
@@ -789,6 +788,7 @@ const CASES: readonly Case[] = [
     rule: "services.auth-bypass",
     edit: (f) => {
       const seg = segOf(f, "sandbox");
+      seg.services.agent.auth = { kind: "basic", realm: "agent" };
       seg.services["agent-raw"] = {
         kind: "tcp",
         description: "the agent UI as a raw stream",
@@ -800,7 +800,10 @@ const CASES: readonly Case[] = [
     },
     file: "Pulumi.sandbox.yaml",
     path: "homelab:segment.services.agent.auth",
-    mentions: ["sandbox/agent 8080/tcp", "Pulumi.sandbox.yaml homelab:segment.services.agent-raw from dmz/proxy"],
+    mentions: [
+      "sandbox/agent 8080/tcp",
+      "flows reach it past the proxy: Pulumi.sandbox.yaml homelab:segment.services.agent-raw from dmz/proxy",
+    ],
   },
   // tls.source
   {
@@ -1560,6 +1563,57 @@ const mutations: fc.Arbitrary<Mutation>[] = [
   }),
   fc.constant((f: LabFiles) => void (lab(f).ssh.deploy.key = lab(f).admins.alice.keys[0])),
 ];
+
+describe("services.auth-bypass: basic auth is only at the proxy", () => {
+  const FIX =
+    "make the backend authenticate every client itself (its own login, htpasswd or token auth) and write auth: { kind: app, note: <how it authenticates> }";
+
+  test("a backend that shares its segment with other boxes is refused, naming each of them and the DHCP pool, even with no flow to it", () => {
+    const problems = problemsWith((f) => (segOf(f, "sandbox").services.agent.auth = { kind: "basic", realm: "agent" }));
+    expect(problems).toEqual([
+      {
+        file: "Pulumi.sandbox.yaml",
+        path: "homelab:segment.services.agent.auth",
+        value: { kind: "basic", realm: "agent" },
+        rule: "services.auth-bypass",
+        message:
+          "sandbox service agent relies on the proxy's basic auth, but basic auth exists only at the proxy: its backend sandbox/agent 8080/tcp is reached with no password by every other box on the sandbox network, which needs no router to reach it: sandbox/jump (10.40.0.2), sandbox/games (10.40.0.20) and any device that takes a lease from its DHCP pool 10.40.0.100-10.40.0.199. Nothing the lab models isolates boxes inside a segment (a per-VM firewall)",
+        fix: FIX,
+      },
+    ]);
+  });
+
+  test("a flow straight to the backend is named too, after the boxes of the segment", () => {
+    const [p, ...rest] = problemsWith((f) => (segOf(f, "internal").services.registry.auth = { kind: "basic", realm: "registry" }));
+    expect(rest).toEqual([]);
+    expect(p).toEqual({
+      file: "Pulumi.internal.yaml",
+      path: "homelab:segment.services.registry.auth",
+      value: { kind: "basic", realm: "registry" },
+      rule: "services.auth-bypass",
+      message:
+        "internal service registry relies on the proxy's basic auth, but basic auth exists only at the proxy: its backend internal/data 5000/tcp is reached with no password by every other box on the internal network, which needs no router to reach it: internal/jump (10.10.0.2), internal/truenas (10.10.0.5), internal/pve1 (10.10.0.21), internal/pve2 (10.10.0.22), internal/pve3 (10.10.0.23), internal/pve4 (10.10.0.24), internal/pve5 (10.10.0.25), internal/monitor (10.10.0.30), internal/sw-core (10.10.0.250) and any device that takes a lease from its DHCP pool 10.10.0.100-10.10.0.199; and flows reach it past the proxy: Pulumi.internal.yaml homelab:segment.dataHost.registry.clients from lab/mirror-1, lab/mirror-2. Nothing the lab models isolates boxes inside a segment (a per-VM firewall)",
+      fix: FIX,
+    });
+  });
+
+  test("past ten neighbours the rest are counted, not listed", () => {
+    const problems = problemsWith((f) => {
+      const seg = segOf(f, "sandbox");
+      seg.services.agent.auth = { kind: "basic", realm: "agent" };
+      for (let i = 1; i <= 10; i++)
+        seg.hosts[`box-${i}`] = { role: "server", description: `box ${i}`, address: `10.40.0.${50 + i}`, os: "debian" };
+    });
+    expect(problems.map((p) => p.rule)).toEqual(["services.auth-bypass"]);
+    expect(problems[0]!.message).toContain(
+      "needs no router to reach it: sandbox/jump (10.40.0.2), sandbox/games (10.40.0.20), sandbox/box-1 (10.40.0.51), sandbox/box-2 (10.40.0.52), sandbox/box-3 (10.40.0.53), sandbox/box-4 (10.40.0.54), sandbox/box-5 (10.40.0.55), sandbox/box-6 (10.40.0.56), sandbox/box-7 (10.40.0.57), sandbox/box-8 (10.40.0.58), 2 other hosts and any device that takes a lease from its DHCP pool 10.40.0.100-10.40.0.199.",
+    );
+  });
+
+  test("a backend that authenticates itself (auth: app) passes, with the same neighbours", () => {
+    expect(problemsWith((f) => (segOf(f, "sandbox").services.agent.auth = { kind: "app", note: "its own login" }))).toEqual([]);
+  });
+});
 
 describe("a manual certificate's expiry, against a given day", () => {
   const manual = (expires: string) =>

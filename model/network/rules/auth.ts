@@ -2,10 +2,12 @@
  * Network rules about authentication the proxy cannot enforce. Basic auth is an nginx
  * feature of HTTP servers only: a stream has none, a realm of `off` turns it off, and a
  * realm with `$` is read as variables. And basic auth exists only at the proxy, so a
- * backend that a flow reaches directly, past the proxy, is open on that path.
+ * backend is open to every path that does not pass the proxy: the other boxes of its own
+ * network (no router between them) and any flow straight to it.
  */
 import { type PortSpec, type Segment, serviceProto, showPort } from "../../lab";
-import { type Problem, problem } from "../../problems";
+import { count, type Problem, problem } from "../../problems";
+import type { LabIndex } from "../../lab-index";
 import { type Rule, sp } from "../../rule";
 import { type Flow, planFlows } from "../flows";
 import { findHostAddress } from "../hosts";
@@ -99,10 +101,29 @@ function bypasses(flows: readonly Flow[], own: string, address: string, port: Po
   );
 }
 
+/** Hosts named one by one before the rest are counted. */
+const PEERS_NAMED = 10;
+
+/** Every other box on `seg`'s network, which reaches `backend` with no router between: hosts (in address order), then the DHCP pool. */
+function segmentPeers(ix: LabIndex, seg: Segment, backend: string): string[] {
+  const hosts = ix.hostsOf(seg.name).filter((h) => h.id !== backend);
+  const rest = hosts.length - PEERS_NAMED;
+  return [
+    ...hosts.slice(0, PEERS_NAMED).map((h) => `${seg.name}/${h.id} (${h.address})`),
+    ...(rest > 0 ? [count(rest, "other host")] : []),
+    `any device that takes a lease from its DHCP pool ${seg.dhcp.start}-${seg.dhcp.end}`,
+  ];
+}
+
+/** `a`, `a and b`, `a, b and c`. */
+function andList(items: readonly string[]): string {
+  return items.length <= 1 ? items.join("") : `${items.slice(0, -1).join(", ")} and ${items[items.length - 1]!}`;
+}
+
 export const servicesAuthBypass: Rule = {
   id: "services.auth-bypass",
   description:
-    "A service protected only by the proxy's basic auth is reached by no flow other than its own publish flow: basic auth exists only at the proxy, so a flow straight to the backend's port (an explicit flow, storage, another service's DNAT) is a way in with no password. Such a backend must authenticate itself (auth kind app).",
+    "A service is not protected by the proxy's basic auth alone: basic auth exists only at the proxy, and every other box on the backend's own network (its hosts, and any device that takes a DHCP lease) reaches the backend directly without passing any router, as does any flow straight to the backend's port (an explicit flow, storage, another service's DNAT). Nothing the lab models isolates boxes inside a segment (a per-VM firewall), so such a backend must authenticate itself (auth kind app).",
   after: ["services.backends", "flows.targets", "storage.targets", "ssh.jump-hosts"],
   check(ix) {
     const flows = planFlows(ix.lab);
@@ -112,15 +133,15 @@ export const servicesAuthBypass: Rule = {
         const s = seg.services[id]!;
         if (s.auth.kind !== "basic") continue;
         const port: PortSpec = { port: s.backend.port, proto: serviceProto(s) };
-        const address = findHostAddress(ix.lab, seg, s.backend.host);
-        const direct = bypasses(flows, `publish:${seg.name}/${id}`, address, port);
-        if (direct.length === 0) continue;
+        const backend = `${seg.name}/${s.backend.host} ${showPort(port)}`;
+        const direct = bypasses(flows, `publish:${seg.name}/${id}`, findHostAddress(ix.lab, seg, s.backend.host), port);
+        const byFlows = direct.length === 0 ? "" : `; and flows reach it past the proxy: ${describeFlows(direct, ix.segments)}`;
         out.push(
           problem(
             { file: seg.file, path: sp("services", id, "auth") },
             s.auth,
-            `${seg.name} service ${id} relies on the proxy's basic auth, but flows reach its backend ${seg.name}/${s.backend.host} ${showPort(port)} directly, past the proxy, with no password: ${describeFlows(direct, ix.segments)}`,
-            `make the backend authenticate every client itself (e.g. the registry's own htpasswd or token auth) and write auth: { kind: app, note: <how it authenticates> }; or remove ${showPort(port)} from those flows`,
+            `${seg.name} service ${id} relies on the proxy's basic auth, but basic auth exists only at the proxy: its backend ${backend} is reached with no password by every other box on the ${seg.name} network, which needs no router to reach it: ${andList(segmentPeers(ix, seg, s.backend.host))}${byFlows}. Nothing the lab models isolates boxes inside a segment (a per-VM firewall)`,
+            `make the backend authenticate every client itself (its own login, htpasswd or token auth) and write auth: { kind: app, note: <how it authenticates> }`,
           ),
         );
       }

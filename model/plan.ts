@@ -6,6 +6,7 @@
  * `plan` and `plan --diff` read instead of planning again.
  */
 import { type PlacedVm, type Placement, planPlacement } from "./compute/placement";
+import { type DataHostPlan, planDataHost } from "./data/plan";
 import { type Lab, type Segment, segmentList } from "./lab";
 import { Cidr } from "./net";
 import { dmzHardware, infraHost, planDmz, publishSegment, type DmzPlan, type InfraHost, type PublishedSegment } from "./network/dmz";
@@ -26,11 +27,14 @@ export interface SegmentPlan {
   readonly services: readonly PlannedService[];
   /** Flows that start or end in this segment. */
   readonly flows: readonly Flow[];
+  /** The segment's NixOS data host, when it has one. */
+  readonly dataHost?: DataHostPlan;
 }
 
 /** Plan one segment. */
 export function planSegment(lab: Lab, seg: Segment, flows: readonly Flow[] = planFlows(lab)): SegmentPlan {
   const hosts = segmentHosts(lab, seg);
+  const dataHost = planDataHost(lab, seg);
   return {
     name: seg.name,
     description: seg.description,
@@ -41,6 +45,7 @@ export function planSegment(lab: Lab, seg: Segment, flows: readonly Flow[] = pla
     hosts,
     services: planServices(lab, seg),
     flows: flows.filter((f) => f.from.zone === seg.name || f.to.zone === seg.name),
+    ...(dataHost ? { dataHost } : {}),
   };
 }
 

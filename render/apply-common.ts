@@ -85,7 +85,7 @@ function protocolFacts(): ShellFact[] {
 // --- the assembled script ---------------------------------------------------------------------------
 
 /** The two commit-confirm scripts, by their body's file under render/scripts/. */
-export type ApplyScriptKind = Exclude<ScriptBody, "apply-common">;
+export type ApplyScriptKind = "nixos-apply" | "router-apply";
 
 /** The fixed bash of one kind of script, the same on every box: apply-common.sh, then the kind's own body. */
 export function applyScriptBody(kind: ApplyScriptKind): string {
@@ -100,4 +100,17 @@ export function renderApplyScript(header: string, facts: readonly ShellFact[], k
   const lines = [...facts, ...protocolFacts()].flatMap(factLines);
   const head = `#!/usr/bin/env bash\n${header}\n# --- facts from the model -------------------------------------------------------------`;
   return `${head}\n${lines.join("\n")}\n\n${applyScriptBody(kind)}`;
+}
+
+/**
+ * A script that is not a commit-confirm script (a data host's users scripts): the shebang,
+ * `header`, its facts, a blank line, then its body from render/scripts/, with no protocol constants.
+ */
+export function renderScript(
+  header: string,
+  facts: readonly ShellFact[],
+  body: Exclude<ScriptBody, "apply-common" | ApplyScriptKind>,
+): string {
+  const head = `#!/usr/bin/env bash\n${header}\n# --- facts from the model -------------------------------------------------------------`;
+  return `${head}\n${facts.flatMap(factLines).join("\n")}\n\n${loadScriptBody(body)}`;
 }

@@ -25,6 +25,12 @@ export type Checker =
   | "systemd"
   /** `ssh-keygen -l -f` on every line (authorized_keys) */
   | "authorized-keys"
+  /** `exportfs -ra` on the file as /etc/exports, in a private mount and network namespace */
+  | "exports"
+  /** `testparm -s` (smb.conf; the plain file of a NixOS host's services.samba.settings) */
+  | "samba"
+  /** `mariadbd --defaults-file --verbose --help` (my.cnf; the plain file of services.mysql.settings) */
+  | "mariadb"
   /** JSON.parse (the machine-readable plan) */
   | "json";
 

@@ -84,8 +84,12 @@ export function renderJumpFiles(plan: SegmentPlan, sshAccess: SshAccess, lab: Ju
       sshd: {
         listen: [plan.jumpHost.address],
         allowFrom: access.adminSources,
-        // Pulumi reaches the router through this host, and nothing else behind it.
-        forwarding: { kind: "jump", deployOpens: [`${plan.router.lan.address}:22`] },
+        // Pulumi reaches the router (and the data host) through this host, and nothing else behind it.
+        // The data host is deployed through it as well.
+        forwarding: {
+          kind: "jump",
+          deployOpens: [plan.router.lan.address, ...(plan.dataHost ? [plan.dataHost.address] : [])].map((a) => `${a}:22`),
+        },
       },
       firewall: jumpFirewall(plan, access),
     }),

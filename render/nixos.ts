@@ -108,6 +108,13 @@ export interface NixosHostSpec {
   readonly exporters?: readonly NixosExporter[];
   /** Certificates from an ACME CA (security.acme). @default none */
   readonly acme?: NixosAcme;
+  /**
+   * Further sections (a data host's services), after the daemons; they must not set a path
+   * another section sets (tmpfiles and packages go in `tmpfiles` and `packages`). @default []
+   */
+  readonly sections?: readonly NixSection[];
+  /** Further companion files those sections read, by name. @default [] */
+  readonly companions?: readonly string[];
   /** Runs as a Proxmox VM with the QEMU guest agent. @default true */
   readonly qemuGuest?: boolean;
   /** The NixOS release the host was installed with; never change it on a running host. @default "25.05" */
@@ -150,7 +157,9 @@ const DEFAULT_STATE_VERSION = "25.05";
 /** Every companion file the configuration references, sorted. Tests check each is rendered. */
 export function companionFiles(spec: NixosHostSpec): string[] {
   const files = spec.files ?? DEFAULT_NIXOS_FILES;
-  return [...new Set([files.firewall, files.sshd, files.apply, ...(spec.daemons ?? []).map((d) => d.file)])].sort();
+  return [
+    ...new Set([files.firewall, files.sshd, files.apply, ...(spec.daemons ?? []).map((d) => d.file), ...(spec.companions ?? [])]),
+  ].sort();
 }
 
 function sortRoutes(routes: readonly { readonly to: Cidr; readonly via: string }[]) {
@@ -401,6 +410,7 @@ export function renderNixosConfiguration(spec: NixosHostSpec): string {
     commitConfirmSection(spec, files, deploy),
     ...exportersSection(spec),
     ...daemonsSection(spec),
+    ...(spec.sections ?? []),
     ...(spec.acme ? [acmeSection(spec.acme)] : []),
   ];
   return printNixModule(

@@ -30,6 +30,8 @@ export const OUTPUTS = {
   routerRelease: "routerRelease",
   /** The segment jump host's current release id. */
   jumpRelease: "jumpRelease",
+  /** The segment data host's current release id, when it has one. */
+  dataRelease: "dataRelease",
   /** The DMZ's infra host release id. */
   infraRelease: "infraRelease",
   /** The DMZ's lab-wide catalog: every published name, where it leads, through which firewall. */

@@ -4,10 +4,11 @@
  * cluster, a Kubernetes platform) as a part here; the dispatcher does not change.
  */
 import { contracts } from "./contracts";
+import { dataHost } from "./data";
 import { jumpHost, router } from "./network";
 import type { SegmentPart } from "./part";
 
 export type { OutputName, PartResult, Provided, SegmentPart, SegmentScope } from "./part";
 
 /** The parts, in the order they are declared. */
-export const SEGMENT_PARTS: readonly SegmentPart[] = [jumpHost, router, contracts];
+export const SEGMENT_PARTS: readonly SegmentPart[] = [jumpHost, router, dataHost, contracts];

@@ -9,7 +9,7 @@ import { OUTPUTS } from "../../stacks/contracts";
 import { SEGMENT_PARTS, type SegmentPart } from "../../stacks/parts";
 import { segmentStack } from "../../stacks/segment";
 import { copyLab, REPO, type LabFiles } from "../support/lab";
-import { TEST_ENV } from "../support/mocks";
+import { TEST_DATA_SECRETS, TEST_ENV } from "../support/mocks";
 
 /** A stand-in for a later part: applies where the model has a Talos cluster, and says which. */
 const probe: SegmentPart = {
@@ -28,8 +28,9 @@ function runSegment(stack: string, parts: readonly SegmentPart[], dir = REPO): P
   return runUnderMocks({
     stack,
     program: () => segmentStack(loadContext(stack, dir, TEST_ENV), spied),
-    config: {},
-    secretKeys: [],
+    // The data host's passwords, for the segments that have one; no other stack reads them.
+    config: { ...TEST_DATA_SECRETS },
+    secretKeys: Object.keys(TEST_DATA_SECRETS),
   }).then((run) => ({ ...run, applied }));
 }
 
@@ -40,10 +41,22 @@ const declared = (run: MockRun) =>
     .map((r) => `${r.type} ${r.name} <- ${r.parent ?? ""}`)
     .sort();
 
-test.each(["internal", "cluster", "lab", "sandbox"])("%s: the parts the model gives it, outputs in the contract's order", async (stack) => {
+test.each(["cluster", "lab", "sandbox"])("%s: the parts the model gives it, outputs in the contract's order", async (stack) => {
   const run = await runSegment(stack, SEGMENT_PARTS);
   expect(run.applied).toEqual(["jump-host", "router", "contracts"]);
   expect(Object.keys(run.resolved)).toEqual([OUTPUTS.contract, OUTPUTS.routerRelease, OUTPUTS.jumpRelease, OUTPUTS.docs]);
+});
+
+test("internal: with its data host, after the jump host it is reached through", async () => {
+  const run = await runSegment("internal", SEGMENT_PARTS);
+  expect(run.applied).toEqual(["jump-host", "router", "data-host", "contracts"]);
+  expect(Object.keys(run.resolved)).toEqual([
+    OUTPUTS.contract,
+    OUTPUTS.routerRelease,
+    OUTPUTS.jumpRelease,
+    OUTPUTS.dataRelease,
+    OUTPUTS.docs,
+  ]);
 });
 
 test("a part applies where the model says so: only the segment with a Talos cluster gets the probe", async () => {

@@ -23,6 +23,9 @@ const TOOLS: Record<Exclude<Checker, "json">, { program: string; pkg: string }> 
   systemd: { program: "systemd-analyze", pkg: "systemd" },
   "authorized-keys": { program: "ssh-keygen", pkg: "openssh-client" },
   ifupdown: { program: "ifquery", pkg: "ifupdown" },
+  exports: { program: "exportfs", pkg: "nfs-kernel-server" },
+  samba: { program: "testparm", pkg: "samba" },
+  mariadb: { program: "mariadbd", pkg: "mariadb-server" },
 };
 
 /** Where a program is on PATH_ENV (an absolute path: whether that file exists), or undefined. */
@@ -125,9 +128,57 @@ function commandFor(f: RenderedFile, file: string, dir: string): string[] {
     case "ifupdown":
       // Parses the file and every stanza; it configures nothing.
       return ["ifquery", "--list", "--all", "--interfaces", file];
+    case "exports":
+      return ["unshare", "--net", "--mount", "--propagation", "private", "sh", "-c", exportfsScript(f.content, file)];
+    case "samba":
+      // testparm exits 0 on an unknown parameter ("Ignoring unknown parameter"): any complaint fails.
+      return [
+        "sh",
+        "-c",
+        `testparm -s --suppress-prompt "$1" >/dev/null 2>"$1.err"; rc=$?; cat "$1.err"; [ $rc -eq 0 ] && ! grep -Eiq 'unknown|ignoring|error|invalid' "$1.err"`,
+        "check",
+        file,
+      ];
+    case "mariadb":
+      // The server's own option parser on the file alone (--defaults-file reads no other); --help
+      // stops before the server starts, so no data directory is touched. An unknown option exits non-zero.
+      return [
+        "sh",
+        "-c",
+        `mariadbd --defaults-file="$1" --verbose --help >/dev/null 2>"$1.err"; rc=$?; cat "$1.err"; [ $rc -eq 0 ] && ! grep -q 'ERROR' "$1.err"`,
+        "check",
+        file,
+      ];
     case "json":
       return ["node", "-e", "JSON.parse(require('fs').readFileSync(process.argv[1],'utf8'))", file];
   }
+}
+
+/**
+ * `exportfs -ra` on `content` as the whole of /etc/exports, touching nothing of the host: run in
+ * a private mount namespace where /etc/exports is the file, /etc/exports.d and /var/lib/nfs (its
+ * state) are empty tmpfs, and every exported directory exists on a tmpfs mounted over its nearest
+ * existing ancestor; and in an empty network namespace, so the kernel export cache it writes (if
+ * nfsd is loaded at all) belongs to no namespace of the host's. Any message on stderr fails it.
+ */
+function exportfsScript(content: string, file: string): string {
+  const paths = content
+    .split("\n")
+    .filter((l) => l.trim() !== "" && !l.startsWith("#"))
+    .map((l) => l.split(/\s+/)[0]!);
+  const roots = [...new Set(paths.map((p) => nearestExisting(path.dirname(p))))];
+  if (roots.includes("/"))
+    throw new Error(`exports checker: an exported path (${paths.join(", ")}) has no existing parent to mount a tmpfs over`);
+  return [
+    "set -e",
+    `mount --bind '${file}' /etc/exports`,
+    "if [ -d /etc/exports.d ]; then mount -t tmpfs tmpfs /etc/exports.d; fi",
+    "mount -t tmpfs tmpfs /var/lib/nfs",
+    ...roots.map((r) => `mount -t tmpfs tmpfs '${r}'`),
+    ...paths.map((p) => `mkdir -p '${p}'`),
+    `exportfs -ra 2>'${file}.err' || { cat '${file}.err'; exit 1; }`,
+    `cat '${file}.err'; [ ! -s '${file}.err' ]`,
+  ].join("\n");
 }
 
 /**

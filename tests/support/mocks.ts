@@ -11,7 +11,21 @@ export const TEST_ENV = { SSH_AUTH_SOCK: "/run/test/ssh-agent.sock" } as const;
 /** The DMZ stack's ACME DNS credentials in the tests: a secret the recorder must never show. */
 export const TEST_ACME_CREDENTIALS = { key: "homelab:acmeDnsCredentials", value: "CF_DNS_API_TOKEN=test-token-5f1e" } as const;
 
-/** Run one stack of the lab in `dir` (default: the reference lab); the DMZ gets TEST_ACME_CREDENTIALS unless `config` is given. */
+/** The internal stack's data host secrets in the tests: passwords and an htpasswd line the recorder must never show. */
+export const TEST_DATA_SECRETS = {
+  "homelab:mariadbGitea": "test-db-pw-7Qk2'\\x",
+  "homelab:sambaK8s": "test-smb-pw-9Zr4",
+  "homelab:registryHtpasswd": "mirror:$2y$05$test.htpasswd.line.3Fv8",
+} as const;
+
+/** The secrets a stack of the reference lab reads, with their test values. */
+function testConfig(stack: string): Record<string, string> {
+  if (stack === "dmz") return { [TEST_ACME_CREDENTIALS.key]: TEST_ACME_CREDENTIALS.value };
+  if (stack === "internal") return { ...TEST_DATA_SECRETS };
+  return {};
+}
+
+/** Run one stack of the lab in `dir` (default: the reference lab); its secrets are the test values above unless `config` is given. */
 export function runStack(
   stack: string,
   opts: {
@@ -25,8 +39,8 @@ export function runStack(
   return runUnderMocks({
     stack,
     program: () => runProgram(stack, opts.dir ?? REPO, opts.env ?? TEST_ENV),
-    config: opts.config ?? (stack === "dmz" ? { [TEST_ACME_CREDENTIALS.key]: TEST_ACME_CREDENTIALS.value } : {}),
-    secretKeys: [TEST_ACME_CREDENTIALS.key],
+    config: opts.config ?? testConfig(stack),
+    secretKeys: [TEST_ACME_CREDENTIALS.key, ...Object.keys(TEST_DATA_SECRETS)],
     references: opts.references ?? {},
     preview: opts.preview ?? false,
   });

@@ -259,19 +259,22 @@ describe("a jump host's sshd, resolved by sshd -T for one connection", () => {
   const sshdOf = (segment: string) => jumpFiles(segment).find((f) => f.path === "jump/sshd_config")!.content;
   const admin = () => access.adminSources[0]!.firstHost;
 
-  test.each(segments)("%s: the deploy identity may open the router's LAN address, port 22, and nothing else", (segment) => {
-    const seg = labPlan.segments[segment]!;
-    const s = sshdEffective(sshdOf(segment), lab.ssh.deploy.user, admin(), seg.jumpHost.address);
-    expect(forwarding(s)).toEqual({
-      allowtcpforwarding: "local",
-      permitopen: `${seg.router.lan.address}:22`,
-      permitlisten: "none",
-      allowstreamlocalforwarding: "no",
-      x11forwarding: "no",
-      allowagentforwarding: "no",
-      permittunnel: "no",
-    });
-  });
+  test.each(segments)(
+    "%s: the deploy identity may open port 22 of the router's LAN address (and of the data host), and nothing else",
+    (segment) => {
+      const seg = labPlan.segments[segment]!;
+      const s = sshdEffective(sshdOf(segment), lab.ssh.deploy.user, admin(), seg.jumpHost.address);
+      expect(forwarding(s)).toEqual({
+        allowtcpforwarding: "local",
+        permitopen: [seg.router.lan.address, ...(seg.dataHost ? [seg.dataHost.address] : [])].map((a) => `${a}:22`).join(" "),
+        permitlisten: "none",
+        allowstreamlocalforwarding: "no",
+        x11forwarding: "no",
+        allowagentforwarding: "no",
+        permittunnel: "no",
+      });
+    },
+  );
 
   test.each(segments)("%s: an admin still forwards TCP for ProxyJump to any host of the segment", (segment) => {
     const seg = labPlan.segments[segment]!;

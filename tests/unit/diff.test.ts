@@ -154,11 +154,11 @@ describe("resources and rendered files of a flow opened, planned under mocks", (
     diff = diffPlans(before, after);
   });
 
-  test("only the two firewalls' stacks change, and only their rendered rules", () => {
+  test("only the two firewalls' stacks change, and only their rendered rules (and the data host's own firewall)", () => {
     expect(diff.stacks.map((s) => s.stack)).toEqual(["internal", "sandbox"]);
     expect(diff.stacks.map((s) => s.files.map((f) => `${f.path} ${f.change} +${f.added} -${f.removed}`))).toEqual([
-      // plan.json: the new flow and its one rule
-      ["plan.json changed +34 -0", "router/nftables.conf changed +1 -0"],
+      // plan.json: the new flow and its one rule; the data host's firewall: the rule and its reason
+      ["data/host.nft changed +2 -0", "plan.json changed +34 -0", "router/nftables.conf changed +1 -0"],
       ["plan.json changed +34 -0", "router/nftables.conf changed +1 -0"],
     ]);
   });

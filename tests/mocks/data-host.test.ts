@@ -1,0 +1,101 @@
+// Proves the internal stack declares its data host as a confirmed NixOS release behind the jump host (reached through it, after it), uploads each password and the htpasswd from its config secret on stdin as a secret input into the release directory, never anywhere in the clear (no input, upload, output or rendered file holds one), and stops with every missing secret named; does not run NixOS, MariaDB or Samba (tools and twin do).
+import type { MockRun, RecordedResource } from "../../cli/mock-runtime";
+import { OUTPUTS } from "../../stacks/contracts";
+import { referenceLab } from "../support/lab";
+import { runStack, TEST_DATA_SECRETS } from "../support/mocks";
+
+let run: MockRun;
+let resources: RecordedResource[];
+const byName = (n: string) => {
+  const r = resources.find((x) => x.name === n);
+  if (!r) throw new Error(`no resource ${n}; have ${resources.map((x) => x.name).join(", ")}`);
+  return r;
+};
+
+beforeAll(async () => {
+  run = await runStack("internal");
+  resources = run.recorder.withParents();
+});
+
+const SECRET_FILES = {
+  "mariadb-gitea.password": "homelab:mariadbGitea",
+  "registry.htpasswd": "homelab:registryHtpasswd",
+  "samba-k8s.password": "homelab:sambaK8s",
+} as const;
+
+test("a NixOS host with a confirmed release, after the jump host, reached through it with pinned host keys", () => {
+  const lab = referenceLab();
+  const seg = lab.segments.internal!;
+  expect(byName("data").type).toBe("homelab:nixos:Host");
+  expect(byName("data").dependsOn).toEqual(["jump"]);
+  expect(byName("data-release")).toMatchObject({ type: "homelab:deploy:Release", parent: "data" });
+  expect(run.recorder.rawInputs.get("data-release-apply")!.connection).toMatchObject({
+    host: seg.hosts.data!.address,
+    user: lab.ssh.deploy.user,
+    hostKey: seg.hosts.data!.sshHostKey,
+    proxy: { host: seg.router.wanAddress, hostKey: seg.hosts.jump!.sshHostKey },
+  });
+  expect(byName("data-release-apply").inputs.create).toMatch(/^sudo -n homelab-apply apply [0-9a-f]{16} 300$/);
+  expect(run.resolved[OUTPUTS.dataRelease]).toMatch(/^[0-9a-f]{16}$/);
+  const uploads = resources.filter((r) => r.parent === "data-release" && r.type === "command:remote:CopyToRemote").map((r) => r.name);
+  expect(uploads.sort()).toEqual(
+    ["apply.sh", "configuration.nix", "exports", "host.nft", "mariadb-users.sh", "samba-users.sh", "sshd-config"].map(
+      (f) => `data-release-upload-${f}`,
+    ),
+  );
+});
+
+describe("the secrets: uploaded from config on stdin, as secret inputs, into the release directory", () => {
+  test.each(Object.entries(SECRET_FILES))("%s from %s", (file, key) => {
+    const upload = byName(`data-release-upload-secret-${file}`);
+    expect(upload.type).toBe("command:remote:Command");
+    expect(upload.secretInputs).toContain("stdin");
+    expect(upload.inputs["stdin"]).toBe("[secret]");
+    expect(run.recorder.rawInputs.get(upload.name)!["stdin"]).toBe(TEST_DATA_SECRETS[key]);
+    expect(String(upload.inputs["create"])).toMatch(
+      new RegExp(
+        `^umask 077 && mkdir -p /var/lib/homelab/releases/[0-9a-f]{16} && cat >/var/lib/homelab/releases/[0-9a-f]{16}/${file.replace(/\./g, "\\.")}$`,
+      ),
+    );
+    expect(run.recorder.dependsOn.get("data-release-apply")).toContain(upload.name);
+  });
+
+  test("no recorded input, upload, rendered file or output holds a secret in the clear", () => {
+    const everything = JSON.stringify({ resources: run.recorder.resources, uploads: run.recorder.uploads, outputs: run.resolved });
+    for (const value of Object.values(TEST_DATA_SECRETS)) {
+      // The whole value, and its distinctive part (in case a renderer escaped or split it).
+      expect(everything).not.toContain(value);
+      expect(everything).not.toContain(value.slice(0, 12));
+    }
+    const raw = [...run.recorder.rawInputs.entries()].filter(([name]) => !name.startsWith("data-release-upload-secret-"));
+    for (const value of Object.values(TEST_DATA_SECRETS)) expect(JSON.stringify(raw)).not.toContain(value.slice(0, 12));
+  });
+
+  test("the configuration names where each secret lands, never what it holds", () => {
+    const nix = run.recorder.uploads.find((u) => u.resource === "data-release-upload-configuration.nix")!.content;
+    expect(nix).toContain('"htpasswd:/etc/nixos/homelab/registry.htpasswd"');
+    const users = run.recorder.uploads.find((u) => u.resource === "data-release-upload-mariadb-users.sh")!.content;
+    expect(users).toContain("PASSWORD_DIR='/etc/nixos/homelab'");
+  });
+});
+
+test("a stack without its secrets stops naming each one, with the command that sets it", async () => {
+  await expect(runStack("internal", { config: { "homelab:sambaK8s": "only-this-one" } })).rejects.toThrow(
+    /cannot run this stack: 2 problems[\s\S]*homelab:mariadbGitea[\s\S]*is not set: it is the password of MariaDB user gitea on data\.internal\.lab\.example\.net[\s\S]*pulumi config set --secret homelab:mariadbGitea -s internal[\s\S]*homelab:registryHtpasswd[\s\S]*htpasswd -nB/,
+  );
+});
+
+test("a preview (unknown values) declares the same resources", async () => {
+  const preview = await runStack("internal", { preview: true });
+  expect(
+    preview.recorder.resources
+      .map((r) => r.name)
+      .filter((n) => n.startsWith("data"))
+      .sort(),
+  ).toEqual(
+    resources
+      .map((r) => r.name)
+      .filter((n) => n.startsWith("data"))
+      .sort(),
+  );
+});

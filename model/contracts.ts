@@ -108,8 +108,8 @@ const _serviceIsPlanned: Same<Contract<typeof PublishedService>, DeepReadonly<Pl
 
 // --- the docs contract: what every stack exports as `docs` ------------------------------------------
 
-/** The docs contract version this program writes and reads. Bump on any incompatible change (2: router interfaces and VM NICs). */
-export const DOCS_CONTRACT_VERSION = 2;
+/** The docs contract version this program writes and reads. Bump on any incompatible change (2: router interfaces and VM NICs; 3: an HA VM's failover node and recovery point). */
+export const DOCS_CONTRACT_VERSION = 3;
 
 const flowKind = z.enum(["publish", "expose", "proxy", "dns", "ntp", "storage", "database", "registry", "ssh", "explicit"]);
 const _flowKinds: Same<z.output<typeof flowKind>, FlowKind> = true;
@@ -152,6 +152,13 @@ const DocsVm = z.object({
   passthrough: z.array(z.string()),
   /** HA-managed: restarts on another node when its node fails. False: pinned to its node. */
   ha: z.boolean(),
+  /**
+   * For an HA VM: the node it restarts on when its node fails, and how often its node-local
+   * disks are replicated there, in minutes: its recovery point, the writes a failover may lose
+   * (absent: every disk is on shared storage, nothing is lost). Absent for a pinned VM, and for
+   * an HA VM that fits on no other node or in a lab with one node.
+   */
+  failover: z.object({ to: z.string(), replicationMinutes: z.number().int().optional() }).optional(),
   /** Its NICs in order (the first carries its address): a bridge of its node, tagged with `vlan` on a VLAN-aware bridge, or a passed-through device. */
   nics: z.array(
     z.discriminatedUnion("kind", [
@@ -313,7 +320,8 @@ const DocsNodeLoad = z.object({
   usedVcpus: z.number().int(),
   memoryMiB: z.number().int(),
   usedMemoryMiB: z.number().int(),
-  storage: z.array(z.object({ datastore: z.string(), usedGiB: z.number(), limitGiB: z.number() })),
+  /** Per datastore: its own VMs' disks, the replicas it holds of other nodes' HA VMs, and its size. */
+  storage: z.array(z.object({ datastore: z.string(), usedGiB: z.number(), replicaGiB: z.number(), limitGiB: z.number() })),
   networks: z.array(z.string()),
   /** The most it carries after any one other node fails and its HA VMs restart here. */
   worstCase: z.object({ usedVcpus: z.number().int(), usedMemoryMiB: z.number().int(), whenFails: z.string() }),

@@ -8,10 +8,10 @@ import { DNS_RECORD_KIND, type DmzPlan } from "./network/dmz";
 import { unifiedDiff } from "./diff-text";
 import { compareText } from "./order";
 import { comparePorts, SECRET_PLACEHOLDER, showPort, type Lab, type PortSpec } from "./lab";
-import type { PlacedVm } from "./compute/placement";
+import type { HaPlan, PlacedVm } from "./compute/placement";
 import type { Flow } from "./network/flows";
 import { planLab } from "./plan";
-import { diskGiB, gib, placementText } from "./words";
+import { diskGiB, gib, minutesText, placementText } from "./words";
 
 /** One recorded resource of a stack's plan (cli/mock-runtime's RecordedResource fits). */
 interface ResourceSnapshot {
@@ -43,6 +43,8 @@ interface HostSnapshot {
 export interface LabSnapshot {
   readonly flows: readonly Flow[];
   readonly vms: readonly PlacedVm[];
+  /** Every HA VM's failover node and replication. */
+  readonly ha: readonly HaPlan[];
   readonly hosts: readonly HostSnapshot[];
   readonly dmz: DmzPlan;
   readonly stacks: readonly StackSnapshot[];
@@ -57,7 +59,7 @@ export function snapshotOfLab(lab: Lab, stacks: readonly StackSnapshot[]): LabSn
     hosts.push({ label: `${seg.name}/${seg.router.name}`, address: seg.router.lan.address, role: "router", os: "" });
     for (const h of seg.hosts) hosts.push({ label: `${seg.name}/${h.id}`, address: h.address, role: h.role, os: h.os });
   }
-  return { flows: planned.flows, vms: planned.vms, hosts, dmz: planned.dmz.plan, stacks };
+  return { flows: planned.flows, vms: planned.vms, ha: planned.placement.ha, hosts, dmz: planned.dmz.plan, stacks };
 }
 
 /** A changed input of a resource, shown for humans (secrets as "[secret]"). */
@@ -110,7 +112,7 @@ export function isEmptyDiff(d: PlanDiff): boolean {
 export function diffPlans(before: LabSnapshot, after: LabSnapshot): PlanDiff {
   return {
     flows: diffFlows(before.flows, after.flows),
-    placement: diffPlacement(before.vms, after.vms),
+    placement: [...diffPlacement(before.vms, after.vms), ...diffHa(before.ha, after.ha)],
     hosts: diffHosts(before.hosts, after.hosts),
     dns: diffDns(before.dmz, after.dmz),
     routes: diffRoutes(before.dmz, after.dmz),
@@ -221,6 +223,19 @@ function diffPlacement(before: readonly PlacedVm[], after: readonly PlacedVm[]):
     if (size.length > 0) lines.push(`vm ${name} resized: ${size.join(", ")}`);
     if (placementText(was) !== placementText(now)) lines.push(`vm ${name} is now ${placementText(now)} (was ${placementText(was)})`);
     if (was.vmId !== now.vmId) lines.push(`vm ${name} gets VM id ${now.vmId} (was ${was.vmId}): Proxmox recreates it`);
+  }
+  return lines;
+}
+
+/** Failover nodes and replication schedules of VMs that are HA before and after (becoming HA or pinned is diffPlacement's). */
+function diffHa(before: readonly HaPlan[], after: readonly HaPlan[]): string[] {
+  const lines: string[] = [];
+  for (const { key: name, was, now } of pairs(new Map(before.map((h) => [h.vm, h])), new Map(after.map((h) => [h.vm, h])))) {
+    if (!was || !now) continue;
+    if (was.to !== now.to)
+      lines.push(`vm ${name} now fails over to ${now.to ?? "no node"} (was ${was.to ?? "no node"}): its replica is copied there in full`);
+    const every = (h: HaPlan) => (h.replication ? `every ${minutesText(h.replication.minutes)}` : "not at all (shared storage)");
+    if (every(was) !== every(now)) lines.push(`vm ${name} is replicated ${every(now)} (was ${every(was)})`);
   }
   return lines;
 }

@@ -82,7 +82,7 @@ function docsPlacement(lab: Lab, planned: PlannedLab): DocsPlacement {
     usedMemoryMiB: n.usedMemoryMiB,
     storage: Object.keys(n.storageGiB)
       .sort()
-      .map((ds) => ({ datastore: ds, usedGiB: n.usedStorageGiB[ds] ?? 0, limitGiB: n.storageGiB[ds]! })),
+      .map((ds) => ({ datastore: ds, usedGiB: n.usedStorageGiB[ds] ?? 0, replicaGiB: n.replicaGiB[ds] ?? 0, limitGiB: n.storageGiB[ds]! })),
     networks: [...n.networks],
     worstCase: worstCase(n, placement),
   }));
@@ -90,7 +90,7 @@ function docsPlacement(lab: Lab, planned: PlannedLab): DocsPlacement {
     cpuOvercommit: lab.hardware.proxmox.cpuOvercommit,
     nodes,
     vms: planned.vms
-      .map((v) => ({ name: v.name, segment: v.segment, host: v.host, ...docsVm(v) }))
+      .map((v) => ({ name: v.name, segment: v.segment, host: v.host, ...docsVm(v, placement) }))
       .sort((a, b) => compareText(a.name, b.name)),
     failover: placement.failover.map((f) => ({
       failed: f.failed,
@@ -114,7 +114,11 @@ function docsDmzFacts(lab: Lab, planned: PlannedLab, plan: DmzPlan): DmzDocs["dm
     upstreamDns: [...lab.dmz.upstreamDns],
     upstreamNtp: [...lab.dmz.upstreamNtp],
     infra: {
-      ...docsHost({ ...infra, listens: infraListens(plan) }, infraVm, `${infra.id}.${infra.segment}`),
+      ...docsHost(
+        { ...infra, listens: infraListens(plan) },
+        infraVm ? docsVm(infraVm, planned.placement) : undefined,
+        `${infra.id}.${infra.segment}`,
+      ),
       hostKey: keyMaterial(infra.sshHostKey),
     },
     hardware: planned.dmz.hardware.map((h) => docsHost(h, undefined, undefined)),

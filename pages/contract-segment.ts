@@ -4,7 +4,7 @@
  */
 import { showPort, type Lab, type Segment } from "../model/lab";
 import type { PlannedLab, SegmentPlan } from "../model/plan";
-import type { PlacedVm } from "../model/compute/placement";
+import type { PlacedVm, Placement } from "../model/compute/placement";
 import type { Endpoint, Flow } from "../model/network/flows";
 import type { PlannedHost, PlannedService } from "../model/network/hosts";
 import { sshAlias } from "../model/network/ssh";
@@ -40,8 +40,9 @@ export function docsFlow(f: Flow): DocsFlow {
   };
 }
 
-/** A placed VM as plain JSON. */
-export function docsVm(vm: PlacedVm): DocsVm {
+/** A placed VM as plain JSON, with where it fails over to and its recovery point from the placement's HA plan. */
+export function docsVm(vm: PlacedVm, placement: Pick<Placement, "ha">): DocsVm {
+  const ha = placement.ha.find((h) => h.vm === vm.name);
   return {
     node: vm.node,
     vmId: vm.vmId,
@@ -50,12 +51,13 @@ export function docsVm(vm: PlacedVm): DocsVm {
     diskGiB: diskGiB(vm.disks),
     passthrough: [...vm.passthrough],
     ha: vm.ha,
+    ...(ha?.to !== undefined ? { failover: { to: ha.to, ...(ha.replication ? { replicationMinutes: ha.replication.minutes } : {}) } } : {}),
     nics: vm.nics.map((n) => ({ ...n })),
   };
 }
 
-/** A planned host as plain JSON, with its VM and its alias in the client config when it has them. */
-export function docsHost(h: PlannedHost, vm: PlacedVm | undefined, alias: string | undefined): DocsHost {
+/** A planned host as plain JSON, with its VM (docsVm) and its alias in the client config when it has them. */
+export function docsHost(h: PlannedHost, vm: DocsVm | undefined, alias: string | undefined): DocsHost {
   return {
     name: h.id,
     fqdn: h.fqdn,
@@ -66,7 +68,7 @@ export function docsHost(h: PlannedHost, vm: PlacedVm | undefined, alias: string
     kind: h.source,
     description: h.description,
     listens: h.listens.map(showPort),
-    ...(vm ? { vm: docsVm(vm) } : {}),
+    ...(vm ? { vm } : {}),
     ...(alias ? { sshAlias: alias } : {}),
   };
 }
@@ -161,7 +163,10 @@ export function docsOfSegment(lab: Lab, planned: PlannedLab, name: string): Segm
     },
     jumpHost: { name: plan.jumpHost.id, fqdn: plan.jumpHost.fqdn, address: plan.jumpHost.address },
     dhcp: { start: seg.dhcp.start, end: seg.dhcp.end, leaseTime: seg.dhcp.leaseTime, dns: lab.dmz.dns, ntp: lab.dmz.ntp },
-    hosts: plan.hosts.map((h) => docsHost(h, vmOf.get(h.id), aliases.get(h.id))),
+    hosts: plan.hosts.map((h) => {
+      const vm = vmOf.get(h.id);
+      return docsHost(h, vm ? docsVm(vm, planned.placement) : undefined, aliases.get(h.id));
+    }),
     services: plan.services.map((s) => docsService(lab, s)),
     flows: {
       inbound: flows.filter((f) => f.to.zone === name && f.from.zone !== name),

@@ -1,7 +1,16 @@
 /** A host's section on its network's page: its facts and who may talk to it. */
 import { cell, code, table, type Page } from "./markdown";
-import type { DocsHost } from "./contract";
+import type { DocsHost, DocsVm } from "./contract";
+import { recoveryPointText } from "../model/words";
 import { kindText, pairAnchor, portsText, relative, sizeText, type DocsContext } from "./context";
+
+/** Where a VM goes when its node fails, and what it loses. */
+function failoverText(vm: DocsVm): string {
+  if (!vm.ha)
+    return `pinned${vm.passthrough.length > 0 ? ` (passes through ${vm.passthrough.join(", ")})` : ""}: down until ${cell(vm.node)} returns`;
+  if (!vm.failover) return `HA, but no other node can take it: down until ${cell(vm.node)} returns`;
+  return `HA: restarts on ${cell(vm.failover.to)}; recovery point: it loses ${recoveryPointText(vm.failover)}`;
+}
 
 /** The facts of one host and who may talk to it. */
 export function hostDetails(
@@ -22,12 +31,7 @@ export function hostDetails(
   ];
   if (h.vm) {
     facts.push(["runs on", `Proxmox node ${cell(h.vm.node)} ([placement](${relative(from, "placement.md")}#vms)), ${sizeText(h)}`]);
-    facts.push([
-      "when its node fails",
-      h.vm.ha
-        ? "HA: it restarts on another node"
-        : `pinned${h.vm.passthrough.length > 0 ? ` (passes through ${h.vm.passthrough.join(", ")})` : ""}: down until ${cell(h.vm.node)} returns`,
-    ]);
+    facts.push(["when its node fails", failoverText(h.vm)]);
   }
   if (h.listens.length > 0) facts.push(["serves", portsText(h.listens)]);
   facts.push([

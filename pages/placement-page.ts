@@ -1,7 +1,8 @@
 /** Proxmox placement (placement.md): node loads, VMs, and what happens when a node fails. */
-import { gib, placementText } from "../model/words";
+import { gib, minutesText, placementText } from "../model/words";
 import { cell, joinWords, Page, table } from "./markdown";
 import { nav, type DocsContext } from "./context";
+import type { DocsVm } from "./contract";
 import type { PlannedNic } from "../model/compute/placement";
 import { unreachable } from "../model/unreachable";
 
@@ -27,7 +28,37 @@ function introText(cpuOvercommit: number, nodes: number): string {
   const limits = `A node hands out at most ${cpuOvercommit} vCPUs per CPU thread; its memory limit is its RAM less what the hypervisor keeps. VMs with a passed-through device are pinned to the node that has it.`;
   return nodes === 1
     ? `${limits} With one node there is nowhere to fail over to, so N-1 is not checked (see below). \`npm run check\` refuses a lab whose VMs do not fit the node.`
-    : `${limits} Every other VM is HA-managed, and must still fit on the surviving nodes when any one node fails (N-1). \`npm run check\` refuses a lab that breaks either rule.`;
+    : `${limits} Their migration is off. Every other VM is HA-managed, and must still fit on the surviving nodes when any one node fails (N-1). An HA VM restarts on its failover node from the disks that node already has: node-local ZFS disks are replicated there on a schedule, so its recovery point (the writes a failover loses at most) is the replication interval, and each replica takes room on that node's datastore all the time. \`npm run check\` refuses a lab that breaks any of this.`;
+}
+
+/** The writes a VM loses when its node fails and it restarts elsewhere. */
+function recoveryText(v: DocsVm): string {
+  if (!v.failover) return "down with its node";
+  return v.failover.replicationMinutes === undefined ? "nothing (shared storage)" : minutesText(v.failover.replicationMinutes);
+}
+
+/** The VMs table: where each runs, where it fails over to and what a failover loses. */
+function addVms(p: Page, ctx: DocsContext, from: string): void {
+  const pl = ctx.dmz.placement;
+  p.heading(2, "VMs");
+  p.add(
+    table(
+      ["VM", "host", "id", "node", "vCPU", "memory", "disk", "NICs", "placement", "fails over to", "recovery point"],
+      pl.vms.map((v) => [
+        cell(v.name),
+        ctx.hostLink(v.segment, v.host, from, `${v.host} in ${v.segment}`),
+        String(v.vmId),
+        cell(v.node),
+        String(v.cores),
+        `${gib(v.memoryMiB)} GiB`,
+        `${v.diskGiB} GiB`,
+        nicsText(v.nics),
+        placementText(v),
+        v.failover ? cell(v.failover.to) : v.ha ? "nowhere" : "none (pinned)",
+        recoveryText(v),
+      ]),
+    ),
+  );
 }
 
 /** The placement page: nodes with their N-1 headroom, VMs, and each node failure. */
@@ -55,7 +86,9 @@ export function renderPlacement(ctx: DocsContext): string {
         cell(n.description),
         `${n.usedVcpus} / ${n.vcpuLimit}`,
         `${gib(n.usedMemoryMiB)} / ${gib(n.memoryMiB)} GiB`,
-        n.storage.map((s) => `${cell(s.datastore)} ${s.usedGiB} / ${s.limitGiB} GiB`).join("<br>"),
+        n.storage
+          .map((s) => `${cell(s.datastore)} ${s.usedGiB}${s.replicaGiB > 0 ? ` + ${s.replicaGiB} replicas` : ""} / ${s.limitGiB} GiB`)
+          .join("<br>"),
         n.worstCase.whenFails === ""
           ? "unchanged: no HA VM restarts here"
           : `${gib(n.worstCase.usedMemoryMiB)} / ${gib(n.memoryMiB)} GiB, ${n.worstCase.usedVcpus} / ${n.vcpuLimit} vCPU, when ${cell(n.worstCase.whenFails)} fails (${gib(n.memoryMiB - n.worstCase.usedMemoryMiB)} GiB left)`,
@@ -63,23 +96,7 @@ export function renderPlacement(ctx: DocsContext): string {
       ]),
     ),
   );
-  p.heading(2, "VMs");
-  p.add(
-    table(
-      ["VM", "host", "id", "node", "vCPU", "memory", "disk", "NICs", "placement"],
-      pl.vms.map((v) => [
-        cell(v.name),
-        ctx.hostLink(v.segment, v.host, from, `${v.host} in ${v.segment}`),
-        String(v.vmId),
-        cell(v.node),
-        String(v.cores),
-        `${gib(v.memoryMiB)} GiB`,
-        `${v.diskGiB} GiB`,
-        nicsText(v.nics),
-        placementText(v),
-      ]),
-    ),
-  );
+  addVms(p, ctx, from);
   p.heading(2, "When a node fails");
   if (pl.nodes.length === 1) {
     const only = pl.nodes[0]!.node;

@@ -1,20 +1,54 @@
 /**
  * Placement: where VMs run, each node's load, and for every node, where its HA VMs go
- * when it fails (N-1). Computed once per lab; the capacity rules and the plan read it.
+ * when it fails (N-1), with the replicas that make the move possible. Computed once per
+ * lab; the capacity and HA rules, the plan and the docs read it.
  */
 import { type Lab, own, segmentList, type VmSpec } from "../lab";
-import { compareText } from "../order";
+import { planFailovers } from "./failover";
+import type { DatastoreType } from "./schema";
 
 /** Where VMs run, and whether HA VMs still fit when any one node fails. */
 export interface Placement {
   readonly nodes: readonly NodeLoad[];
   /** One entry per node: what happens to its VMs when it fails. */
   readonly failover: readonly Failover[];
+  /** Every HA VM's failover node and replication, in VM-id order; none in a lab with one node. */
+  readonly ha: readonly HaPlan[];
 }
 
 /** One NIC of a VM: on a bridge of its node (tagged with `vlan` on a VLAN-aware bridge), or a passed-through device. */
 export type PlannedNic =
   { readonly kind: "bridge"; readonly bridge: string; readonly vlan?: number } | { readonly kind: "passthrough"; readonly device: string };
+
+/**
+ * How a VM's disks on one datastore survive their node failing: copied to the failover node by
+ * storage replication (node-local ZFS), already there (shared storage), lost with the node
+ * (other node-local storage), or unknown (a datastore hardware.proxmox.datastores does not declare).
+ */
+export type StorageKind = "replicated" | "shared" | "local" | "undeclared";
+
+/** What a datastore of this type means for failover. */
+export function storageKind(type: DatastoreType | undefined): StorageKind {
+  switch (type) {
+    case undefined:
+      return "undeclared";
+    case "zfspool":
+      return "replicated";
+    case "nfs":
+    case "cifs":
+    case "rbd":
+    case "cephfs":
+      return "shared";
+    case "lvmthin":
+    case "lvm":
+    case "dir":
+      return "local";
+    default: {
+      const unknown: never = type;
+      throw new Error(`bug: datastore type ${String(unknown)}`);
+    }
+  }
+}
 
 /** One VM on the Proxmox cluster. */
 export interface PlacedVm {
@@ -27,12 +61,18 @@ export interface PlacedVm {
   readonly memoryMiB: number;
   /** Datastore -> GiB. */
   readonly disks: Readonly<Record<string, number>>;
+  /** Datastore -> how its disks there survive the node failing. */
+  readonly storage: Readonly<Record<string, StorageKind>>;
   readonly networks: readonly string[];
   /** The NICs in declaration order (the first carries the address), with their VLAN tags: what the Proxmox VM declares. */
   readonly nics: readonly PlannedNic[];
   /** PCI ids passed through (NICs and others). */
   readonly passthrough: readonly string[];
   readonly ha: boolean;
+  /** The failover node the VM names, if it names one (else the planner picks). */
+  readonly failover?: string;
+  /** How often its node-local disks are replicated to its failover node, in minutes. */
+  readonly replicationMinutes: number;
 }
 
 /** A node's load. */
@@ -43,10 +83,15 @@ export interface NodeLoad {
   readonly memoryMiB: number;
   readonly storageGiB: Readonly<Record<string, number>>;
   readonly networks: readonly string[];
+  /** Network -> the VLAN ids its bridge carries tagged. */
+  readonly vlans: Readonly<Record<string, readonly number[]>>;
   readonly vms: readonly PlacedVm[];
   readonly usedVcpus: number;
   readonly usedMemoryMiB: number;
+  /** Its own VMs' disks, by datastore. */
   readonly usedStorageGiB: Readonly<Record<string, number>>;
+  /** The replicas it holds of other nodes' HA VMs, by datastore: room taken whether or not a node fails. */
+  readonly replicaGiB: Readonly<Record<string, number>>;
 }
 
 /** What happens when one node fails. */
@@ -62,12 +107,41 @@ export interface Failover {
   readonly down: readonly string[];
 }
 
+/** One HA VM: where it restarts, and how its disks get there first. */
+export interface HaPlan {
+  readonly vm: string;
+  readonly segment: string;
+  readonly host: string;
+  readonly vmId: number;
+  readonly node: string;
+  /** The node it restarts on when its own fails; absent when it fits nowhere (capacity.n-minus-1 refuses that). */
+  readonly to?: string;
+  /**
+   * Storage replication of its node-local ZFS disks to `to`: every `minutes` (the recovery
+   * point), as the Proxmox schedule `schedule`. Absent when every disk is on shared storage
+   * (nothing to copy, nothing lost) or when it has no failover node.
+   */
+  readonly replication?: { readonly minutes: number; readonly schedule: string; readonly datastores: readonly string[] };
+}
+
+/** The Proxmox calendar event for "every `minutes`": `*\/15`, `0/2:00` (every two hours from midnight), `0:00` (daily). */
+export function replicationSchedule(minutes: number): string {
+  if (minutes < 60) return `*/${minutes}`;
+  if (minutes < 1440) return `0/${minutes / 60}:00`;
+  return "0:00";
+}
+
 /** The VMs of the lab, in VM-id order. */
 export function labVms(lab: Lab): PlacedVm[] {
+  const { datastores, replicationMinutes } = lab.hardware.proxmox;
   return vmHosts(lab)
     .map(({ segment, host, name, vm }): PlacedVm => {
       const disks: Record<string, number> = {};
-      for (const d of Object.values(vm.disks)) disks[d.datastore] = (disks[d.datastore] ?? 0) + d.sizeGiB;
+      const storage: Record<string, StorageKind> = {};
+      for (const d of Object.values(vm.disks)) {
+        disks[d.datastore] = (disks[d.datastore] ?? 0) + d.sizeGiB;
+        storage[d.datastore] = storageKind(own(datastores, d.datastore)?.type);
+      }
       const nics = vm.nics.flatMap((n) => ("bridge" in n ? [] : [n.passthrough]));
       return {
         name,
@@ -78,6 +152,7 @@ export function labVms(lab: Lab): PlacedVm[] {
         cores: vm.cores,
         memoryMiB: vm.memoryMiB,
         disks,
+        storage,
         networks: [...new Set(vm.nics.flatMap((n) => ("bridge" in n ? [n.bridge] : [])))].sort(),
         nics: vm.nics.map((n): PlannedNic =>
           "bridge" in n
@@ -86,6 +161,8 @@ export function labVms(lab: Lab): PlacedVm[] {
         ),
         passthrough: [...nics, ...vm.passthrough].sort(),
         ha: vm.ha && nics.length === 0 && vm.passthrough.length === 0,
+        ...(vm.failover !== undefined ? { failover: vm.failover } : {}),
+        replicationMinutes: vm.replicationMinutes ?? replicationMinutes,
       };
     })
     .sort((a, b) => a.vmId - b.vmId);
@@ -101,107 +178,59 @@ export function vmHosts(lab: Lab): { readonly segment: string; readonly host: st
   return out;
 }
 
-/** Per-node load, and for each node, where its HA VMs go when it fails. */
+/** Each node's own load, before any replica. */
+function nodeLoads(lab: Lab, vms: readonly PlacedVm[]): NodeLoad[] {
+  const { nodes: hw, cpuOvercommit } = lab.hardware.proxmox;
+  return Object.keys(hw)
+    .sort()
+    .map((node): NodeLoad => {
+      const n = hw[node]!;
+      const mine = vms.filter((v) => v.node === node);
+      const usedStorageGiB: Record<string, number> = {};
+      for (const v of mine) for (const [ds, gib] of Object.entries(v.disks)) usedStorageGiB[ds] = (usedStorageGiB[ds] ?? 0) + gib;
+      return {
+        node,
+        cpuCores: n.cpuCores,
+        vcpuLimit: Math.floor(n.cpuCores * cpuOvercommit),
+        memoryMiB: (n.memoryGiB - n.reservedMemoryGiB) * 1024,
+        storageGiB: n.storage,
+        networks: [...n.networks].sort(),
+        vlans: n.vlans,
+        vms: mine,
+        usedVcpus: mine.reduce((a, v) => a + v.cores, 0),
+        usedMemoryMiB: mine.reduce((a, v) => a + v.memoryMiB, 0),
+        usedStorageGiB,
+        replicaGiB: {},
+      };
+    });
+}
+
+/** Per-node load, for each node where its HA VMs go when it fails, and each HA VM's replication. */
 export function planPlacement(lab: Lab): Placement {
   const vms = labVms(lab);
-  const { nodes: hw, cpuOvercommit } = lab.hardware.proxmox;
-  const names = Object.keys(hw).sort();
-  const load = (node: string, list: readonly PlacedVm[]): NodeLoad => {
-    const n = hw[node]!;
-    const mine = list.filter((v) => v.node === node);
-    const usedStorageGiB: Record<string, number> = {};
-    for (const v of mine) for (const [ds, gib] of Object.entries(v.disks)) usedStorageGiB[ds] = (usedStorageGiB[ds] ?? 0) + gib;
-    return {
-      node,
-      cpuCores: n.cpuCores,
-      vcpuLimit: Math.floor(n.cpuCores * cpuOvercommit),
-      memoryMiB: (n.memoryGiB - n.reservedMemoryGiB) * 1024,
-      storageGiB: n.storage,
-      networks: [...n.networks].sort(),
-      vms: mine,
-      usedVcpus: mine.reduce((a, v) => a + v.cores, 0),
-      usedMemoryMiB: mine.reduce((a, v) => a + v.memoryMiB, 0),
-      usedStorageGiB,
-    };
-  };
-  const nodes = names.map((n) => load(n, vms));
-  const failover = names.map((failed) => planFailover(failed, nodes));
-  return { nodes, failover };
-}
-
-/** Load a failover has already moved onto a node. */
-export interface ExtraLoad {
-  vcpus: number;
-  memoryMiB: number;
-  storage: Record<string, number>;
-}
-
-/** Why `vm` does not fit on a node with the given extra load; empty when it fits. */
-export function misfits(vm: PlacedVm, node: NodeLoad, extra: ExtraLoad): string[] {
-  const why: string[] = [];
-  const missing = vm.networks.filter((x) => !node.networks.includes(x));
-  if (missing.length > 0) why.push(`no bridge into ${[...missing].sort().join(", ")}`);
-  if (vm.cores > node.cpuCores) why.push(`${node.cpuCores} cores (needs ${vm.cores})`);
-  const vcpus = node.vcpuLimit - node.usedVcpus - extra.vcpus;
-  if (vcpus < vm.cores) why.push(`${Math.max(vcpus, 0)} vCPUs free (needs ${vm.cores})`);
-  const mem = node.memoryMiB - node.usedMemoryMiB - extra.memoryMiB;
-  if (mem < vm.memoryMiB) why.push(`${Math.max(mem, 0)} MiB free (needs ${vm.memoryMiB})`);
-  for (const [ds, gib] of Object.entries(vm.disks)) {
-    const cap = own(node.storageGiB, ds);
-    const free = cap === undefined ? 0 : cap - (node.usedStorageGiB[ds] ?? 0) - (extra.storage[ds] ?? 0);
-    if (cap === undefined) why.push(`no datastore ${ds}`);
-    else if (free < gib) why.push(`${Math.max(free, 0)} GiB free on ${ds} (needs ${gib})`);
-  }
-  return why;
-}
-
-/** True when `vm` fits on a node with the given load. */
-export function fits(vm: PlacedVm, node: NodeLoad, extra: ExtraLoad): boolean {
-  return misfits(vm, node, extra).length === 0;
-}
-
-/**
- * Re-place the failed node's HA VMs on the survivors: largest memory first, each on the
- * survivor with the most free memory that fits it. A heuristic, so "stranded" means
- * "no placement found", which is what an owner needs to know before it happens.
- */
-export function planFailover(failed: string, nodes: readonly NodeLoad[]): Failover {
-  const victim = nodes.find((n) => n.node === failed)!;
-  const survivors = nodes.filter((n) => n.node !== failed);
-  const extra = new Map(survivors.map((n): [string, ExtraLoad] => [n.node, { vcpus: 0, memoryMiB: 0, storage: {} }]));
-  const moves: { vm: string; to: string }[] = [];
-  const stranded: string[] = [];
-  const strandedWhy: Record<string, string[]> = {};
-  const ha = victim.vms.filter((v) => v.ha).sort((a, b) => b.memoryMiB - a.memoryMiB || a.vmId - b.vmId);
-  for (const vm of ha) {
-    const candidates = survivors
-      .filter((n) => fits(vm, n, extra.get(n.node)!))
-      .sort(
-        (a, b) =>
-          b.memoryMiB - b.usedMemoryMiB - extra.get(b.node)!.memoryMiB - (a.memoryMiB - a.usedMemoryMiB - extra.get(a.node)!.memoryMiB) ||
-          compareText(a.node, b.node),
-      );
-    const target = candidates[0];
-    if (!target) {
-      stranded.push(vm.name);
-      // Recorded now: the survivors' load at this moment is what kept the VM out.
-      strandedWhy[vm.name] = survivors.map((n) => `${n.node}: ${misfits(vm, n, extra.get(n.node)!).join(", ")}`);
-      continue;
-    }
-    const e = extra.get(target.node)!;
-    e.vcpus += vm.cores;
-    e.memoryMiB += vm.memoryMiB;
-    for (const [ds, gib] of Object.entries(vm.disks)) e.storage[ds] = (e.storage[ds] ?? 0) + gib;
-    moves.push({ vm: vm.name, to: target.node });
-  }
-  return {
-    failed,
-    moves: moves.sort((a, b) => compareText(a.vm, b.vm)),
-    stranded: stranded.sort(),
-    strandedWhy,
-    down: victim.vms
-      .filter((v) => !v.ha)
-      .map((v) => v.name)
-      .sort(),
-  };
+  const own = nodeLoads(lab, vms);
+  const { failover, replicas } = planFailovers(own);
+  const nodes = own.map((n) => ({ ...n, replicaGiB: replicas.get(n.node) ?? {} }));
+  if (nodes.length < 2) return { nodes, failover, ha: [] };
+  const target = new Map(failover.flatMap((f) => f.moves.map((m): [string, string] => [m.vm, m.to])));
+  const ha = vms
+    .filter((v) => v.ha)
+    .map((v): HaPlan => {
+      const to = target.get(v.name);
+      const local = Object.keys(v.storage)
+        .filter((ds) => v.storage[ds] === "replicated")
+        .sort();
+      return {
+        vm: v.name,
+        segment: v.segment,
+        host: v.host,
+        vmId: v.vmId,
+        node: v.node,
+        ...(to !== undefined ? { to } : {}),
+        ...(to !== undefined && local.length > 0
+          ? { replication: { minutes: v.replicationMinutes, schedule: replicationSchedule(v.replicationMinutes), datastores: local } }
+          : {}),
+      };
+    });
+  return { nodes, failover, ha };
 }

@@ -7,6 +7,38 @@ import { Ipv4, Mac, Name, PASSWORD_KEY, SshPublicKey, VlanId, obj, unionRule, un
 
 export const Disk = obj({ datastore: Name, sizeGiB: z.number().int().min(1) });
 
+/**
+ * Replication intervals a Proxmox schedule repeats evenly: minutes that divide an hour, or
+ * whole hours that divide a day. Any other count drifts against the hour (every 7 minutes runs at :56
+ * and again at :00), so the recovery point the docs promise would not hold.
+ */
+export const REPLICATION_MINUTES: readonly number[] = [1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30, 60, 120, 180, 240, 360, 480, 720, 1440];
+
+/** How often an HA VM's disks are replicated to the node it fails over to, in minutes: its recovery point. */
+export const ReplicationMinutes = z
+  .number()
+  .int()
+  .superRefine((m, ctx) => {
+    if (REPLICATION_MINUTES.includes(m)) return;
+    const near = [...REPLICATION_MINUTES].sort((a, b) => Math.abs(a - m) - Math.abs(b - m) || a - b)[0]!;
+    ctx.addIssue({
+      code: "custom",
+      message: `must divide an hour or a day evenly: one of ${REPLICATION_MINUTES.join(", ")} minutes`,
+      params: { fix: `write ${near}` },
+    });
+  });
+
+/**
+ * A Proxmox datastore's storage type (its `storage.cfg` type). zfspool is node-local ZFS, the
+ * one type Proxmox storage replication copies to another node; nfs, cifs, rbd and cephfs are
+ * shared (every node that lists them sees the same disks); lvmthin, lvm and dir are node-local
+ * and cannot be replicated.
+ */
+export const DatastoreType = z.enum(["zfspool", "lvmthin", "lvm", "dir", "nfs", "cifs", "rbd", "cephfs"]);
+export type DatastoreType = z.infer<typeof DatastoreType>;
+
+export const Datastore = obj({ type: DatastoreType });
+
 const NIC_RULE = unionRule(
   "a NIC is either { bridge: <network> } (a bridge on the node, with vlan: <1-4094> when the bridge is VLAN-aware and the NIC is tagged) or { passthrough: <pci id> } (a physical NIC of the node)",
   "write { bridge: <network> } or { passthrough: <pci id> } (a bridge NIC may add vlan: <id>), with no other key in the braces",
@@ -42,6 +74,13 @@ export const Vm = obj({
   passthrough: z.array(Name).default([]),
   /** HA-managed and live-migratable. Passthrough VMs are pinned and can never be HA. @default true */
   ha: z.boolean().default(true),
+  /**
+   * The node an HA VM restarts on when its own node fails; its disks are replicated there.
+   * @default the planner's choice: the surviving node with the most free memory that fits it
+   */
+  failover: Name.optional(),
+  /** How often its disks are replicated to its failover node (its recovery point). @default hardware.proxmox.replicationMinutes */
+  replicationMinutes: ReplicationMinutes.optional(),
 });
 
 export const PciDevice = obj({
@@ -52,11 +91,11 @@ export const PciDevice = obj({
   /** PCI address on the node, e.g. `0000:01:00.0`. */
   path: z.string().regex(/^[0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]$/, { error: 'must be a PCI address such as "0000:01:00.0"' }),
   iommuGroup: z.number().int().min(0),
-  /** Subsystem `vendor:device`, needed for a complete Proxmox mapping. */
-  subsystemId: z
-    .string()
-    .regex(/^[0-9a-f]{4}:[0-9a-f]{4}$/)
-    .optional(),
+  /** Subsystem `vendor:device` (lspci -nnv "Subsystem"): a Proxmox PCI mapping without it is incomplete. */
+  subsystemId: z.string().regex(/^[0-9a-f]{4}:[0-9a-f]{4}$/, {
+    error:
+      'must be the subsystem "vendor:device" in lower-case hex, as `lspci -nnv -s <path>` prints it after Subsystem, such as "1458:4074"',
+  }),
   description: z.string(),
 });
 
@@ -70,6 +109,11 @@ export const ProxmoxNode = obj({
   storage: z.record(Name, z.number().int().min(1)),
   /** The networks this node has a bridge into: segment names or "dmz". */
   networks: z.array(Name).min(1),
+  /**
+   * The VLAN ids a bridge carries tagged, by network (the bridge is VLAN-aware with these
+   * vids): a NIC tagged vlan: V into network N needs V under N here. @default {} (no tagged VLANs)
+   */
+  vlans: z.record(Name, z.array(VlanId).min(1)).default({}),
   /** The segment its management address is in. */
   segment: Name,
   address: Ipv4,
@@ -83,6 +127,18 @@ export const ProxmoxNode = obj({
 /** `hardware.proxmox`: the cluster and its nodes. */
 export const Proxmox = obj({
   cluster: Name,
+  /**
+   * The Proxmox VE major version every node runs (`pveversion` prints it). It picks the HA
+   * affinity objects: node affinity rules (Harule) on 9, HA groups (Hagroup) on 8, which 9
+   * no longer has.
+   */
+  version: z.literal([8, 9]),
+  /** The segment stack that declares the lab-wide Proxmox objects (PCI mappings, HA groups); other stacks read them from its contract. */
+  owner: Name,
+  /** Every datastore a node lists, by id, with its storage type. */
+  datastores: z.record(Name, Datastore).default({}),
+  /** How often an HA VM's disks are replicated to its failover node, unless the VM says otherwise. @default 15 (Proxmox's own default schedule) */
+  replicationMinutes: ReplicationMinutes.default(15),
   /** vCPUs a node may hand out per physical thread. @default 4 */
   cpuOvercommit: z.number().positive().default(4),
   nodes: z.record(Name, ProxmoxNode),

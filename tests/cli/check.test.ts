@@ -30,11 +30,12 @@ interface Breakage {
 }
 
 /**
- * One breakage per rule, in two copies of the lab whose breakages do not interact: the
- * first holds a dangling VM reference, which switches the N-1 check off, so N-1 is
- * broken in the second.
+ * One breakage per rule, in three copies of the lab whose breakages do not interact: the
+ * first holds a dangling VM reference, which switches the N-1 check off and the HA rules
+ * with it; the second breaks the HA rules, which switch N-1 off too; so N-1 is broken
+ * alone in the third.
  */
-const BATCHES: Record<"a" | "b", readonly Breakage[]> = {
+const BATCHES: Record<"a" | "b" | "c", readonly Breakage[]> = {
   a: [
     {
       rule: "data.grants",
@@ -60,7 +61,7 @@ const BATCHES: Record<"a" | "b", readonly Breakage[]> = {
       file: "Pulumi.internal.yaml",
       path: "homelab:segment.dataHost.mariadb.users.gitea.secret",
     },
-    // capacity.nodes stands apart from capacity.n-minus-1 (batch b): N-1 is not checked while a node cannot hold its own VMs.
+    // capacity.nodes stands apart from capacity.n-minus-1 (batch c): N-1 is not checked while a node cannot hold its own VMs.
     {
       rule: "capacity.nodes",
       edit: (f) => (lab(f).hardware.proxmox.nodes.pve3.storage["local-zfs"] = 100),
@@ -147,6 +148,18 @@ const BATCHES: Record<"a" | "b", readonly Breakage[]> = {
       path: "dmz.tls",
     },
     {
+      rule: "proxmox.owner",
+      edit: (f) => (lab(f).hardware.proxmox.owner = "intern"),
+      file: "homelab.yaml",
+      path: "hardware.proxmox.owner",
+    },
+    {
+      rule: "datastores.declared",
+      edit: (f) => (lab(f).hardware.proxmox.nodes.pve3.storage["local-lvm"] = 200),
+      file: "homelab.yaml",
+      path: "hardware.proxmox.nodes.pve3.storage.local-lvm",
+    },
+    {
       rule: "services.auth-bypass",
       edit: (f) => (segOf(f, "internal").services.registry.auth = { kind: "basic", realm: "registry" }),
       file: "Pulumi.internal.yaml",
@@ -204,10 +217,20 @@ const BATCHES: Record<"a" | "b", readonly Breakage[]> = {
       path: "homelab:segment.hosts.worker-2.vm.ha",
     },
     {
-      rule: "capacity.n-minus-1",
-      edit: (f) => (segOf(f, "sandbox").hosts.agent.vm.memoryMiB = 60000),
-      file: "Pulumi.sandbox.yaml",
-      path: "homelab:segment.hosts.agent.vm.ha",
+      rule: "ha.storage",
+      edit: (f) => {
+        lab(f).hardware.proxmox.datastores["local-lvm"] = { type: "lvmthin" };
+        lab(f).hardware.proxmox.nodes.pve2.storage["local-lvm"] = 400;
+        segOf(f, "internal").hosts.monitor.vm.disks.root.datastore = "local-lvm";
+      },
+      file: "Pulumi.internal.yaml",
+      path: "homelab:segment.hosts.monitor.vm.disks.root.datastore",
+    },
+    {
+      rule: "vms.failover",
+      edit: (f) => (segOf(f, "cluster").hosts["cp-1"].vm.failover = "pve2"),
+      file: "Pulumi.cluster.yaml",
+      path: "homelab:segment.hosts.cp-1.vm.failover",
     },
     {
       rule: "talos.cluster",
@@ -304,9 +327,17 @@ const BATCHES: Record<"a" | "b", readonly Breakage[]> = {
       path: "homelab:segment.egress.allow[0]",
     },
   ],
+  c: [
+    {
+      rule: "capacity.n-minus-1",
+      edit: (f) => (segOf(f, "sandbox").hosts.agent.vm.memoryMiB = 60000),
+      file: "Pulumi.sandbox.yaml",
+      path: "homelab:segment.hosts.agent.vm.ha",
+    },
+  ],
 };
 
-const ALL = [...BATCHES.a.map((b) => ({ batch: "a" as const, ...b })), ...BATCHES.b.map((b) => ({ batch: "b" as const, ...b }))];
+const ALL = (["a", "b", "c"] as const).flatMap((batch) => BATCHES[batch].map((b) => ({ batch, ...b })));
 
 /** One problem block of the human output: `  <file>: <path> = <value>`, the message, `    fix: ...`. */
 function blocks(stderr: string): { header: string; body: string }[] {
@@ -329,6 +360,11 @@ beforeAll(async () => {
       b.edit(f);
     });
   });
+  const dirC = copyLab((f) => {
+    BATCHES.c.forEach((b) => {
+      b.edit(f);
+    });
+  });
   // A manual certificate 10 days from expiry, measured from the real today as check measures it.
   const soon = new Date(Date.now() + 10 * 86_400_000).toISOString().slice(0, 10);
   const dirSoon = copyLab((f) => {
@@ -341,6 +377,8 @@ beforeAll(async () => {
     b: ["check", "--dir", dirB],
     aJson: ["check", "--dir", dirA, "--json"],
     bJson: ["check", "--dir", dirB, "--json"],
+    c: ["check", "--dir", dirC],
+    cJson: ["check", "--dir", dirC, "--json"],
     ok: ["check", "--dir", REPO],
     soon: ["check", "--dir", dirSoon],
     yaml: ["check", "--dir", dirYaml],
@@ -364,7 +402,7 @@ describe("npm run check", () => {
     const run = results[batch]!;
     expect(run.code).toBe(1);
     expect(run.stdout).toBe("");
-    expect(run.stderr).toMatch(/^the lab configuration is invalid: \d+ problems\n/);
+    expect(run.stderr).toMatch(/^the lab configuration is invalid: \d+ problems?\n/);
     const block = blocks(run.stderr).find((b) => b.header.startsWith(`  ${file}: ${at} = `));
     if (!block) throw new Error(`no block for ${file}: ${at} in:\n${run.stderr}`);
     expect(block.body).toMatch(/\n {4}fix: \S/);
@@ -373,13 +411,14 @@ describe("npm run check", () => {
   });
 
   test("--json: ok false and every problem with file, path, message and fix; nothing on stderr", () => {
-    for (const key of ["aJson", "bJson"]) {
+    for (const batch of ["a", "b", "c"] as const) {
+      const key = `${batch}Json`;
       const run = results[key]!;
       expect(run.code).toBe(1);
       expect(run.stderr).toBe("");
       const json = JSON.parse(run.stdout);
       expect(json.ok).toBe(false);
-      expect(json.problems.length).toBeGreaterThanOrEqual(BATCHES[key === "aJson" ? "a" : "b"].length);
+      expect(json.problems.length).toBeGreaterThanOrEqual(BATCHES[batch].length);
       for (const p of json.problems) {
         expect(p).toEqual(
           expect.objectContaining({
@@ -391,7 +430,7 @@ describe("npm run check", () => {
         );
       }
       // the human output lists the same problems
-      expect(blocks(results[key === "aJson" ? "a" : "b"]!.stderr)).toHaveLength(json.problems.length);
+      expect(blocks(results[batch]!.stderr)).toHaveLength(json.problems.length);
     }
   });
 

@@ -13,7 +13,7 @@ export const LAB_VLAN = { segment: "lab", box: "rtr3", parent: "enp2s0", id: 30,
 /**
  * The `lab` segment on a VLAN: its router's LAN is the sub-interface enp2s0.30 (VLAN 30
  * tagged on port enp2s0, which the box lists), and mirror-1's NIC is tagged VLAN 30 on the
- * node's VLAN-aware bridge.
+ * VLAN-aware lab bridge of pve4 and pve1 (its node and its failover node).
  */
 export function vlanSegment(f: LabFiles): void {
   Object.assign(labFile(f).hardware.routers[LAB_VLAN.box], {
@@ -21,6 +21,8 @@ export function vlanSegment(f: LabFiles): void {
     ports: ["enp1s0", "enp2s0", "enp3s0", "enp4s0"],
   });
   segOf(f, LAB_VLAN.segment).hosts["mirror-1"].vm.nics = [{ bridge: LAB_VLAN.segment, vlan: LAB_VLAN.id }];
+  // The nodes with a lab bridge carry the VLAN tagged: mirror-1's own (pve4) and its failover node.
+  for (const n of ["pve1", "pve4"]) labFile(f).hardware.proxmox.nodes[n].vlans = { [LAB_VLAN.segment]: [LAB_VLAN.id] };
 }
 
 /**

@@ -53,6 +53,15 @@ describe("statements of the model's changes", () => {
     expect([...d.flows, ...d.hosts, ...d.dns, ...d.routes]).toEqual([]);
   });
 
+  test("a VM's failover node and replication interval changed", () => {
+    const d = modelDiff((f) => Object.assign(segOf(f, "internal").hosts.monitor.vm, { failover: "pve1", replicationMinutes: 60 }));
+    expect(d.placement).toEqual([
+      "vm internal-monitor now fails over to pve1 (was pve4): its replica is copied there in full",
+      "vm internal-monitor is replicated every 1 hour (was every 15 minutes)",
+    ]);
+    expect([...d.flows, ...d.hosts, ...d.dns, ...d.routes]).toEqual([]);
+  });
+
   test("a VM resized and a new one", () => {
     const d = modelDiff((f) => {
       segOf(f, "lab").hosts["mirror-2"].vm.memoryMiB = 6144;

@@ -135,7 +135,7 @@ test("every flow is on the flow matrix page, with its reason; every VM and node 
   }
   for (const v of labVms(lab)) expect(page("placement.md")).toContain(`| ${v.name} | `);
   expect(page("placement.md")).toContain(
-    "| pve1 | Ryzen 9 7950X tower, RTX 3060, 2x 2 TB NVMe | 22 / 128 | 68 / 120 GiB | local-zfs 1264 / 3500 GiB | 117 / 120 GiB, 37 / 128 vCPU, when pve4 fails (3 GiB left) |",
+    "| pve1 | Ryzen 9 7950X tower, RTX 3060, 2x 2 TB NVMe | 22 / 128 | 68 / 120 GiB | local-zfs 1264 + 1912 replicas / 3500 GiB | 117 / 120 GiB, 37 / 128 vCPU, when pve4 fails (3 GiB left) |",
   );
   expect(page("placement.md")).toContain("| pve1 | cluster-cp-1 → pve4<br>lab-mirror-2 → pve4 | cluster-worker-1, lab-vdi | none |");
 });
@@ -159,6 +159,21 @@ test("the segment page counts the Talos cluster's members in the right number: 1
   Object.assign(talos, { controlPlanes: talos.controlPlanes.slice(0, 1), workers: talos.workers.slice(0, 1) });
   const text = renderDocs(one, { kind: "offline" }).find((f) => f.path === "segments/cluster.md")!.content;
   expect(text).toContain(`: 1 control plane and 1 worker, API at`);
+});
+
+test("each VM's node, failover node and recovery point are on the placement page and its host's section", () => {
+  const ha = new Map(planLab(lab).placement.ha.map((h) => [h.vm, h]));
+  for (const v of labVms(lab)) {
+    const h = ha.get(v.name);
+    const tail = h ? `| HA | ${h.to!} | 15 minutes |` : `| none (pinned) | down with its node |`;
+    expect(page("placement.md")).toMatch(
+      new RegExp(`\\| ${v.name} \\| .* \\| ${v.vmId} \\| ${v.node} \\| .*${tail.replace(/[|()]/g, "\\$&")}\n`),
+    );
+  }
+  expect(page("segments/internal.md")).toContain(
+    "| when its node fails | HA: restarts on pve1; recovery point: it loses up to 15 minutes of writes (replicated every 15 minutes) |",
+  );
+  expect(page("segments/lab.md")).toContain("| when its node fails | pinned (passes through gpu0): down until pve1 returns |");
 });
 
 test("the Talos page names the cluster, its API and every node", () => {
@@ -252,7 +267,7 @@ describe("the live reader of the docs contract", () => {
   test.each<[string, (d: Record<string, any>) => unknown, string]>([
     ["missing", () => undefined, `stack o/p/lab has no "${OUTPUTS.docs}" output: it was deployed by an older program or not at all.`],
     ["secret", () => "[secret]", `stack o/p/lab output ${OUTPUTS.docs} is secret; a contract never holds a secret.`],
-    ["another version", (d) => ({ ...d, version: 1 }), "stack o/p/lab exports docs version 1; this program reads version 2."],
+    ["another version", (d) => ({ ...d, version: 1 }), "stack o/p/lab exports docs version 1; this program reads version 3."],
     [
       "a bad address",
       (d) => ({ ...d, hosts: [{ ...d.hosts[0], address: "10.30.0.300" }] }),

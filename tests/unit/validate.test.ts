@@ -434,6 +434,7 @@ const CASES: readonly Case[] = [
       node(f, "pve1").pci.audio0 = {
         kind: "other",
         vendorDevice: "10de:228e",
+        subsystemId: "1458:4074",
         path: "0000:01:00.1",
         iommuGroup: 14,
         description: "RTX 3060 HDMI audio",
@@ -516,6 +517,43 @@ const CASES: readonly Case[] = [
     file: "Pulumi.cluster.yaml",
     path: "homelab:segment.hosts.worker-3.vm.disks.root.sizeGiB",
     mentions: ["cluster/worker-3's disk root asks for 200 GiB", "holds: 100 GiB", "at most 100"],
+  },
+  // proxmox.owner, datastores.declared, ha.storage, vms.failover (exact wording: ha-placement.test.ts)
+  {
+    name: "owner of the lab-wide Proxmox objects is no segment",
+    rule: "proxmox.owner",
+    edit: (f) => (lab(f).hardware.proxmox.owner = "intern"),
+    file: "homelab.yaml",
+    path: "hardware.proxmox.owner",
+    mentions: ['did you mean "internal"?', "set owner to one of"],
+  },
+  {
+    name: "datastore without a storage type",
+    rule: "datastores.declared",
+    edit: (f) => (node(f, "pve3").storage["local-lvm"] = 200),
+    file: "homelab.yaml",
+    path: "hardware.proxmox.nodes.pve3.storage.local-lvm",
+    mentions: ["local-lvm", "hardware.proxmox.datastores", "zfspool"],
+  },
+  {
+    name: "HA VM on storage that cannot be replicated",
+    rule: "ha.storage",
+    edit: (f) => {
+      lab(f).hardware.proxmox.datastores["local-lvm"] = { type: "lvmthin" };
+      node(f, "pve2").storage["local-lvm"] = 400;
+      segOf(f, "internal").hosts.monitor.vm.disks.root.datastore = "local-lvm";
+    },
+    file: "Pulumi.internal.yaml",
+    path: "homelab:segment.hosts.monitor.vm.disks.root.datastore",
+    mentions: ["lvmthin", "cannot replicate", "ha: false"],
+  },
+  {
+    name: "failover node without the VM's bridge",
+    rule: "vms.failover",
+    edit: (f) => (segOf(f, "cluster").hosts["cp-1"].vm.failover = "pve2"),
+    file: "Pulumi.cluster.yaml",
+    path: "homelab:segment.hosts.cp-1.vm.failover",
+    mentions: ["no bridge into cluster", "pve4, pve5"],
   },
   // capacity.n-minus-1 (pve1 has 120 GiB = 122880 MiB for VMs and runs 69632 MiB; the agent, the largest, is placed first)
   {

@@ -3,8 +3,9 @@
  * any one node fails (N-1). Both read the one placement the planner computes.
  *
  * The N-1 check runs only when every VM names an existing node and datastore (else
- * `vms.references` reports those first) and every node holds its own VMs (else every
- * failover onto the full node fails and strands VMs unrelated to the mistake).
+ * `vms.references` reports those first), every node holds its own VMs (else every
+ * failover onto the full node fails and strands VMs unrelated to the mistake), and the HA
+ * rules are clean (an HA VM that cannot move at all is ha.storage's or vms.failover's).
  */
 import { LAB_FILE, type Lab } from "../../lab";
 import { PROXMOX, type VmRef, vmWhere } from "../../lab-index";
@@ -155,9 +156,9 @@ export const capacityFailover: Rule = {
   // Meaningless on dangling references (a VM on an unknown node or datastore has no load to
   // move), and noise on a node that cannot hold its own VMs: every failover onto it would be
   // refused, stranding VMs that have nothing to do with the mistake.
-  after: ["vms.references", "capacity.nodes"],
+  after: ["vms.references", "capacity.nodes", "datastores.declared", "ha.storage", "vms.failover"],
   description:
-    "For every node, when it fails, each of its HA VMs is placed on a surviving node with the network, cores, vCPUs, memory and datastore space it needs (the planner's failover); pinned VMs are down until their node returns. Runs only when every VM names an existing node and datastore and every node holds its own VMs (capacity.nodes), and only with two nodes or more (one node is a warning).",
+    "For every node, when it fails, each of its HA VMs is placed on a surviving node (the one it names in failover, else the planner's choice) with the bridges, VLANs, cores, vCPUs, memory and datastores it needs, and room for the replica of its node-local ZFS disks, which stays on that node all the time; pinned VMs are down until their node returns. Runs only when every VM names an existing node and datastore, every node holds its own VMs, every datastore has a type, every HA VM's disks can move and every named failover node can run it, and only with two nodes or more (one node is a warning).",
   check(ix) {
     if (singleNode(ix.lab) !== undefined) return []; // nowhere to fail over to: one warning (labWarnings), not one problem per VM
     const placement = ix.placement;
@@ -174,7 +175,7 @@ export const capacityFailover: Rule = {
             vmWhere(ref, "ha"),
             true,
             `when ${f.failed} fails, the HA VM ${ref.label} (${showVmSize(vm)}) fits on no surviving node: ${(f.strandedWhy[name] ?? []).join("; ") || "there is no other node"}`,
-            `add the missing capacity or bridge on one surviving node, move VMs off it, or set ha: false on ${ref.label} and accept that it is down while ${f.failed} is`,
+            `add what is missing on one surviving node (memory, vCPUs, a bridge or VLAN, datastore room for its replica), move VMs off it${vm.failover !== undefined ? `, name another failover node than ${vm.failover}` : ""}, or set ha: false on ${ref.label} and accept that it is down while ${f.failed} is`,
           ),
         );
       }

@@ -6,7 +6,7 @@
  * cabled to; the model cannot see cables, so such a first NIC is accepted for any segment.
  */
 import { own } from "../../lab";
-import { PROXMOX, vmDevices, vmWhere } from "../../lab-index";
+import { PROXMOX, type VmRef, vmDevices, vmWhere } from "../../lab-index";
 import { type Problem, problem } from "../../problems";
 import { duplicates, list, place, type Rule, type Where } from "../../rule";
 import { didYouMean } from "../../suggest";
@@ -74,7 +74,7 @@ export const vmReferences: Rule = {
 export const vmNics: Rule = {
   id: "vms.nics",
   description:
-    "A bridge NIC's network is one of its node's networks; a VM's first NIC carries its address, so it bridges into the network the address is in (or is a passthrough NIC, whose cabling the model cannot see).",
+    "A bridge NIC's network is one of its node's networks, and a tagged NIC's VLAN one its node's bridge carries (vlans); a VM's first NIC carries its address, so it bridges into the network the address is in (or is a passthrough NIC, whose cabling the model cannot see).",
   check(ix) {
     const { lab } = ix;
     const out: Problem[] = [];
@@ -93,7 +93,12 @@ export const vmNics: Rule = {
       const node = own(lab.hardware.proxmox.nodes, ref.vm.node);
       if (!node) continue; // vms.references
       ref.vm.nics.forEach((n, i) => {
-        if (!("bridge" in n) || node.networks.includes(n.bridge)) return;
+        if (!("bridge" in n)) return;
+        if (node.networks.includes(n.bridge)) {
+          const carried = own(node.vlans, n.bridge) ?? [];
+          if (n.vlan !== undefined && !carried.includes(n.vlan)) out.push(vlanProblem(ref, i, n.bridge, n.vlan, carried));
+          return;
+        }
         const others = ix.nodesWithNetwork(n.bridge);
         out.push(
           problem(
@@ -110,6 +115,16 @@ export const vmNics: Rule = {
     return out;
   },
 };
+
+/** A NIC tagged with a VLAN its node's bridge does not carry. */
+function vlanProblem(ref: VmRef, i: number, bridge: string, vlan: number, carried: readonly number[]): Problem {
+  return problem(
+    vmWhere(ref, "nics", i, "vlan"),
+    vlan,
+    `${ref.label}'s NIC ${i} is tagged VLAN ${vlan} on ${bridge}, but ${ref.vm.node}'s ${bridge} bridge carries ${carried.length > 0 ? `only VLAN ${carried.join(", ")}` : "no tagged VLAN"}`,
+    `add ${vlan} to ${PROXMOX}.${ref.vm.node}.vlans.${bridge} (the bridge is VLAN-aware with that vid), or ${carried.length > 0 ? `tag the NIC with one of ${carried.join(", ")}` : "leave vlan out"}`,
+  );
+}
 
 export const vmPassthrough: Rule = {
   id: "vms.passthrough",
@@ -135,9 +150,9 @@ export const vmPassthrough: Rule = {
             problem(
               d.where,
               d.id,
-              `node ${ref.vm.node} has no PCI device "${d.id}"${didYouMean(d.id, known)} (its devices: ${list(known)})${elsewhere.length > 0 ? `; ${list(elsewhere)} ${elsewhere.length === 1 ? "has" : "have"} one` : ""}`,
+              `node ${ref.vm.node} has no PCI device "${d.id}"${didYouMean(d.id, known)} (${known.length > 0 ? `its devices: ${list(known)}` : "its pci inventory is empty"})${elsewhere.length > 0 ? `; ${list(elsewhere)} ${elsewhere.length === 1 ? "has" : "have"} one` : ""}`,
               elsewhere.length > 0
-                ? `move ${ref.label} to ${elsewhere[0]} (node: ${elsewhere[0]}), or use a device of ${ref.vm.node}: ${list(known)}`
+                ? `move ${ref.label} to ${elsewhere[0]} (node: ${elsewhere[0]})${known.length > 0 ? `, or use a device of ${ref.vm.node}: ${list(known)}` : ""}`
                 : `use a device of ${ref.vm.node} (${list(known)}), or add it to ${PROXMOX}.${ref.vm.node}.pci`,
             ),
           );

@@ -1,8 +1,8 @@
 /**
  * The generated lab's Proxmox cluster: VMs are handed to nodes round-robin (passthrough VMs
  * to the node that has a free device), and once every VM is placed each node is sized to
- * hold its own VMs plus its share of any other node's HA VMs, so every generated lab passes
- * the capacity and N-1 rules however many VMs it has.
+ * hold its own VMs plus its share of any other node's HA VMs (and room for every replica it
+ * may be handed), so every generated lab passes the capacity and N-1 rules however many VMs it has.
  */
 
 /** A VM as the homelab:segment schema writes it. */
@@ -101,7 +101,8 @@ export class NodePool {
     this.nodes.forEach((n, i) => {
       const mem = sum(n.vms.map((v) => v.memoryMiB)) + share((v) => v.memoryMiB, i);
       const vcpus = sum(n.vms.map((v) => v.cores)) + share((v) => v.cores, i);
-      const disk = sum(n.vms.map((v) => v.diskGiB)) + share((v) => v.diskGiB, i);
+      // Replicas stay on their failover node in every scenario: room for every other node's HA disks.
+      const disk = sum(n.vms.map((v) => v.diskGiB)) + sum(ha.filter((_, j) => j !== i).flatMap((vs) => vs.map((v) => v.diskGiB)));
       const maxCores = Math.max(1, ...n.vms.map((v) => v.cores));
       out[n.name] = {
         cpuCores: roundUp(Math.max(maxCores, Math.ceil(vcpus / 4)), 8),
@@ -120,7 +121,14 @@ function roundUp(n: number, step: number): number {
 
 /** The PCI devices of node `i`: a NIC on each, a GPU on every other one, in IOMMU groups of their own. */
 function pciOf(i: number): Record<string, unknown> {
-  const nic = { kind: "nic", vendorDevice: "8086:1533", path: "0000:05:00.0", iommuGroup: 18, description: "Intel I210 1 GbE" };
+  const nic = {
+    kind: "nic",
+    vendorDevice: "8086:1533",
+    subsystemId: "8086:0001",
+    path: "0000:05:00.0",
+    iommuGroup: 18,
+    description: "Intel I210 1 GbE",
+  };
   const gpu = {
     kind: "gpu",
     vendorDevice: "10de:2504",

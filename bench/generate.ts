@@ -127,6 +127,8 @@ function labFile(ctx: LabCtx, builders: readonly SegmentBuilder[], infraVm: unkn
         memoryGiB: s.memoryGiB,
         storage: { "local-zfs": s.storageGiB },
         networks,
+        // Every bridge carries the VLAN its segment is tagged with, so a tagged NIC runs and fails over anywhere.
+        vlans: Object.fromEntries(builders.flatMap((b) => (b.vlan !== undefined ? [[b.name, [b.vlan]]] : []))),
         segment: first.name,
         address: first.net.take(),
         mac: uniq.hardwareMac(),
@@ -196,7 +198,19 @@ function labFile(ctx: LabCtx, builders: readonly SegmentBuilder[], infraVm: unkn
     },
     ssh: { adminSources: ["192.168.3.192/27"], deploy: { user: "deploy", key: uniq.sshKey("deploy", "pulumi-deploy") } },
     admins: Object.fromEntries([admin("alice", "Alice Example", 2), admin("bob", "Bob Example", 1), admin("carol", "Carol Example", 1)]),
-    hardware: { proxmox: { cluster: "pve", cpuOvercommit: 4, nodes: proxmoxNodes }, nas, switches, routers },
+    hardware: {
+      proxmox: {
+        cluster: "pve",
+        version: 9,
+        owner: first.name,
+        datastores: { "local-zfs": { type: "zfspool" } },
+        cpuOvercommit: 4,
+        nodes: proxmoxNodes,
+      },
+      nas,
+      switches,
+      routers,
+    },
   };
   return yamlText("Lab-wide facts of a generated lab.", doc);
 }

@@ -11,6 +11,8 @@ import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { requireLab } from "../model/check";
+import { failureLoads, vmFates } from "../model/compute/load";
+import type { Placement } from "../model/compute/placement";
 import { labWarnings } from "../model/compute/single-node";
 import { acmeCredentialsKey, certificateWarnings, utcToday } from "../model/network/certificate";
 import type { Problem } from "../model/problems";
@@ -23,6 +25,7 @@ import type { TextFile } from "../render/files";
 import { renderSegmentFiles, ROUTER_DIR } from "../render/segment";
 import { UsageError } from "./args";
 import { formatWarnings, problemsJson } from "./check";
+import { formatPlacement } from "./placement-table";
 import { runProgram } from "../stacks";
 import { runUnderMocks, type RecordedResource, type StackOutputsByName, type UploadedFile } from "./mock-runtime";
 
@@ -50,6 +53,8 @@ export interface PlanResult {
   readonly stacks: readonly StackPlan[];
   /** What `check` would warn about (one node: no failover). */
   readonly warnings: readonly Problem[];
+  /** Where VMs run and where they go when a node fails: the placement table's facts. */
+  readonly placement: Placement;
 }
 
 /**
@@ -163,6 +168,7 @@ export async function planStacks(opts: Pick<PlanOptions, "dir" | "stacks" | "pre
       return { stack: s, resources: r.resources, outputs: r.outputs, files: stackFiles(plan, r) };
     }),
     warnings: [...labWarnings(lab), ...certificateWarnings(lab, utcToday())],
+    placement: plan.placement,
   };
 }
 
@@ -242,11 +248,12 @@ export async function runPlan(opts: PlanOptions): Promise<number> {
       out: opts.out,
       warnings: result.warnings,
       stacks: result.stacks.map((s) => ({ stack: s.stack, resources: s.resources, outputs: s.outputs, files: s.files.map((f) => f.path) })),
+      placement: { nodes: failureLoads(result.placement), vms: vmFates(result.placement) },
     };
     process.stdout.write(`${JSON.stringify(json, null, 2)}\n`);
   } else {
     process.stdout.write(
-      `${result.stacks.map(formatTree).join("\n\n")}\n\nwrote ${count(
+      `${result.stacks.map(formatTree).join("\n\n")}\n\n${formatPlacement(result.placement)}\n\nwrote ${count(
         result.stacks.reduce((n, s) => n + s.files.length, 0),
         "file",
       )} under ${opts.out}\n`,

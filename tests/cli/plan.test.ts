@@ -5,14 +5,16 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { formatPlacement } from "../../cli/placement-table";
 import { formatTree, OFFLINE_ENV, planStacks, writePlan, type PlanResult } from "../../cli/plan";
+import { planPlacement } from "../../model/compute/placement";
 import { planDmz, publishAll } from "../../model/network/dmz";
 import { planSshAccess } from "../../model/network/ssh";
 import { renderDmzFiles } from "../../render/dmz";
 import { jumpLabFacts, renderJumpFiles } from "../../render/jump";
 import { renderSegmentFiles } from "../../render/segment";
 import { runCli } from "../support/cli";
-import { copyLab, referenceLab, referencePlan, REPO } from "../support/lab";
+import { copyLab, parseFiles, referenceFiles, referenceLab, referencePlan, REPO } from "../support/lab";
 
 let result: PlanResult;
 let out: string;
@@ -61,6 +63,29 @@ test("the plan reads no deploy key: no connection carries a key, a password or t
   for (const u of uploads) expect(u.secretInputs).toContain("connection");
 });
 
+test("the placement table: per node, load now and while each node is down; where each VM goes", () => {
+  const text = formatPlacement(result.placement);
+  const lines = text.split("\n");
+  expect(lines[0]).toBe('placement: memory and vCPUs per Proxmox node, now and while one node is down ("!" over a limit)');
+  expect(lines[1]).toMatch(/^ {2}node {2}now {2,}pve1 down {2,}pve2 down {2,}pve3 down {2,}pve4 down {2,}pve5 down$/);
+  // pve1 takes the most when pve4 fails: pve4's HA VMs that restart there (the planner's failover)
+  expect(lines[2]).toMatch(
+    /^ {2}pve1 {2}68\/120 GiB 22\/128 vCPU {2,}\(down\) {2,}68\/120 GiB 22\/128 vCPU {2,}68\/120 GiB 22\/128 vCPU {2,}117\/120 GiB 37\/128 vCPU {2,}70\/120 GiB 24\/128 vCPU$/,
+  );
+  expect(lines).toContain("when its node fails:");
+  expect(text).toMatch(/\n {2}infra {13}pve5 {2}restarts on pve4, replicated every 15 minutes\n/);
+  expect(text).toMatch(/\n {2}lab-vdi {11}pve1 {2}pinned: down until pve1 returns\n/);
+  // every VM once
+  expect(lines.filter((l) => / (restarts on|pinned:|HA, but)/.test(l))).toHaveLength(18);
+});
+
+test("the placement table marks a node over its limits with !", () => {
+  const files = referenceFiles();
+  files["homelab.yaml"].hardware.proxmox.nodes.pve5.memoryGiB = 16;
+  const text = formatPlacement(planPlacement(parseFiles(files).lab!));
+  expect(text).toMatch(/\n {2}pve5 {2}14\/8 GiB 8\/24 vCPU ! /);
+});
+
 test("plan --json on the CLI: machine-readable, secrets redacted, files listed", () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "homelab-plan-cli-"));
   const r = runCli(["plan", "--json", "--stack", "sandbox", "--out", dir]);
@@ -70,6 +95,9 @@ test("plan --json on the CLI: machine-readable, secrets redacted, files listed",
   const apply = json.stacks[0].resources.find((x: { name: string }) => x.name === "sandbox-fw-release-apply");
   expect(apply).toMatchObject({ type: "command:remote:Command", parent: "sandbox-fw-release", inputs: { connection: "[secret]" } });
   expect(json.stacks[0].files).toContain("router/nftables.conf");
+  expect(json.placement.nodes.map((n: { node: string }) => n.node)).toEqual(["pve1", "pve2", "pve3", "pve4", "pve5"]);
+  expect(json.placement.nodes[0].after.pve1).toBe("down");
+  expect(json.placement.vms).toContainEqual({ vm: "infra", node: "pve5", fate: { kind: "restarts", to: "pve4" }, replicationMinutes: 15 });
   expect(fs.existsSync(path.join(dir, "sandbox", "router", "nftables.conf"))).toBe(true);
   fs.rmSync(dir, { recursive: true, force: true });
 }, 60000);

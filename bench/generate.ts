@@ -201,6 +201,7 @@ function labFile(ctx: LabCtx, builders: readonly SegmentBuilder[], infraVm: unkn
     hardware: {
       proxmox: {
         cluster: "pve",
+        endpoint: "https://pve.lab.example.net",
         version: 9,
         owner: first.name,
         datastores: { "local-zfs": { type: "zfspool" } },

@@ -24,6 +24,10 @@ export interface RecordedResource {
   readonly parent?: string;
   /** Names of the resources it explicitly depends on. */
   readonly dependsOn?: readonly string[];
+  /** The name of its explicit provider, when it has one (a default provider is none). */
+  readonly provider?: string;
+  /** Properties whose changes the engine ignores (the ignoreChanges option). */
+  readonly ignoreChanges?: readonly string[];
   readonly custom: boolean;
   /** Inputs with secrets replaced by "[secret]" and string assets by `{asset, sha256, bytes}`. */
   readonly inputs: Record<string, unknown>;
@@ -61,6 +65,8 @@ export class Recorder implements pulumi.runtime.Mocks {
   readonly parents = new Map<string, string | undefined>();
   /** Resource name -> names in its dependsOn option. */
   readonly dependsOn = new Map<string, string[]>();
+  /** Resource name -> its ignoreChanges option, filled by the same stack transformation. */
+  readonly ignoreChanges = new Map<string, string[]>();
   /** Tokens of every invoke, in call order (the mock sees no secret markers on invoke arguments, so they are not kept). */
   readonly invokes: string[] = [];
   /**
@@ -97,9 +103,9 @@ export class Recorder implements pulumi.runtime.Mocks {
     }
     const rawInputs = raw.inputs as Record<string, unknown>;
     if (handler === undefined) return { id: args.custom === false ? undefined : `${args.name}-id`, state: rawInputs };
-    // In preview the engine does not know a new resource's outputs yet (its inputs may be
-    // unknown too): leave output-only properties out, so they are unknown, as in a real preview.
-    if (this.preview) return { id: `${args.name}-id`, state: rawInputs };
+    // In preview the engine does not know a new resource's id or outputs yet (its inputs may be
+    // unknown too): leave them out, so they are unknown, as in a real preview.
+    if (this.preview) return { id: undefined, state: rawInputs };
     const created = handler({ name: args.name, inputs: rawInputs });
     return { id: created.id ?? `${args.name}-id`, state: { ...rawInputs, ...created.outputs } };
   }
@@ -138,9 +144,12 @@ export class Recorder implements pulumi.runtime.Mocks {
   private record(args: pulumi.runtime.MockResourceArgs, inputs: Record<string, unknown>): void {
     const secretInputs: string[] = [];
     this.rawInputs.set(args.name, unwrapSecrets(inputs) as Record<string, unknown>);
+    // An explicit provider arrives as "<provider URN>::<id>"; its name ends the URN.
+    const provider = args.provider ? /::([^:]+)::[^:]*$/.exec(args.provider)?.[1] : undefined;
     this.resources.push({
       type: args.type,
       name: args.name,
+      ...(provider !== undefined ? { provider } : {}),
       custom: args.custom !== false,
       inputs: redact(inputs, "", secretInputs) as Record<string, unknown>,
       secretInputs,
@@ -152,7 +161,13 @@ export class Recorder implements pulumi.runtime.Mocks {
     return this.resources.map((r) => {
       const parent = this.parents.get(r.name);
       const deps = this.dependsOn.get(r.name);
-      return { ...r, ...(parent !== undefined ? { parent } : {}), ...(deps && deps.length > 0 ? { dependsOn: deps } : {}) };
+      const ignored = this.ignoreChanges.get(r.name);
+      return {
+        ...r,
+        ...(parent !== undefined ? { parent } : {}),
+        ...(deps && deps.length > 0 ? { dependsOn: deps } : {}),
+        ...(ignored && ignored.length > 0 ? { ignoreChanges: ignored } : {}),
+      };
     });
   }
 }
@@ -237,6 +252,7 @@ export async function runUnderMocks(opts: {
         const deps = args.opts.dependsOn;
         const list = (deps === undefined ? [] : Array.isArray(deps) ? deps : [deps]) as unknown[];
         recorder.dependsOn.set(args.name, list.map((d) => (pulumi.Resource.isInstance(d) ? (names.get(d) ?? "?") : "(output)")).sort());
+        recorder.ignoreChanges.set(args.name, [...(args.opts.ignoreChanges ?? [])]);
         return undefined;
       });
       try {

@@ -10,15 +10,14 @@ import { compareText } from "../model/order";
 import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import { requireLab } from "../model/check";
+import { labNotices, requireLab } from "../model/check";
 import { failureLoads, vmFates } from "../model/compute/load";
 import type { Placement } from "../model/compute/placement";
-import { labWarnings } from "../model/compute/single-node";
-import { acmeCredentialsKey, certificateWarnings, utcToday } from "../model/network/certificate";
+import { acmeCredentialsKey } from "../model/network/certificate";
 import type { Problem } from "../model/problems";
 import { labStacks } from "../model/network/dmz";
 import { declaredSecretKeys } from "../model/data/plan";
-import { DMZ_STACK, own } from "../model/lab";
+import { CONFIG_KEYS, DMZ_STACK, own } from "../model/lab";
 import { planLab, type PlannedLab } from "../model/plan";
 import { ConfigError, count } from "../model/problems";
 import type { TextFile } from "../render/files";
@@ -66,12 +65,16 @@ export const OFFLINE_ENV = { SSH_AUTH_SOCK: "/nonexistent/offline-plan-has-no-ss
 /** What the offline plan gives a stack for each secret it reads. */
 const OFFLINE_SECRET = "offline-plan-stand-in";
 
-/** The config secrets `stack` reads: the DMZ's ACME DNS credentials when the lab uses ACME, a segment's data host's passwords. */
+/**
+ * The config secrets `stack` reads: its Proxmox API token when it declares VMs, the DMZ's ACME
+ * DNS credentials when the lab uses ACME, a segment's data host's passwords.
+ */
 function offlineSecrets(dir: string, stack: string): string[] {
   const lab = requireLab(dir);
-  if (stack !== DMZ_STACK) return declaredSecretKeys(own(lab.segments, stack));
+  const keys: string[] = planLab(lab).machines.some((m) => m.stack === stack) ? [CONFIG_KEYS.proxmoxApiToken] : [];
+  if (stack !== DMZ_STACK) return [...keys, ...declaredSecretKeys(own(lab.segments, stack))];
   const acme = lab.dmz.tls.acme;
-  return acme ? [acmeCredentialsKey(acme.credentialsSecret)] : [];
+  return acme ? [...keys, acmeCredentialsKey(acme.credentialsSecret)] : keys;
 }
 
 /** What running one stack program under mocks gave. */
@@ -89,12 +92,13 @@ interface StackResult {
  */
 async function runStackPlan(dir: string, stack: string, preview: boolean, references: StackOutputsByName): Promise<StackResult> {
   try {
+    const secrets = offlineSecrets(dir, stack);
     const run = await runUnderMocks({
       stack,
       program: () => runProgram(stack, dir, OFFLINE_ENV),
       // The offline plan holds no secret: each secret a stack reads gets a stand-in, recorded as "[secret]".
-      config: Object.fromEntries(offlineSecrets(dir, stack).map((k) => [k, OFFLINE_SECRET])),
-      secretKeys: offlineSecrets(dir, stack),
+      config: Object.fromEntries(secrets.map((k) => [k, OFFLINE_SECRET])),
+      secretKeys: secrets,
       references,
       preview,
     });
@@ -167,7 +171,7 @@ export async function planStacks(opts: Pick<PlanOptions, "dir" | "stacks" | "pre
       const r = results.get(s)!;
       return { stack: s, resources: r.resources, outputs: r.outputs, files: stackFiles(plan, r) };
     }),
-    warnings: [...labWarnings(lab), ...certificateWarnings(lab, utcToday())],
+    warnings: labNotices(lab),
     placement: plan.placement,
   };
 }
@@ -193,6 +197,17 @@ export function writePlan(result: PlanResult, out: string): void {
   }
 }
 
+/** What the tree says after a resource's name: where a VM or an image file lives on the cluster. */
+function treeNote(r: RecordedResource): string {
+  const { nodeName, vmId, hostpcis, fileName } = r.inputs;
+  if (r.type === "proxmoxve:index/vmLegacy:VmLegacy") {
+    const pci = Array.isArray(hostpcis) ? hostpcis.map((p) => String((p as Record<string, unknown>).mapping)) : [];
+    return ` (vm ${String(vmId)} on ${String(nodeName)}${pci.length > 0 ? `, pci ${pci.join(", ")}` : ""})`;
+  }
+  if (r.type === "proxmoxve:download/file:File") return ` (${String(fileName)} on ${String(nodeName)})`;
+  return "";
+}
+
 /** The resource tree of one stack, for humans. */
 export function formatTree(s: StackPlan): string {
   const children = new Map<string | undefined, RecordedResource[]>();
@@ -215,7 +230,7 @@ export function formatTree(s: StackPlan): string {
     const list = children.get(parent) ?? [];
     list.forEach((r, i) => {
       const last = i === list.length - 1;
-      lines.push(`${indent}${last ? "└─" : "├─"} ${r.type} ${r.name}`);
+      lines.push(`${indent}${last ? "└─" : "├─"} ${r.type} ${r.name}${treeNote(r)}`);
       walk(r.name, `${indent}${last ? "   " : "│  "}`);
     });
   };

@@ -42,7 +42,8 @@ export class NixosHost extends pulumi.ComponentResource {
         protocol: NIXOS_PROTOCOL,
         confirmTimeoutSeconds: args.confirmTimeoutSeconds ?? NIXOS_CONFIRM_TIMEOUT_SECONDS,
       },
-      { parent: this },
+      // Children do not inherit the component's dependsOn: the release itself must wait.
+      { parent: this, ...(opts?.dependsOn !== undefined ? { dependsOn: opts.dependsOn } : {}) },
     );
     this.release = release.release;
     this.registerOutputs({ release: this.release });

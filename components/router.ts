@@ -35,7 +35,8 @@ export class Router extends pulumi.ComponentResource {
         protocol: ROUTER_PROTOCOL,
         ...(args.confirmTimeoutSeconds !== undefined ? { confirmTimeoutSeconds: args.confirmTimeoutSeconds } : {}),
       },
-      { parent: this },
+      // Children do not inherit the component's dependsOn: the release itself must wait.
+      { parent: this, ...(opts?.dependsOn !== undefined ? { dependsOn: opts.dependsOn } : {}) },
     );
     this.release = release.release;
     this.registerOutputs({ release: this.release });

@@ -1,10 +1,20 @@
 /** Load, parse and validate a lab directory in one step: the entry point for every tool. */
+import { installMediaWarnings } from "./compute/machine";
 import { labWarnings } from "./compute/single-node";
 import { certificateWarnings, utcToday } from "./network/certificate";
 import type { Lab } from "./lab";
 import { locateProblems, parseLab, readLabSources } from "./load";
 import { ConfigError, sortProblems, type Problem } from "./problems";
+import { planLab } from "./plan";
 import { validateLab } from "./validate";
+
+/**
+ * What a valid lab's owner should know without the lab being refused: one node (no failover),
+ * a certificate near its expiry, HA VMs that cannot live-migrate while their ISO is attached.
+ */
+export function labNotices(lab: Lab, today: string = utcToday()): Problem[] {
+  return [...labWarnings(lab), ...certificateWarnings(lab, today), ...installMediaWarnings(lab, planLab(lab).machines)];
+}
 
 /** A lab directory's lab (when valid) and every problem found. */
 export interface CheckedLab {
@@ -27,7 +37,7 @@ export function checkLabDir(dir: string, today: string = utcToday()): CheckedLab
   return {
     lab: parsed.lab,
     problems: [],
-    warnings: sortProblems(locateProblems([...labWarnings(parsed.lab), ...certificateWarnings(parsed.lab, today)], sources)),
+    warnings: sortProblems(locateProblems(labNotices(parsed.lab, today), sources)),
   };
 }
 

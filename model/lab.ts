@@ -28,6 +28,8 @@ export const CONFIG_KEYS = {
    * stack, the router's in a segment stack): read encrypted only, uploaded as a secret file.
    */
   wireguardKey: `${PROJECT}:wireguardKey`,
+  /** The stack's Proxmox API token (`user@realm!tokenid=uuid`), a secret: what it declares VMs and images with. */
+  proxmoxApiToken: `${PROJECT}:proxmoxApiToken`,
 } as const;
 
 /** What stands in for a secret value: Pulumi's `stack output` prints it, and so does the offline plan. */

@@ -209,7 +209,8 @@ export function parseLab(sources: LabSources): ParsedLab {
     const isDmz = stack === DMZ_STACK;
     const key = isDmz ? CONFIG_KEYS.dmz : CONFIG_KEYS.segment;
     const raw = config[key];
-    const secrets = stackSecrets(isDmz, labFile, raw);
+    // Every stack may hold its Proxmox API token; all of these are read only encrypted.
+    const secrets = [CONFIG_KEYS.proxmoxApiToken, ...stackSecrets(isDmz, labFile, raw)];
     problems.push(...settingProblems(file, stack, isDmz, config, secrets));
     if (raw === undefined || raw === null) {
       problems.push(

@@ -5,6 +5,7 @@
  * run once, into the one structure the stacks' contracts, the docs (pages/), `check`,
  * `plan` and `plan --diff` read instead of planning again.
  */
+import { type Machine, planMachines } from "./compute/machine";
 import { type PlacedVm, type Placement, planPlacement } from "./compute/placement";
 import { type DataHostPlan, planDataHost } from "./data/plan";
 import { type Lab, type Segment, segmentList } from "./lab";
@@ -79,6 +80,8 @@ export interface PlannedLab {
   readonly placement: Placement;
   /** Every VM of the lab, in VM-id order. */
   readonly vms: readonly PlacedVm[];
+  /** Every VM as Proxmox gets it (firmware, disks, NICs, PCI mappings, boot media), in VM-id order. */
+  readonly machines: readonly Machine[];
   /** Who may log in over SSH, from where. */
   readonly ssh: SshAccess;
   readonly dmz: PlannedDmz;
@@ -109,6 +112,7 @@ function computeLab(lab: Lab): PlannedLab {
     published[seg.name] = publishSegment(lab, seg.name, flows);
   }
   const placement = planPlacement(lab);
+  const vms = placement.nodes.flatMap((n) => n.vms).sort((a, b) => a.vmId - b.vmId);
   // The DMZ plans from the segments its stack file lists, as the deployed one does.
   const listed = lab.dmzStack?.segments ?? Object.keys(published);
   const dmzSegments = Object.values(published).filter((s) => listed.includes(s.name));
@@ -119,7 +123,8 @@ function computeLab(lab: Lab): PlannedLab {
     sshPaths,
     published,
     placement,
-    vms: placement.nodes.flatMap((n) => n.vms).sort((a, b) => a.vmId - b.vmId),
+    vms,
+    machines: planMachines(lab, vms),
     ssh: planSshAccess(lab),
     dmz: { infra: infraHost(lab), hardware: dmzHardware(lab), segments: dmzSegments, plan: planDmz(lab, dmzSegments) },
   };

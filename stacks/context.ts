@@ -10,6 +10,7 @@ import { requireLab } from "../model/check";
 import { CONFIG_KEYS, DMZ_STACK, PROJECT, type Lab } from "../model/lab";
 import { stackFile } from "../model/load";
 import { ConfigError } from "../model/problems";
+import { missingSecrets } from "./secrets";
 
 /** The inputs of one stack program. */
 export interface StackContext {
@@ -68,6 +69,8 @@ export function loadContext(stack: string, dir: string, env: Readonly<Record<str
       "cannot run this stack",
     );
   }
+  const missing = missingSecrets(lab, stack);
+  if (missing.length > 0) throw new ConfigError(missing, "cannot run this stack");
   const timeout = config.getNumber("confirmTimeoutSeconds", { min: 10, max: 3600 });
   return { stack, dir, lab, ...(timeout !== undefined ? { confirmTimeoutSeconds: timeout } : {}) };
 }

@@ -32,6 +32,8 @@ export const OUTPUTS = {
   jumpRelease: "jumpRelease",
   /** The segment data host's current release id, when it has one. */
   dataRelease: "dataRelease",
+  /** Each VM of the stack by host id: its Proxmox VM id and node. */
+  vms: "vms",
   /** The DMZ's infra host release id. */
   infraRelease: "infraRelease",
   /** The DMZ's lab-wide catalog: every published name, where it leads, through which firewall. */

@@ -9,11 +9,11 @@ import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "crypto";
 import { NixosHost } from "../components/nixos-host";
 import type { SecretFile } from "../components/release";
-import { readLabSources, stackFile } from "../model/load";
+import { readLabSources } from "../model/load";
 import type { ProxyCertificate } from "../model/network/certificate";
 import { ConfigError } from "../model/problems";
 import { planDmz, type PublishedSegment } from "../model/network/dmz";
-import { DMZ_STACK, LAB_FILE, own, PROJECT } from "../model/lab";
+import { DMZ_STACK, own } from "../model/lab";
 import { canonicalJson } from "../model/order";
 import { planLab } from "../model/plan";
 import { INFRA_ACME_CREDENTIALS_FILE, INFRA_DIR, renderDmzFiles } from "../render/dmz";
@@ -21,6 +21,8 @@ import { filesUnder } from "../render/files";
 import { docsOfDmz } from "../pages/contract-dmz";
 import type { StackContext } from "./context";
 import { OUTPUTS, readReference, segmentContract, segmentContractSpec, type SegmentContract } from "./contracts";
+import { declareMachines, machinesOutput } from "./proxmox";
+import { acmeCredentialsProblem, readSecret } from "./secrets";
 
 /**
  * Read and check every listed segment's contract; one RunError names every problem.
@@ -65,21 +67,9 @@ async function readContracts(ctx: StackContext, published: Readonly<Record<strin
 function acmeSecretFiles(ctx: StackContext, tls: ProxyCertificate): SecretFile[] {
   if (tls.kind === "manual") return [];
   const key = tls.credentialsKey;
-  const name = key.slice(key.indexOf(":") + 1);
-  const content = new pulumi.Config(PROJECT).getSecret(name);
-  if (content === undefined) {
-    throw new ConfigError(
-      [
-        {
-          file: stackFile(DMZ_STACK),
-          path: key,
-          message: `is not set: the infra host's ACME client proves the domain by DNS-01 with these ${tls.dnsProvider} credentials (dmz.tls.acme.credentialsSecret in ${LAB_FILE})`,
-          fix: `write the provider's lego variables (KEY=value lines) to a file and run pulumi config set --secret ${key} -s ${DMZ_STACK} < that-file`,
-        },
-      ],
-      "cannot run this stack",
-    );
-  }
+  const content = readSecret(key);
+  // loadContext refused a stack without it already; this keeps the read total.
+  if (content === undefined) throw new ConfigError([acmeCredentialsProblem(key, tls.dnsProvider)], "cannot run this stack");
   const stored = readLabSources(ctx.dir).stacks[DMZ_STACK]?.[key];
   const ciphertext = typeof stored === "object" && stored !== null && "secure" in stored ? String(stored.secure) : key;
   return [{ path: INFRA_ACME_CREDENTIALS_FILE, content, fingerprint: createHash("sha256").update(ciphertext).digest("hex").slice(0, 16) }];
@@ -92,16 +82,24 @@ export async function dmzStack(ctx: StackContext): Promise<Record<string, unknow
   const contracts = await readContracts(ctx, planned.published);
   const plan = planDmz(lab, contracts);
   const files = filesUnder(renderDmzFiles(plan, planned.ssh), INFRA_DIR);
-  const infra = new NixosHost("infra", {
-    files,
-    secretFiles: acmeSecretFiles(ctx, plan.proxy.tls),
-    target: { host: lab.dmz.infra.address, user: lab.ssh.deploy.user, hostKey: lab.dmz.infra.sshHostKey },
-    ...(ctx.confirmTimeoutSeconds !== undefined ? { confirmTimeoutSeconds: ctx.confirmTimeoutSeconds } : {}),
-  });
+  // The infra host is a VM of the DMZ: its configuration is released once the VM exists.
+  const machines = declareMachines(lab, planned, DMZ_STACK);
+  const vm = machines?.vms.infra;
+  const infra = new NixosHost(
+    "infra",
+    {
+      files,
+      secretFiles: acmeSecretFiles(ctx, plan.proxy.tls),
+      target: { host: lab.dmz.infra.address, user: lab.ssh.deploy.user, hostKey: lab.dmz.infra.sshHostKey },
+      ...(ctx.confirmTimeoutSeconds !== undefined ? { confirmTimeoutSeconds: ctx.confirmTimeoutSeconds } : {}),
+    },
+    vm ? { dependsOn: [vm] } : {},
+  );
   // Plain data, never a secret: the DMZ as planned from the contracts it read, plus the lab-wide placement.
   const docs = docsOfDmz(lab, planned, { plan, segments: contracts });
   return {
     [OUTPUTS.catalog]: docs.catalog,
+    ...(machines ? { [OUTPUTS.vms]: machinesOutput(machines) } : {}),
     [OUTPUTS.infraRelease]: infra.release,
     [OUTPUTS.docs]: docs,
   };

@@ -2,6 +2,7 @@
 import type { Domain } from "../rule";
 import { capacityFailover, capacityNodes } from "./rules/capacity";
 import { datastoresDeclared, haStorage, proxmoxOwner, vmFailover } from "./rules/ha";
+import { MACHINE_RULES } from "./rules/machines";
 import { vmIdsUnique, vmNics, vmPassthrough, vmReferences } from "./rules/vms";
 
 /** The compute domain's rules. */
@@ -18,5 +19,6 @@ export const compute: Domain = {
     vmFailover,
     capacityNodes,
     capacityFailover,
+    ...MACHINE_RULES,
   ],
 };

@@ -4,6 +4,7 @@
  */
 import { z } from "zod";
 import { Ipv4, Mac, Name, PASSWORD_KEY, SshPublicKey, VlanId, obj, unionRule, unknownKeyMessage } from "../schema-kit";
+import { pattern } from "../values";
 
 export const Disk = obj({ datastore: Name, sizeGiB: z.number().int().min(1) });
 
@@ -50,6 +51,8 @@ export const Nic = z.union(
       bridge: Name,
       /** The VLAN the NIC is tagged with on a VLAN-aware bridge (Proxmox `tag`); absent: untagged. */
       vlan: VlanId.optional(),
+      /** The NIC's MAC address. The first NIC has the host's `mac` (its static DHCP lease), so only a further NIC gives one. */
+      mac: Mac.optional(),
     }),
     obj({ passthrough: Name }),
   ],
@@ -57,7 +60,7 @@ export const Nic = z.union(
     error: (iss) => {
       const keys = iss.errors.flat().flatMap((e) => (e.code === "unrecognized_keys" ? e.keys : []));
       const password = keys.find((k) => PASSWORD_KEY.test(k));
-      return password ? unknownKeyMessage(password, ["bridge", "passthrough", "vlan"]) : NIC_RULE;
+      return password ? unknownKeyMessage(password, ["bridge", "mac", "passthrough", "vlan"]) : NIC_RULE;
     },
   },
 );
@@ -81,6 +84,49 @@ export const Vm = obj({
   failover: Name.optional(),
   /** How often its disks are replicated to its failover node (its recovery point). @default hardware.proxmox.replicationMinutes */
   replicationMinutes: ReplicationMinutes.optional(),
+  /**
+   * The least memory the balloon driver may shrink the VM to (Proxmox `balloon`, the provider's
+   * `memory.floating`). @default 0: no ballooning, the VM always has memoryMiB
+   */
+  balloonMiB: z.number().int().min(0).default(0),
+  /** The image it is installed from, an id in hardware.proxmox.images. @default none: installed by hand, no boot media */
+  image: Name.optional(),
+  /**
+   * The guest is installed on its disk, so an ISO image is no longer attached (the drive stays,
+   * empty). Proxmox refuses to migrate a VM with an ISO of node-local storage attached. @default false
+   */
+  installed: z.boolean().default(false),
+});
+
+/** The hash algorithms Proxmox verifies a download with (download.File checksumAlgorithm). */
+export const CHECKSUM_ALGORITHMS = ["md5", "sha1", "sha224", "sha256", "sha384", "sha512"] as const;
+
+/** A boot or install image the cluster downloads onto the nodes that need it, verified by its checksum. */
+export const Image = obj({
+  /**
+   * `iso`: a CD-ROM image to install from, attached until the VM is `installed`; `disk`: a disk
+   * image (qcow2 or raw) imported into the VM's root disk when it is created.
+   */
+  kind: z.enum(["iso", "disk"]),
+  /** Where Proxmox downloads it from. */
+  url: pattern(
+    /^https?:\/\/[^\s/?#]+\/[^\s?#]+$/,
+    "must be an http(s) URL of a file, such as https://cdimage.debian.org/.../debian-12.iso",
+    "write the full download URL of the file, without a query string",
+  ),
+  /** The file's digest in lower-case hex, as the distribution publishes it (SHA256SUMS, ...). */
+  checksum: pattern(
+    /^[0-9a-f]+$/,
+    "must be a hex digest in lower case",
+    "copy the digest from the distribution's checksum file, in lower case",
+  ),
+  checksumAlgorithm: z.enum(CHECKSUM_ALGORITHMS),
+  /** The installed guest runs qemu-guest-agent, so Proxmox may talk to it (addresses, clean shutdown). @default false */
+  guestAgent: z.boolean().default(false),
+  /** The guest boots with UEFI: OVMF firmware and an EFI disk. @default true */
+  uefi: z.boolean().default(true),
+  /** The guest reads cloud-init (NoCloud) from a drive Proxmox builds on ide2. @default false */
+  cloudInit: z.boolean().default(false),
 });
 
 export const PciDevice = obj({
@@ -139,6 +185,25 @@ export const Proxmox = obj({
   datastores: z.record(Name, Datastore).default({}),
   /** How often an HA VM's disks are replicated to its failover node, unless the VM says otherwise. @default 15 (Proxmox's own default schedule) */
   replicationMinutes: ReplicationMinutes.default(15),
+  /**
+   * The URL of the cluster's API that `pulumi up` talks to (the provider's endpoint), such as
+   * https://pve.lab.example.net. Required once the lab has a VM (rule proxmox.endpoint).
+   */
+  endpoint: pattern(
+    /^https:\/\/[a-z0-9.-]+(:\d{1,5})?\/?$/,
+    "must be an https URL of a host, with an optional port, such as https://pve.lab.example.net or https://10.10.0.21:8006",
+    "write the URL of a node's API (https://<node>:8006) or of the proxy that publishes it",
+  ).optional(),
+  /**
+   * A PAM user with passwordless sudo on every node, for what an API token cannot do over the
+   * API (uploading snippets); Pulumi logs in as it with the deploy key from the ssh-agent.
+   * @default none: nothing the lab declares needs SSH to the nodes
+   */
+  sshUser: Name.optional(),
+  /** The file-based datastore (with iso and import content) every node downloads images to. @default "local" */
+  imageDatastore: Name.default("local"),
+  /** Boot and install images, by id: a VM's `image` names one. @default {} */
+  images: z.record(Name, Image).default({}),
   /** vCPUs a node may hand out per physical thread. @default 4 */
   cpuOvercommit: z.number().positive().default(4),
   nodes: z.record(Name, ProxmoxNode),

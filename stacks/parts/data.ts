@@ -67,7 +67,8 @@ export const dataHost: SegmentPart = {
         target: { host: dh.address, user: lab.ssh.deploy.user, hostKey: segment.hosts[dh.id]!.sshHostKey!, proxy: entry.target },
         ...timeout,
       },
-      { dependsOn: [entry.resource] },
+      // After the jump host, and after its own VM when the segment declares one.
+      { dependsOn: [entry.resource, ...(provided.vms?.[dh.id] ? [provided.vms[dh.id]!] : [])] },
     );
     return { outputs: { [OUTPUTS.dataRelease]: host.release } };
   },

@@ -3,6 +3,7 @@
  * parts before it provide. Add a kind of resource (Proxmox VMs, NixOS hosts, a Talos
  * cluster, a Kubernetes platform) as a part here; the dispatcher does not change.
  */
+import { compute } from "./compute";
 import { contracts } from "./contracts";
 import { dataHost } from "./data";
 import { jumpHost, router } from "./network";
@@ -11,4 +12,4 @@ import type { SegmentPart } from "./part";
 export type { OutputName, PartResult, Provided, SegmentPart, SegmentScope } from "./part";
 
 /** The parts, in the order they are declared. */
-export const SEGMENT_PARTS: readonly SegmentPart[] = [jumpHost, router, dataHost, contracts];
+export const SEGMENT_PARTS: readonly SegmentPart[] = [compute, jumpHost, router, dataHost, contracts];

@@ -15,14 +15,16 @@ import { need, type SegmentPart } from "./part";
 export const jumpHost: SegmentPart = {
   id: "jump-host",
   applies: ({ segment }) => segment.hosts[segment.jumpHost] !== undefined,
-  declare({ lab, segment, plan, access, timeout }) {
+  declare({ lab, segment, plan, access, timeout }, provided) {
     const target: SshTarget = {
       host: segment.router.wanAddress,
       user: lab.ssh.deploy.user,
       hostKey: plan.jumpHost.sshHostKey!,
     };
     const files = filesUnder(renderJumpFiles(plan, access, jumpLabFacts(lab)), JUMP_DIR);
-    const jump = new NixosHost(segment.jumpHost, { files, target, ...timeout });
+    // A jump host that is a VM of the segment is configured once its VM exists.
+    const vm = provided.vms?.[segment.jumpHost];
+    const jump = new NixosHost(segment.jumpHost, { files, target, ...timeout }, vm ? { dependsOn: [vm] } : {});
     return { provides: { entry: { target, resource: jump } }, outputs: { [OUTPUTS.jumpRelease]: jump.release } };
   },
 };

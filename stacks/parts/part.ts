@@ -6,6 +6,8 @@
  * new part in stacks/parts/index.ts, not a branch in the dispatcher.
  */
 import type * as pulumi from "@pulumi/pulumi";
+import type * as px from "@muhlba91/pulumi-proxmoxve";
+import type { ProxmoxVm } from "../../components/proxmox-vm";
 import type { SshTarget } from "../../components/release";
 import type { Lab, Segment } from "../../model/lab";
 import type { Flow } from "../../model/network/flows";
@@ -36,6 +38,10 @@ export interface SegmentScope {
 export interface Provided {
   /** The segment's SSH entry (the jump host): how Pulumi reaches every box behind it. */
   readonly entry?: { readonly target: SshTarget; readonly resource: pulumi.Resource };
+  /** The segment's Proxmox provider, for every resource the segment declares on the cluster. */
+  readonly proxmox?: px.Provider;
+  /** The segment's VMs by host id: a part that configures a host waits for its VM; HA resources name them. */
+  readonly vms?: Readonly<Record<string, ProxmoxVm>>;
 }
 
 /** A stack output name (stacks/contracts.ts owns them). */

@@ -326,6 +326,36 @@ const BATCHES: Record<"a" | "b" | "c", readonly Breakage[]> = {
       file: "Pulumi.lab.yaml",
       path: "homelab:segment.egress.allow[0]",
     },
+    {
+      rule: "proxmox.endpoint",
+      edit: (f) => delete lab(f).hardware.proxmox.endpoint,
+      file: "homelab.yaml",
+      path: "hardware.proxmox.endpoint",
+    },
+    {
+      rule: "images.files",
+      edit: (f) => (lab(f).hardware.proxmox.images["debian-12"].checksumAlgorithm = "sha256"),
+      file: "homelab.yaml",
+      path: "hardware.proxmox.images.debian-12.checksum",
+    },
+    {
+      rule: "vms.images",
+      edit: (f) => (segOf(f, "internal").hosts.monitor.vm.image = "nixos-25-11"),
+      file: "Pulumi.internal.yaml",
+      path: "homelab:segment.hosts.monitor.vm.image",
+    },
+    {
+      rule: "vms.memory",
+      edit: (f) => (segOf(f, "sandbox").hosts.games.vm.balloonMiB = 12288),
+      file: "Pulumi.sandbox.yaml",
+      path: "homelab:segment.hosts.games.vm.balloonMiB",
+    },
+    {
+      rule: "vms.macs",
+      edit: (f) => segOf(f, "internal").hosts.data.vm.nics.push({ bridge: "internal" }),
+      file: "Pulumi.internal.yaml",
+      path: "homelab:segment.hosts.data.vm.nics[1].mac",
+    },
   ],
   c: [
     {
@@ -443,9 +473,17 @@ describe("npm run check", () => {
     expect(run.stdout).toMatch(/^ok: /);
   });
 
-  test("the reference lab: exit 0 and the one-line summary", () => {
+  test("the reference lab: exit 0, the one-line summary, and a warning per ISO still attached to HA VMs", () => {
     const run = results.ok!;
-    expect(run).toMatchObject({ code: 0, stderr: "" });
+    expect(run.code).toBe(0);
+    expect(run.stderr.split("\n").filter((l) => l !== "")).toEqual([
+      expect.stringMatching(
+        /^warning: homelab\.yaml hardware\.proxmox\.images\.nixos-25-05: the ISO nixos-25-05 is still attached to 10 HA VMs /,
+      ),
+      expect.stringMatching(
+        /^warning: homelab\.yaml hardware\.proxmox\.images\.talos-v1-13-0: the ISO talos-v1-13-0 is still attached to 3 HA VMs /,
+      ),
+    ]);
     expect(run.stdout).toMatch(
       /^ok: lab\.example\.net: 4 segments \(cluster, internal, lab, sandbox\), \d+ hosts, 18 VMs on 5 nodes \(N-1 checked\), 12 published services, \d+ flows\n$/,
     );

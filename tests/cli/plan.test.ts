@@ -55,6 +55,30 @@ test("the tree names every component under its parent", () => {
   expect(tree).toMatch(/└─ homelab:network:Router lab-fw\n {3}└─ homelab:deploy:Release lab-fw-release\n/);
 });
 
+test("the tree shows every VM of the lab as a VmLegacy with its id, its node and its PCI mappings", () => {
+  const lines = result.stacks.flatMap((s) => formatTree(s).split("\n")).filter((l) => l.includes(" proxmoxve:index/vmLegacy:VmLegacy "));
+  const shown = lines.map((l): [number, string, string | undefined] => {
+    const m = /:VmLegacy \S+ \(vm (\d+) on (\w+)(?:, pci ([^)]+))?\)$/.exec(l);
+    if (!m) throw new Error(`not a VM line: ${l}`);
+    return [Number(m[1]), m[2]!, m[3]];
+  });
+  expect(shown.sort((a, b) => a[0] - b[0])).toEqual(
+    referencePlan().machines.map((m) => [m.vmId, m.node, m.pci.length > 0 ? m.pci.map((p) => p.mapping).join(", ") : undefined]),
+  );
+  expect(formatTree(stack("lab"))).toMatch(
+    /\n├─ homelab:proxmox:VirtualMachine vdi-vm\n│ {2}└─ proxmoxve:index\/vmLegacy:VmLegacy vdi-vm-qemu \(vm 3020 on pve1, pci pve1-gpu0\)\n/,
+  );
+  expect(formatTree(stack("lab"))).toContain("proxmoxve:download/file:File images-nixos-25-05-pve4 (lab-nixos-25-05.iso on pve4)");
+});
+
+test("the offline plan gives each stack with VMs a stand-in API token, recorded only as a secret", () => {
+  for (const s of result.stacks) {
+    const provider = s.resources.find((r) => r.type === "pulumi:providers:proxmoxve")!;
+    expect(provider).toMatchObject({ name: "proxmox", inputs: { apiToken: "[secret]", endpoint: "https://pve.lab.example.net" } });
+  }
+  expect(JSON.stringify(result.stacks.map((s) => s.resources))).not.toContain("offline-plan-stand-in");
+});
+
 test("the plan reads no deploy key: no connection carries a key, a password or the agent's socket", () => {
   const text = JSON.stringify(result.stacks.map((s) => ({ resources: s.resources, outputs: s.outputs })));
   expect(text).not.toMatch(/"(privateKey|password|agentSocketPath)"|PRIVATE KEY/);

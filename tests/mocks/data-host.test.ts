@@ -2,7 +2,7 @@
 import type { MockRun, RecordedResource } from "../../cli/mock-runtime";
 import { OUTPUTS } from "../../stacks/contracts";
 import { referenceLab } from "../support/lab";
-import { runStack, TEST_DATA_SECRETS } from "../support/mocks";
+import { runStack, TEST_DATA_SECRETS, TEST_PROXMOX_TOKEN } from "../support/mocks";
 
 let run: MockRun;
 let resources: RecordedResource[];
@@ -27,7 +27,9 @@ test("a NixOS host with a confirmed release, after the jump host, reached throug
   const lab = referenceLab();
   const seg = lab.segments.internal!;
   expect(byName("data").type).toBe("homelab:nixos:Host");
-  expect(byName("data").dependsOn).toEqual(["jump"]);
+  // After its VM too, which the compute part declares first.
+  expect(byName("data").dependsOn).toEqual(["data-vm", "jump"]);
+  expect(byName("data-release").dependsOn).toEqual(["data-vm", "jump"]);
   expect(byName("data-release")).toMatchObject({ type: "homelab:deploy:Release", parent: "data" });
   expect(run.recorder.rawInputs.get("data-release-apply")!.connection).toMatchObject({
     host: seg.hosts.data!.address,
@@ -80,7 +82,9 @@ describe("the secrets: uploaded from config on stdin, as secret inputs, into the
 });
 
 test("a stack without its secrets stops naming each one, with the command that sets it", async () => {
-  await expect(runStack("internal", { config: { "homelab:sambaK8s": "only-this-one" } })).rejects.toThrow(
+  await expect(
+    runStack("internal", { config: { [TEST_PROXMOX_TOKEN.key]: TEST_PROXMOX_TOKEN.value, "homelab:sambaK8s": "only-this-one" } }),
+  ).rejects.toThrow(
     /cannot run this stack: 2 problems[\s\S]*homelab:mariadbGitea[\s\S]*is not set: it is the password of MariaDB user gitea on data\.internal\.lab\.example\.net[\s\S]*pulumi config set --secret homelab:mariadbGitea -s internal[\s\S]*homelab:registryHtpasswd[\s\S]*htpasswd -nB/,
   );
 });

@@ -9,7 +9,7 @@ import { OUTPUTS } from "../../stacks/contracts";
 import { SEGMENT_PARTS, type SegmentPart } from "../../stacks/parts";
 import { segmentStack } from "../../stacks/segment";
 import { copyLab, REPO, type LabFiles } from "../support/lab";
-import { TEST_DATA_SECRETS, TEST_ENV } from "../support/mocks";
+import { TEST_DATA_SECRETS, TEST_ENV, TEST_PROXMOX_TOKEN, testConfig } from "../support/mocks";
 
 /** A stand-in for a later part: applies where the model has a Talos cluster, and says which. */
 const probe: SegmentPart = {
@@ -28,9 +28,9 @@ function runSegment(stack: string, parts: readonly SegmentPart[], dir = REPO): P
   return runUnderMocks({
     stack,
     program: () => segmentStack(loadContext(stack, dir, TEST_ENV), spied),
-    // The data host's passwords, for the segments that have one; no other stack reads them.
-    config: { ...TEST_DATA_SECRETS },
-    secretKeys: Object.keys(TEST_DATA_SECRETS),
+    // The stack's secrets: its Proxmox token, and the data host's passwords where it has one.
+    config: testConfig(stack),
+    secretKeys: [TEST_PROXMOX_TOKEN.key, ...Object.keys(TEST_DATA_SECRETS)],
   }).then((run) => ({ ...run, applied }));
 }
 
@@ -43,18 +43,19 @@ const declared = (run: MockRun) =>
 
 test.each(["cluster", "lab", "sandbox"])("%s: the parts the model gives it, outputs in the contract's order", async (stack) => {
   const run = await runSegment(stack, SEGMENT_PARTS);
-  expect(run.applied).toEqual(["jump-host", "router", "contracts"]);
-  expect(Object.keys(run.resolved)).toEqual([OUTPUTS.contract, OUTPUTS.routerRelease, OUTPUTS.jumpRelease, OUTPUTS.docs]);
+  expect(run.applied).toEqual(["compute", "jump-host", "router", "contracts"]);
+  expect(Object.keys(run.resolved)).toEqual([OUTPUTS.contract, OUTPUTS.routerRelease, OUTPUTS.jumpRelease, OUTPUTS.vms, OUTPUTS.docs]);
 });
 
 test("internal: with its data host, after the jump host it is reached through", async () => {
   const run = await runSegment("internal", SEGMENT_PARTS);
-  expect(run.applied).toEqual(["jump-host", "router", "data-host", "contracts"]);
+  expect(run.applied).toEqual(["compute", "jump-host", "router", "data-host", "contracts"]);
   expect(Object.keys(run.resolved)).toEqual([
     OUTPUTS.contract,
     OUTPUTS.routerRelease,
     OUTPUTS.jumpRelease,
     OUTPUTS.dataRelease,
+    OUTPUTS.vms,
     OUTPUTS.docs,
   ]);
 });
@@ -93,8 +94,9 @@ test("a renamed segment declares the same parts and resources: nothing depends o
 });
 
 test("a part that needs what a later part provides fails naming both", async () => {
-  const [jump, router, ...rest] = SEGMENT_PARTS;
-  await expect(runSegment("lab", [router!, jump!, ...rest])).rejects.toThrow(
+  const byId = (id: string) => SEGMENT_PARTS.find((p) => p.id === id)!;
+  const rest = SEGMENT_PARTS.filter((p) => p.id !== "jump-host" && p.id !== "router");
+  await expect(runSegment("lab", [byId("router"), byId("jump-host"), ...rest])).rejects.toThrow(
     /segment part router needs what part jump-host provides; list jump-host before it in stacks\/parts\/index\.ts/,
   );
 });

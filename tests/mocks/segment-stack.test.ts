@@ -50,6 +50,11 @@ test("only known resource types, no invokes", () => {
     "homelab:deploy:Release",
     "homelab:network:Router",
     "homelab:nixos:Host",
+    "homelab:proxmox:Images",
+    "homelab:proxmox:VirtualMachine",
+    "proxmoxve:download/file:File",
+    "proxmoxve:index/vmLegacy:VmLegacy",
+    "pulumi:providers:proxmoxve",
     "pulumi:pulumi:Stack",
   ]);
   expect(run.recorder.invokes).toEqual([]);

@@ -18,14 +18,22 @@ export const TEST_DATA_SECRETS = {
   "homelab:registryHtpasswd": "mirror:$2y$05$test.htpasswd.line.3Fv8",
 } as const;
 
-/** The secrets a stack of the reference lab reads, with their test values. */
-function testConfig(stack: string): Record<string, string> {
-  if (stack === "dmz") return { [TEST_ACME_CREDENTIALS.key]: TEST_ACME_CREDENTIALS.value };
-  if (stack === "internal") return { ...TEST_DATA_SECRETS };
-  return {};
+/** Every stack's Proxmox API token in the tests: a secret the recorder must never show. */
+export const TEST_PROXMOX_TOKEN = {
+  key: "homelab:proxmoxApiToken",
+  value: "pulumi@pve!test=5f1e0c2a-9d4b-4e7f-8a61-0b3c9d2e7f41",
+} as const;
+
+/** The secrets a stack of the reference lab reads, with their test values: every stack's Proxmox token, the DMZ's ACME credentials, internal's data host secrets. */
+export function testConfig(stack: string): Record<string, string> {
+  return {
+    [TEST_PROXMOX_TOKEN.key]: TEST_PROXMOX_TOKEN.value,
+    ...(stack === "dmz" ? { [TEST_ACME_CREDENTIALS.key]: TEST_ACME_CREDENTIALS.value } : {}),
+    ...(stack === "internal" ? TEST_DATA_SECRETS : {}),
+  };
 }
 
-/** Run one stack of the lab in `dir` (default: the reference lab); its secrets are the test values above unless `config` is given. */
+/** Run one stack of the lab in `dir` (default: the reference lab); its secrets are testConfig(stack) unless `config` is given. */
 export function runStack(
   stack: string,
   opts: {
@@ -40,7 +48,7 @@ export function runStack(
     stack,
     program: () => runProgram(stack, opts.dir ?? REPO, opts.env ?? TEST_ENV),
     config: opts.config ?? testConfig(stack),
-    secretKeys: [TEST_ACME_CREDENTIALS.key, ...Object.keys(TEST_DATA_SECRETS)],
+    secretKeys: [TEST_ACME_CREDENTIALS.key, TEST_PROXMOX_TOKEN.key, ...Object.keys(TEST_DATA_SECRETS)],
     references: opts.references ?? {},
     preview: opts.preview ?? false,
   });

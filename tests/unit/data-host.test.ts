@@ -346,7 +346,7 @@ describe("the data host's secrets are stack keys, read encrypted only", () => {
   test("another segment's stack does not read them", () => {
     const problems = problemsOf((f) => (f["Pulumi.lab.yaml"].config["homelab:mariadbGitea"] = { secure: "v1:AAAAbase64" }));
     expect(problems.map((p) => p.message)).toEqual([
-      "unknown config key (a segment stack reads homelab:segment, homelab:confirmTimeoutSeconds, homelab:wireguardKey)",
+      "unknown config key (a segment stack reads homelab:segment, homelab:confirmTimeoutSeconds, homelab:proxmoxApiToken, homelab:wireguardKey)",
     ]);
   });
 });

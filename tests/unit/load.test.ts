@@ -515,7 +515,7 @@ describe("stack config keys", () => {
       "homelab:segment",
     );
     expect(p.message).toBe(
-      "unknown config key (a DMZ stack reads homelab:dmz, homelab:confirmTimeoutSeconds, homelab:acmeDnsCredentials, homelab:wireguardKey)",
+      "unknown config key (a DMZ stack reads homelab:dmz, homelab:confirmTimeoutSeconds, homelab:proxmoxApiToken, homelab:acmeDnsCredentials, homelab:wireguardKey)",
     );
   });
 
@@ -561,7 +561,9 @@ describe("stack config keys", () => {
       "Pulumi.lab.yaml",
       "homelab:wireguardKey",
     );
-    expect(none.message).toBe("unknown config key (a segment stack reads homelab:segment, homelab:confirmTimeoutSeconds)");
+    expect(none.message).toBe(
+      "unknown config key (a segment stack reads homelab:segment, homelab:confirmTimeoutSeconds, homelab:proxmoxApiToken)",
+    );
   });
 
   test("a private key written next to a tunnel's public key is refused, not shown, and to be replaced", () => {

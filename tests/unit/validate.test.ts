@@ -1306,6 +1306,55 @@ const CASES: readonly Case[] = [
     path: "homelab:dmz",
     mentions: ["DNS, NTP and the reverse proxy", "segments: [cluster, internal, lab, sandbox]"],
   },
+  // proxmox.endpoint, images.files, vms.images, vms.memory, vms.macs: exact messages in machines.test.ts
+  {
+    name: "VMs and no API endpoint",
+    rule: "proxmox.endpoint",
+    edit: (f) => delete lab(f).hardware.proxmox.endpoint,
+    file: "homelab.yaml",
+    path: "hardware.proxmox.endpoint",
+    mentions: ["18 VMs", "https://<host>:8006"],
+  },
+  {
+    name: "a checksum of the wrong length",
+    rule: "images.files",
+    edit: (f) => (lab(f).hardware.proxmox.images["nixos-25-05"].checksumAlgorithm = "sha512"),
+    file: "homelab.yaml",
+    path: "hardware.proxmox.images.nixos-25-05.checksum",
+    mentions: ["64 hex digits", "sha512 digest has 128", "checksumAlgorithm: sha256"],
+  },
+  {
+    name: "a compressed disk image",
+    rule: "images.files",
+    edit: (f) => (lab(f).hardware.proxmox.images["debian-12"].url = "https://cloud.debian.org/images/debian-12-genericcloud-amd64.tar.xz"),
+    file: "homelab.yaml",
+    path: "hardware.proxmox.images.debian-12.url",
+    mentions: ["debian-12-genericcloud-amd64.tar.xz", "a .qcow2 or a .raw file"],
+  },
+  {
+    name: "an unknown image",
+    rule: "vms.images",
+    edit: (f) => (segOf(f, "sandbox").hosts.games.vm.image = "debian-13"),
+    file: "Pulumi.sandbox.yaml",
+    path: "homelab:segment.hosts.games.vm.image",
+    mentions: ['did you mean "debian-12"?'],
+  },
+  {
+    name: "a passthrough VM that balloons",
+    rule: "vms.memory",
+    edit: (f) => (segOf(f, "lab").hosts.vdi.vm.balloonMiB = 8192),
+    file: "Pulumi.lab.yaml",
+    path: "homelab:segment.hosts.vdi.vm.balloonMiB",
+    mentions: ["gpu0", "pinned"],
+  },
+  {
+    name: "a further NIC without a MAC",
+    rule: "vms.macs",
+    edit: (f) => segOf(f, "lab").hosts["mirror-1"].vm.nics.push({ bridge: "lab" }),
+    file: "Pulumi.lab.yaml",
+    path: "homelab:segment.hosts.mirror-1.vm.nics[1].mac",
+    mentions: ["NIC 1 of lab/mirror-1 has no mac"],
+  },
 ];
 
 describe("validateLab", () => {

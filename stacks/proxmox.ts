@@ -1,0 +1,74 @@
+/**
+ * A stack's Proxmox VMs: the provider built from the stack's config, the image files its VMs
+ * are installed from, and one ProxmoxVm per VM the model gives the stack. Used by the segment
+ * stacks (stacks/parts/compute.ts) and the DMZ stack (the infra host's VM).
+ */
+import * as px from "@muhlba91/pulumi-proxmoxve";
+import * as pulumi from "@pulumi/pulumi";
+import { imageKey, ProxmoxImages } from "../components/proxmox-images";
+import { ProxmoxVm } from "../components/proxmox-vm";
+import { planImageFiles, type Machine } from "../model/compute/machine";
+import { CONFIG_KEYS, type Lab } from "../model/lab";
+import type { PlannedLab } from "../model/plan";
+import { ConfigError } from "../model/problems";
+import { proxmoxTokenProblem, readSecret } from "./secrets";
+
+/** What a stack declared on the cluster. */
+export interface StackMachines {
+  readonly provider: px.Provider;
+  /** Each VM by its host id in the stack. */
+  readonly vms: Readonly<Record<string, ProxmoxVm>>;
+  /** The image files, when any VM is installed from one. */
+  readonly images?: ProxmoxImages;
+}
+
+/**
+ * The stack's explicit Proxmox provider: the lab's endpoint, the stack's API token (a config
+ * secret, so it stays secret in the provider's inputs and state), and SSH as the lab's
+ * sshUser with the deployer's agent only when the lab names one. A missing token or endpoint
+ * is the user's mistake, with the command that fixes it.
+ */
+export function proxmoxProvider(lab: Lab, stack: string, vms: number): px.Provider {
+  const { endpoint, sshUser } = lab.hardware.proxmox;
+  const token = readSecret(CONFIG_KEYS.proxmoxApiToken);
+  // Validation (rule proxmox.endpoint) and loadContext (missingSecrets) refused both already.
+  if (endpoint === undefined) throw new Error("bug: a lab with VMs and no hardware.proxmox.endpoint passed validation");
+  if (token === undefined) throw new ConfigError([proxmoxTokenProblem(stack, vms)], "cannot run this stack");
+  return new px.Provider("proxmox", {
+    endpoint,
+    apiToken: token,
+    ...(sshUser !== undefined ? { ssh: { agent: true, username: sshUser } } : {}),
+  });
+}
+
+/**
+ * Declare the stack's VMs (none when the model gives it none). A VM waits for the image file it
+ * is installed from through the file's volume id, which is one of its inputs.
+ */
+export function declareMachines(lab: Lab, planned: PlannedLab, stack: string): StackMachines | undefined {
+  const machines = planned.machines.filter((m) => m.stack === stack);
+  if (machines.length === 0) return undefined;
+  const provider = proxmoxProvider(lab, stack, machines.length);
+  const files = planImageFiles(lab, machines, stack);
+  const images = files.length > 0 ? new ProxmoxImages("images", { files }, { providers: [provider] }) : undefined;
+  const vms: Record<string, ProxmoxVm> = {};
+  for (const m of machines) {
+    vms[m.host] = new ProxmoxVm(`${m.host}-vm`, { machine: m, images: imagesOf(m, images) }, { providers: [provider] });
+  }
+  return { provider, vms, ...(images ? { images } : {}) };
+}
+
+/** The volume id of the image `m` uses, on its node (planImageFiles downloads every one). */
+function imagesOf(m: Machine, images: ProxmoxImages | undefined): Record<string, pulumi.Input<string>> {
+  if (m.image === undefined) return {};
+  const volume = images?.volumes[imageKey(m.image, m.node)];
+  if (volume === undefined) throw new Error(`bug: no file of image ${m.image} on ${m.node} for VM ${m.name}`);
+  return { [m.image]: volume };
+}
+
+/** The stack output of its VMs: each host's VM id and node, as Proxmox reports them. */
+export function machinesOutput(declared: StackMachines): Record<string, pulumi.Output<{ vmId: number; node: string }>> {
+  return Object.fromEntries(
+    Object.entries(declared.vms).map(([host, vm]) => [host, pulumi.all([vm.vmId, vm.node]).apply(([vmId, node]) => ({ vmId, node }))]),
+  );
+}

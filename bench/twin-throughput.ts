@@ -1,64 +1,65 @@
 /**
- * Benchmark: TCP throughput through one of the twin's routers with the rendered ruleset
- * against a minimal one (accept and masquerade only), both loaded into the same router of
- * the same twin (tests/twin/twin.ts). iperf3 runs from internal/data to the edge's internet
- * address, so every packet crosses internal-fw's forward chain (LAN -> WAN, masqueraded).
- * Variants are interleaved and the result is a ratio of medians, never an absolute rate: a
- * 2-core machine shares its cores between client, server and softirq, so absolute numbers
- * say little. Never asserted anywhere. Run as root:
- *   node --require tsx/cjs bench/twin-throughput.ts [rounds] [seconds]
+ * Benchmark: firewall throughput through one router of the twin, with no ruleset against the
+ * reference ruleset and a generated lab's largest ruleset, offloads on and off
+ * (bench/fw-bench.ts says how it measures). Run as root, under the twin lock:
+ *
+ *   flock /tmp/npmtest.lock npx tsx bench/twin-throughput.ts [--rounds 5] [--seconds 5] [--lab DIR]
+ *   flock /tmp/npmtest.lock npx tsx bench/twin-throughput.ts --quick
+ *
+ * `--lab DIR` takes the large ruleset from the lab in DIR (its largest segment's router);
+ * without it, only the reference ruleset is measured. `--quick` runs one round of a few
+ * hundred kilobytes per variant: it proves the bench works, its figures mean nothing.
+ * Never asserted anywhere; prints Markdown tables (bench/README.md).
  */
 import * as fs from "fs";
-import * as path from "path";
-import { INTERNET, Twin } from "../tests/twin/twin";
+import { Twin } from "../tests/twin/twin";
+import { CLIENT, formatReport, ROUTER, runFwBench, type RunLength } from "./fw-bench";
+import { labRuleset, referenceRuleset, type BenchRuleset } from "./fw-rulesets";
 
-const ROUTER = "internal-fw";
-const CLIENT = "internal/data";
+interface Args {
+  readonly rounds: number;
+  readonly length: RunLength;
+  readonly loads: number;
+  readonly lab?: string;
+}
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
+function parseArgs(argv: readonly string[]): Args {
+  const value = (flag: string) => {
+    const i = argv.indexOf(flag);
+    return i >= 0 ? argv[i + 1] : undefined;
+  };
+  const known = new Set(["--rounds", "--seconds", "--lab", "--loads", "--quick"]);
+  const unknown = argv.filter((a, i) => a.startsWith("--") && !known.has(a) && !known.has(argv[i - 1] ?? ""));
+  if (unknown.length > 0) throw new Error(`unknown option ${unknown.join(", ")} (known: ${[...known].join(", ")})`);
+  const quick = argv.includes("--quick");
+  const num = (flag: string, fallback: number) => {
+    const v = value(flag);
+    const n = v === undefined ? fallback : Number(v);
+    if (!Number.isInteger(n) || n < 1) throw new Error(`${flag} takes a whole number of at least 1, not ${v}`);
+    return n;
+  };
+  const lab = value("--lab");
+  return {
+    rounds: quick ? 1 : num("--rounds", 5),
+    length: quick ? { bytes: "512K" } : { seconds: num("--seconds", 5) },
+    loads: quick ? 1 : num("--loads", 7),
+    ...(lab ? { lab } : {}),
+  };
 }
 
 async function main(): Promise<void> {
-  const rounds = Number(process.argv[2] ?? 3);
-  const seconds = Number(process.argv[3] ?? 3);
-  const twin = await Twin.start();
+  const args = parseArgs(process.argv.slice(2));
+  const log = (m: string) => process.stderr.write(`${m}\n`);
+  const twin = await Twin.start({ log });
   try {
-    const ns = twin.routerNs(ROUTER);
     const seg = Object.values(twin.segments).find((s) => s.router.name === ROUTER)!;
-    const rendered = twin.planFile(`${seg.name}/router/nftables.conf`);
-    const minimal = path.join(twin.dir, "minimal.nft");
-    fs.writeFileSync(
-      minimal,
-      `flush ruleset\ntable inet bench {\n\tchain postrouting {\n\t\ttype nat hook postrouting priority srcnat; policy accept;\n\t\toifname "${seg.router.wan.iface}" masquerade\n\t}\n}\n`,
-    );
-    const variants: Record<string, string> = { "rendered ruleset": rendered, "minimal (masquerade only)": minimal };
-    const rates: Record<string, number[]> = Object.fromEntries(Object.keys(variants).map((k) => [k, []]));
-    const edge = twin.node("edge/internet").ns;
-    const client = twin.node(CLIENT);
-    for (let r = 0; r < rounds; r++) {
-      for (const [name, file] of Object.entries(variants)) {
-        await twin.must(ns, ["nft", "-f", file]);
-        // A one-shot server; the client connects once it listens (bounded by the client's own retries).
-        const server = twin.exec(edge, ["iperf3", "-s", "-1", "-B", INTERNET, "-p", "5201"], { timeoutMs: (seconds + 15) * 1000 });
-        await new Promise((res) => setTimeout(res, 300));
-        const run = await twin.must(
-          client.ns,
-          ["iperf3", "-c", INTERNET, "-B", client.address, "-p", "5201", "-t", String(seconds), "-J"],
-          { timeoutMs: (seconds + 10) * 1000 },
-        );
-        await server;
-        const bps = (JSON.parse(run) as { end: { sum_received: { bits_per_second: number } } }).end.sum_received.bits_per_second;
-        rates[name]!.push(bps);
-      }
-    }
-    await twin.must(ns, ["nft", "-f", rendered]);
-    const base = median(rates["minimal (masquerade only)"]!);
-    process.stdout.write(
-      `TCP ${CLIENT} -> internet through ${ROUTER}, ${rounds} round(s) of ${seconds} s, median ratio to the minimal ruleset:\n`,
-    );
-    for (const [name, xs] of Object.entries(rates)) process.stdout.write(`  ${name.padEnd(28)} ${(median(xs) / base).toFixed(2)}\n`);
+    const taken = new Set([...twin.nodes.values()].map((n) => n.address));
+    const rulesets: BenchRuleset[] = [
+      referenceRuleset(fs.readFileSync(twin.planFile(`${seg.name}/router/nftables.conf`), "utf8"), ROUTER, twin.node(CLIENT).address),
+      ...(args.lab ? [labRuleset("large lab", args.lab, { wan: seg.router.wan.iface, lan: seg.router.lan.iface, taken })] : []),
+    ];
+    const report = await runFwBench(twin, { ...args, rulesets, log });
+    process.stdout.write(formatReport(report));
   } finally {
     await twin.stop();
   }

@@ -131,10 +131,19 @@ const PINNED = os.cpus().length >= 2;
 const pin = (cpu: number) => (PINNED ? ["taskset", "-c", String(cpu)] : []);
 
 interface Iperf3Json {
+  readonly error?: string;
   readonly end: {
-    readonly sum_received: { readonly bytes: number; readonly seconds: number; readonly bits_per_second: number };
+    readonly sum_received?: { readonly bytes: number; readonly seconds: number; readonly bits_per_second: number };
     readonly cpu_utilization_percent: { readonly host_total: number; readonly remote_total: number };
   };
+}
+
+function parseJson(text: string): Iperf3Json | undefined {
+  try {
+    return JSON.parse(text) as Iperf3Json;
+  } catch {
+    return undefined;
+  }
 }
 
 /** One iperf3 run from `source` to the internet; the bench fails if it does. */
@@ -160,9 +169,12 @@ export async function iperfRun(twin: Twin, p: Path, source: string, length: RunL
   const c = await twin.exec(p.client, [...pin(0), ...clientArgs], { timeoutMs: (secs + 15) * 1000 });
   const soft1 = ksoftirqdSeconds(0);
   const s = await server;
-  if (c.code !== 0 || s.code !== 0) return `client exit ${c.code}, server exit ${s.code}\n${c.stdout}${c.stderr}${s.stderr}`;
-  const end = (JSON.parse(c.stdout) as Iperf3Json).end;
-  const got = end.sum_received;
+  const json = parseJson(c.stdout);
+  const got = json?.end.sum_received;
+  // iperf3 3.12 exits 0 with -J when it cannot connect: its JSON says so.
+  if (c.code !== 0 || s.code !== 0 || !json || !got)
+    return `client exit ${c.code} (${json?.error ?? "no JSON error"}), server exit ${s.code}\n${c.stdout}${c.stderr}${s.stderr}`;
+  const end = json.end;
   const cpu = (percent: number) => (percent / 100) * got.seconds;
   return {
     bitsPerSecond: got.bits_per_second,

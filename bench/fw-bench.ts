@@ -108,12 +108,10 @@ async function measureMode(twin: Twin, p: Path, mode: OffloadMode, opts: FwBench
   const pairs = (v: string) => rounds.filter((r) => cleanRun(r.get(v)!, opts.length) && cleanRun(r.get("none")!, opts.length));
   const fewest = () => Math.min(...variants.map((v) => pairs(v).length));
   await setOffloads(twin, p, mode);
-  while ((rounds.length === 0 || fewest() < opts.rounds) && rounds.length < ATTEMPTS * opts.rounds) {
+  while (fewest() < opts.rounds && rounds.length < ATTEMPTS * opts.rounds) {
     const n = rounds.length;
     const order = variants.map((_v, i) => variants[(i + n) % variants.length]!);
-    rounds.push(
-      await round(twin, p, order, opts, `offloads ${mode}, round ${n + 1} (${rounds.length === 0 ? 0 : fewest()}/${opts.rounds} clean)`),
-    );
+    rounds.push(await round(twin, p, order, opts, `offloads ${mode}, round ${n + 1} (${fewest()}/${opts.rounds} clean)`));
   }
   return variants.map((v) => {
     const clean = pairs(v);
@@ -157,7 +155,7 @@ export async function runFwBench(twin: Twin, opts: FwBenchOptions): Promise<FwBe
       length: opts.length,
     };
   } finally {
-    await twin.exec(p.router, ["nft", "-f", twin.planFile("internal/router/nftables.conf")]);
+    await twin.exec(p.router, ["nft", "-f", p.rendered]);
   }
 }
 

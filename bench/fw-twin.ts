@@ -36,6 +36,8 @@ export interface Path {
   readonly lan: string;
   /** Ruleset name -> file in the twin's directory. */
   readonly files: ReadonlyMap<string, string>;
+  /** The router's own rendered ruleset, which the bench loads back at the end. */
+  readonly rendered: string;
 }
 
 /** One iperf3 run: what arrived, and the CPU seconds each side spent on it. */
@@ -77,6 +79,7 @@ export async function preparePath(twin: Twin, rulesets: readonly BenchRuleset[])
     wan: seg.router.wan.iface,
     lan: seg.router.lan.iface,
     files: new Map(rulesets.map((r) => [r.name, path.join(twin.dir, `bench-${r.name.replace(/[^a-z0-9]+/gi, "-")}.nft`)])),
+    rendered: twin.planFile(`${seg.name}/router/nftables.conf`),
   };
   for (const r of rulesets) fs.writeFileSync(p.files.get(r.name)!, r.text);
   const lines = [`ip -n ${p.edge} route replace ${seg.router.lan.subnet} via ${seg.router.wan.address}`];

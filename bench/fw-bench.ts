@@ -12,8 +12,9 @@
  * CLEAN_SHARE of its CPU measured the other work instead. A variant's ratio comes from the
  * rounds where its run and the no-ruleset run were both clean; rounds go on until every
  * variant has as many clean pairs as rounds were asked for, or ATTEMPTS times that many
- * rounds have run, and the report says how many pairs each figure rests on. A run of a fixed
- * size (the quick mode) is too short to tell: every run counts.
+ * rounds have run, and the report says how many pairs each figure rests on. The quick mode
+ * (one round of one second) counts every run: it proves the bench works, its figures mean
+ * nothing.
  *
  * Before the runs, each ruleset's flow is traced (bench/fw-trace.ts) and each ruleset's load
  * time measured.
@@ -23,15 +24,18 @@ import { run } from "../tests/support/proc";
 import { INTERNET, type Twin } from "../tests/twin/twin";
 import { CLIENT, ROUTER, type BenchRuleset } from "./fw-rulesets";
 import { loadTimes, median, traceFlow, type FlowTrace, type LoadTime } from "./fw-trace";
-import { iperf, loadVariant, preparePath, setOffloads, type OffloadMode, type Path, type RunLength, type RunResult } from "./fw-twin";
+import { iperf, loadVariant, preparePath, setOffloads, type OffloadMode, type Path, type RunResult } from "./fw-twin";
 
 export const OFFLOAD_MODES: readonly OffloadMode[] = ["on", "off"];
 
 export interface FwBenchOptions {
   readonly rulesets: readonly BenchRuleset[];
-  /** Rounds per offload mode; each round runs every variant once. */
+  /** Clean rounds wanted per offload mode; each round runs every variant once. */
   readonly rounds: number;
-  readonly length: RunLength;
+  /** Seconds of each iperf3 run. */
+  readonly seconds: number;
+  /** Every run counts, clean or not. @default false */
+  readonly quick?: boolean;
   /** How many times each ruleset is loaded for its load time. */
   readonly loads: number;
   readonly log?: (message: string) => void;
@@ -66,7 +70,8 @@ export interface FwBenchReport {
   readonly loads: readonly LoadTime[];
   readonly machine: string;
   readonly rounds: number;
-  readonly length: RunLength;
+  readonly seconds: number;
+  readonly quick: boolean;
 }
 
 /** A run is clean when the client got at least this much of its CPU. */
@@ -78,9 +83,9 @@ function ratio(xs: readonly number[]): Ratio {
   return xs.length === 0 ? { median: NaN, min: NaN, max: NaN } : { median: median(xs), min: Math.min(...xs), max: Math.max(...xs) };
 }
 
-/** Whether a run measured the path: the client had its CPU (a fixed-size run cannot tell). */
-function cleanRun(r: RunResult, length: RunLength): boolean {
-  return !("seconds" in length) || (r.seconds > 0 && r.clientCpu / r.seconds >= CLEAN_SHARE);
+/** Whether a run measured the path: the client had its CPU (in the quick mode, every run counts). */
+function cleanRun(r: RunResult, quick: boolean): boolean {
+  return quick || (r.seconds > 0 && r.clientCpu / r.seconds >= CLEAN_SHARE);
 }
 
 /** One round: every variant once, in `order`. */
@@ -89,7 +94,7 @@ async function round(twin: Twin, p: Path, order: readonly string[], opts: FwBenc
   const runs = new Map<string, RunResult>();
   for (const v of order) {
     await loadVariant(twin, p, v);
-    const r = await iperf(twin, p, source(v), opts.length);
+    const r = await iperf(twin, p, source(v), { seconds: opts.seconds });
     runs.set(v, r);
     const cpu = `client ${r.clientCpu.toFixed(2)} s, softirq ${r.softirqCpu.toFixed(2)} s, server ${r.serverCpu.toFixed(2)} s`;
     opts.log?.(`${what}, ${v}: ${(r.bitsPerSecond / 1e9).toFixed(2)} Gbit/s in ${r.seconds.toFixed(1)} s; ${cpu}`);
@@ -105,7 +110,8 @@ async function round(twin: Twin, p: Path, order: readonly string[], opts: FwBenc
 async function measureMode(twin: Twin, p: Path, mode: OffloadMode, opts: FwBenchOptions): Promise<VariantFigures[]> {
   const variants = ["none", ...opts.rulesets.map((r) => r.name)];
   const rounds: Map<string, RunResult>[] = [];
-  const pairs = (v: string) => rounds.filter((r) => cleanRun(r.get(v)!, opts.length) && cleanRun(r.get("none")!, opts.length));
+  const quick = opts.quick ?? false;
+  const pairs = (v: string) => rounds.filter((r) => cleanRun(r.get(v)!, quick) && cleanRun(r.get("none")!, quick));
   const fewest = () => Math.min(...variants.map((v) => pairs(v).length));
   await setOffloads(twin, p, mode);
   while (fewest() < opts.rounds && rounds.length < ATTEMPTS * opts.rounds) {
@@ -152,7 +158,8 @@ export async function runFwBench(twin: Twin, opts: FwBenchOptions): Promise<FwBe
       loads,
       machine: machine(),
       rounds: opts.rounds,
-      length: opts.length,
+      seconds: opts.seconds,
+      quick: opts.quick ?? false,
     };
   } finally {
     await twin.exec(p.router, ["nft", "-f", p.rendered]);
@@ -164,9 +171,11 @@ const range = (r: Ratio) => `${fmt(r.median)} (${fmt(r.min)}–${fmt(r.max)})`;
 
 /** The report as Markdown tables. */
 export function formatReport(r: FwBenchReport): string {
-  const len = "seconds" in r.length ? `${r.length.seconds} s` : `${r.length.bytes}B`;
+  const clean = r.quick
+    ? "every run counted (quick mode: these figures mean nothing)"
+    : `over the rounds where both runs were clean (the client had at least ${CLEAN_SHARE * 100}% of its CPU)`;
   const lines = [
-    `${r.path}; ${r.rounds} round(s) of ${len} per variant, alternated; ratios are medians of per-round ratios to no ruleset (min–max) over the rounds where both runs were clean (the client had at least ${CLEAN_SHARE * 100}% of its CPU).`,
+    `${r.path}; ${r.rounds} round(s) of ${r.seconds} s per variant, alternated; ratios are medians of per-round ratios to no ruleset (min–max), ${clean}.`,
     `Machine: ${r.machine}.`,
     "",
     "| offloads | ruleset | throughput ÷ none | median Gbit/s | clean pairs of rounds |",

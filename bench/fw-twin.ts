@@ -22,7 +22,7 @@ const BENCH_TOOLS = { iperf3: "iperf3", ethtool: "ethtool", taskset: "util-linux
 
 export type OffloadMode = "on" | "off";
 
-/** How long each iperf3 run is: seconds (`-t`), or bytes (`-n`, the quick mode). */
+/** How long an iperf3 run is: seconds (`-t`), or bytes (`-n`: the trace's short run, whose count of received bytes iperf3 may report short). */
 export type RunLength = { readonly seconds: number } | { readonly bytes: string };
 
 /** The bench's path through the twin: namespaces, the router's interfaces, the ruleset files. */

@@ -9,20 +9,20 @@
  *   flock /tmp/npmtest.lock npx tsx bench/twin-throughput.ts --quick
  *
  * The large ruleset is the largest segment's router of the lab generated at that size
- * (bench/generate.ts), or of the lab in DIR. `--quick` runs one round of half a megabyte per
- * variant: it proves the bench works (tests/twin/fw-bench.test.ts runs it), its figures mean
- * nothing. Never asserted anywhere; prints Markdown tables (bench/README.md).
+ * (bench/generate.ts), or of the lab in DIR. `--quick` runs one round of one second per
+ * variant and counts every run: it proves the bench works (tests/twin/fw-bench.test.ts runs
+ * it), its figures mean nothing. Never asserted anywhere; prints Markdown tables (bench/README.md).
  */
 import { parseArgs } from "util";
 import { Twin } from "../tests/twin/twin";
 import { formatReport, runFwBench } from "./fw-bench";
-import type { RunLength } from "./fw-twin";
 import { benchRulesets, type LargeLab } from "./fw-rulesets";
 
 interface Args {
   readonly rounds: number;
-  readonly length: RunLength;
+  readonly seconds: number;
   readonly loads: number;
+  readonly quick: boolean;
   readonly large: LargeLab;
 }
 
@@ -50,11 +50,12 @@ function args(argv: string[]): Args {
   const large: LargeLab = v.lab
     ? { dir: v.lab }
     : { size: { segments: whole("segments", v.segments, 50), vms: whole("vms", v.vms, 2000), seed: whole("seed", v.seed, 1) } };
-  if (v.quick) return { rounds: 1, length: { bytes: "512K" }, loads: 1, large };
+  if (v.quick) return { rounds: 1, seconds: 1, loads: 1, quick: true, large };
   return {
     rounds: whole("rounds", v.rounds, 5),
-    length: { seconds: whole("seconds", v.seconds, 3) },
+    seconds: whole("seconds", v.seconds, 3),
     loads: whole("loads", v.loads, 7),
+    quick: false,
     large,
   };
 }

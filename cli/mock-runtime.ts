@@ -11,7 +11,7 @@ import { PROJECT, SECRET_PLACEHOLDER } from "../model/lab";
 import { INVOKE_HANDLERS, RESOURCE_HANDLERS, SECRET_SIG, SIG } from "./mock-providers";
 
 /** Pulumi's wire marker for assets in mock inputs. */
-const ASSET_SIG = "c44067f5952c0a294b673a41bacd8c17";
+export const ASSET_SIG = "c44067f5952c0a294b673a41bacd8c17";
 
 /** What a redacted secret looks like in recorded inputs. */
 export const REDACTED = SECRET_PLACEHOLDER;

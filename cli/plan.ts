@@ -45,6 +45,8 @@ export interface StackPlan {
   readonly outputs: Record<string, unknown>;
   /** Files written under `<out>/<stack>/`, relative paths. */
   readonly files: readonly TextFile[];
+  /** Each resource's inputs as declared, secrets unwrapped: for tests and the benchmark's floor, never printed. */
+  readonly rawInputs: ReadonlyMap<string, Record<string, unknown>>;
 }
 
 /** The whole plan. */
@@ -83,6 +85,7 @@ interface StackResult {
   readonly resources: readonly RecordedResource[];
   readonly uploads: readonly UploadedFile[];
   readonly outputs: Record<string, unknown>;
+  readonly rawInputs: ReadonlyMap<string, Record<string, unknown>>;
   readonly error?: string;
 }
 
@@ -102,9 +105,10 @@ async function runStackPlan(dir: string, stack: string, preview: boolean, refere
       references,
       preview,
     });
-    return { stack, resources: run.recorder.withParents(), uploads: run.recorder.uploads, outputs: run.resolved };
+    const { recorder } = run;
+    return { stack, resources: recorder.withParents(), uploads: recorder.uploads, outputs: run.resolved, rawInputs: recorder.rawInputs };
   } catch (e) {
-    if (pulumi.RunError.isInstance(e)) return { stack, resources: [], uploads: [], outputs: {}, error: e.message };
+    if (pulumi.RunError.isInstance(e)) return { stack, resources: [], uploads: [], outputs: {}, rawInputs: new Map(), error: e.message };
     throw e;
   }
 }
@@ -169,7 +173,7 @@ export async function planStacks(opts: Pick<PlanOptions, "dir" | "stacks" | "pre
   return {
     stacks: wanted.map((s) => {
       const r = results.get(s)!;
-      return { stack: s, resources: r.resources, outputs: r.outputs, files: stackFiles(plan, r) };
+      return { stack: s, resources: r.resources, outputs: r.outputs, files: stackFiles(plan, r), rawInputs: r.rawInputs };
     }),
     warnings: labNotices(lab),
     placement: plan.placement,

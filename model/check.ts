@@ -3,7 +3,7 @@ import { installMediaWarnings } from "./compute/machine";
 import { labWarnings } from "./compute/single-node";
 import { certificateWarnings, utcToday } from "./network/certificate";
 import type { Lab } from "./lab";
-import { locateProblems, parseLab, readLabSources } from "./load";
+import { type LabSources, locateProblems, parseLab, readLabSources } from "./load";
 import { ConfigError, sortProblems, type Problem } from "./problems";
 import { planLab } from "./plan";
 import { validateLab } from "./validate";
@@ -30,6 +30,19 @@ export interface CheckedLab {
  */
 export function checkLabDir(dir: string, today: string = utcToday()): CheckedLab {
   const sources = readLabSources(dir);
+  // The same sources (no byte changed) checked on the same day give the same answer: every
+  // stack program of an offline plan validates the whole lab, and does so once per process.
+  let byDay = checked.get(sources);
+  if (!byDay) checked.set(sources, (byDay = new Map<string, CheckedLab>()));
+  let result = byDay.get(today);
+  if (!result) byDay.set(today, (result = checkSources(sources, today)));
+  return result;
+}
+
+/** Checked labs by their sources and day. Treat a result as read-only: it is shared. */
+const checked = new WeakMap<LabSources, Map<string, CheckedLab>>();
+
+function checkSources(sources: LabSources, today: string): CheckedLab {
   const parsed = parseLab(sources);
   if (!parsed.lab) return { problems: sortProblems(locateProblems(parsed.problems, sources)), warnings: [] };
   const problems = validateLab(parsed.lab, today);

@@ -229,7 +229,7 @@ export interface LabIndex {
   /** Every VM, and the same by its planner name. */
   readonly vms: readonly VmRef[];
   readonly vmsByName: ReadonlyMap<string, VmRef>;
-  /** Every flow target name (`dmz/proxy`, `cluster/worker-1`), for did-you-mean hints. */
+  /** Every flow target name (`dmz/proxy`, `cluster/worker-1`), for did-you-mean hints: built on first use, by a problem that needs one. */
   readonly targets: readonly string[];
   /** The names the DMZ DNS serves besides services. */
   readonly dmzLabels: ReadonlyMap<string, Where & { readonly what: string }>;
@@ -254,6 +254,7 @@ export function indexLab(lab: Lab, today: string = utcToday()): LabIndex {
   const ids = new Map([...hosts].map(([name, hs]) => [name, hs.map((h) => h.id)]));
   const addresses = addressBook(lab);
   const vms = vmRefs(lab);
+  let targets: readonly string[] | undefined;
   const networks = new Map<string, string[]>();
   for (const [id, n] of Object.entries(lab.hardware.proxmox.nodes))
     for (const net of new Set(n.networks)) networks.set(net, [...(networks.get(net) ?? []), id]);
@@ -266,7 +267,9 @@ export function indexLab(lab: Lab, today: string = utcToday()): LabIndex {
     taken: new Set(addresses.map((a) => ipToInt(a.address))),
     vms,
     vmsByName: new Map(vms.map((r) => [r.name, r])),
-    targets: targetNames(lab),
+    get targets() {
+      return (targets ??= targetNames(lab));
+    },
     dmzLabels: dmzLabels(lab),
     placement: planPlacement(lab),
     hostsOf: (segment) => hosts.get(segment) ?? [],

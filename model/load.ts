@@ -35,46 +35,110 @@ export function stackFile(stack: string): string {
   return `Pulumi.${stack}.yaml`;
 }
 
-function readYaml(dir: string, file: string, problems: Problem[]): YamlFile {
+/**
+ * What reading one lab file gave, before any parsing: its text (with the file's stat stamp,
+ * and whether it was settled when read), or why there is none.
+ */
+type FileRead =
+  { readonly text: string; readonly stamp: string; readonly settled: boolean } | { readonly message: string; readonly fix: string };
+
+/**
+ * How long a file must have been unchanged when it was read for an unchanged stat to vouch
+ * for its text later: a file system stamps times at a coarse granularity (a jiffy, up to 2 s
+ * on some), so a write just after a read could keep the stamp. Younger files are read again.
+ */
+const SETTLED_MS = 3000n;
+
+/**
+ * Read one lab file: stat it once first (a FIFO would block a read), then its text, unless
+ * `previous` read the same settled file (same device, inode, size, mtime and ctime).
+ */
+function readFile(dir: string, file: string, previous: FileRead | undefined): FileRead {
   const full = path.join(dir, file);
-  const whole = (message: string, fix: string): YamlFile => {
-    problems.push(problem({ file, path: "(file)" }, undefined, message, fix));
-    return { value: undefined, empty: false };
-  };
-  // One stat, before anything is read: what is there, and how large (a FIFO would block a read).
-  let st: fs.Stats;
+  let st: fs.BigIntStats;
   try {
-    st = fs.statSync(full);
+    st = fs.statSync(full, { bigint: true });
   } catch {
-    return whole(`${file} does not exist in ${dir}`, `create ${file}; see the reference lab in the repository for its shape`);
+    return { message: `${file} does not exist in ${dir}`, fix: `create ${file}; see the reference lab in the repository for its shape` };
   }
   if (!st.isFile()) {
-    return whole(
-      `${file} in ${dir} is ${st.isDirectory() ? "a directory" : "not a regular file"}, not a YAML file`,
-      `remove or rename it, and write ${file} as a file; see the reference lab in the repository for its shape`,
-    );
+    return {
+      message: `${file} in ${dir} is ${st.isDirectory() ? "a directory" : "not a regular file"}, not a YAML file`,
+      fix: `remove or rename it, and write ${file} as a file; see the reference lab in the repository for its shape`,
+    };
   }
-  if (st.size > MAX_FILE_BYTES) return whole(...tooLarge(file, st.size));
-  let text: string;
+  if (st.size > BigInt(MAX_FILE_BYTES)) {
+    const [message, fix] = tooLarge(file, Number(st.size));
+    return { message, fix };
+  }
+  const stamp = `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
+  if (previous && "text" in previous && previous.settled && previous.stamp === stamp) return previous;
   try {
-    text = fs.readFileSync(full, "utf8");
+    const text = fs.readFileSync(full, "utf8");
+    return { text, stamp, settled: BigInt(Date.now()) - st.ctimeMs > SETTLED_MS };
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code ?? "an error";
-    return whole(`${file} in ${dir} cannot be read (${code})`, `make ${file} readable by the user running the program`);
+    return { message: `${file} in ${dir} cannot be read (${code})`, fix: `make ${file} readable by the user running the program` };
   }
-  const read = parseYamlFile(file, text, problems);
-  if (read.empty) {
+}
+
+function readYaml(file: string, read: FileRead, problems: Problem[]): YamlFile {
+  if (!("text" in read)) {
+    problems.push(problem({ file, path: "(file)" }, undefined, read.message, read.fix));
+    return { value: undefined, empty: false };
+  }
+  const parsed = parseYamlFile(file, read.text, problems);
+  if (parsed.empty) {
     problems.push(
       problem({ file, path: "(file)" }, undefined, `${file} is an empty file (nothing but comments or blank lines)`, emptyFileFix(file)),
     );
-    return { ...read, value: undefined };
+    return { ...parsed, value: undefined };
   }
-  return read;
+  return parsed;
 }
 
-/** Read every lab file in `dir`. Never throws for a user mistake; problems say what is wrong. */
+/** Every lab file of `dir` read: Pulumi.yaml, homelab.yaml, then the stack files in name order. */
+function readFiles(dir: string, previous: ReadonlyMap<string, FileRead> | undefined): Map<string, FileRead> {
+  const reads = new Map<string, FileRead>();
+  const names = [
+    ...["Pulumi.yaml", LAB_FILE],
+    ...fs
+      .readdirSync(dir)
+      .sort()
+      .filter((f) => STACK_FILE.test(f)),
+  ];
+  for (const f of names) reads.set(f, readFile(dir, f, previous?.get(f)));
+  return reads;
+}
+
+/** True when both reads found the same files with the same texts (or the same reasons for none). */
+function sameReads(a: ReadonlyMap<string, FileRead>, b: ReadonlyMap<string, FileRead>): boolean {
+  if (a.size !== b.size) return false;
+  for (const [name, r] of a) {
+    const o = b.get(name);
+    if (o === undefined) return false;
+    if ("text" in r ? !("text" in o) || o.text !== r.text : "text" in o || o.message !== r.message) return false;
+  }
+  return true;
+}
+
+/**
+ * The sources last read from each directory, with the reads they were parsed from. Every
+ * stack program of an offline plan reads the same lab: each reads the files again, but
+ * parses them only when a byte changed. A real `pulumi up` runs one stack per process.
+ */
+const lastRead = new Map<string, { readonly reads: ReadonlyMap<string, FileRead>; readonly sources: LabSources }>();
+
+/** Forget every lab read so far, so the next read parses again: for benchmarks that time a cold read. */
+export function forgetReadLabs(): void {
+  lastRead.clear();
+}
+
+/**
+ * Read every lab file in `dir`. Never throws for a user mistake; problems say what is wrong.
+ * Files identical to the last read of `dir` give the same (read-only) sources, not parsed again.
+ */
 export function readLabSources(dir: string): LabSources {
-  const problems: Problem[] = [];
   if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) {
     return {
       dir,
@@ -90,13 +154,24 @@ export function readLabSources(dir: string): LabSources {
       ],
     };
   }
+  const last = lastRead.get(dir);
+  const reads = readFiles(dir, last?.reads);
+  if (last && sameReads(last.reads, reads)) return last.sources;
+  const sources = parseSources(dir, reads);
+  lastRead.set(dir, { reads, sources });
+  return sources;
+}
+
+/** Parse what was read from a lab directory into sources. */
+function parseSources(dir: string, reads: ReadonlyMap<string, FileRead>): LabSources {
+  const problems: Problem[] = [];
   const lines: Record<string, (path: string) => number | undefined> = {};
   const note = (file: string, read: YamlFile, under: readonly string[] = []) => {
     const locate = read.locate;
     if (locate) lines[file] = (p) => (p.startsWith("(") ? undefined : locate([...under, ...pathKeys(p)]));
     return read.value;
   };
-  const project = note("Pulumi.yaml", readYaml(dir, "Pulumi.yaml", problems));
+  const project = note("Pulumi.yaml", readYaml("Pulumi.yaml", reads.get("Pulumi.yaml")!, problems));
   const projectName = isRecord(project) ? project.name : undefined;
   if (project !== undefined && projectName !== PROJECT) {
     problems.push(
@@ -108,12 +183,12 @@ export function readLabSources(dir: string): LabSources {
       ),
     );
   }
-  const lab = note(LAB_FILE, readYaml(dir, LAB_FILE, problems));
+  const lab = note(LAB_FILE, readYaml(LAB_FILE, reads.get(LAB_FILE)!, problems));
   const stacks: Record<string, Record<string, unknown>> = {};
-  for (const entry of fs.readdirSync(dir).sort()) {
+  for (const [entry, read] of reads) {
     const m = STACK_FILE.exec(entry);
     if (!m) continue;
-    const doc = note(entry, readYaml(dir, entry, problems), ["config"]);
+    const doc = note(entry, readYaml(entry, read, problems), ["config"]);
     if (doc === undefined) continue;
     if (doc !== null && !isRecord(doc)) {
       problems.push(

@@ -9,8 +9,16 @@ export function isIpv4(text: string): boolean {
   return ipaddr.IPv4.isValidFourPartDecimal(text) && ipaddr.IPv4.parse(text).toString() === text;
 }
 
+/** A canonical dotted quad: four decimal octets without leading zeros. */
+const DOTTED_QUAD =
+  /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/;
+
 /** The 32-bit unsigned value of an IPv4 address. */
 export function ipToInt(ip: string): number {
+  // Every address past the schema is canonical: read it directly. Anything else (octal,
+  // hex, shorthand) goes to ipaddr.js, which reads it as the kernel would.
+  const m = DOTTED_QUAD.exec(ip);
+  if (m) return ((Number(m[1]) << 24) | (Number(m[2]) << 16) | (Number(m[3]) << 8) | Number(m[4])) >>> 0;
   const bytes = ipaddr.IPv4.parse(ip).toByteArray();
   return ((bytes[0]! << 24) | (bytes[1]! << 16) | (bytes[2]! << 8) | bytes[3]!) >>> 0;
 }

@@ -135,7 +135,17 @@ export function parseYamlFile(file: string, text: string, problems: Problem[]): 
     }
     throw e;
   }
-  return { value, empty: doc.contents === null, locate: (keys) => lineOf(doc, lineCounter, keys) };
+  // Lines are looked up only for a problem: the document is parsed again then, so a file
+  // without problems keeps no syntax tree alive (for a large lab, megabytes the GC would mark).
+  let located: ((keys: readonly (string | number)[]) => number | undefined) | undefined;
+  return { value, empty: doc.contents === null, locate: (keys) => (located ??= locator(text))(keys) };
+}
+
+/** Where paths are written in `text`, a file that parsed once already. */
+function locator(text: string): (keys: readonly (string | number)[]) => number | undefined {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { uniqueKeys: true, lineCounter });
+  return (keys) => lineOf(doc, lineCounter, keys);
 }
 
 /** The 1-based line of `keys` in `doc`; for a key that is missing, the last line of its nearest parent that exists. */

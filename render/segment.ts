@@ -18,8 +18,22 @@ import { renderAuthorizedKeys, renderSshdConfig } from "./sshd";
 /** The directory of the router's release inside a segment's files. */
 export const ROUTER_DIR = "router";
 
-/** All files of one segment, sorted by path. */
+/** Files already rendered, by plan and access: both are read-only once planned, so their files never change. */
+const rendered = new WeakMap<SegmentPlan, WeakMap<SshAccess, readonly RenderedFile[]>>();
+
+/**
+ * All files of one segment, sorted by path. The same plan and access are rendered once per
+ * process: the segment's stack uploads the router's files and the offline plan writes the rest.
+ */
 export function renderSegmentFiles(plan: SegmentPlan, access: SshAccess): RenderedFile[] {
+  let byAccess = rendered.get(plan);
+  if (!byAccess) rendered.set(plan, (byAccess = new WeakMap()));
+  let files = byAccess.get(access);
+  if (!files) byAccess.set(access, (files = renderFiles(plan, access)));
+  return [...files];
+}
+
+function renderFiles(plan: SegmentPlan, access: SshAccess): RenderedFile[] {
   const router = plan.router;
   const sshd = renderSshdConfig(
     // The router's sshd listens on the LAN side only and admits the jump host only.

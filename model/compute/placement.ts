@@ -205,8 +205,17 @@ function nodeLoads(lab: Lab, vms: readonly PlacedVm[]): NodeLoad[] {
     });
 }
 
-/** Per-node load, for each node where its HA VMs go when it fails, and each HA VM's replication. */
+/** Placements already planned, by lab: a lab is immutable once loaded (the rules and the plan both read it). */
+const placed = new WeakMap<Lab, Placement>();
+
+/** Per-node load, for each node where its HA VMs go when it fails, and each HA VM's replication; planned once per lab object. */
 export function planPlacement(lab: Lab): Placement {
+  let p = placed.get(lab);
+  if (!p) placed.set(lab, (p = computePlacement(lab)));
+  return p;
+}
+
+function computePlacement(lab: Lab): Placement {
   const vms = labVms(lab);
   const own = nodeLoads(lab, vms);
   const { failover, replicas } = planFailovers(own);

@@ -84,13 +84,13 @@ function sourceProblem(
   ix: LabIndex,
   seg: Segment,
   text: string,
-  candidates: readonly string[],
+  candidates: () => readonly string[],
 ): { message: string; fix: string } | undefined {
   const to = resolveTarget(ix.lab, text);
   if (!to) {
-    const hint = suggest(text, candidates);
+    const hint = suggest(text, candidates());
     return {
-      message: `"${text}" names nothing in the lab (a source is <segment> or <segment>/<host>; segments: ${list(ix.segments.map((s) => s.name))})${didYouMean(text, candidates)}`,
+      message: `"${text}" names nothing in the lab (a source is <segment> or <segment>/<host>; segments: ${list(ix.segments.map((s) => s.name))})${didYouMean(text, candidates())}`,
       fix: hint ? `write ${hint}` : "name a segment, or a host of one",
     };
   }
@@ -114,7 +114,9 @@ export const dataSourcesRule: Rule = {
   check(ix) {
     const out: Problem[] = [];
     for (const { seg } of dataSegments(ix)) {
-      const candidates = ix.targets.filter((t) => resolveDataSource(ix.lab, t));
+      // Did-you-mean candidates, built only for a source that needs one.
+      let listed: readonly string[] | undefined;
+      const candidates = () => (listed ??= ix.targets.filter((t) => resolveDataSource(ix.lab, t)));
       const seen = new Map<string, string>();
       for (const s of sourcesOf(seg)) {
         const why = sourceProblem(ix, seg, s.text, candidates);

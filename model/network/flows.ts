@@ -19,7 +19,7 @@ import { Cidr } from "../net";
 import { compareText } from "../order";
 import { DATA_PORTS } from "../data/ports";
 import { unreachable } from "../unreachable";
-import { findHostAddress, planServices, segmentHosts } from "./hosts";
+import { findHost, findHostAddress, planServices, segmentHosts } from "./hosts";
 
 /** Where a flow starts or ends. */
 export interface Endpoint {
@@ -123,7 +123,7 @@ export function resolveTarget(lab: Lab, target: string): Endpoint | undefined {
   const seg = Object.hasOwn(lab.segments, zone) ? lab.segments[zone] : undefined;
   if (!seg) return undefined;
   if (host === undefined) return segmentEndpoint(seg);
-  return segmentHosts(lab, seg).some((h) => h.id === host) ? hostEndpoint(lab, seg, host) : undefined;
+  return findHost(lab, seg, host) ? hostEndpoint(lab, seg, host) : undefined;
 }
 
 /**
@@ -174,10 +174,21 @@ export function sortPorts(ports: PortSpec[]): PortSpec[] {
 /** The internet, as a flow endpoint. */
 const INTERNET: Endpoint = { zone: "internet", cidrs: [Cidr.of("0.0.0.0/0")], label: "internet" };
 
-/** Derive every allowed flow of the lab, sorted by id. */
+/** Flows already planned, by lab: a lab is immutable once loaded (validation and the plan both read them). */
+const planned = new WeakMap<Lab, readonly Flow[]>();
+
+/** Derive every allowed flow of the lab, sorted by id; the same lab object is planned once per process. */
 export function planFlows(lab: Lab): Flow[] {
+  let flows = planned.get(lab);
+  if (!flows) planned.set(lab, (flows = computeFlows(lab)));
+  return [...flows];
+}
+
+function computeFlows(lab: Lab): Flow[] {
   const flows: Flow[] = [];
   const exposed = proxyPorts(lab, (s) => s.exposure === "internet");
+  // What a trusted and an untrusted segment may use through the proxy: the same for every segment of a trust.
+  const usable = { trusted: proxyPorts(lab), untrusted: exposed };
   if (exposed.length > 0) {
     flows.push({
       id: "expose:proxy",
@@ -190,7 +201,7 @@ export function planFlows(lab: Lab): Flow[] {
   }
   for (const seg of segmentList(lab)) {
     flows.push(
-      ...infraFlows(lab, seg),
+      ...infraFlows(lab, seg, usable[seg.trust]),
       ...sshFlows(lab, seg),
       ...publishFlows(lab, seg),
       ...storageFlows(lab, seg),
@@ -202,7 +213,7 @@ export function planFlows(lab: Lab): Flow[] {
 }
 
 /** What every segment uses in the DMZ: DNS, NTP, and the proxy for the services it may use. */
-function infraFlows(lab: Lab, seg: Segment): Flow[] {
+function infraFlows(lab: Lab, seg: Segment, usable: readonly PortSpec[]): Flow[] {
   const whole = segmentEndpoint(seg);
   const flows: Flow[] = [
     {
@@ -225,14 +236,13 @@ function infraFlows(lab: Lab, seg: Segment): Flow[] {
       reason: "every segment keeps time with the DMZ NTP server",
     },
   ];
-  const usable = proxyPorts(lab, (s) => s.exposure === "internet" || seg.trust === "trusted");
   if (usable.length > 0) {
     flows.push({
       id: `proxy:${seg.name}`,
       kind: "proxy",
       from: whole,
       to: dmzEndpoint(lab, "proxy"),
-      ports: usable,
+      ports: [...usable],
       reason: `${seg.name} uses the lab's published services by name through the proxy`,
     });
   }

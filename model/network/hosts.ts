@@ -1,7 +1,7 @@
 /** The hosts of a segment as the plan sees them (configured hosts and hardware in it), and its published services. */
 import type { HostOs, HostRole } from "./schema";
 import { hostFqdn, type Lab, parsePortProto, type PortSpec, type Segment, type Service, serviceFqdn } from "../lab";
-import { compareIp } from "../net";
+import { ipToInt } from "../net";
 import { compareText } from "../order";
 import { NAS_UI_PORTS } from "./schema";
 import { unreachable } from "../unreachable";
@@ -114,8 +114,27 @@ function withDataPorts(listens: readonly PortSpec[], data: readonly number[]): P
   return out;
 }
 
-/** Every host of a segment: its configured hosts plus the hardware whose address lies in it. */
-export function segmentHosts(lab: Lab, seg: Segment): PlannedHost[] {
+/** One segment's hosts, built once per lab: in address order, and by id. */
+interface SegmentHostIndex {
+  readonly hosts: readonly PlannedHost[];
+  readonly byId: ReadonlyMap<string, PlannedHost>;
+}
+
+/** Host indexes by lab and segment name: a lab is immutable once loaded, so its hosts never change. */
+const indexes = new WeakMap<Lab, Map<string, SegmentHostIndex>>();
+
+function hostIndex(lab: Lab, seg: Segment): SegmentHostIndex {
+  let bySeg = indexes.get(lab);
+  if (!bySeg) indexes.set(lab, (bySeg = new Map<string, SegmentHostIndex>()));
+  let ix = bySeg.get(seg.name);
+  // A segment object that is not the lab's own (a test's edited copy) is indexed on its own.
+  if (ix && lab.segments[seg.name] === seg) return ix;
+  ix = buildHostIndex(lab, seg);
+  if (lab.segments[seg.name] === seg) bySeg.set(seg.name, ix);
+  return ix;
+}
+
+function buildHostIndex(lab: Lab, seg: Segment): SegmentHostIndex {
   const hosts: PlannedHost[] = [];
   const add = (id: string, h: Omit<PlannedHost, "id" | "segment" | "fqdn">) =>
     hosts.push({ id, segment: seg.name, fqdn: hostFqdn(lab, seg.name, id), ...h });
@@ -132,11 +151,28 @@ export function segmentHosts(lab: Lab, seg: Segment): PlannedHost[] {
     });
   }
   hosts.push(...hardwareHosts(lab, seg.name, (id) => hostFqdn(lab, seg.name, id)));
-  return hosts.sort((a, b) => compareIp(a.address, b.address));
+  // Each address parsed once, not once per comparison.
+  const sorted = hosts
+    .map((h) => ({ h, at: ipToInt(h.address) }))
+    .sort((a, b) => a.at - b.at)
+    .map((k) => k.h);
+  const byId = new Map<string, PlannedHost>();
+  for (const h of sorted) if (!byId.has(h.id)) byId.set(h.id, h);
+  return { hosts: sorted, byId };
+}
+
+/** Every host of a segment: its configured hosts plus the hardware whose address lies in it, in address order. */
+export function segmentHosts(lab: Lab, seg: Segment): PlannedHost[] {
+  return [...hostIndex(lab, seg).hosts];
+}
+
+/** The host `id` of a segment (a configured host or hardware in it), if there is one. */
+export function findHost(lab: Lab, seg: Segment, id: string): PlannedHost | undefined {
+  return hostIndex(lab, seg).byId.get(id);
 }
 
 export function findHostAddress(lab: Lab, seg: Segment, id: string): string {
-  const h = segmentHosts(lab, seg).find((x) => x.id === id);
+  const h = findHost(lab, seg, id);
   if (!h) throw new Error(`bug: host ${seg.name}/${id} not found after validation`);
   return h.address;
 }

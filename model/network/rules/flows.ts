@@ -18,13 +18,13 @@ export const flowsTargets: Rule = {
   check(ix) {
     const { lab } = ix;
     const out: Problem[] = [];
-    const targets = ix.targets;
     for (const seg of ix.segments) {
       const ids = ix.hostIds(seg.name);
       for (const [id, f] of Object.entries(seg.flows)) {
         const to = resolveTarget(lab, f.to);
         const where = { file: seg.file, path: sp("flows", id, "to") };
         if (!to) {
+          const targets = ix.targets;
           out.push(
             problem(
               where,
@@ -86,17 +86,19 @@ export const storageTargets: Rule = {
   check(ix) {
     const { lab } = ix;
     const out: Problem[] = [];
-    const servers = ix.targets.filter((t) => storageServer(lab, t));
+    // Did-you-mean candidates, only for a server that needs one.
+    const servers = () => ix.targets.filter((t) => storageServer(lab, t));
     for (const seg of ix.segments) {
       const ids = ix.hostIds(seg.name);
       for (const [id, st] of Object.entries(seg.storage)) {
         if (!storageServer(lab, st.server)) {
-          const example = storageExample(lab, st.server, st.protocol, servers);
+          const candidates = servers();
+          const example = storageExample(lab, st.server, st.protocol, candidates);
           out.push(
             problem(
               { file: seg.file, path: sp("storage", id, "server") },
               st.server,
-              `storage ${id}'s server "${st.server}" is not a host of a segment (a server is <segment>/<host>, the one machine that exports the ${st.protocol.toUpperCase()} share)${didYouMean(st.server, servers)}`,
+              `storage ${id}'s server "${st.server}" is not a host of a segment (a server is <segment>/<host>, the one machine that exports the ${st.protocol.toUpperCase()} share)${didYouMean(st.server, candidates)}`,
               `name the host that serves ${st.export}${eg(example)}`,
             ),
           );

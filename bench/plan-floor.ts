@@ -1,0 +1,119 @@
+/**
+ * The floor of the offline plan: what Pulumi itself costs for a lab's resources. Each stack's
+ * resources, as a plan recorded them (type, name, parent, dependsOn, explicit provider,
+ * ignoreChanges, inputs with their secrets and string assets), are declared again directly, under the same mock runtime
+ * (cli/mock-runtime.ts) with the same references, and the stack returns the same outputs:
+ * no lab is read, validated, planned or rendered. plan ÷ floor is what the model costs.
+ */
+import * as px from "@muhlba91/pulumi-proxmoxve";
+import * as command from "@pulumi/command";
+import * as pulumi from "@pulumi/pulumi";
+import type { PlanResult, StackPlan } from "../cli/plan";
+import { SIG } from "../cli/mock-providers";
+import { ASSET_SIG, type RecordedResource, runUnderMocks, type StackOutputsByName } from "../cli/mock-runtime";
+import { DMZ_STACK } from "../model/lab";
+
+/** A custom resource of a type the SDK table below does not know: the recorded type, name and inputs. */
+class FloorResource extends pulumi.CustomResource {}
+
+/** An explicit provider of a package the SDK table does not know. */
+class FloorProvider extends pulumi.ProviderResource {}
+
+const PROVIDER_TYPE = "pulumi:providers:";
+
+type Make = (name: string, inputs: pulumi.Inputs, opts: pulumi.CustomResourceOptions) => pulumi.CustomResource;
+
+/**
+ * The SDK classes of the types the program declares: each declares its output properties as
+ * well, which the engine resolves (a VmLegacy has about a hundred), so the floor pays what
+ * the program pays for the same resources.
+ */
+const SDK: Readonly<Record<string, Make>> = {
+  "command:remote:Command": (n, i, o) => new command.remote.Command(n, i as unknown as command.remote.CommandArgs, o),
+  "command:remote:CopyToRemote": (n, i, o) => new command.remote.CopyToRemote(n, i as unknown as command.remote.CopyToRemoteArgs, o),
+  "proxmoxve:index/vmLegacy:VmLegacy": (n, i, o) => new px.VmLegacy(n, i as unknown as px.VmLegacyArgs, o),
+  "proxmoxve:download/file:File": (n, i, o) => new px.download.File(n, i as unknown as px.download.FileArgs, o),
+};
+
+/** The SDK providers of the packages the program configures explicitly. */
+const SDK_PROVIDERS: Readonly<
+  Record<string, (name: string, inputs: pulumi.Inputs, opts: pulumi.ResourceOptions) => pulumi.ProviderResource>
+> = {
+  proxmoxve: (n, i, o) => new px.Provider(n, i, o),
+};
+
+/** A component of the floor: the recorded type and name, no children of its own. */
+class FloorComponent extends pulumi.ComponentResource {
+  constructor(type: string, name: string, opts: pulumi.ComponentResourceOptions) {
+    super(type, name, {}, opts);
+    this.registerOutputs({});
+  }
+}
+
+/** Recorded inputs made declarable again: string assets as StringAssets, secret paths as secrets. */
+function revive(value: unknown, path: string, secrets: ReadonlySet<string>): unknown {
+  const wrap = (v: unknown) => (secrets.has(path || "(root)") ? pulumi.secret(v) : v);
+  if (Array.isArray(value)) return wrap(value.map((v, i) => revive(v, `${path}[${i}]`, secrets)));
+  if (value === null || typeof value !== "object") return wrap(value);
+  const o = value as Record<string, unknown>;
+  if (o[SIG] === ASSET_SIG && typeof o.text === "string") return wrap(new pulumi.asset.StringAsset(o.text));
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(o)) out[k] = revive(v, path ? `${path}.${k}` : k, secrets);
+  return wrap(out);
+}
+
+/** Declare one stack's recorded resources, in the order they were registered (parents first). */
+function declare(stack: StackPlan): Record<string, unknown> {
+  const made = new Map<string, pulumi.Resource>();
+  const providers = new Map<string, pulumi.ProviderResource>();
+  const list = (names: readonly string[] | undefined) => (names ?? []).flatMap((n) => made.get(n) ?? []);
+  for (const r of stack.resources) {
+    if (r.type === "pulumi:pulumi:Stack") continue;
+    const parent = r.parent !== undefined ? made.get(r.parent) : undefined;
+    const provider = r.provider !== undefined ? providers.get(r.provider) : undefined;
+    const opts: pulumi.CustomResourceOptions = {
+      ...(parent ? { parent } : {}),
+      dependsOn: list(r.dependsOn),
+      ...(provider ? { provider } : {}),
+      ...(r.ignoreChanges ? { ignoreChanges: [...r.ignoreChanges] } : {}),
+    };
+    if (r.type.startsWith(PROVIDER_TYPE)) {
+      const inputs = revive(stack.rawInputs.get(r.name) ?? {}, "", new Set(r.secretInputs)) as pulumi.Inputs;
+      const pkg = r.type.slice(PROVIDER_TYPE.length);
+      const sdk = SDK_PROVIDERS[pkg];
+      const p = sdk ? sdk(r.name, inputs, opts) : new FloorProvider(pkg, r.name, inputs, opts);
+      providers.set(r.name, p);
+      made.set(r.name, p);
+    } else made.set(r.name, resource(r, stack, opts));
+  }
+  return stack.outputs;
+}
+
+function resource(r: RecordedResource, stack: StackPlan, opts: pulumi.CustomResourceOptions): pulumi.Resource {
+  if (r.type === "pulumi:pulumi:StackReference") return new pulumi.StackReference(r.name, undefined, opts);
+  if (!r.custom) return new FloorComponent(r.type, r.name, opts);
+  const inputs = revive(stack.rawInputs.get(r.name) ?? {}, "", new Set(r.secretInputs)) as pulumi.Inputs;
+  const sdk = SDK[r.type];
+  return sdk ? sdk(r.name, inputs, opts) : new FloorResource(r.type, r.name, inputs, opts);
+}
+
+/** What the floor declared: each stack's resources, as the recorder saw them. */
+export type FloorResult = { readonly stack: string; readonly resources: readonly RecordedResource[] }[];
+
+/** Run the floor of a recorded plan: every stack, segments first, then the DMZ with the segments' outputs as references. */
+export async function runFloor(plan: PlanResult, stackPrefix: string): Promise<FloorResult> {
+  const out: { stack: string; resources: RecordedResource[] }[] = [];
+  const outputs: Record<string, Record<string, unknown>> = {};
+  const ordered = [...plan.stacks.filter((s) => s.stack !== DMZ_STACK), ...plan.stacks.filter((s) => s.stack === DMZ_STACK)];
+  for (const stack of ordered) {
+    const references: StackOutputsByName = stack.stack === DMZ_STACK ? prefixed(outputs, stackPrefix) : {};
+    const run = await runUnderMocks({ stack: stack.stack, program: () => declare(stack), references });
+    outputs[stack.stack] = run.resolved;
+    out.push({ stack: stack.stack, resources: run.recorder.withParents() });
+  }
+  return out;
+}
+
+function prefixed(outputs: Record<string, Record<string, unknown>>, prefix: string): StackOutputsByName {
+  return Object.fromEntries(Object.entries(outputs).map(([s, o]) => [`${prefix}/${s}`, o]));
+}

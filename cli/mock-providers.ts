@@ -265,6 +265,52 @@ const proxmoxDownload: ResourceHandler = ({ inputs }) => {
   };
 };
 
+/** proxmoxve:hardware/mapping/pci:Pci: imported and named by its name, which a VM's hostpci names. */
+const proxmoxPci: ResourceHandler = ({ inputs }) => ({
+  id: text(inputs.name, "name"),
+  outputs: { mediatedDevices: plain(inputs.mediatedDevices) ?? false },
+});
+
+/** proxmoxve:index/hagroup:Hagroup: its id is the group's name. */
+const proxmoxHagroup: ResourceHandler = ({ inputs }) => ({
+  id: text(inputs.group, "group"),
+  outputs: { noFailback: plain(inputs.noFailback) ?? false, restricted: plain(inputs.restricted) ?? false },
+});
+
+/** proxmoxve:index/haresource:Haresource: its id is the resource id (`vm:123`); the type comes from it. */
+const proxmoxHaresource: ResourceHandler = ({ inputs }) => {
+  const id = text(inputs.resourceId, "resourceId");
+  if (!/^(vm|ct):\d+$/.test(id)) throw new Error(`mock proxmox Haresource: resourceId "${id}" is not vm:<id> or ct:<id>`);
+  return { id, outputs: { state: plain(inputs.state) ?? "started", type: plain(inputs.type) ?? id.split(":")[0] } };
+};
+
+/** proxmoxve:index/harule:Harule: its id is the rule's name. */
+const proxmoxHarule: ResourceHandler = ({ inputs }) => {
+  const type = text(inputs.type, "type");
+  if (type !== "node-affinity" && type !== "resource-affinity")
+    throw new Error(`mock proxmox Harule: type "${type}" is not node-affinity or resource-affinity`);
+  return { id: text(inputs.rule, "rule"), outputs: { disable: plain(inputs.disable) ?? false, strict: plain(inputs.strict) ?? false } };
+};
+
+/**
+ * proxmoxve:index/replication:Replication: its id is the job id `<guest>-<jobnum>`, which it
+ * splits into its outputs. The source node is Proxmox's to report, unknown here.
+ */
+const proxmoxReplication: ResourceHandler = ({ inputs }) => {
+  const id = text(inputs.resourceId, "resourceId");
+  const m = /^(\d+)-(\d+)$/.exec(id);
+  if (!m) throw new Error(`mock proxmox Replication: resourceId "${id}" is not <guest>-<jobnum>`);
+  return {
+    id,
+    outputs: {
+      guest: Number(m[1]),
+      jobnum: Number(m[2]),
+      schedule: plain(inputs.schedule) ?? "*/15",
+      disable: plain(inputs.disable) ?? false,
+    },
+  };
+};
+
 // --- the registry -------------------------------------------------------------------------------
 
 const none: ResourceHandler = () => ({ outputs: {} });
@@ -282,6 +328,11 @@ export const RESOURCE_HANDLERS: Readonly<Record<string, ResourceHandler>> = {
   "pulumi:providers:proxmoxve": none,
   "proxmoxve:index/vmLegacy:VmLegacy": proxmoxVm,
   "proxmoxve:download/file:File": proxmoxDownload,
+  "proxmoxve:hardware/mapping/pci:Pci": proxmoxPci,
+  "proxmoxve:index/hagroup:Hagroup": proxmoxHagroup,
+  "proxmoxve:index/haresource:Haresource": proxmoxHaresource,
+  "proxmoxve:index/harule:Harule": proxmoxHarule,
+  "proxmoxve:index/replication:Replication": proxmoxReplication,
 };
 
 /** Every invoke token the program may call, with what its provider returns. */

@@ -106,6 +106,32 @@ export type SegmentContract = Contract<typeof SegmentContractSchema>;
 
 const _serviceIsPlanned: Same<Contract<typeof PublishedService>, DeepReadonly<PlannedService>> = true;
 
+// --- the Proxmox contract: what the owner of the lab-wide Proxmox objects tells every other stack ---
+
+/** The Proxmox contract version this program writes and reads. Bump on any incompatible change. */
+export const PROXMOX_CONTRACT_VERSION = 1;
+
+/**
+ * What the stack that owns the lab-wide Proxmox objects (hardware.proxmox.owner) exports once
+ * it has declared them (model/compute/lab-objects.ts plans it): the PCI mappings a VM's
+ * hostpci names and, on Proxmox VE 8, the HA groups an HA resource joins.
+ */
+export const ProxmoxContractSchema = z.object({
+  version: z.literal(PROXMOX_CONTRACT_VERSION),
+  /** The stack that declared them. */
+  owner: z.string(),
+  cluster: z.string(),
+  /** The Proxmox VE major version they were declared for. */
+  pveVersion: z.union([z.literal(8), z.literal(9)]),
+  /** Every PCI hardware mapping, by name (`pve1-gpu0`). */
+  mappings: z.array(z.object({ name: z.string(), node: z.string(), device: z.string(), vendorDevice: z.string() })),
+  /** Proxmox VE 8: every HA group, its nodes by priority; empty on 9. */
+  haGroups: z.array(z.object({ name: z.string(), nodes: z.record(z.string(), z.number().int()) })),
+});
+
+/** The owner's Proxmox contract. */
+export type ProxmoxContract = Contract<typeof ProxmoxContractSchema>;
+
 // --- the docs contract: what every stack exports as `docs` ------------------------------------------
 
 /** The docs contract version this program writes and reads. Bump on any incompatible change (2: router interfaces and VM NICs; 3: an HA VM's failover node and recovery point). */

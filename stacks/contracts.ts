@@ -38,6 +38,8 @@ export const OUTPUTS = {
   infraRelease: "infraRelease",
   /** The DMZ's lab-wide catalog: every published name, where it leads, through which firewall. */
   catalog: "catalog",
+  /** The owner's Proxmox contract (ProxmoxContract): the lab-wide PCI mappings and HA groups other stacks name. */
+  proxmox: "proxmox",
   /** Every stack's documentation contract (SegmentDocs or DmzDocs): what `npm run docs` renders. */
   docs: "docs",
 } as const;

@@ -10,9 +10,18 @@ import { runUnderMocks, valueOf } from "../../cli/mock-runtime";
 import { TALOS_TOKENS } from "../../providers/talos";
 
 test("every handler's key is a real token: the SDK classes' own, or the Talos binding's", () => {
-  const sdk = [command.remote.Command, command.remote.CopyToRemote, proxmox.VmLegacy, proxmox.download.File, proxmox.Provider].map(
-    (c) => (c as unknown as { __pulumiType: string }).__pulumiType,
-  );
+  const sdk = [
+    command.remote.Command,
+    command.remote.CopyToRemote,
+    proxmox.VmLegacy,
+    proxmox.download.File,
+    proxmox.hardware.mapping.Pci,
+    proxmox.Hagroup,
+    proxmox.Haresource,
+    proxmox.Harule,
+    proxmox.Replication,
+    proxmox.Provider,
+  ].map((c) => (c as unknown as { __pulumiType: string }).__pulumiType);
   const talos = Object.values(TALOS_TOKENS) as string[];
   // Providers register as pulumi:providers:<package>.
   const tokens = new Set([...sdk.map((t) => (t === "proxmoxve" ? "pulumi:providers:proxmoxve" : t)), ...talos]);
@@ -90,13 +99,36 @@ test("a resource type without a handler fails the run, naming the type and where
     runUnderMocks({
       stack: "lab",
       program: () => {
-        new proxmox.Haresource("vm-2011", { resourceId: "vm:2011" });
+        new proxmox.PoolLegacy("lab-pool", { poolId: "lab" });
         return {};
       },
     }),
   ).rejects.toThrow(
-    /unexpected resource type proxmoxve:index\/haresource:Haresource \(vm-2011\): the mock has no handler for it .*cli\/mock-providers\.ts/,
+    /unexpected resource type proxmoxve:index\/poolLegacy:PoolLegacy \(lab-pool\): the mock has no handler for it .*cli\/mock-providers\.ts/,
   );
+});
+
+test("the HA and mapping handlers: ids as the provider imports them, the replication job id split into guest and job number", async () => {
+  const run = await runUnderMocks({
+    stack: "lab",
+    program: () => {
+      const pci = new proxmox.hardware.mapping.Pci("gpu", {
+        name: "pve1-gpu0",
+        maps: [{ node: "pve1", id: "10de:2504", path: "0000:01:00.0" }],
+      });
+      const group = new proxmox.Hagroup("group", { group: "ha-pve1-pve4", nodes: { pve1: 2, pve4: 1 } });
+      const res = new proxmox.Haresource("res", { resourceId: "vm:2011" });
+      const rule = new proxmox.Harule("rule", { rule: "vm-2011", type: "node-affinity", resources: ["vm:2011"] });
+      const rep = new proxmox.Replication("rep", { resourceId: "2011-3", target: "pve4", type: "local" });
+      return { ids: pulumi.all([pci.id, group.id, res.id, rule.id, rep.id]), guest: rep.guest, jobnum: rep.jobnum, schedule: rep.schedule };
+    },
+  });
+  expect(run.resolved).toEqual({
+    ids: ["pve1-gpu0", "ha-pve1-pve4", "vm:2011", "vm-2011", "2011-3"],
+    guest: 2011,
+    jobnum: 3,
+    schedule: "*/15",
+  });
 });
 
 test("an invoke without a handler fails the run, naming the token and where to add one", async () => {

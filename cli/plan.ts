@@ -15,7 +15,7 @@ import { failureLoads, vmFates } from "../model/compute/load";
 import type { Placement } from "../model/compute/placement";
 import { acmeCredentialsKey } from "../model/network/certificate";
 import type { Problem } from "../model/problems";
-import { labStacks } from "../model/network/dmz";
+import { fullStackName, labStacks } from "../model/network/dmz";
 import { declaredSecretKeys } from "../model/data/plan";
 import { CONFIG_KEYS, DMZ_STACK, own } from "../model/lab";
 import { planLab, type PlannedLab } from "../model/plan";
@@ -158,13 +158,15 @@ export async function planStacks(opts: Pick<PlanOptions, "dir" | "stacks" | "pre
   // The DMZ reads the segments it lists, so they run even when only the DMZ is asked for.
   const needed = new Set(wanted.filter((s) => s !== DMZ_STACK));
   if (wanted.includes(DMZ_STACK)) for (const s of lab.dmzStack?.segments ?? []) needed.add(s);
-
+  // Every other stack may read the owner's lab-wide Proxmox objects: the owner runs first.
+  const { owner } = lab.hardware.proxmox;
   const results = new Map<string, StackResult>();
-  for (const s of [...needed].sort()) results.set(s, await runStackPlan(opts.dir, s, opts.preview ?? false, {}));
+  results.set(owner, await runStackPlan(opts.dir, owner, opts.preview ?? false, {}));
+  const ownerRef = { [fullStackName(lab, owner)]: results.get(owner)!.outputs };
+  for (const s of [...needed].sort()) if (s !== owner) results.set(s, await runStackPlan(opts.dir, s, opts.preview ?? false, ownerRef));
   if (wanted.includes(DMZ_STACK)) {
-    const prefix = lab.dmzStack!.stackPrefix;
-    const references = Object.fromEntries(lab.dmzStack!.segments.map((s) => [`${prefix}/${s}`, results.get(s)?.outputs]));
-    results.set(DMZ_STACK, await runStackPlan(opts.dir, DMZ_STACK, opts.preview ?? false, references));
+    const references = Object.fromEntries(lab.dmzStack!.segments.map((s) => [fullStackName(lab, s), results.get(s)?.outputs]));
+    results.set(DMZ_STACK, await runStackPlan(opts.dir, DMZ_STACK, opts.preview ?? false, { ...ownerRef, ...references }));
   }
 
   const failed = wanted.map((s) => results.get(s)!).filter((r) => r.error);

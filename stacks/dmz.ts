@@ -22,6 +22,7 @@ import { docsOfDmz } from "../pages/contract-dmz";
 import type { StackContext } from "./context";
 import { OUTPUTS, readReference, segmentContract, segmentContractSpec, type SegmentContract } from "./contracts";
 import { declareMachines, machinesOutput } from "./proxmox";
+import { declareHa, readLabObjects } from "./proxmox-lab";
 import { acmeCredentialsProblem, readSecret } from "./secrets";
 
 /**
@@ -82,9 +83,11 @@ export async function dmzStack(ctx: StackContext): Promise<Record<string, unknow
   const contracts = await readContracts(ctx, planned.published);
   const plan = planDmz(lab, contracts);
   const files = filesUnder(renderDmzFiles(plan, planned.ssh), INFRA_DIR);
+  await readLabObjects(lab, planned, DMZ_STACK);
   // The infra host is a VM of the DMZ: its configuration is released once the VM exists.
   const machines = declareMachines(lab, planned, DMZ_STACK);
   const vm = machines?.vms.infra;
+  if (machines) declareHa(lab, planned, DMZ_STACK, machines.provider, vm ? { infra: vm.vm } : {});
   const infra = new NixosHost(
     "infra",
     {

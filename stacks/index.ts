@@ -17,7 +17,7 @@ export async function runProgram(
 ): Promise<Record<string, unknown>> {
   try {
     const ctx = loadContext(stack, dir, env);
-    return stack === DMZ_STACK ? await dmzStack(ctx) : segmentStack(ctx);
+    return stack === DMZ_STACK ? await dmzStack(ctx) : await segmentStack(ctx);
   } catch (e) {
     if (e instanceof ConfigError) throw new pulumi.RunError(e.message);
     throw e;

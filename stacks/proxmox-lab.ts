@@ -10,7 +10,7 @@ import type * as px from "@muhlba91/pulumi-proxmoxve";
 import * as pulumi from "@pulumi/pulumi";
 import { ProxmoxHa } from "../components/proxmox-ha";
 import { ProxmoxLabObjects } from "../components/proxmox-lab";
-import { planHaVms, planLabObjects, pciMappingName } from "../model/compute/lab-objects";
+import { planHaVms, planLabObjects } from "../model/compute/lab-objects";
 import { PROXMOX_CONTRACT_VERSION, ProxmoxContractSchema, type ProxmoxContract } from "../model/contracts";
 import type { Lab } from "../model/lab";
 import { fullStackName } from "../model/network/dmz";
@@ -29,9 +29,10 @@ export interface LabObjectNeed {
 export function labObjectNeeds(lab: Lab, planned: PlannedLab, stack: string): LabObjectNeed[] {
   if (stack === lab.hardware.proxmox.owner) return [];
   const needs: LabObjectNeed[] = [];
-  for (const v of planned.vms.filter((x) => x.segment === stack)) {
-    for (const d of v.passthrough)
-      needs.push({ kind: "PCI mapping", name: pciMappingName(v.node, d), why: `${v.segment}/${v.host} passes through ${v.node}'s ${d}` });
+  // What each VM's hostpci names (model/compute/machine.ts), exactly.
+  for (const m of planned.machines.filter((x) => x.stack === stack)) {
+    for (const p of m.pci)
+      needs.push({ kind: "PCI mapping", name: p.mapping, why: `${m.stack}/${m.host} passes through ${m.node}'s ${p.id}` });
   }
   for (const h of planHaVms(lab, planned.placement, stack))
     if (h.affinity.kind === "group")

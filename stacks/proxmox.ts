@@ -41,19 +41,33 @@ export function proxmoxProvider(lab: Lab, stack: string, vms: number): px.Provid
   });
 }
 
+/** What a stack already declared on the cluster before its VMs: the owner's provider and PCI mappings. */
+export interface BeforeMachines {
+  /** The stack's provider, when an earlier part made it. @default a new one (proxmoxProvider) */
+  readonly provider?: px.Provider;
+  /** PCI mappings the stack declares itself, by name: a VM that names one waits for it. @default none */
+  readonly mappings?: Readonly<Record<string, pulumi.Resource>>;
+}
+
 /**
  * Declare the stack's VMs (none when the model gives it none). A VM waits for the image file it
- * is installed from through the file's volume id, which is one of its inputs.
+ * is installed from through the file's volume id, which is one of its inputs, and for each PCI
+ * mapping it names that this stack declares (the owner's own passthrough VMs).
  */
-export function declareMachines(lab: Lab, planned: PlannedLab, stack: string): StackMachines | undefined {
+export function declareMachines(lab: Lab, planned: PlannedLab, stack: string, before: BeforeMachines = {}): StackMachines | undefined {
   const machines = planned.machines.filter((m) => m.stack === stack);
   if (machines.length === 0) return undefined;
-  const provider = proxmoxProvider(lab, stack, machines.length);
+  const provider = before.provider ?? proxmoxProvider(lab, stack, machines.length);
   const files = planImageFiles(lab, machines, stack);
   const images = files.length > 0 ? new ProxmoxImages("images", { files }, { providers: [provider] }) : undefined;
   const vms: Record<string, ProxmoxVm> = {};
   for (const m of machines) {
-    vms[m.host] = new ProxmoxVm(`${m.host}-vm`, { machine: m, images: imagesOf(m, images) }, { providers: [provider] });
+    const mappings = m.pci.flatMap((p) => (before.mappings?.[p.mapping] ? [before.mappings[p.mapping]!] : []));
+    vms[m.host] = new ProxmoxVm(
+      `${m.host}-vm`,
+      { machine: m, images: imagesOf(m, images) },
+      { providers: [provider], ...(mappings.length > 0 ? { dependsOn: mappings } : {}) },
+    );
   }
   return { provider, vms, ...(images ? { images } : {}) };
 }

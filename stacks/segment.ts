@@ -6,6 +6,7 @@
 import { planLab } from "../model/plan";
 import type { StackContext } from "./context";
 import { OUTPUTS } from "./contracts";
+import { readLabObjects } from "./proxmox-lab";
 import { SEGMENT_PARTS, type Provided, type SegmentPart, type SegmentScope } from "./parts";
 
 /** Plan what every part reads, once. */
@@ -53,7 +54,13 @@ export function declareParts(scope: SegmentScope, parts: readonly SegmentPart[] 
   return Object.fromEntries([...outputs].sort(([a], [b]) => order.indexOf(a) - order.indexOf(b)));
 }
 
-/** Declare one segment's resources and return its stack outputs. */
-export function segmentStack(ctx: StackContext, parts: readonly SegmentPart[] = SEGMENT_PARTS): Record<string, unknown> {
-  return declareParts(segmentScope(ctx), parts);
+/**
+ * Declare one segment's resources and return its stack outputs. The lab-wide Proxmox objects
+ * its VMs name are read from their owner first, so a missing one fails the stack before any
+ * resource is declared.
+ */
+export async function segmentStack(ctx: StackContext, parts: readonly SegmentPart[] = SEGMENT_PARTS): Promise<Record<string, unknown>> {
+  const scope = segmentScope(ctx);
+  await readLabObjects(scope.lab, scope.planned, scope.segment.name);
+  return declareParts(scope, parts);
 }

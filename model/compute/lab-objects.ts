@@ -17,12 +17,8 @@
 import { PROXMOX_CONTRACT_VERSION, type ProxmoxContract } from "../contracts";
 import type { Lab } from "../lab";
 import { compareText } from "../order";
+import { pciMappingName } from "./machine";
 import type { HaPlan, Placement } from "./placement";
-
-/** The cluster-wide name of the PCI hardware mapping of one node's device, e.g. `pve1-gpu0`: what a VM's hostpci names. */
-export function pciMappingName(node: string, device: string): string {
-  return `${node}-${device}`;
-}
 
 /** One PCI hardware mapping: one device of one node. */
 export interface PciMappingPlan {

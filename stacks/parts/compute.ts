@@ -11,8 +11,16 @@ import type { SegmentPart } from "./part";
 export const compute: SegmentPart = {
   id: "compute",
   applies: ({ planned, segment }) => planned.machines.some((m) => m.stack === segment.name),
-  declare({ lab, planned, segment }) {
-    const declared = declareMachines(lab, planned, segment.name)!;
-    return { provides: { proxmox: declared.provider, vms: declared.vms }, outputs: { [OUTPUTS.vms]: machinesOutput(declared) } };
+  declare({ lab, planned, segment }, provided) {
+    // The owner of the lab-wide objects made its provider and mappings first (proxmox-lab-objects).
+    const before = {
+      ...(provided.proxmox ? { provider: provided.proxmox } : {}),
+      ...(provided.mappings ? { mappings: provided.mappings } : {}),
+    };
+    const declared = declareMachines(lab, planned, segment.name, before)!;
+    return {
+      provides: { ...(provided.proxmox ? {} : { proxmox: declared.provider }), vms: declared.vms },
+      outputs: { [OUTPUTS.vms]: machinesOutput(declared) },
+    };
   },
 };

@@ -5,6 +5,7 @@
  */
 import { compute } from "./compute";
 import { contracts } from "./contracts";
+import { proxmoxHa, proxmoxLabObjects } from "./proxmox-lab";
 import { dataHost } from "./data";
 import { jumpHost, router } from "./network";
 import type { SegmentPart } from "./part";
@@ -12,4 +13,4 @@ import type { SegmentPart } from "./part";
 export type { OutputName, PartResult, Provided, SegmentPart, SegmentScope } from "./part";
 
 /** The parts, in the order they are declared. */
-export const SEGMENT_PARTS: readonly SegmentPart[] = [compute, jumpHost, router, dataHost, contracts];
+export const SEGMENT_PARTS: readonly SegmentPart[] = [proxmoxLabObjects, compute, proxmoxHa, jumpHost, router, dataHost, contracts];

@@ -40,6 +40,8 @@ export interface Provided {
   readonly entry?: { readonly target: SshTarget; readonly resource: pulumi.Resource };
   /** The segment's Proxmox provider, for every resource the segment declares on the cluster. */
   readonly proxmox?: px.Provider;
+  /** The lab-wide PCI mappings by name, in the stack that owns them: its VMs that name one wait for it. */
+  readonly mappings?: Readonly<Record<string, pulumi.Resource>>;
   /** The segment's VMs by host id: a part that configures a host waits for its VM; HA resources name them. */
   readonly vms?: Readonly<Record<string, ProxmoxVm>>;
 }

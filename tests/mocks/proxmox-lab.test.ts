@@ -1,6 +1,6 @@
 // Proves, under the strict mock recorder: the lab-wide Proxmox objects (a PCI mapping per inventory device with node, vendor:device,
 // path, IOMMU group and subsystem id; HA groups on Proxmox VE 8 only) are declared by the owner alone and exported as a contract only
-// once they exist; a preview declares the same; every HA VM gets an HA resource by the model's VM id, a strict node-affinity rule on 9 or its
+// once they exist (unknown in a preview, which declares the same); every HA VM gets an HA resource by the model's VM id, a strict node-affinity rule on 9 or its
 // group on 8, and a replication to its failover node on its schedule, all after the VM; pinned VMs get none; a stack reading the
 // owner's contract is refused with what to do when the owner is not deployed, exports no contract, another version, or lacks a
 // mapping or group its VMs name. Does not prove the stacks' wiring (segment-stack, program) or a live Proxmox.
@@ -94,10 +94,12 @@ describe("the owner's lab-wide objects", () => {
     expect((r.resolved.proxmox as ProxmoxContract).haGroups.map((g) => g.name)).toEqual([...pairs].sort());
   });
 
-  test("preview: every object is declared with the same inputs, whatever is unknown", async () => {
+  test("preview: every object is declared with the same inputs, and the contract is unknown until they exist", async () => {
     const [up, preview] = [await run(referenceLab(), "internal"), await run(referenceLab(), "internal", true)];
     const inputs = (r: MockRun) => r.recorder.withParents().map((x) => ({ name: x.name, type: x.type, inputs: x.inputs }));
     expect(inputs(preview)).toEqual(inputs(up));
+    expect(up.resolved.proxmox).toBeDefined();
+    expect(preview.resolved.proxmox).toBeUndefined();
     expect(ofType(preview, "hardware/mapping/pci:Pci")).toHaveLength(4);
     expect(ofType(preview, "index/replication:Replication").length).toBeGreaterThan(0);
   });

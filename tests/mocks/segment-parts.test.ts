@@ -9,7 +9,7 @@ import { OUTPUTS } from "../../stacks/contracts";
 import { SEGMENT_PARTS, type SegmentPart } from "../../stacks/parts";
 import { segmentStack } from "../../stacks/segment";
 import { copyLab, REPO, type LabFiles } from "../support/lab";
-import { TEST_DATA_SECRETS, TEST_ENV, TEST_PROXMOX_TOKEN, testConfig } from "../support/mocks";
+import { ownerReferences, TEST_DATA_SECRETS, TEST_ENV, TEST_PROXMOX_TOKEN, testConfig } from "../support/mocks";
 
 /** A stand-in for a later part: applies where the model has a Talos cluster, and says which. */
 const probe: SegmentPart = {
@@ -31,6 +31,8 @@ function runSegment(stack: string, parts: readonly SegmentPart[], dir = REPO): P
     // The stack's secrets: its Proxmox token, and the data host's passwords where it has one.
     config: testConfig(stack),
     secretKeys: [TEST_PROXMOX_TOKEN.key, ...Object.keys(TEST_DATA_SECRETS)],
+    // cluster and lab pass PCI devices through: they read the owner's mappings first.
+    references: ownerReferences(),
   }).then((run) => ({ ...run, applied }));
 }
 
@@ -43,19 +45,20 @@ const declared = (run: MockRun) =>
 
 test.each(["cluster", "lab", "sandbox"])("%s: the parts the model gives it, outputs in the contract's order", async (stack) => {
   const run = await runSegment(stack, SEGMENT_PARTS);
-  expect(run.applied).toEqual(["compute", "jump-host", "router", "contracts"]);
+  expect(run.applied).toEqual(["compute", "proxmox-ha", "jump-host", "router", "contracts"]);
   expect(Object.keys(run.resolved)).toEqual([OUTPUTS.contract, OUTPUTS.routerRelease, OUTPUTS.jumpRelease, OUTPUTS.vms, OUTPUTS.docs]);
 });
 
-test("internal: with its data host, after the jump host it is reached through", async () => {
+test("internal: with its data host, after the jump host it is reached through, and the lab-wide Proxmox objects it owns", async () => {
   const run = await runSegment("internal", SEGMENT_PARTS);
-  expect(run.applied).toEqual(["compute", "jump-host", "router", "data-host", "contracts"]);
+  expect(run.applied).toEqual(["proxmox-lab-objects", "compute", "proxmox-ha", "jump-host", "router", "data-host", "contracts"]);
   expect(Object.keys(run.resolved)).toEqual([
     OUTPUTS.contract,
     OUTPUTS.routerRelease,
     OUTPUTS.jumpRelease,
     OUTPUTS.dataRelease,
     OUTPUTS.vms,
+    OUTPUTS.proxmox,
     OUTPUTS.docs,
   ]);
 });

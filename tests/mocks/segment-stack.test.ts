@@ -50,12 +50,18 @@ test("only known resource types, no invokes", () => {
     "homelab:deploy:Release",
     "homelab:network:Router",
     "homelab:nixos:Host",
+    "homelab:proxmox:Ha",
     "homelab:proxmox:Images",
     "homelab:proxmox:VirtualMachine",
     "proxmoxve:download/file:File",
+    "proxmoxve:index/haresource:Haresource",
+    "proxmoxve:index/harule:Harule",
+    "proxmoxve:index/replication:Replication",
     "proxmoxve:index/vmLegacy:VmLegacy",
     "pulumi:providers:proxmoxve",
     "pulumi:pulumi:Stack",
+    // The workers pass NICs through: the stack reads the owner's PCI mappings first.
+    "pulumi:pulumi:StackReference",
   ]);
   expect(run.recorder.invokes).toEqual([]);
 });

@@ -1,6 +1,8 @@
 /** Helpers for the mocks tier: run a stack program of the reference lab under the strict recorder. */
 import { runUnderMocks, type MockRun, type StackOutputsByName } from "../../cli/mock-runtime";
+import { planLabObjects, proxmoxContract } from "../../model/compute/lab-objects";
 import { publishSegment } from "../../model/network/dmz";
+import { planLab } from "../../model/plan";
 import { runProgram } from "../../stacks";
 import { OUTPUTS, segmentContract } from "../../stacks/contracts";
 import { referenceLab, REPO } from "./lab";
@@ -49,22 +51,40 @@ export function runStack(
     program: () => runProgram(stack, opts.dir ?? REPO, opts.env ?? TEST_ENV),
     config: opts.config ?? testConfig(stack),
     secretKeys: [TEST_ACME_CREDENTIALS.key, TEST_PROXMOX_TOKEN.key, ...Object.keys(TEST_DATA_SECRETS)],
-    references: opts.references ?? {},
+    references: opts.references ?? ownerReferences(),
     preview: opts.preview ?? false,
   });
 }
 
 /**
+ * The owner of the lab-wide Proxmox objects (internal) as deployed: its Proxmox contract, which
+ * every other stack whose VMs name a PCI mapping or an HA group reads first.
+ */
+export function ownerReferences(): Record<string, Record<string, unknown>> {
+  const lab = referenceLab();
+  return {
+    [`organization/homelab/${lab.hardware.proxmox.owner}`]: {
+      [OUTPUTS.proxmox]: JSON.parse(JSON.stringify(proxmoxContract(planLabObjects(lab, planLab(lab).placement)))),
+    },
+  };
+}
+
+/**
  * The StackReferences the DMZ stack reads, as `organization/homelab/<segment>` -> outputs: each
- * segment's exported contract as the engine would return it (plain JSON).
+ * segment's exported contract as the engine would return it (plain JSON), and the owner's
+ * Proxmox contract with the owner's.
  */
 export function segmentReferences(
   segments: readonly string[] = ["cluster", "internal", "lab", "sandbox"],
 ): Record<string, Record<string, unknown>> {
+  const owner = ownerReferences();
   return Object.fromEntries(
     segments.map((s) => [
       `organization/homelab/${s}`,
-      { [OUTPUTS.contract]: JSON.parse(JSON.stringify(segmentContract(publishSegment(referenceLab(), s)))) },
+      {
+        ...owner[`organization/homelab/${s}`],
+        [OUTPUTS.contract]: JSON.parse(JSON.stringify(segmentContract(publishSegment(referenceLab(), s)))),
+      },
     ]),
   );
 }

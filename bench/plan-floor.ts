@@ -100,15 +100,17 @@ function resource(r: RecordedResource, stack: StackPlan, opts: pulumi.CustomReso
 /** What the floor declared: each stack's resources, as the recorder saw them. */
 export type FloorResult = { readonly stack: string; readonly resources: readonly RecordedResource[] }[];
 
-/** Run the floor of a recorded plan: every stack, segments first, then the DMZ with the segments' outputs as references. */
+/**
+ * Run the floor of a recorded plan: every stack, segments first, then the DMZ, each with the
+ * plan's outputs of every stack as its references (the DMZ reads the segments; a segment whose
+ * VMs pass a device through reads the owner of the lab-wide Proxmox objects).
+ */
 export async function runFloor(plan: PlanResult, stackPrefix: string): Promise<FloorResult> {
   const out: { stack: string; resources: RecordedResource[] }[] = [];
-  const outputs: Record<string, Record<string, unknown>> = {};
+  const references: StackOutputsByName = prefixed(Object.fromEntries(plan.stacks.map((s) => [s.stack, s.outputs])), stackPrefix);
   const ordered = [...plan.stacks.filter((s) => s.stack !== DMZ_STACK), ...plan.stacks.filter((s) => s.stack === DMZ_STACK)];
   for (const stack of ordered) {
-    const references: StackOutputsByName = stack.stack === DMZ_STACK ? prefixed(outputs, stackPrefix) : {};
     const run = await runUnderMocks({ stack: stack.stack, program: () => declare(stack), references });
-    outputs[stack.stack] = run.resolved;
     out.push({ stack: stack.stack, resources: run.recorder.withParents() });
   }
   return out;

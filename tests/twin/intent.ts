@@ -510,21 +510,33 @@ export const INTENT: readonly IntentRow[] = [
       expect: reply("internal/data", `cluster/${w}`),
       why: "k8s-nfs: workers mount NFS from data",
     },
+    // Real smbd and MariaDB answer these (the twin's data host); a real client logs in from each worker too (twin.test.ts).
     {
       from: `cluster/${w}`,
       to: "internal/data",
       port: "445/tcp",
-      expect: reply("internal/data", `cluster/${w}`),
+      kind: "connect",
+      expect: { answers: "connect" },
       why: "media-smb: workers mount SMB from data",
     },
     {
       from: `cluster/${w}`,
       to: "internal/data",
       port: "3306/tcp",
-      expect: reply("internal/data", `cluster/${w}`),
+      kind: "connect",
+      expect: { answers: "connect" },
       why: "the cluster's apps keep their data in MariaDB on data, as user gitea",
     },
   ]),
+  // Inside internal no router stands between hosts: the data host's own firewall admits only its flows' sources.
+  { from: "internal/monitor", to: "internal/data", port: "icmp", expect: { answers: "pong" }, why: "the data host answers ping" },
+  ...["3306/tcp", "445/tcp", "2049/tcp", "5000/tcp"].map((port): IntentRow => ({
+    from: "internal/monitor",
+    to: "internal/data",
+    port,
+    expect: drop("internal/data policy", "internal/monitor -> internal/data icmp"),
+    why: "the monitor is no client of the data host, although it shares its switch",
+  })),
   {
     from: "cluster/ingress",
     to: "internal/data",

@@ -1,4 +1,4 @@
-// Proves that the rendered router rulesets, DMZ dnsmasq/nginx/chrony/host firewall and jump hosts' sshd/host firewall, loaded unchanged into the real programs in a namespace rebuild of the reference lab, meet a hand-written allow/deny intent table (each drop proven by timeout, control and counter), serve DNS, HTTPS and streams end to end, allow SSH only through the jump hosts, and that apply.sh's commit-confirm really keeps, rolls back and refuses releases; that IPv6 turned on by mistake is still dropped and counted by the router; does not prove hardware, NixOS/Talos/Proxmox themselves, the systemd restarts apply.sh skips here (HOMELAB_SERVICES=none), or anything the plan does not render (ordinary hosts' sshd_config is rendered here with the router's policy).
+// Proves that the rendered router rulesets, DMZ dnsmasq/nginx/chrony/host firewall and jump hosts' sshd/host firewall, loaded unchanged into the real programs in a namespace rebuild of the reference lab, meet a hand-written allow/deny intent table (each drop proven by timeout, control and counter), serve DNS, HTTPS and streams end to end, allow SSH only through the jump hosts, that the data host's real MariaDB and smbd (on the settings its configuration.nix gets, users from its rendered scripts, behind its rendered firewall) admit the declared clients with their passwords and no one else, and that apply.sh's commit-confirm really keeps, rolls back and refuses releases; that IPv6 turned on by mistake is still dropped and counted by the router; does not prove hardware, NixOS/Talos/Proxmox themselves, the systemd restarts apply.sh skips here (HOMELAB_SERVICES=none), or anything the plan does not render (ordinary hosts' sshd_config is rendered here with the router's policy).
 import * as fs from "fs";
 import * as path from "path";
 import { planLab } from "../../model/plan";
@@ -11,6 +11,7 @@ import { parseFiles, referenceFiles, segOf } from "../support/lab";
 import { run, sleep, waitFor, type Run } from "../support/proc";
 import { LAB_VLAN, vlanSegment } from "../support/variants";
 import { checkIntent, formatFailures, INTENT, rowId, type IntentRow } from "./intent";
+import { DATA_NODE, DATA_PASSWORDS, mariadbClient, smbClient } from "./data-host";
 import { turnIpv6On, V6 } from "./ipv6";
 import { APPLY_SEGMENT, BEYOND_EDGE, CHRONY_CLIENT, readHostState, INTERNET, findLeftovers, TWIN_HOSTS, Twin } from "./twin";
 
@@ -182,7 +183,9 @@ describe("the intent table", () => {
     );
     // The table really exercised drops on every router and on the host firewalls.
     const moved = [...report.deltas].filter(([, d]) => d > 0).map(([k]) => k.split(" ")[0]);
-    expect(new Set(moved)).toEqual(new Set(["internal-fw", "cluster-fw", "lab-fw", "sandbox-fw", "dmz/infra", "lab/jump", "sandbox/jump"]));
+    expect(new Set(moved)).toEqual(
+      new Set(["internal-fw", "cluster-fw", "lab-fw", "sandbox-fw", "dmz/infra", "lab/jump", "sandbox/jump", "internal/data"]),
+    );
   }, 60000);
 
   test("the table is well-formed: unique rows, every denied row has an allowed control from the same source", () => {
@@ -605,6 +608,83 @@ describe("SSH for real: rendered sshd_config, rendered ssh_config with ProxyJump
       expect(r.stdout).toMatch(/Passed/);
     }
   }, 30000);
+});
+
+describe("the data host for real: MariaDB and Samba on its rendered settings, behind its rendered firewall", () => {
+  const exec = (ns: string, argv: readonly string[], opts: { timeoutMs: number }) => twin.exec(ns, argv, opts);
+  const server = () => twin.node(DATA_NODE).address;
+  const db = (from: string, password: string, sql: string) => mariadbClient(exec, twin.node(from).ns, server(), "gitea", password, sql);
+  const smb = (from: string, password: string, command: string) =>
+    smbClient(exec, twin.node(from).ns, server(), "media", "k8s", password, command);
+  const WORKERS = ["cluster/worker-1", "cluster/worker-2", "cluster/worker-3"];
+  const DB_PW = DATA_PASSWORDS["mariadb-gitea.password"];
+  const SMB_PW = DATA_PASSWORDS["samba-k8s.password"];
+
+  test("each worker logs in to MariaDB as gitea (the account of its own address), with the password from the secret file, and uses its database", () =>
+    explained(["cluster-fw", "internal-fw", DATA_NODE], async () => {
+      const runs = await Promise.all(
+        WORKERS.map((w, i) =>
+          db(
+            w,
+            DB_PW,
+            `SELECT CURRENT_USER(), @@bind_address, @@skip_name_resolve, @@local_infile; CREATE TABLE gitea.w${i} (x INT); INSERT INTO gitea.w${i} VALUES (${i}); SELECT SUM(x) FROM gitea.w${i}`,
+          ),
+        ),
+      );
+      expect(runs.map((r) => (r.code === 0 ? r.stdout : show(r)))).toEqual(
+        WORKERS.map((w, i) => `gitea@${twin.node(w).address}\t${server()}\t1\t0\n${i}\n`),
+      );
+    }));
+
+  test("MariaDB itself refuses a wrong password, and any user it has no account for at that address", async () => {
+    const [wrong, nobody] = await Promise.all([
+      db("cluster/worker-1", "not-the-password", "SELECT 1"),
+      mariadbClient(exec, twin.node("cluster/worker-2").ns, server(), "root", DB_PW, "SELECT 1"),
+    ]);
+    expect({ code: wrong.code, denied: /ERROR 1045 .*Access denied for user 'gitea'@'10\.20\.0\.21'/.test(wrong.stderr) }).toEqual({
+      code: 1,
+      denied: true,
+    });
+    // The only accounts at a worker's address are gitea's: root is refused whatever its password.
+    expect({ code: nobody.code, stderr: nobody.stderr }).toEqual({
+      code: 1,
+      stderr: expect.stringMatching(/^ERROR (1045|1698|1130) .*(Access denied for user 'root'@'10\.20\.0\.22'|is not allowed to connect)/),
+    });
+  });
+
+  test("each worker mounts the share as k8s and writes to it; Samba refuses a wrong password", () =>
+    explained(["cluster-fw", "internal-fw", DATA_NODE], async () => {
+      const runs = await Promise.all(WORKERS.map((w, i) => smb(w, SMB_PW, `put /etc/hostname from-worker-${i + 1}.txt; ls`)));
+      for (const r of runs) expect({ code: r.code, out: r.code === 0 ? "" : show(r) }).toEqual({ code: 0, out: "" });
+      const listing = await smb("cluster/worker-1", SMB_PW, "ls");
+      expect(["1", "2", "3"].filter((n) => !listing.stdout.includes(`from-worker-${n}.txt`))).toEqual([]);
+      const wrong = await smb("cluster/worker-1", "not-the-password", "ls");
+      expect({ code: wrong.code, refused: /NT_STATUS_LOGON_FAILURE/.test(wrong.stdout + wrong.stderr) }).toEqual({
+        code: 1,
+        refused: true,
+      });
+    }));
+
+  test("from the sandbox, the cluster's ingress and the data host's own segment, neither server answers: each is dropped where the model says", () =>
+    explained(["sandbox-fw", "cluster-fw", DATA_NODE], async () => {
+      const before = await twin.readDropCounters();
+      const sources = ["sandbox/agent", "cluster/ingress", "internal/monitor"];
+      const runs = await Promise.all(sources.flatMap((from) => [db(from, DB_PW, "SELECT 1"), smb(from, SMB_PW, "ls")]));
+      const after = await twin.readDropCounters();
+      // Neither refused nor denied: no packet reached a server.
+      for (const r of runs)
+        expect({
+          code: r.code,
+          reached: /Access denied|NT_STATUS_LOGON_FAILURE|NT_STATUS_ACCESS_DENIED/.test(r.stdout + r.stderr),
+        }).toMatchObject({ reached: false });
+      for (const r of runs) expect(r.code).not.toBe(0);
+      const moved = (k: string) => (after.get(k) ?? 0) - (before.get(k) ?? 0);
+      expect({
+        sandbox: moved("sandbox-fw drop_outbound_lab") >= 2,
+        ingress: moved("cluster-fw drop_outbound_lab") >= 2,
+        monitor: moved(`${DATA_NODE} policy`) >= 2,
+      }).toEqual({ sandbox: true, ingress: true, monitor: true });
+    }));
 });
 
 describe("commit-confirm for real: the lab router's apply.sh, driven over SSH as the Release component does", () => {

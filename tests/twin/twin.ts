@@ -49,6 +49,8 @@ import {
   testHtpasswd,
 } from "../support/fixtures";
 import { copyLab } from "../support/lab";
+import { shareGroup } from "../../render/data-services";
+import { DATA_TOOLS, mariadbScript, REAL_PORTS, smbdScript, writeDataTwin, type DataTwin } from "./data-host";
 import { vlanSegment } from "../support/variants";
 import { must, PATH_ENV, run, runAsync, sleep, waitFor, type Run } from "../support/proc";
 
@@ -105,6 +107,8 @@ export interface SegmentJson {
   };
   readonly jumpHost: HostJson;
   readonly hosts: readonly HostJson[];
+  /** The segment's NixOS data host, when it has one (its files are under `<segment>/<id>/`). */
+  readonly dataHost?: { readonly id: string; readonly address: string };
   readonly services: readonly ServiceJson[];
   readonly flows: readonly {
     readonly id: string;
@@ -163,6 +167,8 @@ export const TEST_CREDENTIALS = "tester:twin-password";
 export const USERS = { alice: 61001, deploy: 61003 } as const;
 /** Service users the infra host's units run as, added when the host has none of that name (Debian's nginx runs as www-data). */
 const SERVICE_USERS = { nginx: 61010 } as const;
+/** The first uid and gid of the data host's accounts in the twin. */
+const DATA_ACCOUNT_ID = 61020;
 
 /** One addressable point of the twin: a namespace and an address in it. */
 export interface TwinNode {
@@ -258,6 +264,7 @@ const TWIN_TOOLS: Readonly<Record<string, string>> = {
   flock: "util-linux",
   setsid: "util-linux",
   timeout: "coreutils",
+  ...DATA_TOOLS,
 };
 
 /** Fail with every missing tool and its package (a missing tool is a failure, never a skip), or when not root. */
@@ -378,6 +385,8 @@ export class Twin {
    * the VLAN interface, but no frame is tagged. The VLAN test states which one ran.
    */
   readonly vlanMode: VlanMode;
+  /** The data host's real MariaDB and Samba (tests/twin/data-host.ts). */
+  readonly data: DataTwin;
 
   private supervisor?: ChildProcess;
   private pid1 = 0;
@@ -392,6 +401,7 @@ export class Twin {
     dmz: DmzJson;
     adminAddress: string;
     vlanMode: VlanMode;
+    data: DataTwin;
   }) {
     this.prefix = init.prefix;
     this.dir = init.dir;
@@ -402,6 +412,7 @@ export class Twin {
     this.adminAddress = init.adminAddress;
     this.applyRoot = path.join(init.dir, "apply-root");
     this.vlanMode = init.vlanMode;
+    this.data = init.data;
     const P = init.prefix;
     const nodes = new Map<string, TwinNode>();
     const add = (id: string, ns: string, address: string) => nodes.set(id, { id, ns, address });
@@ -426,6 +437,8 @@ export class Twin {
         add(`${seg.name}/${id}`, `${P}-${seg.name}-${id}`, h.address);
       }
       hostFirewalls.set(`${seg.name}/${seg.jumpHost.id}`, `${P}-${seg.name}-${seg.jumpHost.id}`);
+      // A data host runs its own rendered firewall too.
+      if (seg.dataHost) hostFirewalls.set(`${seg.name}/${seg.dataHost.id}`, `${P}-${seg.name}-${seg.dataHost.id}`);
     }
     this.nodes = nodes;
     this.routers = routers;
@@ -495,7 +508,10 @@ export class Twin {
       for (const name of Object.keys(TWIN_HOSTS))
         segments[name] = JSON.parse(fs.readFileSync(path.join(out, name, "plan.json"), "utf8")) as SegmentJson;
       const dmz = JSON.parse(fs.readFileSync(path.join(out, "dmz", "plan.json"), "utf8")) as DmzJson;
-      twin = new Twin({ prefix, dir, out, domain: dmz.domain, segments, dmz, adminAddress, vlanMode: probeVlanMode() });
+      const dataSegment = Object.values(segments).find((s) => s.dataHost);
+      if (!dataSegment) throw new Error("twin: the reference lab has no data host");
+      const data = writeDataTwin(dir, labDir, dataSegment.name);
+      twin = new Twin({ prefix, dir, out, domain: dmz.domain, segments, dmz, adminAddress, vlanMode: probeVlanMode(), data });
       twin.writeSupportFiles(keys, access);
       await twin.startSupervisor();
       const t1 = Date.now();
@@ -657,19 +673,34 @@ export class Twin {
     const home = (u: string) => path.join(d, "home", u);
     const group = fs.readFileSync("/etc/group", "utf8");
     const services = Object.entries(SERVICE_USERS).filter(([u]) => !new RegExp(`^${u}:`, "m").test(passwd));
+    // The data host's Samba users (system accounts without a login) and its shares' groups, as its configuration declares them.
+    const taken = (name: string, file: string) => new RegExp(`^${name}:`, "m").test(file);
+    const dataUsers = this.data.accounts.users.map((u, i) => [u, DATA_ACCOUNT_ID + i] as const);
+    const dataGroups = this.data.accounts.groups.map((g, i) => [g, DATA_ACCOUNT_ID + 50 + i] as const);
+    for (const [name] of [...dataUsers, ...dataGroups])
+      if (taken(name, passwd) || taken(name, group))
+        throw new Error(`twin: the host already has an account ${name}; the twin adds its own`);
     fs.writeFileSync(
       path.join(etc, "passwd"),
       passwd +
         Object.entries(USERS)
           .map(([u, id]) => `${u}:x:${id}:${id}:twin test user:${home(u)}:/bin/bash\n`)
           .join("") +
-        services.map(([u, id]) => `${u}:x:${id}:${id}:twin service user:/nonexistent:/usr/sbin/nologin\n`).join(""),
+        services.map(([u, id]) => `${u}:x:${id}:${id}:twin service user:/nonexistent:/usr/sbin/nologin\n`).join("") +
+        dataUsers.map(([u, id]) => `${u}:x:${id}:${id}:twin data host user:/nonexistent:/usr/sbin/nologin\n`).join(""),
     );
     fs.writeFileSync(
       path.join(etc, "group"),
       group +
-        [...Object.entries(USERS), ...services.filter(([u]) => !new RegExp(`^${u}:`, "m").test(group))]
+        [...Object.entries(USERS), ...services.filter(([u]) => !new RegExp(`^${u}:`, "m").test(group)), ...dataUsers]
           .map(([u, id]) => `${u}:x:${id}:\n`)
+          .join("") +
+        // Each share's group has the share's users as members (users.users.<u>.extraGroups).
+        dataGroups
+          .map(([g, id]) => {
+            const share = this.data.plan.samba!.shares.find((x) => shareGroup(x.name) === g)!;
+            return `${g}:x:${id}:${share.users.join(",")}\n`;
+          })
           .join(""),
     );
     // "*": no password at all. sshd runs with PAM (UsePAM yes), which does not refuse such accounts for key logins.
@@ -720,7 +751,7 @@ export class Twin {
     fs.mkdirSync(path.join(d, "sshd"), { recursive: true });
     for (const [segName, t] of Object.entries(TWIN_HOSTS)) {
       const seg = this.segments[segName]!;
-      for (const id of t.sshd.filter((h) => h !== seg.jumpHost.id)) {
+      for (const id of t.sshd.filter((h) => h !== seg.jumpHost.id && h !== seg.dataHost?.id)) {
         const h = seg.hosts.find((x) => x.id === id)!;
         const text = renderSshdConfig(
           {
@@ -789,6 +820,8 @@ export class Twin {
         for (const l of h.listens) (l.proto === "tcp" ? tcp : udp).add(l.port);
         for (const s of seg.services.filter((x) => x.backend.host === id)) (s.kind === "udp" ? udp : tcp).add(s.backend.port);
         if (h.role === "k8s-worker") tcp.add(TALOS_API);
+        // Real MariaDB and Samba answer there (tests/twin/data-host.ts).
+        if (seg.dataHost?.id === id) for (const p of REAL_PORTS) tcp.delete(p);
         hosts.push({
           ns: this.node(`${segName}/${id}`).ns,
           name: `${segName}/${id}`,
@@ -830,7 +863,9 @@ export class Twin {
         const config =
           id === seg.jumpHost.id
             ? this.planFile(`${segName}/jump/sshd_config`)
-            : path.join(this.dir, "sshd", `${segName}-${id}.sshd_config`);
+            : id === seg.dataHost?.id
+              ? this.planFile(`${segName}/${id}/sshd_config`)
+              : path.join(this.dir, "sshd", `${segName}-${id}.sshd_config`);
         list.push({
           id: `${segName}/${id}`,
           ns: this.node(`${segName}/${id}`).ns,
@@ -944,8 +979,12 @@ export class Twin {
         plug(seg.name, n.ns, hostIf, [`${n.address}/${Cidr.of(seg.subnet).prefix}`]);
         L.push(`ip -n ${n.ns} route add default via ${r.lan.address}`);
       }
-      // The jump host's own rendered firewall.
+      // The jump host's own rendered firewall, and the data host's.
       L.push(inNs(this.node(`${seg.name}/${seg.jumpHost.id}`).ns, `nft -f ${q(this.planFile(`${seg.name}/jump/host.nft`))}`));
+      if (seg.dataHost)
+        L.push(
+          inNs(this.node(`${seg.name}/${seg.dataHost.id}`).ns, `nft -f ${q(this.planFile(`${seg.name}/${seg.dataHost.id}/host.nft`))}`),
+        );
     }
     L.push(inNs(infra, `nft -f ${q(this.planFile("dmz/infra/host.nft"))}`));
 
@@ -965,6 +1004,11 @@ export class Twin {
     }
     bg("chronyd-client", this.node(CHRONY_CLIENT).ns, `chronyd -x -d -u root -f ${q(path.join(this.dir, "chrony/client/chrony.conf"))}`);
     bg("nginx", infra, `unshare --mount --propagation private bash -c ${q(this.nginxScript())}`);
+    const data = this.dataSegment();
+    const dataNs = this.node(`${data.name}/${data.dataHost!.id}`).ns;
+    const rendered = (f: string) => this.planFile(`${data.name}/${data.dataHost!.id}/${f}`);
+    bg("mariadb", dataNs, `unshare --mount --propagation private bash -c ${q(mariadbScript(this.data, rendered("mariadb-users.sh")))}`);
+    bg("smbd", dataNs, `unshare --mount --propagation private bash -c ${q(smbdScript(this.data, rendered("samba-users.sh")))}`);
     for (const s of this.sshds())
       bg(`sshd-${s.id.replace(/\//g, "-")}`, s.ns, `unshare --mount --propagation private bash -c ${q(this.sshdScript(s))}`);
     return L.join("\n");
@@ -1024,6 +1068,11 @@ export class Twin {
     ].join("\n");
   }
 
+  /** The segment with the data host. */
+  private dataSegment(): SegmentJson {
+    return Object.values(this.segments).find((s) => s.dataHost)!;
+  }
+
   /** Wait (bounded) until every daemon listens and the agent reports ready. */
   private async waitReady(ms: number): Promise<void> {
     const want: { ns: string; proto: "t" | "u"; addr: string; port: number; what: string }[] = [];
@@ -1034,6 +1083,13 @@ export class Twin {
     want.push({ ns: infra, proto: "t", addr: sa.proxy, port: 443, what: "nginx" });
     want.push({ ns: infra, proto: "u", addr: sa.proxy, port: 2456, what: "nginx stream" });
     for (const [name, ns] of this.routers) want.push({ ns, proto: "u", addr: "0.0.0.0", port: 67, what: `dnsmasq (DHCP) of ${name}` });
+    const data = this.dataSegment();
+    const dataNs = this.node(`${data.name}/${data.dataHost!.id}`).ns;
+    for (const [port, what] of [
+      [3306, "mariadbd"],
+      [445, "smbd"],
+    ] as const)
+      want.push({ ns: dataNs, proto: "t", addr: data.dataHost!.address, port, what });
     for (const s of this.sshds()) {
       const addr = /^ListenAddress\s+(\S+)/m.exec(fs.readFileSync(s.config, "utf8"))?.[1] ?? this.node(s.id).address;
       want.push({ ns: s.ns, proto: "t", addr, port: 22, what: `sshd ${s.id}` });
@@ -1049,7 +1105,12 @@ export class Twin {
           fs.existsSync(path.join(this.dir, "logs/agent.log")) &&
           fs.readFileSync(path.join(this.dir, "logs/agent.log"), "utf8").includes("ready");
         const r = await this.sh(check, 10000);
-        missing = `${agentReady ? "" : "agent\n"}${r.stdout}${r.stderr}`.trim();
+        // The users scripts have run: the daemons hold the model's users.
+        const users = Object.entries(this.data.ready)
+          .filter(([, f]) => !fs.existsSync(f))
+          .map(([d]) => `${d} users\n`)
+          .join("");
+        missing = `${agentReady ? "" : "agent\n"}${users}${r.stdout}${r.stderr}`.trim();
         return !missing;
       },
       { detail: () => `still missing:\n${missing}` },

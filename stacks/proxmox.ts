@@ -58,7 +58,7 @@ export function declareMachines(lab: Lab, planned: PlannedLab, stack: string, be
   const machines = planned.machines.filter((m) => m.stack === stack);
   if (machines.length === 0) return undefined;
   const provider = before.provider ?? proxmoxProvider(lab, stack, machines.length);
-  const files = planImageFiles(lab, machines, stack);
+  const files = planImageFiles(lab, machines, stack, planned.placement.ha);
   const images = files.length > 0 ? new ProxmoxImages("images", { files }, { providers: [provider] }) : undefined;
   const vms: Record<string, ProxmoxVm> = {};
   for (const m of machines) {

@@ -14,7 +14,7 @@ import { joinPath, problem, type Problem } from "../problems";
 import type { HostRole } from "../network/schema";
 import { compareText } from "../order";
 import { urlFile } from "./rules/machines";
-import type { PlacedVm } from "./placement";
+import type { HaPlan, PlacedVm } from "./placement";
 
 /**
  * The cluster-wide name of the PCI hardware mapping of one node's device, e.g. `pve1-gpu0`:
@@ -243,28 +243,22 @@ export interface ImageFile {
   readonly checksumAlgorithm: string;
 }
 
-/** Every node `m` could run on: those with its bridges and datastores (where HA may restart it). */
-function nodesFor(lab: Lab, m: Machine): string[] {
-  return Object.entries(lab.hardware.proxmox.nodes)
-    .filter(
-      ([, n]) => m.nics.every((nic) => n.networks.includes(nic.bridge)) && m.disks.every((d) => own(n.storage, d.datastore) !== undefined),
-    )
-    .map(([id]) => id);
-}
-
 /**
  * The image files one stack downloads: each image onto the node of each VM that uses it, and an
- * attached ISO of an HA VM onto every node it could be restarted on (a node without the file could
- * not start it). Sorted by image, then node.
+ * attached ISO of an HA VM onto its failover node too (`ha`: the placement's HA plans), the one
+ * other node its strict HA rule lets it restart on, which could not start it without the file.
+ * Sorted by image, then node.
  */
-export function planImageFiles(lab: Lab, machines: readonly Machine[], stack: string): ImageFile[] {
+export function planImageFiles(lab: Lab, machines: readonly Machine[], stack: string, ha: readonly HaPlan[]): ImageFile[] {
   const wanted = new Map<string, ImageFile>();
   const { images, imageDatastore } = lab.hardware.proxmox;
+  const failover = new Map(ha.flatMap((h) => (h.to !== undefined ? [[h.vm, h.to] as const] : [])));
   for (const m of machines) {
     if (m.stack !== stack || m.image === undefined) continue;
     const image = images[m.image]!;
     const attached = m.cdrom !== undefined && !m.cdrom.ejected;
-    const nodes = m.ha && attached ? nodesFor(lab, m) : [m.node];
+    const to = failover.get(m.name);
+    const nodes = m.ha && attached && to !== undefined ? [m.node, to] : [m.node];
     for (const node of nodes) {
       const key = `${m.image}/${node}`;
       if (wanted.has(key)) continue;
@@ -292,8 +286,8 @@ export function imageVolumeId(f: Pick<ImageFile, "datastore" | "contentType" | "
  * What `check` and `plan` say about HA VMs that still have an ISO attached, one line per image:
  * Proxmox refuses to live-migrate a VM with an ISO of node-local storage in its CD-ROM ("can't
  * migrate local cdrom"), so such a VM stays on its node for maintenance until it is `installed`.
- * A restart elsewhere after a node failure still works: the stack put the ISO on every node the VM
- * may start on. Nothing to say for a one-node lab, where nothing migrates.
+ * A restart elsewhere after a node failure still works: the stack put the ISO on its failover node,
+ * the one other node it may start on. Nothing to say for a one-node lab, where nothing migrates.
  */
 export function installMediaWarnings(lab: Lab, machines: readonly Machine[]): Problem[] {
   if (Object.keys(lab.hardware.proxmox.nodes).length < 2) return [];

@@ -3,7 +3,7 @@
 // cloud-init, agent, tags, start order, migrate), which image files each stack downloads, and the
 // warning for HA VMs whose ISO is still attached; it does not prove the provider inputs (tests/mocks).
 import { pciMappingName, planImageFiles, planMachine, installMediaWarnings, type Machine } from "../../model/compute/machine";
-import { labVms } from "../../model/compute/placement";
+import { labVms, planPlacement } from "../../model/compute/placement";
 import type { Lab } from "../../model/lab";
 import { formatProblems, type Problem } from "../../model/problems";
 import { validateLab } from "../../model/validate";
@@ -372,15 +372,15 @@ describe("planMachine", () => {
 
 describe("planImageFiles", () => {
   const files = (lab: Lab, stack: string) =>
-    planImageFiles(lab, [...machinesOf(lab).values()], stack).map((f) => `${f.fileName} ${f.contentType} ${f.node}`);
+    planImageFiles(lab, [...machinesOf(lab).values()], stack, planPlacement(lab).ha).map((f) => `${f.fileName} ${f.contentType} ${f.node}`);
 
-  test("each stack downloads its own copy; an attached ISO of an HA VM onto every node it may restart on", () => {
+  test("each stack downloads its own copy; an attached ISO of an HA VM onto its own node and its failover node", () => {
     const lab = referenceLab();
-    // cp-1..3 (HA, ISO attached) may start on pve1, pve4 and pve5 (the nodes with a cluster bridge);
-    // the pinned workers need it on their own node only.
+    // The jump host (NixOS, HA) runs on pve5 and fails over to pve1, nowhere else (its HA rule is
+    // strict); cp-1..3 (Talos, HA) on pve1, pve4, pve5 and their failover nodes; the pinned workers
+    // need it on their own node only.
     expect(files(lab, "cluster")).toEqual([
       "cluster-nixos-25-05.iso iso pve1",
-      "cluster-nixos-25-05.iso iso pve4",
       "cluster-nixos-25-05.iso iso pve5",
       "cluster-talos-v1-13-0.iso iso pve1",
       "cluster-talos-v1-13-0.iso iso pve2",

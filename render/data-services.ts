@@ -10,7 +10,7 @@
  * the secret's public fingerprint in restartTriggers, so a new secret restarts it.
  */
 import type { DataClient, DataHostPlan } from "../model/data/plan";
-import { DATA_PORTS } from "../model/data/ports";
+import { DATA_PORTS, NFS_ACCOUNT, shareGroup } from "../model/data/ports";
 import { compareCidr } from "../model/net";
 import { compareText } from "../model/order";
 import { renderScript, type ShellFact } from "./apply-common";
@@ -26,7 +26,7 @@ export const DATA_FILES = { exports: "exports", mariadbUsers: "mariadb-users.sh"
 export const PASSWORD_DIR = NIXOS_CONFIG_DIR;
 
 /** The NFS exports' owner: every client's writes are squashed to this system account, never to root. */
-export const NFS_ACCOUNT = { name: "nfsdata", id: 2049 } as const;
+export { NFS_ACCOUNT, shareGroup } from "../model/data/ports";
 
 /** The registry's htpasswd, as systemd hands it to the unit (LoadCredential), readable by the registry's user only. */
 export const REGISTRY_CREDENTIAL = "/run/credentials/docker-registry.service/htpasswd";
@@ -61,11 +61,6 @@ function allClients(clients: readonly DataClient[]): DataClient[] {
 
 function hostsAllow(clients: readonly DataClient[]): string {
   return clients.map((c) => (c.cidr.prefix === 32 ? c.cidr.network : c.cidr.toString())).join(" ");
-}
-
-/** The group that owns a share's directory: its users are its members. */
-export function shareGroup(share: string): string {
-  return `smb-${share.toLowerCase()}`;
 }
 
 /**

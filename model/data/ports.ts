@@ -6,6 +6,20 @@
 import type { Lab, Segment } from "../lab";
 import { segmentList } from "../lab";
 
+/** The system account every NFS client's writes are squashed to, owner of the exports. */
+export const NFS_ACCOUNT = { name: "nfsdata", id: 2049 } as const;
+
+/**
+ * Account names a data host already has or declares (besides the model's admins and deploy
+ * user): a Samba user, which is a system account too, must take none of them.
+ */
+export const DATA_HOST_ACCOUNTS: readonly string[] = ["root", "nobody", "mysql", "sshd", NFS_ACCOUNT.name, "docker-registry", "nixbld"];
+
+/** The group that owns a Samba share's directory; its users are its members. */
+export function shareGroup(share: string): string {
+  return `smb-${share.toLowerCase()}`;
+}
+
 /** MariaDB's port is NixOS's default, which the module always sets; NFS and SMB are the protocols' own. */
 export const DATA_PORTS = { mariadb: 3306, nfs: 2049, smb: 445 } as const;
 

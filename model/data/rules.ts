@@ -12,6 +12,7 @@ import { type Problem, problem } from "../problems";
 import { list, type PathPart, type Rule, sp, type Where } from "../rule";
 import { didYouMean, suggest } from "../suggest";
 import { resolveDataSource, secretKey } from "./plan";
+import { DATA_HOST_ACCOUNTS, shareGroup } from "./ports";
 import { DataPath } from "./schema";
 
 /** A path inside the segment's `dataHost`. */
@@ -284,6 +285,38 @@ export const dataUntrusted: Rule = {
             undefined,
             `${o.what} is reached from the untrusted ${list(untrusted)}, which opens ${o.port} on ${seg.name}/${dh.host} to it; an untrusted segment needs a stated reason for every opening`,
             `add reason: <why ${list(untrusted)} must reach it> (at least 10 characters), or remove the untrusted sources`,
+          ),
+        );
+      }
+    }
+    return out;
+  },
+};
+
+export const dataAccounts: Rule = {
+  id: "data.accounts",
+  description:
+    "A Samba user, which the data host also makes a system account, takes no name the host already has: an admin's, the deploy user's, a system account's, or a share's group (smb-<share>).",
+  check(ix) {
+    const out: Problem[] = [];
+    for (const { seg, dh } of dataSegments(ix)) {
+      const groups = Object.keys(dh.samba?.shares ?? {}).map(shareGroup);
+      for (const user of Object.keys(dh.samba?.users ?? {})) {
+        const taken =
+          Object.hasOwn(ix.lab.admins, user) || user === ix.lab.ssh.deploy.user
+            ? "an admin's or the deploy user's login"
+            : DATA_HOST_ACCOUNTS.includes(user)
+              ? "a system account of the data host"
+              : groups.includes(user)
+                ? "the group of a Samba share"
+                : undefined;
+        if (!taken) continue;
+        out.push(
+          problem(
+            at(seg, "samba", "users", user),
+            undefined,
+            `Samba user ${user} would be a system account of ${seg.name}/${dh.host}, but ${user} is already ${taken} there`,
+            `rename the Samba user, e.g. ${user}-smb, and its entries under samba.shares.*.users`,
           ),
         );
       }

@@ -56,6 +56,12 @@ const BATCHES: Record<"a" | "b" | "c", readonly Breakage[]> = {
       path: "homelab:segment.dataHost.mariadb.users.gitea.reason",
     },
     {
+      rule: "data.accounts",
+      edit: (f) => (segOf(f, "internal").dataHost.samba.users.nobody = { secret: "sambaNobody" }),
+      file: "Pulumi.internal.yaml",
+      path: "homelab:segment.dataHost.samba.users.nobody",
+    },
+    {
       rule: "data.secrets",
       edit: (f) => (segOf(f, "internal").dataHost.mariadb.users.gitea.secret = "deployKey"),
       file: "Pulumi.internal.yaml",

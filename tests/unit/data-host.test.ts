@@ -172,6 +172,35 @@ const CASES: readonly [string, (f: LabFiles) => void, Omit<Problem, "value"> & {
     },
   ],
   [
+    "a Samba user named like an admin",
+    (f) => {
+      dh(f).samba.users = { alice: { secret: "sambaAlice" } };
+      dh(f).samba.shares.media.users = ["alice"];
+    },
+    {
+      rule: "data.accounts",
+      file: FILE,
+      path: at("samba.users.alice"),
+      message:
+        "Samba user alice would be a system account of internal/data, but alice is already an admin's or the deploy user's login there",
+      fix: "rename the Samba user, e.g. alice-smb, and its entries under samba.shares.*.users",
+    },
+  ],
+  [
+    "a Samba user named like a system account of the data host",
+    (f) => {
+      dh(f).samba.users = { mysql: { secret: "sambaMysql" } };
+      dh(f).samba.shares.media.users = ["mysql"];
+    },
+    {
+      rule: "data.accounts",
+      file: FILE,
+      path: at("samba.users.mysql"),
+      message: "Samba user mysql would be a system account of internal/data, but mysql is already a system account of the data host there",
+      fix: "rename the Samba user, e.g. mysql-smb, and its entries under samba.shares.*.users",
+    },
+  ],
+  [
     "a secret named like a key the stack reads",
     (f) => (dh(f).registry.secret = "segment"),
     {

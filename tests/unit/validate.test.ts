@@ -1175,6 +1175,17 @@ const CASES: readonly Case[] = [
     mentions: ["the untrusted sandbox", "5000/tcp"],
   },
   {
+    name: "a Samba user named like the deploy user",
+    rule: "data.accounts",
+    edit: (f) => {
+      segOf(f, "internal").dataHost.samba.users = { deploy: { secret: "sambaDeploy" } };
+      segOf(f, "internal").dataHost.samba.shares.media.users = ["deploy"];
+    },
+    file: "Pulumi.internal.yaml",
+    path: "homelab:segment.dataHost.samba.users.deploy",
+    mentions: ["the deploy user's login", "deploy-smb"],
+  },
+  {
     name: "a secret named like a stack key",
     rule: "data.secrets",
     edit: (f) => (segOf(f, "internal").dataHost.samba.users.k8s.secret = "confirmTimeoutSeconds"),

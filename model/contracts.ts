@@ -12,7 +12,7 @@ import { z } from "zod";
 import type { FlowKind } from "./network/flows";
 import type { PlannedHost, PlannedService } from "./network/hosts";
 import { Trust as trust } from "./network/schema";
-import { CidrText, Ipv4 as ip, Port as port, PortProto as portText } from "./schema-kit";
+import { CidrText, Ipv4 as ip, Mac as mac, Port as port, PortProto as portText } from "./schema-kit";
 
 /** A contract type: the schema's output, read-only all the way down. */
 export type Contract<S extends z.ZodType> = DeepReadonly<z.output<S>>;
@@ -52,8 +52,12 @@ const serviceCore = {
 
 // --- the segment contract: what a segment stack tells the DMZ ------------------------------------
 
-/** The segment contract version this program writes and reads. Bump on any incompatible change (2: HTTP services carry maxBodyMiB and websockets). */
-export const SEGMENT_CONTRACT_VERSION = 2;
+/**
+ * The segment contract version this program writes and reads. Bump on any incompatible change
+ * (2: HTTP services carry maxBodyMiB and websockets; 3: the router's WAN MAC, which the infra
+ * host binds its WAN address to).
+ */
+export const SEGMENT_CONTRACT_VERSION = 3;
 
 /** A published service, as the DMZ plans DNS, proxy routes and streams from it. */
 const PublishedService = z.object({
@@ -86,7 +90,7 @@ export const PublishedSegmentSchema = z.object({
   name: z.string(),
   trust,
   subnet: CidrText,
-  router: z.object({ name: z.string(), fqdn: z.string(), wanAddress: ip, lanAddress: ip }),
+  router: z.object({ name: z.string(), fqdn: z.string(), wanAddress: ip, lanAddress: ip, wanMac: mac }),
   jumpHost: z.object({ name: z.string(), fqdn: z.string(), address: ip }),
   hosts: z.array(z.object({ name: z.string(), fqdn: z.string(), address: ip, role: z.string() })),
   services: z.array(PublishedService),
@@ -134,8 +138,8 @@ export type ProxmoxContract = Contract<typeof ProxmoxContractSchema>;
 
 // --- the docs contract: what every stack exports as `docs` ------------------------------------------
 
-/** The docs contract version this program writes and reads. Bump on any incompatible change (2: router interfaces and VM NICs; 3: an HA VM's failover node and recovery point). */
-export const DOCS_CONTRACT_VERSION = 3;
+/** The docs contract version this program writes and reads. Bump on any incompatible change (2: router interfaces and VM NICs; 3: an HA VM's failover node and recovery point; 4: the router's WAN MAC). */
+export const DOCS_CONTRACT_VERSION = 4;
 
 const flowKind = z.enum(["publish", "expose", "proxy", "dns", "ntp", "storage", "database", "registry", "ssh", "explicit"]);
 const _flowKinds: Same<z.output<typeof flowKind>, FlowKind> = true;
@@ -295,6 +299,8 @@ export const SegmentDocsSchema = z.object({
     /** Interface names on the box; `<port>.<id>` is a VLAN sub-interface. */
     wanInterface: z.string(),
     lanInterface: z.string(),
+    /** The WAN port's MAC: the DMZ's parties bind the router's WAN address to it. */
+    wanMac: mac,
   }),
   jumpHost: z.object({ name: z.string(), fqdn: z.string(), address: ip }),
   dhcp: z.object({ start: ip, end: ip, leaseTime: z.string(), dns: ip, ntp: ip }),

@@ -78,6 +78,9 @@ export const CidrText = checkedString(cidrVerdict);
 
 export const Mac = checkedString(macVerdict);
 
+/** A MAC the model cannot do without; `why` is shown when it is missing. */
+export const RequiredMac = (why: string) => checkedString(macVerdict, why);
+
 export const Port = z.number().int().min(1).max(65535);
 
 /** `2049/tcp` or `123/udp`; a bare `5000` is refused with the form to write. */

@@ -17,9 +17,10 @@ function report(ctx: z.RefinementCtx, v: Verdict): void {
   if (v) ctx.addIssue({ code: "custom", message: v.message, params: { fix: v.fix, ...(v.rename ? { rename: v.rename } : {}) } });
 }
 
-/** A string that must pass `verdict`. */
-export function checkedString(verdict: (s: string) => Verdict) {
-  return z.string().superRefine((s, ctx) => {
+/** A string that must pass `verdict`; `required`, when given, says why it may not be left out. */
+export function checkedString(verdict: (s: string) => Verdict, required?: string) {
+  const base = required === undefined ? z.string() : z.string({ error: (i) => (i.input === undefined ? required : undefined) });
+  return base.superRefine((s, ctx) => {
     report(ctx, verdict(s));
   });
 }

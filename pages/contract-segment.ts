@@ -160,6 +160,7 @@ export function docsOfSegment(lab: Lab, planned: PlannedLab, name: string): Segm
       lanAddress: plan.router.lan.address,
       wanInterface: plan.router.wan.iface,
       lanInterface: plan.router.lan.iface,
+      wanMac: plan.router.wan.mac,
     },
     jumpHost: { name: plan.jumpHost.id, fqdn: plan.jumpHost.fqdn, address: plan.jumpHost.address },
     dhcp: { start: seg.dhcp.start, end: seg.dhcp.end, leaseTime: seg.dhcp.leaseTime, dns: lab.dmz.dns, ntp: lab.dmz.ntp },

@@ -142,7 +142,7 @@ function addFirewall(p: Page, ctx: DocsContext, s: SegmentDocs, from: string): v
     ]),
   ];
   p.add(
-    `${cell(s.router.name)} (${cell(s.router.hardware)}, ${s.router.linkGbps} Gb/s; WAN on ${ifaceText(s.router.wanInterface)}, LAN on ${ifaceText(s.router.lanInterface)}) routes between the DMZ and ${code(s.subnet)}. It forwards only what a [flow](#flows) allows and translates these ports on its WAN address; any other source hits the drop policy. Its own sshd accepts the jump host only.`,
+    `${cell(s.router.name)} (${cell(s.router.hardware)}, ${s.router.linkGbps} Gb/s; WAN on ${ifaceText(s.router.wanInterface)}, LAN on ${ifaceText(s.router.lanInterface)}) routes between the DMZ and ${code(s.subnet)}. It forwards only what a [flow](#flows) allows and translates these ports on its WAN address; any other source hits the drop policy. On the DMZ its WAN address is bound to its port's MAC ${code(s.router.wanMac)}, and it accepts a DMZ party's address (the edge, the infra host, another router or the segment behind it) only from that party's MAC. Its own sshd accepts the jump host only, by address and MAC.`,
   );
   p.add(table(["WAN port", "translated to", "only from", "for"], dnat));
 }

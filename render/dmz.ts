@@ -3,6 +3,7 @@
  * (dnsmasq, chrony, nginx, sshd, the host firewall, the commit-confirm script).
  */
 import type { DmzPlan } from "../model/network/dmz";
+import { type DmzGuard, planDmzGuard } from "../model/network/identity";
 import type { Cidr } from "../model/net";
 import type { SshAccess } from "../model/network/ssh";
 import { renderChronyServer } from "./chrony";
@@ -12,6 +13,7 @@ import type { HostFirewallRule, HostFirewallSpec } from "./host-firewall";
 import { NGINX_STATUS, renderNginx, SECRETS_DIR } from "./nginx";
 import {
   COMPANION_FILE,
+  DEFAULT_INTERFACE,
   NGINX_EXPORTER_PORT,
   NODE_EXPORTER_PORT,
   canonicalAccess,
@@ -67,6 +69,11 @@ function infraAcme(plan: DmzPlan): { acme?: NixosAcme; needs: string[] } {
 
 /** Companion file names of the infra host's daemons. */
 export const INFRA_FILES = { dnsmasq: "dnsmasq.conf", chrony: "chrony.conf", nginx: "nginx.conf" } as const;
+
+/** What the infra host enforces on its NIC: the other DMZ parties bound to their MACs. */
+export function infraGuard(plan: DmzPlan): DmzGuard {
+  return planDmzGuard(plan.infra.parties, "infra", DEFAULT_INTERFACE);
+}
 
 /** The sources of HTTP(S) to the proxy: anyone when one route is internet-exposed, else the union of the allow lists. */
 function httpSources(plan: DmzPlan): readonly Cidr[] | "any" {
@@ -131,7 +138,7 @@ export function infraFirewall(plan: DmzPlan): Omit<HostFirewallSpec, "host"> {
       reason: `${f.flow}: ${f.reason}`,
     });
   }
-  return { rules };
+  return { rules, guard: infraGuard(plan) };
 }
 
 /** The daemons the infra host runs from its companion files; the proxy starts after `nginxNeeds`. */
@@ -198,6 +205,7 @@ export function infraHostSpec(plan: DmzPlan, access: SshAccess): NixosHostSpec {
     addresses,
     gateway: plan.infra.gateway,
     routes: plan.infra.routes.map((r) => ({ to: r.to, via: r.via })),
+    neighbours: infraGuard(plan).neighbours,
     // Its own DNS first, so the host sees the lab's names like everyone else; the upstreams only
     // answer when dnsmasq itself is down (the resolver moves on after a timeout, not on NXDOMAIN).
     nameservers: [plan.dns.listen, ...plan.dns.upstream],

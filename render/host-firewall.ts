@@ -6,8 +6,10 @@
 import { compareText } from "../model/order";
 import type { Proto } from "../model/lab";
 import { compareCidr, ipToInt, type Cidr } from "../model/net";
+import type { DmzGuard } from "../model/network/identity";
 import { generatedHeader } from "./header";
-import { addr, block, inputPrologue, ipv6Drop, printNft } from "./nft";
+import { addr, block, inputPrologue, ipv6Drop, printNft, quote, type NftNode } from "./nft";
+import { IDENTITY_DROP_COUNTERS, identityChain, identitySets } from "./nft-identity";
 
 /** One inbound service the host accepts. */
 export interface HostFirewallRule {
@@ -29,6 +31,8 @@ export interface HostFirewallSpec {
   /** What this ruleset guards, for the header, e.g. `infra.lab.example.net (DMZ infra host)`. */
   readonly host: string;
   readonly rules: readonly HostFirewallRule[];
+  /** A host on the DMZ binds the other parties' addresses to their MACs (render/nft-identity.ts). @default none */
+  readonly guard?: DmzGuard;
 }
 
 /** The nft table every host ruleset lives in (the twin reads its input chain's policy counter). */
@@ -73,6 +77,19 @@ function renderRule(r: HostFirewallRule): string {
   return parts.join(" ");
 }
 
+/** The DMZ source guard's counter, sets and chain, or nothing for a host off the DMZ. */
+function guardNodes(guard: DmzGuard | undefined): NftNode[] {
+  if (!guard) return [];
+  return [
+    block("counter drop_dmz_spoofed", [`comment ${quote(IDENTITY_DROP_COUNTERS.drop_dmz_spoofed)}`]),
+    "",
+    ...identitySets(guard),
+    "",
+    identityChain(guard, 'counter name "drop_dmz_spoofed" drop'),
+    "",
+  ];
+}
+
 /** The nftables ruleset text (loadable with `nft -f`, checked with `nft -c -f`). */
 export function renderHostFirewall(spec: HostFirewallSpec): string {
   const rules = [...spec.rules].sort(compareRules);
@@ -82,6 +99,7 @@ export function renderHostFirewall(spec: HostFirewallSpec): string {
     "flush ruleset",
     "",
     block(`table ${HOST_TABLE}`, [
+      ...guardNodes(spec.guard),
       block("chain input", [
         ...inputPrologue({ invalid: "drop", ipv6: "counter drop" }),
         "",

@@ -10,7 +10,11 @@
  * Policy, in words:
  * - input and forward drop by default; IPv6 is dropped first (the lab is IPv4 only);
  *   established/related pass, invalid is dropped;
- * - input: loopback, rate-limited ping, DHCP from the LAN, SSH from the jump host only;
+ * - prerouting, raw priority: a source claiming a DMZ party (the edge, the infra host, another
+ *   router or a segment behind it, this router itself) passes only from that party's MAC
+ *   (render/nft-identity.ts);
+ * - input: loopback, rate-limited ping, DHCP from the LAN, SSH from the jump host only (its
+ *   address and MAC together);
  * - prerouting: DNAT on the WAN address, keyed by source . protocol . port, so a
  *   published service is translated only for the proxy and the jump host only for the
  *   admins' workstations; anything else addressed to the WAN address hits input's drop;
@@ -24,6 +28,7 @@ import { compareCidr, compareIp, type Cidr } from "../model/net";
 import type { Dnat, FlowRule, RouterPlan } from "../model/network/router";
 import { generatedHeader } from "./header";
 import { EGRESS_DROP_COUNTERS, egressGuardFirst, egressSets, egressVerdict, hasEgressCounter, type EgressDropCounter } from "./nft-egress";
+import { IDENTITY_DROP_COUNTERS, identityChain, identitySets } from "./nft-identity";
 import { addr, block, inputPrologue, ipv6Drop, printNft, quote, type NftBlock, type NftNode } from "./nft";
 
 /** Name of the one table this ruleset owns. */
@@ -34,6 +39,7 @@ const NFT_TABLE = "homelab";
  * names are an interface: the twin reads them to prove a drop happened.
  */
 export const NFT_DROP_COUNTERS = {
+  ...IDENTITY_DROP_COUNTERS,
   drop_input_ipv6: "input: IPv6 from any interface but loopback (the lab is IPv4 only)",
   drop_input_invalid: "input: packets conntrack calls invalid",
   drop_input: "input: anything not allowed to reach the router itself",
@@ -207,6 +213,8 @@ function rulesetSets(
     ...outSets.flatMap((g, i) => [ruleSet(setName("outbound", i), "LAN->WAN lab-bound: saddr . daddr . proto . port", g), ""]),
     ...inSets.flatMap((g, i) => [ruleSet(setName("inbound", i), "WAN->LAN: saddr . daddr . proto . port", g), ""]),
     ...egressSets(router),
+    ...identitySets(router.dmzGuard),
+    "",
     block("map dnat_to", [
       "type ipv4_addr . inet_proto . inet_service : ipv4_addr . inet_service",
       "flags interval",
@@ -234,11 +242,14 @@ function rulesetChains(router: RouterPlan, outSets: readonly RuleElement[][], in
   const lan = quote(router.lan.iface);
   const lookup = (name: string) => `ip saddr . ip daddr . meta l4proto . th dport @${name}`;
   return [
+    identityChain(router.dmzGuard, drop("drop_dmz_spoofed")),
+    "",
     block("chain input", [
       ...inputPrologue({ invalid: drop("drop_input_invalid"), ipv6: drop("drop_input_ipv6") }),
       `iifname ${lan} udp dport 67 accept comment "DHCP from the LAN"`,
       // The router's sshd also listens on the LAN address only; the WAN port 22 belongs to the jump host's DNAT.
-      `iifname ${lan} ip saddr ${router.jumpAddress} ip daddr ${router.lan.address} tcp dport 22 accept comment "SSH only from the jump host"`,
+      // Address and MAC: any host of the segment can take the jump host's address, not its MAC.
+      `iifname ${lan} ether saddr ${router.jumpMac} ip saddr ${router.jumpAddress} ip daddr ${router.lan.address} tcp dport 22 accept comment "SSH only from the jump host"`,
       drop("drop_input"),
     ]),
     "",

@@ -26,7 +26,9 @@ import type { RenderedFile } from "./files";
 import { generatedHeader } from "./header";
 import { renderHostFirewall, type HostFirewallSpec } from "./host-firewall";
 import { NixAttrs, NixInterp, NixRaw, nixAttrs, nixPath, printKey, printNixModule, type NixSection, type NixValue } from "./nix";
+import type { StaticNeighbour } from "../model/network/identity";
 import { acmeSection, type NixosAcme } from "./nixos-acme";
+import { neighboursSection } from "./nixos-neighbours";
 import { NIXOS_APPLY_COMMAND, RELEASES_DIR, renderNixosApply } from "./nixos-apply";
 import { AUTHORIZED_KEYS_DIR, renderSshdConfig, SSH_HOST_KEY_PATH, type SshdPolicy } from "./sshd";
 
@@ -88,6 +90,8 @@ export interface NixosHostSpec {
   readonly gateway: string;
   /** Networks reached through a router other than the gateway. @default [] */
   readonly routes?: readonly { readonly to: Cidr; readonly via: string }[];
+  /** Addresses on the NIC's network pinned to their MACs (render/nixos-neighbours.ts). @default [] */
+  readonly neighbours?: readonly StaticNeighbour[];
   readonly nameservers: readonly string[];
   /** NTP servers systemd-timesyncd follows; empty turns timesyncd off (the host runs chronyd itself). */
   readonly timeServers: readonly string[];
@@ -147,8 +151,8 @@ export function canonicalAccess(access: SshAccess): SshAccess {
   };
 }
 
-/** The default NIC name. */
-const DEFAULT_INTERFACE = "ens18";
+/** The default NIC name: the first virtio NIC of a Proxmox VM. */
+export const DEFAULT_INTERFACE = "ens18";
 /** The default companion file names. */
 const DEFAULT_NIXOS_FILES: NixosHostFiles = { firewall: "host.nft", sshd: "sshd_config", apply: "apply.sh" };
 /** The default stateVersion. */
@@ -402,6 +406,7 @@ export function renderNixosConfiguration(spec: NixosHostSpec): string {
     },
     identitySection(spec),
     networkSection(spec),
+    ...neighboursSection(spec.interface ?? DEFAULT_INTERFACE, spec.neighbours ?? []),
     timeSection(spec),
     firewallSection(files),
     sshdSection(files),

@@ -2,7 +2,7 @@
  * `apply.sh`, the commit-confirm procedure a router runs for each release (the commands, the
  * environment and the watchdog are described at the top of render/scripts/router-apply.sh).
  * This module renders only the router's facts: its name, interfaces, routes to the other
- * segments and the files a release installs. Exit codes are `APPLY_EXIT`
+ * segments, static neighbours and the files a release installs. Exit codes are `APPLY_EXIT`
  * (render/apply-common.ts): 3 here means a check failed and nothing was changed, 5 that
  * installing failed and the previous state was restored.
  */
@@ -60,6 +60,11 @@ function routerFacts(router: RouterPlan): ShellFact[] {
       name: "ROUTES",
       comment: "Other segments, each through its own router's WAN address: '<destination> <gateway>'.",
       value: routes.map((r) => ({ value: `${r.to.toString()} ${r.via}`, comment: r.segment })),
+    },
+    {
+      name: "NEIGHBOURS",
+      comment: "Static neighbours, set after the routes: '<address> <MAC> <interface>'.",
+      value: router.neighbours.map((n) => ({ value: `${n.address} ${n.mac} ${n.iface}`, comment: n.what })),
     },
     { name: "DEFAULT_TIMEOUT", value: DEFAULT_CONFIRM_TIMEOUT_SECONDS },
     {

@@ -26,7 +26,7 @@ export const ROUTER_BOOT = {
   /** The confirmed release's apply.sh, which the unit runs as `boot`. */
   script: "/usr/local/sbin/homelab-router-apply",
   ruleset: "/etc/nftables.conf",
-  /** The routes to the other segments, for ifupdown (sourced by Debian's /etc/network/interfaces). */
+  /** The routes to the other segments and the static neighbours, for ifupdown (sourced by Debian's /etc/network/interfaces). */
   routes: "/etc/network/interfaces.d/homelab-routes",
 } as const;
 
@@ -60,18 +60,36 @@ export function renderRouterBootUnit(router: RouterPlan): string {
 }
 
 /**
- * The routes to the other segments as ifupdown reads them: an extra `manual` stanza for the WAN
- * interface whose `up` lines add them, each time the interface comes up (at boot, or `ifup`).
- * ifupdown applies every stanza of an interface, so this file adds to the box's own address
- * configuration without repeating it. apply.sh sets the same routes live.
+ * The routes to the other segments and the static neighbours, as ifupdown reads them: an extra
+ * `manual` stanza per interface whose `up` lines set them, each time the interface comes up (at
+ * boot, or `ifup`). ifupdown applies every stanza of an interface, so this file adds to the
+ * box's own address configuration without repeating it. The neighbours come first, so a route
+ * through another router already leads to its pinned MAC; a link that goes down loses its
+ * permanent neighbours in the kernel, which is why they are set at every `up`. apply.sh sets
+ * the same routes and neighbours live.
  */
 export function renderRouterRoutes(router: RouterPlan): string {
   const routes = [...router.routes].sort((a, b) => compareCidr(a.to, b.to));
+  const neigh = (iface: string) =>
+    router.neighbours
+      .filter((n) => n.iface === iface)
+      .map((n) => `    up ip -4 neigh replace ${n.address} lladdr ${n.mac} dev ${iface} nud permanent`);
+  const lanNeighbours = neigh(router.lan.iface);
   const lines = [
-    `# Routes to the other segments, each through its router's WAN address, when ${router.wan.iface} comes up.`,
+    `# When ${router.wan.iface} comes up: the DMZ parties pinned to their MACs, then the routes to the other`,
+    "# segments, each through its router's WAN address.",
     `iface ${router.wan.iface} inet manual`,
+    ...neigh(router.wan.iface),
     ...routes.map((r) => `    up ip -4 route replace ${r.to.toString()} via ${r.via} dev ${router.wan.iface}`),
+    ...(lanNeighbours.length > 0
+      ? [
+          "",
+          `# When ${router.lan.iface} comes up: the jump host pinned to its MAC.`,
+          `iface ${router.lan.iface} inet manual`,
+          ...lanNeighbours,
+        ]
+      : []),
   ];
-  const what = `static routes of ${router.name} (${router.segment}), for ifupdown`;
+  const what = `static routes and neighbours of ${router.name} (${router.segment}), for ifupdown`;
   return `${generatedHeader("#", what, "render/router-boot.ts")}\n${lines.join("\n")}\n`;
 }

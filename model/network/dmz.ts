@@ -12,6 +12,7 @@ import { Cidr, compareIp } from "../net";
 import { compareText } from "../order";
 import { type Flow, planFlows } from "./flows";
 import { hardwareHosts, type PlannedHost, type PlannedService, planServices, segmentHosts } from "./hosts";
+import { type DmzParty, dmzParties } from "./identity";
 
 // What a segment tells the DMZ crosses a StackReference as plain JSON; its type is derived
 // from the contract's schema (model/contracts.ts).
@@ -32,6 +33,7 @@ export function publishSegment(lab: Lab, name: string, flows: readonly Flow[] = 
       fqdn: hostFqdn(lab, name, seg.router.name),
       wanAddress: seg.router.wanAddress,
       lanAddress: seg.router.lanAddress,
+      wanMac: lab.hardware.routers[seg.router.hardware]!.wanMac,
     },
     jumpHost: { name: jump.id, fqdn: jump.fqdn, address: jump.address },
     hosts: hosts.map((h) => ({ name: h.id, fqdn: h.fqdn, address: h.address, role: h.role })),
@@ -166,6 +168,8 @@ export interface DmzPlan {
     readonly serviceAddresses: { readonly dns: string; readonly ntp: string; readonly proxy: string };
     /** Segments, through their routers' WAN addresses, so replies go back the way they came. */
     readonly routes: readonly { readonly to: Cidr; readonly via: string; readonly segment: string }[];
+    /** Who is who on the DMZ (the infra host is the party `infra`): what its static neighbours and source guard bind. */
+    readonly parties: readonly DmzParty[];
     /** Explicit flows from segments to the infra host's addresses (the whole DMZ counts as every address). */
     readonly inbound: readonly {
       readonly flow: string;
@@ -255,6 +259,7 @@ export function planDmz(lab: Lab, segments: readonly PublishedSegment[]): DmzPla
       gateway: lab.dmz.gateway,
       serviceAddresses: { dns: lab.dmz.dns, ntp: lab.dmz.ntp, proxy: lab.dmz.proxy },
       routes: segs.map((s) => ({ to: Cidr.of(s.subnet), via: s.router.wanAddress, segment: s.name })),
+      parties: planParties(lab, segs),
       inbound: infraInbound(lab, segs),
     },
     dns: { listen: lab.dmz.dns, upstream: lab.dmz.upstreamDns, records: dedupeRecords(records), clients: labClients },
@@ -267,6 +272,22 @@ export function planDmz(lab: Lab, segments: readonly PublishedSegment[]): DmzPla
     },
     ssh: { adminSources: lab.ssh.adminSources },
   };
+}
+
+/** The DMZ's parties as the infra host knows them: lab-wide facts, and each router as its segment's contract tells it. */
+function planParties(lab: Lab, segs: readonly PublishedSegment[]): DmzParty[] {
+  return dmzParties({
+    gateway: lab.dmz.gateway,
+    gatewayMac: lab.dmz.gatewayMac,
+    infra: { mac: lab.dmz.infra.mac, addresses: Object.values(dmzServiceAddresses(lab)) },
+    routers: segs.map((s) => ({
+      name: s.router.name,
+      segment: s.name,
+      wanAddress: s.router.wanAddress,
+      wanMac: s.router.wanMac,
+      subnet: Cidr.of(s.subnet),
+    })),
+  });
 }
 
 /** The segments' explicit flows that end on the infra host (or the whole DMZ), one rule per port. */

@@ -6,6 +6,7 @@ import { compareText } from "../order";
 import { type EgressGuard, planEgress, planEgressGuard, type RouterEgress } from "./egress";
 import { type Endpoint, type Flow, zoneKind } from "./flows";
 import { segmentHosts } from "./hosts";
+import { type DmzGuard, dmzParties, labPartyFacts, planDmzGuard, type StaticNeighbour } from "./identity";
 import { parseIface } from "./interface";
 
 /** One rule a router enforces for a flow: addresses, protocol and port, and the flow it serves. */
@@ -60,7 +61,8 @@ export interface RouterPlan {
   readonly linkGbps: number;
   /** The router's own SSH host key, pinned by Pulumi and by the client config. */
   readonly sshHostKey: string;
-  readonly wan: RouterIface & { readonly subnet: Cidr; readonly gateway: string };
+  /** The WAN side, on the DMZ; `mac` is its port's own. */
+  readonly wan: RouterIface & { readonly subnet: Cidr; readonly gateway: string; readonly mac: string };
   readonly lan: RouterIface & { readonly subnet: Cidr };
   /** Other segments, reached through their routers' WAN addresses. */
   readonly routes: readonly { readonly to: Cidr; readonly via: string; readonly segment: string }[];
@@ -76,8 +78,16 @@ export interface RouterPlan {
   readonly outbound: readonly FlowRule[];
   /** Published services and the SSH entry to the jump host. */
   readonly dnat: readonly Dnat[];
-  /** The jump host's address: the only source allowed SSH into the router itself. */
+  /** The jump host's address and MAC: the only source allowed SSH into the router itself, both together. */
   readonly jumpAddress: string;
+  readonly jumpMac: string;
+  /** What the router enforces on its WAN side: the DMZ parties' addresses bound to their MACs (model/network/identity.ts). */
+  readonly dmzGuard: DmzGuard;
+  /**
+   * Static neighbours, pinned at every boot and by every release: the DMZ parties on the WAN
+   * side, and the jump host on the LAN side (so the router's SSH answers go to its MAC only).
+   */
+  readonly neighbours: readonly StaticNeighbour[];
   readonly dhcp: {
     readonly start: string;
     readonly end: string;
@@ -201,6 +211,9 @@ export function planRouter(lab: Lab, seg: Segment, flows: readonly Flow[]): Rout
   const { inbound, outbound, dnat } = planForwarding(seg, flows);
   const hosts = segmentHosts(lab, seg);
   const jump = hosts.find((h) => h.id === seg.jumpHost)!;
+  // Validation (ssh.jump-hosts) guarantees the jump host's MAC.
+  const jumpMac = jump.mac!;
+  const dmzGuard = planDmzGuard(dmzParties(labPartyFacts(lab)), seg.router.name, hw.wanInterface);
   return {
     name: seg.router.name,
     segment: seg.name,
@@ -208,7 +221,7 @@ export function planRouter(lab: Lab, seg: Segment, flows: readonly Flow[]): Rout
     hardware: seg.router.hardware,
     linkGbps: hw.linkGbps,
     sshHostKey: seg.router.sshHostKey,
-    wan: { ...routerIface(hw.wanInterface, seg.router.wanAddress), subnet: lab.dmz.subnet, gateway: lab.dmz.gateway },
+    wan: { ...routerIface(hw.wanInterface, seg.router.wanAddress), subnet: lab.dmz.subnet, gateway: lab.dmz.gateway, mac: hw.wanMac },
     lan: { ...routerIface(hw.lanInterface, seg.router.lanAddress), subnet: seg.subnet },
     routes: segs.filter((s) => s.name !== seg.name).map((s) => ({ to: s.subnet, via: s.router.wanAddress, segment: s.name })),
     labNets,
@@ -218,6 +231,12 @@ export function planRouter(lab: Lab, seg: Segment, flows: readonly Flow[]): Rout
     outbound: dedupe(outbound).sort(byRule),
     dnat: mergeDnat(dnat),
     jumpAddress: jump.address,
+    jumpMac,
+    dmzGuard,
+    neighbours: [
+      ...dmzGuard.neighbours,
+      { iface: hw.lanInterface, address: jump.address, mac: jumpMac, what: `the jump host ${seg.name}/${jump.id}` },
+    ],
     dhcp: {
       start: seg.dhcp.start,
       end: seg.dhcp.end,

@@ -5,7 +5,21 @@
  */
 import { z } from "zod";
 import { Vm } from "../compute/schema";
-import { CidrText, IfaceName, Ipv4, Mac, Name, Port, PortProto, Reason, SshPublicKey, WireguardKey, obj, unionError } from "../schema-kit";
+import {
+  CidrText,
+  IfaceName,
+  Ipv4,
+  Mac,
+  Name,
+  Port,
+  PortProto,
+  Reason,
+  RequiredMac,
+  SshPublicKey,
+  WireguardKey,
+  obj,
+  unionError,
+} from "../schema-kit";
 import { checkedString, pattern } from "../values";
 import { egressTargetVerdict } from "./egress";
 
@@ -28,6 +42,14 @@ export const RouterHardware = obj({
    */
   wanInterface: IfaceName,
   lanInterface: IfaceName,
+  /**
+   * The MAC of the WAN port (a VLAN sub-interface on it has the same): the DMZ binds the
+   * router's WAN address to it (the other routers' and the infra host's firewalls and static
+   * neighbours), so a DMZ host that takes the address gains nothing.
+   */
+  wanMac: RequiredMac(
+    "the DMZ binds each router's WAN address to its port's MAC (static neighbours, source guards); write the MAC of wanInterface's port, from ip link show",
+  ),
   /** The box's physical ports. When listed, every interface and VLAN parent must be one of them. @default not checked */
   ports: z.array(IfaceName).optional(),
 });
@@ -160,6 +182,14 @@ export const Dmz = obj({
   subnet: CidrText,
   /** The ISP edge router (not managed). */
   gateway: Ipv4,
+  /**
+   * The MAC of the edge router's DMZ side: the routers and the infra host pin the gateway to it
+   * (a static neighbour), so no DMZ host can take the default route by ARP. A new edge router
+   * needs this changed before it can carry the lab's internet.
+   */
+  gatewayMac: RequiredMac(
+    "the routers and the infra host pin the ISP edge router to its MAC, so no DMZ host can take the default route by ARP; write the MAC its address answers with, from ip neigh show <gateway>",
+  ),
   /** Service addresses on the infra host. */
   dns: Ipv4,
   ntp: Ipv4,

@@ -2,6 +2,7 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { compareIp } from "../../model/net";
 import { planDmz, publishAll } from "../../model/network/dmz";
 import { planSshAccess } from "../../model/network/ssh";
 import { renderDmzFiles } from "../../render/dmz";
@@ -104,7 +105,7 @@ function evalNix(files: readonly RenderedFile[], dir: string): Record<string, an
           config = { };
           lib = { mkForce = content: { _type = "override"; priority = 50; inherit content; }; };
           pkgs = {
-            chrony = stub "chrony"; dnsmasq = stub "dnsmasq"; nginx = stub "nginx"; dnsutils = stub "dnsutils";
+            chrony = stub "chrony"; dnsmasq = stub "dnsmasq"; nginx = stub "nginx"; dnsutils = stub "dnsutils"; iproute2 = stub "iproute2";
             writeScriptBin = name: text: { inherit name text; };
           };
         };
@@ -127,6 +128,8 @@ function evalNix(files: readonly RenderedFile[], dir: string): Record<string, an
         apply = (builtins.head cfg.environment.systemPackages).text;
         units = builtins.mapAttrs (n: u: u.serviceConfig.ExecStart) services;
         after = builtins.mapAttrs (n: u: u.after) services;
+        bindsTo = builtins.mapAttrs (n: u: u.bindsTo or [ ]) services;
+        wantedBy = builtins.mapAttrs (n: u: u.wantedBy) services;
         acme = cfg.security.acme or null;
       }`;
     return JSON.parse(
@@ -173,7 +176,18 @@ describe("configuration.nix evaluates to the model's values (lazy evaluation wit
       { users: [lab.ssh.deploy.user], commands: [{ command: "/run/current-system/sw/bin/homelab-apply", options: ["NOPASSWD"] }] },
     ]);
     // The daemons run the packaged binaries on store copies of exactly the rendered files.
-    expect(Object.keys(v.units).sort()).toEqual(["homelab-chronyd", "homelab-dnsmasq", "homelab-nginx"]);
+    expect(Object.keys(v.units).sort()).toEqual(["homelab-chronyd", "homelab-dnsmasq", "homelab-neighbours", "homelab-nginx"]);
+    // The edge and every router's WAN address pinned to its MAC (read from the lab, not the plan),
+    // once the NIC's addresses are up, and again whenever they come up.
+    const pinned = [
+      [lab.dmz.gateway, lab.dmz.gatewayMac],
+      ...Object.values(lab.segments).map((s) => [s.router.wanAddress, lab.hardware.routers[s.router.hardware]!.wanMac]),
+    ].sort(([a], [b]) => compareIp(a!, b!));
+    expect(v.units["homelab-neighbours"]).toEqual(
+      pinned.map(([a, m]) => `/nix/store/${"0".repeat(32)}-iproute2/bin/ip -4 neigh replace ${a} lladdr ${m} dev ens18 nud permanent`),
+    );
+    for (const k of ["after", "bindsTo", "wantedBy"])
+      expect([k, v[k]["homelab-neighbours"]]).toEqual([k, ["network-addresses-ens18.service"]]);
     expect(v.units["homelab-dnsmasq"]).toMatch(/^\/nix\/store\/0+-dnsmasq\/bin\/dnsmasq .* -C \/nix\/store\/[a-z0-9]{32}-dnsmasq\.conf$/);
     expect(v.units["homelab-chronyd"]).toMatch(/^\/nix\/store\/0+-chrony\/bin\/chronyd .* -f \/nix\/store\/[a-z0-9]{32}-chrony\.conf$/);
     expect(v.units["homelab-nginx"]).toMatch(/^\/nix\/store\/0+-nginx\/bin\/nginx -c \/nix\/store\/[a-z0-9]{32}-nginx\.conf$/);

@@ -1,4 +1,4 @@
-// Proves the real apply.sh, run inside network namespaces this test creates, keeps a confirmed release past its deadline, restores the previous ruleset, files and routes when no confirm comes, and never loads a release that fails nft -c; it does not prove the systemd restarts/reloads (HOMELAB_SERVICES=none) nor the SSH transport of the Release component.
+// Proves the real apply.sh, run inside network namespaces this test creates, keeps a confirmed release past its deadline, restores the previous ruleset, files, routes and static neighbours when no confirm comes, and never loads a release that fails nft -c; it does not prove the systemd restarts/reloads (HOMELAB_SERVICES=none) nor the SSH transport of the Release component.
 import { spawn, type ChildProcess } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
@@ -82,6 +82,20 @@ const liveRuleset = () => inNs(NS.router, ["nft", "-s", "list", "ruleset"]).stdo
 const installed = (p: string) => fs.readFileSync(path.join(tmp, "root", p), "utf8");
 const releaseFile = (p: string) => release.find((f) => f.path === p)!.content;
 const status = () => applySh("good", "status").stdout;
+/** The router's permanent neighbours, `<address> <MAC> <interface>` sorted. */
+const pinned = () =>
+  [router.wan.iface, router.lan.iface]
+    .flatMap((dev) =>
+      inNs(NS.router, ["ip", "-4", "neigh", "show", "dev", dev, "nud", "permanent"])
+        .stdout.split("\n")
+        .filter(Boolean)
+        .map((l) => `${l.split(" ")[0]} ${l.split(" ")[2]} ${dev}`),
+    )
+    .sort();
+/** What the plan pins, in the same form. */
+const planned = () => router.neighbours.map((n) => `${n.address} ${n.mac} ${n.iface}`).sort();
+/** The lockout release pins the edge to another MAC, so its rollback must restore a neighbour too. */
+const LOCKOUT_EDGE_MAC = "52:54:00:ee:ee:ee";
 
 /**
  * A fresh TCP connection from the jump host to the router's sshd port: the "confirming
@@ -148,6 +162,10 @@ beforeAll(async () => {
   must(["ip", "-n", NS.router, "addr", "add", `${router.lan.address}/${router.lan.subnet.prefix}`, "dev", router.lan.iface]);
   must(["ip", "-n", NS.jump, "addr", "add", `${router.jumpAddress}/${router.lan.subnet.prefix}`, "dev", "eth0"]);
   must(["ip", "-n", NS.wan, "addr", "add", `${router.wan.gateway}/${router.wan.subnet.prefix}`, "dev", "eth0"]);
+  // The WAN side stands in for the proxy (the infra host's MAC); the jump host has its own MAC:
+  // the ruleset admits each source only from the MAC the model binds it to.
+  must(["ip", "-n", NS.wan, "link", "set", "eth0", "address", lab.dmz.infra.mac]);
+  must(["ip", "-n", NS.jump, "link", "set", "eth0", "address", router.jumpMac]);
   for (const [ns, dev] of [
     [NS.router, router.wan.iface],
     [NS.router, router.lan.iface],
@@ -169,6 +187,14 @@ beforeAll(async () => {
   writeRelease("good");
   // The same release, except that the router's SSH rule admits another address: it locks the jump host out.
   writeRelease("lockout", (p, c) => {
+    if (p === "apply.sh") {
+      const moved = c.replace(
+        `'${router.wan.gateway} ${lab.dmz.gatewayMac} ${router.wan.iface}'`,
+        `'${router.wan.gateway} ${LOCKOUT_EDGE_MAC} ${router.wan.iface}'`,
+      );
+      if (moved === c) throw new Error("the lockout's neighbour edit did not apply");
+      return moved;
+    }
     if (p !== "nftables.conf") return c;
     const locked = c.replace(
       `ip saddr ${router.jumpAddress} ip daddr ${router.lan.address} tcp dport 22`,
@@ -214,6 +240,9 @@ describe("apply.sh in a network namespace", () => {
     expect(fs.readdirSync(path.join(tmp, "root", "etc/ssh/authorized_keys.d")).sort()).toEqual(keys);
     const routes = inNs(NS.router, ["ip", "-4", "route", "show"]).stdout;
     for (const r of router.routes) expect(routes).toContain(`${r.to} via ${r.via} dev ${router.wan.iface}`);
+    // Every static neighbour is pinned, and nothing else.
+    expect(pinned()).toEqual(planned());
+    expect(pinned()).toContain(`${router.wan.gateway} ${lab.dmz.gatewayMac} ${router.wan.iface}`);
     // Every kernel setting is live in the router's namespace: IPv6 off, IPv4 forwarding on. The
     // sysctl file keeps only the IPv6 ones for boot: forwarding is the boot unit's, after the ruleset.
     const live = ROUTER_SYSCTLS.map((s) => `${s.key}=${inNs(NS.router, ["cat", `/proc/sys/${s.key.replace(/\./g, "/")}`]).stdout.trim()}`);
@@ -268,8 +297,10 @@ describe("apply.sh in a network namespace", () => {
   test("a release never confirmed is rolled back to the previous ruleset, files and routes within the deadline", async () => {
     const before = liveRuleset();
     const routesBefore = inNs(NS.router, ["ip", "-4", "route", "show"]).stdout;
+    const neighboursBefore = pinned();
     const applied = applySh("lockout", "apply", "lockout", String(TIMEOUT));
     expect(applied.code).toBe(APPLY_EXIT.ok);
+    expect(pinned()).toContain(`${router.wan.gateway} ${LOCKOUT_EDGE_MAC} ${router.wan.iface}`);
     expect(liveRuleset()).not.toBe(before);
     expect(installed("etc/nftables.conf")).toBe(fs.readFileSync(path.join(tmp, "releases/lockout/nftables.conf"), "utf8"));
 
@@ -291,6 +322,7 @@ describe("apply.sh in a network namespace", () => {
     expect(probeSsh()).toBe("connected");
     expect(installed("etc/nftables.conf")).toBe(releaseFile("nftables.conf"));
     expect(inNs(NS.router, ["ip", "-4", "route", "show"]).stdout).toBe(routesBefore);
+    expect(pinned()).toEqual(neighboursBefore);
 
     // A confirm that arrives too late is refused, with the reason.
     const late = applySh("lockout", "confirm", "lockout");

@@ -1,6 +1,7 @@
 // Proves that the rendered router rulesets, DMZ dnsmasq/nginx/chrony/host firewall and jump hosts' sshd/host firewall, loaded unchanged into the real programs in a namespace rebuild of the reference lab, meet a hand-written allow/deny intent table (each drop proven by timeout, control and counter), serve DNS, HTTPS and streams end to end, allow SSH only through the jump hosts, that the data host's real MariaDB and smbd (on the settings its configuration.nix gets, users from its rendered scripts, behind its rendered firewall) admit the declared clients with their passwords and no one else, and that apply.sh's commit-confirm really keeps, rolls back and refuses releases; that IPv6 turned on by mistake is still dropped and counted by the router; does not prove hardware, NixOS/Talos/Proxmox themselves, the systemd restarts apply.sh skips here (HOMELAB_SERVICES=none), or anything the plan does not render (ordinary hosts' sshd_config is rendered here with the router's policy).
 import * as fs from "fs";
 import * as path from "path";
+import { Cidr } from "../../model/net";
 import { planLab } from "../../model/plan";
 import { validateLab } from "../../model/validate";
 import { APPLY_EXIT } from "../../render/apply-common";
@@ -13,6 +14,7 @@ import { LAB_VLAN, vlanSegment } from "../support/variants";
 import { checkIntent, formatFailures, INTENT, rowId, type IntentRow } from "./intent";
 import { DATA_NODE, DATA_PASSWORDS, mariadbClient, smbClient } from "./data-host";
 import { turnIpv6On, V6 } from "./ipv6";
+import { neighbourOf, takeAddress } from "./spoof";
 import { APPLY_SEGMENT, BEYOND_EDGE, CHRONY_CLIENT, readHostState, INTERNET, findLeftovers, TWIN_HOSTS, Twin } from "./twin";
 
 const timings: string[] = [];
@@ -901,6 +903,87 @@ describe("a broken ruleset is reported, naming the row (the check itself, not th
   }, 30000);
 });
 
+describe("an address is not an identity: a host that takes another's address keeps its own MAC, and gets nothing", () => {
+  const moved = (before: Map<string, number>, after: Map<string, number>, key: string) => (after.get(key) ?? NaN) - (before.get(key) ?? 0);
+
+  test(
+    "a sandbox host that takes the jump host's address cannot reach the router's sshd, and the router keeps the jump host's MAC; the jump host still can",
+    () =>
+      explained(["sandbox-fw"], async () => {
+        const seg = twin.segments["sandbox"]!;
+        const r = seg.router;
+        const fw = twin.routerNs(r.name);
+        const agent = twin.node("sandbox/agent");
+        const { undo } = await takeAddress(twin, "sandbox/agent", r.jumpAddress, Cidr.of(seg.subnet).prefix);
+        try {
+          const before = await twin.readDropCounters();
+          // One SYN (0.9 s, below the first retransmit), from the jump host's address with the agent's MAC.
+          const [spoofed] = await twin.probe([
+            {
+              id: "agent as the jump host",
+              ns: agent.ns,
+              src: r.jumpAddress,
+              dst: r.lan.address,
+              port: 22,
+              proto: "tcp",
+              kind: "banner",
+              timeout: 0.9,
+            },
+          ]);
+          const after = await twin.readDropCounters();
+          expect({ outcome: spoofed!.outcome, dropInput: moved(before, after, "sandbox-fw drop_input") }).toEqual({
+            outcome: "timeout",
+            dropInput: 1,
+          });
+          // Its ARP, sent from the taken address, did not move the router's entry for it.
+          expect(await neighbourOf(twin, fw, r.jumpAddress, r.lan.iface)).toBe(`${r.jumpAddress} lladdr ${r.jumpMac} PERMANENT`);
+        } finally {
+          await undo();
+        }
+        const jump = twin.node("sandbox/jump");
+        const [real] = await twin.probe([
+          { id: "the jump host", ns: jump.ns, src: r.jumpAddress, dst: r.lan.address, port: 22, proto: "tcp", kind: "banner", timeout: 2 },
+        ]);
+        expect({ outcome: real!.outcome, banner: /^SSH-2\.0-/.test(real!.text) }).toEqual({ outcome: "reply", banner: true });
+      }),
+    20000,
+  );
+
+  test(
+    "a DMZ host that takes the proxy's address reaches no published service: sandbox-fw drops it by MAC before any DNAT, and counts; the proxy still gets through",
+    () =>
+      explained(["sandbox-fw"], async () => {
+        const r = twin.segments["sandbox"]!.router;
+        const fw = twin.routerNs(r.name);
+        const proxy = twin.dmz.infra.serviceAddresses.proxy;
+        const agentUi = twin.segments["sandbox"]!.services.find((x) => x.id === "agent")!;
+        const probe = (id: string, ns: string, timeout: number) =>
+          ({ id, ns, src: proxy, dst: r.wan.address, port: agentUi.firewall.port, proto: "tcp", kind: "line", timeout }) as const;
+        // The admin workstation is a DMZ host like any home device; the edge is the one unmanaged box that learns from its ARP.
+        const { undo } = await takeAddress(twin, "dmz/admin", proxy, Cidr.of(twin.dmz.infra.subnet).prefix, [twin.node("edge/isp").ns]);
+        try {
+          const before = await twin.readDropCounters();
+          const [spoofed] = await twin.probe([probe("admin as the proxy", twin.node("dmz/admin").ns, 0.9)]);
+          const after = await twin.readDropCounters();
+          expect({ outcome: spoofed!.outcome, dropDmzSpoofed: moved(before, after, "sandbox-fw drop_dmz_spoofed") }).toEqual({
+            outcome: "timeout",
+            dropDmzSpoofed: 1,
+          });
+          // Its ARP, sent from the taken address, did not move sandbox-fw's entry for the proxy.
+          expect(await neighbourOf(twin, fw, proxy, r.wan.iface)).toBe(`${proxy} lladdr ${twin.partyMac("infra")} PERMANENT`);
+        } finally {
+          await undo();
+        }
+        const [real] = await twin.probe([probe("the proxy", twin.node("dmz/proxy").ns, 2)]);
+        expect({ outcome: real!.outcome, text: real!.text }).toEqual({
+          outcome: "reply",
+          text: `sandbox/agent ${agentUi.backend.port}/tcp from ${proxy}`,
+        });
+      }),
+    20000,
+  );
+});
+
 describe("IPv6 turned on by mistake: the router still drops it, and counts", () => {
   test(
     "the agent cannot reach an SSH port in the DMZ over IPv6 through a router forwarding IPv6; the same link still works",
@@ -1001,7 +1084,7 @@ describe("a reboot: sandbox-fw rebuilt from its installed files and boot units o
     const nft = path.join(releaseDir(id), "nftables.conf");
     fs.writeFileSync(nft, edit(fs.readFileSync(nft, "utf8")));
   };
-  /** The power goes: the watchdog dies, the kernel forgets ruleset, forwarding, addresses and routes. Files stay. */
+  /** The power goes: the watchdog dies, the kernel forgets ruleset, forwarding, addresses, routes and neighbours. Files stay. */
   const powerCut = async () => {
     const wd = path.join(root(), "var/lib/homelab/watchdog");
     const [kind, pid] = fs.existsSync(wd) ? fs.readFileSync(wd, "utf8").trim().split(" ") : [];
@@ -1010,7 +1093,7 @@ describe("a reboot: sandbox-fw rebuilt from its installed files and boot units o
     await twin.must(ns(), [
       "bash",
       "-c",
-      `nft flush ruleset && sysctl -qw net.ipv4.ip_forward=0 && ip -4 route flush table main && ip -4 addr flush dev ${wan.iface} && ip -4 addr flush dev ${lan.iface} && rm -rf ${twin.dir}/boot-ifstate`,
+      `nft flush ruleset && sysctl -qw net.ipv4.ip_forward=0 && ip -4 route flush table main && ip -4 neigh flush all nud permanent && ip -4 addr flush dev ${wan.iface} && ip -4 addr flush dev ${lan.iface} && rm -rf ${twin.dir}/boot-ifstate`,
     ]);
   };
   /** Boot: the enabled units' own commands in order, then ifupdown brings the interfaces up from the installed files. */
@@ -1072,6 +1155,21 @@ describe("a reboot: sandbox-fw rebuilt from its installed files and boot units o
         expect(await forwarding()).toBe("1");
         const routes = await twin.must(ns(), ["ip", "-4", "route", "show"]);
         for (const r of seg().router.routes) expect(routes).toContain(`${r.to} via ${r.via} dev ${seg().router.wan.iface}`);
+        // The static neighbours came back from the installed homelab-routes (the power cut took them with the addresses).
+        const { wan, lan } = seg().router;
+        const pinned = await Promise.all(
+          [wan.iface, lan.iface].map(async (dev) =>
+            (await twin.must(ns(), ["ip", "-4", "neigh", "show", "dev", dev, "nud", "permanent"]))
+              .split("\n")
+              .filter(Boolean)
+              .map((l) => `${l.split(" ")[0]} ${l.split(" ")[2]} ${dev}`),
+          ),
+        );
+        expect(pinned.flat().sort()).toEqual(
+          seg()
+            .router.neighbours.map((x) => `${x.address} ${x.mac} ${x.iface}`)
+            .sort(),
+        );
         const st = await applySh("pristine", "status");
         expect(st.stdout).toMatch(
           /^current: pristine .*\npending: none\nrolled-back: pending \(reboot-before-confirm, .*\)\nboot unit: homelab-router\.service enabled$/m,

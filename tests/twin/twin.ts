@@ -36,7 +36,7 @@ import { requireLab } from "../../model/check";
 import { Cidr } from "../../model/net";
 import { planSshAccess } from "../../model/network/ssh";
 import { renderChronyClient } from "../../render/chrony";
-import { NGINX_EXPORTER_PORT, NODE_EXPORTER_PORT } from "../../render/nixos";
+import { DEFAULT_INTERFACE, NGINX_EXPORTER_PORT, NODE_EXPORTER_PORT } from "../../render/nixos";
 import { renderSshdConfig } from "../../render/sshd";
 import { planStacks, writePlan } from "../../cli/plan";
 import { requirePrograms } from "../support/checkers";
@@ -94,16 +94,24 @@ export interface RouterIfaceJson {
   readonly subnet: string;
   readonly vlan?: { readonly parent: string; readonly id: number };
 }
+/** A static neighbour of the plan. */
+export interface NeighbourJson {
+  readonly iface: string;
+  readonly address: string;
+  readonly mac: string;
+}
 export interface SegmentJson {
   readonly name: string;
   readonly trust: "trusted" | "untrusted";
   readonly subnet: string;
   readonly router: {
     readonly name: string;
-    readonly wan: RouterIfaceJson & { readonly gateway: string };
+    readonly wan: RouterIfaceJson & { readonly gateway: string; readonly mac: string };
     readonly lan: RouterIfaceJson;
     readonly routes: readonly RouteJson[];
     readonly jumpAddress: string;
+    readonly jumpMac: string;
+    readonly neighbours: readonly NeighbourJson[];
   };
   readonly jumpHost: HostJson;
   readonly hosts: readonly HostJson[];
@@ -125,6 +133,8 @@ export interface DmzJson {
     readonly gateway: string;
     readonly serviceAddresses: { readonly dns: string; readonly ntp: string; readonly proxy: string };
     readonly routes: readonly RouteJson[];
+    /** The DMZ's parties: `edge`, `infra` and the routers, each with its MAC. */
+    readonly parties: readonly { readonly id: string; readonly mac: string }[];
   };
   readonly dns: {
     readonly listen: string;
@@ -148,6 +158,8 @@ export const TWIN_HOSTS: Readonly<Record<string, { readonly hosts: readonly stri
   sandbox: { hosts: ["jump", "agent", "games"], sshd: ["jump", "agent"] },
 };
 
+/** The infra host's NIC, as its rendered configuration.nix and host.nft name it. */
+export const INFRA_NIC = DEFAULT_INTERFACE;
 /** Talos workers also answer the Talos API the monitor scrapes. */
 export const TALOS_API = 50000;
 /** The edge namespace's "internet" address (TEST-NET-3): a client or server out on the internet. */
@@ -445,9 +457,19 @@ export class Twin {
     this.hostFirewalls = hostFirewalls;
   }
 
-  /** The interface name of every host's (and the edge's, infra's, admin's) link into its switch. */
+  /**
+   * The interface name of every host's (and the edge's, admin's) link into its switch. The infra
+   * host's link has its rendered NIC name instead (INFRA_NIC): its firewall and its neighbours name it.
+   */
   get hostIface(): string {
     return `${this.prefix}-e`;
+  }
+
+  /** The MAC of a DMZ party (`edge`, `infra`, a router's name) as the plan binds it. */
+  partyMac(id: string): string {
+    const p = this.dmz.infra.parties.find((x) => x.id === id);
+    if (!p) throw new Error(`twin: the DMZ plan has no party ${id}`);
+    return p.mac;
   }
 
   /** A node by id; throws on an unknown id (a typo in a table must not pass silently). */
@@ -903,9 +925,11 @@ export class Twin {
     });
     let port = 0;
     /** A veth from the switch's bridge `net` straight into `ns` as `ifname`, created between the namespaces (never on the host). */
-    const plug = (net: string, ns: string, ifname: string, addresses: string[]) => {
+    /** `mac`: the model's MAC of that NIC, where it has one (the DMZ's bindings and the router's SSH rule key on it). */
+    const plug = (net: string, ns: string, ifname: string, addresses: string[], mac?: string) => {
       const p = `${P}-p${port++}`;
       L.push(`ip -n ${sw} link add ${p} type veth peer name ${ifname} netns ${ns}`);
+      if (mac) L.push(`ip -n ${ns} link set ${ifname} address ${mac}`);
       L.push(`ip -n ${sw} link set ${p} master ${bridges.get(net)} up`);
       for (const a of addresses) L.push(`ip -n ${ns} addr add ${a} dev ${ifname}`);
       L.push(`ip -n ${ns} link set ${ifname} up`);
@@ -917,15 +941,17 @@ export class Twin {
      * too: only its VLAN sub-interface joins the segment's bridge, so the segment's frames
      * leave the router tagged and reach the hosts untagged (an access port).
      */
-    const plugSide = (net: string, ns: string, side: RouterIfaceJson) => {
+    const plugSide = (net: string, ns: string, side: RouterIfaceJson, mac?: string) => {
       const prefix = Cidr.of(side.subnet).prefix;
       if (!side.vlan || this.vlanMode === "names-only") {
-        plug(net, ns, side.iface, [`${side.address}/${prefix}`]);
+        plug(net, ns, side.iface, [`${side.address}/${prefix}`], mac);
         return;
       }
       const { parent, id } = side.vlan;
       const p = `${P}-p${port++}`;
       L.push(`ip -n ${sw} link add ${p} type veth peer name ${parent} netns ${ns}`);
+      // The sub-interface takes the port's MAC when it is made, as on the box.
+      if (mac) L.push(`ip -n ${ns} link set ${parent} address ${mac}`);
       L.push(`ip -n ${sw} link set ${p} up`, `ip -n ${sw} link add link ${p} name ${p}.${id} type vlan id ${id}`);
       L.push(`ip -n ${sw} link set ${p}.${id} master ${bridges.get(net)} up`);
       L.push(`ip -n ${ns} link set ${parent} up`, `ip -n ${ns} link add link ${parent} name ${side.iface} type vlan id ${id}`);
@@ -937,7 +963,7 @@ export class Twin {
     // The edge: the ISP router on the DMZ, and "the internet" as a local address behind it.
     const edge = this.node("edge/isp").ns;
     mkns(edge);
-    plug("dmz", edge, hostIf, [`${this.dmz.infra.gateway}/${dmzPrefix}`]);
+    plug("dmz", edge, hostIf, [`${this.dmz.infra.gateway}/${dmzPrefix}`], this.partyMac("edge"));
     for (const a of [INTERNET, ...Object.values(BEYOND_EDGE)]) L.push(`ip -n ${edge} addr add ${a}/32 dev lo`);
 
     // The infra host: its address and the DNS, NTP and proxy service addresses; the plan's routes.
@@ -947,10 +973,14 @@ export class Twin {
     plug(
       "dmz",
       infra,
-      hostIf,
+      INFRA_NIC,
       [this.dmz.infra.address, sa.dns, sa.ntp, sa.proxy].map((a) => `${a}/${dmzPrefix}`),
+      this.partyMac("infra"),
     );
     for (const r of this.dmz.infra.routes) L.push(`ip -n ${infra} route add ${r.to} via ${r.via}`);
+    // The static neighbours its NixOS unit pins: the rendered unit's own commands.
+    for (const cmd of infraNeighbourCommands(fs.readFileSync(this.planFile("dmz/infra/configuration.nix"), "utf8")))
+      L.push(inNs(infra, cmd));
     L.push(`ip -n ${infra} route add default via ${this.dmz.infra.gateway}`);
 
     // An admin workstation. It gets the infra host's routes to the segments too: the strongest
@@ -966,8 +996,10 @@ export class Twin {
       const rns = this.routerNs(r.name);
       mkns(rns);
       // The veth ends inside the router carry the plan's interface names: the ruleset matches on them.
-      plugSide("dmz", rns, r.wan);
+      plugSide("dmz", rns, r.wan, r.wan.mac);
       plugSide(seg.name, rns, r.lan);
+      // The release's static neighbours (apply.sh's NEIGHBOURS), once the links are up.
+      for (const n of r.neighbours) L.push(`ip -n ${rns} -4 neigh replace ${n.address} lladdr ${n.mac} dev ${n.iface} nud permanent`);
       for (const rt of r.routes) L.push(`ip -n ${rns} route add ${rt.to} via ${rt.via} dev ${r.wan.iface}`);
       L.push(`ip -n ${rns} route add default via ${r.wan.gateway} dev ${r.wan.iface}`);
       // The rendered ruleset, unchanged; forwarding only once it is loaded (as apply.sh does).
@@ -976,7 +1008,8 @@ export class Twin {
       for (const id of TWIN_HOSTS[seg.name]!.hosts) {
         const n = this.node(`${seg.name}/${id}`);
         mkns(n.ns);
-        plug(seg.name, n.ns, hostIf, [`${n.address}/${Cidr.of(seg.subnet).prefix}`]);
+        const mac = seg.hosts.find((h) => h.id === id)?.mac;
+        plug(seg.name, n.ns, hostIf, [`${n.address}/${Cidr.of(seg.subnet).prefix}`], mac);
         L.push(`ip -n ${n.ns} route add default via ${r.lan.address}`);
       }
       // The jump host's own rendered firewall, and the data host's.
@@ -1145,14 +1178,18 @@ export class Twin {
   }
 
   /**
-   * Every drop counter of the twin, keyed `<router> <counter>` for the routers' named counters
-   * and `<node> policy` for the host firewalls' policy counter (infra and jump hosts).
+   * Every drop counter of the twin, keyed `<router> <counter>` for the routers' named counters,
+   * `<node> policy` for the host firewalls' policy counter (infra and jump hosts) and
+   * `<node> <counter>` for their named counters.
    */
   async readDropCounters(): Promise<Map<string, number>> {
     const parts: string[] = [];
     for (const [name, ns] of this.routers) parts.push(`echo "### ${name}"; nsenter --net=/run/netns/${ns} -- nft -j list counters`);
-    for (const [id, ns] of this.hostFirewalls)
+    for (const [id, ns] of this.hostFirewalls) {
       parts.push(`echo "### ${id}"; nsenter --net=/run/netns/${ns} -- nft -j list chain inet host input`);
+      // And its named counters (the infra host's DMZ guard has one).
+      parts.push(`echo "### ${id}"; nsenter --net=/run/netns/${ns} -- nft -j list counters`);
+    }
     const r = await this.sh(parts.join("\n"), 10000);
     if (r.code !== 0) throw new Error(`twin: reading counters failed: ${r.stderr}`);
     const counters = new Map<string, number>();
@@ -1239,6 +1276,16 @@ export class Twin {
       { user, timeoutMs },
     );
   }
+}
+
+/**
+ * The commands the infra host's rendered homelab-neighbours unit runs (`ExecStart` lines of
+ * `${pkgs.iproute2}/bin/ip ...`), as `ip ...` command lines; none found is a failure.
+ */
+export function infraNeighbourCommands(configurationNix: string): string[] {
+  const cmds = [...configurationNix.matchAll(/"\$\{pkgs\.iproute2\}\/bin\/(ip -4 neigh replace [^"]+)"/g)].map((m) => m[1]!);
+  if (cmds.length === 0) throw new Error("twin: the infra host's configuration.nix pins no neighbour");
+  return cmds;
 }
 
 // --- test identities ----------------------------------------------------------------------------------

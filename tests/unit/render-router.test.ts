@@ -196,13 +196,14 @@ describe("nftables ruleset", () => {
     const r = segment(seg).router;
     const input = chain(parsed(seg), "input");
     expect(input).toContain(`iifname "${r.lan.iface}" udp dport 67 accept comment "DHCP from the LAN"`);
+    // The jump host is the segment's configured jump host, read from the lab, not the plan:
+    // its address and its MAC together (any host of the segment can take the address).
+    const seg0 = lab.segments[seg]!;
+    const jump = seg0.hosts[seg0.jumpHost]!;
     const ssh = input.filter((l) => /dport 22\b/.test(l));
     expect(ssh).toEqual([
-      `iifname "${r.lan.iface}" ip saddr ${r.jumpAddress} ip daddr ${r.lan.address} tcp dport 22 accept comment "SSH only from the jump host"`,
+      `iifname "${r.lan.iface}" ether saddr ${jump.mac} ip saddr ${jump.address} ip daddr ${r.lan.address} tcp dport 22 accept comment "SSH only from the jump host"`,
     ]);
-    // The jump host is the segment's configured jump host, read from the lab, not the plan.
-    const seg0 = lab.segments[seg]!;
-    expect(r.jumpAddress).toBe(seg0.hosts[seg0.jumpHost]!.address);
     expect(input.filter((l) => l.includes(`"${r.wan.iface}"`))).toEqual([]);
     expect(input.filter((l) => / accept( comment "[^"]*")?$/.test(l)).length).toBe(5);
     expect(input[input.length - 1]).toBe('counter name "drop_input" drop');

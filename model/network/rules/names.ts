@@ -140,13 +140,22 @@ export const namesUnique: Rule = {
 
 export const macsUnique: Rule = {
   id: "macs.unique",
-  description: "No two hosts, VMs or hardware share a MAC address (static DHCP leases and switches key on it).",
+  description:
+    "No two hosts, VMs, hardware, router WAN ports or the ISP edge share a MAC address (static DHCP leases, switches and the DMZ's MAC bindings key on it).",
   check(ix) {
     const { lab } = ix;
     const macs: (Where & { mac: string; label: string })[] = [
+      { file: LAB_FILE, path: "dmz.gatewayMac", mac: lab.dmz.gatewayMac, label: "the ISP edge router" },
       { file: LAB_FILE, path: "dmz.infra.mac", mac: lab.dmz.infra.mac, label: "the DMZ infra host" },
     ];
     for (const h of ix.hardware) macs.push({ file: LAB_FILE, path: `${h.path}.mac`, mac: h.mac, label: `${h.kind} ${h.id}` });
+    for (const [id, r] of Object.entries(lab.hardware.routers))
+      macs.push({
+        file: LAB_FILE,
+        path: joinPath("hardware.routers", id, "wanMac"),
+        mac: r.wanMac,
+        label: `the WAN port of router box ${id}`,
+      });
     for (const seg of ix.segments) {
       for (const [id, h] of Object.entries(seg.hosts))
         if (h.mac) macs.push({ file: seg.file, path: sp("hosts", id, "mac"), mac: h.mac, label: `${seg.name}/${id}` });

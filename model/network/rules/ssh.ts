@@ -15,7 +15,7 @@ export function showKey(key: string): string {
 export const sshJumpHosts: Rule = {
   id: "ssh.jump-hosts",
   description:
-    "Each segment's jumpHost names a host of the segment with role jump and an sshHostKey (admins and Pulumi verify it on first contact).",
+    "Each segment's jumpHost names a host of the segment with role jump, an sshHostKey (admins and Pulumi verify it on first contact) and a mac (the router admits SSH into itself only from the jump host's address and MAC together).",
   check(ix) {
     const out: Problem[] = [];
     for (const seg of ix.segments) {
@@ -51,6 +51,15 @@ export const sshJumpHosts: Rule = {
             undefined,
             `the jump host ${seg.name}/${seg.jumpHost} has no sshHostKey; admins and Pulumi must verify it before they trust it`,
             `add its host key: ssh-keyscan -t ed25519 ${h.address}`,
+          ),
+        );
+      if (h.mac === undefined)
+        out.push(
+          problem(
+            { file: seg.file, path: sp("hosts", seg.jumpHost, "mac") },
+            undefined,
+            `the jump host ${seg.name}/${seg.jumpHost} has no mac; ${seg.name}'s router admits SSH into itself only from the jump host's address and MAC together, since any host of ${seg.name} can take an address`,
+            `add the MAC of its NIC (a VM's is net0 in its Proxmox config), such as mac: 52:54:00:12:34:56`,
           ),
         );
     }

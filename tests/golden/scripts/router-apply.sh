@@ -51,8 +51,8 @@ check_paths() {
 # Environment, so the same script runs in a test network namespace without touching the host:
 # HOMELAB_ROOT prefixes every installed path (default empty, i.e. /), HOMELAB_STATE is where
 # snapshots and markers live (default $HOMELAB_ROOT$STATE_DIR), HOMELAB_SERVICES=none skips the
-# dnsmasq restart and sshd reload (default systemd). The ruleset, routes and SYSCTLS (IPv4
-# forwarding, IPv6 off) always act on the network namespace the script runs in.
+# dnsmasq restart and sshd reload (default systemd). The ruleset, routes, static neighbours and
+# SYSCTLS (IPv4 forwarding, IPv6 off) always act on the network namespace the script runs in.
 #
 # The watchdog is armed BEFORE anything is installed: if the SSH session dies half-way, the box
 # still restores itself. It runs detached (systemd-run when systemd manages services, else
@@ -156,9 +156,19 @@ route_dests() {
   if [[ -f $STATE/routes ]]; then cat "$STATE/routes"; fi
 }
 
-# The live ruleset, forwarding, every file this script installs, and the routes it manages.
+# "<address> <interface>" of every neighbour this release or the one before pins.
+neighbour_keys() {
+  local entry addr dev
+  for entry in "${NEIGHBOURS[@]}"; do
+    read -r addr _ dev <<<"$entry"
+    printf '%s %s\n' "$addr" "$dev"
+  done
+  if [[ -f $STATE/neighbours ]]; then cat "$STATE/neighbours"; fi
+}
+
+# The live ruleset, forwarding, every file this script installs, and the routes and neighbours it manages.
 snapshot() {
-  local snap=$1 rel dest
+  local snap=$1 rel dest addr dev
   rm -rf "$snap"
   mkdir -p "$snap/files"
   nft list ruleset >"$snap/ruleset.nft"
@@ -177,6 +187,12 @@ snapshot() {
     ip -4 route show exact "$dest"
   done <"$snap/route-dests" >"$snap/routes"
   if [[ -f $STATE/routes ]]; then cp "$STATE/routes" "$snap/managed-routes"; fi
+  neighbour_keys | sort -u >"$snap/neighbour-keys"
+  # Only permanent entries are state: a learned one comes back by itself.
+  while read -r addr dev; do
+    ip -4 neigh show to "$addr" dev "$dev" nud permanent | awk -v dev="$dev" '$2 == "lladdr" { print $1, $3, dev }'
+  done <"$snap/neighbour-keys" >"$snap/neighbours"
+  if [[ -f $STATE/neighbours ]]; then cp "$STATE/neighbours" "$snap/managed-neighbours"; fi
 }
 
 # The snapshot's files, and the routes this script manages (its list of them). Best effort;
@@ -192,12 +208,13 @@ restore_files() {
     fi
   done
   if [[ -f $snap/managed-routes ]]; then cp "$snap/managed-routes" "$STATE/routes" || failed=1; else rm -f "$STATE/routes"; fi
+  if [[ -f $snap/managed-neighbours ]]; then cp "$snap/managed-neighbours" "$STATE/neighbours" || failed=1; else rm -f "$STATE/neighbours"; fi
   return "$failed"
 }
 
 # Best effort: every step runs even if an earlier one failed; returns 1 if any did.
 restore() {
-  local snap=$1 failed=0 dest line word words kept
+  local snap=$1 failed=0 dest line word words kept addr mac dev
   if ! { printf 'flush ruleset\n'; cat "$snap/ruleset.nft"; } | nft -f -; then
     warn "could not reload the saved live ruleset; loading the previous $ROOT/etc/nftables.conf instead"
     if [[ -f $snap/files/etc/nftables.conf ]]; then nft -f "$snap/files/etc/nftables.conf" || failed=1; else failed=1; fi
@@ -216,6 +233,12 @@ restore() {
     done
     ip -4 route replace "${kept[@]}" || failed=1
   done <"$snap/routes"
+  while read -r addr dev; do
+    ip -4 neigh del "$addr" dev "$dev" 2>/dev/null || true
+  done <"$snap/neighbour-keys"
+  while read -r addr mac dev; do
+    ip -4 neigh replace "$addr" lladdr "$mac" dev "$dev" nud permanent || failed=1
+  done <"$snap/neighbours"
   write_sysctls <"$snap/sysctls" || failed=1
   reload_services || failed=1
   return "$failed"
@@ -297,6 +320,33 @@ apply_routes() {
   for entry in "${ROUTES[@]}"; do printf '%s\n' "${entry%% *}"; done >"$STATE/routes.tmp" && mv -f "$STATE/routes.tmp" "$STATE/routes"
 }
 
+in_neighbours() {
+  local entry addr dev
+  for entry in "${NEIGHBOURS[@]}"; do
+    read -r addr _ dev <<<"$entry"
+    [[ $addr == "$1" && $dev == "$2" ]] && return 0
+  done
+  return 1
+}
+
+# Pin every neighbour of the release; unpin those the previous one pinned and this one does not.
+apply_neighbours() {
+  local entry addr mac dev old odev
+  if [[ -f $STATE/neighbours ]]; then
+    while read -r old odev; do
+      [[ -z $old ]] || in_neighbours "$old" "$odev" || ip -4 neigh del "$old" dev "$odev" 2>/dev/null || true
+    done <"$STATE/neighbours"
+  fi
+  for entry in "${NEIGHBOURS[@]}"; do
+    read -r addr mac dev <<<"$entry"
+    ip -4 neigh replace "$addr" lladdr "$mac" dev "$dev" nud permanent || return 1
+  done
+  for entry in "${NEIGHBOURS[@]}"; do
+    read -r addr _ dev <<<"$entry"
+    printf '%s %s\n' "$addr" "$dev"
+  done >"$STATE/neighbours.tmp" && mv -f "$STATE/neighbours.tmp" "$STATE/neighbours"
+}
+
 # Enable the boot unit as "systemctl enable" would (its WantedBy link), then check it is.
 enable_boot_unit() {
   local link=$ROOT$BOOT_UNIT_LINK
@@ -337,6 +387,7 @@ install_release() {
   # One transaction: the whole new ruleset or, if nft refuses it, the old one untouched.
   nft -f "$ROOT/etc/nftables.conf" || return 1
   apply_routes || return 1
+  apply_neighbours || return 1
   # Forwarding goes on only after the drop-by-default ruleset is live (it is the last setting).
   printf '%s\n' "${SYSCTLS[@]}" | write_sysctls || return 1
   reload_services || return 1
@@ -448,7 +499,7 @@ cmd_apply() {
     rollback_pending install-failed
     exit "$EXIT_INSTALL"
   fi
-  say "applied release $id: ruleset loaded, ${#ROUTES[@]} route(s) set, files installed"
+  say "applied release $id: ruleset loaded, ${#ROUTES[@]} route(s) and ${#NEIGHBOURS[@]} neighbour(s) set, files installed"
   say "the watchdog restores the previous state at $(when "$deadline") unless 'apply.sh confirm $id' runs first, over a new connection"
 }
 

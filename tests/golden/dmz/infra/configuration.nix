@@ -34,6 +34,26 @@
   networking.nameservers = [ "192.168.1.53" "9.9.9.9" "149.112.112.112" ];
   networking.search = [ "lab.example.net" ];
 
+  # Static neighbours on ens18: each address below is pinned to its MAC, so no host on the
+  # network can take it over by ARP. Set once the NIC's addresses are up, again whenever they come up.
+  systemd.services.homelab-neighbours = {
+    description = "homelab: static neighbours of ens18";
+    wantedBy = [ "network-addresses-ens18.service" ];
+    after = [ "network-addresses-ens18.service" ];
+    bindsTo = [ "network-addresses-ens18.service" ];
+    serviceConfig = {
+      Type = "oneshot";
+      RemainAfterExit = true;
+      ExecStart = [
+        "${pkgs.iproute2}/bin/ip -4 neigh replace 192.168.1.1 lladdr 3c:a6:2f:00:01:01 dev ens18 nud permanent"
+        "${pkgs.iproute2}/bin/ip -4 neigh replace 192.168.1.11 lladdr 7c:2b:e1:00:00:11 dev ens18 nud permanent"
+        "${pkgs.iproute2}/bin/ip -4 neigh replace 192.168.1.12 lladdr 00:e0:67:00:00:12 dev ens18 nud permanent"
+        "${pkgs.iproute2}/bin/ip -4 neigh replace 192.168.1.13 lladdr 00:e0:67:00:00:13 dev ens18 nud permanent"
+        "${pkgs.iproute2}/bin/ip -4 neigh replace 192.168.1.14 lladdr 00:e0:4c:00:00:14 dev ens18 nud permanent"
+      ];
+    };
+  };
+
   # This host runs chronyd itself; systemd-timesyncd would fight it for the clock.
   services.timesyncd.enable = false;
 

@@ -13,6 +13,18 @@ ROUTES=(
   '10.20.0.0/24 192.168.1.12'  # cluster
   '10.40.0.0/24 192.168.1.14'  # sandbox
 )
+# Static neighbours, set after the routes: '<address> <MAC> <interface>'.
+NEIGHBOURS=(
+  '192.168.1.1 3c:a6:2f:00:01:01 enp1s0'  # the ISP edge router
+  '192.168.1.10 52:54:00:00:01:0a enp1s0'  # the infra host
+  '192.168.1.11 7c:2b:e1:00:00:11 enp1s0'  # internal-fw (internal)
+  '192.168.1.12 00:e0:67:00:00:12 enp1s0'  # cluster-fw (cluster)
+  '192.168.1.14 00:e0:4c:00:00:14 enp1s0'  # sandbox-fw (sandbox)
+  '192.168.1.53 52:54:00:00:01:0a enp1s0'  # the infra host
+  '192.168.1.80 52:54:00:00:01:0a enp1s0'  # the infra host
+  '192.168.1.123 52:54:00:00:01:0a enp1s0'  # the infra host
+  '10.30.0.2 52:54:00:30:00:02 enp2s0'  # the jump host lab/jump
+)
 DEFAULT_TIMEOUT=120
 # Release file -> installed path (under HOMELAB_ROOT).
 INSTALL=(

@@ -172,6 +172,7 @@ function labFile(ctx: LabCtx, builders: readonly SegmentBuilder[], infraVm: unkn
         linkGbps: i % 3 === 0 ? 2.5 : 1,
         wanInterface: "enp1s0",
         lanInterface: b.vlan !== undefined ? `enp2s0.${b.vlan}` : "enp2s0",
+        wanMac: uniq.hardwareMac(),
         ...(b.vlan !== undefined ? { ports: ["enp1s0", "enp2s0", "enp3s0", "enp4s0"] } : {}),
       },
     ]),
@@ -186,6 +187,7 @@ function labFile(ctx: LabCtx, builders: readonly SegmentBuilder[], infraVm: unkn
     dmz: {
       subnet: "192.168.0.0/22",
       gateway: "192.168.0.1",
+      gatewayMac: uniq.hardwareMac(),
       dns: "192.168.0.53",
       ntp: "192.168.0.123",
       proxy: "192.168.0.80",

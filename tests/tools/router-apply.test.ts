@@ -19,8 +19,12 @@ import { must, PATH_ENV, run, runAsync, sleep, waitFor, type Run } from "../supp
 /** Unique per run, so a crashed run never collides with this one; everything made here carries it. */
 const PREFIX = `hlra-${process.pid}-`;
 const NS = { router: `${PREFIX}r`, jump: `${PREFIX}j`, wan: `${PREFIX}w` };
-/** Seconds the watchdog waits for a confirm in these tests. */
-const TIMEOUT = 2;
+/**
+ * Seconds the watchdog waits for a confirm in these tests: long enough for the spawns between apply and
+ * confirm on a loaded machine (2 s was missed under a load average of 16), short enough to keep the
+ * deadline waits brief.
+ */
+const TIMEOUT = 4;
 
 const lab = referenceLab();
 const segPlan = referencePlan().segments["internal"]!;

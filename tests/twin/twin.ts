@@ -1268,8 +1268,10 @@ export class Twin {
         ...extra,
         "-o",
         "BatchMode=yes",
+        // Per hop, for a connection expected to succeed: a loaded machine (load 16) missed 3 s. A
+        // caller expecting a drop passes its own, shorter one first.
         "-o",
-        "ConnectTimeout=3",
+        "ConnectTimeout=8",
         `${user}@${target}`,
         command,
       ],

@@ -33,13 +33,15 @@ const SDK: Readonly<Record<string, Make>> = {
   "command:remote:CopyToRemote": (n, i, o) => new command.remote.CopyToRemote(n, i as unknown as command.remote.CopyToRemoteArgs, o),
   "proxmoxve:index/vmLegacy:VmLegacy": (n, i, o) => new px.VmLegacy(n, i as unknown as px.VmLegacyArgs, o),
   "proxmoxve:download/file:File": (n, i, o) => new px.download.File(n, i as unknown as px.download.FileArgs, o),
+  "proxmoxve:index/fileLegacy:FileLegacy": (n, i, o) => new px.FileLegacy(n, i as unknown as px.FileLegacyArgs, o),
 };
 
 /** The SDK providers of the packages the program configures explicitly. */
 const SDK_PROVIDERS: Readonly<
   Record<string, (name: string, inputs: pulumi.Inputs, opts: pulumi.ResourceOptions) => pulumi.ProviderResource>
 > = {
-  proxmoxve: (n, i, o) => new px.Provider(n, i, o),
+  // The SDK sends `ssh` as JSON text, which is what the plan recorded: hand it the object again.
+  proxmoxve: (n, i, o) => new px.Provider(n, typeof i.ssh === "string" ? { ...i, ssh: JSON.parse(i.ssh) as px.ProviderArgs["ssh"] } : i, o),
 };
 
 /** A component of the floor: the recorded type and name, no children of its own. */

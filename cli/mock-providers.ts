@@ -265,6 +265,27 @@ const proxmoxDownload: ResourceHandler = ({ inputs }) => {
   };
 };
 
+/**
+ * proxmoxve:index/fileLegacy:FileLegacy: its id is the volume id `<datastore>:<content>/<file>`,
+ * what a VM's `initialization.userDataFileId` names; a raw source's size is its byte length.
+ */
+const proxmoxFile: ResourceHandler = ({ inputs }) => {
+  const raw = plain(inputs.sourceRaw) as Record<string, unknown> | undefined;
+  if (raw === undefined) throw new Error("mock proxmox FileLegacy: only a sourceRaw file is modelled");
+  const fileName = text(raw.fileName, "sourceRaw.fileName");
+  const data = text(raw.data, "sourceRaw.data");
+  return {
+    id: `${text(inputs.datastoreId, "datastoreId")}:${text(inputs.contentType, "contentType")}/${fileName}`,
+    outputs: {
+      fileName,
+      fileSize: Buffer.byteLength(data),
+      fileModificationDate: "1970-01-01T00:00:00Z",
+      fileTag: digest("file", data).slice(0, 16),
+      overwrite: plain(inputs.overwrite) ?? true,
+    },
+  };
+};
+
 /** proxmoxve:hardware/mapping/pci:Pci: imported and named by its name, which a VM's hostpci names. */
 const proxmoxPci: ResourceHandler = ({ inputs }) => ({
   id: text(inputs.name, "name"),
@@ -328,6 +349,7 @@ export const RESOURCE_HANDLERS: Readonly<Record<string, ResourceHandler>> = {
   "pulumi:providers:proxmoxve": none,
   "proxmoxve:index/vmLegacy:VmLegacy": proxmoxVm,
   "proxmoxve:download/file:File": proxmoxDownload,
+  "proxmoxve:index/fileLegacy:FileLegacy": proxmoxFile,
   "proxmoxve:hardware/mapping/pci:Pci": proxmoxPci,
   "proxmoxve:index/hagroup:Hagroup": proxmoxHagroup,
   "proxmoxve:index/haresource:Haresource": proxmoxHaresource,

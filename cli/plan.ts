@@ -20,6 +20,7 @@ import { declaredSecretKeys } from "../model/data/plan";
 import { CONFIG_KEYS, DMZ_STACK, own } from "../model/lab";
 import { planLab, type PlannedLab } from "../model/plan";
 import { ConfigError, count } from "../model/problems";
+import { renderUserDataFiles } from "../render/cloud-init";
 import type { TextFile } from "../render/files";
 import { renderSegmentFiles, ROUTER_DIR } from "../render/segment";
 import { UsageError } from "./args";
@@ -139,6 +140,9 @@ function stackFiles(plan: PlannedLab, result: StackResult): TextFile[] {
     for (const f of renderSegmentFiles(segment, plan.ssh)) {
       if (!f.path.startsWith("router/") && !uploaded.has(f.path)) files.push({ path: f.path, content: f.content });
     }
+    // The cloud-init user data the stack uploads as each Debian or Ubuntu VM's snippet.
+    for (const f of renderUserDataFiles(plan.userData.filter((u) => u.stack === result.stack)))
+      files.push({ path: f.path, content: f.content });
     files.push({ path: "plan.json", content: `${JSON.stringify(segment, null, 2)}\n` });
   }
   return [...files].sort((a, b) => compareText(a.path, b.path));

@@ -5,6 +5,7 @@
  * run once, into the one structure the stacks' contracts, the docs (pages/), `check`,
  * `plan` and `plan --diff` read instead of planning again.
  */
+import { planUserData, type UserDataPlan } from "./compute/cloud-init";
 import { type Machine, planMachines } from "./compute/machine";
 import { type PlacedVm, type Placement, planPlacement } from "./compute/placement";
 import { type DataHostPlan, planDataHost } from "./data/plan";
@@ -82,6 +83,8 @@ export interface PlannedLab {
   readonly vms: readonly PlacedVm[];
   /** Every VM as Proxmox gets it (firmware, disks, NICs, PCI mappings, boot media), in VM-id order. */
   readonly machines: readonly Machine[];
+  /** The cloud-init user data of every Debian and Ubuntu VM that reads it, in VM-id order. */
+  readonly userData: readonly UserDataPlan[];
   /** Who may log in over SSH, from where. */
   readonly ssh: SshAccess;
   readonly dmz: PlannedDmz;
@@ -113,6 +116,7 @@ function computeLab(lab: Lab): PlannedLab {
   }
   const placement = planPlacement(lab);
   const vms = placement.nodes.flatMap((n) => n.vms).sort((a, b) => a.vmId - b.vmId);
+  const machines = planMachines(lab, vms);
   // The DMZ plans from the segments its stack file lists, as the deployed one does.
   const listed = lab.dmzStack?.segments ?? Object.keys(published);
   const dmzSegments = Object.values(published).filter((s) => listed.includes(s.name));
@@ -124,7 +128,8 @@ function computeLab(lab: Lab): PlannedLab {
     published,
     placement,
     vms,
-    machines: planMachines(lab, vms),
+    machines,
+    userData: planUserData(lab, machines, placement.ha),
     ssh: planSshAccess(lab),
     dmz: { infra: infraHost(lab), hardware: dmzHardware(lab), segments: dmzSegments, plan: planDmz(lab, dmzSegments) },
   };

@@ -31,6 +31,8 @@ export type Checker =
   | "samba"
   /** `mariadbd --defaults-file --verbose --help` (my.cnf; the plain file of services.mysql.settings) */
   | "mariadb"
+  /** `cloud-init schema --config-file` (a VM's `#cloud-config` user data) */
+  | "cloud-init"
   /** JSON.parse (the machine-readable plan) */
   | "json";
 

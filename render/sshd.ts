@@ -20,6 +20,14 @@ export interface SshdPolicy {
   readonly allowFrom: readonly Cidr[];
   /** What this sshd forwards: nothing, or TCP for ProxyJump as a jump host. */
   readonly forwarding: SshForwarding;
+  /**
+   * `config`: the whole sshd_config. `drop-in`: a file the distribution's own sshd_config
+   * includes first (Debian and Ubuntu: `Include /etc/ssh/sshd_config.d/*.conf` on its first
+   * line), so every setting here wins over the distribution's, which still defines the sftp
+   * subsystem (a second definition is a fatal error in OpenSSH 9.2).
+   * @default "config"
+   */
+  readonly file?: "config" | "drop-in";
 }
 
 /**
@@ -50,9 +58,12 @@ const PUBKEY_ALGORITHMS = [
 
 /** The sshd_config text for one policy. */
 export function renderSshdConfig(policy: SshdPolicy, access: SshAccess): string {
+  const dropIn = policy.file === "drop-in";
+  // A Match block runs to the end of the configuration: in a drop-in it would take the distribution's lines too.
+  if (dropIn && policy.forwarding.kind === "jump") throw new Error("bug: a jump host's sshd (with its Match block) cannot be a drop-in");
   const allow = access.users.flatMap((u) => policy.allowFrom.map((c) => `${u.name}@${c.toString()}`));
   const lines = [
-    generatedHeader("#", `sshd_config for ${policy.role}`, "render/sshd.ts"),
+    generatedHeader("#", `${dropIn ? "sshd_config drop-in" : "sshd_config"} for ${policy.role}`, "render/sshd.ts"),
     "Port 22",
     "AddressFamily inet",
     ...policy.listen.map((a) => `ListenAddress ${a}`),
@@ -91,7 +102,7 @@ export function renderSshdConfig(policy: SshdPolicy, access: SshAccess): string 
     "AllowAgentForwarding no",
     "PermitTunnel no",
     ...forwardingLines(policy.forwarding),
-    "Subsystem sftp internal-sftp",
+    ...(dropIn ? [] : ["Subsystem sftp internal-sftp"]),
     ...deployMatch(policy.forwarding, access),
     "",
   ];

@@ -6,11 +6,13 @@
 import * as px from "@muhlba91/pulumi-proxmoxve";
 import * as pulumi from "@pulumi/pulumi";
 import { imageKey, ProxmoxImages } from "../components/proxmox-images";
+import { ProxmoxUserData } from "../components/proxmox-user-data";
 import { ProxmoxVm } from "../components/proxmox-vm";
 import { planImageFiles, type Machine } from "../model/compute/machine";
 import { CONFIG_KEYS, type Lab } from "../model/lab";
 import type { PlannedLab } from "../model/plan";
 import { ConfigError } from "../model/problems";
+import { renderUserData } from "../render/cloud-init";
 import { proxmoxTokenProblem, readSecret } from "./secrets";
 
 /** What a stack declared on the cluster. */
@@ -61,12 +63,19 @@ export function declareMachines(lab: Lab, planned: PlannedLab, stack: string, be
   const files = planImageFiles(lab, machines, stack, planned.placement.ha);
   const images = files.length > 0 ? new ProxmoxImages("images", { files }, { providers: [provider] }) : undefined;
   const vms: Record<string, ProxmoxVm> = {};
+  const userData = new Map(planned.userData.filter((u) => u.stack === stack).map((u) => [u.host, u]));
   for (const m of machines) {
     const mappings = m.pci.flatMap((p) => (before.mappings?.[p.mapping] ? [before.mappings[p.mapping]!] : []));
+    const ud = userData.get(m.host);
+    const snippet = ud
+      ? new ProxmoxUserData(`${m.host}-user-data`, { plan: ud, content: renderUserData(ud), node: m.node }, { providers: [provider] })
+      : undefined;
+    // The VM waits for every copy of its snippet: its failover node's too, which it may start on.
+    const dependsOn = [...mappings, ...(snippet ? snippet.files : [])];
     vms[m.host] = new ProxmoxVm(
       `${m.host}-vm`,
-      { machine: m, images: imagesOf(m, images) },
-      { providers: [provider], ...(mappings.length > 0 ? { dependsOn: mappings } : {}) },
+      { machine: m, images: imagesOf(m, images), ...(snippet ? { userDataFileId: snippet.fileId } : {}) },
+      { providers: [provider], ...(dependsOn.length > 0 ? { dependsOn } : {}) },
     );
   }
   return { provider, vms, ...(images ? { images } : {}) };

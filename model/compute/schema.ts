@@ -196,12 +196,18 @@ export const Proxmox = obj({
   ).optional(),
   /**
    * A PAM user with passwordless sudo on every node, for what an API token cannot do over the
-   * API (uploading snippets); Pulumi logs in as it with the deploy key from the ssh-agent.
-   * @default none: nothing the lab declares needs SSH to the nodes
+   * API (uploading snippets: the cloud-init user data of Debian and Ubuntu VMs); Pulumi logs in
+   * as it with the deploy key from the ssh-agent. Required once a VM gets user data (rule
+   * proxmox.snippets-ssh). @default none: nothing the lab declares needs SSH to the nodes
    */
   sshUser: Name.optional(),
   /** The file-based datastore (with iso and import content) every node downloads images to. @default "local" */
   imageDatastore: Name.default("local"),
+  /**
+   * The file-based datastore (with snippets content enabled: Datacenter > Storage > Content) every
+   * node keeps cloud-init user-data snippets on. Uploading a snippet needs `sshUser`. @default "local"
+   */
+  snippetDatastore: Name.default("local"),
   /** Boot and install images, by id: a VM's `image` names one. @default {} */
   images: z.record(Name, Image).default({}),
   /** vCPUs a node may hand out per physical thread. @default 4 */

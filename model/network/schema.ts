@@ -234,7 +234,7 @@ export const HostRole = z.enum([
 export type HostRole = z.infer<typeof HostRole>;
 
 /** The operating system of a host, which decides how (and whether) the lab deploys it. */
-export const HostOs = z.enum(["nixos", "talos", "debian", "truenas", "synology", "proxmox", "none"]);
+export const HostOs = z.enum(["nixos", "talos", "debian", "ubuntu", "truenas", "synology", "proxmox", "none"]);
 /** The operating system of a host. */
 export type HostOs = z.infer<typeof HostOs>;
 

@@ -28,7 +28,7 @@ export function planSshAccess(lab: Lab): SshAccess {
 }
 
 /** Operating systems that run an sshd an admin logs in to. Talos has no SSH; VIPs and switches are not hosts. */
-export const SSH_OS: ReadonlySet<string> = new Set(["nixos", "debian", "proxmox", "truenas", "synology"]);
+export const SSH_OS: ReadonlySet<string> = new Set(["nixos", "debian", "ubuntu", "proxmox", "truenas", "synology"]);
 
 /** One box an admin can SSH to. */
 export interface SshBox {

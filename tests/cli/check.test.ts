@@ -339,6 +339,12 @@ const BATCHES: Record<"a" | "b" | "c", readonly Breakage[]> = {
       path: "hardware.proxmox.endpoint",
     },
     {
+      rule: "proxmox.snippets-ssh",
+      edit: (f) => delete lab(f).hardware.proxmox.sshUser,
+      file: "homelab.yaml",
+      path: "hardware.proxmox.sshUser",
+    },
+    {
       rule: "images.files",
       edit: (f) => (lab(f).hardware.proxmox.images["debian-12"].checksumAlgorithm = "sha256"),
       file: "homelab.yaml",

@@ -2,11 +2,13 @@
 // lab as a VmLegacy on its node in the stack of its segment, with the inputs the model plans
 // (q35, OVMF + EFI disk, PCI devices by mapping name only, CD-ROM on ide0 and cloud-init on ide2,
 // the agent only where the image has one, sorted tags, migrate and ignoreChanges by HA), image
-// files with checksums, the explicit provider with the API token secret end to end, and a preview
+// files with checksums, a Debian VM's cloud-init user data as a snippet on each node that may start it
+// (and no other VM's), the explicit provider with the API token secret end to end, and a preview
 // with unknowns; it does not prove Proxmox accepts the inputs (no live cluster here).
 import { isSecret } from "@pulumi/pulumi";
 import type { MockRun, RecordedResource } from "../../cli/mock-runtime";
 import { planLab } from "../../model/plan";
+import { renderUserData } from "../../render/cloud-init";
 import { OUTPUTS } from "../../stacks/contracts";
 import { referenceLab } from "../support/lab";
 import { runStack, segmentReferences, TEST_PROXMOX_TOKEN } from "../support/mocks";
@@ -150,6 +152,51 @@ test("a Debian VM is created from the cloud image imported into its root disk, w
   expect(games.initialization).toMatchObject({ interface: "ide2" });
   expect(games.agent).toEqual({ enabled: false });
   expect(byName("sandbox", "images-debian-12-pve4").inputs).toMatchObject({ contentType: "import", fileName: "sandbox-debian-12.qcow2" });
+});
+
+const SNIPPET = "proxmoxve:index/fileLegacy:FileLegacy";
+
+test("a Debian VM's user data is a snippet on its node and its failover node, which its cloud-init drive names", () => {
+  const ud = planLab(referenceLab()).userData.find((u) => u.vm === "sandbox-games")!;
+  const snippets = resources("sandbox").filter((r) => r.type === SNIPPET);
+  expect(snippets.map((r) => ({ name: r.name, parent: r.parent, provider: r.provider, inputs: r.inputs, secret: r.secretInputs }))).toEqual(
+    ["pve1", "pve4"].map((node) => ({
+      name: `games-user-data-${node}`,
+      parent: "games-user-data",
+      provider: "proxmox",
+      inputs: {
+        nodeName: node,
+        datastoreId: "local",
+        contentType: "snippets",
+        sourceRaw: { data: renderUserData(ud), fileName: "sandbox-games-user-data.yaml" },
+        overwrite: true,
+      },
+      // Public keys and names only: nothing in it is secret, and nothing is marked so.
+      secret: [],
+    })),
+  );
+  expect(byName("sandbox", "games-user-data").type).toBe("homelab:proxmox:UserData");
+  expect(vmInputs("sandbox", "games").initialization).toEqual({
+    interface: "ide2",
+    datastoreId: "local-zfs",
+    ipConfigs: [{ ipv4: { address: "dhcp" } }],
+    userDataFileId: "local:snippets/sandbox-games-user-data.yaml",
+  });
+  // It waits for both copies: HA may start it on pve1, where Proxmox rebuilds its cloud-init drive from the file.
+  expect(byName("sandbox", "games-vm-qemu").dependsOn).toEqual(["games-user-data-pve1", "games-user-data-pve4"]);
+});
+
+test("no other VM gets user data: Talos and NixOS VMs have no snippet, and cloud-init drives name none", () => {
+  for (const s of STACKS) {
+    const snippets = resources(s)
+      .filter((r) => r.type === SNIPPET)
+      .map((r) => r.name);
+    expect(snippets).toEqual(s === "sandbox" ? ["games-user-data-pve1", "games-user-data-pve4"] : []);
+    for (const vm of resources(s).filter((r) => r.type === VM && r.name !== "games-vm-qemu")) {
+      expect((vm.inputs.initialization as Record<string, unknown> | undefined)?.userDataFileId).toBeUndefined();
+    }
+  }
+  expect((vmInputs("cluster", "cp-1").initialization as Record<string, unknown>).userDataFileId).toBeUndefined();
 });
 
 test("the data host has both disks on their datastore, root first", () => {

@@ -15,6 +15,7 @@ test("every handler's key is a real token: the SDK classes' own, or the Talos bi
     command.remote.CopyToRemote,
     proxmox.VmLegacy,
     proxmox.download.File,
+    proxmox.FileLegacy,
     proxmox.hardware.mapping.Pci,
     proxmox.Hagroup,
     proxmox.Haresource,

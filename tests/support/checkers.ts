@@ -26,6 +26,7 @@ const TOOLS: Record<Exclude<Checker, "json">, { program: string; pkg: string }> 
   exports: { program: "exportfs", pkg: "nfs-kernel-server" },
   samba: { program: "testparm", pkg: "samba" },
   mariadb: { program: "mariadbd", pkg: "mariadb-server" },
+  "cloud-init": { program: "cloud-init", pkg: "cloud-init" },
 };
 
 /** Where a program is on PATH_ENV (an absolute path: whether that file exists), or undefined. */
@@ -149,6 +150,9 @@ function commandFor(f: RenderedFile, file: string, dir: string): string[] {
         "check",
         file,
       ];
+    case "cloud-init":
+      // The schema check only: it reads the file and the installed schema, touches no instance state, needs no network.
+      return ["cloud-init", "schema", "--config-file", file];
     case "json":
       return ["node", "-e", "JSON.parse(require('fs').readFileSync(process.argv[1],'utf8'))", file];
   }

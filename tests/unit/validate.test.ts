@@ -1318,6 +1318,15 @@ const CASES: readonly Case[] = [
     mentions: ["DNS, NTP and the reverse proxy", "segments: [cluster, internal, lab, sandbox]"],
   },
   // proxmox.endpoint, images.files, vms.images, vms.memory, vms.macs: exact messages in machines.test.ts
+  // proxmox.snippets-ssh: exact message in cloud-init.test.ts
+  {
+    name: "a Debian VM's user data and no SSH user to upload it as",
+    rule: "proxmox.snippets-ssh",
+    edit: (f) => delete lab(f).hardware.proxmox.sshUser,
+    file: "homelab.yaml",
+    path: "hardware.proxmox.sshUser",
+    mentions: ["sandbox/games gets cloud-init user data", "over SSH only", "add sshUser:"],
+  },
   {
     name: "VMs and no API endpoint",
     rule: "proxmox.endpoint",

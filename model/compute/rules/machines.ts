@@ -9,6 +9,8 @@ import { type LabIndex, type VmRef, vmDevices, vmWhere } from "../../lab-index";
 import { joinPath, type Problem, problem } from "../../problems";
 import { list, place, type Rule, sp, type Where } from "../../rule";
 import { didYouMean } from "../../suggest";
+import type { HostOs } from "../../network/schema";
+import { getsUserData } from "../cloud-init";
 import { CHECKSUM_ALGORITHMS } from "../schema";
 
 /** Where the cluster's facts live. */
@@ -53,6 +55,30 @@ export const proxmoxEndpoint: Rule = {
         undefined,
         `is required: the lab has ${ix.vms.length} VMs, and every stack declares its VMs through the Proxmox API at this URL`,
         `add endpoint: https://<host>:8006 under ${CLUSTER}: a node's API, or the name the proxy publishes it under`,
+      ),
+    ];
+  },
+};
+
+export const snippetsSsh: Rule = {
+  id: "proxmox.snippets-ssh",
+  description:
+    "A lab whose Debian or Ubuntu VMs get cloud-init user data names hardware.proxmox.sshUser: Proxmox takes a snippet over SSH only (its API uploads ISOs, disk images and templates, not snippets).",
+  check(ix) {
+    const { lab } = ix;
+    if (lab.hardware.proxmox.sshUser !== undefined) return [];
+    const vms = ix.vms.filter((r) => {
+      const image = r.vm.image !== undefined ? own(lab.hardware.proxmox.images, r.vm.image) : undefined;
+      return getsUserData(vmHost(lab, r).os as HostOs, image?.cloudInit ?? false);
+    });
+    if (vms.length === 0) return [];
+    const labels = vms.map((r) => r.label);
+    return [
+      problem(
+        { file: LAB_FILE, path: `${CLUSTER}.sshUser` },
+        undefined,
+        `is required: ${list(labels)} ${labels.length === 1 ? "gets" : "get"} cloud-init user data (the admins' keys, the hardened sshd), which the stack uploads as a snippet to ${CLUSTER}.snippetDatastore (${lab.hardware.proxmox.snippetDatastore}), and Proxmox takes snippets over SSH only`,
+        `add sshUser: <a PAM user with passwordless sudo on every node> under ${CLUSTER} (Pulumi logs in as it with the deploy key from the ssh-agent), and enable the snippets content on ${lab.hardware.proxmox.snippetDatastore}`,
       ),
     ];
   },
@@ -244,4 +270,4 @@ export const vmMacs: Rule = {
 };
 
 /** The rules of this file, in the order they run. */
-export const MACHINE_RULES: readonly Rule[] = [proxmoxEndpoint, imageFiles, vmImages, vmMemory, vmMacs];
+export const MACHINE_RULES: readonly Rule[] = [proxmoxEndpoint, snippetsSsh, imageFiles, vmImages, vmMemory, vmMacs];

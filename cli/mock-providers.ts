@@ -286,6 +286,46 @@ const proxmoxFile: ResourceHandler = ({ inputs }) => {
   };
 };
 
+/** proxmoxve:cluster/firewallLegacy:FirewallLegacy: the one datacenter firewall, id `cluster`. */
+const proxmoxClusterFirewall: ResourceHandler = ({ inputs }) => ({
+  id: "cluster",
+  outputs: {
+    enabled: plain(inputs.enabled) ?? false,
+    ebtables: plain(inputs.ebtables) ?? true,
+    inputPolicy: plain(inputs.inputPolicy) ?? "DROP",
+    outputPolicy: plain(inputs.outputPolicy) ?? "ACCEPT",
+    forwardPolicy: plain(inputs.forwardPolicy) ?? "ACCEPT",
+  },
+});
+
+/** A guest's firewall object: its id names the guest (`vm/<node>/<vmid>`), as the provider imports it. */
+const guestScope = (inputs: MockResource["inputs"], kind: string): string => {
+  const vmId = plain(inputs.vmId);
+  if (typeof vmId !== "number") throw new Error(`mock proxmox ${kind}: vmId must be a number, got ${JSON.stringify(vmId)}`);
+  return `vm/${text(inputs.nodeName, "nodeName")}/${vmId}`;
+};
+
+/** proxmoxve:firewall/optionsLegacy:OptionsLegacy: one per guest; Proxmox's defaults where an input is absent. */
+const proxmoxFirewallOptions: ResourceHandler = ({ inputs }) => ({
+  id: `${guestScope(inputs, "OptionsLegacy")}/options`,
+  outputs: {
+    enabled: plain(inputs.enabled) ?? false,
+    dhcp: plain(inputs.dhcp) ?? false,
+    ipfilter: plain(inputs.ipfilter) ?? false,
+    macfilter: plain(inputs.macfilter) ?? true,
+    ndp: plain(inputs.ndp) ?? true,
+    radv: plain(inputs.radv) ?? false,
+    inputPolicy: plain(inputs.inputPolicy) ?? "DROP",
+    outputPolicy: plain(inputs.outputPolicy) ?? "ACCEPT",
+  },
+});
+
+/** proxmoxve:firewall/ipsetLegacy:IpsetLegacy: a guest's set, id `vm/<node>/<vmid>/<name>` (its import id). */
+const proxmoxIpset: ResourceHandler = ({ inputs }) => ({
+  id: `${guestScope(inputs, "IpsetLegacy")}/${text(inputs.name, "name")}`,
+  outputs: {},
+});
+
 /** proxmoxve:hardware/mapping/pci:Pci: imported and named by its name, which a VM's hostpci names. */
 const proxmoxPci: ResourceHandler = ({ inputs }) => ({
   id: text(inputs.name, "name"),
@@ -350,6 +390,9 @@ export const RESOURCE_HANDLERS: Readonly<Record<string, ResourceHandler>> = {
   "proxmoxve:index/vmLegacy:VmLegacy": proxmoxVm,
   "proxmoxve:download/file:File": proxmoxDownload,
   "proxmoxve:index/fileLegacy:FileLegacy": proxmoxFile,
+  "proxmoxve:cluster/firewallLegacy:FirewallLegacy": proxmoxClusterFirewall,
+  "proxmoxve:firewall/optionsLegacy:OptionsLegacy": proxmoxFirewallOptions,
+  "proxmoxve:firewall/ipsetLegacy:IpsetLegacy": proxmoxIpset,
   "proxmoxve:hardware/mapping/pci:Pci": proxmoxPci,
   "proxmoxve:index/hagroup:Hagroup": proxmoxHagroup,
   "proxmoxve:index/haresource:Haresource": proxmoxHaresource,

@@ -2,8 +2,8 @@
  * The lab-wide Proxmox objects, declared once, by the stack that owns them
  * (hardware.proxmox.owner): a PCI hardware mapping for every device of the inventory, which a
  * VM's hostpci names instead of a raw PCI address (a raw address needs root@pam with a
- * password; a mapping works with an API token), and on Proxmox VE 8 the HA groups the HA
- * resources of every stack join. Everything is planned by model/compute/lab-objects.ts.
+ * password; a mapping works with an API token), on Proxmox VE 8 the HA groups the HA
+ * resources of every stack join, and the datacenter firewall's switch when a guest needs it. Everything is planned by model/compute/lab-objects.ts.
  *
  * The provider comes in through `opts.providers`.
  */
@@ -27,6 +27,8 @@ export class ProxmoxLabObjects extends pulumi.ComponentResource {
   public readonly mappings: Readonly<Record<string, px.hardware.mapping.Pci>>;
   /** Each HA group by its name (Proxmox VE 8 only). */
   public readonly haGroups: Readonly<Record<string, px.Hagroup>>;
+  /** The cluster-wide firewall switch, when a VM has the guest firewall (LabObjectsPlan.clusterFirewall). */
+  public readonly firewall?: px.cluster.FirewallLegacy;
   /**
    * The contract other stacks read: known once every mapping and group exists, so a stack
    * exports it only when what it names is there.
@@ -64,9 +66,18 @@ export class ProxmoxLabObjects extends pulumi.ComponentResource {
         { parent: this },
       );
     }
+    // The datacenter's switch for every guest firewall (the sandbox VMs' anti-spoofing). Every
+    // policy ACCEPT: it filters no node and no guest by itself; ebtables carries the MAC and ARP filters.
+    this.firewall = plan.clusterFirewall
+      ? new px.cluster.FirewallLegacy(
+          `${name}-firewall`,
+          { enabled: true, ebtables: true, inputPolicy: "ACCEPT", outputPolicy: "ACCEPT", forwardPolicy: "ACCEPT" },
+          { parent: this },
+        )
+      : undefined;
     this.mappings = mappings;
     this.haGroups = haGroups;
-    const ids = [...Object.values(mappings), ...Object.values(haGroups)].map((r) => r.id);
+    const ids = [...Object.values(mappings), ...Object.values(haGroups), ...(this.firewall ? [this.firewall] : [])].map((r) => r.id);
     const contract = proxmoxContract(plan);
     this.contract = pulumi.all(ids).apply(() => contract);
     this.registerOutputs({ contract: this.contract });

@@ -46,6 +46,9 @@ export class ProxmoxVm extends pulumi.ComponentResource {
   /** The MAC of each bridged NIC, in order. */
   public readonly macAddresses: pulumi.Output<string[]>;
 
+  /** The guest firewall's options, on an untrusted segment's VM. */
+  public readonly firewall?: px.firewall.OptionsLegacy;
+
   constructor(name: string, args: ProxmoxVmArgs, opts?: pulumi.ComponentResourceOptions) {
     super(PROXMOX_VM_TYPE, name, {}, opts);
     const m = args.machine;
@@ -94,12 +97,52 @@ export class ProxmoxVm extends pulumi.ComponentResource {
         ...(m.ha ? { ignoreChanges: ["nodeName"] } : {}),
       },
     );
+    if (m.guestFirewall) {
+      // One set per NIC, holding what may leave it; the options turn the filters on once the sets exist
+      // (with the IP filter on and no set, Proxmox lets no IPv4 address out at all).
+      const sets = m.guestFirewall.nics.map(
+        (nic) =>
+          new px.firewall.IpsetLegacy(
+            `${name}-ipfilter-${nic.device}`,
+            {
+              nodeName: m.node,
+              vmId: this.vm.vmId,
+              name: `ipfilter-${nic.device}`,
+              comment: `what may leave ${nic.device} of ${m.name}: its model address only`,
+              cidrs: nic.addresses.map((a) => ({ name: a, comment: `${m.name} in the model` })),
+            },
+            { parent: this },
+          ),
+      );
+      this.firewall = new px.firewall.OptionsLegacy(
+        `${name}-firewall`,
+        { nodeName: m.node, vmId: this.vm.vmId, ...guestFirewallOptions() },
+        { parent: this, dependsOn: sets },
+      );
+    }
     this.vmId = this.vm.vmId;
     this.resourceId = pulumi.interpolate`vm:${this.vm.vmId}`;
     this.node = this.vm.nodeName;
     this.macAddresses = this.vm.macAddresses;
     this.registerOutputs({ vmId: this.vmId, resourceId: this.resourceId, node: this.node, macAddresses: this.macAddresses });
   }
+}
+
+/** The guest firewall of an untrusted segment's VM: anti-spoofing only (policies ACCEPT; its router filters). */
+function guestFirewallOptions(): Omit<px.firewall.OptionsLegacyArgs, "nodeName" | "vmId"> {
+  return {
+    enabled: true,
+    // Only the NIC's model MAC, and only the addresses of its ipfilter set (IPv4 and ARP), leave the VM.
+    macfilter: true,
+    ipfilter: true,
+    // Its address comes by DHCP (a static lease): the request leaves before it has one.
+    dhcp: true,
+    // The lab is IPv4 only: no neighbour discovery or router advertisements from a guest.
+    ndp: false,
+    radv: false,
+    inputPolicy: "ACCEPT",
+    outputPolicy: "ACCEPT",
+  };
 }
 
 /** The inputs that follow from the plan alone: firmware, CPU, memory, NICs, devices, power. */
@@ -122,6 +165,7 @@ function machineInputs(m: Machine): Partial<px.VmLegacyArgs> {
             // As Proxmox reports it, so the refreshed value never differs.
             macAddress: n.mac.toUpperCase(),
             ...(n.vlan !== undefined ? { vlanId: n.vlan } : {}),
+            ...(m.guestFirewall ? { firewall: true } : {}),
           })),
         }
       : {}),

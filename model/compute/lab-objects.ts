@@ -15,7 +15,7 @@
  * names a reader looks for cannot drift. Pure: no Pulumi.
  */
 import { PROXMOX_CONTRACT_VERSION, type ProxmoxContract } from "../contracts";
-import type { Lab } from "../lab";
+import { type Lab, segmentList } from "../lab";
 import { compareText } from "../order";
 import { pciMappingName } from "./machine";
 import type { HaPlan, Placement } from "./placement";
@@ -73,6 +73,12 @@ export interface LabObjectsPlan {
   readonly mappings: readonly PciMappingPlan[];
   /** Proxmox VE 8 only: one group per (home, failover) pair of the HA VMs; none on 9. */
   readonly haGroups: readonly HaGroupPlan[];
+  /**
+   * The cluster-wide firewall switch, on when any VM has the guest firewall (an untrusted
+   * segment's): a guest's firewall does nothing while the datacenter's is off. Every policy stays
+   * ACCEPT, so turning it on filters no node and no other guest; ebtables on for the MAC and ARP filters.
+   */
+  readonly clusterFirewall: boolean;
 }
 
 /** Node -> priority for a VM at home on `home` that fails over to `to`. */
@@ -103,7 +109,18 @@ export function planLabObjects(lab: Lab, placement: Placement): LabObjectsPlan {
   if (version === 8)
     for (const h of placement.ha)
       if (h.to !== undefined) groups.set(groupName(h.node, h.to), { name: groupName(h.node, h.to), nodes: priorities(h.node, h.to) });
-  return { owner, cluster, version, mappings, haGroups: [...groups.values()].sort((a, b) => compareText(a.name, b.name)) };
+  // Exactly the VMs planMachine gives a guest firewall: a bridged NIC in an untrusted segment.
+  const clusterFirewall = segmentList(lab).some(
+    (seg) => seg.trust === "untrusted" && Object.values(seg.hosts).some((h) => h.vm?.nics.some((n) => "bridge" in n) ?? false),
+  );
+  return {
+    owner,
+    cluster,
+    version,
+    mappings,
+    haGroups: [...groups.values()].sort((a, b) => compareText(a.name, b.name)),
+    clusterFirewall,
+  };
 }
 
 /** `ha-pve1-pve4`: the group of the VMs at home on pve1 that fail over to pve4. */

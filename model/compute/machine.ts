@@ -94,6 +94,15 @@ export interface Machine {
     readonly datastore: string;
     readonly ipv4: { readonly address: "dhcp" } | { readonly address: string; readonly gateway: string };
   };
+  /**
+   * The Proxmox guest firewall, on every VM of an untrusted segment with a bridged NIC: anti-spoofing,
+   * not filtering (the segment's router filters). Each bridged NIC (`net0`, ... in NIC order) has
+   * the firewall on, with the MAC filter (only its model MAC leaves it) and the IP filter (only the
+   * addresses of its `ipfilter-<nic>` set leave it, in IPv4 and in ARP): the host's model address on
+   * the first NIC, nothing on a further one (the model gives it no address). A passed-through NIC
+   * bypasses the node's bridge, so it has none.
+   */
+  readonly guestFirewall?: { readonly nics: readonly { readonly device: string; readonly addresses: readonly string[] }[] };
   /** qemu-guest-agent: only when the image's guest runs it, or Proxmox waits for an agent that never answers. */
   readonly agent: boolean;
   /** The Proxmox OS type: `l26` for the Linux guests the lab deploys; none for a guest installed by hand. */
@@ -210,6 +219,9 @@ export function planMachine(lab: Lab, vm: PlacedVm): Machine {
             ipv4: zone ? { address: "dhcp" as const } : { address: `${host.address}/${lab.dmz.subnet.prefix}`, gateway: lab.dmz.gateway },
           },
         }
+      : {}),
+    ...(zone?.trust === "untrusted" && nics.length > 0
+      ? { guestFirewall: { nics: nics.map((_, i) => ({ device: `net${i}`, addresses: i === 0 ? [host.address] : [] })) } }
       : {}),
     agent: image?.guestAgent ?? false,
     ...(host.os === "none" ? {} : { osType: "l26" as const }),

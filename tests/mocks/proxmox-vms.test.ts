@@ -3,7 +3,8 @@
 // (q35, OVMF + EFI disk, PCI devices by mapping name only, CD-ROM on ide0 and cloud-init on ide2,
 // the agent only where the image has one, sorted tags, migrate and ignoreChanges by HA), image
 // files with checksums, a Debian VM's cloud-init user data as a snippet on each node that may start it
-// (and no other VM's), the explicit provider with the API token secret end to end, and a preview
+// (and no other VM's), the guest firewall (MAC and IP filters) on the untrusted segment's VMs only, with the
+// datacenter's switch from the owner, the explicit provider with the API token secret end to end, and a preview
 // with unknowns; it does not prove Proxmox accepts the inputs (no live cluster here).
 import { isSecret } from "@pulumi/pulumi";
 import type { MockRun, RecordedResource } from "../../cli/mock-runtime";
@@ -197,6 +198,72 @@ test("no other VM gets user data: Talos and NixOS VMs have no snippet, and cloud
     }
   }
   expect((vmInputs("cluster", "cp-1").initialization as Record<string, unknown>).userDataFileId).toBeUndefined();
+});
+
+const IPSET = "proxmoxve:firewall/ipsetLegacy:IpsetLegacy";
+const OPTIONS = "proxmoxve:firewall/optionsLegacy:OptionsLegacy";
+
+test("an untrusted segment's VMs get the guest firewall: MAC and IP filter on, only the model address in ipfilter-net0, policies ACCEPT", () => {
+  const sandbox = planLab(referenceLab()).machines.filter((m) => m.stack === "sandbox");
+  expect(sandbox.map((m) => m.host)).toEqual(["jump", "agent", "games"]);
+  for (const m of sandbox) {
+    const address = referenceLab().segments.sandbox!.hosts[m.host]!.address;
+    const vm = vmInputs("sandbox", m.host);
+    expect(vm.networkDevices).toEqual([{ bridge: "sandbox", model: "virtio", macAddress: m.nics[0]!.mac.toUpperCase(), firewall: true }]);
+    const set = byName("sandbox", `${m.host}-vm-ipfilter-net0`);
+    expect({ type: set.type, parent: set.parent, provider: set.provider, inputs: set.inputs }).toEqual({
+      type: IPSET,
+      parent: `${m.host}-vm`,
+      provider: "proxmox",
+      inputs: {
+        nodeName: m.node,
+        vmId: m.vmId,
+        name: "ipfilter-net0",
+        comment: `what may leave net0 of ${m.name}: its model address only`,
+        cidrs: [{ name: address, comment: `${m.name} in the model` }],
+      },
+    });
+    const options = byName("sandbox", `${m.host}-vm-firewall`);
+    expect({ type: options.type, parent: options.parent, dependsOn: options.dependsOn, inputs: options.inputs }).toEqual({
+      type: OPTIONS,
+      parent: `${m.host}-vm`,
+      // The set exists before the IP filter is on: with the filter on and no set, no IPv4 address may leave.
+      dependsOn: [`${m.host}-vm-ipfilter-net0`],
+      inputs: {
+        nodeName: m.node,
+        vmId: m.vmId,
+        enabled: true,
+        macfilter: true,
+        ipfilter: true,
+        dhcp: true,
+        ndp: false,
+        radv: false,
+        inputPolicy: "ACCEPT",
+        outputPolicy: "ACCEPT",
+      },
+    });
+  }
+});
+
+test("trusted segments' VMs and the infra host have no guest firewall; the owner turns on the datacenter's switch, ACCEPT everywhere", () => {
+  for (const s of STACKS.filter((x) => x !== "sandbox")) {
+    expect(
+      resources(s)
+        .filter((r) => r.type === IPSET || r.type === OPTIONS)
+        .map((r) => r.name),
+    ).toEqual([]);
+    for (const vm of resources(s).filter((r) => r.type === VM))
+      for (const nic of (vm.inputs.networkDevices as Record<string, unknown>[] | undefined) ?? []) expect(nic.firewall).toBeUndefined();
+  }
+  const cluster = STACKS.flatMap((s) => resources(s).filter((r) => r.type === "proxmoxve:cluster/firewallLegacy:FirewallLegacy"));
+  expect(cluster.map((r) => ({ name: r.name, parent: r.parent, inputs: r.inputs }))).toEqual([
+    {
+      name: "proxmox-lab-firewall",
+      parent: "proxmox-lab",
+      inputs: { enabled: true, ebtables: true, inputPolicy: "ACCEPT", outputPolicy: "ACCEPT", forwardPolicy: "ACCEPT" },
+    },
+  ]);
+  expect(resources("internal").some((r) => r.name === "proxmox-lab-firewall")).toBe(true);
 });
 
 test("the data host has both disks on their datastore, root first", () => {

@@ -1,8 +1,9 @@
 // Proves the model's Proxmox VMs: each machine rule's exact message and fix, the schema's image and
 // endpoint values, what planMachine decides (firmware, CPU type, disks, NICs, PCI mappings, boot media,
-// cloud-init, agent, tags, start order, migrate), which image files each stack downloads, and the
+// cloud-init, agent, the guest firewall of untrusted segments' VMs, tags, start order, migrate), which image files each stack downloads, and the
 // warning for HA VMs whose ISO is still attached; it does not prove the provider inputs (tests/mocks).
 import { pciMappingName, planImageFiles, planMachine, installMediaWarnings, type Machine } from "../../model/compute/machine";
+import { planLabObjects } from "../../model/compute/lab-objects";
 import { labVms, planPlacement } from "../../model/compute/placement";
 import type { Lab } from "../../model/lab";
 import { formatProblems, type Problem } from "../../model/problems";
@@ -325,6 +326,32 @@ describe("planMachine", () => {
     });
     const installed = machinesOf(labWith((f) => (segOf(f, "cluster").hosts["cp-3"].vm.installed = true))).get("cluster-cp-3")!;
     expect(installed).toMatchObject({ cdrom: { image: "talos-v1-13-0", ejected: true }, bootOrder: ["scsi0"] });
+  });
+
+  test("the guest firewall: every VM of an untrusted segment with a bridged NIC, its model address on net0, nothing on a further NIC", () => {
+    const withFirewall = [...machines.values()].filter((m) => m.guestFirewall !== undefined);
+    expect(withFirewall.map((m) => [m.name, m.guestFirewall])).toEqual([
+      ["sandbox-jump", { nics: [{ device: "net0", addresses: ["10.40.0.2"] }] }],
+      ["sandbox-agent", { nics: [{ device: "net0", addresses: ["10.40.0.10"] }] }],
+      ["sandbox-games", { nics: [{ device: "net0", addresses: ["10.40.0.20"] }] }],
+    ]);
+    const lab = labWith((f) => {
+      segOf(f, "sandbox").hosts.games.vm.nics.push({ bridge: "sandbox", mac: "52:54:00:40:01:14" });
+      segOf(f, "lab").trust = "untrusted";
+    });
+    const m = machinesOf(lab);
+    expect(m.get("sandbox-games")!.guestFirewall).toEqual({
+      nics: [
+        { device: "net0", addresses: ["10.40.0.20"] },
+        { device: "net1", addresses: [] },
+      ],
+    });
+    expect(m.get("lab-mirror-1")!.guestFirewall).toEqual({ nics: [{ device: "net0", addresses: ["10.30.0.31"] }] });
+    // The datacenter switch follows: on while any VM has a guest firewall, off in a lab without an untrusted VM.
+    expect(planLabObjects(lab, planPlacement(lab)).clusterFirewall).toBe(true);
+    const trusted = labWith((f) => (segOf(f, "sandbox").trust = "trusted"));
+    expect([...machinesOf(trusted).values()].filter((x) => x.guestFirewall !== undefined)).toEqual([]);
+    expect(planLabObjects(trusted, planPlacement(trusted)).clusterFirewall).toBe(false);
   });
 
   test("the DMZ has no lab DHCP: a cloud-init image there gets the infra address and the edge gateway", () => {

@@ -339,6 +339,12 @@ const BATCHES: Record<"a" | "b" | "c", readonly Breakage[]> = {
       path: "hardware.proxmox.endpoint",
     },
     {
+      rule: "talos.no-ssh",
+      edit: (f) => (segOf(f, "cluster").hosts["worker-1"].listens = ["22/tcp"]),
+      file: "Pulumi.cluster.yaml",
+      path: "homelab:segment.hosts.worker-1.listens[0]",
+    },
+    {
       rule: "proxmox.snippets-ssh",
       edit: (f) => delete lab(f).hardware.proxmox.sshUser,
       file: "homelab.yaml",

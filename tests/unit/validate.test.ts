@@ -1319,6 +1319,15 @@ const CASES: readonly Case[] = [
   },
   // proxmox.endpoint, images.files, vms.images, vms.memory, vms.macs: exact messages in machines.test.ts
   // proxmox.snippets-ssh: exact message in cloud-init.test.ts
+  // talos.no-ssh: exact messages in talos-ssh.test.ts
+  {
+    name: "SSH opened to a Talos node",
+    rule: "talos.no-ssh",
+    edit: (f) => (segOf(f, "cluster").hosts["worker-1"].listens = ["22/tcp"]),
+    file: "Pulumi.cluster.yaml",
+    path: "homelab:segment.hosts.worker-1.listens[0]",
+    mentions: ["Talos node", "Talos runs no sshd"],
+  },
   {
     name: "a Debian VM's user data and no SSH user to upload it as",
     rule: "proxmox.snippets-ssh",

@@ -34,11 +34,10 @@ const SDK: Readonly<Record<string, Make>> = {
   "proxmoxve:index/vmLegacy:VmLegacy": (n, i, o) => new px.VmLegacy(n, i as unknown as px.VmLegacyArgs, o),
   "proxmoxve:download/file:File": (n, i, o) => new px.download.File(n, i as unknown as px.download.FileArgs, o),
   "proxmoxve:index/fileLegacy:FileLegacy": (n, i, o) => new px.FileLegacy(n, i as unknown as px.FileLegacyArgs, o),
-  "proxmoxve:cluster/firewallLegacy:FirewallLegacy": (n, i, o) =>
-    new px.cluster.FirewallLegacy(n, i as unknown as px.cluster.FirewallLegacyArgs, o),
+  "proxmoxve:cluster/firewallLegacy:FirewallLegacy": (n, i, o) => new px.cluster.FirewallLegacy(n, i, o),
   "proxmoxve:firewall/optionsLegacy:OptionsLegacy": (n, i, o) =>
     new px.firewall.OptionsLegacy(n, i as unknown as px.firewall.OptionsLegacyArgs, o),
-  "proxmoxve:firewall/ipsetLegacy:IpsetLegacy": (n, i, o) => new px.firewall.IpsetLegacy(n, i as unknown as px.firewall.IpsetLegacyArgs, o),
+  "proxmoxve:firewall/ipsetLegacy:IpsetLegacy": (n, i, o) => new px.firewall.IpsetLegacy(n, i, o),
 };
 
 /** The SDK providers of the packages the program configures explicitly. */

@@ -17,14 +17,14 @@ const games = plans.find((p) => p.vm === "sandbox-games")!;
 /** Debian's sshd_config as the openssh-server package ships it (ucf's pristine copy, the file a fresh image has). */
 const DEBIAN_SSHD_CONFIG = "/usr/share/openssh/sshd_config";
 
-beforeAll(() =>
+beforeAll(() => {
   requirePrograms({
     "cloud-init": "cloud-init",
     sshd: "openssh-server",
     "ssh-keygen": "openssh-client",
     [DEBIAN_SSHD_CONFIG]: "openssh-server",
-  }),
-);
+  });
+});
 
 test("the reference lab renders user data for its Debian VM", () => {
   expect(files.map((f) => `${f.path} ${f.checker}`)).toEqual(["user-data/sandbox-games-user-data.yaml cloud-init"]);
@@ -49,7 +49,10 @@ const broken = (name: string, edit: (t: string) => string): RenderedFile => {
 
 test.each([
   ["a string where lock_passwd is a boolean", broken("lock", (t) => t.replace("lock_passwd: true", 'lock_passwd: "yes"'))],
-  ["a number where ssh_genkeytypes is a list", broken("genkeys", (t) => t.replace(/ssh_genkeytypes:\n  - ed25519/, "ssh_genkeytypes: 5"))],
+  [
+    "a number where ssh_genkeytypes is a list",
+    broken("genkeys", (t) => t.replace(/ssh_genkeytypes:\n {2}- ed25519/, "ssh_genkeytypes: 5")),
+  ],
   ["a string where write_files is a list", broken("files", (t) => t.replace(/^write_files:[\s\S]*$/m, "write_files: /etc/ssh\n"))],
 ])("negative control: cloud-init schema refuses %s", (_name, f) => {
   const [r] = checkFiles([f]);
@@ -76,7 +79,9 @@ describe("the sshd drop-in, as Debian's sshd reads it", () => {
     // A host key of our own, put first by -o (sshd keeps the first value), so the test reads no key of this machine.
     must(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", path.join(dir, "hostkey")]);
   });
-  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+  afterAll(() => {
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
 
   const sshd = (content: string, ...args: string[]) => {
     fs.writeFileSync(path.join(dir, "sshd_config.d", path.posix.basename(SSHD_DROP_IN)), content);

@@ -154,7 +154,7 @@ describe("the rendered user data", () => {
     const lab = labWith((f) => {
       const admins = f["homelab.yaml"].admins;
       f["homelab.yaml"].admins = Object.fromEntries(Object.entries(admins).reverse());
-      for (const a of Object.values(f["homelab.yaml"].admins) as { keys: string[] }[]) a.keys.reverse();
+      for (const a of Object.values<{ keys: string[] }>(f["homelab.yaml"].admins)) a.keys.reverse();
     });
     expect(renderUserData(userDataOf(lab).find((u) => u.vm === games.vm)!)).toBe(text);
     expect(renderUserData(games)).toBe(text);

@@ -22,7 +22,7 @@ import {
 } from "./data-services";
 import { sortFiles, type RenderedFile } from "./files";
 import { iniToNix } from "./ini";
-import type { HostFirewallRule } from "./host-firewall";
+import { flowsEndingAt, type HostFirewallRule } from "./host-firewall";
 import type { JumpLabFacts } from "./jump";
 import { NixAttrs, NixRaw, nixAttrs, nixPath, printKey, type NixSection } from "./nix";
 import { NODE_EXPORTER_PORT, canonicalAccess, nixosHostFiles, type NixosHostSpec } from "./nixos";
@@ -146,11 +146,7 @@ function dataTmpfiles(plan: DataHostPlan): string[] {
 
 /** The data host's firewall: every flow that ends at its address (the routers enforce the same list), by source. */
 export function dataHostFirewall(seg: SegmentPlan, plan: DataHostPlan): HostFirewallRule[] {
-  return seg.flows
-    .filter((f) => f.from.zone !== "internet" && f.to.cidrs.some((c) => c.contains(plan.address)))
-    .flatMap((f) =>
-      f.ports.map((p) => ({ from: f.from.cidrs, proto: p.proto, port: p.port, to: plan.address, reason: `${f.id}: ${f.reason}` })),
-    );
+  return flowsEndingAt(seg, plan.address);
 }
 
 /** The data host as a NixOS host: on the segment's LAN, behind its router, using the DMZ's DNS and NTP. */

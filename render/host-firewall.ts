@@ -7,6 +7,7 @@ import { compareText } from "../model/order";
 import type { Proto } from "../model/lab";
 import { compareCidr, ipToInt, type Cidr } from "../model/net";
 import type { DmzGuard } from "../model/network/identity";
+import type { SegmentPlan } from "../model/plan";
 import { generatedHeader } from "./header";
 import { addr, block, inputPrologue, ipv6Drop, printNft, quote, type NftNode } from "./nft";
 import { IDENTITY_DROP_COUNTERS, identityChain, identitySets } from "./nft-identity";
@@ -33,6 +34,18 @@ export interface HostFirewallSpec {
   readonly rules: readonly HostFirewallRule[];
   /** A host on the DMZ binds the other parties' addresses to their MACs (render/nft-identity.ts). @default none */
   readonly guard?: DmzGuard;
+}
+
+/**
+ * A segment host's inbound rules: every flow of the segment that ends at `address` (the router
+ * enforces the same list), by source. Flows from the internet end at the proxy only, never here.
+ */
+export function flowsEndingAt(seg: SegmentPlan, address: string): HostFirewallRule[] {
+  return seg.flows
+    .filter((f) => f.from.zone !== "internet" && f.to.cidrs.some((c) => c.contains(address)))
+    .flatMap((f) =>
+      f.ports.map((p) => ({ from: f.from.cidrs, proto: p.proto, port: p.port, to: address, reason: `${f.id}: ${f.reason}` })),
+    );
 }
 
 /** The nft table every host ruleset lives in (the twin reads its input chain's policy counter). */

@@ -9,6 +9,7 @@ import type { SegmentPlan } from "../model/plan";
 import { sortFiles, type RenderedFile } from "./files";
 import type { HostFirewallSpec } from "./host-firewall";
 import { NODE_EXPORTER_PORT, canonicalAccess, nixosHostFiles, type NixosHostSpec } from "./nixos";
+import { baseNixosHosts } from "./nixos-base";
 
 /** The output directory of a segment's jump host files. */
 export const JUMP_DIR = "jump";
@@ -73,6 +74,11 @@ function jumpHostSpec(plan: SegmentPlan, access: SshAccess, lab: JumpLabFacts): 
   };
 }
 
+/** The addresses Pulumi deploys to through the jump host: the router, the data host, the base NixOS hosts. */
+export function deployTargets(plan: SegmentPlan): string[] {
+  return [plan.router.lan.address, ...(plan.dataHost ? [plan.dataHost.address] : []), ...baseNixosHosts(plan).map((h) => h.address)];
+}
+
 /** Every file of the segment's jump host, sorted by path. */
 export function renderJumpFiles(plan: SegmentPlan, sshAccess: SshAccess, lab: JumpLabFacts): RenderedFile[] {
   const access = canonicalAccess(sshAccess);
@@ -84,11 +90,11 @@ export function renderJumpFiles(plan: SegmentPlan, sshAccess: SshAccess, lab: Ju
       sshd: {
         listen: [plan.jumpHost.address],
         allowFrom: access.adminSources,
-        // Pulumi reaches the router (and the data host) through this host, and nothing else behind it.
-        // The data host is deployed through it as well.
+        // Pulumi reaches the router (and the data host and base NixOS hosts) through this host, and
+        // nothing else behind it: those are deployed through it as well.
         forwarding: {
           kind: "jump",
-          deployOpens: [plan.router.lan.address, ...(plan.dataHost ? [plan.dataHost.address] : [])].map((a) => `${a}:22`),
+          deployOpens: deployTargets(plan).map((a) => `${a}:22`),
         },
       },
       firewall: jumpFirewall(plan, access),

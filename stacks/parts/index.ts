@@ -8,9 +8,19 @@ import { contracts } from "./contracts";
 import { proxmoxHa, proxmoxLabObjects } from "./proxmox-lab";
 import { dataHost } from "./data";
 import { jumpHost, router } from "./network";
+import { nixosBaseHosts } from "./nixos-base";
 import type { SegmentPart } from "./part";
 
 export type { OutputName, PartResult, Provided, SegmentPart, SegmentScope } from "./part";
 
 /** The parts, in the order they are declared. */
-export const SEGMENT_PARTS: readonly SegmentPart[] = [proxmoxLabObjects, compute, proxmoxHa, jumpHost, router, dataHost, contracts];
+export const SEGMENT_PARTS: readonly SegmentPart[] = [
+  proxmoxLabObjects,
+  compute,
+  proxmoxHa,
+  jumpHost,
+  router,
+  dataHost,
+  nixosBaseHosts,
+  contracts,
+];

@@ -1,7 +1,11 @@
-// Proves the internal stack declares its data host as a confirmed NixOS release behind the jump host (reached through it, after it), uploads each password and the htpasswd from its config secret on stdin as a secret input into the release directory, never anywhere in the clear (no input, upload, output or rendered file holds one), and stops with every missing secret named; does not run NixOS, MariaDB or Samba (tools and twin do).
+// Proves the internal stack declares its data host (and its monitor, a base NixOS host) as a confirmed NixOS release behind the jump host (reached through it, after it), uploads each password and the htpasswd from its config secret on stdin as a secret input into the release directory, never anywhere in the clear (no input, upload, output or rendered file holds one), and stops with every missing secret named; does not run NixOS, MariaDB or Samba (tools and twin do).
 import type { MockRun, RecordedResource } from "../../cli/mock-runtime";
 import { OUTPUTS } from "../../stacks/contracts";
-import { referenceLab } from "../support/lab";
+import { planSshAccess } from "../../model/network/ssh";
+import { filesUnder } from "../../render/files";
+import { jumpLabFacts } from "../../render/jump";
+import { renderBaseHostFiles } from "../../render/nixos-base";
+import { referenceLab, referencePlan } from "../support/lab";
 import { runStack, TEST_DATA_SECRETS, TEST_PROXMOX_TOKEN } from "../support/mocks";
 
 let run: MockRun;
@@ -45,6 +49,38 @@ test("a NixOS host with a confirmed release, after the jump host, reached throug
       (f) => `data-release-upload-${f}`,
     ),
   );
+});
+
+test("the monitor, a base NixOS host, is a confirmed release too: after its VM and the jump host, its rendered files and no secret", () => {
+  const lab = referenceLab();
+  const seg = lab.segments.internal!;
+  expect(byName("monitor").type).toBe("homelab:nixos:Host");
+  expect(byName("monitor").dependsOn).toEqual(["jump", "monitor-vm"]);
+  expect(run.recorder.rawInputs.get("monitor-release-apply")!.connection).toMatchObject({
+    host: seg.hosts.monitor!.address,
+    user: lab.ssh.deploy.user,
+    hostKey: seg.hosts.monitor!.sshHostKey,
+    proxy: { host: seg.router.wanAddress, hostKey: seg.hosts.jump!.sshHostKey },
+  });
+  const plan = referencePlan().segments.internal!;
+  const rendered = filesUnder(
+    renderBaseHostFiles(
+      plan,
+      plan.hosts.find((h) => h.id === "monitor")!,
+      planSshAccess(lab),
+      jumpLabFacts(lab),
+    ),
+    "monitor",
+  );
+  const uploads = run.recorder.uploads.filter((u) => u.resource.startsWith("monitor-release-upload-"));
+  expect(uploads.map((u) => u.resource).sort()).toEqual(
+    ["apply.sh", "configuration.nix", "host.nft", "sshd-config"].map((f) => `monitor-release-upload-${f}`),
+  );
+  for (const f of rendered) {
+    const u = uploads.find((x) => x.resource === `monitor-release-upload-${f.path.replace("_", "-")}`)!;
+    expect(u.content).toBe(f.content);
+  }
+  expect(resources.filter((r) => r.parent === "monitor-release" && r.name.includes("secret"))).toEqual([]);
 });
 
 describe("the secrets: uploaded from config on stdin, as secret inputs, into the release directory", () => {

@@ -274,13 +274,16 @@ describe("a jump host's sshd, resolved by sshd -T for one connection", () => {
   const admin = () => access.adminSources[0]!.firstHost;
 
   test.each(segments)(
-    "%s: the deploy identity may open port 22 of the router's LAN address (and of the data host), and nothing else",
+    "%s: the deploy identity may open port 22 of the router's LAN address (and of the data host and the monitor), and nothing else",
     (segment) => {
       const seg = labPlan.segments[segment]!;
       const s = sshdEffective(sshdOf(segment), lab.ssh.deploy.user, admin(), seg.jumpHost.address);
       expect(forwarding(s)).toEqual({
         allowtcpforwarding: "local",
-        permitopen: [seg.router.lan.address, ...(seg.dataHost ? [seg.dataHost.address] : [])].map((a) => `${a}:22`).join(" "),
+        // internal also deploys its data host and its monitor (a base NixOS host) through the jump host.
+        permitopen: [seg.router.lan.address, ...(segment === "internal" ? ["10.10.0.10", "10.10.0.30"] : [])]
+          .map((a) => `${a}:22`)
+          .join(" "),
         permitlisten: "none",
         allowstreamlocalforwarding: "no",
         x11forwarding: "no",

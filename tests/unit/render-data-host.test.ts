@@ -89,9 +89,9 @@ describe("who reaches the data host", () => {
     expect(/^AllowUsers (.*)$/m.exec(sshd)![1]!.split(" ").sort()).toEqual(access.users.map((u) => `${u.name}@10.10.0.2/32`).sort());
   });
 
-  test("the jump host lets the deploy identity through to the data host's port 22, and to the router's", () => {
+  test("the jump host lets the deploy identity through to the data host's port 22, and to the router's (and the monitor's, a base host)", () => {
     const jump = renderJumpFiles(seg, access, jumpLabFacts(lab)).find((f) => f.path === "jump/sshd_config")!.content;
-    expect(jump).toContain(`    PermitOpen ${seg.router.lan.address}:22 ${plan.address}:22\n`);
+    expect(jump).toContain(`    PermitOpen ${seg.router.lan.address}:22 ${plan.address}:22 10.10.0.30:22\n`);
     const other = referencePlan().segments.lab!;
     expect(renderJumpFiles(other, access, jumpLabFacts(lab)).find((f) => f.path === "jump/sshd_config")!.content).toContain(
       `    PermitOpen ${other.router.lan.address}:22\n`,

@@ -49,9 +49,18 @@ test.each(["cluster", "lab", "sandbox"])("%s: the parts the model gives it, outp
   expect(Object.keys(run.resolved)).toEqual([OUTPUTS.contract, OUTPUTS.routerRelease, OUTPUTS.jumpRelease, OUTPUTS.vms, OUTPUTS.docs]);
 });
 
-test("internal: with its data host, after the jump host it is reached through, and the lab-wide Proxmox objects it owns", async () => {
+test("internal: with its data host and its base NixOS host (the monitor), after the jump host it is reached through, and the lab-wide Proxmox objects it owns", async () => {
   const run = await runSegment("internal", SEGMENT_PARTS);
-  expect(run.applied).toEqual(["proxmox-lab-objects", "compute", "proxmox-ha", "jump-host", "router", "data-host", "contracts"]);
+  expect(run.applied).toEqual([
+    "proxmox-lab-objects",
+    "compute",
+    "proxmox-ha",
+    "jump-host",
+    "router",
+    "data-host",
+    "nixos-base-hosts",
+    "contracts",
+  ]);
   expect(Object.keys(run.resolved)).toEqual([
     OUTPUTS.contract,
     OUTPUTS.routerRelease,

@@ -381,6 +381,7 @@ export const RESOURCE_HANDLERS: Readonly<Record<string, ResourceHandler>> = {
   // @pulumi/command 1.2.1: a command's output is what it printed; the mock's commands print "ok".
   "command:remote:Command": () => ({ outputs: { stdout: "ok\n", stderr: "" } }),
   "command:remote:CopyToRemote": none,
+  "command:local:Command": () => ({ outputs: { stdout: "ok\n", stderr: "" } }),
   [TALOS_TOKENS.provider]: none,
   [TALOS_TOKENS.secrets]: talosSecrets,
   [TALOS_TOKENS.configurationApply]: talosConfigurationApply,

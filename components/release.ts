@@ -1,8 +1,9 @@
 /**
  * A confirmed release: upload a set of rendered files to a box over SSH, run their
  * `apply.sh apply` (check on the box, load atomically, arm a rollback watchdog), then
- * confirm over a second, fresh SSH connection. If the new configuration cuts that
- * connection, nothing confirms and the box reverts on its own.
+ * confirm over a second, fresh SSH connection, both from one command that fails unless the
+ * box confirmed. If the new configuration cuts that connection, nothing confirms, the box
+ * reverts on its own, and the next `pulumi up` applies the release again.
  */
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
@@ -10,6 +11,7 @@ import { createHash } from "crypto";
 import { DEFAULT_CONFIRM_TIMEOUT_SECONDS } from "../render/apply-common";
 import { sortFiles, type RenderedFile } from "../render/files";
 import { NIXOS_APPLY_COMMAND, RELEASES_DIR } from "../render/nixos-apply";
+import { renderReleaseDriver, type DriverEndpoint } from "../render/release-driver";
 
 /** Type token of the component. */
 export const RELEASE_TYPE = "homelab:deploy:Release";
@@ -106,6 +108,13 @@ function safePath(p: string): string {
   return p;
 }
 
+/** The environment variable that holds the driver script of the apply-confirm command. */
+export const DRIVER_ENV = "HOMELAB_RELEASE_DRIVER";
+
+function endpoint(t: Omit<SshTarget, "proxy">): DriverEndpoint {
+  return { host: t.host, port: t.port ?? 22, user: t.user, hostKey: t.hostKey };
+}
+
 function connection(t: SshTarget): command.types.input.remote.ConnectionArgs {
   return {
     host: t.host,
@@ -130,7 +139,7 @@ function connection(t: SshTarget): command.types.input.remote.ConnectionArgs {
   };
 }
 
-/** Upload, apply with a watchdog, confirm over a fresh connection. */
+/** Upload, then apply with a watchdog and confirm over a fresh connection, as one command. */
 export class Release extends pulumi.ComponentResource {
   /** The release id that was applied and confirmed. */
   public readonly release: pulumi.Output<string>;
@@ -169,35 +178,38 @@ export class Release extends pulumi.ComponentResource {
       );
     });
 
-    // The script checks everything on the box before it touches anything, loads the new
-    // configuration atomically and arms the watchdog; a failed check exits non-zero and
-    // the deployment stops here with the box unchanged.
-    const apply = new command.remote.Command(
-      `${name}-apply`,
+    // One command applies over one SSH connection and confirms over a second, fresh one
+    // (render/scripts/release-driver.sh), and fails unless the box confirmed the release. It is one
+    // resource on purpose: a command whose create fails is not recorded (the command provider
+    // returns no partial state), so after a rollback the next `pulumi up` runs all of it again
+    // and re-applies the release, with no --replace. As two resources, the apply stayed recorded
+    // and unchanged, and only the confirm re-ran, refused forever by the box.
+    //
+    // It runs on the deploying machine (OpenSSH, the ssh-agent at SSH_AUTH_SOCK) rather than as
+    // remote commands because the second connection must be opened after the first one's apply:
+    // a remote command gets exactly one connection per run. The script is an environment value,
+    // so an error names the short command, not the whole script.
+    const driver = renderReleaseDriver({
+      release,
+      box: endpoint(args.target),
+      ...(args.target.proxy ? { jump: endpoint(args.target.proxy) } : {}),
+      apply: args.protocol.apply(dir, release, timeout),
+      confirm: args.protocol.confirm(dir, release),
+      timeoutSeconds: timeout,
+    });
+    const applyConfirm = new command.local.Command(
+      `${name}-apply-confirm`,
       {
-        connection: conn,
-        create: args.protocol.apply(dir, release, timeout),
+        create: `exec bash -c "$${DRIVER_ENV}" homelab-release`,
+        environment: { [DRIVER_ENV]: driver },
         triggers: [release],
         logging: "stdoutAndStderr",
       },
       { parent: this, dependsOn: [...uploads, ...secretUploads] },
     );
 
-    // A separate resource opens a separate SSH connection: if the new rules or sshd
-    // config lock us out, this fails and the watchdog restores the previous release.
-    const confirm = new command.remote.Command(
-      `${name}-confirm`,
-      {
-        connection: conn,
-        create: args.protocol.confirm(dir, release),
-        triggers: [release],
-        logging: "stdoutAndStderr",
-      },
-      { parent: this, dependsOn: [apply] },
-    );
-
-    // Known only once the confirm has run: a consumer of the id waits for the release to hold.
-    this.release = confirm.stdout.apply(() => release);
+    // Known only once the box has confirmed it: a consumer of the id waits for the release to hold.
+    this.release = applyConfirm.stdout.apply(() => release);
     this.registerOutputs({ release: this.release });
   }
 }

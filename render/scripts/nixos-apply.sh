@@ -160,7 +160,7 @@ cmd_confirm() {
   case "$result" in
     rolled-back*)
       log "release $id was rolled back and is not running ($result)"
-      log "nothing was made permanent; apply it again"
+      log "nothing was made permanent; once a fresh SSH connection reaches this host, run pulumi up again: it applies release $id again"
       exit "$EXIT_NOT_PENDING"
       ;;
     confirmed*)

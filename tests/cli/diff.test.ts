@@ -53,9 +53,9 @@ test("one flow changed: the statement says exactly that, and the two firewalls' 
 test("plain text: the statement, the resources and the rules' unified diff", () => {
   const text = formatDiff(result, "text");
   expect(text).toMatch(/^plan --diff main \([0-9a-f]{12}\): 1 change stated; stacks touched: lab, sandbox\n\nFlows\n/);
-  expect(text).toContain(`\nFlows\n  ${ONE_FLOW}\n\nResources\n  lab: 0 added, 0 removed, 12 changed; 2 files changed\n`);
+  expect(text).toContain(`\nFlows\n  ${ONE_FLOW}\n\nResources\n  lab: 0 added, 0 removed, 11 changed; 2 files changed\n`);
   expect(text).toMatch(
-    /\n {4}24 changed values only swap [0-9a-f]{16} for [0-9a-f]{16}; the others:\n {6}sandbox-fw-release-upload-nftables\.conf source: text \d+ bytes/,
+    /\n {4}22 changed values only swap [0-9a-f]{16} for [0-9a-f]{16}; the others:\n {6}sandbox-fw-release-upload-nftables\.conf source: text \d+ bytes/,
   );
   expect(text).toContain(
     "\nRendered files\n  ~ lab/plan.json (+11 -0)\n  ~ lab/router/nftables.conf (+1 -0)\n  ~ sandbox/plan.json (+11 -0)\n  ~ sandbox/router/nftables.conf (+1 -0)\n",
@@ -69,7 +69,7 @@ test("Markdown: a pull-request comment with its marker, headings, and collapsibl
   const md = formatDiff(result, "markdown");
   expect(md.startsWith(`${COMMENT_MARKER}\n## Offline plan: what this change does\n\nCompared with \`main\``)).toBe(true);
   expect(md).toContain(`\n### Flows\n\n- ${ONE_FLOW}\n`);
-  expect(md).toContain("\n### Resources\n\n<details><summary><b>lab</b>: 0 added, 0 removed, 12 changed; 2 files changed</summary>\n\n");
+  expect(md).toContain("\n### Resources\n\n<details><summary><b>lab</b>: 0 added, 0 removed, 11 changed; 2 files changed</summary>\n\n");
   expect(md).toContain("\n### Rendered files\n\n- `lab/plan.json` changed (+11 −0)\n");
   expect(md).toMatch(
     /\n<details><summary><code>sandbox\/router\/nftables\.conf<\/code> \(\+1 −0\)<\/summary>\n\n```diff\n--- a\/sandbox\/router\/nftables\.conf\n[\s\S]*?\n```\n\n<\/details>\n/,

@@ -116,8 +116,13 @@ test("plan --json on the CLI: machine-readable, secrets redacted, files listed",
   expect(r.code).toBe(0);
   const json = JSON.parse(r.stdout);
   expect(json.stacks.map((s: { stack: string }) => s.stack)).toEqual(["sandbox"]);
-  const apply = json.stacks[0].resources.find((x: { name: string }) => x.name === "sandbox-fw-release-apply");
-  expect(apply).toMatchObject({ type: "command:remote:Command", parent: "sandbox-fw-release", inputs: { connection: "[secret]" } });
+  const find = (name: string) => json.stacks[0].resources.find((x: { name: string }) => x.name === name);
+  expect(find("sandbox-fw-release-apply-confirm")).toMatchObject({ type: "command:local:Command", parent: "sandbox-fw-release" });
+  expect(find("sandbox-fw-release-upload-apply.sh")).toMatchObject({
+    type: "command:remote:CopyToRemote",
+    parent: "sandbox-fw-release",
+    inputs: { connection: "[secret]" },
+  });
   expect(json.stacks[0].files).toContain("router/nftables.conf");
   expect(json.placement.nodes.map((n: { node: string }) => n.node)).toEqual(["pve1", "pve2", "pve3", "pve4", "pve5"]);
   expect(json.placement.nodes[0].after.pve1).toBe("down");

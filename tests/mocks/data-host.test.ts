@@ -6,7 +6,7 @@ import { filesUnder } from "../../render/files";
 import { jumpLabFacts } from "../../render/jump";
 import { renderBaseHostFiles } from "../../render/nixos-base";
 import { referenceLab, referencePlan } from "../support/lab";
-import { runStack, TEST_DATA_SECRETS, TEST_PROXMOX_TOKEN } from "../support/mocks";
+import { driverFacts, runStack, TEST_DATA_SECRETS, TEST_PROXMOX_TOKEN } from "../support/mocks";
 
 let run: MockRun;
 let resources: RecordedResource[];
@@ -35,13 +35,21 @@ test("a NixOS host with a confirmed release, after the jump host, reached throug
   expect(byName("data").dependsOn).toEqual(["data-vm", "jump"]);
   expect(byName("data-release").dependsOn).toEqual(["data-vm", "jump"]);
   expect(byName("data-release")).toMatchObject({ type: "homelab:deploy:Release", parent: "data" });
-  expect(run.recorder.rawInputs.get("data-release-apply")!.connection).toMatchObject({
+  expect(run.recorder.rawInputs.get("data-release-upload-apply.sh")!.connection).toMatchObject({
     host: seg.hosts.data!.address,
     user: lab.ssh.deploy.user,
     hostKey: seg.hosts.data!.sshHostKey,
     proxy: { host: seg.router.wanAddress, hostKey: seg.hosts.jump!.sshHostKey },
   });
-  expect(byName("data-release-apply").inputs.create).toMatch(/^sudo -n homelab-apply apply [0-9a-f]{16} 300$/);
+  const key = (k: string | undefined) => String(k).split(/\s+/).slice(0, 2).join(" ");
+  expect(driverFacts(byName("data-release-apply-confirm").inputs)).toMatchObject({
+    BOX_HOST: seg.hosts.data!.address,
+    BOX_USER: lab.ssh.deploy.user,
+    BOX_HOST_KEY: key(seg.hosts.data!.sshHostKey),
+    JUMP_HOST: seg.router.wanAddress,
+    JUMP_HOST_KEY: key(seg.hosts.jump!.sshHostKey),
+    APPLY: expect.stringMatching(/^sudo -n homelab-apply apply [0-9a-f]{16} 300$/),
+  });
   expect(run.resolved[OUTPUTS.dataRelease]).toMatch(/^[0-9a-f]{16}$/);
   const uploads = resources.filter((r) => r.parent === "data-release" && r.type === "command:remote:CopyToRemote").map((r) => r.name);
   expect(uploads.sort()).toEqual(
@@ -56,11 +64,19 @@ test("the monitor, a base NixOS host, is a confirmed release too: after its VM a
   const seg = lab.segments.internal!;
   expect(byName("monitor").type).toBe("homelab:nixos:Host");
   expect(byName("monitor").dependsOn).toEqual(["jump", "monitor-vm"]);
-  expect(run.recorder.rawInputs.get("monitor-release-apply")!.connection).toMatchObject({
+  expect(run.recorder.rawInputs.get("monitor-release-upload-apply.sh")!.connection).toMatchObject({
     host: seg.hosts.monitor!.address,
     user: lab.ssh.deploy.user,
     hostKey: seg.hosts.monitor!.sshHostKey,
     proxy: { host: seg.router.wanAddress, hostKey: seg.hosts.jump!.sshHostKey },
+  });
+  const key = (k: string | undefined) => String(k).split(/\s+/).slice(0, 2).join(" ");
+  expect(driverFacts(byName("monitor-release-apply-confirm").inputs)).toMatchObject({
+    BOX_HOST: seg.hosts.monitor!.address,
+    BOX_USER: lab.ssh.deploy.user,
+    BOX_HOST_KEY: key(seg.hosts.monitor!.sshHostKey),
+    JUMP_HOST: seg.router.wanAddress,
+    JUMP_HOST_KEY: key(seg.hosts.jump!.sshHostKey),
   });
   const plan = referencePlan().segments.internal!;
   const rendered = filesUnder(
@@ -95,7 +111,7 @@ describe("the secrets: uploaded from config on stdin, as secret inputs, into the
         `^umask 077 && mkdir -p /var/lib/homelab/releases/[0-9a-f]{16} && cat >/var/lib/homelab/releases/[0-9a-f]{16}/${file.replace(/\./g, "\\.")}$`,
       ),
     );
-    expect(run.recorder.dependsOn.get("data-release-apply")).toContain(upload.name);
+    expect(run.recorder.dependsOn.get("data-release-apply-confirm")).toContain(upload.name);
   });
 
   test("no recorded input, upload, rendered file or output holds a secret in the clear", () => {

@@ -100,7 +100,7 @@ describe("the ACME DNS credentials: a secret file of the infra host's release, n
       /^umask 077 && mkdir -p \/var\/lib\/homelab\/releases\/[0-9a-f]{16} && cat >\/var\/lib\/homelab\/releases\/[0-9a-f]{16}\/acme-dns\.env$/,
     );
     // The apply waits for it; the configuration names the file where the release lands.
-    expect(run.recorder.dependsOn.get("infra-release-apply")).toContain(upload!.name);
+    expect(run.recorder.dependsOn.get("infra-release-apply-confirm")).toContain(upload!.name);
     expect(fileOf(run, "configuration.nix")).toContain('environmentFile = "/etc/nixos/homelab/acme-dns.env";');
   });
 

@@ -13,6 +13,7 @@ test("every handler's key is a real token: the SDK classes' own, or the Talos bi
   const sdk = [
     command.remote.Command,
     command.remote.CopyToRemote,
+    command.local.Command,
     proxmox.VmLegacy,
     proxmox.download.File,
     proxmox.FileLegacy,

@@ -8,7 +8,7 @@ import { planLab } from "../../model/plan";
 import { docsOfSegment } from "../../pages/contract-segment";
 import { OUTPUTS, readDocsContract, segmentContract } from "../../stacks/contracts";
 import { referenceLab } from "../support/lab";
-import { runStack } from "../support/mocks";
+import { driverFacts, runStack } from "../support/mocks";
 
 let run: MockRun;
 let resources: RecordedResource[];
@@ -30,22 +30,26 @@ test("declares the jump host and the router as confirmed releases, router after 
   expect(byName("cluster-fw-release")).toMatchObject({ type: "homelab:deploy:Release", parent: "cluster-fw" });
   expect(byName("cluster-fw").dependsOn).toEqual(["jump"]);
   for (const owner of ["jump", "cluster-fw"]) {
-    expect(byName(`${owner}-release-apply`)).toMatchObject({ type: "command:remote:Command", parent: `${owner}-release` });
-    expect(byName(`${owner}-release-confirm`)).toMatchObject({
-      type: "command:remote:Command",
-      parent: `${owner}-release`,
-      dependsOn: [`${owner}-release-apply`],
-    });
-    const uploads = resources.filter((r) => r.parent === `${owner}-release` && r.type === "command:remote:CopyToRemote");
+    // Apply and confirm are one command, so a rolled-back release is not left half-recorded.
+    const children = resources.filter((r) => r.parent === `${owner}-release`);
+    expect(children.filter((r) => r.type !== "command:remote:CopyToRemote").map((r) => [r.type, r.name])).toEqual([
+      ["command:local:Command", `${owner}-release-apply-confirm`],
+    ]);
+    const uploads = children.filter((r) => r.type === "command:remote:CopyToRemote");
     expect(uploads.map((u) => u.name)).toContain(`${owner}-release-upload-apply.sh`);
-    expect(byName(`${owner}-release-apply`).dependsOn).toEqual(uploads.map((u) => u.name).sort());
+    expect(byName(`${owner}-release-apply-confirm`).dependsOn).toEqual(uploads.map((u) => u.name).sort());
+    expect(byName(`${owner}-release-apply-confirm`).inputs).toMatchObject({
+      create: 'exec bash -c "$HOMELAB_RELEASE_DRIVER" homelab-release',
+      triggers: [expect.stringMatching(/^[0-9a-f]{16}$/)],
+      logging: "stdoutAndStderr",
+    });
   }
 });
 
 test("only known resource types, no invokes", () => {
   const types = new Set(resources.map((r) => r.type));
   expect([...types].sort()).toEqual([
-    "command:remote:Command",
+    "command:local:Command",
     "command:remote:CopyToRemote",
     "homelab:deploy:Release",
     "homelab:network:Router",
@@ -69,30 +73,50 @@ test("only known resource types, no invokes", () => {
 test("the router is reached through the jump host, with pinned host keys, and apply/confirm run the release's script", () => {
   const lab = referenceLab();
   const seg = lab.segments.cluster!;
-  const apply = byName("cluster-fw-release-apply");
-  // The SDK secret-wraps the whole connection; the recorder notes the path and redacts it.
-  expect(apply.secretInputs).toContain("connection");
-  expect(apply.inputs.create).toMatch(/^sudo -n bash \/home\/deploy\/homelab-uploads\/([0-9a-f]{16})\/apply\.sh apply \1 120$/);
-  expect(byName("cluster-fw-release-confirm").inputs.create).toMatch(
-    /^sudo -n bash \/home\/deploy\/homelab-uploads\/([0-9a-f]{16})\/apply\.sh confirm \1$/,
-  );
+  const router = driverFacts(byName("cluster-fw-release-apply-confirm").inputs);
+  const id = router["RELEASE"]!;
+  expect(id).toMatch(/^[0-9a-f]{16}$/);
+  expect(byName("cluster-fw-release-apply-confirm").inputs.triggers).toEqual([id]);
+  expect({ apply: router["APPLY"], confirm: router["CONFIRM"], timeout: router["TIMEOUT"] }).toEqual({
+    apply: `sudo -n bash /home/deploy/homelab-uploads/${id}/apply.sh apply ${id} 120`,
+    confirm: `sudo -n bash /home/deploy/homelab-uploads/${id}/apply.sh confirm ${id}`,
+    timeout: "120",
+  });
   // A NixOS host runs the homelab-apply command its configuration installed.
-  expect(byName("jump-release-apply").inputs.create).toMatch(/^sudo -n homelab-apply apply [0-9a-f]{16} 300$/);
-  expect(byName("jump-release-confirm").inputs.create).toMatch(/^sudo -n homelab-apply confirm [0-9a-f]{16}$/);
+  const jumpFacts = driverFacts(byName("jump-release-apply-confirm").inputs);
+  expect(jumpFacts["APPLY"]).toMatch(/^sudo -n homelab-apply apply [0-9a-f]{16} 300$/);
+  expect(jumpFacts["CONFIRM"]).toBe(`sudo -n homelab-apply confirm ${jumpFacts["RELEASE"]}`);
   const upload = byName("jump-release-upload-configuration.nix");
   expect(upload.inputs.remotePath).toMatch(/^\/var\/lib\/homelab\/releases\/[0-9a-f]{16}\/configuration\.nix$/);
   const jump = lab.segments.cluster!.hosts.jump!;
+  const key = (k: string | undefined) => String(k).split(/\s+/).slice(0, 2).join(" ");
   // Admins and Pulumi reach the jump host at the router's WAN address (DNAT from admin sources).
-  expect(run.recorder.rawInputs.get("jump-release-apply")!.connection).toMatchObject({
+  expect(run.recorder.rawInputs.get("jump-release-upload-apply.sh")!.connection).toMatchObject({
     host: seg.router.wanAddress,
     user: "deploy",
     hostKey: jump.sshHostKey,
   });
-  // The router's sshd only accepts the jump host, so the router is reached through it.
-  expect(run.recorder.rawInputs.get("cluster-fw-release-confirm")!.connection).toMatchObject({
+  expect(jumpFacts).toMatchObject({
+    BOX_HOST: seg.router.wanAddress,
+    BOX_USER: "deploy",
+    BOX_HOST_KEY: key(jump.sshHostKey),
+    JUMP_HOST: "",
+  });
+  // The router's sshd only accepts the jump host, so the router is reached through it, by the uploads and both connections.
+  expect(run.recorder.rawInputs.get("cluster-fw-release-upload-apply.sh")!.connection).toMatchObject({
     host: seg.router.lanAddress,
     hostKey: seg.router.sshHostKey,
     proxy: { host: seg.router.wanAddress, hostKey: jump.sshHostKey },
+  });
+  expect(router).toMatchObject({
+    BOX_HOST: seg.router.lanAddress,
+    BOX_PORT: "22",
+    BOX_USER: "deploy",
+    BOX_HOST_KEY: key(seg.router.sshHostKey),
+    JUMP_HOST: seg.router.wanAddress,
+    JUMP_PORT: "22",
+    JUMP_USER: "deploy",
+    JUMP_HOST_KEY: key(jump.sshHostKey),
   });
 });
 
@@ -114,7 +138,9 @@ function isSecretOutput(name: string): Promise<boolean> {
 }
 
 test("no input holds a key or a password: every SSH connection, and its jump, authenticates with the deployer's ssh-agent", () => {
-  const connections = resources.filter((x) => x.type.startsWith("command:")).map((r) => run.recorder.rawInputs.get(r.name)!.connection);
+  const connections = resources
+    .filter((x) => x.type.startsWith("command:remote:"))
+    .map((r) => run.recorder.rawInputs.get(r.name)!.connection);
   expect(connections.length).toBeGreaterThan(0);
   const credentials = (c: any): string[] =>
     c === undefined
@@ -124,6 +150,10 @@ test("no input holds a key or a password: every SSH connection, and its jump, au
           .concat(credentials(c.proxy));
   expect(connections.every((c) => c !== undefined)).toBe(true);
   expect(connections.flatMap(credentials)).toEqual([]);
+  // The apply-confirm commands' OpenSSH clients name no identity either: they use the agent too.
+  const drivers = resources.filter((x) => x.type === "command:local:Command");
+  expect(drivers.length).toBeGreaterThan(0);
+  for (const d of drivers) expect(JSON.stringify(d.inputs)).not.toMatch(/IdentityFile|IdentityAgent|-i |PRIVATE KEY/);
   const everything = JSON.stringify({ raw: [...run.recorder.rawInputs.values()], outputs: run.resolved, uploads: run.recorder.uploads });
   expect(everything).not.toMatch(/PRIVATE KEY|ssh-agent\.sock/);
 });

@@ -1,5 +1,6 @@
 /** Helpers for the mocks tier: run a stack program of the reference lab under the strict recorder. */
 import { runUnderMocks, type MockRun, type StackOutputsByName } from "../../cli/mock-runtime";
+import { DRIVER_ENV } from "../../components/release";
 import { planLabObjects, proxmoxContract } from "../../model/compute/lab-objects";
 import { publishSegment } from "../../model/network/dmz";
 import { planLab } from "../../model/plan";
@@ -87,4 +88,19 @@ export function segmentReferences(
       },
     ]),
   );
+}
+
+/**
+ * The facts of a Release's apply-confirm command (its driver script, render/release-driver.ts), as
+ * bash reads them: `NAME='text'` (single-quoted, `'\''` for a quote) or `NAME=<integer>`.
+ */
+export function driverFacts(inputs: Readonly<Record<string, unknown>>): Record<string, string> {
+  const env = inputs["environment"] as Record<string, unknown> | undefined;
+  const script = env?.[DRIVER_ENV];
+  if (typeof script !== "string") throw new Error(`no ${DRIVER_ENV} in the command's environment: ${JSON.stringify(inputs)}`);
+  const facts: Record<string, string> = {};
+  for (const m of script.matchAll(/^([A-Z][A-Z0-9_]*)=(?:'((?:[^']|'\\'')*)'|(\d+))$/gm)) {
+    facts[m[1]!] = m[2] !== undefined ? m[2].replace(/'\\''/g, "'") : m[3]!;
+  }
+  return facts;
 }

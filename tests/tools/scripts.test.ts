@@ -1,8 +1,9 @@
-// Proves shellcheck and bash -n pass the fixed bash under render/scripts/ read in place (the files a developer edits, not copies), pass each assembled commit-confirm script as a box gets it, and fail a body with a planted defect (the negative control); does not run the scripts (router-apply, nixos-apply and the twin do).
+// Proves shellcheck and bash -n pass the fixed bash under render/scripts/ read in place (the files a developer edits, not copies), pass each assembled commit-confirm script as a box gets it and the Release component's driver as the deployer runs it, and fail a body with a planted defect (the negative control); does not run the scripts (router-apply, nixos-apply and the twin do).
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { renderNixosApply } from "../../render/nixos-apply";
+import { renderReleaseDriver } from "../../render/release-driver";
 import { renderRouterApply } from "../../render/router-apply";
 import { loadScriptBody, SCRIPT_BODIES, scriptBodyPath } from "../../render/scripts/load";
 import { requirePrograms } from "../support/checkers";
@@ -17,6 +18,27 @@ const plan = referencePlan();
 const assembled: readonly [string, string][] = [
   ...Object.values(plan.segments).map((s): [string, string] => [`router ${s.router.name}`, renderRouterApply(s.router)]),
   ["NixOS host infra.lab.example.net", renderNixosApply({ host: "infra.lab.example.net" })],
+  [
+    "the release driver of a router behind its jump host",
+    renderReleaseDriver({
+      release: "0123456789abcdef",
+      box: {
+        host: "10.20.0.1",
+        port: 22,
+        user: "deploy",
+        hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHhQ4k0m8gkHcM2sA1mN5dF0pYkq0dWbY2rQvX7T9c4z",
+      },
+      jump: {
+        host: "192.168.1.12",
+        port: 22,
+        user: "deploy",
+        hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHhQ4k0m8gkHcM2sA1mN5dF0pYkq0dWbY2rQvX7T9c4z",
+      },
+      apply: "sudo -n bash /home/deploy/homelab-uploads/0123456789abcdef/apply.sh apply 0123456789abcdef 120",
+      confirm: "sudo -n bash /home/deploy/homelab-uploads/0123456789abcdef/apply.sh confirm 0123456789abcdef",
+      timeoutSeconds: 120,
+    }),
+  ],
 ];
 
 let tmp = "";

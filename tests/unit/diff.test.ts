@@ -187,8 +187,7 @@ describe("resources and rendered files of a flow opened, planned under mocks", (
     expect(s.added).toEqual([]);
     expect(s.removed).toEqual([]);
     expect(s.changed.map((c) => c.name)).toEqual([
-      "sandbox-fw-release-apply",
-      "sandbox-fw-release-confirm",
+      "sandbox-fw-release-apply-confirm",
       "sandbox-fw-release-upload-apply.sh",
       "sandbox-fw-release-upload-authorized-keys.d-alice",
       "sandbox-fw-release-upload-authorized-keys.d-bob",
@@ -203,7 +202,7 @@ describe("resources and rendered files of a flow opened, planned under mocks", (
     expect(s.commonSwap).toMatchObject({
       from: expect.stringMatching(/^[0-9a-f]{16}$/),
       to: expect.stringMatching(/^[0-9a-f]{16}$/),
-      count: 24,
+      count: 22,
     });
     const nft = s.changed.find((c) => c.name === "sandbox-fw-release-upload-nftables.conf")!;
     expect(nft.inputs.map((i) => i.path)).toEqual(["remotePath", "source", "triggers[0]"]);

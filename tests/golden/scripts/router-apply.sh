@@ -519,15 +519,17 @@ cmd_confirm() {
     say "confirmed release $id; the watchdog is disarmed and $id is current"
     return 0
   fi
-  rolled=$(read_state rolled-back)
-  if [[ $rolled == "$id "* ]]; then
-    read -r _ at reason <<<"$rolled"
-    die "$EXIT_NOT_PENDING" "release $id was rolled back at $(when "$at") ($reason) before this confirm; the previous configuration is live. Deploy again."
-  fi
+  # Current wins over an older rollback of the same id: a release rolled back once, then applied
+  # and confirmed again, is what runs.
   current=$(read_state current)
   if [[ $current == "$id "* ]]; then
     say "release $id is already confirmed and current"
     return 0
+  fi
+  rolled=$(read_state rolled-back)
+  if [[ $rolled == "$id "* ]]; then
+    read -r _ at reason <<<"$rolled"
+    die "$EXIT_NOT_PENDING" "release $id was rolled back at $(when "$at") ($reason) before this confirm; the previous configuration is live. Once a fresh SSH connection reaches this box, run pulumi up again: it applies release $id again."
   fi
   die "$EXIT_NOT_PENDING" "release $id is not pending (pending: ${pending:-none}); run 'apply.sh apply $id' first"
 }

@@ -1,4 +1,5 @@
-// Proves the DMZ infra host's rendered apply.sh (the NixOS commit-confirm protocol) with stand-ins for nixos-rebuild, switch-to-configuration and nix-env in a scratch root: apply activates without changing the boot default, confirm makes exactly that system permanent, no confirm (or a lost watchdog) rolls back system and files, a release that fails to build or activate changes nothing, and bad release ids are refused; does not prove the NixOS units, a real nixos-rebuild or the SSH transport of the Release component.
+// Proves the DMZ infra host's rendered apply.sh (the NixOS commit-confirm protocol) with stand-ins for nixos-rebuild, switch-to-configuration and nix-env in a scratch root: apply activates without changing the boot default, confirm makes exactly that system permanent, no confirm (or a lost watchdog) rolls back system and files, a watchdog whose lock is held waits for it rather than giving up, a release that fails to build or activate changes nothing, and bad release ids are refused; does not prove the NixOS units, a real nixos-rebuild or the SSH transport of the Release component.
+import { spawn } from "child_process";
 import { createHash } from "crypto";
 import * as fs from "fs";
 import * as os from "os";
@@ -10,7 +11,7 @@ import { renderDmzFiles } from "../../render/dmz";
 import { filesUnder } from "../../render/files";
 import { requirePrograms } from "../support/checkers";
 import { referenceLab } from "../support/lab";
-import { PATH_ENV, run, waitFor } from "../support/proc";
+import { PATH_ENV, run, sleep, waitFor } from "../support/proc";
 
 const lab = referenceLab();
 /** The infra host's release, as the Release component uploads it. */
@@ -121,6 +122,35 @@ describe("apply.sh: commit-confirm with stand-ins for NixOS", () => {
     expect(c.code).toBe(APPLY_EXIT.notPending);
     expect(c.stderr).toMatch(/release r2 was rolled back and is not running \(rolled-back .* not confirmed within 1s\)/);
   });
+
+  test("the watchdog never gives up on a held lock: it waits past its deadline, then rolls back once the lock is free", async () => {
+    upload("r2w", "lock held");
+    expect(apply("apply", "r2w", "1").code).toBe(0);
+    // Something else holds the lock across the deadline, for seconds after it.
+    const holder = spawn("flock", [path.join(root, "var/lib/homelab/apply/lock"), "sleep", "4"], { stdio: "ignore" });
+    try {
+      await sleep(2500);
+      // Past the deadline, still waiting: the release runs, nothing is recorded yet, the watchdog lives.
+      expect(link("run/current-system")).toBe(systemOf("r2w"));
+      expect(fs.existsSync(path.join(root, "var/lib/homelab/apply/result-r2w"))).toBe(false);
+      const pid = fs.readFileSync(watchdogPid(), "utf8").trim();
+      expect(fs.readFileSync(`/proc/${pid}/cmdline`, "utf8")).toContain("watchdog");
+      await waitFor(
+        "the watchdog's rollback once the lock is free",
+        8000,
+        () => fs.existsSync(path.join(root, "var/lib/homelab/apply/result-r2w")),
+        {
+          detail: () => watchdogLog(),
+        },
+      );
+      expect(link("run/current-system")).toBe(systemOf("r1"));
+      expect(fs.readFileSync(path.join(root, "var/lib/homelab/apply/result-r2w"), "utf8")).toMatch(
+        /^rolled-back .* not confirmed within 1s$/m,
+      );
+    } finally {
+      holder.kill();
+    }
+  }, 20000);
 
   test("a release that fails to build changes nothing", () => {
     const before = fs.readFileSync(path.join(root, "etc/nixos/homelab/configuration.nix"), "utf8");

@@ -13,12 +13,6 @@ import { SIG } from "../cli/mock-providers";
 import { ASSET_SIG, type RecordedResource, runUnderMocks, type StackOutputsByName } from "../cli/mock-runtime";
 import { DMZ_STACK } from "../model/lab";
 
-/** A custom resource of a type the SDK table below does not know: the recorded type, name and inputs. */
-class FloorResource extends pulumi.CustomResource {}
-
-/** An explicit provider of a package the SDK table does not know. */
-class FloorProvider extends pulumi.ProviderResource {}
-
 const PROVIDER_TYPE = "pulumi:providers:";
 
 type Make = (name: string, inputs: pulumi.Inputs, opts: pulumi.CustomResourceOptions) => pulumi.CustomResource;
@@ -26,13 +20,20 @@ type Make = (name: string, inputs: pulumi.Inputs, opts: pulumi.CustomResourceOpt
 /**
  * The SDK classes of the types the program declares: each declares its output properties as
  * well, which the engine resolves (a VmLegacy has about a hundred), so the floor pays what
- * the program pays for the same resources.
+ * the program pays for the same resources. A recorded type missing here is an error
+ * (`floorGaps`), never declared by a cheaper stand-in.
  */
 const SDK: Readonly<Record<string, Make>> = {
+  "command:local:Command": (n, i, o) => new command.local.Command(n, i, o),
   "command:remote:Command": (n, i, o) => new command.remote.Command(n, i as unknown as command.remote.CommandArgs, o),
   "command:remote:CopyToRemote": (n, i, o) => new command.remote.CopyToRemote(n, i as unknown as command.remote.CopyToRemoteArgs, o),
   "proxmoxve:index/vmLegacy:VmLegacy": (n, i, o) => new px.VmLegacy(n, i as unknown as px.VmLegacyArgs, o),
   "proxmoxve:download/file:File": (n, i, o) => new px.download.File(n, i as unknown as px.download.FileArgs, o),
+  "proxmoxve:hardware/mapping/pci:Pci": (n, i, o) => new px.hardware.mapping.Pci(n, i as unknown as px.hardware.mapping.PciArgs, o),
+  "proxmoxve:index/hagroup:Hagroup": (n, i, o) => new px.Hagroup(n, i as unknown as px.HagroupArgs, o),
+  "proxmoxve:index/haresource:Haresource": (n, i, o) => new px.Haresource(n, i as unknown as px.HaresourceArgs, o),
+  "proxmoxve:index/harule:Harule": (n, i, o) => new px.Harule(n, i as unknown as px.HaruleArgs, o),
+  "proxmoxve:index/replication:Replication": (n, i, o) => new px.Replication(n, i as unknown as px.ReplicationArgs, o),
   "proxmoxve:index/fileLegacy:FileLegacy": (n, i, o) => new px.FileLegacy(n, i as unknown as px.FileLegacyArgs, o),
   "proxmoxve:cluster/firewallLegacy:FirewallLegacy": (n, i, o) => new px.cluster.FirewallLegacy(n, i, o),
   "proxmoxve:firewall/optionsLegacy:OptionsLegacy": (n, i, o) =>
@@ -85,9 +86,7 @@ function declare(stack: StackPlan): Record<string, unknown> {
     };
     if (r.type.startsWith(PROVIDER_TYPE)) {
       const inputs = revive(stack.rawInputs.get(r.name) ?? {}, "", new Set(r.secretInputs)) as pulumi.Inputs;
-      const pkg = r.type.slice(PROVIDER_TYPE.length);
-      const sdk = SDK_PROVIDERS[pkg];
-      const p = sdk ? sdk(r.name, inputs, opts) : new FloorProvider(pkg, r.name, inputs, opts);
+      const p = SDK_PROVIDERS[r.type.slice(PROVIDER_TYPE.length)]!(r.name, inputs, opts);
       providers.set(r.name, p);
       made.set(r.name, p);
     } else made.set(r.name, resource(r, stack, opts));
@@ -99,8 +98,39 @@ function resource(r: RecordedResource, stack: StackPlan, opts: pulumi.CustomReso
   if (r.type === "pulumi:pulumi:StackReference") return new pulumi.StackReference(r.name, undefined, opts);
   if (!r.custom) return new FloorComponent(r.type, r.name, opts);
   const inputs = revive(stack.rawInputs.get(r.name) ?? {}, "", new Set(r.secretInputs)) as pulumi.Inputs;
-  const sdk = SDK[r.type];
-  return sdk ? sdk(r.name, inputs, opts) : new FloorResource(r.type, r.name, inputs, opts);
+  return SDK[r.type]!(r.name, inputs, opts);
+}
+
+/** The recorded custom types and providers the floor has no SDK class for, each with a resource of it. */
+export function floorGaps(plan: PlanResult): string[] {
+  const gaps = new Map<string, string>();
+  for (const s of plan.stacks) {
+    for (const r of s.resources) {
+      if (!r.custom || r.type === "pulumi:pulumi:StackReference") continue;
+      const known = r.type.startsWith(PROVIDER_TYPE) ? r.type.slice(PROVIDER_TYPE.length) in SDK_PROVIDERS : r.type in SDK;
+      if (!known && !gaps.has(r.type)) gaps.set(r.type, `${s.stack}/${r.name}`);
+    }
+  }
+  return [...gaps].map(([t, at]) => `${t} (${at})`);
+}
+
+/** How many resources of each type: what a plan or a floor recorded. */
+export function typeCounts(stacks: readonly { readonly resources: readonly RecordedResource[] }[]): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const s of stacks) for (const r of s.resources) counts.set(r.type, (counts.get(r.type) ?? 0) + 1);
+  return counts;
+}
+
+/**
+ * Where the floor's recorded types differ from the plan's: a type with another count, or
+ * missing on either side. Empty when the floor declared exactly what the plan did.
+ */
+export function typeDifferences(plan: PlanResult, floor: FloorResult): string[] {
+  const [p, f] = [typeCounts(plan.stacks), typeCounts(floor)];
+  return [...new Set([...p.keys(), ...f.keys()])]
+    .sort()
+    .filter((t) => p.get(t) !== f.get(t))
+    .map((t) => `${t}: plan ${p.get(t) ?? 0}, floor ${f.get(t) ?? 0}`);
 }
 
 /** What the floor declared: each stack's resources, as the recorder saw them. */
@@ -112,6 +142,12 @@ export type FloorResult = { readonly stack: string; readonly resources: readonly
  * VMs pass a device through reads the owner of the lab-wide Proxmox objects).
  */
 export async function runFloor(plan: PlanResult, stackPrefix: string): Promise<FloorResult> {
+  const gaps = floorGaps(plan);
+  if (gaps.length > 0) {
+    throw new Error(
+      `the floor has no SDK class for ${gaps.length} recorded type${gaps.length === 1 ? "" : "s"}: ${gaps.join(", ")}; add each to SDK or SDK_PROVIDERS in bench/plan-floor.ts`,
+    );
+  }
   const out: { stack: string; resources: RecordedResource[] }[] = [];
   const references: StackOutputsByName = prefixed(Object.fromEntries(plan.stacks.map((s) => [s.stack, s.outputs])), stackPrefix);
   const ordered = [...plan.stacks.filter((s) => s.stack !== DMZ_STACK), ...plan.stacks.filter((s) => s.stack === DMZ_STACK)];

@@ -8,10 +8,13 @@
  *   - check: reading and validating the lab (model/check.ts checkLabDir), cold;
  * interleaved round by round in one process (plan and floor swap order every round), and
  * reports medians: plan ÷ floor, and the cost per VM at each size, which must not grow.
- * Then one whole `plan` process of the largest lab under a reduced heap ceiling, to show it
- * stays inside the default heap. Figures are ratios and per-VM costs, never assertions.
+ * Then one whole `plan` process of the largest lab under a reduced heap ceiling, with its peak
+ * heap (--trace-gc), to show it stays inside the default heap. Figures are ratios and per-VM costs, never assertions.
  *
- *   node --expose-gc --import tsx bench/plan-scale.ts [--rounds 5] [--quick]
+ *   node --expose-gc --import tsx bench/plan-scale.ts [--rounds 5] [--cap 512] [--quick]
+ *
+ * The floor is checked first to declare what the plan records, type by type and count for
+ * count: the run fails when it does not. --cap is the heap ceiling (MiB) of the last plan process.
  *
  * --quick (what CI runs, once, to prove it works): the reference lab and 5 x 31, one round.
  */
@@ -26,7 +29,7 @@ import { checkLabDir, requireLab } from "../model/check";
 import { forgetReadLabs } from "../model/load";
 import { planLab } from "../model/plan";
 import { generateLab, writeLab } from "./generate";
-import { runFloor } from "./plan-floor";
+import { runFloor, typeDifferences } from "./plan-floor";
 
 const REPO = path.resolve(__dirname, "..");
 
@@ -107,21 +110,48 @@ async function round(labs: readonly Subject[], r: number): Promise<void> {
   }
 }
 
-/** A whole plan process of `dir` with the V8 heap capped at `heapMiB`: its wall time, or why it failed. */
+/** What --trace-gc prints for one collection: the heap used before and after it, in MB. */
+const GC_LINE =
+  /: (Scavenge|Minor Mark-Compact|Mark-Compact|Mark-Compact \(reduce\)|Mark-sweep)\s+([\d.]+) \(([\d.]+)\) -> ([\d.]+) \(([\d.]+)\) MB/;
+
+/**
+ * The peak heap of a process, from its --trace-gc lines: the most heap used before a
+ * collection (the peak, garbage included) and after a full one (the most that was live).
+ */
+function peakHeap(trace: string): { usedMiB: number; liveMiB: number } | undefined {
+  let [used, live, seen] = [0, 0, false];
+  for (const line of trace.split("\n")) {
+    const m = GC_LINE.exec(line);
+    if (!m) continue;
+    seen = true;
+    used = Math.max(used, Number(m[2]));
+    if (!m[1]!.includes("Scavenge") && !m[1]!.startsWith("Minor")) live = Math.max(live, Number(m[4]));
+  }
+  // V8's MB are MiB (2^20 bytes).
+  return seen ? { usedMiB: Math.round(used), liveMiB: Math.round(live) } : undefined;
+}
+
+/**
+ * A whole plan process of `dir` with the V8 heap capped at `heapMiB`: its wall time, peak RSS
+ * and peak heap (--trace-gc), or why it failed.
+ */
 function childPlan(dir: string, heapMiB: number): string {
   const t = Date.now();
   const r = spawnSync(
     process.execPath,
-    [`--max-old-space-size=${heapMiB}`, "--import", "tsx", path.join(__dirname, "plan-scale.ts"), "--child", dir],
+    [`--max-old-space-size=${heapMiB}`, "--trace-gc", "--import", "tsx", path.join(__dirname, "plan-scale.ts"), "--child", dir],
     {
       cwd: REPO,
       encoding: "utf8",
       timeout: 600_000,
+      maxBuffer: 256 * 2 ** 20,
     },
   );
   if (r.status !== 0) return `failed (exit ${r.status}): ${r.stderr.trim().split("\n").slice(-1)[0] ?? ""}`;
-  const child = JSON.parse(r.stdout) as { maxRssMiB: number; heapUsedMiB: number };
-  return `${Date.now() - t} ms wall, peak RSS ${child.maxRssMiB} MiB, heap used at the end ${child.heapUsedMiB} MiB`;
+  const child = JSON.parse(r.stderr.trim().split("\n").slice(-1)[0]!) as { maxRssMiB: number; heapUsedMiB: number };
+  const peak = peakHeap(r.stdout);
+  if (!peak) throw new Error("bug: the plan process printed no --trace-gc line");
+  return `${Date.now() - t} ms wall, peak RSS ${child.maxRssMiB} MiB, peak heap used ${peak.usedMiB} MiB, peak live heap ${peak.liveMiB} MiB, heap used at the end ${child.heapUsedMiB} MiB`;
 }
 
 const ms = (x: number) => x.toFixed(0);
@@ -131,13 +161,16 @@ function report(labs: readonly Subject[], rounds: number): string {
   const lines = [
     `offline plan against its floor, ${rounds} interleaved round${rounds === 1 ? "" : "s"}, medians (ms; per VM in µs):`,
     "",
-    "| lab | resources | plan | floor | plan ÷ floor | plan per VM | floor per VM | check | check per VM |",
-    "|---|---|---|---|---|---|---|---|---|",
+    "| lab | resources | plan | floor | plan ÷ floor | rounds' plan ÷ floor | plan per VM | floor per VM | check | check per VM |",
+    "|---|---|---|---|---|---|---|---|---|---|",
   ];
   for (const l of labs) {
     const [p, f, c] = [median(l.plan), median(l.floor), median(l.check)];
+    // Each round's own ratio: how far the noise moves the figure.
+    const each = l.plan.map((x, i) => x / l.floor[i]!);
+    const spread = `${Math.min(...each).toFixed(2)}–${Math.max(...each).toFixed(2)}`;
     lines.push(
-      `| ${l.name} | ${l.resources} | ${ms(p)} | ${ms(f)} | ${(p / f).toFixed(2)} | ${us(p / l.vms)} | ${us(f / l.vms)} | ${ms(c)} | ${us(c / l.vms)} |`,
+      `| ${l.name} | ${l.resources} | ${ms(p)} | ${ms(f)} | ${(p / f).toFixed(2)} | ${spread} | ${us(p / l.vms)} | ${us(f / l.vms)} | ${ms(c)} | ${us(c / l.vms)} |`,
     );
   }
   return lines.join("\n");
@@ -147,7 +180,12 @@ async function main(): Promise<void> {
   // As the CLI runs the plan (cli/main.ts): Pulumi captures a stack for every runtime promise.
   Error.stackTraceLimit = 0;
   const { values } = parseArgs({
-    options: { rounds: { type: "string" }, quick: { type: "boolean", default: false }, child: { type: "string" } },
+    options: {
+      rounds: { type: "string" },
+      quick: { type: "boolean", default: false },
+      cap: { type: "string" },
+      child: { type: "string" },
+    },
   });
   if (values.child !== undefined) {
     await planOnce(values.child);
@@ -155,7 +193,8 @@ async function main(): Promise<void> {
       maxRssMiB: Math.round(process.resourceUsage().maxRSS / 1024),
       heapUsedMiB: Math.round(process.memoryUsage().heapUsed / 2 ** 20),
     };
-    process.stdout.write(JSON.stringify(out));
+    // On stderr: stdout carries the --trace-gc lines.
+    process.stderr.write(`${JSON.stringify(out)}\n`);
     return;
   }
   const quick = values.quick;
@@ -167,14 +206,18 @@ async function main(): Promise<void> {
     for (const lab of labs) {
       lab.prefix = requireLab(lab.dir).dmzStack!.stackPrefix;
       lab.recorded = await planOnce(lab.dir);
-      lab.resources = (await runFloor(lab.recorded, lab.prefix)).reduce((n, s) => n + s.resources.length, 0);
+      const floor = await runFloor(lab.recorded, lab.prefix);
+      // The floor must declare what the plan declares, type by type, or plan ÷ floor means nothing.
+      const differ = typeDifferences(lab.recorded, floor);
+      if (differ.length > 0) throw new Error(`bug: the floor of ${lab.name} declares other resources than its plan: ${differ.join("; ")}`);
+      lab.resources = floor.reduce((n, s) => n + s.resources.length, 0);
       checkOnce(lab.dir);
     }
     for (let r = 0; r < rounds; r++) await round(labs, r);
     process.stdout.write(`${report(labs, rounds)}\n\n`);
     const largest = labs[labs.length - 1]!;
     const limit = Math.round(v8.getHeapStatistics().heap_size_limit / 2 ** 20);
-    const capped = quick ? 256 : 512;
+    const capped = Number(values.cap ?? (quick ? 256 : 512));
     process.stdout.write(`default V8 heap limit here: ${limit} MiB\n`);
     process.stdout.write(`one plan process of ${largest.name} with --max-old-space-size=${capped}: ${childPlan(largest.dir, capped)}\n`);
   } finally {

@@ -75,19 +75,38 @@ export function copyLab(edit: (files: LabFiles) => void = () => undefined, into?
   const dir = into ?? fs.mkdtempSync(path.join(os.tmpdir(), "homelab-lab-"));
   if (into === undefined) copies.push(dir);
   else fs.mkdirSync(into, { recursive: true });
-  const docs: Record<string, ReturnType<typeof parseDocument>> = {};
-  const data: Record<string, any> = {};
-  for (const f of labFileNames(REPO)) {
-    docs[f] = parseDocument(fs.readFileSync(path.join(REPO, f), "utf8"));
-    data[f] = docs[f].toJS();
-  }
+  const parsed = Object.fromEntries(labFileNames(REPO).map((f) => [f, parsedReferenceFile(f)]));
+  const data: Record<string, any> = Object.fromEntries(Object.entries(parsed).map(([f, p]) => [f, structuredClone(p.value)]));
   edit(data);
   for (const [f, value] of Object.entries(data)) {
     if (value === undefined) continue;
-    const text = docs[f] && JSON.stringify(docs[f].toJS()) === JSON.stringify(value) ? docs[f].toString() : new Document(value).toString();
+    const p = parsed[f];
+    const text = p && p.json === JSON.stringify(value) ? p.text : new Document(value).toString();
     fs.writeFileSync(path.join(dir, f), text);
   }
   return dir;
+}
+
+/** A reference file as copyLab writes it unedited (the YAML re-printed, comments kept), with its value. */
+interface ParsedFile {
+  readonly source: string;
+  readonly text: string;
+  readonly value: unknown;
+  readonly json: string;
+}
+
+/** Parsed reference files, by name: parsed again only when the file's text changes. */
+const parsedFiles = new Map<string, ParsedFile>();
+
+function parsedReferenceFile(f: string): ParsedFile {
+  const source = fs.readFileSync(path.join(REPO, f), "utf8");
+  const known = parsedFiles.get(f);
+  if (known?.source === source) return known;
+  const doc = parseDocument(source);
+  const value: unknown = doc.toJS();
+  const parsed = { source, text: doc.toString(), value, json: JSON.stringify(value) };
+  parsedFiles.set(f, parsed);
+  return parsed;
 }
 
 /** The reference lab after `edit`, schema-checked only (the semantic rules are not run): a lab some rule refuses on purpose. */

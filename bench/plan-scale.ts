@@ -42,9 +42,15 @@ interface Subject {
   prefix?: string;
   recorded?: PlanResult;
   resources?: number;
-  readonly plan: number[];
-  readonly floor: number[];
-  readonly check: number[];
+  readonly plan: Timing[];
+  readonly floor: Timing[];
+  readonly check: Timing[];
+}
+
+/** One timed run: its wall time and the CPU time of the process meanwhile (every thread: the GC's helpers too), in ms. */
+interface Timing {
+  readonly wall: number;
+  readonly cpu: number;
 }
 
 const gc = (globalThis as { gc?: () => void }).gc;
@@ -53,12 +59,15 @@ const gc = (globalThis as { gc?: () => void }).gc;
  * The time `f` takes, from the same heap state every time: no lab read before (so a plan
  * reads cold, and no earlier lab's plan stays alive while a floor runs), and collected.
  */
-async function timed(f: () => unknown): Promise<number> {
+async function timed(f: () => unknown): Promise<Timing> {
   forgetReadLabs();
   gc?.();
+  const c = process.cpuUsage();
   const t = process.hrtime.bigint();
   await f();
-  return Number(process.hrtime.bigint() - t) / 1e6;
+  const wall = Number(process.hrtime.bigint() - t) / 1e6;
+  const cpu = process.cpuUsage(c);
+  return { wall, cpu: (cpu.user + cpu.system) / 1000 };
 }
 
 function median(xs: readonly number[]): number {
@@ -158,20 +167,25 @@ const ms = (x: number) => x.toFixed(0);
 const us = (x: number) => (x * 1000).toFixed(0);
 
 function report(labs: readonly Subject[], rounds: number): string {
-  const lines = [
-    `offline plan against its floor, ${rounds} interleaved round${rounds === 1 ? "" : "s"}, medians (ms; per VM in µs):`,
-    "",
-    "| lab | resources | plan | floor | plan ÷ floor | rounds' plan ÷ floor | plan per VM | floor per VM | check | check per VM |",
-    "|---|---|---|---|---|---|---|---|---|---|",
-  ];
-  for (const l of labs) {
-    const [p, f, c] = [median(l.plan), median(l.floor), median(l.check)];
-    // Each round's own ratio: how far the noise moves the figure.
-    const each = l.plan.map((x, i) => x / l.floor[i]!);
-    const spread = `${Math.min(...each).toFixed(2)}–${Math.max(...each).toFixed(2)}`;
+  const lines = [`offline plan against its floor, ${rounds} interleaved round${rounds === 1 ? "" : "s"}, medians (ms; per VM in µs):`];
+  for (const kind of ["wall", "cpu"] as const) {
     lines.push(
-      `| ${l.name} | ${l.resources} | ${ms(p)} | ${ms(f)} | ${(p / f).toFixed(2)} | ${spread} | ${us(p / l.vms)} | ${us(f / l.vms)} | ${ms(c)} | ${us(c / l.vms)} |`,
+      "",
+      kind === "wall" ? "wall time:" : "CPU time of the process (user + system, every thread):",
+      "",
+      "| lab | resources | plan | floor | plan ÷ floor | rounds' plan ÷ floor | plan per VM | floor per VM | check | check per VM |",
+      "|---|---|---|---|---|---|---|---|---|---|",
     );
+    for (const l of labs) {
+      const of = (xs: readonly Timing[]) => xs.map((x) => x[kind]);
+      const [p, f, c] = [median(of(l.plan)), median(of(l.floor)), median(of(l.check))];
+      // Each round's own ratio: how far the noise moves the figure.
+      const each = l.plan.map((x, i) => x[kind] / l.floor[i]![kind]);
+      const spread = `${Math.min(...each).toFixed(2)}–${Math.max(...each).toFixed(2)}`;
+      lines.push(
+        `| ${l.name} | ${l.resources} | ${ms(p)} | ${ms(f)} | ${(p / f).toFixed(2)} | ${spread} | ${us(p / l.vms)} | ${us(f / l.vms)} | ${ms(c)} | ${us(c / l.vms)} |`,
+      );
+    }
   }
   return lines.join("\n");
 }

@@ -27,6 +27,8 @@ export interface VmAsk {
   readonly vlan?: number;
   /** A device to pass through: a NIC (which becomes the first NIC) or a GPU. */
   readonly device?: "nic" | "gpu";
+  /** Pinned to its node without a device (a Talos node, which the model requires to say ha: false). @default false */
+  readonly pinned?: boolean;
 }
 
 const DATASTORE = "local-zfs";
@@ -72,7 +74,8 @@ export class NodePool {
       node = this.nodes[this.turn++ % this.nodes.length]!;
     }
     const diskGiB = Object.values(ask.disks).reduce((a, b) => a + b, 0);
-    node.vms.push({ cores: ask.cores, memoryMiB: ask.memoryMiB, diskGiB, ha: device === undefined });
+    const ha = device === undefined && ask.pinned !== true;
+    node.vms.push({ cores: ask.cores, memoryMiB: ask.memoryMiB, diskGiB, ha });
     const bridge = { bridge: ask.bridge, ...(ask.vlan !== undefined ? { vlan: ask.vlan } : {}) };
     return {
       node: node.name,
@@ -82,7 +85,7 @@ export class NodePool {
       disks: Object.fromEntries(Object.entries(ask.disks).map(([id, gib]) => [id, { datastore: DATASTORE, sizeGiB: gib }])),
       nics: device !== undefined && ask.device === "nic" ? [{ passthrough: device }] : [bridge],
       ...(device !== undefined && ask.device === "gpu" ? { passthrough: [device] } : {}),
-      ...(device !== undefined ? { ha: false } : {}),
+      ...(ha ? {} : { ha: false }),
     };
   }
 

@@ -224,7 +224,7 @@ function cluster(b: SegmentBuilder, vms: number): void {
     b.vm(
       `cp-${i}`,
       { role: "k8s-control-plane", description: `Talos control plane ${i}`, os: "talos" },
-      { cores: 4, memoryMiB: 8192, disks: disk(64) },
+      { cores: 4, memoryMiB: 8192, disks: disk(64), pinned: true },
     );
     planes.push(`cp-${i}`);
   }
@@ -234,7 +234,7 @@ function cluster(b: SegmentBuilder, vms: number): void {
     b.vm(
       `worker-${i}`,
       { role: "k8s-worker", description: `Talos worker ${i}`, os: "talos" },
-      { cores: 8, memoryMiB, disks: disk(200), ...device },
+      { cores: 8, memoryMiB, disks: disk(200), pinned: true, ...device },
     );
     workers.push(`worker-${i}`);
   }

@@ -8,6 +8,7 @@
 import * as px from "@muhlba91/pulumi-proxmoxve";
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
+import * as talos from "../providers/talos";
 import type { PlanResult, StackPlan } from "../cli/plan";
 import { SIG } from "../cli/mock-providers";
 import { ASSET_SIG, type RecordedResource, runUnderMocks, type StackOutputsByName } from "../cli/mock-runtime";
@@ -39,6 +40,13 @@ const SDK: Readonly<Record<string, Make>> = {
   "proxmoxve:firewall/optionsLegacy:OptionsLegacy": (n, i, o) =>
     new px.firewall.OptionsLegacy(n, i as unknown as px.firewall.OptionsLegacyArgs, o),
   "proxmoxve:firewall/ipsetLegacy:IpsetLegacy": (n, i, o) => new px.firewall.IpsetLegacy(n, i, o),
+  // The Talos provider's resources, through the project's typed binding (its npm SDK is not served here).
+  "talos:machine/secrets:Secrets": (n, i, o) => new talos.Secrets(n, i, o),
+  "talos:machine/configurationApply:ConfigurationApply": (n, i, o) =>
+    new talos.ConfigurationApply(n, i as unknown as talos.ConfigurationApplyArgs, o),
+  "talos:machine/bootstrap:Bootstrap": (n, i, o) =>
+    new talos.Bootstrap(n, i as unknown as ConstructorParameters<typeof talos.Bootstrap>[1], o),
+  "talos:cluster/kubeconfig:Kubeconfig": (n, i, o) => new talos.Kubeconfig(n, i as unknown as talos.KubeconfigArgs, o),
 };
 
 /** The SDK providers of the packages the program configures explicitly. */
@@ -46,6 +54,7 @@ const SDK_PROVIDERS: Readonly<
   Record<string, (name: string, inputs: pulumi.Inputs, opts: pulumi.ResourceOptions) => pulumi.ProviderResource>
 > = {
   // The SDK sends `ssh` as JSON text, which is what the plan recorded: hand it the object again.
+  talos: (n, i, o) => new talos.Provider(n, i, o),
   proxmoxve: (n, i, o) => new px.Provider(n, typeof i.ssh === "string" ? { ...i, ssh: JSON.parse(i.ssh) as px.ProviderArgs["ssh"] } : i, o),
 };
 

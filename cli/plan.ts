@@ -23,6 +23,7 @@ import { ConfigError, count } from "../model/problems";
 import { renderUserDataFiles } from "../render/cloud-init";
 import type { TextFile } from "../render/files";
 import { renderSegmentFiles, ROUTER_DIR } from "../render/segment";
+import { renderTalosFiles } from "../render/talos-patches";
 import { UsageError } from "./args";
 import { formatWarnings, problemsJson } from "./check";
 import { formatPlacement } from "./placement-table";
@@ -143,6 +144,8 @@ function stackFiles(plan: PlannedLab, result: StackResult): TextFile[] {
     // The cloud-init user data the stack uploads as each Debian or Ubuntu VM's snippet.
     for (const f of renderUserDataFiles(plan.userData.filter((u) => u.stack === result.stack)))
       files.push({ path: f.path, content: f.content });
+    const talos = plan.talos[result.stack];
+    if (talos) files.push(...renderTalosFiles(talos));
     files.push({ path: "plan.json", content: `${JSON.stringify(segment, null, 2)}\n` });
   }
   return [...files].sort((a, b) => compareText(a.path, b.path));

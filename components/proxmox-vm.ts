@@ -154,6 +154,7 @@ function machineInputs(m: Machine): Partial<px.VmLegacyArgs> {
       ? { efiDisk: { datastoreId: m.efiDatastore, type: "4m", fileFormat: "raw", preEnrolledKeys: false } }
       : {}),
     ...(m.osType !== undefined ? { operatingSystem: { type: m.osType } } : {}),
+    scsiHardware: m.scsiHardware,
     cpu: { cores: m.cores, sockets: 1, type: m.cpuType },
     memory: { dedicated: m.memoryMiB, floating: m.balloonMiB },
     // A VM whose only NIC is passed through has no virtual one.

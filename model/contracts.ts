@@ -263,6 +263,8 @@ const DocsTalosNode = z.object({
   /** The Proxmox node it runs on, when it is a VM. */
   node: z.string().optional(),
   passthrough: z.array(z.string()),
+  /** Whether Proxmox HA restarts it elsewhere (a VM only); absent from contracts written before it existed. */
+  ha: z.boolean().optional(),
 });
 
 /** A Talos Kubernetes cluster. */

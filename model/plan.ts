@@ -16,6 +16,7 @@ import { type Flow, planFlows } from "./network/flows";
 import { type PlannedHost, type PlannedService, planServices, segmentHosts } from "./network/hosts";
 import { planRouter, type RouterPlan } from "./network/router";
 import { planSshAccess, planSshPaths, type SshAccess, type SshBox } from "./network/ssh";
+import { planTalosCluster, type TalosClusterPlan } from "./talos/plan";
 
 /** A segment's whole plan. */
 export interface SegmentPlan {
@@ -88,6 +89,8 @@ export interface PlannedLab {
   /** Who may log in over SSH, from where. */
   readonly ssh: SshAccess;
   readonly dmz: PlannedDmz;
+  /** Each segment's Talos cluster, by segment name, for the segments that have one. */
+  readonly talos: Readonly<Record<string, TalosClusterPlan>>;
 }
 
 /** Plans already made, by lab: a lab is immutable once loaded, so its plan never changes. */
@@ -120,6 +123,11 @@ function computeLab(lab: Lab): PlannedLab {
   // The DMZ plans from the segments its stack file lists, as the deployed one does.
   const listed = lab.dmzStack?.segments ?? Object.keys(published);
   const dmzSegments = Object.values(published).filter((s) => listed.includes(s.name));
+  const talos: Record<string, TalosClusterPlan> = {};
+  for (const seg of segmentList(lab)) {
+    const cluster = planTalosCluster(lab, seg, machines);
+    if (cluster) talos[seg.name] = cluster;
+  }
   return {
     domain: lab.domain,
     flows,
@@ -132,5 +140,6 @@ function computeLab(lab: Lab): PlannedLab {
     userData: planUserData(lab, machines, placement.ha),
     ssh: planSshAccess(lab),
     dmz: { infra: infraHost(lab), hardware: dmzHardware(lab), segments: dmzSegments, plan: planDmz(lab, dmzSegments) },
+    talos,
   };
 }

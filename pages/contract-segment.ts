@@ -92,7 +92,12 @@ function docsTalos(talos: NonNullable<Segment["talos"]>, plan: SegmentPlan, vmOf
   const hostsById = new Map(plan.hosts.map((h) => [h.id, h]));
   const talosNode = (id: string): DocsTalosNode => {
     const vm = vmOf.get(id);
-    return { name: id, address: hostsById.get(id)!.address, ...(vm ? { node: vm.node } : {}), passthrough: vm ? [...vm.passthrough] : [] };
+    return {
+      name: id,
+      address: hostsById.get(id)!.address,
+      ...(vm ? { node: vm.node, ha: vm.ha } : {}),
+      passthrough: vm ? [...vm.passthrough] : [],
+    };
   };
   return {
     clusterName: talos.clusterName,

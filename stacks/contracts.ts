@@ -42,6 +42,12 @@ export const OUTPUTS = {
   proxmox: "proxmox",
   /** Every stack's documentation contract (SegmentDocs or DmzDocs): what `npm run docs` renders. */
   docs: "docs",
+  /** A segment's Talos cluster: its endpoint, versions, installer image and nodes (plain). */
+  talos: "talos",
+  /** The Talos cluster's admin kubeconfig; secret. */
+  kubeconfig: "kubeconfig",
+  /** The Talos cluster's talosctl client configuration; secret. */
+  talosconfig: "talosconfig",
 } as const;
 
 /** Build the contract a segment stack exports. */

@@ -78,8 +78,13 @@ export interface Machine {
   readonly balloonMiB: number;
   /** Always q35: PCIe passthrough needs it, and a new VM has no reason for the older i440fx. */
   readonly machine: "q35";
-  /** OVMF (UEFI) where a device is passed through or the image boots with UEFI; then the VM has an EFI disk. */
+  /** OVMF (UEFI) where a device is passed through, the image boots with UEFI, or the guest is Talos; then the VM has an EFI disk. */
   readonly bios: "ovmf" | "seabios";
+  /**
+   * The disk controller: always VirtIO SCSI, Proxmox's default, said explicitly because Talos hangs
+   * at bootstrap on "VirtIO SCSI single" (siderolabs/talos#11173), so it must never drift there.
+   */
+  readonly scsiHardware: "virtio-scsi-pci";
   /** The datastore of the EFI disk (the root disk's), with OVMF. */
   readonly efiDatastore?: string;
   readonly disks: readonly MachineDisk[];
@@ -188,7 +193,8 @@ export function planMachine(lab: Lab, vm: PlacedVm): Machine {
   const nics = spec.nics.flatMap((n, i): MachineNic[] =>
     "bridge" in n ? [{ bridge: n.bridge, ...(n.vlan !== undefined ? { vlan: n.vlan } : {}), mac: i === 0 ? host.mac : n.mac! }] : [],
   );
-  const uefi = pci.length > 0 || (image?.uefi ?? false);
+  // Talos's Proxmox guide asks for OVMF with an EFI disk, whatever the ISO could boot.
+  const uefi = pci.length > 0 || (image?.uefi ?? false) || host.os === "talos";
   const cdrom = image?.kind === "iso" ? { image: spec.image!, ejected: spec.installed } : undefined;
   const zone = vm.segment === DMZ_STACK ? undefined : lab.segments[vm.segment];
   return {
@@ -206,6 +212,7 @@ export function planMachine(lab: Lab, vm: PlacedVm): Machine {
     machine: "q35",
     bios: uefi ? "ovmf" : "seabios",
     ...(uefi ? { efiDatastore: root } : {}),
+    scsiHardware: "virtio-scsi-pci",
     disks,
     nics,
     pci,

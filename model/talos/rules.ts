@@ -1,11 +1,12 @@
 /** Talos rules: the cluster's control planes, workers and roles. */
-import { own, type Segment } from "../lab";
+import { LAB_FILE, own, type Segment } from "../lab";
 import type { LabIndex } from "../lab-index";
 import type { Talos } from "./schema";
-import { type Problem, problem } from "../problems";
+import { joinPath, type Problem, problem } from "../problems";
 import { list, type PathPart, type Rule, sp, type Where } from "../rule";
 import { didYouMean } from "../suggest";
 import { type ControlPlane, physicalDomain, quorumProblems } from "./quorum";
+import { factoryImage, IMAGE_FACTORY, installerImage, schematicId } from "./schematic";
 
 /** A path inside the segment's file. */
 function at(seg: Segment): (...parts: PathPart[]) => Where {
@@ -127,5 +128,84 @@ export const talosCluster: Rule = {
       const cluster = t ? [...controlPlaneCount(seg, t), ...memberProblems(ix, seg, t, listed)] : [];
       return [...cluster, ...strayK8sHosts(seg, listed)];
     });
+  },
+};
+
+/** The oldest Talos whose machine configuration has the documents the node patches use (HostnameConfig, LinkConfig, ...). */
+const MIN_TALOS = [1, 12] as const;
+
+function versionAtLeast(version: string, min: readonly [number, number]): boolean {
+  const [major, minor] = version.replace(/^v/, "").split(".").map(Number) as [number, number];
+  return major > min[0] || (major === min[0] && minor >= min[1]);
+}
+
+/** Each Talos VM: pinned, booted from the factory ISO of the cluster's schematic, with the guest agent only where the schematic has it. */
+function talosVmProblems(ix: LabIndex, seg: Segment, t: Talos): Problem[] {
+  const w = at(seg);
+  const out: Problem[] = [];
+  if (!versionAtLeast(t.talosVersion, MIN_TALOS)) {
+    out.push(
+      problem(
+        w("talos.talosVersion"),
+        t.talosVersion,
+        `${seg.name}'s Talos cluster runs ${t.talosVersion}, but the node patches use the multi-document network configuration (HostnameConfig, LinkConfig, Layer2VIPConfig, ResolverConfig, TimeSyncConfig) that Talos has from v${MIN_TALOS.join(".")}.0`,
+        `use Talos v${MIN_TALOS.join(".")}.0 or later`,
+      ),
+    );
+  }
+  const id = schematicId(t.schematic);
+  const agent = t.schematic.officialExtensions.includes(QEMU_GUEST_AGENT);
+  const images = new Map<string, string[]>();
+  for (const name of [...t.controlPlanes, ...t.workers]) {
+    const vm = own(seg.hosts, name)?.vm;
+    if (!vm) continue;
+    if (vm.ha) {
+      out.push(
+        problem(
+          w("hosts", name, "vm.ha"),
+          true,
+          `${seg.name}/${name} is a Talos node, and Talos nodes are pinned: they run with CPU type host, which cannot live-migrate between the cluster's different CPUs, and an etcd member restarted elsewhere from a replica would have lost what it acknowledged; etcd's quorum and Kubernetes carry the cluster through a node's loss instead. ha defaults to true, so a Talos VM must say ha: false explicitly`,
+          `add ha: false to hosts.${name}.vm`,
+        ),
+      );
+    }
+    if (vm.image !== undefined) images.set(vm.image, [...(images.get(vm.image) ?? []), `${seg.name}/${name}`]);
+  }
+  for (const [imageId, users] of images) {
+    const image = own(ix.lab.hardware.proxmox.images, imageId);
+    if (!image) continue; // vms.images names the unknown image
+    const factory = factoryImage(image.url);
+    if (image.kind !== "iso" || !factory || factory.id !== id) {
+      out.push(
+        problem(
+          { file: LAB_FILE, path: joinPath("hardware.proxmox.images", imageId, "url") },
+          image.url,
+          `${list(users)} boot${users.length === 1 ? "s" : ""} ${imageId}, which is not an Image Factory ISO of ${seg.name}'s schematic ${id} (talos.schematic): a node must boot the schematic its installer image ${installerImage(id, t.talosVersion)} installs, or its extensions differ between the ISO and the installed system`,
+          `use kind: iso and url: https://${IMAGE_FACTORY}/image/${id}/${t.talosVersion}/nocloud-amd64.iso (with its checksum), or change talos.schematic to the ISO's`,
+        ),
+      );
+    }
+    if (image.guestAgent && !agent) {
+      out.push(
+        problem(
+          { file: LAB_FILE, path: joinPath("hardware.proxmox.images", imageId, "guestAgent") },
+          true,
+          `image ${imageId} of ${list(users)} says it runs the guest agent, but ${seg.name}'s schematic has no ${QEMU_GUEST_AGENT}: Proxmox would wait for an agent that never answers`,
+          `add ${QEMU_GUEST_AGENT} to talos.schematic.officialExtensions (and boot the new schematic's ISO), or remove guestAgent`,
+        ),
+      );
+    }
+  }
+  return out;
+}
+
+/** The extension that runs the QEMU guest agent on Talos. */
+export const QEMU_GUEST_AGENT = "siderolabs/qemu-guest-agent";
+
+export const talosNodes: Rule = {
+  id: "talos.nodes",
+  description: `A Talos cluster's version is v${MIN_TALOS.join(".")}.0 or later (the node patches use its multi-document network configuration); each Talos VM says ha: false (pinned: CPU type host, and etcd members are not restored from replicas), boots an Image Factory ISO of the cluster's schematic (its id in the URL, model/talos/schematic.ts), and says guestAgent only when the schematic has ${QEMU_GUEST_AGENT}.`,
+  check(ix) {
+    return ix.segments.flatMap((seg) => (seg.talos ? talosVmProblems(ix, seg, seg.talos) : []));
   },
 };

@@ -10,6 +10,7 @@ import { dataHost } from "./data";
 import { jumpHost, router } from "./network";
 import { nixosBaseHosts } from "./nixos-base";
 import type { SegmentPart } from "./part";
+import { talosCluster } from "./talos";
 
 export type { OutputName, PartResult, Provided, SegmentPart, SegmentScope } from "./part";
 
@@ -22,5 +23,6 @@ export const SEGMENT_PARTS: readonly SegmentPart[] = [
   router,
   dataHost,
   nixosBaseHosts,
+  talosCluster,
   contracts,
 ];

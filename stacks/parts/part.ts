@@ -9,6 +9,7 @@ import type * as pulumi from "@pulumi/pulumi";
 import type * as px from "@muhlba91/pulumi-proxmoxve";
 import type { ProxmoxVm } from "../../components/proxmox-vm";
 import type { SshTarget } from "../../components/release";
+import type { TalosCluster } from "../../components/talos-cluster";
 import type { Lab, Segment } from "../../model/lab";
 import type { Flow } from "../../model/network/flows";
 import type { SshAccess } from "../../model/network/ssh";
@@ -44,6 +45,8 @@ export interface Provided {
   readonly mappings?: Readonly<Record<string, pulumi.Resource>>;
   /** The segment's VMs by host id: a part that configures a host waits for its VM; HA resources name them. */
   readonly vms?: Readonly<Record<string, ProxmoxVm>>;
+  /** The segment's Talos cluster: its per-node applies, health gate and kubeconfig. */
+  readonly talos?: TalosCluster;
 }
 
 /** A stack output name (stacks/contracts.ts owns them). */

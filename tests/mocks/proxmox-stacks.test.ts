@@ -124,5 +124,5 @@ test("preview: the owner declares the same mappings and HA objects, its contract
   expect(shape(preview.recorder.withParents())).toEqual(shape(resources("internal")));
   expect(preview.resolved[OUTPUTS.proxmox]).toBeUndefined();
   const cluster = await runStack("cluster", { preview: true });
-  expect(cluster.recorder.withParents().filter((r) => r.type === "proxmoxve:index/replication:Replication")).toHaveLength(4);
+  expect(cluster.recorder.withParents().filter((r) => r.type === "proxmoxve:index/replication:Replication")).toHaveLength(1);
 });

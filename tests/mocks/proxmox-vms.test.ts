@@ -115,7 +115,7 @@ test("an HA VM migrates instead of re-creating, and a move by HA is no drift: mi
     expect([m.name, r.inputs.migrate, r.ignoreChanges ?? []]).toEqual([m.name, m.ha, m.ha ? ["nodeName"] : []]);
     expect(r.inputs.cpu).toMatchObject({ type: m.ha ? "x86-64-v2-AES" : "host" });
   }
-  expect(machines.filter((m) => m.ha)).toHaveLength(14);
+  expect(machines.filter((m) => m.ha)).toHaveLength(11);
 });
 
 test("a Talos node boots the factory ISO on ide0, cloud-init on ide2, with the guest agent its image carries", () => {

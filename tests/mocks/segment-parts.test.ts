@@ -43,10 +43,25 @@ const declared = (run: MockRun) =>
     .map((r) => `${r.type} ${r.name} <- ${r.parent ?? ""}`)
     .sort();
 
-test.each(["cluster", "lab", "sandbox"])("%s: the parts the model gives it, outputs in the contract's order", async (stack) => {
+test.each(["lab", "sandbox"])("%s: the parts the model gives it, outputs in the contract's order", async (stack) => {
   const run = await runSegment(stack, SEGMENT_PARTS);
   expect(run.applied).toEqual(["compute", "proxmox-ha", "jump-host", "router", "contracts"]);
   expect(Object.keys(run.resolved)).toEqual([OUTPUTS.contract, OUTPUTS.routerRelease, OUTPUTS.jumpRelease, OUTPUTS.vms, OUTPUTS.docs]);
+});
+
+test("cluster: its Talos cluster after its VMs, with the kubeconfig and talosconfig among the outputs", async () => {
+  const run = await runSegment("cluster", SEGMENT_PARTS);
+  expect(run.applied).toEqual(["compute", "proxmox-ha", "jump-host", "router", "talos", "contracts"]);
+  expect(Object.keys(run.resolved)).toEqual([
+    OUTPUTS.contract,
+    OUTPUTS.routerRelease,
+    OUTPUTS.jumpRelease,
+    OUTPUTS.vms,
+    OUTPUTS.docs,
+    OUTPUTS.talos,
+    OUTPUTS.kubeconfig,
+    OUTPUTS.talosconfig,
+  ]);
 });
 
 test("internal: with its data host and its base NixOS host (the monitor), after the jump host it is reached through, and the lab-wide Proxmox objects it owns", async () => {

@@ -46,7 +46,7 @@ test("declares the jump host and the router as confirmed releases, router after 
   }
 });
 
-test("only known resource types, no invokes", () => {
+test("only known resource types; the only invokes are the Talos cluster's", () => {
   const types = new Set(resources.map((r) => r.type));
   expect([...types].sort()).toEqual([
     "command:local:Command",
@@ -57,17 +57,29 @@ test("only known resource types, no invokes", () => {
     "homelab:proxmox:Ha",
     "homelab:proxmox:Images",
     "homelab:proxmox:VirtualMachine",
+    "homelab:talos:Cluster",
     "proxmoxve:download/file:File",
     "proxmoxve:index/haresource:Haresource",
     "proxmoxve:index/harule:Harule",
     "proxmoxve:index/replication:Replication",
     "proxmoxve:index/vmLegacy:VmLegacy",
     "pulumi:providers:proxmoxve",
+    "pulumi:providers:talos",
     "pulumi:pulumi:Stack",
     // The workers pass NICs through: the stack reads the owner's PCI mappings first.
     "pulumi:pulumi:StackReference",
+    "talos:cluster/kubeconfig:Kubeconfig",
+    "talos:machine/bootstrap:Bootstrap",
+    "talos:machine/configurationApply:ConfigurationApply",
+    "talos:machine/secrets:Secrets",
   ]);
-  expect(run.recorder.invokes).toEqual([]);
+  // Two machine configurations (control plane, worker), the health check and the talosconfig.
+  expect([...run.recorder.invokes].sort()).toEqual([
+    "talos:client/getConfiguration:getConfiguration",
+    "talos:cluster/getHealth:getHealth",
+    "talos:machine/getConfiguration:getConfiguration",
+    "talos:machine/getConfiguration:getConfiguration",
+  ]);
 });
 
 test("the router is reached through the jump host, with pinned host keys, and apply/confirm run the release's script", () => {

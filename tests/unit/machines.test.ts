@@ -269,7 +269,24 @@ describe("planMachine", () => {
   });
 
   test("an HA VM migrates between the mixed nodes: a common CPU model, migrate on", () => {
-    expect(machines.get("cluster-cp-2")).toMatchObject({ ha: true, migrate: true, cpuType: "x86-64-v2-AES", node: "pve4" });
+    expect(machines.get("lab-mirror-1")).toMatchObject({ ha: true, migrate: true, cpuType: "x86-64-v2-AES", node: "pve4" });
+  });
+
+  test("Talos VMs get Talos's Proxmox settings: pinned with CPU host, OVMF with an EFI disk, VirtIO SCSI, no balloon", () => {
+    for (const host of ["cp-1", "cp-2", "cp-3", "worker-1", "worker-2", "worker-3"]) {
+      const m = machines.get(`cluster-${host}`)!;
+      expect([host, m.ha, m.migrate, m.cpuType, m.machine, m.bios, m.efiDatastore, m.scsiHardware, m.balloonMiB]).toEqual([
+        host,
+        false,
+        false,
+        "host",
+        "q35",
+        "ovmf",
+        "local-zfs",
+        "virtio-scsi-pci",
+        0,
+      ]);
+    }
   });
 
   test("NICs: bridged ones carry the host's MAC, a passed-through one is a hostpci entry", () => {
@@ -403,11 +420,11 @@ describe("planImageFiles", () => {
 
   test("each stack downloads its own copy; an attached ISO of an HA VM onto its own node and its failover node", () => {
     const lab = referenceLab();
-    // The jump host (NixOS, HA) runs on pve5 and fails over to pve1, nowhere else (its HA rule is
-    // strict); cp-1..3 (Talos, HA) on pve1, pve4, pve5 and their failover nodes; the pinned workers
-    // need it on their own node only.
+    // The jump host (NixOS, HA) runs on pve5 and fails over to pve4, nowhere else (its HA rule is
+    // strict); the Talos nodes are pinned and need it on their own node only: cp-1..3 on pve1,
+    // pve4, pve5, the workers on pve1, pve2, pve3.
     expect(files(lab, "cluster")).toEqual([
-      "cluster-nixos-25-05.iso iso pve1",
+      "cluster-nixos-25-05.iso iso pve4",
       "cluster-nixos-25-05.iso iso pve5",
       "cluster-talos-v1-13-0.iso iso pve1",
       "cluster-talos-v1-13-0.iso iso pve2",
@@ -446,21 +463,18 @@ describe("installMediaWarnings", () => {
         "the ISO nixos-25-05 is still attached to 10 HA VMs (cluster-jump, infra, internal-data, internal-jump, internal-monitor, lab-jump, lab-mirror-1, lab-mirror-2, sandbox-agent, sandbox-jump): Proxmox does not live-migrate a VM with an ISO of node-local storage attached, so until installed they move only by a restart",
         "once a guest is installed on its disk, add installed: true to its vm (the CD-ROM is then emptied)",
       ],
-      [
-        "hardware.proxmox.images.talos-v1-13-0",
-        "the ISO talos-v1-13-0 is still attached to 3 HA VMs (cluster-cp-1, cluster-cp-2, cluster-cp-3): Proxmox does not live-migrate a VM with an ISO of node-local storage attached, so until installed they move only by a restart",
-        "once a guest is installed on its disk, add installed: true to its vm (the CD-ROM is then emptied)",
-      ],
     ]);
   });
 
   test("installed VMs, pinned VMs and a one-node lab give none", () => {
+    // The Talos nodes are pinned: their attached ISO gives no warning, installed or not.
     const installed = labWith((f) => {
-      for (const h of ["cp-1", "cp-2", "cp-3"]) segOf(f, "cluster").hosts[h].vm.installed = true;
+      labFile(f).dmz.infra.vm.installed = true;
+      for (const seg of ["internal", "cluster", "lab", "sandbox"])
+        for (const h of Object.values<{ vm?: { ha?: boolean; installed?: boolean } }>(segOf(f, seg).hosts))
+          if (h.vm && h.vm.ha !== false) h.vm.installed = true;
     });
-    expect(installMediaWarnings(installed, [...machinesOf(installed).values()]).map((w) => w.path)).toEqual([
-      "hardware.proxmox.images.nixos-25-05",
-    ]);
+    expect(installMediaWarnings(installed, [...machinesOf(installed).values()])).toEqual([]);
     const solo = labWith(singleNode);
     expect(installMediaWarnings(solo, [...machinesOf(solo).values()])).toEqual([]);
   });

@@ -165,10 +165,10 @@ describe("the planner on the reference lab", () => {
     expect(plan.flows.filter((f) => f.kind === "storage")).toHaveLength(6);
   });
 
-  test("passthrough VMs are pinned: down while their node is, never moved", () => {
+  test("pinned VMs (passthrough, Talos) are down while their node is, never moved", () => {
     const pve1 = plan.placement.failover.find((f) => f.failed === "pve1")!;
-    expect(pve1.down).toEqual(["cluster-worker-1", "lab-vdi"]);
-    expect(pve1.moves.map((m) => m.vm)).toEqual(["cluster-cp-1", "lab-mirror-2"]);
+    expect(pve1.down).toEqual(["cluster-cp-1", "cluster-worker-1", "lab-vdi"]);
+    expect(pve1.moves.map((m) => m.vm)).toEqual(["lab-mirror-2"]);
     // the infra host needs a bridge into the DMZ, which only pve4 has besides pve5
     expect(plan.placement.failover.find((f) => f.failed === "pve5")!.moves).toContainEqual({ vm: "infra", to: "pve4" });
   });

@@ -550,10 +550,10 @@ const CASES: readonly Case[] = [
   {
     name: "failover node without the VM's bridge",
     rule: "vms.failover",
-    edit: (f) => (segOf(f, "cluster").hosts["cp-1"].vm.failover = "pve2"),
+    edit: (f) => (segOf(f, "cluster").hosts.jump.vm.failover = "pve2"),
     file: "Pulumi.cluster.yaml",
-    path: "homelab:segment.hosts.cp-1.vm.failover",
-    mentions: ["no bridge into cluster", "pve4, pve5"],
+    path: "homelab:segment.hosts.jump.vm.failover",
+    mentions: ["no bridge into cluster", "pve1, pve4"],
   },
   // capacity.n-minus-1 (pve1 has 120 GiB = 122880 MiB for VMs and runs 69632 MiB; the agent, the largest, is placed first)
   {
@@ -571,6 +571,23 @@ const CASES: readonly Case[] = [
       "pve5:",
       "ha: false",
     ],
+  },
+  // talos.nodes
+  {
+    name: "a Talos VM left to HA",
+    rule: "talos.nodes",
+    edit: (f) => delete segOf(f, "cluster").hosts["cp-2"].vm.ha,
+    file: "Pulumi.cluster.yaml",
+    path: "homelab:segment.hosts.cp-2.vm.ha",
+    mentions: ["Talos node", "CPU type host", "ha: false"],
+  },
+  {
+    name: "a Talos node booting an ISO of another schematic",
+    rule: "talos.nodes",
+    edit: (f) => (segOf(f, "cluster").talos.schematic.officialExtensions = ["siderolabs/iscsi-tools"]),
+    file: "homelab.yaml",
+    path: "hardware.proxmox.images.talos-v1-13-0.url",
+    mentions: ["not an Image Factory ISO", "talos.schematic", "factory.talos.dev/installer/"],
   },
   // talos.cluster
   {

@@ -49,9 +49,9 @@ export class TalosCluster extends pulumi.ComponentResource {
   /** The one bootstrap, on the first control plane. */
   public readonly bootstrap: talos.Bootstrap;
   /**
-   * Resolves once the provider's health check passed after the bootstrap (etcd, the API server,
-   * every node ready); unknown in a preview of a new cluster. Gate anything that needs a working
-   * cluster on it.
+   * Resolves once the provider's health check passed after the bootstrap and every apply (etcd,
+   * the API server, every node ready). A preview runs no health check: there it follows the
+   * bootstrap, unknown for a new cluster. Gate anything that needs a working cluster on it.
    */
   public readonly healthy: pulumi.Output<boolean>;
   /** The admin kubeconfig; secret. Fetched only after the health check passed. */
@@ -117,19 +117,27 @@ export class TalosCluster extends pulumi.ComponentResource {
     );
 
     const controlPlanes = plan.controlPlanes.map((n) => n.address);
-    const health = talos.getHealthOutput(
-      {
-        clientConfiguration: this.secrets.clientConfiguration,
-        // The control planes themselves, not the VIP: the VIP exists only while etcd does.
-        endpoints: controlPlanes,
-        controlPlaneNodes: controlPlanes,
-        workerNodes: plan.workers.map((n) => n.address),
-        timeouts: { read: HEALTH_TIMEOUT },
-      },
-      { parent: this, dependsOn: [this.bootstrap, ...Object.values(applies)] },
-    );
-    // The result carries the client credentials' secretness; that the cluster is healthy is no secret.
-    this.healthy = pulumi.unsecret(health.apply(() => true));
+    // Only an update runs the health check. A preview would block on a degraded cluster for the whole
+    // timeout and then fail, and `pulumi up` previews first: the change that repairs a node could
+    // never be applied. In a preview the gate follows the bootstrap (unknown for a new cluster).
+    this.healthy = pulumi.runtime.isDryRun()
+      ? this.bootstrap.id.apply(() => true)
+      : pulumi.unsecret(
+          talos
+            .getHealthOutput(
+              {
+                clientConfiguration: this.secrets.clientConfiguration,
+                // The control planes themselves, not the VIP: the VIP exists only while etcd does.
+                endpoints: controlPlanes,
+                controlPlaneNodes: controlPlanes,
+                workerNodes: plan.workers.map((n) => n.address),
+                timeouts: { read: HEALTH_TIMEOUT },
+              },
+              { parent: this, dependsOn: [this.bootstrap, ...Object.values(applies)] },
+            )
+            // The result carries the client credentials' secretness; that the cluster is healthy is no secret.
+            .apply(() => true),
+        );
 
     const kubeconfig = new talos.Kubeconfig(
       `${name}-kubeconfig`,

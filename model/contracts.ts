@@ -37,11 +37,18 @@ const auth = z.discriminatedUnion("kind", [
   z.object({ kind: z.literal("none") }),
 ]);
 
+/** How the proxy verifies a TLS backend (model/network/backend-tls.ts): the certificate it trusts and the name it checks. */
+const backendTrust = z.discriminatedUnion("kind", [
+  z.object({ kind: z.literal("ca"), ca: z.string(), certificate: z.string(), name: z.string() }),
+  z.object({ kind: z.literal("pin"), certificate: z.string(), name: z.string() }),
+]);
+
 /** What a published service looks like in both contracts. */
 const serviceCore = {
   kind: serviceKind,
   description: z.string(),
-  backend: z.object({ host: z.string(), address: ip, port, tls: z.boolean() }),
+  /** `tls` is absent for plain HTTP. */
+  backend: z.object({ host: z.string(), address: ip, port, tls: backendTrust.optional() }),
   /** The segment firewall's WAN address and port the proxy forwards to. */
   firewall: z.object({ router: z.string(), address: ip, port }),
   auth,
@@ -55,9 +62,10 @@ const serviceCore = {
 /**
  * The segment contract version this program writes and reads. Bump on any incompatible change
  * (2: HTTP services carry maxBodyMiB and websockets; 3: the router's WAN MAC, which the infra
- * host binds its WAN address to).
+ * host binds its WAN address to; 4: a TLS backend's tls is how the proxy verifies it, a CA's or
+ * its own pinned certificate and the name it carries, no longer a boolean).
  */
-export const SEGMENT_CONTRACT_VERSION = 3;
+export const SEGMENT_CONTRACT_VERSION = 4;
 
 /** A published service, as the DMZ plans DNS, proxy routes and streams from it. */
 const PublishedService = z.object({
@@ -138,8 +146,8 @@ export type ProxmoxContract = Contract<typeof ProxmoxContractSchema>;
 
 // --- the docs contract: what every stack exports as `docs` ------------------------------------------
 
-/** The docs contract version this program writes and reads. Bump on any incompatible change (2: router interfaces and VM NICs; 3: an HA VM's failover node and recovery point; 4: the router's WAN MAC). */
-export const DOCS_CONTRACT_VERSION = 4;
+/** The docs contract version this program writes and reads. Bump on any incompatible change (2: router interfaces and VM NICs; 3: an HA VM's failover node and recovery point; 4: the router's WAN MAC; 5: a TLS backend's tls says how the proxy verifies it). */
+export const DOCS_CONTRACT_VERSION = 5;
 
 const flowKind = z.enum(["publish", "expose", "proxy", "dns", "ntp", "storage", "database", "registry", "ssh", "explicit"]);
 const _flowKinds: Same<z.output<typeof flowKind>, FlowKind> = true;

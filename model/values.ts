@@ -3,6 +3,7 @@
  * follow for the value received (`write "10.30.0.0/24"`, not "change the value"). A rule
  * fails as a zod `custom` issue whose `params.fix` the loader shows as the fix.
  */
+import { X509Certificate } from "crypto";
 import { z } from "zod";
 import { PROJECT } from "./lab";
 import { Cidr, intToIp, ipToInt, isIpv4 } from "./net";
@@ -167,6 +168,33 @@ export function wireguardKeyVerdict(s: string): Verdict {
       bytes === undefined ? `${WG_KEY_RULE}; it is not base64` : `${WG_KEY_RULE}; it decodes to ${bytes} byte${bytes === 1 ? "" : "s"}`,
     fix: WG_KEY_FIX,
   };
+}
+
+const PEM_BLOCK = /-----BEGIN ([A-Z0-9 ]+)-----[\s\S]*?-----END \1-----/g;
+
+/**
+ * One PEM certificate and nothing else: a private key here is refused unshown (it would sit in
+ * a file anyone with the repository reads), several certificates are refused because the
+ * proxy trusts exactly one per backend.
+ */
+export function pemCertificateVerdict(s: string): Verdict {
+  const blocks = [...s.matchAll(PEM_BLOCK)].map((m) => m[1]!);
+  if (blocks.some((b) => b.includes("PRIVATE KEY")))
+    return {
+      message: "holds a private key (not shown): a key is never written into a lab file, where anyone who can read the repository reads it",
+      fix: "remove the key, make a new key and certificate on the backend (this key is out), and write only the new certificate here",
+    };
+  const fix =
+    "paste the certificate as a YAML block (certificate: |), from -----BEGIN CERTIFICATE----- to -----END CERTIFICATE-----; openssl s_client -connect <host>:<port> </dev/null | openssl x509 prints a backend's";
+  if (blocks.length !== 1 || blocks[0] !== "CERTIFICATE")
+    return { message: `must be one PEM certificate; it holds ${blocks.length === 0 ? "no PEM block" : blocks.join(", ")}`, fix };
+  if (s.replace(PEM_BLOCK, "").trim() !== "") return { message: "must be one PEM certificate and nothing around it", fix };
+  try {
+    new X509Certificate(s);
+  } catch {
+    return { message: "is a PEM block that does not parse as an X.509 certificate", fix };
+  }
+  return undefined;
 }
 
 let zones: ReadonlySet<string> | undefined;

@@ -147,6 +147,14 @@ function addFirewall(p: Page, ctx: DocsContext, s: SegmentDocs, from: string): v
   p.add(table(["WAN port", "translated to", "only from", "for"], dnat));
 }
 
+/** How the proxy verifies a TLS backend, in a few words; nothing for plain HTTP. */
+function tlsNote(tls: SegmentDocs["services"][number]["backend"]["tls"]): string {
+  if (!tls) return "";
+  return tls.kind === "ca"
+    ? ` (TLS, verified: CA ${code(tls.ca)}, name ${code(tls.name)})`
+    : ` (TLS, verified: pinned certificate, name ${code(tls.name)})`;
+}
+
 /** What the segment publishes through the DMZ's proxy. */
 function addServices(p: Page, ctx: DocsContext, s: SegmentDocs, from: string): void {
   p.heading(2, "Published services");
@@ -158,7 +166,7 @@ function addServices(p: Page, ctx: DocsContext, s: SegmentDocs, from: string): v
           s.services.map((svc) => [
             cell(svc.name),
             svc.url ? code(svc.url) : code(svc.endpoint!),
-            `${ctx.hostLink(s.name, svc.backend.host, from)} ${code(`${svc.backend.address}:${svc.backend.port}`)}${svc.backend.tls ? " (TLS)" : ""}`,
+            `${ctx.hostLink(s.name, svc.backend.host, from)} ${code(`${svc.backend.address}:${svc.backend.port}`)}${tlsNote(svc.backend.tls)}`,
             cell(authText(svc.auth)),
             `${svc.exposure}${svc.reason ? `: ${cell(svc.reason)}` : ""}`,
             cell(svc.description),

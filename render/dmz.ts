@@ -10,7 +10,7 @@ import { renderChronyServer } from "./chrony";
 import { renderDnsmasqDns } from "./dns";
 import { sortFiles, type RenderedFile } from "./files";
 import type { HostFirewallRule, HostFirewallSpec } from "./host-firewall";
-import { NGINX_STATUS, renderNginx, SECRETS_DIR } from "./nginx";
+import { backendTrustFile, NGINX_STATUS, NGINX_UNIT, renderNginx, SECRETS_DIR } from "./nginx";
 import {
   COMPANION_FILE,
   DEFAULT_INTERFACE,
@@ -33,9 +33,6 @@ export const INFRA_DIR = "infra";
  * stack's config secret (never rendered), it lands next to configuration.nix.
  */
 export const INFRA_ACME_CREDENTIALS_FILE = "acme-dns.env";
-
-/** The proxy's unit, which security.acme reloads after each renewal. */
-const NGINX_UNIT = "homelab-nginx";
 
 /** The infra host's security.acme, and the units the proxy waits for: none for a manual certificate. */
 function infraAcme(plan: DmzPlan): { acme?: NixosAcme; needs: string[] } {
@@ -141,8 +138,13 @@ export function infraFirewall(plan: DmzPlan): Omit<HostFirewallSpec, "host"> {
   return { rules, guard: infraGuard(plan) };
 }
 
+/** The certificate each TLS route trusts: a companion file handed to the proxy's unit as a credential. */
+export function backendTrustFiles(plan: DmzPlan): { id: string; path: string; content: string }[] {
+  return plan.proxy.http.flatMap((r) => (r.upstream.tls ? [{ ...backendTrustFile(r), content: r.upstream.tls.certificate }] : []));
+}
+
 /** The daemons the infra host runs from its companion files; the proxy starts after `nginxNeeds`. */
-function infraDaemons(nginxNeeds: readonly string[]): NixosDaemon[] {
+function infraDaemons(nginxNeeds: readonly string[], trust: readonly { id: string }[]): NixosDaemon[] {
   return [
     {
       unit: "homelab-dnsmasq",
@@ -185,6 +187,8 @@ function infraDaemons(nginxNeeds: readonly string[]): NixosDaemon[] {
         ExecReload: "/run/current-system/sw/bin/kill -HUP $MAINPID",
       },
       needs: nginxNeeds,
+      // The certificates backends are verified against, under the same names as companion files.
+      credentials: trust.map((t) => ({ id: t.id, file: t.id })),
     },
   ];
 }
@@ -211,7 +215,7 @@ export function infraHostSpec(plan: DmzPlan, access: SshAccess): NixosHostSpec {
     nameservers: [plan.dns.listen, ...plan.dns.upstream],
     timeServers: [],
     access,
-    daemons: infraDaemons(acme.needs),
+    daemons: infraDaemons(acme.needs, backendTrustFiles(plan)),
     ...(acme.acme ? { acme: acme.acme } : {}),
     tmpfiles: [
       "d /var/lib/chrony 0750 chrony chrony -",
@@ -245,5 +249,6 @@ export function renderDmzFiles(plan: DmzPlan, sshAccess: SshAccess): RenderedFil
     { path: `${INFRA_DIR}/${INFRA_FILES.dnsmasq}`, content: renderDnsmasqDns(plan), checker: "dnsmasq" },
     { path: `${INFRA_DIR}/${INFRA_FILES.chrony}`, content: renderChronyServer(plan), checker: "chrony" },
     { path: `${INFRA_DIR}/${INFRA_FILES.nginx}`, content: renderNginx(plan), checker: "nginx" },
+    ...backendTrustFiles(plan).map((t): RenderedFile => ({ path: `${INFRA_DIR}/${t.id}`, content: t.content, checker: "x509" })),
   ]);
 }

@@ -33,6 +33,8 @@ export type Checker =
   | "mariadb"
   /** `cloud-init schema --config-file` (a VM's `#cloud-config` user data) */
   | "cloud-init"
+  /** `openssl x509 -noout` (a PEM certificate nginx trusts) */
+  | "x509"
   /** JSON.parse (the machine-readable plan) */
   | "json";
 

@@ -10,6 +10,7 @@
  */
 import { compareText } from "../model/order";
 import type { DmzPlan, HttpRoute, StreamRoute } from "../model/network/dmz";
+import { VERIFY_DEPTH } from "../model/network/backend-tls";
 import { comparePorts } from "../model/lab";
 import { compareCidr, type Cidr } from "../model/net";
 import { HOMELAB_STATE_DIR } from "./apply-common";
@@ -86,6 +87,42 @@ function accessList(allow: readonly Cidr[], exposure: "internet" | "lab"): Nginx
   ];
 }
 
+/** The systemd unit that runs the proxy on the infra host. */
+export const NGINX_UNIT = "homelab-nginx";
+
+/**
+ * Where systemd places the proxy unit's credentials (LoadCredential): the certificates it
+ * verifies backends against, owned by the unit's user, for as long as the unit runs.
+ */
+export const NGINX_CREDENTIALS_DIR = `/run/credentials/${NGINX_UNIT}.service`;
+
+/** The credential that holds the one certificate a TLS route trusts: its id and where nginx reads it. */
+export function backendTrustFile(route: Pick<HttpRoute, "segment" | "service">): { id: string; path: string } {
+  const id = `backend-tls-${route.segment}-${route.service}.pem`;
+  return { id, path: `${NGINX_CREDENTIALS_DIR}/${id}` };
+}
+
+/**
+ * A TLS backend is verified: its certificate must chain to the one certificate this route
+ * trusts (a CA of the lab, or the backend's own, pinned) and carry the name the model gives,
+ * else nginx answers 502 and sends no request. On the DMZ an address proves nothing, so this
+ * is what tells the backend from a host that answers for the firewall's address.
+ */
+function backendVerification(route: HttpRoute): NginxNode[] {
+  const tls = route.upstream.tls;
+  if (!tls) return [];
+  const trusted = tls.kind === "ca" ? `be issued by the CA ${tls.ca} (dmz.backendCas)` : "be the self-signed one pinned in the model";
+  return [
+    c(`TLS to the backend, verified: its certificate must ${trusted}`),
+    c(`and carry the name ${tls.name} (also sent for SNI); any other certificate gets 502.`),
+    d("proxy_ssl_verify", "on"),
+    d("proxy_ssl_trusted_certificate", backendTrustFile(route).path),
+    d("proxy_ssl_verify_depth", String(VERIFY_DEPTH[tls.kind])),
+    d("proxy_ssl_name", tls.name),
+    d("proxy_ssl_server_name", "on"),
+  ];
+}
+
 /** One HTTPS server for one published name. */
 function httpServer(route: HttpRoute, listen: string): NginxDirective {
   const scheme = route.upstream.tls ? "https" : "http";
@@ -97,16 +134,7 @@ function httpServer(route: HttpRoute, listen: string): NginxDirective {
           d("auth_basic_user_file", htpasswdPath(route.service)),
         ]
       : [];
-  const upstreamTls: NginxNode[] = route.upstream.tls
-    ? [
-        c("The backend speaks TLS with its own self-signed certificate (an appliance UI). The hop runs"),
-        c("inside the lab through the segment firewall, and the model holds no backend CA to verify"),
-        c("against, so the certificate is not verified; the name is still sent for SNI."),
-        d("proxy_ssl_verify", "off"),
-        d("proxy_ssl_server_name", "on"),
-        d("proxy_ssl_name", "$host"),
-      ]
-    : [];
+  const upstreamTls = backendVerification(route);
   const authNote =
     route.auth.kind === "app"
       ? `app auth: ${route.auth.note}`

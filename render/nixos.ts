@@ -62,6 +62,12 @@ export interface NixosDaemon {
   readonly serviceConfig?: Readonly<Record<string, string | boolean | readonly string[]>>;
   /** Units it wants and starts after, besides the network (the proxy after its certificate). @default [] */
   readonly needs?: readonly string[];
+  /**
+   * Companion files systemd hands the unit as credentials (LoadCredential, read from the store
+   * into /run/credentials/<unit>.service/<id>, readable by the unit's user): a changed file
+   * changes the unit, which restarts it. @default []
+   */
+  readonly credentials?: readonly { readonly id: string; readonly file: string }[];
 }
 
 /** The companion files every lab NixOS host carries, by name. */
@@ -162,7 +168,13 @@ const DEFAULT_STATE_VERSION = "25.05";
 export function companionFiles(spec: NixosHostSpec): string[] {
   const files = spec.files ?? DEFAULT_NIXOS_FILES;
   return [
-    ...new Set([files.firewall, files.sshd, files.apply, ...(spec.daemons ?? []).map((d) => d.file), ...(spec.companions ?? [])]),
+    ...new Set([
+      files.firewall,
+      files.sshd,
+      files.apply,
+      ...(spec.daemons ?? []).flatMap((d) => [d.file, ...(d.credentials ?? []).map((c) => c.file)]),
+      ...(spec.companions ?? []),
+    ]),
   ].sort();
 }
 
@@ -185,6 +197,9 @@ function daemonUnit(dm: NixosDaemon): NixAttrs {
   serviceConfig.push([["ExecStart"], command(dm.package, dm.start, dm.file)]);
   serviceConfig.push([["Restart"], "on-failure"], [["RestartSec"], "2s"]);
   for (const [k, v] of Object.entries(dm.serviceConfig ?? {})) serviceConfig.push([[k], v]);
+  const credentials = [...(dm.credentials ?? [])].sort((a, b) => compareText(a.id, b.id));
+  if (credentials.length > 0)
+    serviceConfig.push([["LoadCredential"], credentials.map((c) => new NixInterp([`${c.id}:`, nixPath(c.file)]))]);
   return new NixAttrs([
     [["description"], dm.description],
     [["wantedBy"], ["multi-user.target"]],

@@ -7,6 +7,7 @@
 import type { PublishedSegment } from "../contracts";
 import { comparePorts, DMZ_STACK, dmzServiceAddresses, hostFqdn, type Lab, type Proto, segmentList } from "../lab";
 import { planCertificate, type ProxyCertificate } from "./certificate";
+import type { BackendTrust } from "./backend-tls";
 import { DEFAULT_MAX_BODY_MIB } from "./schema";
 import { Cidr, compareIp } from "../net";
 import { compareText } from "../order";
@@ -131,8 +132,11 @@ export interface HttpRoute {
   readonly fqdn: string;
   readonly segment: string;
   readonly service: string;
-  /** The segment firewall's WAN address and port; the firewall DNATs to the backend. */
-  readonly upstream: { readonly address: string; readonly port: number; readonly tls: boolean };
+  /**
+   * The segment firewall's WAN address and port; the firewall DNATs to the backend. `tls`:
+   * how the proxy verifies the backend's certificate; absent for plain HTTP.
+   */
+  readonly upstream: { readonly address: string; readonly port: number; readonly tls?: BackendTrust };
   readonly auth: PlannedService["auth"];
   /** Sources allowed; empty means everyone (internet exposure). */
   readonly allow: readonly Cidr[];
@@ -227,7 +231,7 @@ export function planDmz(lab: Lab, segments: readonly PublishedSegment[]): DmzPla
           fqdn: s.fqdn!,
           segment: seg.name,
           service: s.id,
-          upstream: { address: s.firewall.address, port: s.firewall.port, tls: s.backend.tls },
+          upstream: { address: s.firewall.address, port: s.firewall.port, ...(s.backend.tls ? { tls: s.backend.tls } : {}) },
           auth: s.auth,
           allow: allowFor(s.exposure),
           exposure: s.exposure,

@@ -8,6 +8,7 @@ import { macsUnique, namesUnique } from "./rules/names";
 import { refsDmzSegments, refsHardwareSegments, refsRouters } from "./rules/refs";
 import { servicesAuth, servicesBackends, servicesNames, servicesPorts } from "./rules/services";
 import { tlsExpiry, tlsSource } from "./rules/tls";
+import { servicesTls, tlsBackendCas } from "./rules/backend-tls";
 import { tunnelAddresses, tunnelKeys, tunnelPeers, tunnelSubnet } from "./rules/tunnel";
 import { sshHostKeys, sshJumpHosts, sshKeys } from "./rules/ssh";
 import { routerInterfaces, vmVlans } from "./rules/interfaces";
@@ -29,6 +30,7 @@ export const network: Domain = {
     servicesAuthBypass,
     servicesPorts,
     servicesNames,
+    servicesTls,
     sshJumpHosts,
     sshHostKeys,
     sshKeys,
@@ -44,6 +46,7 @@ export const network: Domain = {
     jumpHostRendering,
     tlsSource,
     tlsExpiry,
+    tlsBackendCas,
     tunnelSubnet,
     tunnelAddresses,
     tunnelKeys,

@@ -6,6 +6,7 @@ import { compareText } from "../order";
 import { NAS_UI_PORTS } from "./schema";
 import { unreachable } from "../unreachable";
 import { dataHostPorts } from "../data/ports";
+import { type BackendTrust, planBackendTrust } from "./backend-tls";
 
 /** One host of a segment as the plan sees it, including hardware that sits in the segment. */
 export interface PlannedHost {
@@ -38,7 +39,8 @@ export interface PlannedService {
   readonly maxBodyMiB?: number;
   /** For HTTP: the proxy forwards WebSocket upgrades. */
   readonly websockets?: boolean;
-  readonly backend: { readonly host: string; readonly address: string; readonly port: number; readonly tls: boolean };
+  /** `tls`: how the proxy verifies the backend's certificate; absent for plain HTTP. */
+  readonly backend: { readonly host: string; readonly address: string; readonly port: number; readonly tls?: BackendTrust };
   readonly firewall: { readonly router: string; readonly address: string; readonly port: number };
   readonly auth: Service["auth"];
   readonly exposure: Service["exposure"];
@@ -182,6 +184,12 @@ export function wanPort(service: Service): number {
   return service.wanPort ?? service.backend.port;
 }
 
+/** A service's backend, resolved: its address, and how the proxy verifies it when it speaks TLS. */
+function backendOf(lab: Lab, seg: Segment, s: Service): PlannedService["backend"] {
+  const tls = planBackendTrust(lab, seg, s);
+  return { host: s.backend.host, address: findHostAddress(lab, seg, s.backend.host), port: s.backend.port, ...(tls ? { tls } : {}) };
+}
+
 /** Every published service of a segment, resolved. */
 export function planServices(lab: Lab, seg: Segment): PlannedService[] {
   return Object.entries(seg.services)
@@ -191,7 +199,7 @@ export function planServices(lab: Lab, seg: Segment): PlannedService[] {
       kind: s.kind,
       description: s.description,
       ...(s.kind === "http" ? { fqdn: serviceFqdn(lab, id, s), maxBodyMiB: s.maxBodyMiB, websockets: s.websockets } : { port: s.port }),
-      backend: { host: s.backend.host, address: findHostAddress(lab, seg, s.backend.host), port: s.backend.port, tls: s.backend.tls },
+      backend: backendOf(lab, seg, s),
       firewall: { router: seg.router.name, address: seg.router.wanAddress, port: wanPort(s) },
       auth: s.auth,
       exposure: s.exposure,

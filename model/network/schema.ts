@@ -20,7 +20,7 @@ import {
   obj,
   unionError,
 } from "../schema-kit";
-import { checkedString, pattern } from "../values";
+import { checkedString, pattern, pemCertificateVerdict } from "../values";
 import { egressTargetVerdict } from "./egress";
 
 export const Switch = obj({
@@ -109,6 +109,16 @@ const HostPath = pattern(
   "write an absolute path such as /var/lib/homelab/tls/fullchain.pem",
 );
 
+/** A host name a certificate carries: one or more lower-case DNS labels (`pve1`, `nas.internal.lab.example.net`). */
+const DnsName = pattern(
+  /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/,
+  "must be a lower-case DNS name, without a scheme, port or trailing dot",
+  "write a name the backend's certificate carries (openssl x509 -noout -ext subjectAltName prints them), such as pve1.internal.lab.example.net",
+);
+
+/** One PEM certificate (public, never a secret): a CA's, or a backend's own. */
+export const PemCertificate = checkedString(pemCertificateVerdict);
+
 /**
  * A certificate an ACME CA issues and NixOS renews (security.acme, lego), proved by DNS-01:
  * a wildcard for the domain, so no published name needs port 80 open for the CA.
@@ -149,6 +159,14 @@ export const ManualTls = obj({
 
 /** The proxy's certificate: `acme` (issued and renewed) or `manual` (placed by hand, expiry declared). */
 export const Tls = obj({ acme: AcmeTls.optional(), manual: ManualTls.optional() });
+
+/** A CA whose certificates the proxy trusts for the backends that name it (`backend.tls.ca`). */
+export const BackendCa = obj({
+  /** Whose CA it is, e.g. "the Proxmox VE cluster's CA (/etc/pve/pve-root-ca.pem)". */
+  description: z.string().min(3),
+  /** The CA's certificate, PEM. */
+  certificate: PemCertificate,
+});
 
 /** The UDP port every router's WireGuard listens on, unless `dmz.tunnel.port` says otherwise. */
 export const DEFAULT_TUNNEL_PORT = 51820;
@@ -201,6 +219,11 @@ export const Dmz = obj({
   upstreamNtp: z.array(z.string().min(1)).min(1),
   /** The proxy's certificate for the domain and every published name under it: exactly one of acme or manual. */
   tls: Tls,
+  /**
+   * CAs the proxy verifies TLS backends against, by name (a service's `backend.tls.ca`): the
+   * lab's own CA, or an appliance cluster's (Proxmox VE's pve-root-ca). @default {}
+   */
+  backendCas: z.record(Name, BackendCa).default({}),
   /** The WireGuard tunnel to the routers; required once any segment publishes a service. @default none */
   tunnel: DmzTunnel.optional(),
 });
@@ -274,7 +297,40 @@ export const Auth = z.discriminatedUnion(
 /** The largest request body of an HTTP service, in MiB, unless it says otherwise. */
 export const DEFAULT_MAX_BODY_MIB = 10;
 
-export const Backend = obj({ host: Name, port: Port, tls: z.boolean().default(false) });
+/**
+ * How the proxy verifies a backend that speaks TLS: exactly one of `ca` (a CA in
+ * homelab.yaml dmz.backendCas signed the backend's certificate) or `pin` (the backend's own
+ * self-signed certificate). nginx checks the certificate's chain and `name`, and answers 502
+ * for any other certificate.
+ */
+export const BackendTls = obj({
+  /** The name of the CA in homelab.yaml `dmz.backendCas` that issued the backend's certificate. */
+  ca: Name.optional(),
+  /** The backend's own self-signed certificate, PEM (`openssl s_client -connect <host>:<port> | openssl x509`). */
+  pin: PemCertificate.optional(),
+  /**
+   * The name the backend's certificate carries, which nginx checks (proxy_ssl_name) and sends
+   * for SNI. @default the backend host's FQDN, `<host>.<segment>.<domain>`
+   */
+  name: DnsName.optional(),
+});
+
+/**
+ * A service's backend. `tls` is absent (or false) for plain HTTP, else how its certificate is
+ * verified; `tls: true` is refused (rule services.tls), since it says nothing to verify against.
+ */
+export const Backend = obj({
+  host: Name,
+  port: Port,
+  tls: z
+    .union([z.boolean(), BackendTls], {
+      error: unionError(
+        "backend.tls must be { ca: <name> } or { pin: <PEM> } (optionally with name), or false",
+        "write tls: { ca: <a CA in homelab.yaml dmz.backendCas> } or tls: { pin: <the backend's self-signed certificate, PEM> }",
+      ),
+    })
+    .optional(),
+});
 
 export const Service = z.discriminatedUnion(
   "kind",

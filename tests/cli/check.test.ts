@@ -154,6 +154,22 @@ const BATCHES: Record<"a" | "b" | "c", readonly Breakage[]> = {
       path: "dmz.tls",
     },
     {
+      rule: "services.tls",
+      edit: (f) => (segOf(f, "internal").services.pve.backend.tls = true),
+      file: "Pulumi.internal.yaml",
+      path: "homelab:segment.services.pve.backend.tls",
+    },
+    {
+      rule: "tls.backend-cas",
+      edit: (f) =>
+        (lab(f).dmz.backendCas.nas = {
+          description: "the NAS's own certificate",
+          certificate: segOf(f, "internal").services.nas.backend.tls.pin,
+        }),
+      file: "homelab.yaml",
+      path: "dmz.backendCas.nas.certificate",
+    },
+    {
       rule: "proxmox.owner",
       edit: (f) => (lab(f).hardware.proxmox.owner = "intern"),
       file: "homelab.yaml",

@@ -93,7 +93,7 @@ describe("live, through a fake pulumi CLI", () => {
     const outputs: Record<string, Record<string, unknown>> = {};
     for (const s of bundle.segments)
       outputs[s.name] = {
-        contract: { version: 3, name: s.name },
+        contract: { version: 4, name: s.name },
         routerRelease: "0393097ddb4d3c4c",
         jumpRelease: "c715f80ad6709c7a",
         docs: JSON.parse(JSON.stringify(s)),
@@ -212,7 +212,7 @@ describe("live, through a fake pulumi CLI", () => {
         `  - stack ${prefix}/internal output docs.hosts.0.address: must be an IPv4 address: four numbers 0-255 joined by dots, without leading zeros or a prefix length, such as 10.10.0.10`,
         `  - \`pulumi stack output -s ${prefix}/lab\` failed (exit 255): error: no stack named '${prefix}/lab' found`,
         `  - stack ${prefix}/sandbox output docs is secret; a contract never holds a secret`,
-        `  - stack ${prefix}/dmz exports docs version 1; this program reads version 4`,
+        `  - stack ${prefix}/dmz exports docs version 1; this program reads version 5`,
       ]);
       expect(listTree(out)).toEqual([]);
       const auto = runDocs({ dir: REPO, out, check: false, env });

@@ -84,7 +84,7 @@ test("malformed and wrong-version contracts of several segments are reported tog
   expect(message).toMatch(/3 problems/);
   expect(message).toMatch(/organization\/homelab\/lab output contract\.subnet: an IPv4 prefix length runs from 0 to 32, not 33/);
   expect(message).toMatch(/organization\/homelab\/internal output contract\.router\.wanAddress: must be an IPv4 address/);
-  expect(message).toMatch(/organization\/homelab\/sandbox exports contract version 1; this program reads version 3/);
+  expect(message).toMatch(/organization\/homelab\/sandbox exports contract version 1; this program reads version 4/);
 });
 
 describe("the ACME DNS credentials: a secret file of the infra host's release, never a rendered one", () => {

@@ -7,7 +7,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import type { Checker, RenderedFile } from "../../render/files";
-import { NGINX_STREAM_MODULE, NGINX_STREAM_MODULE_FILE, nginxCertPaths, testCertificate } from "./fixtures";
+import { NGINX_STREAM_MODULE, NGINX_STREAM_MODULE_FILE, nginxCertPaths, nginxTrustedPaths, testCertificate } from "./fixtures";
 import { must, PATH_ENV, run } from "./proc";
 
 /** The program behind each checker, and the Debian package that provides it. */
@@ -27,6 +27,7 @@ const TOOLS: Record<Exclude<Checker, "json">, { program: string; pkg: string }> 
   samba: { program: "testparm", pkg: "samba" },
   mariadb: { program: "mariadbd", pkg: "mariadb-server" },
   "cloud-init": { program: "cloud-init", pkg: "cloud-init" },
+  x509: { program: "openssl", pkg: "openssl" },
 };
 
 /** Where a program is on PATH_ENV (an absolute path: whether that file exists), or undefined. */
@@ -98,10 +99,18 @@ function commandFor(f: RenderedFile, file: string, dir: string): string[] {
       // namespace where /var/lib/acme holds a throwaway certificate at the configured paths.
       const { cert, key } = testCertificate(dir);
       const paths = nginxCertPaths(f.content);
-      const copies = paths.map((p) => `mkdir -p "$(dirname ${p.path})" && cp ${p.key ? key : cert} ${p.path}`).join(" && ");
+      // The certificates backends are verified against are the rendered companion files next to
+      // nginx.conf, where the unit's LoadCredential puts them; one that was not rendered is missing.
+      const trusted = nginxTrustedPaths(f.content).filter((p) => fs.existsSync(path.join(path.dirname(file), path.basename(p))));
+      const copies = [
+        ...paths.map((p) => `mkdir -p "$(dirname ${p.path})" && cp ${p.key ? key : cert} ${p.path}`),
+        ...trusted.map((p) => `mkdir -p "$(dirname ${p})" && cp ${path.join(path.dirname(file), path.basename(p))} ${p}`),
+      ].join(" && ");
       // Mount over the nearest existing ancestor (so nothing is created on the host), then
       // recreate what nginx itself needs there (Debian's /var/lib/nginx temp paths).
-      const roots = [...new Set(paths.map((p) => nearestExisting(path.dirname(p.path))))];
+      const roots = [
+        ...new Set([...paths.map((p) => p.path), ...nginxTrustedPaths(f.content)].map((p) => nearestExisting(path.dirname(p)))),
+      ];
       const mounts = roots.map((r) => `mount -t tmpfs tmpfs ${r} && mkdir -p ${r}/nginx`).join(" && ");
       // nginx -t also binds every listen address: give it an empty network namespace that
       // may bind addresses it does not have.
@@ -153,6 +162,8 @@ function commandFor(f: RenderedFile, file: string, dir: string): string[] {
     case "cloud-init":
       // The schema check only: it reads the file and the installed schema, touches no instance state, needs no network.
       return ["cloud-init", "schema", "--config-file", file];
+    case "x509":
+      return ["openssl", "x509", "-noout", "-in", file];
     case "json":
       return ["node", "-e", "JSON.parse(require('fs').readFileSync(process.argv[1],'utf8'))", file];
   }

@@ -58,6 +58,11 @@ export function nginxCertPaths(conf: string): { key: boolean; path: string }[] {
   return [...conf.matchAll(/^\s*ssl_certificate(_key)?\s+([^;]+);/gm)].map((m) => ({ key: Boolean(m[1]), path: m[2]! }));
 }
 
+/** The certificates an nginx.conf verifies backends against (`proxy_ssl_trusted_certificate`), each once, in order. */
+export function nginxTrustedPaths(conf: string): string[] {
+  return [...new Set([...conf.matchAll(/^\s*proxy_ssl_trusted_certificate\s+([^;]+);/gm)].map((m) => m[1]!))];
+}
+
 /**
  * A rendered chrony.conf with its state moved into `dir` (appended: chrony takes the last
  * driftfile/bindcmdaddress/pidfile), so chronyd writes nothing outside it. chronyc talks to

@@ -3,6 +3,10 @@
  * twin): the shapes a household other than the owners writes. Each edit is the whole
  * difference, so a test names exactly what it proves.
  */
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { selfSignedCertificate } from "./backend-tls";
 import { segOf, type LabFiles } from "./lab";
 
 const labFile = (f: LabFiles) => f["homelab.yaml"];
@@ -64,9 +68,20 @@ export function synologyNas(f: LabFiles): void {
   hw.nas.diskstation = { ...nas, kind: "synology", description: "Synology DS920+, 4x 8 TB SHR-2" };
   Object.assign(segOf(f, "internal").services.nas, {
     description: "Synology DSM web UI",
-    backend: { host: "diskstation", port: 5001, tls: true },
+    // The NAS's own self-signed certificate, pinned (made here with openssl, its key thrown away).
+    backend: { host: "diskstation", port: 5001, tls: { pin: throwawayPin(`diskstation.internal.${labFile(f).domain}`) } },
     auth: { kind: "app", note: "DSM accounts with 2FA" },
   });
+}
+
+/** A self-signed certificate for `name`, as PEM; its key is deleted with the scratch directory. */
+function throwawayPin(name: string): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "homelab-pin-"));
+  try {
+    return fs.readFileSync(selfSignedCertificate(dir, "pin", name).cert, "utf8");
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 /**

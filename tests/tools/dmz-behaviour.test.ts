@@ -1,4 +1,4 @@
-// Proves the rendered dnsmasq.conf, nginx.conf and chrony.conf behave as the model says when run for real in private network namespaces (names resolve, each Host reaches its firewall's stand-in, unknown names are refused, clients sync time, and chronyd itself answers the lab's networks only); does not prove the NixOS units, the real segment firewalls behind the proxy, or the infra host's apply.sh (nixos-apply.test.ts).
+// Proves the rendered dnsmasq.conf, nginx.conf and chrony.conf behave as the model says when run for real in private network namespaces (names resolve, each Host reaches its firewall's stand-in, a TLS backend is reached only while it presents the certificate the model trusts and gets 502 with any other, unknown names are refused, clients sync time, and chronyd itself answers the lab's networks only); does not prove the NixOS units, the real segment firewalls behind the proxy, or the infra host's apply.sh (nixos-apply.test.ts).
 import { spawn, type ChildProcess } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
@@ -7,19 +7,26 @@ import { planDmz, publishAll } from "../../model/network/dmz";
 import { Cidr } from "../../model/net";
 import { planSshAccess } from "../../model/network/ssh";
 import { renderChronyClient } from "../../render/chrony";
-import { renderDmzFiles } from "../../render/dmz";
+import { backendTrustFiles, renderDmzFiles } from "../../render/dmz";
 import { filesUnder } from "../../render/files";
-import { htpasswdPath } from "../../render/nginx";
+import { htpasswdPath, NGINX_CREDENTIALS_DIR } from "../../render/nginx";
 import { requirePrograms, requireTools } from "../support/checkers";
 import { chronyTestConf, NGINX_STREAM_MODULE, testCertificate, testHtpasswd } from "../support/fixtures";
 import { labWithEdit } from "../support/lab";
 import { addNetns, removeNetns } from "../support/netns";
 import { must, PATH_ENV, run, runAsync, waitFor, type Run } from "../support/proc";
 import { basicAuthAgent } from "../support/variants";
+import { selfSignedCertificate, useTestBackendTls } from "../support/backend-tls";
 
 // The reference lab, but with the agent behind the proxy's basic auth (which check refuses today,
 // services.auth-bypass): the one route kind the reference lab no longer has still runs for real here.
-const lab = labWithEdit(basicAuthAgent);
+// Its backend CAs and pins are made here (with their keys), so the stand-ins present what the proxy trusts.
+const certDir = fs.mkdtempSync(path.join(os.tmpdir(), "homelab-dmz-behaviour-certs-"));
+let backendCerts: ReturnType<typeof useTestBackendTls> = {};
+const lab = labWithEdit((f) => {
+  basicAuthAgent(f);
+  backendCerts = useTestBackendTls(f, certDir);
+});
 const published = publishAll(lab);
 const plan = planDmz(lab, published);
 const infra = filesUnder(renderDmzFiles(plan, planSshAccess(lab)), "infra");
@@ -29,6 +36,8 @@ const DNS = lab.dmz.dns;
 const PROXY = lab.dmz.proxy;
 const NTP = lab.dmz.ntp;
 const httpServices = published.flatMap((s) => s.services.filter((x) => x.kind === "http"));
+const tlsServices = httpServices.filter((s) => s.backend.tls);
+const impostors = new Map<string, { cert: string; key: string }>();
 const streamServices = published.flatMap((s) => s.services.filter((x) => x.kind !== "http"));
 /** A source inside the admins' workstations: lab-only names admit it. */
 const ADMIN = lab.ssh.adminSources[0]!.lastHost;
@@ -44,6 +53,7 @@ const NS = { dmz: `hldmz${ID}-dmz`, ntps: `hldmz${ID}-ntps`, ntpc: `hldmz${ID}-n
 const VETH = { s: `hd${ID}s`, c: `hd${ID}c` };
 
 let tmp = "";
+let backendProc: ChildProcess | undefined;
 const daemons: { name: string; proc: ChildProcess; output: string[] }[] = [];
 
 const nsx = (ns: string, ...cmd: string[]) => ["ip", "netns", "exec", ns, ...cmd];
@@ -82,6 +92,7 @@ async function cleanup(): Promise<void> {
   // Anything still inside one of our namespaces (nginx workers) is ours to end.
   for (const ns of Object.values(NS)) removeNetns(ns);
   if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+  fs.rmSync(certDir, { recursive: true, force: true });
 }
 
 /** Remove namespaces an earlier run of this test left behind when it was killed (its pid is gone). */
@@ -97,7 +108,13 @@ function sweepStale(): void {
 const BACKENDS_JS = `
 const http = require("http"), https = require("https"), net = require("net"), dgram = require("dgram"), fs = require("fs");
 const cfg = JSON.parse(fs.readFileSync(process.argv[2], "utf8"));
-const tls = { cert: fs.readFileSync(cfg.cert), key: fs.readFileSync(cfg.key) };
+const pair = (c) => ({ cert: fs.readFileSync(c.cert), key: fs.readFileSync(c.key) });
+// Each TLS stand-in presents its backend's certificate; SIGUSR2 makes every one present its
+// impostor (same name, trusted by no route) from the next handshake on, SIGUSR1 the real one again.
+const tlsServers = [];
+const swap = (which) => { for (const t of tlsServers) t.server.setSecureContext(pair(t.u[which])); console.log("presenting " + which); };
+process.on("SIGUSR2", () => swap("impostor"));
+process.on("SIGUSR1", () => swap("tls"));
 let pending = cfg.http.length + cfg.tcp.length + cfg.udp.length;
 const ready = () => { if (--pending === 0) console.log("ready"); };
 for (const u of cfg.http) {
@@ -108,12 +125,13 @@ for (const u of cfg.http) {
     req.on("data", (chunk) => (bytes += chunk.length));
     req.on("end", () => {
       res.writeHead(200, { "content-type": "application/json" });
-      res.end(JSON.stringify({ upstream: u.address + ":" + u.port, tls: u.tls, host: req.headers.host ?? null, from: req.socket.remoteAddress,
+      res.end(JSON.stringify({ upstream: u.address + ":" + u.port, tls: Boolean(u.tls), host: req.headers.host ?? null, from: req.socket.remoteAddress,
         authorization: req.headers.authorization ?? null, xff: req.headers["x-forwarded-for"] ?? null, proto: req.headers["x-forwarded-proto"] ?? null,
         upgrade: req.headers.upgrade ?? null, connection: req.headers.connection ?? null, bytes }));
     });
   };
-  const server = u.tls ? https.createServer(tls, handler) : http.createServer(handler);
+  const server = u.tls ? https.createServer(pair(u.tls), handler) : http.createServer(handler);
+  if (u.tls) tlsServers.push({ server, u });
   // A request that arrives with Upgrade: answer plainly (no 101), saying which headers came.
   server.on("upgrade", (req, socket) => {
     const body = JSON.stringify({ upstream: u.address + ":" + u.port, upgrade: req.headers.upgrade ?? null, connection: req.headers.connection ?? null });
@@ -194,19 +212,26 @@ beforeAll(async () => {
     fs.writeFileSync(dnsConf, content("dnsmasq.conf"));
     startDaemon("dnsmasq", nsx(NS.dmz, "dnsmasq", "--keep-in-foreground", "--log-facility=-", "--pid-file=", "-C", dnsConf));
 
-    // A throwaway certificate for the proxy (and the TLS backends), and htpasswd files.
+    // A throwaway certificate for the proxy, and htpasswd files. Each TLS backend's impostor
+    // carries the very name the proxy checks, self-signed: only the trust decides.
     const { cert, key } = testCertificate(tmp);
+    for (const s of tlsServices) {
+      const id = `${s.segment}/${s.id}`;
+      impostors.set(id, selfSignedCertificate(certDir, `impostor-${s.segment}-${s.id}`, backendCerts[id]!.name));
+    }
     const htpasswd = path.join(tmp, "htpasswd");
     testHtpasswd(htpasswd, "tester:test-password");
 
     const backends = {
-      cert,
-      key,
       http: [
         ...new Map(
           httpServices.map((s) => [
             `${s.firewall.address}:${s.firewall.port}`,
-            { address: s.firewall.address, port: s.firewall.port, tls: s.backend.tls },
+            {
+              address: s.firewall.address,
+              port: s.firewall.port,
+              ...(s.backend.tls ? { tls: backendCerts[`${s.segment}/${s.id}`]!, impostor: impostors.get(`${s.segment}/${s.id}`)! } : {}),
+            },
           ]),
         ).values(),
       ],
@@ -216,19 +241,18 @@ beforeAll(async () => {
     fs.writeFileSync(path.join(tmp, "backends.json"), JSON.stringify(backends));
     fs.writeFileSync(path.join(tmp, "backends.js"), BACKENDS_JS);
     fs.writeFileSync(path.join(tmp, "client.js"), CLIENT_JS);
-    const backendProc = startDaemon(
-      "backends",
-      nsx(NS.dmz, process.execPath, path.join(tmp, "backends.js"), path.join(tmp, "backends.json")),
-    );
+    backendProc = startDaemon("backends", nsx(NS.dmz, process.execPath, path.join(tmp, "backends.js"), path.join(tmp, "backends.json")));
 
     // nginx as the checker runs it: a private mount namespace with the certificate at the
     // configured paths, its state and log directories on tmpfs, the stream module loaded for Debian.
     const nginxConf = path.join(tmp, "nginx.conf");
     fs.writeFileSync(nginxConf, content("nginx.conf"));
+    for (const t of backendTrustFiles(plan)) fs.writeFileSync(path.join(tmp, t.id), content(t.id));
     const basic = httpServices.filter((s) => s.auth.kind === "basic");
     const script = [
       "set -e",
       "mount -t tmpfs tmpfs /var/lib",
+      "mount -t tmpfs tmpfs /run",
       // nginx opens its compiled-in error log at start; the access log goes to syslog, never into
       // the host's journal from a test.
       "mount -t tmpfs tmpfs /var/log/nginx",
@@ -237,6 +261,9 @@ beforeAll(async () => {
       `mkdir -p "$(dirname ${plan.proxy.tls.certificate})" "$(dirname ${plan.proxy.tls.key})"`,
       `cp ${cert} ${plan.proxy.tls.certificate}`,
       `cp ${key} ${plan.proxy.tls.key}`,
+      // The certificates backends are verified against, where the unit's LoadCredential puts them.
+      `mkdir -p ${NGINX_CREDENTIALS_DIR}`,
+      ...backendTrustFiles(plan).map((t) => `cp ${path.join(tmp, t.id)} ${t.path}`),
       ...basic.map((s) => `cp ${htpasswd} ${htpasswdPath(s.id)}`),
       `exec nginx -g '${NGINX_STREAM_MODULE}' -c ${nginxConf}`,
     ].join("\n");
@@ -333,7 +360,7 @@ describe("proxy: the rendered nginx.conf, running", () => {
     expect(r.code).toBe(200);
     const body = JSON.parse(r.body);
     expect(body.upstream).toBe(`${s.firewall.address}:${s.firewall.port}`);
-    expect(body.tls).toBe(s.backend.tls);
+    expect(body.tls).toBe(s.backend.tls !== undefined);
     expect(body.host).toBe(fqdn);
     // The segment firewalls DNAT only traffic from the proxy address.
     expect(body.from).toBe(PROXY);
@@ -406,6 +433,29 @@ describe("proxy: the rendered nginx.conf, running", () => {
       );
     },
   );
+
+  test("a TLS backend presenting another certificate with the same name gets 502; its own certificate, 200 again", async () => {
+    expect(tlsServices.map((s) => s.backend.tls!.kind).sort()).toEqual(["ca", "pin"]);
+    const output = () => daemons.find((d) => d.proc === backendProc)!.output.join("");
+    const codes = () => Object.fromEntries(tlsServices.map((s) => [s.fqdn!, get(s.fqdn!).code]));
+    const expectAll = (code: number) => Object.fromEntries(tlsServices.map((s) => [s.fqdn!, code]));
+    expect(codes()).toEqual(expectAll(200));
+    const swapped = output().split("presenting impostor").length;
+    backendProc!.kill("SIGUSR2");
+    await waitFor("the impostors", 3000, () => output().split("presenting impostor").length > swapped);
+    try {
+      expect(codes()).toEqual(expectAll(502));
+      // nginx says why: the certificate did not verify (logged to its stderr, which arrives a moment later).
+      const nginxLog = () => daemons.find((d) => d.name === "nginx")!.output.join("");
+      await waitFor("nginx to log the verify error", 3000, () => /upstream SSL certificate verify error/.test(nginxLog()));
+      expect(nginxLog()).toMatch(/upstream SSL certificate verify error: \(18:self.signed certificate\)/);
+    } finally {
+      const restored = output().split("presenting tls").length;
+      backendProc!.kill("SIGUSR1");
+      await waitFor("the real certificates", 3000, () => output().split("presenting tls").length > restored);
+    }
+    expect(codes()).toEqual(expectAll(200));
+  });
 
   test("an unknown Host gets 421 with an empty body, on HTTPS and HTTP", () => {
     expect(get(`unknown-${ID}.${lab.domain}`)).toEqual({ code: 421, body: "" });

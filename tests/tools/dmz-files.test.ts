@@ -43,12 +43,35 @@ const BROKEN: readonly [string, RenderedFile][] = [
   ],
 ];
 
+const infraFile = (name: string): RenderedFile => dmzFiles.find((x) => x.path === `infra/${name}`)!;
+const TRUST = ["backend-tls-internal-nas.pem", "backend-tls-internal-pve.pem"] as const;
+/**
+ * nginx.conf without the certificates it verifies backends against (no LoadCredential put
+ * them there), and with one that is no certificate: nginx must refuse both, and openssl the
+ * second. The controls for the trusted files the DMZ infra host passes with.
+ */
+const UNTRUSTED: readonly [string, RenderedFile][] = [
+  ["nginx (no trusted certificates)", { ...infraFile("nginx.conf"), path: "broken-trust-missing/nginx.conf" }],
+  ["nginx (a trusted file that is no certificate)", { ...infraFile("nginx.conf"), path: "broken-trust-garbage/nginx.conf" }],
+  [
+    "x509",
+    {
+      ...infraFile(TRUST[1]),
+      path: `broken-trust-garbage/${TRUST[1]}`,
+      content: "-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydGlmaWNhdGU=\n-----END CERTIFICATE-----\n",
+    },
+  ],
+];
+const UNTRUSTED_COMPANIONS: RenderedFile[] = [{ ...infraFile(TRUST[0]), path: `broken-trust-garbage/${TRUST[0]}` }];
+
 const segments = Object.keys(labPlan.segments).sort();
 /** Every file checked in one batch: DMZ files, each segment's jump files under `<segment>/`, the broken ones. */
 const BATCH: RenderedFile[] = [
   ...dmzFiles,
   ...segments.flatMap((s) => jumpFiles(s).map((f) => ({ ...f, path: `${s}/${f.path}` }))),
   ...BROKEN.map(([, f]) => f),
+  ...UNTRUSTED.map(([, f]) => f),
+  ...UNTRUSTED_COMPANIONS,
 ];
 let results: Map<string, CheckResult>;
 
@@ -64,7 +87,14 @@ function expectAllPass(paths: readonly string[]): void {
 
 describe("rendered files pass their real checkers", () => {
   test("DMZ infra host", () => {
-    expect(new Set(dmzFiles.map((f) => f.checker))).toEqual(new Set<Checker>(["nix", "dnsmasq", "chrony", "nginx", "sshd", "nft", "sh"]));
+    expect(new Set(dmzFiles.map((f) => f.checker))).toEqual(
+      new Set<Checker>(["nix", "dnsmasq", "chrony", "nginx", "sshd", "nft", "sh", "x509"]),
+    );
+    // nginx.conf verifies TLS backends against the rendered certificates, which nginx -t loads.
+    expect(infraFile("nginx.conf").content).toMatch(
+      /proxy_ssl_trusted_certificate \/run\/credentials\/homelab-nginx\.service\/backend-tls-/,
+    );
+    expect(TRUST.map((t) => infraFile(t).checker)).toEqual(["x509", "x509"]);
     expectAllPass(dmzFiles.map((f) => f.path));
   });
 
@@ -76,6 +106,21 @@ describe("rendered files pass their real checkers", () => {
 describe("each checker rejects a broken file (negative controls)", () => {
   test.each(BROKEN)("%s", (_, f) => {
     expect(results.get(f.path)!.ok).toBe(false);
+  });
+
+  test.each(UNTRUSTED)("%s", (_, f) => {
+    expect(results.get(f.path)!.ok).toBe(false);
+  });
+
+  test("nginx fails for the missing or unreadable trusted certificate, naming it", () => {
+    const missing = results.get(UNTRUSTED[0]![1].path)!;
+    expect(missing.output).toMatch(
+      /SSL_CTX_load_verify_locations\("\/run\/credentials\/homelab-nginx\.service\/backend-tls-internal-(nas|pve)\.pem"\) failed/,
+    );
+    const garbage = results.get(UNTRUSTED[1]![1].path)!;
+    expect(garbage.output).toMatch(/backend-tls-internal-pve\.pem/);
+    // The same nginx.conf with the rendered certificates beside it passes (the DMZ infra host above).
+    expect(results.get("infra/nginx.conf")!.ok).toBe(true);
   });
 
   test("nginx fails for the broken directive, not for the namespace", () => {

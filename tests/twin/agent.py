@@ -137,12 +137,17 @@ def serve(config):
     threads = []
     for h in config["hosts"]:
         enter(h["ns"])
+        # A TLS backend presents its own certificate, the one the proxy verifies it against.
+        own = {}
+        for port, pair in h.get("tls", {}).items():
+            own[int(port)] = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            own[int(port)].load_cert_chain(pair["cert"], pair["key"])
         for port in h.get("tcp", []):
             s = socket.socket(family(h["address"]), socket.SOCK_STREAM)
             s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             s.bind((h["address"], port))
             s.listen(64)
-            threads.append(threading.Thread(target=accept_loop, args=(s, h["name"], port, tls), daemon=True))
+            threads.append(threading.Thread(target=accept_loop, args=(s, h["name"], port, own.get(port, tls)), daemon=True))
         for port in h.get("udp", []):
             s = socket.socket(family(h["address"]), socket.SOCK_DGRAM)
             s.bind((h["address"], port))

@@ -45,10 +45,13 @@ import {
   NGINX_STREAM_MODULE,
   NGINX_STREAM_MODULE_FILE,
   nginxCertPaths,
+  nginxTrustedPaths,
   testCertificate,
   testHtpasswd,
 } from "../support/fixtures";
 import { copyLab } from "../support/lab";
+import { backendCertFiles, useTestBackendTls } from "../support/backend-tls";
+import { NGINX_CREDENTIALS_DIR } from "../../render/nginx";
 import { shareGroup } from "../../render/data-services";
 import { DATA_TOOLS, mariadbScript, REAL_PORTS, smbdScript, writeDataTwin, type DataTwin } from "./data-host";
 import { vlanSegment } from "../support/variants";
@@ -79,7 +82,8 @@ export interface ServiceJson {
   readonly port?: number;
   readonly exposure: "internet" | "lab";
   readonly auth: { readonly kind: string };
-  readonly backend: { readonly host: string; readonly address: string; readonly port: number; readonly tls: boolean };
+  /** `tls`: how the proxy verifies the backend; absent for plain HTTP. */
+  readonly backend: { readonly host: string; readonly address: string; readonly port: number; readonly tls?: { readonly kind: string } };
   readonly firewall: { readonly router: string; readonly address: string; readonly port: number };
 }
 export interface RouteJson {
@@ -209,6 +213,8 @@ interface ServeConfig {
     readonly address: string;
     readonly tcp: readonly number[];
     readonly udp: readonly number[];
+    /** Ports that present their own certificate (a TLS backend's), instead of `cert`. */
+    readonly tls?: Readonly<Record<number, { readonly cert: string; readonly key: string }>>;
   }[];
 }
 
@@ -369,6 +375,9 @@ export interface TwinOptions {
   readonly log?: (message: string) => void;
 }
 
+/** Where the twin keeps the TLS backends' certificates and keys (tests/support/backend-tls.ts), under its directory. */
+const BACKEND_TLS_DIR = "backend-tls";
+
 /** A running twin. Build it with `Twin.start()`, end it with `stop()`. */
 export class Twin {
   /** `tw` + 4 hex digits: every namespace and twin-made interface starts with it. */
@@ -517,6 +526,8 @@ export class Twin {
       const labDir = copyLab(
         (files) => {
           applyTestIdentities(files, keys);
+          // The backends' CAs and pins made here, so the TLS stand-ins hold the keys the proxy trusts.
+          useTestBackendTls(files, path.join(dir, BACKEND_TLS_DIR));
           vlanSegment(files);
         },
         path.join(dir, "lab"),
@@ -844,12 +855,16 @@ export class Twin {
         if (h.role === "k8s-worker") tcp.add(TALOS_API);
         // Real MariaDB and Samba answer there (tests/twin/data-host.ts).
         if (seg.dataHost?.id === id) for (const p of REAL_PORTS) tcp.delete(p);
+        const tls = seg.services
+          .filter((x) => x.backend.host === id && x.backend.tls)
+          .map((x) => [x.backend.port, backendCertFiles(path.join(this.dir, BACKEND_TLS_DIR), segName, x.id)] as const);
         hosts.push({
           ns: this.node(`${segName}/${id}`).ns,
           name: `${segName}/${id}`,
           address: h.address,
           tcp: [...tcp].sort((a, b) => a - b),
           udp: [...udp].sort((a, b) => a - b),
+          ...(tls.length > 0 ? { tls: Object.fromEntries(tls) } : {}),
         });
       }
     }
@@ -1053,6 +1068,12 @@ export class Twin {
     const text = fs.readFileSync(conf, "utf8");
     const certs = nginxCertPaths(text);
     const htpasswd = [...new Set([...text.matchAll(/^\s*auth_basic_user_file\s+([^;]+);/gm)].map((m) => m[1]!))];
+    // The certificates backends are verified against: the rendered files, where the unit's LoadCredential puts them.
+    const trusted = nginxTrustedPaths(text);
+    if (trusted.some((p) => path.dirname(p) !== NGINX_CREDENTIALS_DIR))
+      throw new Error(
+        `twin: nginx.conf trusts certificates outside ${NGINX_CREDENTIALS_DIR} (${trusted.join(", ")}); teach Twin.nginxScript where they go`,
+      );
     // They are written under a private tmpfs on /var/lib; a path elsewhere would land on the host.
     const outside = [...certs.map((c) => c.path), ...htpasswd].filter((p) => !p.startsWith("/var/lib/"));
     if (outside.length > 0)
@@ -1064,6 +1085,14 @@ export class Twin {
       "set -e",
       // A private /var/lib (certificate, secrets, nginx state); /var/log is the twin's tmpfs already.
       "mount -t tmpfs -o mode=0755 tmpfs /var/lib",
+      // A private /run for the unit's credentials, owned by nginx as systemd makes them.
+      ...(trusted.length > 0
+        ? [
+            "mount -t tmpfs -o mode=0755 tmpfs /run",
+            `install -d -m 0500 -o nginx -g nginx ${q(NGINX_CREDENTIALS_DIR)}`,
+            ...trusted.map((p) => `install -m 0400 -o nginx -g nginx ${q(this.planFile(`dmz/infra/${path.basename(p)}`))} ${q(p)}`),
+          ]
+        : []),
       "mkdir -p /var/log/nginx",
       // The access log goes to syslog (/dev/log); never into the host's journal from a test.
       "if [ -e /dev/log ]; then mount --bind /dev/null /dev/log; fi",

@@ -267,7 +267,7 @@ describe("the live reader of the docs contract", () => {
   test.each<[string, (d: Record<string, any>) => unknown, string]>([
     ["missing", () => undefined, `stack o/p/lab has no "${OUTPUTS.docs}" output: it was deployed by an older program or not at all.`],
     ["secret", () => "[secret]", `stack o/p/lab output ${OUTPUTS.docs} is secret; a contract never holds a secret.`],
-    ["another version", (d) => ({ ...d, version: 1 }), "stack o/p/lab exports docs version 1; this program reads version 4."],
+    ["another version", (d) => ({ ...d, version: 1 }), "stack o/p/lab exports docs version 1; this program reads version 5."],
     [
       "a bad address",
       (d) => ({ ...d, hosts: [{ ...d.hosts[0], address: "10.30.0.300" }] }),

@@ -113,6 +113,8 @@ describe("goldens", () => {
   test("DMZ infra host files", () => {
     expect(dmzFiles.map((f) => f.path)).toEqual([
       "infra/apply.sh",
+      "infra/backend-tls-internal-nas.pem",
+      "infra/backend-tls-internal-pve.pem",
       "infra/chrony.conf",
       "infra/configuration.nix",
       "infra/dnsmasq.conf",
@@ -172,8 +174,8 @@ describe("nginx.conf means what the model says", () => {
       const location = all(server.block, "location").find((l) => l.args[0] === "/")!;
       const scheme = s.backend.tls ? "https" : "http";
       expect(one(location.block, "proxy_pass").args).toEqual([`${scheme}://${s.firewall.address}:${s.firewall.port}`]);
-      // A TLS backend's self-signed certificate is not verified; a plain one has nothing to verify.
-      expect(all(location.block, "proxy_ssl_verify").map((v) => v.args)).toEqual(s.backend.tls ? [["off"]] : []);
+      // A TLS backend is verified (below, by name); a plain one has nothing to verify.
+      expect(all(location.block, "proxy_ssl_verify").map((v) => v.args)).toEqual(s.backend.tls ? [["on"]] : []);
 
       const allows = all(server.block, "allow")
         .map((a) => a.args[0]!)
@@ -192,6 +194,51 @@ describe("nginx.conf means what the model says", () => {
       );
     },
   );
+
+  // Hand-written from the reference lab's config: pve is verified against the cluster's CA, the
+  // NAS against its own pinned certificate, each by the host's FQDN; no other route opens TLS.
+  const CREDENTIALS = "/run/credentials/homelab-nginx.service";
+  const VERIFIED: Record<string, Record<string, string[][]>> = {
+    [`pve.${lab.domain}`]: {
+      proxy_ssl_verify: [["on"]],
+      proxy_ssl_trusted_certificate: [[`${CREDENTIALS}/backend-tls-internal-pve.pem`]],
+      proxy_ssl_verify_depth: [["1"]],
+      proxy_ssl_name: [[`pve1.internal.${lab.domain}`]],
+      proxy_ssl_server_name: [["on"]],
+    },
+    [`nas.${lab.domain}`]: {
+      proxy_ssl_verify: [["on"]],
+      proxy_ssl_trusted_certificate: [[`${CREDENTIALS}/backend-tls-internal-nas.pem`]],
+      proxy_ssl_verify_depth: [["0"]],
+      proxy_ssl_name: [[`truenas.internal.${lab.domain}`]],
+      proxy_ssl_server_name: [["on"]],
+    },
+  };
+  test.each(httpServices.map((s) => [s.fqdn!] as const))("%s: backend TLS verification as the model says", (fqdn) => {
+    const location = all(byName(fqdn)[0]!.block, "location").find((l) => l.args[0] === "/")!;
+    const ssl = Object.fromEntries(
+      Object.keys(VERIFIED[`pve.${lab.domain}`]!).map((k) => [k, all(location.block, k).map((d) => d.args)] as const),
+    );
+    const none = Object.fromEntries(Object.keys(ssl).map((k) => [k, []]));
+    expect(ssl).toEqual(VERIFIED[fqdn] ?? none);
+    // Nothing anywhere turns verification off.
+    expect(file(dmzFiles, "infra/nginx.conf")).not.toMatch(/proxy_ssl_verify\s+off/);
+  });
+
+  test("each trusted certificate is the model's, handed to the proxy's unit as a credential", () => {
+    const nas = lab.segments["internal"]!.services["nas"]!.backend.tls;
+    const pin = typeof nas === "object" ? nas.pin : undefined;
+    expect({
+      pve: file(dmzFiles, "infra/backend-tls-internal-pve.pem"),
+      nas: file(dmzFiles, "infra/backend-tls-internal-nas.pem"),
+    }).toEqual({ pve: `${lab.dmz.backendCas["pve"]!.certificate.trim()}\n`, nas: `${pin!.trim()}\n` });
+    const nix = file(dmzFiles, "infra/configuration.nix");
+    const credentials = /LoadCredential = \[([^\]]*)\]/.exec(nix)?.[1]?.trim().split(/\s+/);
+    expect(credentials).toEqual([
+      '"backend-tls-internal-nas.pem:${./backend-tls-internal-nas.pem}"',
+      '"backend-tls-internal-pve.pem:${./backend-tls-internal-pve.pem}"',
+    ]);
+  });
 
   // Hand-written from the reference lab's config: which names upgrade to WebSockets, and the body limits.
   const configured = (seg: string, id: string) => {

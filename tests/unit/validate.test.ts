@@ -886,6 +886,27 @@ const CASES: readonly Case[] = [
       "manual: { certificate, key, expires }",
     ],
   },
+  // services.tls (word for word in backend-tls.test.ts)
+  {
+    name: "a TLS backend with tls: true, verified against nothing",
+    rule: "services.tls",
+    edit: (f) => (segOf(f, "internal").services.pve.backend.tls = true),
+    file: "Pulumi.internal.yaml",
+    path: "homelab:segment.services.pve.backend.tls",
+    mentions: ["names nothing to verify", "tls: { ca: <name> }", "tls: { pin: |", "openssl s_client -connect 10.10.0.21:8006"],
+  },
+  // tls.backend-cas
+  {
+    name: "a backend CA that is a pinned appliance certificate, not a CA",
+    rule: "tls.backend-cas",
+    edit: (f) => {
+      const nas = segOf(f, "internal").services.nas.backend.tls;
+      lab(f).dmz.backendCas.nas = { description: "the NAS's own certificate", certificate: nas.pin };
+    },
+    file: "homelab.yaml",
+    path: "dmz.backendCas.nas.certificate",
+    mentions: ["not a CA certificate", "backend.tls.pin"],
+  },
   // tls.expiry
   {
     name: "a manual certificate that has expired",

@@ -200,6 +200,10 @@
       StateDirectory = "nginx";
       LogsDirectory = "nginx";
       ExecReload = "/run/current-system/sw/bin/kill -HUP $MAINPID";
+      LoadCredential = [
+        "backend-tls-internal-nas.pem:${./backend-tls-internal-nas.pem}"
+        "backend-tls-internal-pve.pem:${./backend-tls-internal-pve.pem}"
+      ];
     };
   };
 

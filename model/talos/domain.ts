@@ -1,7 +1,7 @@
 /** The Talos domain: a segment's Kubernetes cluster of Talos VMs. */
 import type { Domain } from "../rule";
-import { talosCluster, talosNodes } from "./rules";
+import { talosCluster, talosNodes, talosUpgrade } from "./rules";
 import { talosNoSsh } from "./ssh";
 
 /** The Talos domain's rules. */
-export const talos: Domain = { name: "talos", rules: [talosCluster, talosNodes, talosNoSsh] };
+export const talos: Domain = { name: "talos", rules: [talosCluster, talosNodes, talosNoSsh, talosUpgrade] };

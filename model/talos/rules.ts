@@ -7,6 +7,7 @@ import { list, type PathPart, type Rule, sp, type Where } from "../rule";
 import { didYouMean } from "../suggest";
 import { type ControlPlane, physicalDomain, quorumProblems } from "./quorum";
 import { factoryImage, IMAGE_FACTORY, installerImage, schematicId } from "./schematic";
+import { upgradeProblems } from "./waves";
 
 /** A path inside the segment's file. */
 function at(seg: Segment): (...parts: PathPart[]) => Where {
@@ -207,5 +208,15 @@ export const talosNodes: Rule = {
   description: `A Talos cluster's version is v${MIN_TALOS.join(".")}.0 or later (the node patches use its multi-document network configuration); each Talos VM says ha: false (pinned: CPU type host, and etcd members are not restored from replicas), boots an Image Factory ISO of the cluster's schematic (its id in the URL, model/talos/schematic.ts), and says guestAgent only when the schematic has ${QEMU_GUEST_AGENT}.`,
   check(ix) {
     return ix.segments.flatMap((seg) => (seg.talos ? talosVmProblems(ix, seg, seg.talos) : []));
+  },
+};
+
+export const talosUpgrade: Rule = {
+  id: "talos.upgrade",
+  description:
+    "A version change can roll through the Talos cluster without downtime (model/talos/waves.ts): one control plane down still leaves an etcd majority; each disruption budget sets exactly one of maxUnavailable and minAvailable, lets at least one and not every replica be down, and counts no more replicas than there are workers (one per worker); upgrade.workersAtOnce leaves a worker up.",
+  after: ["talos.cluster"],
+  check(ix) {
+    return ix.segments.flatMap((seg) => (seg.talos ? [...upgradeProblems(seg, seg.talos)] : []));
   },
 };

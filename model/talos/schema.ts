@@ -13,6 +13,31 @@ export const TalosSchematic = obj({
     .default([]),
 });
 
+/**
+ * What must stay up while a worker is drained: one workload's PodDisruptionBudget. Its
+ * replicas run one per worker (the platform spreads them by host name), so taking k workers
+ * down at once takes at most k replicas down. Exactly one of maxUnavailable and minAvailable.
+ */
+export const DisruptionBudget = obj({
+  /** How many replicas the workload runs, at most one per worker. */
+  replicas: z.number().int().min(1),
+  /** Replicas that may be down at once. */
+  maxUnavailable: z.number().int().min(0).optional(),
+  /** Replicas that must stay up (the budget is then replicas - minAvailable). */
+  minAvailable: z.number().int().min(0).optional(),
+});
+/** One workload's disruption budget, as configured. */
+export type DisruptionBudget = z.infer<typeof DisruptionBudget>;
+
+/** How a version change rolls through the cluster (model/talos/waves.ts). */
+export const TalosUpgrade = obj({
+  /**
+   * Workers upgraded at once, at most; the disruption budgets may allow fewer. Control
+   * planes always go one at a time. @default 1
+   */
+  workersAtOnce: z.number().int().min(1).default(1),
+});
+
 export const Talos = obj({
   clusterName: Name,
   /** The Kubernetes API VIP; inside the subnet, outside DHCP. */
@@ -27,6 +52,10 @@ export const Talos = obj({
    * @default the vanilla schematic (no extensions)
    */
   schematic: TalosSchematic.default({ officialExtensions: [] }),
+  /** How upgrades roll. @default { workersAtOnce: 1 } */
+  upgrade: TalosUpgrade.default({ workersAtOnce: 1 }),
+  /** What must stay up during a drain, by workload name. @default {} */
+  disruptionBudgets: z.record(Name, DisruptionBudget).default({}),
 });
 /** A segment's Talos cluster, as configured. */
 export type Talos = z.infer<typeof Talos>;

@@ -9,7 +9,15 @@ import * as fs from "fs";
 import * as path from "path";
 
 /** Every script body in this directory, by file name without `.sh`. */
-export const SCRIPT_BODIES = ["apply-common", "nixos-apply", "router-apply", "mariadb-users", "samba-users", "release-driver"] as const;
+export const SCRIPT_BODIES = [
+  "apply-common",
+  "nixos-apply",
+  "router-apply",
+  "mariadb-users",
+  "samba-users",
+  "release-driver",
+  "talos-roll",
+] as const;
 
 /** The name of one script body. */
 export type ScriptBody = (typeof SCRIPT_BODIES)[number];

@@ -1,4 +1,4 @@
-// Proves shellcheck and bash -n pass the fixed bash under render/scripts/ read in place (the files a developer edits, not copies), pass each assembled commit-confirm script as a box gets it and the Release component's driver as the deployer runs it, and fail a body with a planted defect (the negative control); does not run the scripts (router-apply, nixos-apply and the twin do).
+// Proves shellcheck and bash -n pass the fixed bash under render/scripts/ read in place (the files a developer edits, not copies), pass each assembled commit-confirm script as a box gets it, the Release component's driver as the deployer runs it and each Talos roll step as Pulumi runs it, and fail a body with a planted defect (the negative control); does not run the scripts (router-apply, nixos-apply and the twin do).
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -8,6 +8,7 @@ import { renderRouterApply } from "../../render/router-apply";
 import { loadScriptBody, SCRIPT_BODIES, scriptBodyPath } from "../../render/scripts/load";
 import { requirePrograms } from "../support/checkers";
 import { referencePlan } from "../support/lab";
+import { referenceRollSteps } from "../support/talos-roll";
 import { run, type Run } from "../support/proc";
 
 /** What the "sh" checker runs: bash's parser, then shellcheck for bash, from a neutral directory. */
@@ -39,6 +40,7 @@ const assembled: readonly [string, string][] = [
       timeoutSeconds: 120,
     }),
   ],
+  ...referenceRollSteps().map((s): [string, string] => [`talos roll step ${s.id}`, s.file.content]),
 ];
 
 let tmp = "";
@@ -75,5 +77,13 @@ describe("negative controls: a planted defect fails", () => {
     const r = shellcheck(file);
     expect(r.code).not.toBe(0);
     expect(`${r.stdout}${r.stderr}`).toMatch(finding);
+  });
+
+  test("an unquoted expansion in an assembled roll step", () => {
+    const file = path.join(tmp, "roll-step.sh");
+    fs.writeFileSync(file, `${referenceRollSteps()[0]!.file.content}rm -rf $work/x\n`);
+    const r = shellcheck(file);
+    expect(r.code).not.toBe(0);
+    expect(`${r.stdout}${r.stderr}`).toMatch(/SC2086/);
   });
 });

@@ -18,6 +18,11 @@ import { planRouter, type RouterPlan } from "./network/router";
 import { planSshAccess, planSshPaths, type SshAccess, type SshBox } from "./network/ssh";
 import { planTalosCluster, type TalosClusterPlan } from "./talos/plan";
 
+/** The Talos API's port on every node (apid). */
+const TALOS_API_PORT = 50000;
+/** The Kubernetes API's port on the VIP. */
+const KUBERNETES_API_PORT = 6443;
+
 /** A segment's whole plan. */
 export interface SegmentPlan {
   readonly name: string;
@@ -32,6 +37,11 @@ export interface SegmentPlan {
   readonly flows: readonly Flow[];
   /** The segment's NixOS data host, when it has one. */
   readonly dataHost?: DataHostPlan;
+  /**
+   * The APIs of the segment's Talos cluster, when it has one: Talos's on every node, Kubernetes' at
+   * the VIP. Deployment (the upgrade roll) reaches them through the jump host.
+   */
+  readonly clusterApis?: { readonly talos: readonly string[]; readonly kubernetes: string };
 }
 
 /** Plan one segment. */
@@ -49,6 +59,14 @@ export function planSegment(lab: Lab, seg: Segment, flows: readonly Flow[] = pla
     services: planServices(lab, seg),
     flows: flows.filter((f) => f.from.zone === seg.name || f.to.zone === seg.name),
     ...(dataHost ? { dataHost } : {}),
+    ...(seg.talos
+      ? {
+          clusterApis: {
+            talos: [...seg.talos.controlPlanes, ...seg.talos.workers].map((h) => `${seg.hosts[h]!.address}:${TALOS_API_PORT}`),
+            kubernetes: `${seg.talos.vip}:${KUBERNETES_API_PORT}`,
+          },
+        }
+      : {}),
   };
 }
 

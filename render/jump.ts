@@ -91,10 +91,14 @@ export function renderJumpFiles(plan: SegmentPlan, sshAccess: SshAccess, lab: Ju
         listen: [plan.jumpHost.address],
         allowFrom: access.adminSources,
         // Pulumi reaches the router (and the data host and base NixOS hosts) through this host, and
-        // nothing else behind it: those are deployed through it as well.
+        // nothing else behind it: those are deployed through it as well. The Talos roll reaches the
+        // cluster's Talos and Kubernetes APIs through it (components/talos-roll.ts, a SOCKS tunnel).
         forwarding: {
           kind: "jump",
-          deployOpens: deployTargets(plan).map((a) => `${a}:22`),
+          deployOpens: [
+            ...deployTargets(plan).map((a) => `${a}:22`),
+            ...(plan.clusterApis ? [...plan.clusterApis.talos, plan.clusterApis.kubernetes] : []),
+          ],
         },
       },
       firewall: jumpFirewall(plan, access),

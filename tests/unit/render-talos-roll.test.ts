@@ -1,10 +1,12 @@
 // Proves the roll's step scripts (render/talos-roll.ts) follow the planner's waves (every node's step waits for the wave before, the
 // Kubernetes step for the last), carry exactly their facts (versions, installer image, endpoints without the node itself, the pinned
-// jump host) before the one fixed body, match their goldens, render deterministically and never hold a secret. Does not run them
+// jump host, which lets the deploy identity reach exactly those APIs) before the one fixed body, match their goldens, render deterministically and never hold a secret. Does not run them
 // (tests/tools/talos-roll.test.ts does, against stub clients) nor declare them (tests/mocks/talos-roll.test.ts).
+import { jumpLabFacts, renderJumpFiles } from "../../render/jump";
 import { loadScriptBody } from "../../render/scripts/load";
 import { TALOS_ROLL_SECRET_ENV, renderRollSteps } from "../../render/talos-roll";
 import { expectScriptGoldens, staleGoldens } from "../support/golden";
+import { referenceLab, referencePlan } from "../support/lab";
 import { referenceRollSpec, referenceRollSteps } from "../support/talos-roll";
 
 const steps = referenceRollSteps();
@@ -111,6 +113,25 @@ describe("the facts", () => {
     }
     expect(body).toContain(`"$${TALOS_ROLL_SECRET_ENV.talosconfig}"`);
     expect(body).toContain(`"$${TALOS_ROLL_SECRET_ENV.kubeconfig}"`);
+  });
+});
+
+describe("the way in", () => {
+  const permitOpen = (segment: string) => {
+    const plan = referencePlan();
+    const sshd = renderJumpFiles(plan.segments[segment]!, plan.ssh, jumpLabFacts(referenceLab())).find(
+      (f) => f.path === "jump/sshd_config",
+    )!;
+    return /^ {4}PermitOpen (.*)$/m.exec(sshd.content)![1]!.split(" ");
+  };
+
+  test("the cluster's jump host lets the deploy identity open the Talos API of every node and the Kubernetes API at the VIP, besides the router", () => {
+    const addresses = referenceRollSpec().plan.waves.flatMap((w) => w.members.map((m) => `${m.address}:50000`));
+    expect(permitOpen("cluster")).toEqual(["10.20.0.1:22", ...addresses, "10.20.0.10:6443"]);
+  });
+
+  test("a segment without a cluster opens no such port", () => {
+    expect(permitOpen("lab").some((o) => /:(50000|6443)$/.test(o))).toBe(false);
   });
 });
 

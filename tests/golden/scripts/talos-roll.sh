@@ -111,6 +111,16 @@ node_talos() {
   fi
 }
 
+# The kubelet reports the new osImage only once it runs on the new system: wait for it, 5 minutes at most.
+wait_node_version() {
+  local i
+  for ((i = 0; i < 60; i++)); do
+    [[ "$(node_talos)" == "$TALOS_VERSION" ]] && return 0
+    sleep 5
+  done
+  return 1
+}
+
 # Set by this script while it holds the node cordoned: a resumed run may uncordon only its own.
 ROLL_MARK=homelab/cordoned-for-upgrade
 
@@ -144,8 +154,7 @@ step_node() {
   kubectl drain "$NODE_NAME" --ignore-daemonsets --delete-emptydir-data --timeout="$DRAIN_TIMEOUT"
   talos --nodes "$NODE_ADDRESS" upgrade --image "$INSTALLER_IMAGE" --wait --timeout "$UPGRADE_TIMEOUT"
   kubectl wait --for=condition=Ready "node/$NODE_NAME" --timeout="$HEALTH_TIMEOUT"
-  current=$(node_talos)
-  [[ "$current" == "$TALOS_VERSION" ]] || die "$NODE_NAME came back with Talos $current, not $TALOS_VERSION; it stays cordoned"
+  wait_node_version || die "$NODE_NAME came back with Talos $(node_talos), not $TALOS_VERSION; it stays cordoned"
   finish_node
 }
 

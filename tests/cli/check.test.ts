@@ -404,6 +404,13 @@ const BATCHES: Record<"a" | "b" | "c", readonly Breakage[]> = {
       file: "Pulumi.sandbox.yaml",
       path: "homelab:segment.hosts.agent.vm.ha",
     },
+    // talos.upgrade runs after talos.cluster (batches a and b break the cluster).
+    {
+      rule: "talos.upgrade",
+      edit: (f) => (segOf(f, "cluster").talos.upgrade = { workersAtOnce: 3 }),
+      file: "Pulumi.cluster.yaml",
+      path: "homelab:segment.talos.upgrade.workersAtOnce",
+    },
   ],
 };
 

@@ -319,16 +319,21 @@ describe("a jump host's sshd, resolved by sshd -T for one connection", () => {
   const admin = () => access.adminSources[0]!.firstHost;
 
   test.each(segments)(
-    "%s: the deploy identity may open port 22 of the router's LAN address (and of the data host and the monitor), and nothing else",
+    "%s: the deploy identity may open port 22 of the router's LAN address (and of the data host and the monitor), the Talos and Kubernetes APIs of its cluster, and nothing else",
     (segment) => {
       const seg = labPlan.segments[segment]!;
       const s = sshdEffective(sshdOf(segment), lab.ssh.deploy.user, admin(), seg.jumpHost.address);
+      // From the model, not the plan: every Talos node's port 50000 and the VIP's 6443, for the roll's tunnel.
+      const t = lab.segments[segment]!.talos;
+      const hosts = lab.segments[segment]!.hosts;
+      const cluster = t ? [...[...t.controlPlanes, ...t.workers].map((h) => `${hosts[h]!.address}:50000`), `${t.vip}:6443`] : [];
       expect(forwarding(s)).toEqual({
         allowtcpforwarding: "local",
         // internal also deploys its data host and its monitor (a base NixOS host) through the jump host.
-        permitopen: [seg.router.lan.address, ...(segment === "internal" ? ["10.10.0.10", "10.10.0.30"] : [])]
-          .map((a) => `${a}:22`)
-          .join(" "),
+        permitopen: [
+          ...[seg.router.lan.address, ...(segment === "internal" ? ["10.10.0.10", "10.10.0.30"] : [])].map((a) => `${a}:22`),
+          ...cluster,
+        ].join(" "),
         permitlisten: "none",
         allowstreamlocalforwarding: "no",
         x11forwarding: "no",

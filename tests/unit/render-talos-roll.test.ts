@@ -101,6 +101,19 @@ describe("the facts", () => {
     }
   });
 
+  test("every upper-case variable the body reads is a fact of the step, its own, or the environment's", () => {
+    // Set by the component (the secrets), by bash, or exported by the body for the clients.
+    const environment = new Set(["HOMELAB_TALOSCONFIG", "HOMELAB_KUBECONFIG", "BASH_REMATCH"]);
+    const assigned = (text: string) => new Set([...text.matchAll(/^([A-Z][A-Z0-9_]*)=/gm)].map((m) => m[1]!));
+    const read = new Set([...body.matchAll(/\$\{?([A-Z][A-Z0-9_]*)/g)].map((m) => m[1]!));
+    for (const s of steps) {
+      const known = new Set([...assigned(s.file.content), ...environment]);
+      // The Kubernetes step never reaches step_node, the only reader of the node's facts.
+      const unknown = [...read].filter((v) => !known.has(v) && !(s.kind === "kubernetes" && v.startsWith("NODE_")));
+      expect([s.id, unknown.sort()]).toEqual([s.id, []]);
+    }
+  });
+
   test("an installer image of another version is a bug, refused", () => {
     expect(() => renderRollSteps({ ...referenceRollSpec(), talosVersion: "v1.13.1" })).toThrow(/is not tagged v1.13.1/);
   });

@@ -591,6 +591,14 @@ const CASES: readonly Case[] = [
   },
   // talos.cluster
   {
+    name: "a disruption budget no drain can meet",
+    rule: "talos.upgrade",
+    edit: (f) => (segOf(f, "cluster").talos.disruptionBudgets.ingress.maxUnavailable = 0),
+    file: "Pulumi.cluster.yaml",
+    path: "homelab:segment.talos.disruptionBudgets.ingress.maxUnavailable",
+    mentions: ["lets none of its 3 replicas be unavailable", "maxUnavailable: 1"],
+  },
+  {
     name: "even number of control planes",
     rule: "talos.cluster",
     edit: (f) => (segOf(f, "cluster").talos.controlPlanes = ["cp-1", "cp-2"]),

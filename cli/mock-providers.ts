@@ -172,14 +172,20 @@ const talosGetConfiguration: InvokeHandler = (args) => {
   const type = text(args.machineType, "machineType");
   if (type !== "controlplane" && type !== "worker")
     throw new Error(`mock talos getConfiguration: machineType "${type}" is not controlplane or worker`);
+  // As the provider does, the Kubernetes version becomes the component images' tags (kubelet on
+  // every node, the API server on control planes); without one, the provider's default applies.
+  const k8s = plain(args.kubernetesVersion) as string | undefined;
+  const tag = k8s === undefined ? undefined : `v${k8s.replace(/^v/, "")}`;
   const machineConfiguration = [
     "version: v1alpha1",
     "machine:",
     `  type: ${type}`,
+    ...(tag ? ["  kubelet:", `    image: ghcr.io/siderolabs/kubelet:${tag}`] : []),
     "cluster:",
     `  clusterName: ${clusterName}`,
     "  controlPlane:",
     `    endpoint: ${endpoint}`,
+    ...(tag && type === "controlplane" ? ["  apiServer:", `    image: registry.k8s.io/kube-apiserver:${tag}`] : []),
     "",
   ].join("\n");
   return { ...args, id: clusterName, talosVersion: plain(args.talosVersion) ?? TALOS_DEFAULT_VERSION, machineConfiguration };

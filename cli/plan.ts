@@ -6,6 +6,7 @@
  */
 import { NIXOS_HOST_TYPE } from "../components/nixos-host";
 import { ROUTER_TYPE } from "../components/router";
+import { TALOS_ROLL_TYPE } from "../components/talos-roll";
 import { compareText } from "../model/order";
 import * as fs from "fs";
 import * as path from "path";
@@ -24,6 +25,7 @@ import { renderUserDataFiles } from "../render/cloud-init";
 import type { TextFile } from "../render/files";
 import { renderSegmentFiles, ROUTER_DIR } from "../render/segment";
 import { renderTalosFiles } from "../render/talos-patches";
+import { TALOS_ROLL_DIR } from "../render/talos-roll";
 import { UsageError } from "./args";
 import { formatWarnings, problemsJson } from "./check";
 import { formatPlacement } from "./placement-table";
@@ -127,6 +129,16 @@ function ownerDir(resources: readonly RecordedResource[], uploadResource: string
   throw new Error(`bug: upload ${uploadResource} has no Router or NixOS host above it`);
 }
 
+/** The Talos roll's step scripts, as its local commands run them: `talos-roll/<step>.sh`. */
+function rollScripts(resources: readonly RecordedResource[]): TextFile[] {
+  const rolls = new Set(resources.filter((r) => r.type === TALOS_ROLL_TYPE).map((r) => r.name));
+  return resources
+    .filter(
+      (r) => r.type === "command:local:Command" && r.parent !== undefined && rolls.has(r.parent) && typeof r.inputs.create === "string",
+    )
+    .map((r) => ({ path: `${TALOS_ROLL_DIR}/${r.name.slice(r.parent!.length + 1)}.sh`, content: r.inputs.create as string }));
+}
+
 /** Files of one stack: what its resources upload, plus the files only humans use, plus the plan. */
 function stackFiles(plan: PlannedLab, result: StackResult): TextFile[] {
   const files: TextFile[] = result.uploads.map((u) => ({
@@ -146,6 +158,7 @@ function stackFiles(plan: PlannedLab, result: StackResult): TextFile[] {
       files.push({ path: f.path, content: f.content });
     const talos = plan.talos[result.stack];
     if (talos) files.push(...renderTalosFiles(talos));
+    files.push(...rollScripts(result.resources));
     files.push({ path: "plan.json", content: `${JSON.stringify(segment, null, 2)}\n` });
   }
   return [...files].sort((a, b) => compareText(a.path, b.path));

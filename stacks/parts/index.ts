@@ -11,6 +11,7 @@ import { jumpHost, router } from "./network";
 import { nixosBaseHosts } from "./nixos-base";
 import type { SegmentPart } from "./part";
 import { talosCluster } from "./talos";
+import { talosRoll } from "./talos-roll";
 
 export type { OutputName, PartResult, Provided, SegmentPart, SegmentScope } from "./part";
 
@@ -24,5 +25,6 @@ export const SEGMENT_PARTS: readonly SegmentPart[] = [
   dataHost,
   nixosBaseHosts,
   talosCluster,
+  talosRoll,
   contracts,
 ];

@@ -49,9 +49,9 @@ test.each(["lab", "sandbox"])("%s: the parts the model gives it, outputs in the 
   expect(Object.keys(run.resolved)).toEqual([OUTPUTS.contract, OUTPUTS.routerRelease, OUTPUTS.jumpRelease, OUTPUTS.vms, OUTPUTS.docs]);
 });
 
-test("cluster: its Talos cluster after its VMs, with the kubeconfig and talosconfig among the outputs", async () => {
+test("cluster: its Talos cluster after its VMs, then its upgrade roll, with the kubeconfig and talosconfig among the outputs", async () => {
   const run = await runSegment("cluster", SEGMENT_PARTS);
-  expect(run.applied).toEqual(["compute", "proxmox-ha", "jump-host", "router", "talos", "contracts"]);
+  expect(run.applied).toEqual(["compute", "proxmox-ha", "jump-host", "router", "talos", "talos-roll", "contracts"]);
   expect(Object.keys(run.resolved)).toEqual([
     OUTPUTS.contract,
     OUTPUTS.routerRelease,

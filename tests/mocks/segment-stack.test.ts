@@ -58,6 +58,7 @@ test("only known resource types; the only invokes are the Talos cluster's", () =
     "homelab:proxmox:Images",
     "homelab:proxmox:VirtualMachine",
     "homelab:talos:Cluster",
+    "homelab:talos:Roll",
     "proxmoxve:download/file:File",
     "proxmoxve:index/haresource:Haresource",
     "proxmoxve:index/harule:Harule",

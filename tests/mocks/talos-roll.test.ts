@@ -2,12 +2,15 @@
 // order (control planes, then workers, then Kubernetes), the first waiting for what the roll is given to wait for; that each runs its
 // rendered script with bash and re-runs on its target versions only; and that the talosconfig and kubeconfig are secret inputs
 // (environment only, never the command text or a trigger), even when handed in as plain strings. Also in preview, with the secrets unknown.
-// Does not run the scripts (tests/tools/talos-roll.test.ts) nor prove the engine's resume (README, Upgrades, says why it holds).
+// In the cluster stack: the roll waits for the jump host, every configuration apply and the bootstrap, and the machine configurations
+// carry the Kubernetes version its last step rolls to, from the same config value. Does not run the scripts (tests/tools/talos-roll.test.ts) nor prove the engine's resume (README, Upgrades, says why it holds).
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { REDACTED, runUnderMocks, type MockRun, type RecordedResource } from "../../cli/mock-runtime";
 import { TALOS_ROLL_TYPE, TalosRoll } from "../../components/talos-roll";
 import { TALOS_ROLL_SECRET_ENV } from "../../render/talos-roll";
+import { copyLab, segOf } from "../support/lab";
+import { runStack } from "../support/mocks";
 import { referenceRollSteps } from "../support/talos-roll";
 
 const TALOSCONFIG = "context: homelab\n# test talosconfig 3e9b\n";
@@ -111,4 +114,52 @@ test("a roll that does not end with its Kubernetes step is a bug, refused", asyn
       },
     }),
   ).rejects.toThrow(/roll bad must end with its Kubernetes step/);
+});
+
+describe("in the cluster stack", () => {
+  /** The value of a fact in a step's script. */
+  const fact = (script: unknown, name: string) => new RegExp(`^${name}='([^']*)'$`, "m").exec(String(script))?.[1];
+
+  test.each([
+    ["up", false],
+    ["preview", true],
+  ])(
+    "%s: after the jump host, every apply and the bootstrap, one chain of the cluster's nodes, then Kubernetes",
+    async (_mode, preview) => {
+      const r = await runStack("cluster", { preview });
+      const cmds = commandsOf(r);
+      expect(cmds.map((c) => c.name)).toEqual(steps.map((s) => `homelab-roll-${s.id}`));
+      expect(cmds[0]!.dependsOn).toEqual([
+        "homelab-apply-cp-1",
+        "homelab-apply-cp-2",
+        "homelab-apply-cp-3",
+        "homelab-apply-worker-1",
+        "homelab-apply-worker-2",
+        "homelab-apply-worker-3",
+        "homelab-bootstrap",
+        "jump",
+      ]);
+      expect(cmds.slice(1).map((c) => c.dependsOn)).toEqual(cmds.slice(0, -1).map((c) => [c.name]));
+      for (const c of cmds) expect(c.secretInputs).toEqual(preview ? [] : ["environment"]);
+    },
+  );
+
+  test("a new Kubernetes version reaches the machine configurations and the roll's last step alike", async () => {
+    const dir = copyLab((f) => (segOf(f, "cluster").talos.kubernetesVersion = "1.36.1"));
+    const r = await runStack("cluster", { dir });
+    const k8s = r.recorder.withParents().find((x) => x.name === "homelab-roll-kubernetes")!;
+    expect(fact(k8s.inputs.create, "KUBERNETES_VERSION")).toBe("1.36.1");
+    expect(k8s.inputs.triggers).toEqual(["1.36.1"]);
+    const applies = r.recorder.withParents().filter((x) => x.type === "talos:machine/configurationApply:ConfigurationApply");
+    expect(applies).toHaveLength(6);
+    for (const a of applies) {
+      const config = String(r.recorder.rawInputs.get(a.name)!.machineConfigurationInput);
+      const apiServer = /kube-apiserver:(v[\d.]+)/.exec(config)?.[1];
+      expect([a.name, /kubelet:(v[\d.]+)/.exec(config)?.[1], apiServer]).toEqual([
+        a.name,
+        "v1.36.1",
+        a.name.includes("cp-") ? "v1.36.1" : undefined,
+      ]);
+    }
+  });
 });

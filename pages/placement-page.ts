@@ -1,8 +1,9 @@
 /** Proxmox placement (placement.md): node loads, VMs, and what happens when a node fails. */
 import { gib, minutesText, placementText } from "../model/words";
-import { cell, joinWords, Page, table } from "./markdown";
+import { cell, code, joinWords, Page, table } from "./markdown";
 import { nav, type DocsContext } from "./context";
-import type { DocsVm } from "./contract";
+import type { DocsFlow, DocsVm } from "./contract";
+import { compareText } from "../model/order";
 import type { PlannedNic } from "../model/compute/placement";
 import { unreachable } from "../model/unreachable";
 
@@ -37,13 +38,61 @@ function recoveryText(v: DocsVm): string {
   return v.failover.replicationMinutes === undefined ? "nothing (shared storage)" : minutesText(v.failover.replicationMinutes);
 }
 
+/** Order `22/tcp`-style ports: TCP before UDP, then by number. */
+function comparePortText(a: string, b: string): number {
+  const [pa, ta] = a.split("/") as [string, string];
+  const [pb, tb] = b.split("/") as [string, string];
+  return compareText(ta, tb) || Number(pa) - Number(pb);
+}
+
+/**
+ * Whom the proxy admits to a published service, for a flow from the proxy: anyone for an
+ * internet service, else the trusted segments and the admin workstations (render/nginx.ts's
+ * allow list).
+ */
+function admittedText(ctx: DocsContext, f: DocsFlow): string {
+  if (f.kind !== "publish") return cell(f.from.label);
+  const [, rest = ""] = f.id.split(":");
+  const [segment, service] = rest.split("/");
+  const svc = ctx.segments.find((s) => s.name === segment)?.services.find((x) => x.name === service);
+  if (!svc) return cell(f.from.label);
+  const who =
+    svc.exposure === "internet"
+      ? "the internet"
+      : joinWords([...ctx.dmz.segments.filter((s) => s.trust === "trusted").map((s) => cell(s.name)), "admin workstations"]);
+  return `${cell(f.from.label)} (${cell(svc.name)}: ${who})`;
+}
+
+/**
+ * Who may reach a VM from another network, per port: the source of every flow that ends at
+ * it or its whole network, and behind the proxy whom the proxy admits. Hosts on its own
+ * network switch reach it directly; the table's intro says so.
+ */
+function reachText(ctx: DocsContext, v: { readonly segment: string; readonly host: string }): string {
+  const byPort = new Map<string, Set<string>>();
+  for (const f of ctx.flowsTo(v.segment, v.host)) {
+    // The jump host's SSH into its whole segment does not reach the jump host from elsewhere.
+    if (f.from.zone === v.segment && f.from.host === v.host) continue;
+    const from = admittedText(ctx, f);
+    for (const port of f.ports) byPort.set(port, (byPort.get(port) ?? new Set()).add(from));
+  }
+  if (byPort.size === 0) return "nobody (no flow)";
+  return [...byPort]
+    .sort(([a], [b]) => comparePortText(a, b))
+    .map(([port, froms]) => `${code(port)} from ${[...froms].sort(compareText).join(", ")}`)
+    .join("<br>");
+}
+
 /** The VMs table: where each runs, where it fails over to and what a failover loses. */
 function addVms(p: Page, ctx: DocsContext, from: string): void {
   const pl = ctx.dmz.placement;
   p.heading(2, "VMs");
   p.add(
+    "Who may reach it: per port, every source a flow lets through a firewall to the VM (the proxy, for a published service, with whom the proxy admits to it); everything else from another network is dropped. Hosts on the VM's own network reach it directly, with no router between.",
+  );
+  p.add(
     table(
-      ["VM", "host", "id", "node", "vCPU", "memory", "disk", "NICs", "placement", "fails over to", "recovery point"],
+      ["VM", "host", "id", "node", "vCPU", "memory", "disk", "NICs", "placement", "fails over to", "recovery point", "who may reach it"],
       pl.vms.map((v) => [
         cell(v.name),
         ctx.hostLink(v.segment, v.host, from, `${v.host} in ${v.segment}`),
@@ -56,6 +105,7 @@ function addVms(p: Page, ctx: DocsContext, from: string): void {
         placementText(v),
         v.failover ? cell(v.failover.to) : v.ha ? "nowhere" : "none (pinned)",
         recoveryText(v),
+        reachText(ctx, v),
       ]),
     ),
   );

@@ -167,13 +167,45 @@ test("each VM's node, failover node and recovery point are on the placement page
     const h = ha.get(v.name);
     const tail = h ? `| HA | ${h.to!} | 15 minutes |` : `| none (pinned) | down with its node |`;
     expect(page("placement.md")).toMatch(
-      new RegExp(`\\| ${v.name} \\| .* \\| ${v.vmId} \\| ${v.node} \\| .*${tail.replace(/[|()]/g, "\\$&")}\n`),
+      new RegExp(`\\| ${v.name} \\| .* \\| ${v.vmId} \\| ${v.node} \\| .*${tail.replace(/[|()]/g, "\\$&")} [^|]+ \\|\n`),
     );
   }
   expect(page("segments/internal.md")).toContain(
     "| when its node fails | HA: restarts on pve1; recovery point: it loses up to 15 minutes of writes (replicated every 15 minutes) |",
   );
   expect(page("segments/lab.md")).toContain("| when its node fails | pinned (passes through gpu0): down until pve1 returns |");
+});
+
+test("the placement page says who may reach each VM, per port: every flow's source, and behind the proxy whom it admits", () => {
+  const row = (vm: string) =>
+    page("placement.md")
+      .split("\n")
+      .find((l) => l.startsWith(`| ${vm} | `))!;
+  expect(row("sandbox-games")).toMatch(
+    / \| `22\/tcp` from sandbox\/jump<br>`9100\/tcp` from internal\/monitor<br>`25565\/tcp` from dmz\/proxy \(minecraft: the internet\)<br>`2456\/udp` from dmz\/proxy \(valheim: the internet\) \|$/,
+  );
+  // A lab-exposed service: the proxy admits the trusted segments and the admins only.
+  expect(row("internal-monitor")).toMatch(
+    / \| `22\/tcp` from internal\/jump<br>`3000\/tcp` from dmz\/proxy \(grafana: cluster, internal, lab and admin workstations\) \|$/,
+  );
+  // The jump host's own SSH into its segment is no way in from elsewhere: only the admins'.
+  expect(row("lab-jump")).toMatch(/ \| `22\/tcp` from admin workstations<br>`9100\/tcp` from internal\/monitor \|$/);
+  // Every port of every flow that ends at a VM is in its row.
+  for (const v of planLab(lab).vms) {
+    for (const f of planFlows(lab).filter((x) => x.to.zone === v.segment && x.to.host === v.host))
+      for (const p of f.ports) expect(row(v.name)).toContain(`\`${p.port}/${p.proto}\` from `);
+  }
+});
+
+test("a VM no flow reaches says so on the placement page", () => {
+  const quiet = docsOfLab(lab, planLab(lab));
+  const bare = {
+    ...quiet,
+    segments: quiet.segments.map((s) => ({ ...s, flows: { inbound: [], outbound: [], inside: [] } })),
+    dmz: { ...quiet.dmz, flows: [] },
+  };
+  const text = renderDocs(bare, { kind: "offline" }).find((f) => f.path === "placement.md")!.content;
+  expect(text).toMatch(/^\| lab-vdi \| .* \| nobody \(no flow\) \|$/m);
 });
 
 test("the Talos page names the cluster, its API and every node", () => {

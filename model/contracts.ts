@@ -53,8 +53,10 @@ const serviceCore = {
   firewall: z.object({ router: z.string(), address: ip, port }),
   auth,
   exposure,
-  /** Why a service with auth "none" is exposed to the internet. */
+  /** Why a service with auth "none" is exposed to the internet, or used by an untrusted segment. */
   reason: z.string().optional(),
+  /** A lab-exposed service's users, when it names them: the segments the proxy admits (else every trusted segment). */
+  usedBy: z.array(z.string()).optional(),
 };
 
 // --- the segment contract: what a segment stack tells the DMZ ------------------------------------

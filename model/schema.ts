@@ -61,6 +61,12 @@ export const SegmentFile = obj({
   /** An untrusted segment may open no flow into another segment without a stated reason. */
   trust: Trust,
   subnet: CidrText,
+  /**
+   * No flow leaves it for another segment: its hosts use other segments' services only by
+   * name through the proxy (a lab-exposed one that lists it in usedBy), so nothing it runs can
+   * open a connection into another network's hosts (rule segments.isolated). @default false
+   */
+  isolated: z.boolean().default(false),
   /** Hosts may reach the internet through the router (masqueraded). @default true */
   internet: z.boolean().default(true),
   /**

@@ -84,6 +84,7 @@ function docsService(lab: Lab, s: PlannedService): DocsService {
     auth: { ...s.auth },
     exposure: s.exposure,
     ...(s.reason ? { reason: s.reason } : {}),
+    ...(s.usedBy ? { usedBy: [...s.usedBy] } : {}),
   };
 }
 

@@ -4,6 +4,7 @@ import { cell, code, joinWords, Page, table } from "./markdown";
 import { nav, type DocsContext } from "./context";
 import type { DocsFlow, DocsVm } from "./contract";
 import { compareText } from "../model/order";
+import { mayUse } from "../model/network/hosts";
 import type { PlannedNic } from "../model/compute/placement";
 import { unreachable } from "../model/unreachable";
 
@@ -47,8 +48,8 @@ function comparePortText(a: string, b: string): number {
 
 /**
  * Whom the proxy admits to a published service, for a flow from the proxy: anyone for an
- * internet service, else the trusted segments and the admin workstations (render/nginx.ts's
- * allow list).
+ * internet service, else the segments that use it (its usedBy, or every trusted segment) and
+ * the admin workstations (render/nginx.ts's allow list).
  */
 function admittedText(ctx: DocsContext, f: DocsFlow): string {
   if (f.kind !== "publish") return cell(f.from.label);
@@ -59,7 +60,7 @@ function admittedText(ctx: DocsContext, f: DocsFlow): string {
   const who =
     svc.exposure === "internet"
       ? "the internet"
-      : joinWords([...ctx.dmz.segments.filter((s) => s.trust === "trusted").map((s) => cell(s.name)), "admin workstations"]);
+      : joinWords([...ctx.dmz.segments.filter((s) => mayUse(svc, s)).map((s) => cell(s.name)), "admin workstations"]);
   return `${cell(f.from.label)} (${cell(svc.name)}: ${who})`;
 }
 

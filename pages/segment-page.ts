@@ -168,7 +168,7 @@ function addServices(p: Page, ctx: DocsContext, s: SegmentDocs, from: string): v
             svc.url ? code(svc.url) : code(svc.endpoint!),
             `${ctx.hostLink(s.name, svc.backend.host, from)} ${code(`${svc.backend.address}:${svc.backend.port}`)}${tlsNote(svc.backend.tls)}`,
             cell(authText(svc.auth)),
-            `${svc.exposure}${svc.reason ? `: ${cell(svc.reason)}` : ""}`,
+            `${svc.exposure}${svc.usedBy ? ` (used by ${svc.usedBy.map(cell).join(", ")})` : ""}${svc.reason ? `: ${cell(svc.reason)}` : ""}`,
             cell(svc.description),
           ]),
         ),

@@ -11,7 +11,7 @@ export function renderServices(ctx: DocsContext): string {
   p.heading(1, "Service catalog");
   p.add(nav(from));
   p.add(
-    `Every published name leads to the reverse proxy (${code(d.dmz.proxy)}); the proxy forwards to the firewall of the segment that hosts the service, and that firewall translates (DNAT) to the backend, only for connections from the proxy. Lab-only services answer the trusted segments and the admin workstations only.`,
+    `Every published name leads to the reverse proxy (${code(d.dmz.proxy)}); the proxy forwards to the firewall of the segment that hosts the service, and that firewall translates (DNAT) to the backend, only for connections from the proxy. Lab-only services answer the admin workstations and the segments that use them only: those a service lists in usedBy, else the trusted ones.`,
   );
   p.heading(2, "Published services");
   const services = new Map(ctx.segments.flatMap((s) => s.services.map((svc) => [`${s.name}/${svc.name}`, svc] as const)));
@@ -24,7 +24,7 @@ export function renderServices(ctx: DocsContext): string {
         return [
           code(c.kind === "http" ? `https://${c.name}/` : c.name),
           c.kind,
-          c.exposure,
+          `${c.exposure}${svc?.usedBy ? ` (used by ${svc.usedBy.map(cell).join(", ")})` : ""}`,
           cell(authText(c.auth)),
           c.kind === "http" ? `CNAME ${code(`proxy.${d.domain}`)} → ${code(d.dmz.proxy)}` : "by address",
           code(c.kind === "http" ? `${d.dmz.proxy}:443` : c.name),

@@ -81,7 +81,7 @@ function accessList(allow: readonly Cidr[], exposure: "internet" | "lab"): Nginx
   if (exposure === "internet") return [];
   if (allow.length === 0) throw new Error("bug: a lab-exposed route with an empty allow list would admit no one");
   return [
-    c("Lab exposure: trusted segments and the admins' workstations only."),
+    c("Lab exposure: the segments that use it and the admins' workstations only."),
     ...[...allow].sort(compareCidr).map((a) => d("allow", a.toString())),
     d("deny", "all"),
   ];

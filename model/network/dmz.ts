@@ -12,7 +12,7 @@ import { DEFAULT_MAX_BODY_MIB } from "./schema";
 import { Cidr, compareIp } from "../net";
 import { compareText } from "../order";
 import { type Flow, planFlows } from "./flows";
-import { hardwareHosts, type PlannedHost, type PlannedService, planServices, segmentHosts } from "./hosts";
+import { hardwareHosts, mayUse, type PlannedHost, type PlannedService, planServices, segmentHosts } from "./hosts";
 import { type DmzParty, dmzParties } from "./identity";
 
 // What a segment tells the DMZ crosses a StackReference as plain JSON; its type is derived
@@ -204,12 +204,14 @@ export interface DmzPlan {
 
 /**
  * Plan the DMZ from lab-wide facts and what the segments publish.
- * "lab" exposure is open to trusted segments and the admins' workstations only.
+ * "lab" exposure is open to the admins' workstations and the segments that use the service:
+ * those its usedBy lists, else the trusted ones.
  */
 export function planDmz(lab: Lab, segments: readonly PublishedSegment[]): DmzPlan {
   const segs = [...segments].sort((a, b) => compareText(a.name, b.name));
-  const trusted = [...segs.filter((s) => s.trust === "trusted").map((s) => Cidr.of(s.subnet)), ...lab.ssh.adminSources];
-  const allowFor = (exposure: "internet" | "lab") => (exposure === "internet" ? [] : trusted);
+  // Who the proxy admits to a lab-exposed service: the segments that may use it (mayUse) and the admins.
+  const allowFor = (s: PlannedService): Cidr[] =>
+    s.exposure === "internet" ? [] : [...segs.filter((u) => mayUse(s, u)).map((u) => Cidr.of(u.subnet)), ...lab.ssh.adminSources];
   const infra = infraHost(lab);
 
   const records: DnsRecord[] = [
@@ -233,7 +235,7 @@ export function planDmz(lab: Lab, segments: readonly PublishedSegment[]): DmzPla
           service: s.id,
           upstream: { address: s.firewall.address, port: s.firewall.port, ...(s.backend.tls ? { tls: s.backend.tls } : {}) },
           auth: s.auth,
-          allow: allowFor(s.exposure),
+          allow: allowFor(s),
           exposure: s.exposure,
           maxBodyMiB: s.maxBodyMiB ?? DEFAULT_MAX_BODY_MIB,
           websockets: s.websockets ?? false,
@@ -245,7 +247,7 @@ export function planDmz(lab: Lab, segments: readonly PublishedSegment[]): DmzPla
           segment: seg.name,
           service: s.id,
           upstream: { address: s.firewall.address, port: s.firewall.port },
-          allow: allowFor(s.exposure),
+          allow: allowFor(s),
           exposure: s.exposure,
         });
       }

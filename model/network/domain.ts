@@ -3,10 +3,10 @@ import type { Domain } from "../rule";
 import { addressesInNetwork, addressesUnique, dhcpPool, subnetsDisjoint } from "./rules/addresses";
 import { servicesAuthBypass, servicesAuthEnforced } from "./rules/auth";
 import { egressAllowlist } from "./rules/egress";
-import { flowsTargets, storageTargets, untrustedReasons } from "./rules/flows";
+import { flowsTargets, segmentsIsolated, storageTargets, untrustedReasons } from "./rules/flows";
 import { macsUnique, namesUnique } from "./rules/names";
 import { refsDmzSegments, refsHardwareSegments, refsRouters } from "./rules/refs";
-import { servicesAuth, servicesBackends, servicesNames, servicesPorts } from "./rules/services";
+import { servicesAuth, servicesBackends, servicesNames, servicesPorts, servicesUsedBy } from "./rules/services";
 import { tlsExpiry, tlsSource } from "./rules/tls";
 import { servicesTls, tlsBackendCas } from "./rules/backend-tls";
 import { tunnelAddresses, tunnelKeys, tunnelPeers, tunnelSubnet } from "./rules/tunnel";
@@ -26,6 +26,7 @@ export const network: Domain = {
     macsUnique,
     servicesBackends,
     servicesAuth,
+    servicesUsedBy,
     servicesAuthEnforced,
     servicesAuthBypass,
     servicesPorts,
@@ -37,6 +38,7 @@ export const network: Domain = {
     flowsTargets,
     storageTargets,
     untrustedReasons,
+    segmentsIsolated,
     egressAllowlist,
     refsRouters,
     refsHardwareSegments,

@@ -19,7 +19,7 @@ import { Cidr } from "../net";
 import { compareText } from "../order";
 import { DATA_PORTS } from "../data/ports";
 import { unreachable } from "../unreachable";
-import { findHost, findHostAddress, planServices, segmentHosts } from "./hosts";
+import { findHost, findHostAddress, mayUse, planServices, segmentHosts } from "./hosts";
 
 /** Where a flow starts or ends. */
 export interface Endpoint {
@@ -187,8 +187,6 @@ export function planFlows(lab: Lab): Flow[] {
 function computeFlows(lab: Lab): Flow[] {
   const flows: Flow[] = [];
   const exposed = proxyPorts(lab, (s) => s.exposure === "internet");
-  // What a trusted and an untrusted segment may use through the proxy: the same for every segment of a trust.
-  const usable = { trusted: proxyPorts(lab), untrusted: exposed };
   if (exposed.length > 0) {
     flows.push({
       id: "expose:proxy",
@@ -201,7 +199,12 @@ function computeFlows(lab: Lab): Flow[] {
   }
   for (const seg of segmentList(lab)) {
     flows.push(
-      ...infraFlows(lab, seg, usable[seg.trust]),
+      // The proxy's ports of the services the segment may use by name (mayUse: the proxy admits it).
+      ...infraFlows(
+        lab,
+        seg,
+        proxyPorts(lab, (s) => mayUse(s, seg)),
+      ),
       ...sshFlows(lab, seg),
       ...publishFlows(lab, seg),
       ...storageFlows(lab, seg),

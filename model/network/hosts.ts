@@ -45,6 +45,21 @@ export interface PlannedService {
   readonly auth: Service["auth"];
   readonly exposure: Service["exposure"];
   readonly reason?: string;
+  /** For a lab-exposed service: the segments that use it through the proxy, when it names them (else every trusted segment). */
+  readonly usedBy?: readonly string[];
+}
+
+/**
+ * Whether hosts of the segment `user` (of trust `trust`) may use a service by name through the
+ * proxy: an internet-exposed one always; a lab-exposed one when it lists the segment in usedBy,
+ * or, listing none, when the segment is trusted.
+ */
+export function mayUse(
+  service: { readonly exposure: Service["exposure"]; readonly usedBy?: readonly string[] },
+  user: { readonly name: string; readonly trust: "trusted" | "untrusted" },
+): boolean {
+  if (service.exposure === "internet") return true;
+  return service.usedBy ? service.usedBy.includes(user.name) : user.trust === "trusted";
 }
 
 /** The hardware of the lab's inventory that sits in `zone` (a segment or `dmz`), as hosts. */
@@ -204,6 +219,7 @@ export function planServices(lab: Lab, seg: Segment): PlannedService[] {
       auth: s.auth,
       exposure: s.exposure,
       ...(s.reason ? { reason: s.reason } : {}),
+      ...(s.usedBy ? { usedBy: [...new Set(s.usedBy)].sort(compareText) } : {}),
     }))
     .sort((a, b) => compareText(a.id, b.id));
 }

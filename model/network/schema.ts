@@ -343,8 +343,15 @@ export const Service = z.discriminatedUnion(
       backend: Backend,
       auth: Auth,
       exposure: z.enum(["internet", "lab"]),
-      /** Why a service with auth "none" is exposed to the internet. */
+      /** Why a service with auth "none" is exposed to the internet, or used by an untrusted segment. */
       reason: Reason.optional(),
+      /**
+       * The segments whose hosts use a lab-exposed service by name, through the proxy: the proxy
+       * admits only their networks (and the admin workstations), and only their proxy flows carry
+       * its port. An untrusted segment uses a lab service only when it is listed here.
+       * @default every trusted segment
+       */
+      usedBy: z.array(Name).min(1).optional(),
       /** Port on the firewall's WAN address the proxy connects to. @default backend.port */
       wanPort: Port.optional(),
       /**
@@ -370,6 +377,13 @@ export const Service = z.discriminatedUnion(
         auth: Auth,
         exposure: z.enum(["internet", "lab"]),
         reason: Reason.optional(),
+        /**
+         * The segments whose hosts use a lab-exposed service by name, through the proxy: the proxy
+         * admits only their networks (and the admin workstations), and only their proxy flows carry
+         * its port. An untrusted segment uses a lab service only when it is listed here.
+         * @default every trusted segment
+         */
+        usedBy: z.array(Name).min(1).optional(),
         wanPort: Port.optional(),
       }),
     ),

@@ -199,6 +199,21 @@ const BATCHES: Record<"a" | "b" | "c", readonly Breakage[]> = {
       file: "Pulumi.cluster.yaml",
       path: "homelab:segment.router.tunnel.publicKey",
     },
+    {
+      rule: "services.used-by",
+      edit: (f) => (segOf(f, "internal").services.grafana.usedBy = ["clustr"]),
+      file: "Pulumi.internal.yaml",
+      path: "homelab:segment.services.grafana.usedBy[0]",
+    },
+    {
+      rule: "segments.isolated",
+      edit: (f) =>
+        (segOf(f, "sandbox").flows = {
+          db: { from: ["agent"], to: "internal/data", ports: ["3306/tcp"], reason: "task state in MariaDB" },
+        }),
+      file: "Pulumi.sandbox.yaml",
+      path: "homelab:segment.flows.db.to",
+    },
   ],
   b: [
     // tunnel.addresses runs after tunnel.subnet (batch a).

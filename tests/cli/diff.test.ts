@@ -13,8 +13,7 @@ const git = (dir: string, ...args: string[]) =>
     env: { HOME: dir },
   });
 
-const ONE_FLOW =
-  "new allow sandbox/agent → lab/mirror-1 443/tcp: The agent installs packages from the lab's mirror cache instead of the internet";
+const ONE_FLOW = "new allow lab/vdi → cluster/worker-1 9115/tcp: The VDI reads the build cache on a worker";
 
 /** A git repository with the reference lab committed (removed after the file's tests), then `edit` applied to the working copy. */
 function labRepo(edit?: (f: LabFiles) => void): string {
@@ -26,42 +25,45 @@ function labRepo(edit?: (f: LabFiles) => void): string {
   return dir;
 }
 
-const widenAgentMirror = (f: LabFiles) => {
-  f["Pulumi.sandbox.yaml"].config["homelab:segment"].flows["agent-mirror"].ports = ["80/tcp", "443/tcp"];
+// A flow to one host without a firewall of its own (a Talos worker): only the two routers' rules change.
+const openBuildCache = (f: LabFiles) => {
+  f["Pulumi.lab.yaml"].config["homelab:segment"].flows = {
+    "build-cache": { from: ["vdi"], to: "cluster/worker-1", ports: ["9115/tcp"], reason: "The VDI reads the build cache on a worker" },
+  };
 };
 
 let repo: string;
 let result: DiffResult;
 beforeAll(async () => {
-  repo = labRepo(widenAgentMirror);
+  repo = labRepo(openBuildCache);
   const r = await computePlanDiff(repo, "main");
   if ("error" in r) throw new Error(r.error);
   result = r;
 });
 
-test("one flow changed: the statement says exactly that, and the two firewalls' rules change", () => {
+test("one flow opened: the statement says exactly that, and the two firewalls' rules change", () => {
   const d = result.diff!;
   expect(d.flows).toEqual([ONE_FLOW]);
   expect([...d.placement, ...d.hosts, ...d.dns, ...d.routes]).toEqual([]);
   expect(d.stacks.map((s) => `${s.stack}: ${s.files.map((f) => f.path).join(", ")}`)).toEqual([
+    "cluster: plan.json, router/nftables.conf",
     "lab: plan.json, router/nftables.conf",
-    "sandbox: plan.json, router/nftables.conf",
   ]);
   expect(result.codeChanged).toBe(false);
 });
 
 test("plain text: the statement, the resources and the rules' unified diff", () => {
   const text = formatDiff(result, "text");
-  expect(text).toMatch(/^plan --diff main \([0-9a-f]{12}\): 1 change stated; stacks touched: lab, sandbox\n\nFlows\n/);
-  expect(text).toContain(`\nFlows\n  ${ONE_FLOW}\n\nResources\n  lab: 0 added, 0 removed, 11 changed; 2 files changed\n`);
+  expect(text).toMatch(/^plan --diff main \([0-9a-f]{12}\): 1 change stated; stacks touched: cluster, lab\n\nFlows\n/);
+  expect(text).toContain(`\nFlows\n  ${ONE_FLOW}\n\nResources\n  cluster: 0 added, 0 removed, 11 changed; 2 files changed\n`);
   expect(text).toMatch(
-    /\n {4}22 changed values only swap [0-9a-f]{16} for [0-9a-f]{16}; the others:\n {6}sandbox-fw-release-upload-nftables\.conf source: text \d+ bytes/,
+    /\n {4}22 changed values only swap [0-9a-f]{16} for [0-9a-f]{16}; the others:\n {6}cluster-fw-release-upload-nftables\.conf source: text \d+ bytes/,
   );
   expect(text).toContain(
-    "\nRendered files\n  ~ lab/plan.json (+11 -0)\n  ~ lab/router/nftables.conf (+1 -0)\n  ~ sandbox/plan.json (+11 -0)\n  ~ sandbox/router/nftables.conf (+1 -0)\n",
+    "\nRendered files\n  ~ cluster/plan.json (+34 -0)\n  ~ cluster/router/nftables.conf (+1 -0)\n  ~ lab/plan.json (+34 -0)\n  ~ lab/router/nftables.conf (+1 -0)\n",
   );
-  expect(text).toContain("\n--- a/sandbox/router/nftables.conf\n+++ b/sandbox/router/nftables.conf\n");
-  expect(text).toContain('\n+\t\t\t10.40.0.10 . 10.30.0.31 . tcp . 443 comment "flow:sandbox/agent-mirror/agent",\n');
+  expect(text).toContain("\n--- a/lab/router/nftables.conf\n+++ b/lab/router/nftables.conf\n");
+  expect(text).toContain('\n+\t\t\t10.30.0.20 . 10.20.0.21 . tcp . 9115 comment "flow:lab/build-cache/vdi",\n');
   expect(text).not.toMatch(/\[secret\]|PRIVATE KEY/);
 });
 
@@ -69,10 +71,12 @@ test("Markdown: a pull-request comment with its marker, headings, and collapsibl
   const md = formatDiff(result, "markdown");
   expect(md.startsWith(`${COMMENT_MARKER}\n## Offline plan: what this change does\n\nCompared with \`main\``)).toBe(true);
   expect(md).toContain(`\n### Flows\n\n- ${ONE_FLOW}\n`);
-  expect(md).toContain("\n### Resources\n\n<details><summary><b>lab</b>: 0 added, 0 removed, 11 changed; 2 files changed</summary>\n\n");
-  expect(md).toContain("\n### Rendered files\n\n- `lab/plan.json` changed (+11 −0)\n");
+  expect(md).toContain(
+    "\n### Resources\n\n<details><summary><b>cluster</b>: 0 added, 0 removed, 11 changed; 2 files changed</summary>\n\n",
+  );
+  expect(md).toContain("\n### Rendered files\n\n- `cluster/plan.json` changed (+34 −0)\n");
   expect(md).toMatch(
-    /\n<details><summary><code>sandbox\/router\/nftables\.conf<\/code> \(\+1 −0\)<\/summary>\n\n```diff\n--- a\/sandbox\/router\/nftables\.conf\n[\s\S]*?\n```\n\n<\/details>\n/,
+    /\n<details><summary><code>lab\/router\/nftables\.conf<\/code> \(\+1 −0\)<\/summary>\n\n```diff\n--- a\/lab\/router\/nftables\.conf\n[\s\S]*?\n```\n\n<\/details>\n/,
   );
   expect(md.length).toBeLessThan(60_000);
 });
@@ -84,8 +88,8 @@ test("JSON: the touched stacks by their full names, for the in-lab preview", () 
     changed: true,
     codeChanged: false,
     touched: [
+      { stack: "cluster", name: "organization/homelab/cluster" },
       { stack: "lab", name: "organization/homelab/lab" },
-      { stack: "sandbox", name: "organization/homelab/sandbox" },
     ],
     statements: { Flows: [ONE_FLOW], Placement: [], Hosts: [], "DNS names": [], "Proxy routes": [] },
   });

@@ -69,7 +69,7 @@ const C = {
   internetViaClusterFw: "edge/internet -> dmz/proxy 443/tcp wiki",
   internetPingInternalFw: "edge/internet -> internal-fw icmp",
   internetToInfra: "edge/internet -> dmz/proxy 80/tcp",
-  agentToMirror: "sandbox/agent -> lab/mirror-1 80/tcp",
+  agentDns: "sandbox/agent -> dmz/dns 53/udp",
   monitorScrapesCluster: "internal/monitor -> cluster/worker-1 9100/tcp",
   monitorScrapesLab: "internal/monitor -> lab/mirror-2 9100/tcp",
   monitorScrapesSandbox: "internal/monitor -> sandbox/games 9100/tcp",
@@ -453,7 +453,7 @@ export const INTENT: readonly IntentRow[] = [
     from: "sandbox/agent",
     to: "sandbox-fw/lan",
     port: "22/tcp",
-    expect: drop("sandbox-fw drop_input", C.agentToMirror),
+    expect: drop("sandbox-fw drop_input", C.agentDns),
     why: "the router admits SSH from its jump host only",
   },
   { from: "sandbox/agent", to: "sandbox/jump", port: "icmp", expect: { answers: "pong" }, why: "the jump host answers ping" },
@@ -605,14 +605,14 @@ export const INTENT: readonly IntentRow[] = [
     to: "sandbox/agent",
     port: "8080/tcp",
     expect: drop("lab-fw drop_outbound_lab", C.mirror1Push),
-    why: "agent-mirror is one-way",
+    why: "the lab opens nothing into the sandbox",
   },
   {
     from: "sandbox/agent",
     to: "lab/mirror-1",
     port: "80/tcp",
-    expect: reply("lab/mirror-1", "sandbox/agent"),
-    why: "agent-mirror: the agent installs packages from the mirror",
+    expect: drop("sandbox-fw drop_outbound_lab", C.agentDns),
+    why: "the sandbox is isolated: the agent reaches the mirror by name through the proxy, never directly",
   },
   // Monitoring: the monitor scrapes node exporters everywhere, and the Talos API.
   {
@@ -727,7 +727,7 @@ export const INTENT: readonly IntentRow[] = [
     from: "sandbox/agent",
     to: to!,
     port: port!,
-    expect: drop("sandbox-fw drop_outbound_lab", C.agentToMirror),
+    expect: drop("sandbox-fw drop_outbound_lab", C.agentDns),
     why: "the sandbox reaches nothing of the lab but its flows",
   })),
   // "The internet" from the sandbox is not everything outside the lab: never the edge router
@@ -736,14 +736,14 @@ export const INTENT: readonly IntentRow[] = [
     from: "sandbox/agent",
     to: "edge/isp",
     port: "80/tcp",
-    expect: drop("sandbox-fw drop_edge", C.agentToMirror),
+    expect: drop("sandbox-fw drop_edge", C.agentDns),
     why: "the ISP router's admin page is off limits to an untrusted segment",
   },
   ...["edge/private", "edge/cgnat"].map((to): IntentRow => ({
     from: "sandbox/agent",
     to,
     port: "80/tcp",
-    expect: drop("sandbox-fw drop_non_public", C.agentToMirror),
+    expect: drop("sandbox-fw drop_non_public", C.agentDns),
     why: "private and CGNAT networks beyond the edge are not the internet",
   })),
   {
@@ -758,7 +758,7 @@ export const INTENT: readonly IntentRow[] = [
     to: "lab/mirror-1",
     port: "80/tcp",
     expect: drop("sandbox-fw drop_outbound_lab", "sandbox/games -> dmz/dns 53/udp"),
-    why: "agent-mirror is for the agent only",
+    why: "the sandbox is isolated: no host of it reaches the mirror directly",
   },
   {
     from: "sandbox/games",
@@ -791,8 +791,8 @@ export const INTENT: readonly IntentRow[] = [
     port: "443/tcp",
     kind: "https",
     name: "mirror",
-    expect: { http: 403 },
-    why: "lab names are for trusted segments only",
+    expect: { http: 200, backend: "lab/mirror-1", seen: "dmz/proxy" },
+    why: "the mirror lists the sandbox in usedBy: the agent installs packages by name, through the proxy",
   },
   {
     from: "sandbox/agent",
@@ -801,7 +801,7 @@ export const INTENT: readonly IntentRow[] = [
     kind: "https",
     name: "grafana",
     expect: { http: 403 },
-    why: "lab names are for trusted segments only",
+    why: "a lab name that does not list the sandbox stays closed to it",
   },
 
   // --- every segment: DNS, NTP, the proxy by name, the internet (masqueraded) ------------------------------

@@ -58,6 +58,9 @@ const HTTP_SERVICES = [
   { name: "agent", backend: "sandbox/agent", exposure: "internet", tls: false },
 ] as const;
 
+/** Lab names whose usedBy lists the sandbox, by hand: the proxy admits the sandbox to these only. */
+const SANDBOX_USES: ReadonlySet<string> = new Set(["mirror"]);
+
 /** Published streams, by hand. */
 const STREAMS = [
   { service: "minecraft", port: "25565/tcp", backend: "sandbox/games" },
@@ -371,7 +374,8 @@ describe("HTTPS through the proxy, through each firewall's DNAT, to the backend"
 
   test.each(HTTP_SERVICES.map((s) => [s.name, s] as const))("%s", (_n, s) =>
     explained([twin.firewallOf(s.backend), twin.firewallOf(TRUSTED_CLIENT)], async () => {
-      const clients = s.exposure === "internet" ? ["edge/internet", TRUSTED_CLIENT] : [TRUSTED_CLIENT, "dmz/admin"];
+      const sandbox = SANDBOX_USES.has(s.name) ? ["sandbox/agent"] : [];
+      const clients = s.exposure === "internet" ? ["edge/internet", TRUSTED_CLIENT] : [TRUSTED_CLIENT, "dmz/admin", ...sandbox];
       for (const from of clients) {
         const r = parse(await curl(from, s.name));
         expect({ client: from, code: r.code }).toEqual({ client: from, code: 200 });
@@ -388,8 +392,8 @@ describe("HTTPS through the proxy, through each firewall's DNAT, to the backend"
         });
         expect(body["from"]).toBe(twin.dmz.infra.serviceAddresses.proxy);
       }
-      // A lab-only service refuses the internet and a segment outside the trusted sources.
-      const refused = s.exposure === "lab" ? ["edge/internet", "sandbox/agent"] : [];
+      // A lab-only service refuses the internet, and the sandbox unless it lists the sandbox in usedBy.
+      const refused = s.exposure === "lab" ? ["edge/internet", ...(sandbox.length > 0 ? [] : ["sandbox/agent"])] : [];
       for (const from of refused) {
         const code = parse(await curl(from, s.name)).code;
         expect({ client: from, code }).toEqual({ client: from, code: 403 });

@@ -161,7 +161,11 @@ const CASES: readonly [string, (f: LabFiles) => void, Omit<Problem, "value"> & {
   ],
   [
     "an untrusted source without a reason",
-    (f) => dh(f).mariadb.users.gitea.from.push("sandbox/agent"),
+    // The reference sandbox is isolated (segments.isolated); this rule is about one that is not.
+    (f) => {
+      Object.assign(segOf(f, "sandbox"), { isolated: false });
+      dh(f).mariadb.users.gitea.from.push("sandbox/agent");
+    },
     {
       rule: "data.untrusted",
       file: FILE,
@@ -221,6 +225,7 @@ describe("data host rules: one exact problem per mistake", () => {
 
   test("an untrusted source with a reason, and a whole segment as a source, are allowed", () => {
     const lab = labWith((f) => {
+      Object.assign(segOf(f, "sandbox"), { isolated: false });
       dh(f).mariadb.users.gitea.from.push("sandbox/agent");
       dh(f).mariadb.users.gitea.reason = "the agent keeps its notes in the gitea database";
       dh(f).registry.clients.push("lab");

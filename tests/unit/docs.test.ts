@@ -101,7 +101,7 @@ test("every published name is in the catalog, with its firewall and backend", ()
       expect(row).toBeDefined();
       expect(row).toContain(`${seg.router.name} \`${seg.router.wanAddress}:${s.wanPort ?? s.backend.port}\``);
       expect(row).toContain(`${s.backend.host} `);
-      expect(row).toContain(` | ${s.exposure} | `);
+      expect(row).toContain(` | ${s.exposure}${s.usedBy ? ` (used by ${s.usedBy.join(", ")})` : ""} | `);
     }
   }
   expect(n).toBe(12);

@@ -99,7 +99,7 @@ describe("did-you-mean lists are built only for a problem that needs one", () =>
 
   test("a mistyped flow target still gets its suggestion", () => {
     const dir = copyLab((f) => {
-      segOf(f, "sandbox").flows["agent-mirror"].to = "lab/mirror-l";
+      segOf(f, "internal").flows["scrape-lab"].to = "lab/mirror-l";
     });
     const p = check.checkLabDir(dir).problems.find((x) => (x as { rule?: string }).rule === "flows.targets");
     expect(p?.message).toContain('did you mean "lab/mirror-1"?');

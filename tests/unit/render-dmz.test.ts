@@ -181,7 +181,13 @@ describe("nginx.conf means what the model says", () => {
         .map((a) => a.args[0]!)
         .sort();
       const denies = all(server.block, "deny").map((a) => a.args[0]);
-      expect({ allows, denies }).toEqual(s.exposure === "lab" ? { allows: trustedSources, denies: ["all"] } : { allows: [], denies: [] });
+      // A lab service admits the segments its usedBy lists (the mirror: the sandbox too), else the trusted ones.
+      const users = s.usedBy
+        ? [...s.usedBy.map((u) => lab.segments[u]!.subnet.toString()), ...lab.ssh.adminSources.map(String)].sort()
+        : trustedSources;
+      expect({ allows, denies }).toEqual(s.exposure === "lab" ? { allows: users, denies: ["all"] } : { allows: [], denies: [] });
+      // By hand: the mirror admits the sandbox, grafana does not.
+      expect({ id: s.id, sandbox: allows.includes("10.40.0.0/24") }).toEqual({ id: s.id, sandbox: s.id === "mirror" });
 
       const auth = {
         auth_basic: all(server.block, "auth_basic").map((a) => a.args),

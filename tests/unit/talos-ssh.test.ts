@@ -79,8 +79,8 @@ test("SSH to a segment as a whole, or to a host that is not Talos, is no Talos p
       ports: ["22/tcp"],
       reason: "Reach the cluster's jump host",
     };
-    segOf(f, "sandbox").flows["ssh-data"] = {
-      from: ["agent"],
+    (segOf(f, "lab").flows ??= {})["ssh-data"] = {
+      from: ["vdi"],
       to: "internal/data",
       ports: ["22/tcp"],
       reason: "Reach the data host over SSH",

@@ -2,6 +2,7 @@
 import fc from "fast-check";
 import { certificateWarnings } from "../../model/network/certificate";
 import { planDmz, publishAll } from "../../model/network/dmz";
+import { planFlows } from "../../model/network/flows";
 import type { Lab } from "../../model/lab";
 import { planLab } from "../../model/plan";
 import { formatProblems, sortProblems } from "../../model/problems";
@@ -1166,10 +1167,10 @@ const CASES: readonly Case[] = [
   {
     name: "flow inside its own segment",
     rule: "flows.targets",
-    edit: (f) => (segOf(f, "sandbox").flows["agent-mirror"].to = "sandbox/games"),
-    file: "Pulumi.sandbox.yaml",
-    path: "homelab:segment.flows.agent-mirror.to",
-    mentions: ["inside sandbox itself", "never crosses the router"],
+    edit: (f) => (segOf(f, "internal").flows["scrape-lab"].to = "internal/data"),
+    file: "Pulumi.internal.yaml",
+    path: "homelab:segment.flows.scrape-lab.to",
+    mentions: ["inside internal itself", "never crosses the router"],
   },
   {
     name: "unknown flow source",
@@ -1275,6 +1276,66 @@ const CASES: readonly Case[] = [
     file: "Pulumi.sandbox.yaml",
     path: "homelab:segment.storage.files.reason",
     mentions: ["untrusted", "2049/tcp", "into internal", "add reason"],
+  },
+  // services.used-by
+  {
+    name: "usedBy on an internet service",
+    rule: "services.used-by",
+    edit: (f) => Object.assign(segOf(f, "lab").services.mirror, { exposure: "internet" }),
+    file: "Pulumi.lab.yaml",
+    path: "homelab:segment.services.mirror.usedBy",
+    mentions: ["exposed to the internet, where anyone may use it", "remove usedBy"],
+  },
+  {
+    name: "usedBy names no segment",
+    rule: "services.used-by",
+    edit: (f) => (segOf(f, "lab").services.mirror.usedBy = ["cluster", "sandbx"]),
+    file: "Pulumi.lab.yaml",
+    path: "homelab:segment.services.mirror.usedBy[1]",
+    mentions: ['"sandbx" is not a segment of the lab', 'did you mean "sandbox"?'],
+  },
+  {
+    name: "an untrusted user of a service without authentication or a reason",
+    rule: "services.used-by",
+    edit: (f) => delete segOf(f, "lab").services.mirror.reason,
+    file: "Pulumi.lab.yaml",
+    path: "homelab:segment.services.mirror.auth",
+    mentions: ["used by the untrusted sandbox", "add reason"],
+  },
+  // segments.isolated
+  {
+    name: "an isolated segment's flow into another segment",
+    rule: "segments.isolated",
+    edit: (f) =>
+      (segOf(f, "sandbox").flows = { db: { from: ["agent"], to: "internal/data", ports: ["3306/tcp"], reason: "task state in MariaDB" } }),
+    file: "Pulumi.sandbox.yaml",
+    path: "homelab:segment.flows.db.to",
+    mentions: ["sandbox is isolated", "into internal", "usedBy: [sandbox]"],
+  },
+  {
+    name: "an isolated segment's storage from another segment",
+    rule: "segments.isolated",
+    edit: (f) =>
+      (segOf(f, "sandbox").storage = {
+        files: {
+          protocol: "nfs",
+          server: "internal/data",
+          export: "/srv/nfs/agent",
+          consumers: ["agent"],
+          reason: "the agent's workspace",
+        },
+      }),
+    file: "Pulumi.sandbox.yaml",
+    path: "homelab:segment.storage.files.server",
+    mentions: ["sandbox is isolated", "2049/tcp into internal"],
+  },
+  {
+    name: "a data host that takes an isolated segment's host as a source",
+    rule: "segments.isolated",
+    edit: (f) => segOf(f, "internal").dataHost.mariadb.users.gitea.from.push("sandbox/agent"),
+    file: "Pulumi.internal.yaml",
+    path: "homelab:segment.dataHost.mariadb.users.gitea.from[3]",
+    mentions: ["takes sandbox/agent as a source, in the isolated sandbox", "set isolated: false in Pulumi.sandbox.yaml"],
   },
   // egress.allowlist
   {
@@ -1485,13 +1546,15 @@ describe("validateLab", () => {
   test("what is allowed stays allowed", () => {
     const allowed: ((f: LabFiles) => void)[] = [
       // internet exposure without auth, with a stated reason
-      (f) =>
-        Object.assign(segOf(f, "lab").services.mirror, { exposure: "internet", reason: "public package mirror for friends, read-only" }),
+      (f) => {
+        Object.assign(segOf(f, "lab").services.mirror, { exposure: "internet", reason: "public package mirror for friends, read-only" });
+        delete segOf(f, "lab").services.mirror.usedBy;
+      },
       // one port number on both protocols, for two streams
       (f) => (segOf(f, "sandbox").services.minecraft.port = 47998),
-      // an untrusted mount with a reason
+      // an untrusted mount with a reason, from a segment that is not isolated
       (f) =>
-        (segOf(f, "sandbox").storage = {
+        (Object.assign(segOf(f, "sandbox"), { isolated: false }).storage = {
           files: {
             protocol: "nfs",
             server: "internal/data",
@@ -1704,11 +1767,13 @@ const mutations: fc.Arbitrary<Mutation>[] = [
   fc.tuple(fc.constantFrom(...TARGETS), fc.array(anyName, { maxLength: 2 })).map(
     ([to, from]) =>
       (f: LabFiles) =>
-        void (segOf(f, "sandbox").flows["agent-mirror"] = {
-          to,
-          ports: ["80/tcp"],
-          reason: "random flow for the property test",
-          ...(from.length > 0 ? { from } : {}),
+        void (segOf(f, "sandbox").flows = {
+          random: {
+            to,
+            ports: ["80/tcp"],
+            reason: "random flow for the property test",
+            ...(from.length > 0 ? { from } : {}),
+          },
         }),
   ),
   fc.tuple(fc.constantFrom(...TARGETS), fc.array(anyName, { minLength: 1, maxLength: 2 })).map(
@@ -1774,6 +1839,142 @@ describe("services.auth-bypass: basic auth is only at the proxy", () => {
 
   test("a backend that authenticates itself (auth: app) passes, with the same neighbours", () => {
     expect(problemsWith((f) => (segOf(f, "sandbox").services.agent.auth = { kind: "app", note: "its own login" }))).toEqual([]);
+  });
+});
+
+describe("an isolated segment and the users of a lab service, word for word", () => {
+  const of = (edit: (f: LabFiles) => void, rule: string) =>
+    problemsWith(edit)
+      .filter((p) => p.rule === rule)
+      .map((p) => [p.file, p.path, p.message, p.fix]);
+
+  test("the reference sandbox is isolated, and nothing it runs has a flow into another segment", () => {
+    const plan = planFlows(labWith(() => {}));
+    expect(labWith(() => {}).segments.sandbox!.isolated).toBe(true);
+    const out = plan.filter((f) => f.from.zone === "sandbox" && f.to.zone !== "sandbox" && f.to.zone !== "dmz" && f.to.zone !== "internet");
+    expect(out).toEqual([]);
+    // Its only ways out of its own network: the DMZ's DNS, NTP and proxy.
+    expect(plan.filter((f) => f.from.zone === "sandbox" && f.to.zone !== "sandbox").map((f) => f.id)).toEqual([
+      "dns:sandbox",
+      "ntp:sandbox",
+      "proxy:sandbox",
+    ]);
+  });
+
+  test("every way out of an isolated segment into another is refused, each at its own place", () => {
+    expect(
+      of((f) => {
+        segOf(f, "sandbox").flows = { db: { from: ["agent"], to: "internal/data", ports: ["3306/tcp"], reason: "task state in MariaDB" } };
+        segOf(f, "sandbox").storage = {
+          files: {
+            protocol: "nfs",
+            server: "internal/data",
+            export: "/srv/nfs/agent",
+            consumers: ["agent"],
+            reason: "the agent's workspace",
+          },
+        };
+        segOf(f, "internal").dataHost.mariadb.users.gitea.from.push("sandbox/agent");
+        segOf(f, "internal").dataHost.registry.clients.push("sandbox");
+      }, "segments.isolated"),
+    ).toEqual([
+      [
+        "Pulumi.internal.yaml",
+        "homelab:segment.dataHost.mariadb.users.gitea.from[3]",
+        "MariaDB user gitea on internal/data takes sandbox/agent as a source, in the isolated sandbox: that opens 3306/tcp into internal; an isolated segment opens no flow into another segment",
+        "remove sandbox/agent, or set isolated: false in Pulumi.sandbox.yaml",
+      ],
+      [
+        "Pulumi.internal.yaml",
+        "homelab:segment.dataHost.registry.clients[2]",
+        "the registry on internal/data takes sandbox as a source, in the isolated sandbox: that opens 5000/tcp into internal; an isolated segment opens no flow into another segment",
+        "remove sandbox, or set isolated: false in Pulumi.sandbox.yaml",
+      ],
+      [
+        "Pulumi.sandbox.yaml",
+        "homelab:segment.flows.db.to",
+        "sandbox is isolated, and flow db goes to internal/data, into internal: an isolated segment opens no flow into another segment",
+        "remove the flow; publish what sandbox needs as a lab-exposed service with usedBy: [sandbox], which its hosts reach by name through the proxy, or set isolated: false",
+      ],
+      [
+        "Pulumi.sandbox.yaml",
+        "homelab:segment.storage.files.server",
+        "sandbox is isolated, and storage files mounts NFS /srv/nfs/agent from internal/data, which opens 2049/tcp into internal: an isolated segment opens no flow into another segment",
+        "serve the data from inside sandbox, or set isolated: false",
+      ],
+    ]);
+  });
+
+  test("the same openings from a segment that is not isolated: none of them is this rule's", () => {
+    expect(
+      of((f) => {
+        Object.assign(segOf(f, "sandbox"), { isolated: false });
+        segOf(f, "sandbox").flows = { db: { from: ["agent"], to: "internal/data", ports: ["3306/tcp"], reason: "task state in MariaDB" } };
+        segOf(f, "internal").dataHost.registry.clients.push("sandbox");
+      }, "segments.isolated"),
+    ).toEqual([]);
+    // An isolated segment may still reach the DMZ: that is no other segment.
+    expect(
+      of(
+        (f) => (segOf(f, "sandbox").flows = { dot: { to: "dmz/dns", ports: ["853/tcp"], reason: "DNS over TLS from the sandbox" } }),
+        "segments.isolated",
+      ),
+    ).toEqual([]);
+  });
+
+  test("usedBy decides whose proxy flow carries a lab stream's port: the segments it lists, trusted or not, and no other", () => {
+    const proxyPorts = (edit: (f: LabFiles) => void) =>
+      Object.fromEntries(
+        planFlows(labWith(edit))
+          .filter((f) => f.kind === "proxy")
+          .map((f) => [f.from.zone, f.ports.some((p) => p.port === 8443 && p.proto === "tcp")]),
+      );
+    const stream = (usedBy?: string[]) => (f: LabFiles) =>
+      (segOf(f, "lab").services.builds = {
+        kind: "tcp",
+        description: "build cache",
+        port: 8443,
+        backend: { host: "mirror-2", port: 8443 },
+        auth: { kind: "app", note: "client certificates" },
+        exposure: "lab",
+        ...(usedBy ? { usedBy } : {}),
+      });
+    expect(proxyPorts(stream())).toEqual({ cluster: true, internal: true, lab: true, sandbox: false });
+    expect(proxyPorts(stream(["sandbox", "lab"]))).toEqual({ cluster: false, internal: false, lab: true, sandbox: true });
+  });
+
+  test("usedBy: only for a lab service, only segments, and an untrusted user needs authentication or a reason", () => {
+    expect(of((f) => Object.assign(segOf(f, "lab").services.mirror, { exposure: "internet" }), "services.used-by")).toEqual([
+      [
+        "Pulumi.lab.yaml",
+        "homelab:segment.services.mirror.usedBy",
+        "lab service mirror is exposed to the internet, where anyone may use it; usedBy names the segments that may use a lab-exposed service",
+        "remove usedBy, or set exposure: lab to admit only the segments it lists",
+      ],
+    ]);
+    expect(of((f) => (segOf(f, "lab").services.mirror.usedBy = ["cluster", "sandbx"]), "services.used-by")).toEqual([
+      [
+        "Pulumi.lab.yaml",
+        "homelab:segment.services.mirror.usedBy[1]",
+        'lab service mirror\'s user "sandbx" is not a segment of the lab; did you mean "sandbox"? (segments: cluster, internal, lab, sandbox)',
+        "name a segment whose hosts use the service through the proxy",
+      ],
+    ]);
+    expect(of((f) => delete segOf(f, "lab").services.mirror.reason, "services.used-by")).toEqual([
+      [
+        "Pulumi.lab.yaml",
+        "homelab:segment.services.mirror.auth",
+        'lab service mirror has auth kind "none" and is used by the untrusted sandbox: anything there can use it; a service an untrusted segment uses needs auth kind app or basic, or a stated reason',
+        "give it authentication (auth: { kind: app, note: <how the app authenticates> }), or add reason: <why sandbox may use it unauthenticated>, or remove sandbox from usedBy",
+      ],
+    ]);
+    // Trusted users only, or authentication: no reason owed.
+    expect(
+      of((f) => {
+        delete segOf(f, "lab").services.mirror.reason;
+        segOf(f, "lab").services.mirror.usedBy = ["cluster", "internal"];
+      }, "services.used-by"),
+    ).toEqual([]);
   });
 });
 

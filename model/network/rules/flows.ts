@@ -7,8 +7,9 @@
  */
 import { DMZ_STACK, type Lab, own, showPort } from "../../lab";
 import { type Problem, problem } from "../../problems";
-import { eg, list, type Rule, sp } from "../../rule";
+import { eg, list, type PathPart, type Rule, sp } from "../../rule";
 import { didYouMean, suggest } from "../../suggest";
+import { DATA_PORTS } from "../../data/ports";
 import { type Endpoint, resolveTarget, STORAGE_PORTS } from "../flows";
 
 export const flowsTargets: Rule = {
@@ -139,6 +140,82 @@ export const untrustedReasons: Rule = {
             undefined,
             `${seg.name} is untrusted, and mounting ${st.protocol.toUpperCase()} ${st.export} from ${st.server} opens ${port} from ${list(st.consumers)} into ${server.zone}; an untrusted segment needs a stated reason for every opening`,
             `add reason: <why ${seg.name} must mount ${st.export}> (at least 10 characters), or serve the data from inside ${seg.name}`,
+          ),
+        );
+      }
+    }
+    return out;
+  },
+};
+
+export const segmentsIsolated: Rule = {
+  id: "segments.isolated",
+  description:
+    "An isolated segment (isolated: true) opens no flow into another segment: no explicit flow, storage mount, MariaDB login or registry client of its hosts ends in another segment's network. Its hosts use other segments' services by name through the proxy only (a lab-exposed service lists it in usedBy), so nothing it runs can connect to another network's hosts.",
+  after: ["flows.targets", "storage.targets"],
+  check(ix) {
+    const { lab } = ix;
+    const out: Problem[] = [];
+    const isolated = ix.segments.filter((s) => s.isolated);
+    const proxied = (seg: { name: string }) =>
+      `publish what ${seg.name} needs as a lab-exposed service with usedBy: [${seg.name}], which its hosts reach by name through the proxy, or set isolated: false`;
+    for (const seg of isolated) {
+      for (const [id, f] of Object.entries(seg.flows)) {
+        const to = resolveTarget(lab, f.to);
+        if (!to || to.zone === seg.name || !own(lab.segments, to.zone)) continue;
+        out.push(
+          problem(
+            { file: seg.file, path: sp("flows", id, "to") },
+            f.to,
+            `${seg.name} is isolated, and flow ${id} goes to ${f.to}, into ${to.zone}: an isolated segment opens no flow into another segment`,
+            `remove the flow; ${proxied(seg)}`,
+          ),
+        );
+      }
+      for (const [id, st] of Object.entries(seg.storage)) {
+        const server = storageServer(lab, st.server);
+        if (!server || server.zone === seg.name) continue;
+        out.push(
+          problem(
+            { file: seg.file, path: sp("storage", id, "server") },
+            st.server,
+            `${seg.name} is isolated, and storage ${id} mounts ${st.protocol.toUpperCase()} ${st.export} from ${st.server}, which opens ${showPort(STORAGE_PORTS[st.protocol])} into ${server.zone}: an isolated segment opens no flow into another segment`,
+            `serve the data from inside ${seg.name}, or set isolated: false`,
+          ),
+        );
+      }
+    }
+    if (isolated.length === 0) return out;
+    // A data host elsewhere that lets a host of an isolated segment log in or push opens its port to it.
+    for (const seg of ix.segments) {
+      const dh = seg.dataHost;
+      if (!dh) continue;
+      const sources: { path: PathPart[]; text: string; what: string; port: number }[] = [
+        ...Object.entries(dh.mariadb?.users ?? {}).flatMap(([user, u]) =>
+          u.from.map((text, i) => ({
+            path: ["dataHost", "mariadb", "users", user, "from", i],
+            text,
+            what: `MariaDB user ${user}`,
+            port: DATA_PORTS.mariadb,
+          })),
+        ),
+        ...(dh.registry?.clients ?? []).map((text, i) => ({
+          path: ["dataHost", "registry", "clients", i],
+          text,
+          what: "the registry",
+          port: dh.registry!.port,
+        })),
+      ];
+      for (const s of sources) {
+        const from = resolveTarget(lab, s.text);
+        const src = from && from.zone !== seg.name ? isolated.find((i) => i.name === from.zone) : undefined;
+        if (!src) continue;
+        out.push(
+          problem(
+            { file: seg.file, path: sp(...s.path) },
+            s.text,
+            `${s.what} on ${seg.name}/${dh.host} takes ${s.text} as a source, in the isolated ${src.name}: that opens ${s.port}/tcp into ${seg.name}; an isolated segment opens no flow into another segment`,
+            `remove ${s.text}, or set isolated: false in ${src.file}`,
           ),
         );
       }

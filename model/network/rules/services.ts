@@ -5,7 +5,7 @@
  * A service's backend port need not appear in the backend's `listens`: `listens` feeds
  * docs and the twin, hardware hosts have implied ports, and there is no warning level.
  */
-import { type Segment, serviceFqdn, serviceProto } from "../../lab";
+import { own, type Segment, serviceFqdn, serviceProto } from "../../lab";
 import type { LabIndex } from "../../lab-index";
 import { type Problem, problem } from "../../problems";
 import { duplicates, list, place, type Rule, sp, type Where } from "../../rule";
@@ -56,6 +56,55 @@ export const servicesAuth: Rule = {
             s.auth,
             `${seg.name} service ${id} is exposed to the internet with auth kind "none": anyone can use it; an internet-exposed service needs auth kind app or basic, or a stated reason`,
             `set auth to { kind: basic, realm: ${id} } or { kind: app, note: <how the app authenticates> }, or add reason: <why it must be open>; or set exposure: lab`,
+          ),
+        );
+      }
+    }
+    return out;
+  },
+};
+
+export const servicesUsedBy: Rule = {
+  id: "services.used-by",
+  description:
+    "A service's usedBy names segments of the lab, and only for a lab-exposed service (anyone may use an internet one). A service an untrusted segment uses has authentication (auth kind app or basic), or states in reason why it may be open to that segment.",
+  check(ix) {
+    const { lab } = ix;
+    const out: Problem[] = [];
+    const names = Object.keys(lab.segments);
+    for (const seg of ix.segments) {
+      for (const [id, s] of Object.entries(seg.services)) {
+        if (s.usedBy === undefined) continue;
+        if (s.exposure === "internet") {
+          out.push(
+            problem(
+              { file: seg.file, path: sp("services", id, "usedBy") },
+              s.usedBy,
+              `${seg.name} service ${id} is exposed to the internet, where anyone may use it; usedBy names the segments that may use a lab-exposed service`,
+              "remove usedBy, or set exposure: lab to admit only the segments it lists",
+            ),
+          );
+          continue;
+        }
+        s.usedBy.forEach((user, i) => {
+          if (own(lab.segments, user)) return;
+          out.push(
+            problem(
+              { file: seg.file, path: sp("services", id, "usedBy", i) },
+              user,
+              `${seg.name} service ${id}'s user "${user}" is not a segment of the lab${didYouMean(user, names)} (segments: ${list(names)})`,
+              "name a segment whose hosts use the service through the proxy",
+            ),
+          );
+        });
+        const untrusted = [...new Set(s.usedBy)].filter((u) => own(lab.segments, u)?.trust === "untrusted").sort();
+        if (untrusted.length === 0 || s.auth.kind !== "none" || s.reason !== undefined) continue;
+        out.push(
+          problem(
+            { file: seg.file, path: sp("services", id, "auth") },
+            s.auth,
+            `${seg.name} service ${id} has auth kind "none" and is used by the untrusted ${list(untrusted)}: anything there can use it; a service an untrusted segment uses needs auth kind app or basic, or a stated reason`,
+            `give it authentication (auth: { kind: app, note: <how the app authenticates> }), or add reason: <why ${list(untrusted)} may use it unauthenticated>, or remove ${list(untrusted)} from usedBy`,
           ),
         );
       }

@@ -17,6 +17,7 @@ import type { Placement } from "../model/compute/placement";
 import { acmeCredentialsKey } from "../model/network/certificate";
 import type { Problem } from "../model/problems";
 import { fullStackName, labStacks } from "../model/network/dmz";
+import { tunnelEnd } from "../model/network/tunnel";
 import { declaredSecretKeys } from "../model/data/plan";
 import { CONFIG_KEYS, DMZ_STACK, own } from "../model/lab";
 import { planLab, type PlannedLab } from "../model/plan";
@@ -72,12 +73,14 @@ export const OFFLINE_ENV = { SSH_AUTH_SOCK: "/nonexistent/offline-plan-has-no-ss
 const OFFLINE_SECRET = "offline-plan-stand-in";
 
 /**
- * The config secrets `stack` reads: its Proxmox API token when it declares VMs, the DMZ's ACME
- * DNS credentials when the lab uses ACME, a segment's data host's passwords.
+ * The config secrets `stack` reads: its Proxmox API token when it declares VMs, its end of the
+ * WireGuard tunnel's private key, the DMZ's ACME DNS credentials when the lab uses ACME, a
+ * segment's data host's passwords.
  */
 function offlineSecrets(dir: string, stack: string): string[] {
   const lab = requireLab(dir);
   const keys: string[] = planLab(lab).machines.some((m) => m.stack === stack) ? [CONFIG_KEYS.proxmoxApiToken] : [];
+  if (tunnelEnd(lab, stack) !== undefined) keys.push(CONFIG_KEYS.wireguardKey);
   if (stack !== DMZ_STACK) return [...keys, ...declaredSecretKeys(own(lab.segments, stack))];
   const acme = lab.dmz.tls.acme;
   return acme ? [...keys, acmeCredentialsKey(acme.credentialsSecret)] : keys;

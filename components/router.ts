@@ -5,7 +5,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import type { RenderedFile } from "../render/files";
-import { Release, ROUTER_PROTOCOL, type SshTarget } from "./release";
+import { Release, ROUTER_PROTOCOL, type SecretFile, type SshTarget } from "./release";
 
 /** Type token of the component. */
 export const ROUTER_TYPE = "homelab:network:Router";
@@ -14,6 +14,8 @@ export const ROUTER_TYPE = "homelab:network:Router";
 export interface RouterArgs {
   /** The router's rendered files, paths relative to the release directory (`nftables.conf`, `apply.sh`, ...). */
   readonly files: readonly RenderedFile[];
+  /** Files whose content is a secret (the tunnel's private key, `wireguard.key`), installed by apply.sh. @default [] */
+  readonly secretFiles?: readonly SecretFile[];
   /** The router's LAN address, user, deploy key and host key, with the jump host as proxy. */
   readonly target: SshTarget;
   /** @default DEFAULT_CONFIRM_TIMEOUT_SECONDS (120, render/apply-common.ts) */
@@ -31,6 +33,7 @@ export class Router extends pulumi.ComponentResource {
       `${name}-release`,
       {
         files: args.files,
+        ...(args.secretFiles ? { secretFiles: args.secretFiles } : {}),
         target: args.target,
         protocol: ROUTER_PROTOCOL,
         ...(args.confirmTimeoutSeconds !== undefined ? { confirmTimeoutSeconds: args.confirmTimeoutSeconds } : {}),

@@ -12,7 +12,7 @@ import { z } from "zod";
 import type { FlowKind } from "./network/flows";
 import type { PlannedHost, PlannedService } from "./network/hosts";
 import { Trust as trust } from "./network/schema";
-import { CidrText, Ipv4 as ip, Mac as mac, Port as port, PortProto as portText } from "./schema-kit";
+import { CidrText, Ipv4 as ip, Mac as mac, Port as port, PortProto as portText, WireguardKey as wgKey } from "./schema-kit";
 
 /** A contract type: the schema's output, read-only all the way down. */
 export type Contract<S extends z.ZodType> = DeepReadonly<z.output<S>>;
@@ -49,7 +49,7 @@ const serviceCore = {
   description: z.string(),
   /** `tls` is absent for plain HTTP. */
   backend: z.object({ host: z.string(), address: ip, port, tls: backendTrust.optional() }),
-  /** The segment firewall's WAN address and port the proxy forwards to. */
+  /** The segment firewall's address and port the proxy forwards to: its tunnel address (its WAN address only in a lab without the tunnel). */
   firewall: z.object({ router: z.string(), address: ip, port }),
   auth,
   exposure,
@@ -65,9 +65,11 @@ const serviceCore = {
  * The segment contract version this program writes and reads. Bump on any incompatible change
  * (2: HTTP services carry maxBodyMiB and websockets; 3: the router's WAN MAC, which the infra
  * host binds its WAN address to; 4: a TLS backend's tls is how the proxy verifies it, a CA's or
- * its own pinned certificate and the name it carries, no longer a boolean).
+ * its own pinned certificate and the name it carries, no longer a boolean; 5: the router's end of
+ * the WireGuard tunnel, the infra host's peer, and a published service's firewall address is the
+ * router's tunnel address).
  */
-export const SEGMENT_CONTRACT_VERSION = 4;
+export const SEGMENT_CONTRACT_VERSION = 5;
 
 /** A published service, as the DMZ plans DNS, proxy routes and streams from it. */
 const PublishedService = z.object({
@@ -100,7 +102,15 @@ export const PublishedSegmentSchema = z.object({
   name: z.string(),
   trust,
   subnet: CidrText,
-  router: z.object({ name: z.string(), fqdn: z.string(), wanAddress: ip, lanAddress: ip, wanMac: mac }),
+  router: z.object({
+    name: z.string(),
+    fqdn: z.string(),
+    wanAddress: ip,
+    lanAddress: ip,
+    wanMac: mac,
+    /** Its end of the WireGuard tunnel: the infra host's peer for this router. */
+    tunnel: z.object({ address: ip, publicKey: wgKey }).optional(),
+  }),
   jumpHost: z.object({ name: z.string(), fqdn: z.string(), address: ip }),
   hosts: z.array(z.object({ name: z.string(), fqdn: z.string(), address: ip, role: z.string() })),
   services: z.array(PublishedService),

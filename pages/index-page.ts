@@ -173,6 +173,9 @@ function requestExample(ctx: DocsContext): CatalogEntry | undefined {
 function requestDiagram(ctx: DocsContext, e: CatalogEntry): string {
   const d = ctx.dmz;
   const [backendHost, backendAddress] = e.backend.split(" ") as [string, string];
+  // The proxy reaches the firewall at its tunnel address, not its WAN address, when the lab has the tunnel.
+  const wan = d.segments.find((s) => s.router === e.router)?.wanAddress;
+  const tunnelled = wan !== undefined && wan !== e.firewall.split(":")[0];
   const lines = [
     "```mermaid",
     "sequenceDiagram",
@@ -185,8 +188,8 @@ function requestDiagram(ctx: DocsContext, e: CatalogEntry): string {
     `  C->>D: ${e.name}?`,
     `  D-->>C: CNAME proxy.${d.domain}, A ${d.dmz.proxy}`,
     `  C->>P: HTTPS 443, Host ${e.name}`,
-    `  P->>F: ${e.firewall}${e.auth.kind === "basic" ? " after basic auth" : ""}`,
-    `  F->>B: DNAT to ${backendAddress}, only from the proxy`,
+    `  P->>F: ${e.firewall}${tunnelled ? " through the WireGuard tunnel" : ""}${e.auth.kind === "basic" ? " after basic auth" : ""}`,
+    `  F->>B: DNAT to ${backendAddress}, only from the ${tunnelled ? "tunnel" : "proxy"}`,
     "  B-->>P: the reply, back through the firewall",
     "  P-->>C: the reply, over HTTPS",
     "```",

@@ -134,17 +134,22 @@ function addFirewall(p: Page, ctx: DocsContext, s: SegmentDocs, from: string): v
       `admin workstations (${s.ssh.adminSources.map(code).join(", ")})`,
       "SSH into the segment",
     ],
-    ...s.services.map((svc) => [
-      code(`${svc.firewall.address}:${svc.firewall.port}/${svc.kind === "udp" ? "udp" : "tcp"}`),
-      `${ctx.hostLink(s.name, svc.backend.host, from)} ${code(`${svc.backend.address}:${svc.backend.port}`)}`,
-      `the proxy (${code(ctx.dmz.dmz.proxy)})`,
-      `[${cell(svc.name)}](#published-services)`,
-    ]),
+    ...s.services.map((svc) => {
+      // The publish flow names the source the router translates for: the infra host's tunnel address.
+      const sources = s.flows.inbound.find((f) => f.id === `publish:${s.name}/${svc.name}`)?.from.cidrs ?? [`${ctx.dmz.dmz.proxy}/32`];
+      const tunnelled = svc.firewall.address !== s.router.wanAddress;
+      return [
+        code(`${svc.firewall.address}:${svc.firewall.port}/${svc.kind === "udp" ? "udp" : "tcp"}`),
+        `${ctx.hostLink(s.name, svc.backend.host, from)} ${code(`${svc.backend.address}:${svc.backend.port}`)}`,
+        `the proxy (${sources.map((c) => code(c.replace(/\/32$/, ""))).join(", ")}${tunnelled ? ", through the WireGuard tunnel" : ""})`,
+        `[${cell(svc.name)}](#published-services)`,
+      ];
+    }),
   ];
   p.add(
-    `${cell(s.router.name)} (${cell(s.router.hardware)}, ${s.router.linkGbps} Gb/s; WAN on ${ifaceText(s.router.wanInterface)}, LAN on ${ifaceText(s.router.lanInterface)}) routes between the DMZ and ${code(s.subnet)}. It forwards only what a [flow](#flows) allows and translates these ports on its WAN address; any other source hits the drop policy. On the DMZ its WAN address is bound to its port's MAC ${code(s.router.wanMac)}, and it accepts a DMZ party's address (the edge, the infra host, another router or the segment behind it) only from that party's MAC. Its own sshd accepts the jump host only, by address and MAC.`,
+    `${cell(s.router.name)} (${cell(s.router.hardware)}, ${s.router.linkGbps} Gb/s; WAN on ${ifaceText(s.router.wanInterface)}, LAN on ${ifaceText(s.router.lanInterface)}) routes between the DMZ and ${code(s.subnet)}. It forwards only what a [flow](#flows) allows and translates these ports, published services only on its tunnel address (the WireGuard tunnel from the infra host) and SSH only on its WAN address; any other source hits the drop policy. On the DMZ its WAN address is bound to its port's MAC ${code(s.router.wanMac)}, and it accepts a DMZ party's address (the edge, the infra host, another router or the segment behind it) only from that party's MAC. Its own sshd accepts the jump host only, by address and MAC.`,
   );
-  p.add(table(["WAN port", "translated to", "only from", "for"], dnat));
+  p.add(table(["router port", "translated to", "only from", "for"], dnat));
 }
 
 /** How the proxy verifies a TLS backend, in a few words; nothing for plain HTTP. */

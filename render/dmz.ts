@@ -4,7 +4,7 @@
  */
 import type { DmzPlan } from "../model/network/dmz";
 import { type DmzGuard, planDmzGuard } from "../model/network/identity";
-import type { Cidr } from "../model/net";
+import { Cidr } from "../model/net";
 import type { SshAccess } from "../model/network/ssh";
 import { renderChronyServer } from "./chrony";
 import { renderDnsmasqDns } from "./dns";
@@ -24,6 +24,7 @@ import {
 import type { NixosAcme } from "./nixos-acme";
 import { NIXOS_CONFIG_DIR } from "./nixos-apply";
 import { unreachable } from "../model/unreachable";
+import { infraTunnelSection, TUNNEL_KEY_FILE } from "./wireguard";
 
 /** The output directory of the infra host's files. */
 export const INFRA_DIR = "infra";
@@ -126,6 +127,15 @@ export function infraFirewall(plan: DmzPlan): Omit<HostFirewallSpec, "host"> {
       reason: `${s.segment}/${s.service} is published (${s.exposure} exposure)`,
     });
   }
+  if (plan.tunnel && plan.tunnel.peers.length > 0) {
+    rules.push({
+      from: plan.tunnel.peers.map((p) => Cidr.host(p.wanAddress)),
+      proto: "udp",
+      port: plan.tunnel.port,
+      to: plan.infra.address,
+      reason: "each segment router's end of the WireGuard tunnel answers and rekeys (the guard binds their addresses to their MACs)",
+    });
+  }
   for (const f of plan.infra.inbound) {
     rules.push({
       from: f.from,
@@ -193,8 +203,8 @@ function infraDaemons(nginxNeeds: readonly string[], trust: readonly { id: strin
   ];
 }
 
-/** The infra host as a NixOS host. */
-export function infraHostSpec(plan: DmzPlan, access: SshAccess): NixosHostSpec {
+/** The infra host as a NixOS host. `versions`: the secret files' public fingerprints, by file name. */
+export function infraHostSpec(plan: DmzPlan, access: SshAccess, versions: Readonly<Record<string, string>> = {}): NixosHostSpec {
   const { dns, ntp, proxy } = plan.infra.serviceAddresses;
   const acme = infraAcme(plan);
   const addresses = [...new Set([plan.infra.address, dns, ntp, proxy])].map((address) => ({
@@ -222,7 +232,8 @@ export function infraHostSpec(plan: DmzPlan, access: SshAccess): NixosHostSpec {
       // htpasswd files are placed here out of band; nginx reads them at request time.
       `d ${SECRETS_DIR} 0750 root nginx -`,
     ],
-    packages: ["chrony", "dnsutils"],
+    packages: ["chrony", "dnsutils", ...(plan.tunnel ? ["wireguard-tools"] : [])],
+    ...(plan.tunnel ? { sections: [infraTunnelSection(plan.tunnel, versions[TUNNEL_KEY_FILE])] } : {}),
     exporters: [
       { kind: "node", listen: plan.infra.address, port: NODE_EXPORTER_PORT },
       {
@@ -235,11 +246,14 @@ export function infraHostSpec(plan: DmzPlan, access: SshAccess): NixosHostSpec {
   };
 }
 
-/** Every file of the DMZ infra host, sorted by path. */
-export function renderDmzFiles(plan: DmzPlan, sshAccess: SshAccess): RenderedFile[] {
+/**
+ * Every file of the DMZ infra host, sorted by path. `versions` are the secret files' public
+ * fingerprints (the stack's ciphertexts), which restart the units that read them.
+ */
+export function renderDmzFiles(plan: DmzPlan, sshAccess: SshAccess, versions: Readonly<Record<string, string>> = {}): RenderedFile[] {
   const host = nixosHostFiles({
     dir: INFRA_DIR,
-    spec: infraHostSpec(plan, canonicalAccess(sshAccess)),
+    spec: infraHostSpec(plan, canonicalAccess(sshAccess), versions),
     label: "DMZ infra host",
     sshd: { listen: [plan.infra.address], allowFrom: plan.ssh.adminSources, forwarding: { kind: "none" } },
     firewall: infraFirewall(plan),

@@ -35,6 +35,8 @@ export type Checker =
   | "cloud-init"
   /** `openssl x509 -noout` (a PEM certificate nginx trusts) */
   | "x509"
+  /** `wg-quick strip`, then `wg setconf` of what it leaves on a wireguard-go interface (a wg-quick file) */
+  | "wireguard"
   /** JSON.parse (the machine-readable plan) */
   | "json";
 

@@ -14,11 +14,15 @@
  *   router or a segment behind it, this router itself) passes only from that party's MAC
  *   (render/nft-identity.ts);
  * - input: loopback, rate-limited ping, DHCP from the LAN, SSH from the jump host only (its
- *   address and MAC together);
- * - prerouting: DNAT on the WAN address, keyed by source . protocol . port, so a
- *   published service is translated only for the proxy and the jump host only for the
- *   admins' workstations; anything else addressed to the WAN address hits input's drop;
- * - forward: DNATed traffic only to the translated destinations; LAN -> lab networks only
+ *   address and MAC together), the WireGuard tunnel's port from the infra host's DMZ address
+ *   only (which the guard above binds to its MAC);
+ * - prerouting: DNAT on each side, keyed by source . protocol . port: published services only
+ *   on the tunnel interface, to the router's tunnel address, from the infra host's tunnel
+ *   address (WireGuard authenticates it; an address on the DMZ proves nothing), and the jump
+ *   host's SSH only on the WAN address, for the admins' workstations; anything else addressed
+ *   to the router hits input's drop;
+ * - forward: DNATed traffic only from the side and source it was translated for, to the
+ *   translated destinations; LAN -> lab networks only
  *   as the plan's `outbound` rules say, WAN -> LAN only as `inbound` says; LAN -> internet
  *   as `router.egress` says, masqueraded, minus an untrusted segment's guard (render/nft-egress.ts);
  * - every drop path counts into a named counter, so tests and the twin can prove a drop.
@@ -137,10 +141,10 @@ function ruleSet(name: string, comment: string, elements: readonly RuleElement[]
   ]);
 }
 
-/** DNAT entries with redundant sources removed (CIDRs nest or are disjoint), sorted. */
-function dnatEntries(dnat: readonly Dnat[]): Dnat[] {
+/** DNAT entries of one side with redundant sources removed (CIDRs nest or are disjoint), sorted. */
+function dnatEntries(dnat: readonly Dnat[], side: Dnat["side"]): Dnat[] {
   const seen = new Map<string, Dnat>();
-  for (const d of dnat) {
+  for (const d of dnat.filter((x) => x.side === side)) {
     const key = `${d.proto}/${d.wanPort}`;
     const other = seen.get(key);
     // The planner keeps one DNAT per WAN port; two would make the map ambiguous.
@@ -163,24 +167,57 @@ function dnatEntries(dnat: readonly Dnat[]): Dnat[] {
 
 // --- the ruleset ----------------------------------------------------------------------------------
 
-/** One translated destination of the DNAT map, with every flow that reaches it. */
+/** One translated destination of a DNAT map, for one source, with every flow that reaches it. */
 interface DnatTarget {
+  readonly from: Cidr;
   readonly to: string;
   readonly proto: Proto;
   readonly port: number;
   readonly flows: Set<string>;
 }
 
-/** The distinct destinations the DNAT map translates to, sorted by address and port. */
+/** The distinct source . destination pairs a DNAT map translates, sorted by source, address and port. */
 function dnatTargets(dnat: readonly Dnat[]): DnatTarget[] {
   const targets = new Map<string, DnatTarget>();
   for (const d of dnat) {
-    const key = `${d.to}|${d.proto}|${d.toPort}`;
-    const t = targets.get(key) ?? { to: d.to, proto: d.proto, port: d.toPort, flows: new Set<string>() };
-    for (const f of d.flows) t.flows.add(f);
-    targets.set(key, t);
+    for (const from of d.sources) {
+      const key = `${from}|${d.to}|${d.proto}|${d.toPort}`;
+      const t = targets.get(key) ?? { from, to: d.to, proto: d.proto, port: d.toPort, flows: new Set<string>() };
+      for (const f of d.flows) t.flows.add(f);
+      targets.set(key, t);
+    }
   }
-  return [...targets.values()].sort((a, b) => compareIp(a.to, b.to) || comparePorts(a, b));
+  return [...targets.values()].sort((a, b) => compareCidr(a.from, b.from) || compareIp(a.to, b.to) || comparePorts(a, b));
+}
+
+/** What each side translates: the jump host's SSH on the WAN, published services on the tunnel. */
+interface SideDnat {
+  readonly side: Dnat["side"];
+  /** The map and the set of its translated destinations. */
+  readonly map: string;
+  readonly targets: string;
+  readonly entries: readonly Dnat[];
+  readonly what: string;
+}
+
+/** The WAN side's DNAT and, for a router with an end of the tunnel, the tunnel side's. */
+function sideDnats(router: RouterPlan): SideDnat[] {
+  const wan: SideDnat = {
+    side: "wan",
+    map: "dnat_wan",
+    targets: "dnat_wan_targets",
+    entries: dnatEntries(router.dnat, "wan"),
+    what: "the jump host, for the admins",
+  };
+  const tunnel = dnatEntries(router.dnat, "tunnel");
+  if (!router.tunnel) {
+    if (tunnel.length > 0) throw new Error(`bug: ${router.name} translates for the tunnel but has no end of it`);
+    return [wan];
+  }
+  return [
+    wan,
+    { side: "tunnel", map: "dnat_tunnel", targets: "dnat_tunnel_targets", entries: tunnel, what: "published services, for the infra host" },
+  ];
 }
 
 /** The rule sets of one direction: disjoint groups, or one empty set so every router has the same structure. */
@@ -192,12 +229,12 @@ function ruleGroups(rules: readonly FlowRule[]): RuleElement[][] {
 /** The statement that counts a drop on its named counter, then drops. */
 const drop = (c: NftDropCounter) => `counter name ${quote(c)} drop`;
 
-/** The sets and the DNAT map the chains look up. */
+/** The sets and the DNAT maps the chains look up. */
 function rulesetSets(
   router: RouterPlan,
   outSets: readonly RuleElement[][],
   inSets: readonly RuleElement[][],
-  dnat: readonly Dnat[],
+  sides: readonly SideDnat[],
 ): NftNode[] {
   const labNets = [...router.labNets].sort(compareCidr);
   return [
@@ -215,29 +252,52 @@ function rulesetSets(
     ...egressSets(router),
     ...identitySets(router.dmzGuard),
     "",
-    block("map dnat_to", [
-      "type ipv4_addr . inet_proto . inet_service : ipv4_addr . inet_service",
-      "flags interval",
-      "counter",
-      `comment ${quote("source . proto . WAN port -> backend; a source not listed is not translated")}`,
-      ...elementsBlock(
-        dnat.flatMap((d) =>
-          d.sources.map((s) => `${addr(s)} . ${d.proto} . ${d.wanPort} comment ${quote(d.flows.join(" "))} : ${d.to} . ${d.toPort}`),
+    ...sides.flatMap((x, i) => [
+      ...(i > 0 ? [""] : []),
+      block(`map ${x.map}`, [
+        "type ipv4_addr . inet_proto . inet_service : ipv4_addr . inet_service",
+        "flags interval",
+        "counter",
+        `comment ${quote(`${x.side}: source . proto . port -> backend (${x.what}); a source not listed is not translated`)}`,
+        ...elementsBlock(
+          x.entries.flatMap((d) =>
+            d.sources.map((s) => `${addr(s)} . ${d.proto} . ${d.wanPort} comment ${quote(d.flows.join(" "))} : ${d.to} . ${d.toPort}`),
+          ),
         ),
-      ),
-    ]),
-    "",
-    block("set dnat_targets", [
-      "type ipv4_addr . inet_proto . inet_service",
-      "counter",
-      `comment ${quote("the translated destinations: the only ones ct status dnat may reach")}`,
-      ...elementsBlock(dnatTargets(dnat).map((t) => `${t.to} . ${t.proto} . ${t.port} comment ${quote([...t.flows].sort().join(", "))}`)),
+      ]),
+      "",
+      block(`set ${x.targets}`, [
+        "type ipv4_addr . ipv4_addr . inet_proto . inet_service",
+        "flags interval",
+        "counter",
+        `comment ${quote(`${x.side}: source . translated destination, the only pairs ct status dnat may pass`)}`,
+        ...elementsBlock(
+          dnatTargets(x.entries).map(
+            (t) => `${addr(t.from)} . ${t.to} . ${t.proto} . ${t.port} comment ${quote([...t.flows].sort().join(", "))}`,
+          ),
+        ),
+      ]),
     ]),
   ];
 }
 
+/** The interface of one side, quoted. */
+function sideIface(router: RouterPlan, side: Dnat["side"]): string {
+  return quote(side === "wan" ? router.wan.iface : router.tunnel!.iface);
+}
+
+/** The address of one side, which its DNAT translates. */
+function sideAddress(router: RouterPlan, side: Dnat["side"]): string {
+  return side === "wan" ? router.wan.address : router.tunnel!.address;
+}
+
 /** The filter chains (input, forward and its two directions) and the NAT chains. */
-function rulesetChains(router: RouterPlan, outSets: readonly RuleElement[][], inSets: readonly RuleElement[][]): NftNode[] {
+function rulesetChains(
+  router: RouterPlan,
+  outSets: readonly RuleElement[][],
+  inSets: readonly RuleElement[][],
+  sides: readonly SideDnat[],
+): NftNode[] {
   const wan = quote(router.wan.iface);
   const lan = quote(router.lan.iface);
   const lookup = (name: string) => `ip saddr . ip daddr . meta l4proto . th dport @${name}`;
@@ -247,6 +307,11 @@ function rulesetChains(router: RouterPlan, outSets: readonly RuleElement[][], in
     block("chain input", [
       ...inputPrologue({ invalid: drop("drop_input_invalid"), ipv6: drop("drop_input_ipv6") }),
       `iifname ${lan} udp dport 67 accept comment "DHCP from the LAN"`,
+      ...(router.tunnel
+        ? [
+            `iifname ${wan} ip saddr ${router.tunnel.peer.dmzAddress} ip daddr ${router.wan.address} udp dport ${router.tunnel.port} accept comment "WireGuard from the infra host only"`,
+          ]
+        : []),
       // The router's sshd also listens on the LAN address only; the WAN port 22 belongs to the jump host's DNAT.
       // Address and MAC: any host of the segment can take the jump host's address, not its MAC.
       `iifname ${lan} ether saddr ${router.jumpMac} ip saddr ${router.jumpAddress} ip daddr ${router.lan.address} tcp dport 22 accept comment "SSH only from the jump host"`,
@@ -259,8 +324,11 @@ function rulesetChains(router: RouterPlan, outSets: readonly RuleElement[][], in
       ...ipv6Drop(drop("drop_forward_ipv6")),
       "ct state established,related accept",
       `ct state invalid ${drop("drop_forward_invalid")}`,
-      // Matching the destination too means a DNAT this table did not make gains nothing.
-      `iifname ${wan} oifname ${lan} ct status dnat ip daddr . meta l4proto . th dport @dnat_targets accept comment "published services and the jump host"`,
+      // Matching the side, the source and the destination too means a DNAT this table did not make gains nothing.
+      ...sides.map(
+        (x) =>
+          `iifname ${sideIface(router, x.side)} oifname ${lan} ct status dnat ip saddr . ip daddr . meta l4proto . th dport @${x.targets} accept comment ${quote(x.what)}`,
+      ),
       `iifname ${lan} oifname ${wan} jump lan_to_wan`,
       `iifname ${wan} oifname ${lan} jump wan_to_lan`,
       drop("drop_forward"),
@@ -279,7 +347,11 @@ function rulesetChains(router: RouterPlan, outSets: readonly RuleElement[][], in
     block("chain prerouting", [
       "type nat hook prerouting priority dstnat; policy accept;",
       // The map key starts with the source, so the source check and the translation are one lookup.
-      `iifname ${wan} ip daddr ${router.wan.address} meta l4proto { tcp, udp } dnat ip to ip saddr . meta l4proto . th dport map @dnat_to`,
+      // Published services only on the tunnel: whoever takes the proxy's address and MAC on the DMZ gets no translation.
+      ...sides.map(
+        (x) =>
+          `iifname ${sideIface(router, x.side)} ip daddr ${sideAddress(router, x.side)} meta l4proto { tcp, udp } dnat ip to ip saddr . meta l4proto . th dport map @${x.map}`,
+      ),
     ]),
     "",
     block("chain postrouting", [
@@ -297,8 +369,9 @@ function routerRuleset(router: RouterPlan): NftNode[] {
   const counters = (Object.keys(NFT_DROP_COUNTERS) as NftDropCounter[])
     .filter((c) => !(c in EGRESS_DROP_COUNTERS) || hasEgressCounter(router, c as EgressDropCounter))
     .map((c) => block(`counter ${c}`, [`comment ${quote(NFT_DROP_COUNTERS[c])}`]));
-  const sets = rulesetSets(router, outSets, inSets, dnatEntries(router.dnat));
-  const chains = rulesetChains(router, outSets, inSets);
+  const sides = sideDnats(router);
+  const sets = rulesetSets(router, outSets, inSets, sides);
+  const chains = rulesetChains(router, outSets, inSets, sides);
   return [
     "flush ruleset",
     "",

@@ -1,7 +1,8 @@
 /**
  * The reverse proxy of the DMZ: nginx terminates TLS for every published HTTP name and
- * forwards it to the segment firewall's WAN address, which DNATs to the backend; TCP and
- * UDP services pass through the stream module the same way. Built as a small directive
+ * forwards it to the segment firewall's tunnel address, through the WireGuard tunnel from the
+ * infra host, and the firewall DNATs to the backend; TCP and UDP services pass through the
+ * stream module the same way. Built as a small directive
  * tree and printed, so structure (one server per name, allow lists, auth) is decided in
  * code, not in string templates.
  *
@@ -235,9 +236,17 @@ function unknownHostBody(): NginxNode[] {
 /** Where nginx shows its connection counters to the local nginx exporter, and nowhere else. */
 export const NGINX_STATUS = { listen: "127.0.0.1:8080", path: "/stub_status" } as const;
 
+/**
+ * The address upstream connections leave from: the infra host's tunnel address, the only source
+ * a router's tunnel accepts and translates for (its DMZ address only in a lab without the tunnel).
+ */
+function upstreamSource(plan: DmzPlan): string {
+  return plan.tunnel?.address ?? plan.proxy.listen;
+}
+
 /** The http block's settings: logs, temp paths, TLS, and what the proxy sends upstream. */
 function httpSettings(plan: DmzPlan, http: readonly HttpRoute[]): NginxNode[] {
-  const { listen, tls } = plan.proxy;
+  const { tls } = plan.proxy;
   return [
     d("default_type", "application/octet-stream"),
     d("server_tokens", "off"),
@@ -266,8 +275,12 @@ function httpSettings(plan: DmzPlan, http: readonly HttpRoute[]): NginxNode[] {
     d("ssl_session_timeout", "1d"),
     d("ssl_session_tickets", "off"),
     blank,
-    c("Upstream connections leave from the proxy address: the segment firewalls DNAT only traffic from it."),
-    d("proxy_bind", listen),
+    c(
+      plan.tunnel
+        ? "Upstream connections leave from the tunnel address, into the tunnel: the segment firewalls DNAT only traffic from it."
+        : "Upstream connections leave from the proxy address: the segment firewalls DNAT only traffic from it.",
+    ),
+    d("proxy_bind", upstreamSource(plan)),
     d("proxy_http_version", "1.1"),
     d("proxy_set_header", "Host", "$host"),
     c("The proxy is the first hop the lab trusts: it overwrites X-Forwarded-For instead of appending a client's claim."),
@@ -361,8 +374,8 @@ export function renderNginx(plan: DmzPlan): string {
         "stream",
         [],
         [
-          c("TCP and UDP services: passed through unchanged, from the proxy address (see proxy_bind above)."),
-          d("proxy_bind", listen),
+          c(`TCP and UDP services: passed through unchanged, from the ${plan.tunnel ? "tunnel" : "proxy"} address (see proxy_bind above).`),
+          d("proxy_bind", upstreamSource(plan)),
           c(`At most ${PER_CLIENT_STREAMS} connections (UDP: sessions) at once per client address.`),
           d("limit_conn_zone", "$binary_remote_addr", `zone=${CLIENT_ZONE.stream}:10m`),
           d("limit_conn", CLIENT_ZONE.stream, String(PER_CLIENT_STREAMS)),

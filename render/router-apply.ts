@@ -8,11 +8,12 @@
  */
 import { compareCidr } from "../model/net";
 import type { RouterPlan } from "../model/network/router";
-import { DEFAULT_CONFIRM_TIMEOUT_SECONDS, renderApplyScript, type ShellFact } from "./apply-common";
+import { DEFAULT_CONFIRM_TIMEOUT_SECONDS, renderApplyScript, type ShellFact, type ShellItem } from "./apply-common";
 import { generatedHeader } from "./header";
 import { ROUTER_NETWORK_PATH } from "./router-network";
 import { ROUTER_BOOT } from "./router-boot";
 import { AUTHORIZED_KEYS_DIR } from "./sshd";
+import { ROUTER_TUNNEL, TUNNEL_KEY_FILE } from "./wireguard";
 
 /** Where each release file is installed, relative to HOMELAB_ROOT. */
 const APPLY_INSTALL_PATHS = {
@@ -49,9 +50,47 @@ export const ROUTER_SYSCTLS = [
   { key: "net.ipv4.ip_forward", value: 1, why: "a router forwards IPv4, once its ruleset is live", atBoot: false },
 ] as const;
 
+/**
+ * The tunnel's release files and where they go: the unit (0644, with INSTALL), and the wg-quick
+ * file and the private key, root-only (0600, PRIVATE_INSTALL). None for a router without an end.
+ */
+function tunnelInstall(router: RouterPlan): { install: ShellItem[]; private: ShellItem[] } {
+  const t = router.tunnel;
+  if (!t) return { install: [], private: [] };
+  return {
+    install: [{ value: `${ROUTER_TUNNEL.unit}:${ROUTER_TUNNEL.path}` }],
+    private: [
+      { value: `${ROUTER_TUNNEL.conf(t.iface)}:${ROUTER_TUNNEL.confPath(t.iface)}` },
+      {
+        value: `${TUNNEL_KEY_FILE}:${ROUTER_TUNNEL.keyPath(t.iface)}`,
+        comment: "the stack's secret homelab:wireguardKey, uploaded by the release",
+      },
+    ],
+  };
+}
+
+/** The tunnel's facts: empty strings for a router without an end, which the script then leaves alone. */
+function tunnelFacts(router: RouterPlan): ShellFact[] {
+  const t = router.tunnel;
+  return [
+    {
+      name: "TUNNEL_IFACE",
+      value: t?.iface ?? "",
+      comment: "The WireGuard tunnel from the infra host (render/wireguard.ts); empty: this router has no end.",
+    },
+    { name: "TUNNEL_CONF", value: t ? ROUTER_TUNNEL.conf(t.iface) : "" },
+    { name: "TUNNEL_KEY", value: t ? TUNNEL_KEY_FILE : "" },
+    { name: "TUNNEL_PUBLIC_KEY", value: t?.publicKey ?? "", comment: "The release's private key must be the private half of this." },
+    { name: "TUNNEL_UNIT", value: t ? ROUTER_TUNNEL.unit : "" },
+    { name: "TUNNEL_UNIT_FILE", value: t ? ROUTER_TUNNEL.path : "" },
+    { name: "TUNNEL_UNIT_LINK", value: t ? ROUTER_TUNNEL.wants : "" },
+  ];
+}
+
 /** The part of the script that comes from the plan. Everything else is the same for every router. */
 function routerFacts(router: RouterPlan): ShellFact[] {
   const routes = [...router.routes].sort((a, b) => compareCidr(a.to, b.to));
+  const tunnel = tunnelInstall(router);
   return [
     { name: "ROUTER", value: router.name },
     { name: "WAN_IFACE", value: router.wan.iface },
@@ -70,9 +109,17 @@ function routerFacts(router: RouterPlan): ShellFact[] {
     {
       name: "INSTALL",
       comment: "Release file -> installed path (under HOMELAB_ROOT).",
-      value: Object.entries(APPLY_INSTALL_PATHS)
-        .filter(([f]) => f !== "authorized_keys.d")
-        .map(([f, p]) => ({ value: `${f}:${p}` })),
+      value: [
+        ...Object.entries(APPLY_INSTALL_PATHS)
+          .filter(([f]) => f !== "authorized_keys.d")
+          .map(([f, p]) => ({ value: `${f}:${p}` })),
+        ...tunnel.install,
+      ],
+    },
+    {
+      name: "PRIVATE_INSTALL",
+      comment: "Release file -> installed path, root-only (0600).",
+      value: tunnel.private,
     },
     { name: "KEYS_DIR", value: APPLY_INSTALL_PATHS["authorized_keys.d"] },
     { name: "SYSCTL_FILE", value: APPLY_SYSCTL_FILE },
@@ -93,6 +140,7 @@ function routerFacts(router: RouterPlan): ShellFact[] {
     },
     { name: "BOOT_UNIT_FILE", value: ROUTER_BOOT.path },
     { name: "BOOT_UNIT_LINK", value: ROUTER_BOOT.wants },
+    ...tunnelFacts(router),
   ];
 }
 

@@ -14,6 +14,7 @@ import { renderRouterNetwork } from "./router-network";
 import { renderRouterBootUnit, renderRouterRoutes, ROUTER_BOOT } from "./router-boot";
 import { renderKnownHosts, renderSshClientConfig } from "./ssh-client";
 import { renderAuthorizedKeys, renderSshdConfig } from "./sshd";
+import { renderRouterTunnel, renderRouterTunnelUnit, ROUTER_TUNNEL } from "./wireguard";
 
 /** The directory of the router's release inside a segment's files. */
 export const ROUTER_DIR = "router";
@@ -54,6 +55,17 @@ function renderFiles(plan: SegmentPlan, access: SshAccess): RenderedFile[] {
     { path: `${ROUTER_DIR}/apply.sh`, content: renderRouterApply(router), checker: "sh", mode: 0o755 },
     { path: `${ROUTER_DIR}/${ROUTER_BOOT.unit}`, content: renderRouterBootUnit(router), checker: "systemd" },
     { path: `${ROUTER_DIR}/homelab-routes`, content: renderRouterRoutes(router), checker: "ifupdown" },
+    // Its end of the tunnel from the infra host; the private key is a secret file of the release, never rendered.
+    ...(router.tunnel
+      ? [
+          {
+            path: `${ROUTER_DIR}/${ROUTER_TUNNEL.conf(router.tunnel.iface)}`,
+            content: renderRouterTunnel(router),
+            checker: "wireguard" as const,
+          },
+          { path: `${ROUTER_DIR}/${ROUTER_TUNNEL.unit}`, content: renderRouterTunnelUnit(router), checker: "systemd" as const },
+        ]
+      : []),
     { path: "ssh_config", content: renderSshClientConfig(plan), checker: "ssh-client" },
     // ssh-keygen -l -f reads known_hosts lines as well as authorized_keys lines.
     { path: "known_hosts", content: renderKnownHosts(plan), checker: "authorized-keys" },

@@ -13,7 +13,7 @@ import { readLabSources } from "../model/load";
 import type { ProxyCertificate } from "../model/network/certificate";
 import { ConfigError } from "../model/problems";
 import { planDmz, type PublishedSegment } from "../model/network/dmz";
-import { DMZ_STACK, own } from "../model/lab";
+import { CONFIG_KEYS, DMZ_STACK, own } from "../model/lab";
 import { canonicalJson } from "../model/order";
 import { planLab } from "../model/plan";
 import { INFRA_ACME_CREDENTIALS_FILE, INFRA_DIR, renderDmzFiles } from "../render/dmz";
@@ -23,7 +23,9 @@ import type { StackContext } from "./context";
 import { OUTPUTS, readReference, segmentContract, segmentContractSpec, type SegmentContract } from "./contracts";
 import { declareMachines, machinesOutput } from "./proxmox";
 import { declareHa, readLabObjects } from "./proxmox-lab";
-import { acmeCredentialsProblem, readSecret } from "./secrets";
+import { acmeCredentialsProblem, readSecret, secretFileOf, wireguardKeyProblem } from "./secrets";
+import { tunnelEnd } from "../model/network/tunnel";
+import { TUNNEL_KEY_FILE } from "../render/wireguard";
 
 /**
  * Read and check every listed segment's contract; one RunError names every problem.
@@ -76,13 +78,24 @@ function acmeSecretFiles(ctx: StackContext, tls: ProxyCertificate): SecretFile[]
   return [{ path: INFRA_ACME_CREDENTIALS_FILE, content, fingerprint: createHash("sha256").update(ciphertext).digest("hex").slice(0, 16) }];
 }
 
+/** The infra host's WireGuard private key as a secret file of its release, when the lab has the tunnel. */
+function tunnelSecretFiles(ctx: StackContext): SecretFile[] {
+  if (tunnelEnd(ctx.lab, DMZ_STACK) === undefined) return [];
+  const file = secretFileOf(ctx.dir, DMZ_STACK, CONFIG_KEYS.wireguardKey, TUNNEL_KEY_FILE);
+  // loadContext refused a stack without it already; this keeps the read total.
+  if (!file) throw new ConfigError([wireguardKeyProblem(DMZ_STACK, "the infra host")], "cannot run this stack");
+  return [file];
+}
+
 /** Declare the DMZ's resources and return its stack outputs. */
 export async function dmzStack(ctx: StackContext): Promise<Record<string, unknown>> {
   const { lab } = ctx;
   const planned = planLab(lab);
   const contracts = await readContracts(ctx, planned.published);
   const plan = planDmz(lab, contracts);
-  const files = filesUnder(renderDmzFiles(plan, planned.ssh), INFRA_DIR);
+  const secretFiles = [...acmeSecretFiles(ctx, plan.proxy.tls), ...tunnelSecretFiles(ctx)];
+  const versions = Object.fromEntries(secretFiles.map((f) => [f.path, f.fingerprint]));
+  const files = filesUnder(renderDmzFiles(plan, planned.ssh, versions), INFRA_DIR);
   await readLabObjects(lab, planned, DMZ_STACK);
   // The infra host is a VM of the DMZ: its configuration is released once the VM exists.
   const machines = declareMachines(lab, planned, DMZ_STACK);
@@ -92,7 +105,7 @@ export async function dmzStack(ctx: StackContext): Promise<Record<string, unknow
     "infra",
     {
       files,
-      secretFiles: acmeSecretFiles(ctx, plan.proxy.tls),
+      secretFiles,
       target: { host: lab.dmz.infra.address, user: lab.ssh.deploy.user, hostKey: lab.dmz.infra.sshHostKey },
       ...(ctx.confirmTimeoutSeconds !== undefined ? { confirmTimeoutSeconds: ctx.confirmTimeoutSeconds } : {}),
     },

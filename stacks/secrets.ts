@@ -4,9 +4,12 @@
  * sets it. Only presence is checked here; the values stay secret Outputs.
  */
 import * as pulumi from "@pulumi/pulumi";
+import { createHash } from "crypto";
+import type { SecretFile } from "../components/release";
 import { acmeCredentialsKey } from "../model/network/certificate";
 import { CONFIG_KEYS, DMZ_STACK, LAB_FILE, PROJECT, type Lab } from "../model/lab";
-import { stackFile } from "../model/load";
+import { readLabSources, stackFile } from "../model/load";
+import { tunnelEnd } from "../model/network/tunnel";
 import { planLab } from "../model/plan";
 import type { Problem } from "../model/problems";
 
@@ -41,6 +44,36 @@ export function acmeCredentialsProblem(key: string, dnsProvider: string): Proble
   };
 }
 
+/** The problem of a stack's missing WireGuard private key, when the stack has an end of the tunnel. */
+export function wireguardKeyProblem(stack: string, end: string): Problem {
+  const key = CONFIG_KEYS.wireguardKey;
+  return {
+    file: stackFile(stack),
+    path: key,
+    message: `is not set: it is the private key of ${end}'s end of the WireGuard tunnel, whose public half the lab files hold`,
+    fix: `store the private half of that public key encrypted: pulumi config set --secret ${key} -s ${stack} < wireguard.key (a new pair: wg genkey | tee wireguard.key | wg pubkey, then write the public key into the lab file)`,
+  };
+}
+
+/**
+ * A config secret as a secret file of a release, at `path` in the release. Its fingerprint is
+ * the ciphertext the stack file keeps (public, new whenever the secret is set again; the key
+ * itself when the file holds none), so a new secret makes a new release without the id holding
+ * it. Undefined when the stack does not set it.
+ */
+export function secretFileOf(dir: string, stack: string, key: string, path: string): SecretFile | undefined {
+  const content = readSecret(key);
+  if (content === undefined) return undefined;
+  return { path, content, fingerprint: secretFingerprint(dir, stack, key) };
+}
+
+/** The public fingerprint of a config secret: a digest of the ciphertext `stack`'s file keeps, or of the key when it keeps none. */
+export function secretFingerprint(dir: string, stack: string, key: string): string {
+  const stored = readLabSources(dir).stacks[stack]?.[key];
+  const ciphertext = typeof stored === "object" && stored !== null && "secure" in stored ? String(stored.secure) : key;
+  return createHash("sha256").update(ciphertext).digest("hex").slice(0, 16);
+}
+
 /** Every secret `stack` needs that its config does not set. */
 export function missingSecrets(lab: Lab, stack: string): Problem[] {
   const out: Problem[] = [];
@@ -51,5 +84,7 @@ export function missingSecrets(lab: Lab, stack: string): Problem[] {
     const key = acmeCredentialsKey(acme.credentialsSecret);
     if (readSecret(key) === undefined) out.push(acmeCredentialsProblem(key, acme.dnsProvider));
   }
+  const end = tunnelEnd(lab, stack);
+  if (end !== undefined && readSecret(CONFIG_KEYS.wireguardKey) === undefined) out.push(wireguardKeyProblem(stack, end));
   return out;
 }

@@ -14,6 +14,7 @@ import { compareText } from "../order";
 import { type Flow, planFlows } from "./flows";
 import { hardwareHosts, mayUse, type PlannedHost, type PlannedService, planServices, segmentHosts } from "./hosts";
 import { type DmzParty, dmzParties } from "./identity";
+import { type InfraTunnelPlan, planInfraTunnel } from "./tunnel";
 
 // What a segment tells the DMZ crosses a StackReference as plain JSON; its type is derived
 // from the contract's schema (model/contracts.ts).
@@ -35,6 +36,7 @@ export function publishSegment(lab: Lab, name: string, flows: readonly Flow[] = 
       wanAddress: seg.router.wanAddress,
       lanAddress: seg.router.lanAddress,
       wanMac: lab.hardware.routers[seg.router.hardware]!.wanMac,
+      ...(seg.router.tunnel ? { tunnel: { address: seg.router.tunnel.address, publicKey: seg.router.tunnel.publicKey } } : {}),
     },
     jumpHost: { name: jump.id, fqdn: jump.fqdn, address: jump.address },
     hosts: hosts.map((h) => ({ name: h.id, fqdn: h.fqdn, address: h.address, role: h.role })),
@@ -200,6 +202,8 @@ export interface DmzPlan {
   };
   /** Who may SSH into the infra host. */
   readonly ssh: { readonly adminSources: readonly Cidr[] };
+  /** The infra host's end of the WireGuard tunnel, a peer per router (model/network/tunnel.ts); none when the lab has no tunnel. */
+  readonly tunnel?: InfraTunnelPlan;
 }
 
 /**
@@ -254,6 +258,7 @@ export function planDmz(lab: Lab, segments: readonly PublishedSegment[]): DmzPla
     }
   }
   const labClients = [lab.dmz.subnet, ...segs.map((s) => Cidr.of(s.subnet))].sort((a, b) => compareIp(a.network, b.network));
+  const tunnel = planInfraTunnel(lab, segs);
   return {
     domain: lab.domain,
     timezone: lab.timezone,
@@ -277,6 +282,7 @@ export function planDmz(lab: Lab, segments: readonly PublishedSegment[]): DmzPla
       streams: streams.sort(comparePorts),
     },
     ssh: { adminSources: lab.ssh.adminSources },
+    ...(tunnel ? { tunnel } : {}),
   };
 }
 

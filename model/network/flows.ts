@@ -48,7 +48,7 @@ export function zoneKind(e: Pick<Endpoint, "zone">): ZoneKind {
 
 /** Why a flow exists. */
 export type FlowKind =
-  /** proxy -> firewall WAN:port -> DNAT -> backend, for one published service */
+  /** proxy -> the firewall's tunnel address:port (WireGuard from the infra host) -> DNAT -> backend, for one published service */
   | "publish"
   /** the internet (through the ISP edge) -> the proxy, for internet-exposed services */
   | "expose"
@@ -78,8 +78,17 @@ export interface Flow {
   readonly to: Endpoint;
   readonly ports: readonly PortSpec[];
   readonly reason: string;
-  /** For flows that cross a router by DNAT: the WAN address and port the source connects to. */
-  readonly via?: { readonly router: string; readonly address: string; readonly ports: readonly PortSpec[] };
+  /**
+   * For flows that cross a router by DNAT: the router's address and port the source connects to,
+   * and the side it arrives on: `wan` (its WAN address, on the DMZ) or `tunnel` (its tunnel
+   * address, through the WireGuard tunnel from the infra host).
+   */
+  readonly via?: {
+    readonly router: string;
+    readonly address: string;
+    readonly ports: readonly PortSpec[];
+    readonly side: "wan" | "tunnel";
+  };
 }
 
 export const SSH: PortSpec = { port: 22, proto: "tcp" };
@@ -264,7 +273,7 @@ function sshFlows(lab: Lab, seg: Segment): Flow[] {
       to: jump,
       ports: [SSH],
       reason: `admins enter ${seg.name} only through its jump host, at the router's WAN address`,
-      via: { router: seg.router.name, address: seg.router.wanAddress, ports: [SSH] },
+      via: { router: seg.router.name, address: seg.router.wanAddress, ports: [SSH], side: "wan" },
     },
     {
       id: `ssh:${seg.name}/jump`,
@@ -277,19 +286,32 @@ function sshFlows(lab: Lab, seg: Segment): Flow[] {
   ];
 }
 
-/** The proxy to each published service's backend, through a DNAT on the segment's router. */
+/**
+ * Where the proxy's connections to published services come from: the infra host's tunnel
+ * address, through the WireGuard tunnel. A lab that publishes without a tunnel fails validation
+ * (tunnel.peers); until then its flows name the proxy's DMZ address.
+ */
+export function proxyUpstreamEndpoint(lab: Lab): Endpoint {
+  const t = lab.dmz.tunnel;
+  if (!t) return dmzEndpoint(lab, "proxy");
+  return { zone: "dmz", host: "proxy", cidrs: [Cidr.host(t.address)], label: "dmz/proxy (tunnel)" };
+}
+
+/** The proxy to each published service's backend, through the tunnel and a DNAT on the segment's router. */
 function publishFlows(lab: Lab, seg: Segment): Flow[] {
+  const from = proxyUpstreamEndpoint(lab);
   return planServices(lab, seg).map((s) => ({
     id: `publish:${seg.name}/${s.id}`,
     kind: "publish",
-    from: dmzEndpoint(lab, "proxy"),
+    from,
     to: hostEndpoint(lab, seg, s.backend.host),
     ports: [{ port: s.backend.port, proto: serviceProto(s) }],
     reason: `${s.fqdn ?? `${s.port}/${s.kind}`} is published through ${seg.router.name}`,
     via: {
       router: seg.router.name,
-      address: seg.router.wanAddress,
+      address: s.firewall.address,
       ports: [{ port: s.firewall.port, proto: serviceProto(s) }],
+      side: lab.dmz.tunnel && seg.router.tunnel ? "tunnel" : "wan",
     },
   }));
 }

@@ -205,6 +205,14 @@ function backendOf(lab: Lab, seg: Segment, s: Service): PlannedService["backend"
   return { host: s.backend.host, address: findHostAddress(lab, seg, s.backend.host), port: s.backend.port, ...(tls ? { tls } : {}) };
 }
 
+/**
+ * Where the proxy reaches a segment's published services: its router's tunnel address. Only a
+ * lab without the tunnel (which validation refuses once anything is published) uses the WAN address.
+ */
+function firewallAddress(lab: Lab, seg: Segment): string {
+  return lab.dmz.tunnel && seg.router.tunnel ? seg.router.tunnel.address : seg.router.wanAddress;
+}
+
 /** Every published service of a segment, resolved. */
 export function planServices(lab: Lab, seg: Segment): PlannedService[] {
   return Object.entries(seg.services)
@@ -215,7 +223,7 @@ export function planServices(lab: Lab, seg: Segment): PlannedService[] {
       description: s.description,
       ...(s.kind === "http" ? { fqdn: serviceFqdn(lab, id, s), maxBodyMiB: s.maxBodyMiB, websockets: s.websockets } : { port: s.port }),
       backend: backendOf(lab, seg, s),
-      firewall: { router: seg.router.name, address: seg.router.wanAddress, port: wanPort(s) },
+      firewall: { router: seg.router.name, address: firewallAddress(lab, seg), port: wanPort(s) },
       auth: s.auth,
       exposure: s.exposure,
       ...(s.reason ? { reason: s.reason } : {}),

@@ -8,6 +8,7 @@ import { type Endpoint, type Flow, zoneKind } from "./flows";
 import { segmentHosts } from "./hosts";
 import { type DmzGuard, dmzParties, labPartyFacts, planDmzGuard, type StaticNeighbour } from "./identity";
 import { parseIface } from "./interface";
+import { planRouterTunnel, type RouterTunnelPlan } from "./tunnel";
 
 /** One rule a router enforces for a flow: addresses, protocol and port, and the flow it serves. */
 export interface FlowRule {
@@ -18,10 +19,12 @@ export interface FlowRule {
   readonly flow: string;
 }
 
-/** A destination NAT on a router's WAN address. */
+/** A destination NAT on one side of a router: its WAN address, or its tunnel address. */
 export interface Dnat {
+  /** Where the translated traffic arrives: `wan` (the jump host's SSH, for the admins) or `tunnel` (published services, from the infra host). */
+  readonly side: "wan" | "tunnel";
   readonly proto: Proto;
-  /** Port on the router's WAN address. */
+  /** Port on the router's address of that side. */
   readonly wanPort: number;
   readonly to: string;
   readonly toPort: number;
@@ -76,7 +79,7 @@ export interface RouterPlan {
   readonly inbound: readonly FlowRule[];
   /** Forwarded from LAN to WAN towards lab networks. */
   readonly outbound: readonly FlowRule[];
-  /** Published services and the SSH entry to the jump host. */
+  /** Published services (on the tunnel side) and the SSH entry to the jump host (on the WAN side). */
   readonly dnat: readonly Dnat[];
   /** The jump host's address and MAC: the only source allowed SSH into the router itself, both together. */
   readonly jumpAddress: string;
@@ -88,6 +91,8 @@ export interface RouterPlan {
    * side, and the jump host on the LAN side (so the router's SSH answers go to its MAC only).
    */
   readonly neighbours: readonly StaticNeighbour[];
+  /** Its end of the WireGuard tunnel from the infra host (model/network/tunnel.ts), when it has one. */
+  readonly tunnel?: RouterTunnelPlan;
   readonly dhcp: {
     readonly start: string;
     readonly end: string;
@@ -143,7 +148,15 @@ function translate(seg: Segment, f: Flow, into: Forwarding): void {
   if (f.to.zone !== seg.name || !f.via) return;
   const toPort = f.ports[0]!.port;
   for (const p of f.via.ports)
-    into.dnat.push({ proto: p.proto, wanPort: p.port, to: f.to.cidrs[0]!.network, toPort, sources: f.from.cidrs, flows: [f.id] });
+    into.dnat.push({
+      side: f.via.side,
+      proto: p.proto,
+      wanPort: p.port,
+      to: f.to.cidrs[0]!.network,
+      toPort,
+      sources: f.from.cidrs,
+      flows: [f.id],
+    });
 }
 
 /** Sort every flow into what this segment's router forwards, by the kind of flow. */
@@ -196,11 +209,11 @@ function byRule(a: FlowRule, b: FlowRule): number {
 function mergeDnat(dnat: readonly Dnat[]): Dnat[] {
   const shared = new Map<string, Dnat>();
   for (const d of dnat) {
-    const key = `${d.proto}/${d.wanPort}`;
+    const key = `${d.side}/${d.proto}/${d.wanPort}`;
     const seen = shared.get(key);
     shared.set(key, seen ? { ...seen, flows: [...seen.flows, ...d.flows].sort() } : d);
   }
-  return [...shared.values()].sort((a, b) => compareText(a.proto, b.proto) || a.wanPort - b.wanPort);
+  return [...shared.values()].sort((a, b) => compareText(a.side, b.side) || compareText(a.proto, b.proto) || a.wanPort - b.wanPort);
 }
 
 /** Turn flows into per-router rules: the lab-bound traffic each router forwards, and its DNATs. */
@@ -214,6 +227,7 @@ export function planRouter(lab: Lab, seg: Segment, flows: readonly Flow[]): Rout
   // Validation (ssh.jump-hosts) guarantees the jump host's MAC.
   const jumpMac = jump.mac!;
   const dmzGuard = planDmzGuard(dmzParties(labPartyFacts(lab)), seg.router.name, hw.wanInterface);
+  const tunnel = planRouterTunnel(lab, seg);
   return {
     name: seg.router.name,
     segment: seg.name,
@@ -237,6 +251,7 @@ export function planRouter(lab: Lab, seg: Segment, flows: readonly Flow[]): Rout
       ...dmzGuard.neighbours,
       { iface: hw.lanInterface, address: jump.address, mac: jumpMac, what: `the jump host ${seg.name}/${jump.id}` },
     ],
+    ...(tunnel ? { tunnel } : {}),
     dhcp: {
       start: seg.dhcp.start,
       end: seg.dhcp.end,

@@ -55,9 +55,9 @@ test("one flow opened: the statement says exactly that, and the two firewalls' r
 test("plain text: the statement, the resources and the rules' unified diff", () => {
   const text = formatDiff(result, "text");
   expect(text).toMatch(/^plan --diff main \([0-9a-f]{12}\): 1 change stated; stacks touched: cluster, lab\n\nFlows\n/);
-  expect(text).toContain(`\nFlows\n  ${ONE_FLOW}\n\nResources\n  cluster: 0 added, 0 removed, 11 changed; 2 files changed\n`);
+  expect(text).toContain(`\nFlows\n  ${ONE_FLOW}\n\nResources\n  cluster: 0 added, 0 removed, 14 changed; 2 files changed\n`);
   expect(text).toMatch(
-    /\n {4}22 changed values only swap [0-9a-f]{16} for [0-9a-f]{16}; the others:\n {6}cluster-fw-release-upload-nftables\.conf source: text \d+ bytes/,
+    /\n {4}28 changed values only swap [0-9a-f]{16} for [0-9a-f]{16}; the others:\n {6}cluster-fw-release-upload-nftables\.conf source: text \d+ bytes/,
   );
   expect(text).toContain(
     "\nRendered files\n  ~ cluster/plan.json (+34 -0)\n  ~ cluster/router/nftables.conf (+1 -0)\n  ~ lab/plan.json (+34 -0)\n  ~ lab/router/nftables.conf (+1 -0)\n",
@@ -72,7 +72,7 @@ test("Markdown: a pull-request comment with its marker, headings, and collapsibl
   expect(md.startsWith(`${COMMENT_MARKER}\n## Offline plan: what this change does\n\nCompared with \`main\``)).toBe(true);
   expect(md).toContain(`\n### Flows\n\n- ${ONE_FLOW}\n`);
   expect(md).toContain(
-    "\n### Resources\n\n<details><summary><b>cluster</b>: 0 added, 0 removed, 11 changed; 2 files changed</summary>\n\n",
+    "\n### Resources\n\n<details><summary><b>cluster</b>: 0 added, 0 removed, 14 changed; 2 files changed</summary>\n\n",
   );
   expect(md).toContain("\n### Rendered files\n\n- `cluster/plan.json` changed (+34 −0)\n");
   expect(md).toMatch(

@@ -6,7 +6,7 @@ import { filesUnder } from "../../render/files";
 import { jumpLabFacts } from "../../render/jump";
 import { renderBaseHostFiles } from "../../render/nixos-base";
 import { referenceLab, referencePlan } from "../support/lab";
-import { driverFacts, runStack, TEST_DATA_SECRETS, TEST_PROXMOX_TOKEN } from "../support/mocks";
+import { driverFacts, runStack, TEST_DATA_SECRETS, TEST_PROXMOX_TOKEN, TEST_WIREGUARD_KEY, TEST_WIREGUARD_KEYS } from "../support/mocks";
 
 let run: MockRun;
 let resources: RecordedResource[];
@@ -135,7 +135,13 @@ describe("the secrets: uploaded from config on stdin, as secret inputs, into the
 
 test("a stack without its secrets stops naming each one, with the command that sets it", async () => {
   await expect(
-    runStack("internal", { config: { [TEST_PROXMOX_TOKEN.key]: TEST_PROXMOX_TOKEN.value, "homelab:sambaK8s": "only-this-one" } }),
+    runStack("internal", {
+      config: {
+        [TEST_PROXMOX_TOKEN.key]: TEST_PROXMOX_TOKEN.value,
+        [TEST_WIREGUARD_KEY]: TEST_WIREGUARD_KEYS["internal"]!,
+        "homelab:sambaK8s": "only-this-one",
+      },
+    }),
   ).rejects.toThrow(
     /cannot run this stack: 2 problems[\s\S]*homelab:mariadbGitea[\s\S]*is not set: it is the password of MariaDB user gitea on data\.internal\.lab\.example\.net[\s\S]*pulumi config set --secret homelab:mariadbGitea -s internal[\s\S]*homelab:registryHtpasswd[\s\S]*htpasswd -nB/,
   );

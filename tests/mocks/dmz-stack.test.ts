@@ -9,7 +9,7 @@ import { planLab } from "../../model/plan";
 import { docsOfLab } from "../../pages/contract-dmz";
 import { OUTPUTS, readDocsContract } from "../../stacks/contracts";
 import { referenceLab } from "../support/lab";
-import { runStack, segmentReferences, TEST_ACME_CREDENTIALS } from "../support/mocks";
+import { runStack, segmentReferences, TEST_ACME_CREDENTIALS, TEST_WIREGUARD_KEYS } from "../support/mocks";
 
 const SEGMENTS = ["cluster", "internal", "lab", "sandbox"];
 const contracts = () => segmentReferences(SEGMENTS);
@@ -43,7 +43,8 @@ test("every published HTTP name gets a DNS record at the proxy and a proxy route
       names++;
       expect(dns).toContain(`\ncname=${svc.fqdn},proxy.${lab.domain}\n`);
       expect(nginx).toContain(`server_name ${svc.fqdn};`);
-      expect(nginx).toContain(`${seg.router.wanAddress}:${svc.firewall.port}`);
+      // At the router's tunnel address: the proxy reaches it through the WireGuard tunnel.
+      expect(nginx).toContain(`proxy_pass http${svc.backend.tls ? "s" : ""}://${seg.router.tunnel!.address}:${svc.firewall.port};`);
     }
   }
   expect(names).toBe(8);
@@ -84,7 +85,7 @@ test("malformed and wrong-version contracts of several segments are reported tog
   expect(message).toMatch(/3 problems/);
   expect(message).toMatch(/organization\/homelab\/lab output contract\.subnet: an IPv4 prefix length runs from 0 to 32, not 33/);
   expect(message).toMatch(/organization\/homelab\/internal output contract\.router\.wanAddress: must be an IPv4 address/);
-  expect(message).toMatch(/organization\/homelab\/sandbox exports contract version 1; this program reads version 4/);
+  expect(message).toMatch(/organization\/homelab\/sandbox exports contract version 1; this program reads version 5/);
 });
 
 describe("the ACME DNS credentials: a secret file of the infra host's release, never a rendered one", () => {
@@ -115,5 +116,28 @@ describe("the ACME DNS credentials: a secret file of the infra host's release, n
     await expect(runStack("dmz", { references: contracts(), config: {} })).rejects.toThrow(
       /Pulumi\.dmz\.yaml: homelab:acmeDnsCredentials[\s\S]*is not set[\s\S]*pulumi config set --secret homelab:acmeDnsCredentials -s dmz/,
     );
+  });
+});
+
+describe("the infra host's WireGuard private key: a secret file of its release, never a rendered one", () => {
+  const secretUpload = () => run.recorder.resources.find((r) => r.name === "infra-release-upload-secret-wireguard.key");
+
+  test("uploaded from the stack's secret homelab:wireguardKey on stdin, recorded only as a secret; the configuration names its file and restarts on a new one", () => {
+    const upload = secretUpload();
+    expect(upload?.type).toBe("command:remote:Command");
+    expect(upload!.inputs["stdin"]).toBe("[secret]");
+    expect(run.recorder.rawInputs.get(upload!.name)!["stdin"]).toBe(TEST_WIREGUARD_KEYS["dmz"]);
+    expect(String(upload!.inputs["create"])).toMatch(
+      /^umask 077 && mkdir -p \/var\/lib\/homelab\/releases\/[0-9a-f]{16} && cat >\/var\/lib\/homelab\/releases\/[0-9a-f]{16}\/wireguard\.key$/,
+    );
+    expect(run.recorder.dependsOn.get("infra-release-apply-confirm")).toContain(upload!.name);
+    const nix = fileOf(run, "configuration.nix");
+    expect(nix).toContain('privateKeyFile = "/etc/nixos/homelab/wireguard.key";');
+    expect(nix).toMatch(/systemd\.services\.wireguard-wg-homelab\.restartTriggers = \[ "[0-9a-f]{16}" \];/);
+  });
+
+  test("no recorded input, upload or output holds the key in the clear", () => {
+    const key = TEST_WIREGUARD_KEYS["dmz"]!;
+    for (const what of [run.recorder.resources, run.recorder.uploads, run.resolved]) expect(JSON.stringify(what)).not.toContain(key);
   });
 });

@@ -339,9 +339,9 @@ test("a stack with VMs and no API token stops before declaring anything, naming 
   );
 });
 
-test("a DMZ stack missing both secrets names both in one error", async () => {
+test("a DMZ stack missing its three secrets names all three in one error", async () => {
   await expect(runStack("dmz", { references: segmentReferences(), config: {} })).rejects.toThrow(
-    /cannot run this stack: 2 problems[\s\S]*homelab:acmeDnsCredentials[\s\S]*homelab:proxmoxApiToken|cannot run this stack: 2 problems[\s\S]*homelab:proxmoxApiToken[\s\S]*homelab:acmeDnsCredentials/,
+    /cannot run this stack: 3 problems[\s\S]*homelab:acmeDnsCredentials[\s\S]*homelab:proxmoxApiToken[\s\S]*homelab:wireguardKey[\s\S]*is not set: it is the private key of the infra host's end of the WireGuard tunnel[\s\S]*pulumi config set --secret homelab:wireguardKey -s dmz < wireguard.key/,
   );
 });
 

@@ -8,7 +8,7 @@ import { planLab } from "../../model/plan";
 import { docsOfSegment } from "../../pages/contract-segment";
 import { OUTPUTS, readDocsContract, segmentContract } from "../../stacks/contracts";
 import { referenceLab } from "../support/lab";
-import { driverFacts, runStack } from "../support/mocks";
+import { driverFacts, runStack, TEST_PROXMOX_TOKEN, TEST_WIREGUARD_KEYS } from "../support/mocks";
 
 let run: MockRun;
 let resources: RecordedResource[];
@@ -32,12 +32,17 @@ test("declares the jump host and the router as confirmed releases, router after 
   for (const owner of ["jump", "cluster-fw"]) {
     // Apply and confirm are one command, so a rolled-back release is not left half-recorded.
     const children = resources.filter((r) => r.parent === `${owner}-release`);
-    expect(children.filter((r) => r.type !== "command:remote:CopyToRemote").map((r) => [r.type, r.name])).toEqual([
-      ["command:local:Command", `${owner}-release-apply-confirm`],
-    ]);
+    expect(
+      children
+        .filter((r) => r.type !== "command:remote:CopyToRemote" && !r.name.startsWith(`${owner}-release-upload-secret-`))
+        .map((r) => [r.type, r.name]),
+    ).toEqual([["command:local:Command", `${owner}-release-apply-confirm`]]);
     const uploads = children.filter((r) => r.type === "command:remote:CopyToRemote");
     expect(uploads.map((u) => u.name)).toContain(`${owner}-release-upload-apply.sh`);
-    expect(byName(`${owner}-release-apply-confirm`).dependsOn).toEqual(uploads.map((u) => u.name).sort());
+    // The router's release also writes its tunnel's private key from the stack's secret, a command of its own.
+    const secrets = children.filter((r) => r.name.startsWith(`${owner}-release-upload-secret-`));
+    expect(secrets.map((r) => r.name)).toEqual(owner === "cluster-fw" ? ["cluster-fw-release-upload-secret-wireguard.key"] : []);
+    expect(byName(`${owner}-release-apply-confirm`).dependsOn).toEqual([...uploads, ...secrets].map((u) => u.name).sort());
     expect(byName(`${owner}-release-apply-confirm`).inputs).toMatchObject({
       create: 'exec bash -c "$HOMELAB_RELEASE_DRIVER" homelab-release',
       triggers: [expect.stringMatching(/^[0-9a-f]{16}$/)],
@@ -50,6 +55,8 @@ test("only known resource types; the only invokes are the Talos cluster's", () =
   const types = new Set(resources.map((r) => r.type));
   expect([...types].sort()).toEqual([
     "command:local:Command",
+    // The router's tunnel key, written from stdin.
+    "command:remote:Command",
     "command:remote:CopyToRemote",
     "homelab:deploy:Release",
     "homelab:network:Router",
@@ -169,4 +176,28 @@ test("no input holds a key or a password: every SSH connection, and its jump, au
   for (const d of drivers) expect(JSON.stringify(d.inputs)).not.toMatch(/IdentityFile|IdentityAgent|-i |PRIVATE KEY/);
   const everything = JSON.stringify({ raw: [...run.recorder.rawInputs.values()], outputs: run.resolved, uploads: run.recorder.uploads });
   expect(everything).not.toMatch(/PRIVATE KEY|ssh-agent\.sock/);
+});
+
+describe("the router's WireGuard private key: a secret file of its release, never a rendered one", () => {
+  test("uploaded from the stack's secret homelab:wireguardKey on stdin, recorded only as a secret, before apply.sh runs", () => {
+    const upload = byName("cluster-fw-release-upload-secret-wireguard.key");
+    expect(upload.type).toBe("command:remote:Command");
+    expect(upload.inputs["stdin"]).toBe("[secret]");
+    expect(run.recorder.rawInputs.get(upload.name)!["stdin"]).toBe(TEST_WIREGUARD_KEYS["cluster"]);
+    expect(String(upload.inputs["create"])).toMatch(
+      /^umask 077 && mkdir -p \/home\/deploy\/homelab-uploads\/[0-9a-f]{16} && cat >\/home\/deploy\/homelab-uploads\/[0-9a-f]{16}\/wireguard\.key$/,
+    );
+    expect(byName("cluster-fw-release-apply-confirm").dependsOn).toContain(upload.name);
+  });
+
+  test("no recorded input, upload or output holds the key in the clear", () => {
+    const key = TEST_WIREGUARD_KEYS["cluster"]!;
+    for (const what of [run.recorder.resources, run.recorder.uploads, run.resolved]) expect(JSON.stringify(what)).not.toContain(key);
+  });
+
+  test("a segment stack without it stops with the key, the file and the command that sets it", async () => {
+    await expect(runStack("cluster", { config: { [TEST_PROXMOX_TOKEN.key]: TEST_PROXMOX_TOKEN.value } })).rejects.toThrow(
+      /Pulumi\.cluster\.yaml: homelab:wireguardKey[\s\S]*is not set: it is the private key of cluster-fw's end of the WireGuard tunnel[\s\S]*pulumi config set --secret homelab:wireguardKey -s cluster < wireguard\.key/,
+    );
+  });
 });

@@ -3,8 +3,8 @@
  * read the units enabled there (the `<target>.wants/` links under etc/systemd/system), order
  * them by their own Before=/After=, and run each unit's ExecStartPre=, ExecStart= and
  * ExecStartPost= lines one after the other, as systemd runs a oneshot service: the first line
- * that fails ends the unit (unless it starts with `-`). Nothing is hard-coded: the commands are
- * the rendered unit's own.
+ * that fails ends the unit (unless it starts with `-`), and a unit that Requires= a unit which
+ * failed is not started at all. Nothing is hard-coded: the commands are the rendered unit's own.
  *
  * Paths: a command word that names a file under the root (`/etc/nftables.conf`, the installed
  * script) is read from the root, as if the root were `/`; programs (`/usr/sbin/nft`) are the
@@ -107,19 +107,50 @@ export function reroot(argv: readonly string[], root: string): string[] {
   return argv.map((w) => (w.startsWith("/") && fs.existsSync(path.join(root, w)) ? path.join(root, w) : w));
 }
 
+/** Targets that stand for "the network is up": a unit ordered after one starts after `network`. */
+const NETWORK_TARGETS = new Set(["network.target", "network-online.target"]);
+
 /**
  * Boot: start every unit enabled under `root`, in order, each command through `exec`. Returns
  * every command that ran, with its outcome; a unit whose command failed runs no further line.
+ * `network`, when given, brings the interfaces up (ifupdown's networking.service): once, before
+ * the first unit ordered After= a network target, or after the last unit when none is.
  */
-export async function bootUnits(root: string, exec: (argv: readonly string[]) => Promise<Run>): Promise<BootStep[]> {
+export async function bootUnits(
+  root: string,
+  exec: (argv: readonly string[]) => Promise<Run>,
+  network?: () => Promise<unknown>,
+): Promise<BootStep[]> {
   const steps: BootStep[] = [];
+  const failed = new Set<string>();
+  let networkUp = network === undefined;
+  const bringUp = async () => {
+    if (networkUp) return;
+    networkUp = true;
+    await network!();
+  };
   for (const unit of bootOrder(enabledUnits(root))) {
+    const afterNetwork = unitEntries(unit.text).some(
+      (e) => e.section === "Unit" && e.key === "After" && e.value.split(/\s+/).some((t) => NETWORK_TARGETS.has(t)),
+    );
+    if (afterNetwork) await bringUp();
+    const requires = unitEntries(unit.text)
+      .filter((e) => e.section === "Unit" && e.key === "Requires")
+      .flatMap((e) => e.value.split(/\s+/));
+    if (requires.some((r) => failed.has(r))) {
+      failed.add(unit.name);
+      continue;
+    }
     for (const c of startCommands(unit.text)) {
       const argv = reroot(c.argv, root);
       const run = await exec(argv);
       steps.push({ unit: unit.name, argv, run });
-      if (run.code !== 0 && !c.ignoreFailure) break;
+      if (run.code !== 0 && !c.ignoreFailure) {
+        failed.add(unit.name);
+        break;
+      }
     }
   }
+  await bringUp();
   return steps;
 }

@@ -28,6 +28,7 @@ const TOOLS: Record<Exclude<Checker, "json">, { program: string; pkg: string }> 
   mariadb: { program: "mariadbd", pkg: "mariadb-server" },
   "cloud-init": { program: "cloud-init", pkg: "cloud-init" },
   x509: { program: "openssl", pkg: "openssl" },
+  wireguard: { program: "wg-quick", pkg: "wireguard-tools" },
 };
 
 /** Where a program is on PATH_ENV (an absolute path: whether that file exists), or undefined. */
@@ -57,6 +58,8 @@ export function requireTools(checkers: Iterable<Checker>): void {
     if (c === "json") continue;
     programs[TOOLS[c].program] = TOOLS[c].pkg;
     if (c === "nginx") programs[NGINX_STREAM_MODULE_FILE] = "libnginx-mod-stream";
+    // wg setconf needs an interface: wireguard-go makes one without the kernel module.
+    if (c === "wireguard") Object.assign(programs, { wg: "wireguard-tools", "wireguard-go": "wireguard-go" });
   }
   requirePrograms(programs);
 }
@@ -164,6 +167,20 @@ function commandFor(f: RenderedFile, file: string, dir: string): string[] {
       return ["cloud-init", "schema", "--config-file", file];
     case "x509":
       return ["openssl", "x509", "-noout", "-in", file];
+    case "wireguard":
+      return [
+        "unshare",
+        "--net",
+        "--mount",
+        "--pid",
+        "--fork",
+        "--kill-child",
+        "--propagation",
+        "private",
+        "sh",
+        "-c",
+        wireguardScript(file),
+      ];
     case "json":
       return ["node", "-e", "JSON.parse(require('fs').readFileSync(process.argv[1],'utf8'))", file];
   }
@@ -193,6 +210,24 @@ function exportfsScript(content: string, file: string): string {
     ...paths.map((p) => `mkdir -p '${p}'`),
     `exportfs -ra 2>'${file}.err' || { cat '${file}.err'; exit 1; }`,
     `cat '${file}.err'; [ ! -s '${file}.err' ]`,
+  ].join("\n");
+}
+
+/**
+ * A wg-quick file checked by the real tools: `wg-quick strip` parses it as wg-quick does (its
+ * own keys: Address, and the rest), and `wg setconf` loads what remains into a real interface
+ * (wireguard-go: no kernel module needed), which refuses an unknown key, a malformed public key
+ * or allowed IP. In a private network, mount and PID namespace: wireguard-go's socket lands on a
+ * private /run, and the daemon ends with the namespace.
+ */
+function wireguardScript(file: string): string {
+  return [
+    "set -e",
+    "mount -t tmpfs tmpfs /run",
+    "mkdir -p /run/wireguard",
+    "wireguard-go hl-wgcheck >/dev/null 2>&1",
+    `wg-quick strip '${file}' >'${file}.stripped'`,
+    `wg setconf hl-wgcheck '${file}.stripped'`,
   ].join("\n");
 }
 

@@ -27,10 +27,25 @@ export const TEST_PROXMOX_TOKEN = {
   value: "pulumi@pve!test=5f1e0c2a-9d4b-4e7f-8a61-0b3c9d2e7f41",
 } as const;
 
-/** The secrets a stack of the reference lab reads, with their test values: every stack's Proxmox token, the DMZ's ACME credentials, internal's data host secrets. */
+/**
+ * Each end's WireGuard private key in the tests (made with wg genkey; they do not match the
+ * reference lab's public keys, which nothing under mocks checks): secrets the recorder must never show.
+ */
+export const TEST_WIREGUARD_KEYS: Readonly<Record<string, string>> = {
+  dmz: "gJjcspeH2bQi0S1BbamcL2T6VzjM3A8DL92U7gczRGI=",
+  internal: "4NNM6WjYEPcYP8K3Pr4OhqCA0XDWZwTbPBdYW37J+XI=",
+  cluster: "4L2PSsJPtTHmmJd0a44Ry1F2ggdAVgzDqyrxDBdS0nI=",
+  lab: "WPeswz3GNZqwAQpgf6UmlJzUaS27MAaqeYhI1Ve2TFY=",
+  sandbox: "IIkX7i8KGvV/cobLJ/F+I61KL9isgSq+dsgoNkKx2kI=",
+};
+export const TEST_WIREGUARD_KEY = "homelab:wireguardKey";
+
+/** The secrets a stack of the reference lab reads, with their test values: every stack's Proxmox token and WireGuard key, the DMZ's ACME credentials, internal's data host secrets. */
 export function testConfig(stack: string): Record<string, string> {
   return {
     [TEST_PROXMOX_TOKEN.key]: TEST_PROXMOX_TOKEN.value,
+    // A stack of another name (a renamed segment) has a key all the same.
+    [TEST_WIREGUARD_KEY]: TEST_WIREGUARD_KEYS[stack] ?? TEST_WIREGUARD_KEYS["lab"]!,
     ...(stack === "dmz" ? { [TEST_ACME_CREDENTIALS.key]: TEST_ACME_CREDENTIALS.value } : {}),
     ...(stack === "internal" ? TEST_DATA_SECRETS : {}),
   };
@@ -51,7 +66,7 @@ export function runStack(
     stack,
     program: () => runProgram(stack, opts.dir ?? REPO, opts.env ?? TEST_ENV),
     config: opts.config ?? testConfig(stack),
-    secretKeys: [TEST_ACME_CREDENTIALS.key, TEST_PROXMOX_TOKEN.key, ...Object.keys(TEST_DATA_SECRETS)],
+    secretKeys: [TEST_ACME_CREDENTIALS.key, TEST_PROXMOX_TOKEN.key, TEST_WIREGUARD_KEY, ...Object.keys(TEST_DATA_SECRETS)],
     references: opts.references ?? ownerReferences(),
     preview: opts.preview ?? false,
   });

@@ -45,7 +45,10 @@ const ADMIN = lab.ssh.adminSources[0]!.lastHost;
 const OUTSIDER = "203.0.113.10";
 /** An NTP client inside the first segment's network. */
 const NTP_CLIENT = Object.values(lab.segments)[0]!.subnet.lastHost;
-const WAN_ADDRESSES = [...new Set(published.map((s) => s.router.wanAddress))];
+/** Where the proxy reaches the firewalls: their tunnel addresses, each a stand-in on this namespace's loopback. */
+const FIREWALL_ADDRESSES = [...new Set(published.flatMap((s) => s.services.map((x) => x.firewall.address)))];
+/** The infra host's tunnel address: every upstream connection leaves from it (proxy_bind). */
+const TUNNEL = lab.dmz.tunnel!.address;
 
 // Unique names per run; everything the test creates carries them and is removed in afterAll.
 const ID = `${process.pid}`;
@@ -206,7 +209,8 @@ beforeAll(async () => {
 
     // --- the DMZ namespace: DNS, proxy, firewall stand-ins and client addresses, all on lo.
     addNetns(NS.dmz);
-    for (const a of [DNS, PROXY, ADMIN, OUTSIDER, ...WAN_ADDRESSES]) must(["ip", "-n", NS.dmz, "addr", "add", `${a}/32`, "dev", "lo"]);
+    for (const a of [DNS, PROXY, ADMIN, OUTSIDER, TUNNEL, ...FIREWALL_ADDRESSES])
+      must(["ip", "-n", NS.dmz, "addr", "add", `${a}/32`, "dev", "lo"]);
 
     const dnsConf = path.join(tmp, "dnsmasq.conf");
     fs.writeFileSync(dnsConf, content("dnsmasq.conf"));
@@ -355,21 +359,24 @@ describe("DNS: the rendered dnsmasq.conf, running", () => {
 });
 
 describe("proxy: the rendered nginx.conf, running", () => {
-  test.each(httpServices.map((s) => [s.fqdn!, s] as const))("%s reaches its firewall's WAN address, from the proxy address", (fqdn, s) => {
-    const r = get(fqdn, { user: s.auth.kind === "basic" ? "tester:test-password" : undefined, headers: ["X-Forwarded-For: 6.6.6.6"] });
-    expect(r.code).toBe(200);
-    const body = JSON.parse(r.body);
-    expect(body.upstream).toBe(`${s.firewall.address}:${s.firewall.port}`);
-    expect(body.tls).toBe(s.backend.tls !== undefined);
-    expect(body.host).toBe(fqdn);
-    // The segment firewalls DNAT only traffic from the proxy address.
-    expect(body.from).toBe(PROXY);
-    // The client's claim is replaced by what the proxy saw.
-    expect(body.xff).toBe(ADMIN);
-    expect(body.proto).toBe("https");
-    // The proxy's password never reaches the backend.
-    expect(body.authorization).toBeNull();
-  });
+  test.each(httpServices.map((s) => [s.fqdn!, s] as const))(
+    "%s reaches its firewall's tunnel address, from the infra host's tunnel address",
+    (fqdn, s) => {
+      const r = get(fqdn, { user: s.auth.kind === "basic" ? "tester:test-password" : undefined, headers: ["X-Forwarded-For: 6.6.6.6"] });
+      expect(r.code).toBe(200);
+      const body = JSON.parse(r.body);
+      expect(body.upstream).toBe(`${s.firewall.address}:${s.firewall.port}`);
+      expect(body.tls).toBe(s.backend.tls !== undefined);
+      expect(body.host).toBe(fqdn);
+      // The segment firewalls DNAT only traffic from the infra host's tunnel address, through the tunnel.
+      expect(body.from).toBe(TUNNEL);
+      // The client's claim is replaced by what the proxy saw.
+      expect(body.xff).toBe(ADMIN);
+      expect(body.proto).toBe("https");
+      // The proxy's password never reaches the backend.
+      expect(body.authorization).toBeNull();
+    },
+  );
 
   test.each(httpServices.filter((s) => s.auth.kind === "basic").map((s) => [s.fqdn!] as const))("%s asks for the password", (fqdn) => {
     expect(get(fqdn).code).toBe(401);
@@ -483,7 +490,7 @@ describe("proxy: the rendered nginx.conf, running", () => {
           s.exposure === "internet" ? OUTSIDER : ADMIN,
         ),
       );
-      expect(out.trim()).toBe(`${s.kind} ${s.firewall.address}:${s.firewall.port} from ${PROXY}`);
+      expect(out.trim()).toBe(`${s.kind} ${s.firewall.address}:${s.firewall.port} from ${TUNNEL}`);
     },
   );
 });

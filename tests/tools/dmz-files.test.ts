@@ -28,7 +28,7 @@ const brokenFile = (name: string, checker: Checker, source: string, edit: (text:
 
 /** One broken file per tool family: each must fail its checker. */
 const BROKEN: readonly [string, RenderedFile][] = [
-  ["nginx", brokenFile("nginx", "nginx", "nginx.conf", (t) => t.replace("proxy_bind 192.168.1.80;", "proxy_bind 192.168.1.80"))],
+  ["nginx", brokenFile("nginx", "nginx", "nginx.conf", (t) => t.replace("proxy_bind 10.255.0.1;", "proxy_bind 10.255.0.1"))],
   ["dnsmasq", brokenFile("dnsmasq", "dnsmasq", "dnsmasq.conf", (t) => t.replace("bogus-priv", "bogus-private"))],
   ["chrony", brokenFile("chrony", "chrony", "chrony.conf", (t) => t.replace("makestep 1.0 3", "makestepp 1.0 3"))],
   ["nft", brokenFile("nft", "nft", "host.nft", (t) => t.replace("policy drop;", "policy dorp;"))],
@@ -151,6 +151,7 @@ function evalNix(files: readonly RenderedFile[], dir: string): Record<string, an
           lib = { mkForce = content: { _type = "override"; priority = 50; inherit content; }; };
           pkgs = {
             chrony = stub "chrony"; dnsmasq = stub "dnsmasq"; nginx = stub "nginx"; dnsutils = stub "dnsutils"; iproute2 = stub "iproute2";
+            wireguard-tools = stub "wireguard-tools";
             writeScriptBin = name: text: { inherit name text; };
           };
         };
@@ -176,6 +177,7 @@ function evalNix(files: readonly RenderedFile[], dir: string): Record<string, an
         bindsTo = builtins.mapAttrs (n: u: u.bindsTo or [ ]) services;
         wantedBy = builtins.mapAttrs (n: u: u.wantedBy) services;
         acme = cfg.security.acme or null;
+        tunnel = cfg.networking.wireguard.interfaces or { };
       }`;
     return JSON.parse(
       must(["nix-instantiate", "--eval", "--strict", "--json", "--store", "dummy://", "--option", "build-users-group", "", "-E", expr], {
@@ -253,6 +255,26 @@ describe("configuration.nix evaluates to the model's values (lazy evaluation wit
       },
     });
     expect(v.after["homelab-nginx"]).toEqual(["network-online.target", `acme-${lab.domain}.service`]);
+    // The tunnel, read from the lab: the infra host's address and port, its key from the release's
+    // secret file (never in the store), and every router a peer allowed only its own tunnel address,
+    // dialled at its WAN address on the tunnel's port.
+    const t = lab.dmz.tunnel!;
+    expect(v.tunnel).toEqual({
+      "wg-homelab": {
+        ips: [`${t.address}/${t.subnet.prefix}`],
+        listenPort: t.port,
+        privateKeyFile: "/etc/nixos/homelab/wireguard.key",
+        peers: Object.values(lab.segments)
+          .sort((a, b) => (a.name < b.name ? -1 : 1))
+          .map((s) => ({
+            publicKey: s.router.tunnel!.publicKey,
+            allowedIPs: [`${s.router.tunnel!.address}/32`],
+            endpoint: `${s.router.wanAddress}:${t.port}`,
+            persistentKeepalive: 25,
+          })),
+      },
+    });
+    expect(dmzFiles.map((f) => f.content).join("\n")).not.toMatch(/privateKey\s*=|PrivateKey/);
     const nginx = dmzFiles.find((f) => f.path === "infra/nginx.conf")!.content;
     expect(nginx).toContain(`ssl_certificate /var/lib/acme/${lab.domain}/fullchain.pem;`);
     expect(nginx).toContain(`ssl_certificate_key /var/lib/acme/${lab.domain}/key.pem;`);

@@ -5,14 +5,16 @@ import * as os from "os";
 import * as path from "path";
 import { ASSET_SIG, runUnderMocks, type MockRun } from "../../cli/mock-runtime";
 import { SIG } from "../../cli/mock-providers";
-import { Release, type ReleaseProtocol, type SshTarget } from "../../components/release";
+import { Release, type ReleaseProtocol, type SecretFile, type SshTarget } from "../../components/release";
 import { planSshAccess } from "../../model/network/ssh";
 import { APPLY_EXIT } from "../../render/apply-common";
 import { filesUnder, type RenderedFile } from "../../render/files";
 import { renderSegmentFiles, ROUTER_DIR } from "../../render/segment";
 import { EmulatedStack, type Exec, type UpResult } from "../support/engine";
 import { requirePrograms, requireTools } from "../support/checkers";
-import { referenceLab, referencePlan } from "../support/lab";
+import { parseFiles, referenceFiles, segOf } from "../support/lab";
+import { planLab } from "../../model/plan";
+import { TUNNEL_KEY_FILE } from "../../render/wireguard";
 import { addNetns, removeNetns } from "../support/netns";
 import { must, PATH_ENV, run, runAsync, waitFor } from "../support/proc";
 
@@ -22,9 +24,19 @@ const NS = { router: `${PREFIX}r`, jump: `${PREFIX}j`, deployer: `${PREFIX}d` };
 /** Seconds the box waits for the confirm: two SSH handshakes through the jump host must fit, on a loaded machine too. */
 const TIMEOUT = 5;
 
-const lab = referenceLab();
-const router = referencePlan().segments["internal"]!.router;
-const planned = filesUnder(renderSegmentFiles(referencePlan().segments["internal"]!, planSshAccess(lab)), ROUTER_DIR);
+/**
+ * The router's tunnel key pair, made here: the lab copy gets its public half, and each release its
+ * private half as wireguard.key (apply.sh refuses a key that is not the model's), the way the
+ * Router component hands the stack's secret to the Release: as a secret file.
+ */
+const TUNNEL_PRIVATE = must(["wg", "genkey"]).trim();
+const labFiles = referenceFiles();
+segOf(labFiles, "internal").router.tunnel.publicKey = must(["wg", "pubkey"], { input: `${TUNNEL_PRIVATE}\n` }).trim();
+const lab = parseFiles(labFiles).lab!;
+const segPlan = planLab(lab).segments["internal"]!;
+const router = segPlan.router;
+const planned = filesUnder(renderSegmentFiles(segPlan, planSshAccess(lab)), ROUTER_DIR);
+const tunnelKey: SecretFile = { path: TUNNEL_KEY_FILE, content: `${TUNNEL_PRIVATE}\n`, fingerprint: "test-tunnel-key" };
 /** The release the ups deploy: the plan's router files with one more counter, so it differs from the box's first one. */
 const MARKER = "release_rerun_marker";
 const files: RenderedFile[] = planned.map((f) =>
@@ -68,7 +80,13 @@ function program(): Promise<MockRun> {
   return runUnderMocks({
     stack: "internal",
     program: () => {
-      const r = new Release("box", { files, target: target(), protocol: protocol(), confirmTimeoutSeconds: TIMEOUT });
+      const r = new Release("box", {
+        files,
+        secretFiles: [tunnelKey],
+        target: target(),
+        protocol: protocol(),
+        confirmTimeoutSeconds: TIMEOUT,
+      });
       return { release: r.release };
     },
   });
@@ -157,7 +175,7 @@ function sshd(ns: string, name: "router" | "jump", address: string, forwarding: 
 }
 
 beforeAll(async () => {
-  requireTools(["nft", "dnsmasq", "sshd", "sh", "authorized-keys"]);
+  requireTools(["nft", "dnsmasq", "sshd", "sh", "authorized-keys", "wireguard"]);
   requirePrograms({
     ip: "iproute2",
     ssh: "openssh-client",
@@ -203,7 +221,7 @@ beforeAll(async () => {
   );
 
   // The box's first release, placed by hand as on a new router: the plan's own files, confirmed.
-  for (const f of planned) {
+  for (const f of [...planned, { path: TUNNEL_KEY_FILE, content: tunnelKey.content as string, mode: 0o600 }]) {
     const p = t("releases", "pristine", f.path);
     fs.mkdirSync(path.dirname(p), { recursive: true });
     fs.writeFileSync(p, f.content, { mode: f.mode ?? 0o644 });

@@ -12,7 +12,10 @@ import { ROUTER_BOOT } from "../../render/router-boot";
 import { bootUnits } from "../support/boot";
 import { requirePrograms, requireTools } from "../support/checkers";
 import { NFT_SYNTAX_ERROR } from "../support/fixtures";
-import { referenceLab, referencePlan } from "../support/lab";
+import { parseFiles, referenceFiles, segOf } from "../support/lab";
+import { planLab } from "../../model/plan";
+import type { RenderedFile } from "../../render/files";
+import { ROUTER_TUNNEL, TUNNEL_KEY_FILE } from "../../render/wireguard";
 import { addNetns, removeNetns } from "../support/netns";
 import { must, PATH_ENV, run, runAsync, sleep, waitFor, type Run } from "../support/proc";
 
@@ -26,10 +29,24 @@ const NS = { router: `${PREFIX}r`, jump: `${PREFIX}j`, wan: `${PREFIX}w` };
  */
 const TIMEOUT = 4;
 
-const lab = referenceLab();
-const segPlan = referencePlan().segments["internal"]!;
+/**
+ * The router's tunnel key pair, made here: the reference lab's copy gets its public half, and
+ * the release its private half as wireguard.key, the file the Release component writes from the
+ * stack's secret (apply.sh refuses a key that is not the model's).
+ */
+const TUNNEL_PRIVATE = must(["wg", "genkey"]).trim();
+const TUNNEL_PUBLIC = must(["wg", "pubkey"], { input: `${TUNNEL_PRIVATE}\n` }).trim();
+const OTHER_PRIVATE = must(["wg", "genkey"]).trim();
+const labFiles = referenceFiles();
+segOf(labFiles, "internal").router.tunnel.publicKey = TUNNEL_PUBLIC;
+const lab = parseFiles(labFiles).lab!;
+const segPlan = planLab(lab).segments["internal"]!;
 const router = segPlan.router;
-const release = filesUnder(renderSegmentFiles(segPlan, planSshAccess(lab)), ROUTER_DIR);
+const tunnel = router.tunnel!;
+const release: readonly Pick<RenderedFile, "path" | "content" | "mode">[] = [
+  ...filesUnder(renderSegmentFiles(segPlan, planSshAccess(lab)), ROUTER_DIR),
+  { path: TUNNEL_KEY_FILE, content: `${TUNNEL_PRIVATE}\n`, mode: 0o600 },
+];
 
 let tmp = "";
 let listener: ChildProcess | undefined;
@@ -63,13 +80,29 @@ function powerCut(): void {
   }
   must(["ip", "netns", "exec", NS.router, "nft", "flush", "ruleset"]);
   must(["ip", "netns", "exec", NS.router, "sysctl", "-qw", "net.ipv4.ip_forward=0"]);
+  // The tunnel's interface goes with the kernel's state (and wireguard-go with its interface).
+  run(["ip", "-n", NS.router, "link", "del", tunnel.iface]);
 }
 
-/** Boot: the units enabled under the root, their commands run in the router's namespace. */
+/** The processes in the router's namespace but the holder of its private /run: the stand-in sshd, and whatever a test left. */
+const routerPids = () =>
+  run(["ip", "netns", "pids", NS.router])
+    .stdout.trim()
+    .split(/\s+/)
+    .filter((p) => p !== "" && p !== String(holder?.pid));
+
+/** What the router's live tunnel says (wg show, through its private /run), or "" when it has none. */
+const liveTunnel = () => run(inRouter(["wg", "show", tunnel.iface, "dump"])).stdout.trim();
+
+/**
+ * Boot: the units enabled under the root, their commands run in the router's namespace, inside
+ * the mount namespace of `holder` (a process started in it with a private /run): wireguard-go
+ * keeps its control socket under /run/wireguard, which must be the router's own, never the host's.
+ */
+let holder: ChildProcess | undefined;
+const inRouter = (argv: readonly string[]) => ["nsenter", "-t", String(holder!.pid), "-m", "-n", "--", ...argv];
 const boot = () =>
-  bootUnits(rootDir(), (argv) =>
-    runAsync(["ip", "netns", "exec", NS.router, "env", ...Object.entries(scriptEnv()).map(([k, v]) => `${k}=${v}`), ...argv]),
-  );
+  bootUnits(rootDir(), (argv) => runAsync(inRouter(["env", ...Object.entries(scriptEnv()).map(([k, v]) => `${k}=${v}`), ...argv])));
 const forwarding = () => inNs(NS.router, ["cat", "/proc/sys/net/ipv4/ip_forward"]).stdout.trim();
 
 /** Write a release directory, optionally changing one file. */
@@ -138,6 +171,13 @@ function counterPackets(name: string): number {
 }
 
 function cleanup(): void {
+  if (holder?.pid) {
+    try {
+      process.kill(holder.pid, "SIGKILL");
+    } catch {
+      // already gone
+    }
+  }
   if (listener?.pid) {
     try {
       process.kill(listener.pid);
@@ -151,7 +191,7 @@ function cleanup(): void {
 }
 
 beforeAll(async () => {
-  requireTools(["nft", "dnsmasq", "sshd", "sh", "authorized-keys"]);
+  requireTools(["nft", "dnsmasq", "sshd", "sh", "authorized-keys", "wireguard"]);
   requirePrograms({ ip: "iproute2", socat: "socat", flock: "util-linux", setsid: "util-linux" });
   if (process.getuid?.() !== 0) throw new Error("router-apply tests create network namespaces and must run as root");
   // sshd -t (in apply.sh's check) needs its privilege separation directory.
@@ -185,6 +225,24 @@ beforeAll(async () => {
     { stdio: "ignore", env: { PATH: PATH_ENV } },
   );
   await waitFor("the stand-in sshd to listen", 3000, () => inNs(NS.router, ["ss", "-Hltn", "sport = :22"]).stdout.includes(":22"));
+  // The router's own /run, for boot (wireguard-go's socket): a process that holds a private mount namespace.
+  holder = spawn(
+    "ip",
+    [
+      "netns",
+      "exec",
+      NS.router,
+      "unshare",
+      "--mount",
+      "--propagation",
+      "private",
+      "sh",
+      "-c",
+      "mount -t tmpfs tmpfs /run && mkdir /run/wireguard && exec sleep 100000",
+    ],
+    { stdio: "ignore", env: { PATH: PATH_ENV } },
+  );
+  await waitFor("the router's private /run", 3000, () => run(inRouter(["test", "-d", "/run/wireguard"])).code === 0);
   if (liveRuleset().trim() !== "") throw new Error("a new namespace should start with an empty ruleset");
   if (probeSsh() !== "connected") throw new Error("the jump host cannot reach the router before any ruleset: the topology is broken");
 
@@ -208,6 +266,8 @@ beforeAll(async () => {
     return locked;
   });
   writeRelease("broken", (p, c) => (p === "nftables.conf" ? `${c}${NFT_SYNTAX_ERROR}` : c));
+  // The same release with another private key than the one the model's public key was made from.
+  writeRelease("wrong-key", (p, c) => (p === TUNNEL_KEY_FILE ? `${OTHER_PRIVATE}\n` : c));
 });
 
 afterAll(cleanup);
@@ -237,6 +297,18 @@ describe("apply.sh in a network namespace", () => {
     ]) {
       expect(installed(target!)).toBe(releaseFile(file!));
     }
+    // The tunnel's file and private key, root's alone; its unit enabled for boot.
+    for (const [file, target] of [
+      [ROUTER_TUNNEL.conf(tunnel.iface), ROUTER_TUNNEL.confPath(tunnel.iface)],
+      [TUNNEL_KEY_FILE, ROUTER_TUNNEL.keyPath(tunnel.iface)],
+    ] as const) {
+      expect({ target, content: installed(target), mode: fs.statSync(path.join(rootDir(), target)).mode & 0o777 }).toEqual({
+        target,
+        content: releaseFile(file),
+        mode: 0o600,
+      });
+    }
+    expect(fs.readlinkSync(path.join(rootDir(), ROUTER_TUNNEL.wants))).toBe(ROUTER_TUNNEL.path);
     const keys = release
       .filter((f) => f.path.startsWith("authorized_keys.d/"))
       .map((f) => f.path.split("/")[1]!)
@@ -257,10 +329,10 @@ describe("apply.sh in a network namespace", () => {
         .filter((l) => l && !l.startsWith("#")),
     ).toEqual(ROUTER_SYSCTLS.filter((s) => s.atBoot).map((s) => `${s.key}=${s.value}`));
     // No watchdog is left: only the stand-in sshd runs in the router's namespace.
-    expect(run(["ip", "netns", "pids", NS.router]).stdout.trim().split(/\s+/)).toHaveLength(1);
+    expect(routerPids()).toHaveLength(1);
   });
 
-  test("the confirmed ruleset translates a published service for the proxy only and SSH for the admin workstations only", async () => {
+  test("on its WAN side the confirmed ruleset translates SSH for the admin workstations only, and no published service, not even for the proxy's address from the infra host's MAC (the tunnel is the only way: the twin proves it)", async () => {
     const pub = router.dnat.find((d) => d.flows.some((f) => f.startsWith("publish:")))!;
     const ssh = router.dnat.find((d) => d.wanPort === 22)!;
     const proxy = lab.dmz.proxy;
@@ -290,8 +362,8 @@ describe("apply.sh in a network namespace", () => {
         probeWan(admin, pub.wanPort),
         probeWan(proxy, ssh.wanPort),
       ]);
-      expect(results).toEqual(["connected: published", "connected: jump", "timed out", "timed out"]);
-      // The two refused sources were not translated, so the router itself dropped them, and counted it.
+      expect(results).toEqual(["timed out", "connected: jump", "timed out", "timed out"]);
+      // The three refused connections were not translated, so the router itself dropped them, and counted it.
       expect(counterPackets("drop_input")).toBeGreaterThan(dropsBefore);
     } finally {
       for (const b of backends) if (b.pid) process.kill(b.pid);
@@ -348,6 +420,23 @@ describe("apply.sh in a network namespace", () => {
     expect(applySh("broken", "confirm", "broken").code).toBe(APPLY_EXIT.notPending);
   });
 
+  test("a release whose tunnel key is not the private half of the model's public key is refused, never printed, and changes nothing", () => {
+    const before = liveRuleset();
+    const stateBefore = status();
+    const applied = applySh("wrong-key", "apply", "wrong-key", String(TIMEOUT));
+    expect(applied.code).toBe(APPLY_EXIT.check);
+    expect(applied.stderr).toMatch(
+      new RegExp(
+        `check failed; nothing was changed:\\n {2}- ${TUNNEL_KEY_FILE.replace(".", "\\.")} is not the private half of router\\.tunnel\\.publicKey ${TUNNEL_PUBLIC.replace(/[+/=]/g, "\\$&")} `,
+      ),
+    );
+    // Neither private key appears in what apply.sh says.
+    for (const k of [TUNNEL_PRIVATE, OTHER_PRIVATE]) expect(`${applied.stdout}${applied.stderr}`).not.toContain(k);
+    expect(liveRuleset()).toBe(before);
+    expect(installed(ROUTER_TUNNEL.keyPath(tunnel.iface))).toBe(`${TUNNEL_PRIVATE}\n`);
+    expect(status()).toBe(stateBefore);
+  });
+
   test("re-applying the current release and confirming it is idempotent", () => {
     const before = liveRuleset();
     expect(applySh("good", "apply", "good", String(TIMEOUT)).code).toBe(APPLY_EXIT.ok);
@@ -370,7 +459,7 @@ describe("apply.sh in a network namespace", () => {
     expect(applySh("good", "confirm", "good").code).toBe(APPLY_EXIT.ok);
     expect(liveRuleset()).toBe(before);
     // The one-minute watchdogs of both attempts are gone, not just idle.
-    expect(run(["ip", "netns", "pids", NS.router]).stdout.trim().split(/\s+/)).toHaveLength(1);
+    expect(routerPids()).toHaveLength(1);
   });
 
   test.each([
@@ -434,10 +523,30 @@ describe("apply.sh in a network namespace", () => {
     powerCut();
     expect(liveRuleset().trim()).toBe("");
     const steps = await boot();
-    expect(steps.map((s) => ({ unit: s.unit, code: s.run.code, err: s.run.stderr.replace(/^apply\.sh\[.*\]: .*\n/gm, "") }))).toEqual(
+    // Every line succeeds, the boot unit's without a complaint (wg-quick traces its commands on stderr).
+    const complaint = (s: (typeof steps)[number]) =>
+      s.unit === ROUTER_BOOT.unit ? s.run.stderr.replace(/^apply\.sh\[.*\]: .*\n/gm, "") : "";
+    expect(steps.map((s) => ({ unit: s.unit, code: s.run.code, err: complaint(s) }))).toEqual(
       steps.map((s) => ({ unit: s.unit, code: 0, err: "" })),
     );
-    expect(steps.map((s) => s.argv[0])).toEqual(["/usr/sbin/sysctl", "/bin/bash", "/usr/sbin/nft", "/usr/sbin/sysctl"]);
+    // homelab-router.service's four lines, then homelab-wireguard.service's two: the tunnel after the ruleset.
+    expect(steps.map((s) => `${s.unit} ${s.argv[0]}`)).toEqual([
+      `${ROUTER_BOOT.unit} /usr/sbin/sysctl`,
+      `${ROUTER_BOOT.unit} /bin/bash`,
+      `${ROUTER_BOOT.unit} /usr/sbin/nft`,
+      `${ROUTER_BOOT.unit} /usr/sbin/sysctl`,
+      `${ROUTER_TUNNEL.unit} /usr/bin/wg-quick`,
+      `${ROUTER_TUNNEL.unit} /usr/bin/wg`,
+      `${ROUTER_TUNNEL.unit} /usr/bin/wg`,
+    ]);
+    // The tunnel is up with the installed key (its public half is the model's), its port, and the infra host as its only peer.
+    const [own, ...peers] = liveTunnel()
+      .split("\n")
+      .map((l) => l.split("\t"));
+    expect({ publicKey: own![1], port: own![2] }).toEqual({ publicKey: TUNNEL_PUBLIC, port: String(tunnel.port) });
+    expect(peers.map((p) => ({ publicKey: p[0], allowedIps: p[3] }))).toEqual([
+      { publicKey: lab.dmz.tunnel!.publicKey, allowedIps: `${lab.dmz.tunnel!.address}/32` },
+    ]);
     expect(liveRuleset()).toBe(before);
     expect(forwarding()).toBe("1");
     expect(installed("etc/nftables.conf")).toBe(releaseFile("nftables.conf"));
@@ -451,17 +560,20 @@ describe("apply.sh in a network namespace", () => {
     fs.writeFileSync(path.join(rootDir(), "etc/nftables.conf"), `${good}${NFT_SYNTAX_ERROR}`);
     powerCut();
     const steps = await boot();
+    // The tunnel's unit requires the boot unit: it is not started either.
     expect(steps.map((s) => [s.argv[0], s.run.code === 0])).toEqual([
       ["/usr/sbin/sysctl", true],
       ["/bin/bash", true],
       ["/usr/sbin/nft", false],
     ]);
+    expect(liveTunnel()).toBe("");
     expect(forwarding()).toBe("0");
     expect(liveRuleset().trim()).toBe("");
     fs.writeFileSync(path.join(rootDir(), "etc/nftables.conf"), good);
     powerCut();
-    expect((await boot()).every((s) => s.run.code === 0)).toBe(true);
+    expect((await boot()).map((s) => s.run.code)).toEqual([0, 0, 0, 0, 0, 0, 0]);
     expect(forwarding()).toBe("1");
+    expect(liveTunnel()).toContain(TUNNEL_PUBLIC);
     expect(liveRuleset()).toContain("table inet homelab {");
   });
 });

@@ -18,7 +18,7 @@ const plan = referencePlan();
 const access = planSshAccess(lab);
 const SEGMENTS = Object.keys(plan.segments).sort();
 const filesOf = (seg: string) => renderSegmentFiles(plan.segments[seg]!, access);
-const CHECKERS: Checker[] = ["nft", "dnsmasq", "sshd", "ssh-client", "sh", "authorized-keys", "systemd", "ifupdown"];
+const CHECKERS: Checker[] = ["nft", "dnsmasq", "sshd", "ssh-client", "sh", "authorized-keys", "systemd", "ifupdown", "wireguard"];
 
 /** One failed check, readable in a jest diff. */
 const failures = (results: readonly CheckResult[]) => results.filter((r) => !r.ok).map((r) => `${r.file} (${r.command}):\n${r.output}`);
@@ -104,6 +104,31 @@ const broken: [string, RenderedFile][] = [
   [
     "ifupdown: an unknown address method in the routes' stanza",
     { ...internal["router/homelab-routes"]!, content: internal["router/homelab-routes"]!.content.replace("inet manual", "inet manaul") },
+  ],
+  [
+    "wireguard: a peer public key that is not 32 bytes of base64 (wg setconf refuses it)",
+    {
+      ...internal["router/wg-homelab.conf"]!,
+      content: internal["router/wg-homelab.conf"]!.content.replace(/^PublicKey = .*$/m, "PublicKey = bm90LWEta2V5"),
+    },
+  ],
+  [
+    "wireguard: a misspelt key (wg setconf refuses it)",
+    { ...internal["router/wg-homelab.conf"]!, content: internal["router/wg-homelab.conf"]!.content.replace("AllowedIPs", "AllowedIP") },
+  ],
+  [
+    "wireguard: an allowed IP that is not an address (wg setconf refuses it)",
+    {
+      ...internal["router/wg-homelab.conf"]!,
+      content: internal["router/wg-homelab.conf"]!.content.replace(/^AllowedIPs = .*$/m, "AllowedIPs = 10.255.0.300/32"),
+    },
+  ],
+  [
+    "wireguard: a misspelt section name",
+    {
+      ...internal["router/wg-homelab.conf"]!,
+      content: internal["router/wg-homelab.conf"]!.content.replace("[Interface]", "[Interfaec]"),
+    },
   ],
   ["authorized-keys: a garbage key line", { ...internal["router/authorized_keys.d/alice"]!, content: "ssh-ed25519 not-base64!! alice\n" }],
   [

@@ -15,7 +15,10 @@ import { checkIntent, formatFailures, INTENT, rowId, type IntentRow } from "./in
 import { DATA_NODE, DATA_PASSWORDS, mariadbClient, smbClient } from "./data-host";
 import { turnIpv6On, V6 } from "./ipv6";
 import { neighbourOf, takeAddress } from "./spoof";
-import { APPLY_SEGMENT, BEYOND_EDGE, CHRONY_CLIENT, readHostState, INTERNET, findLeftovers, TWIN_HOSTS, Twin } from "./twin";
+import { APPLY_SEGMENT, BEYOND_EDGE, CHRONY_CLIENT, readHostState, INTERNET, findLeftovers, TWIN_HOSTS, Twin, tunnelKeyFile } from "./twin";
+import { TUNNEL_IFACE } from "../../model/network/tunnel";
+import { ROUTER_BOOT } from "../../render/router-boot";
+import { ROUTER_TUNNEL, TUNNEL_KEY_FILE } from "../../render/wireguard";
 
 const timings: string[] = [];
 const t0 = Date.now();
@@ -115,6 +118,8 @@ describe("the twin models what the plan needs", () => {
         s.iface,
         ...(s.vlan && twin.vlanMode === "802.1q" ? [s.vlan.parent] : []),
       ]);
+      // And its end of the tunnel from the infra host.
+      if (seg.router.tunnel) sides.push(seg.router.tunnel.iface);
       expect(links.sort()).toEqual(["lo", ...sides].sort());
       expect((await twin.must(ns, ["sysctl", "-n", "net.ipv4.ip_forward"])).trim()).toBe("1");
       // The rendered file, loaded into a scratch namespace, lists exactly as the router's live ruleset.
@@ -345,7 +350,7 @@ describe("DHCP: each router's rendered dnsmasq.conf, asked from its LAN", () => 
   );
 });
 
-describe("HTTPS through the proxy, through each firewall's DNAT, to the backend", () => {
+describe("HTTPS through the proxy, through the tunnel and each firewall's DNAT, to the backend", () => {
   const curl = (from: string, name: string) => {
     const n = twin.node(from);
     const fqdn = `${name}.${twin.domain}`;
@@ -390,7 +395,8 @@ describe("HTTPS through the proxy, through each firewall's DNAT, to the backend"
           xff: twin.node(from).address,
           authorization: null,
         });
-        expect(body["from"]).toBe(twin.dmz.infra.serviceAddresses.proxy);
+        // Through the tunnel: the backend sees the infra host's tunnel address.
+        expect(body["from"]).toBe(twin.node("dmz/tunnel").address);
       }
       // A lab-only service refuses the internet, and the sandbox unless it lists the sandbox in usedBy.
       const refused = s.exposure === "lab" ? ["edge/internet", ...(sandbox.length > 0 ? [] : ["sandbox/agent"])] : [];
@@ -402,7 +408,7 @@ describe("HTTPS through the proxy, through each firewall's DNAT, to the backend"
   );
 });
 
-describe("streams end to end: edge -> proxy -> firewall DNAT -> backend", () => {
+describe("streams end to end: edge -> proxy -> the tunnel -> firewall DNAT -> backend", () => {
   test.each(STREAMS.map((s) => [`${s.service} ${s.port}`, s] as const))("%s", (_n, s) =>
     explained([twin.firewallOf(s.backend)], async () => {
       const [port, proto] = s.port.split("/") as [string, "tcp" | "udp"];
@@ -410,7 +416,7 @@ describe("streams end to end: edge -> proxy -> firewall DNAT -> backend", () => 
       const [r] = await twin.probe([
         { id: s.service, ns: edge.ns, src: INTERNET, dst: twin.dmz.infra.serviceAddresses.proxy, port: Number(port), proto },
       ]);
-      expect(r).toMatchObject({ outcome: "reply", text: `${s.backend} ${port}/${proto} from ${twin.dmz.infra.serviceAddresses.proxy}` });
+      expect(r).toMatchObject({ outcome: "reply", text: `${s.backend} ${port}/${proto} from ${twin.node("dmz/tunnel").address}` });
     }),
   );
 });
@@ -704,6 +710,8 @@ describe("commit-confirm for real: the lab router's apply.sh, driven over SSH as
   const writeRelease = (id: string, edit: (file: string, text: string) => string = (_f, t) => t) => {
     const src = twin.planFile(`${seg().name}/router`);
     fs.cpSync(src, releaseDir(id), { recursive: true });
+    // The tunnel's private key, as the Release component writes it from the stack's secret.
+    fs.copyFileSync(tunnelKeyFile(twin.dir, seg().name), path.join(releaseDir(id), TUNNEL_KEY_FILE));
     const nft = path.join(releaseDir(id), "nftables.conf");
     const text = fs.readFileSync(nft, "utf8");
     const edited = edit("nftables.conf", text);
@@ -954,7 +962,7 @@ describe("an address is not an identity: a host that takes another's address kee
   );
 
   test(
-    "a DMZ host that takes the proxy's address reaches no published service: sandbox-fw drops it by MAC before any DNAT, and counts; the proxy still gets through",
+    "a DMZ host that takes the proxy's address reaches no published service: sandbox-fw drops it by MAC before any DNAT, and counts; the proxy still gets through the tunnel",
     () =>
       explained(["sandbox-fw"], async () => {
         const r = twin.segments["sandbox"]!.router;
@@ -978,13 +986,98 @@ describe("an address is not an identity: a host that takes another's address kee
         } finally {
           await undo();
         }
-        const [real] = await twin.probe([probe("the proxy", twin.node("dmz/proxy").ns, 2)]);
+        const tunnel = twin.node("dmz/tunnel");
+        const [real] = await twin.probe([
+          { ...probe("the proxy, through the tunnel", tunnel.ns, 2), src: tunnel.address, dst: twin.node(`${r.name}/tunnel`).address },
+        ]);
         expect({ outcome: real!.outcome, text: real!.text }).toEqual({
           outcome: "reply",
-          text: `sandbox/agent ${agentUi.backend.port}/tcp from ${proxy}`,
+          text: `sandbox/agent ${agentUi.backend.port}/tcp from ${tunnel.address}`,
         });
       }),
     20000,
+  );
+
+  test(
+    "a DMZ host that takes the proxy's address AND clones the infra host's MAC passes every MAC binding, yet gets no published service from any router, at its WAN or its tunnel address: only the tunnel translates",
+    () =>
+      explained(
+        Object.values(twin.segments).map((x) => x.router.name),
+        async () => {
+          const admin = twin.node("dmz/admin");
+          const proxy = twin.dmz.infra.serviceAddresses.proxy;
+          const dev = twin.hostIface;
+          const ownMac = (
+            JSON.parse(await twin.must(undefined, ["ip", "-n", admin.ns, "-j", "link", "show", "dev", dev])) as { address: string }[]
+          )[0]!.address;
+          // One published port per router, at its WAN address and at its tunnel address (routed to it over the DMZ).
+          const targets = Object.values(twin.segments).map((seg) => ({
+            fw: seg.router.name,
+            wan: seg.router.wan.address,
+            tunnel: seg.router.tunnel!.address,
+            service: seg.services[0]!,
+          }));
+          const routes = targets.map((t) => `${t.tunnel}/32 via ${t.wan}`);
+          const { undo } = await takeAddress(twin, "dmz/admin", proxy, Cidr.of(twin.dmz.infra.subnet).prefix, [twin.node("edge/isp").ns]);
+          const restore = async () => {
+            await twin.sh(
+              [
+                `ip -n ${admin.ns} link set ${dev} address ${ownMac}`,
+                ...routes.map((r) => `ip -n ${admin.ns} route del ${r} 2>/dev/null || true`),
+              ].join("\n"),
+            );
+            await undo();
+            // The switch learns the infra host's MAC on its own port again from its next frame.
+            await twin.probe([
+              {
+                id: "infra to the edge",
+                ns: twin.node("dmz/infra").ns,
+                src: twin.dmz.infra.address,
+                dst: twin.dmz.infra.gateway,
+                port: 0,
+                proto: "icmp",
+                timeout: 2,
+              },
+            ]);
+          };
+          try {
+            await twin.must(undefined, [
+              "bash",
+              "-c",
+              [
+                `ip -n ${admin.ns} link set ${dev} address ${twin.partyMac("infra")}`,
+                ...routes.map((r) => `ip -n ${admin.ns} route add ${r}`),
+              ].join(" && "),
+            ]);
+            const before = await twin.readDropCounters();
+            const results = await twin.probe(
+              targets.flatMap((t) =>
+                (["wan", "tunnel"] as const).map((side) => ({
+                  id: `${t.fw} ${side}`,
+                  ns: admin.ns,
+                  src: proxy,
+                  dst: t[side],
+                  port: t.service.firewall.port,
+                  proto: t.service.kind === "udp" ? ("udp" as const) : ("tcp" as const),
+                  kind: "line" as const,
+                  timeout: 0.9,
+                })),
+              ),
+            );
+            const after = await twin.readDropCounters();
+            expect(results.map((x) => `${x.id}: ${x.outcome}`)).toEqual(
+              targets.flatMap((t) => [`${t.fw} wan: timeout`, `${t.fw} tunnel: timeout`]),
+            );
+            // Past the MAC binding (no drop_dmz_spoofed), and dropped by each router itself: no DNAT on the DMZ path.
+            expect(
+              targets.map((t) => [t.fw, moved(before, after, `${t.fw} drop_dmz_spoofed`), moved(before, after, `${t.fw} drop_input`)]),
+            ).toEqual(targets.map((t) => [t.fw, 0, 2]));
+          } finally {
+            await restore();
+          }
+        },
+      ),
+    30000,
   );
 });
 
@@ -1085,6 +1178,7 @@ describe("a reboot: sandbox-fw rebuilt from its installed files and boot units o
   const applySh = (id: string, ...args: string[]) => twin.exec(ns(), ["env", ...env(), "bash", `${releaseDir(id)}/apply.sh`, ...args]);
   const writeRelease = (id: string, edit: (nft: string) => string) => {
     fs.cpSync(twin.planFile(`${seg().name}/router`), releaseDir(id), { recursive: true });
+    fs.copyFileSync(tunnelKeyFile(twin.dir, seg().name), path.join(releaseDir(id), TUNNEL_KEY_FILE));
     const nft = path.join(releaseDir(id), "nftables.conf");
     fs.writeFileSync(nft, edit(fs.readFileSync(nft, "utf8")));
   };
@@ -1097,22 +1191,29 @@ describe("a reboot: sandbox-fw rebuilt from its installed files and boot units o
     await twin.must(ns(), [
       "bash",
       "-c",
-      `nft flush ruleset && sysctl -qw net.ipv4.ip_forward=0 && ip -4 route flush table main && ip -4 neigh flush all nud permanent && ip -4 addr flush dev ${wan.iface} && ip -4 addr flush dev ${lan.iface} && rm -rf ${twin.dir}/boot-ifstate`,
+      // The tunnel's interface goes too (and its wireguard-go with it).
+      `nft flush ruleset && sysctl -qw net.ipv4.ip_forward=0 && ip -4 route flush table main && ip -4 neigh flush all nud permanent && ip -4 addr flush dev ${wan.iface} && ip -4 addr flush dev ${lan.iface} && rm -rf ${twin.dir}/boot-ifstate && { ip link del ${TUNNEL_IFACE} 2>/dev/null || true; }`,
     ]);
   };
-  /** Boot: the enabled units' own commands in order, then ifupdown brings the interfaces up from the installed files. */
+  /**
+   * Boot: the enabled units' own commands in order; ifupdown brings the interfaces up from the
+   * installed files when the network comes up (before the tunnel's unit, which is After= it).
+   */
   const boot = async (): Promise<{ units: BootStep[]; network: Run }> => {
-    const units = await bootUnits(root(), (argv) => twin.exec(ns(), ["env", ...env(), ...argv]));
-    const network = await twin.exec(ns(), [
-      "ifup",
-      "-a",
-      "-i",
-      path.join(root(), "etc/network/interfaces"),
-      `--state-dir=${twin.dir}/boot-ifstate`,
-      "--no-scripts",
-      "--no-loopback",
-    ]);
-    return { units, network };
+    let network: Run | undefined;
+    const ifup = async () => {
+      network = await twin.exec(ns(), [
+        "ifup",
+        "-a",
+        "-i",
+        path.join(root(), "etc/network/interfaces"),
+        `--state-dir=${twin.dir}/boot-ifstate`,
+        "--no-scripts",
+        "--no-loopback",
+      ]);
+    };
+    const units = await bootUnits(root(), (argv) => twin.exec(ns(), ["env", ...env(), ...argv]), ifup);
+    return { units, network: network! };
   };
   const forwarding = async () => (await twin.must(ns(), ["sysctl", "-n", "net.ipv4.ip_forward"])).trim();
   const planRuleset = () =>
@@ -1153,7 +1254,8 @@ describe("a reboot: sandbox-fw rebuilt from its installed files and boot units o
         expect(units.map((u) => ({ unit: u.unit, argv: u.argv.join(" "), code: u.run.code }))).toEqual(
           units.map((u) => ({ unit: u.unit, argv: u.argv.join(" "), code: 0 })),
         );
-        expect(units).toHaveLength(4);
+        // homelab-router.service's four lines, then homelab-wireguard.service's three.
+        expect(units.map((u) => u.unit)).toEqual([...Array(4).fill(ROUTER_BOOT.unit), ...Array(3).fill(ROUTER_TUNNEL.unit)]);
         expect({ code: network.code, out: network.code === 0 ? "" : show(network) }).toEqual({ code: 0, out: "" });
         expect(await twin.readRuleset(fw)).toBe(await planRuleset());
         expect(await forwarding()).toBe("1");

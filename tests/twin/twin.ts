@@ -10,7 +10,9 @@
  * admin key (generated here, so the test holds its private half), the deploy key is
  * replaced by a generated one, and the SSH host keys of every box that runs a real sshd in
  * the twin are replaced by generated keys, so the rendered ssh_config and known_hosts pin
- * keys the twin's sshd really has. Nothing else is changed; every rendered file is used
+ * keys the twin's sshd really has; every WireGuard end (the infra host, each router) gets a
+ * generated key pair, its public half in the lab copy and its private half where a stack
+ * secret would deliver it (tunnelKeyFile). Nothing else is changed; every rendered file is used
  * unchanged (the twin only appends test-only paths to chrony.conf and gives nginx the
  * stream module on the command line, both documented where it happens).
  *
@@ -56,6 +58,8 @@ import { shareGroup } from "../../render/data-services";
 import { DATA_TOOLS, mariadbScript, REAL_PORTS, smbdScript, writeDataTwin, type DataTwin } from "./data-host";
 import { vlanSegment } from "../support/variants";
 import { must, PATH_ENV, run, runAsync, sleep, waitFor, type Run } from "../support/proc";
+import { startCommands } from "../support/boot";
+import { ROUTER_TUNNEL } from "../../render/wireguard";
 
 const AGENT = path.join(__dirname, "agent.py");
 
@@ -116,6 +120,8 @@ export interface SegmentJson {
     readonly jumpAddress: string;
     readonly jumpMac: string;
     readonly neighbours: readonly NeighbourJson[];
+    /** Its end of the WireGuard tunnel from the infra host. */
+    readonly tunnel?: { readonly iface: string; readonly address: string; readonly port: number; readonly publicKey: string };
   };
   readonly jumpHost: HostJson;
   readonly hosts: readonly HostJson[];
@@ -140,6 +146,8 @@ export interface DmzJson {
     /** The DMZ's parties: `edge`, `infra` and the routers, each with its MAC. */
     readonly parties: readonly { readonly id: string; readonly mac: string }[];
   };
+  /** The infra host's end of the WireGuard tunnel (its configuration is read from configuration.nix, not from here). */
+  readonly tunnel?: { readonly iface: string; readonly address: string; readonly port: number };
   readonly dns: {
     readonly listen: string;
     readonly records: readonly { readonly name: string; readonly address: string; readonly kind: string }[];
@@ -281,6 +289,11 @@ const TWIN_TOOLS: Readonly<Record<string, string>> = {
   openssl: "openssl",
   flock: "util-linux",
   setsid: "util-linux",
+  wg: "wireguard-tools",
+  "wg-quick": "wireguard-tools",
+  "wireguard-go": "wireguard-go",
+  "nix-instantiate": "nix-bin",
+  mountpoint: "util-linux",
   timeout: "coreutils",
   ...DATA_TOOLS,
 };
@@ -444,6 +457,8 @@ export class Twin {
     add("dmz/dns", `${P}-infra`, init.dmz.infra.serviceAddresses.dns);
     add("dmz/ntp", `${P}-infra`, init.dmz.infra.serviceAddresses.ntp);
     add("dmz/proxy", `${P}-infra`, init.dmz.infra.serviceAddresses.proxy);
+    // The infra host's end of the tunnel: where the proxy's upstream connections come from.
+    if (init.dmz.tunnel) add("dmz/tunnel", `${P}-infra`, init.dmz.tunnel.address);
     add("dmz/admin", `${P}-admin`, init.adminAddress);
     const routers = new Map<string, string>();
     const hostFirewalls = new Map<string, string>([["dmz/infra", `${P}-infra`]]);
@@ -452,6 +467,7 @@ export class Twin {
       routers.set(r.name, `${P}-fw-${seg.name}`);
       add(r.name, `${P}-fw-${seg.name}`, r.wan.address);
       add(`${r.name}/lan`, `${P}-fw-${seg.name}`, r.lan.address);
+      if (r.tunnel) add(`${r.name}/tunnel`, `${P}-fw-${seg.name}`, r.tunnel.address);
       for (const id of TWIN_HOSTS[seg.name]?.hosts ?? []) {
         const h = seg.hosts.find((x) => x.id === id);
         if (!h) throw new Error(`twin: ${seg.name}/${id} is not a host of the plan`);
@@ -500,7 +516,7 @@ export class Twin {
    * `lab-fw`; undefined for the DMZ and the edge, which no segment router guards.
    */
   firewallOf(node: string): string | undefined {
-    const own = node.replace(/\/lan$/, "");
+    const own = node.replace(/\/(lan|tunnel)$/, "");
     if (this.routers.has(own)) return own;
     return this.segments[node.split("/")[0]!]?.router.name;
   }
@@ -1035,6 +1051,7 @@ export class Twin {
         );
     }
     L.push(inNs(infra, `nft -f ${q(this.planFile("dmz/infra/host.nft"))}`));
+    L.push(...this.tunnelScript());
 
     // --- daemons: detached, logging to files; the PID namespace ends them all.
     const bg = (name: string, ns: string | undefined, cmd: string) =>
@@ -1135,6 +1152,90 @@ export class Twin {
     return Object.values(this.segments).find((s) => s.dataHost)!;
   }
 
+  // --- the WireGuard tunnel --------------------------------------------------------------------------
+
+  /** Where the PID of an end's holder is written: `dmz` or a segment. */
+  private holderFile(end: string): string {
+    return path.join(this.dir, "wg", `${end}.pid`);
+  }
+
+  /**
+   * argv that runs `argv` as root in the network namespace and the private /run/wireguard of a
+   * tunnel end (`dmz` or a segment): wireguard-go keeps its control socket there, one per box,
+   * as every box has its own /run.
+   */
+  inTunnelEnd(end: string, argv: readonly string[]): string[] {
+    const pid = fs.readFileSync(this.holderFile(end), "utf8").trim();
+    return ["nsenter", "-t", pid, "-m", "-n", "--", ...argv];
+  }
+
+  /**
+   * The bash lines that bring every end of the tunnel up as its box does, with wireguard-go for
+   * the kernel module (wg-quick falls back to it on its own). Each end first gets a holder: a
+   * process in its network namespace with a private tmpfs on /run/wireguard. A router runs its
+   * rendered homelab-wireguard.service's own ExecStart lines, its wg-quick file and key taken
+   * from the plan output and the twin's key; the infra host runs what NixOS's
+   * networking.wireguard units run, from the values real nix evaluates out of its rendered
+   * configuration.nix (infraTunnelConfig).
+   */
+  private tunnelScript(): string[] {
+    const t = this.dmz.tunnel;
+    if (!t) return [];
+    const L: string[] = [`mkdir -p /run/wireguard ${q(path.join(this.dir, "wg"))}`];
+    const holder = (end: string, ns: string) => {
+      const file = q(this.holderFile(end));
+      L.push(
+        `setsid nsenter --net=/run/netns/${ns} -- unshare --mount --propagation private bash -c 'mount -t tmpfs -o mode=0755 twin-wg /run/wireguard && exec sleep 1000000' </dev/null >/dev/null 2>&1 &`,
+        `echo $! >${file}`,
+        `for _ in $(seq 300); do nsenter -t "$(cat ${file})" -m -- mountpoint -q /run/wireguard && break; sleep 0.01; done`,
+        `nsenter -t "$(cat ${file})" -m -- mountpoint -q /run/wireguard`,
+      );
+    };
+    const inEnd = (end: string, cmd: string) => `nsenter -t "$(cat ${q(this.holderFile(end))})" -m -n -- ${cmd}`;
+    for (const seg of Object.values(this.segments)) {
+      if (!seg.router.tunnel) continue;
+      holder(seg.name, this.routerNs(seg.router.name));
+      const unit = fs.readFileSync(this.planFile(`${seg.name}/router/${ROUTER_TUNNEL.unit}`), "utf8");
+      const paths: Record<string, string> = {
+        [ROUTER_TUNNEL.confPath(seg.router.tunnel.iface)]: this.planFile(
+          `${seg.name}/router/${ROUTER_TUNNEL.conf(seg.router.tunnel.iface)}`,
+        ),
+        [ROUTER_TUNNEL.keyPath(seg.router.tunnel.iface)]: tunnelKeyFile(this.dir, seg.name),
+      };
+      for (const c of startCommands(unit)) L.push(inEnd(seg.name, c.argv.map((w) => q(paths[w] ?? w)).join(" ")));
+    }
+    const infra = infraTunnelConfig(this.planFile("dmz/infra/configuration.nix"));
+    holder("dmz", this.node("dmz/infra").ns);
+    for (const [iface, c] of Object.entries(infra)) {
+      // The interface unit: the link, its addresses, key and port, up; then each peer's unit: the peer and its routes.
+      L.push(inEnd("dmz", `wireguard-go ${q(iface)}`));
+      for (const ip of c.ips) L.push(inEnd("dmz", `ip address add ${q(ip)} dev ${q(iface)}`));
+      L.push(inEnd("dmz", `wg set ${q(iface)} private-key ${q(tunnelKeyFile(this.dir, "dmz"))} listen-port ${c.listenPort}`));
+      L.push(inEnd("dmz", `ip link set up dev ${q(iface)}`));
+      for (const p of c.peers) {
+        L.push(
+          inEnd(
+            "dmz",
+            `wg set ${q(iface)} peer ${q(p.publicKey)} endpoint ${q(p.endpoint)} persistent-keepalive ${p.persistentKeepalive} allowed-ips ${q(p.allowedIPs.join(","))}`,
+          ),
+        );
+        for (const a of p.allowedIPs) L.push(inEnd("dmz", `ip route replace ${q(a)} dev ${q(iface)} table main`));
+      }
+    }
+    return L;
+  }
+
+  /** Each tunnel peer of the infra host without a handshake yet, by public key ("" when every one has one). */
+  private async tunnelsWithoutHandshake(): Promise<string> {
+    const t = this.dmz.tunnel;
+    if (!t) return "";
+    const r = await this.exec(undefined, this.inTunnelEnd("dmz", ["wg", "show", t.iface, "latest-handshakes"]), { timeoutMs: 5000 });
+    if (r.code !== 0) return `wg show on the infra host failed: ${r.stderr}`;
+    const lines = r.stdout.split("\n").filter(Boolean);
+    const missing = lines.filter((l) => l.split("\t")[1] === "0").map((l) => `tunnel to ${l.split("\t")[0]}`);
+    return lines.length === 0 ? "the infra host's tunnel has no peer" : missing.join("\n");
+  }
+
   /** Wait (bounded) until every daemon listens and the agent reports ready. */
   private async waitReady(ms: number): Promise<void> {
     const want: { ns: string; proto: "t" | "u"; addr: string; port: number; what: string }[] = [];
@@ -1172,7 +1273,8 @@ export class Twin {
           .filter(([, f]) => !fs.existsSync(f))
           .map(([d]) => `${d} users\n`)
           .join("");
-        missing = `${agentReady ? "" : "agent\n"}${users}${r.stdout}${r.stderr}`.trim();
+        const tunnels = await this.tunnelsWithoutHandshake();
+        missing = `${agentReady ? "" : "agent\n"}${users}${r.stdout}${r.stderr}${tunnels}`.trim();
         return !missing;
       },
       { detail: () => `still missing:\n${missing}` },
@@ -1309,6 +1411,41 @@ export class Twin {
   }
 }
 
+/** One WireGuard interface of a NixOS host, as networking.wireguard.interfaces.<name> holds it. */
+export interface NixosWireguard {
+  readonly ips: readonly string[];
+  readonly listenPort: number;
+  readonly privateKeyFile: string;
+  readonly peers: readonly {
+    readonly publicKey: string;
+    readonly allowedIPs: readonly string[];
+    readonly endpoint: string;
+    readonly persistentKeepalive: number;
+  }[];
+}
+
+/**
+ * networking.wireguard.interfaces of a rendered configuration.nix, evaluated by real nix (lazily,
+ * with empty arguments: only this attribute is forced), so the twin runs what the file says.
+ */
+export function infraTunnelConfig(configurationNix: string): Record<string, NixosWireguard> {
+  const expr = `(import ${configurationNix} { config = { }; lib = { }; pkgs = { }; }).networking.wireguard.interfaces`;
+  const out = must([
+    "nix-instantiate",
+    "--eval",
+    "--strict",
+    "--json",
+    "--store",
+    "dummy://",
+    "--option",
+    "build-users-group",
+    "",
+    "-E",
+    expr,
+  ]);
+  return JSON.parse(out) as Record<string, NixosWireguard>;
+}
+
 /**
  * The commands the infra host's rendered homelab-neighbours unit runs (`ExecStart` lines of
  * `${pkgs.iproute2}/bin/ip ...`), as `ip ...` command lines; none found is a failure.
@@ -1321,8 +1458,16 @@ export function infraNeighbourCommands(configurationNix: string): string[] {
 
 // --- test identities ----------------------------------------------------------------------------------
 
-/** Generated keys: name -> public key line (the private half is `<dir>/keys/<name>`). */
+/** Generated keys: name -> public key line (the private half is `<dir>/keys/<name>`); WireGuard ends as `wg-<stack>`. */
 export type TestKeys = Record<string, string>;
+
+/** The WireGuard ends of the twin's lab: the infra host's (the DMZ stack) and each segment router's. */
+const TUNNEL_ENDS = ["dmz", ...Object.keys(TWIN_HOSTS)];
+
+/** Where the twin keeps an end's generated WireGuard private key (`dmz` or a segment): what its stack's secret would hold. */
+export function tunnelKeyFile(dir: string, end: string): string {
+  return path.join(dir, "keys", `wg-${end}`);
+}
 
 /** Names of the host keys: `dmz-infra`, `<segment>-router`, `<segment>-<host>` for every sshd. */
 function keyNames(): string[] {
@@ -1336,7 +1481,19 @@ function generateKeys(dir: string): TestKeys {
   fs.mkdirSync(kd, { mode: 0o700 });
   const names = keyNames();
   must(["bash", "-c", names.map((n) => `ssh-keygen -q -t ed25519 -N '' -C ${q(`${n}@twin`)} -f ${q(path.join(kd, n))}`).join(" && ")]);
-  return Object.fromEntries(names.map((n) => [n, fs.readFileSync(path.join(kd, `${n}.pub`), "utf8").trim()]));
+  // Each end's WireGuard pair: the private half only in the scratch directory (root-only), as a stack secret would hold it.
+  must([
+    "bash",
+    "-c",
+    TUNNEL_ENDS.map(
+      (e) =>
+        `(umask 077 && wg genkey >${q(tunnelKeyFile(dir, e))}) && wg pubkey <${q(tunnelKeyFile(dir, e))} >${q(`${tunnelKeyFile(dir, e)}.pub`)}`,
+    ).join(" && "),
+  ]);
+  return Object.fromEntries([
+    ...names.map((n) => [n, fs.readFileSync(path.join(kd, `${n}.pub`), "utf8").trim()]),
+    ...TUNNEL_ENDS.map((e) => [`wg-${e}`, fs.readFileSync(`${tunnelKeyFile(dir, e)}.pub`, "utf8").trim()]),
+  ]);
 }
 
 /** The only edits the twin makes to its copy of the reference lab: test identities. */
@@ -1346,10 +1503,12 @@ function applyTestIdentities(files: Record<string, any>, keys: TestKeys): void {
   lab.admins.alice.keys = [...lab.admins.alice.keys, keys["alice"]];
   lab.ssh.deploy.key = keys["deploy"];
   lab.dmz.infra.sshHostKey = hostKey("dmz-infra");
+  lab.dmz.tunnel.publicKey = keys["wg-dmz"];
   for (const [seg, t] of Object.entries(TWIN_HOSTS)) {
     const cfg = files[`Pulumi.${seg}.yaml`]?.config?.["homelab:segment"];
     if (!cfg) throw new Error(`twin: the reference lab has no segment ${seg}`);
     cfg.router.sshHostKey = hostKey(`${seg}-router`);
+    cfg.router.tunnel.publicKey = keys[`wg-${seg}`];
     for (const h of t.sshd) cfg.hosts[h].sshHostKey = hostKey(`${seg}-${h}`);
   }
 }

@@ -318,7 +318,7 @@ describe("flows derived from the data host", () => {
       "database:internal/data/gitea/cluster/worker-1 database cluster/worker-1 3306/tcp",
       "database:internal/data/gitea/cluster/worker-2 database cluster/worker-2 3306/tcp",
       "database:internal/data/gitea/cluster/worker-3 database cluster/worker-3 3306/tcp",
-      "publish:internal/registry publish dmz/proxy 5000/tcp",
+      "publish:internal/registry publish dmz/proxy (tunnel) 5000/tcp",
       "registry:internal/data/lab/mirror-1 registry lab/mirror-1 5000/tcp",
       "registry:internal/data/lab/mirror-2 registry lab/mirror-2 5000/tcp",
       "storage:cluster/k8s-nfs/worker-1 storage cluster/worker-1 2049/tcp",

@@ -101,14 +101,12 @@ describe("statements of the model's changes", () => {
     });
     expect(d).toEqual({
       flows: [
-        "new allow dmz/proxy → lab/mirror-2 8080/tcp (DNAT at lab-fw 192.168.1.13:8080/tcp): builds.lab.example.net is published through lab-fw",
+        "new allow dmz/proxy (tunnel) → lab/mirror-2 8080/tcp (DNAT at lab-fw 10.255.0.13:8080/tcp): builds.lab.example.net is published through lab-fw",
       ],
       placement: [],
       hosts: [],
       dns: ["new DNS name builds.lab.example.net → 192.168.1.80 (published service, at the proxy)"],
-      routes: [
-        "new proxy route https://builds.lab.example.net/ → lab/builds via 192.168.1.13:8080 (lab exposure, auth by the application)",
-      ],
+      routes: ["new proxy route https://builds.lab.example.net/ → lab/builds via 10.255.0.13:8080 (lab exposure, auth by the application)"],
       stacks: [],
     });
   });
@@ -124,14 +122,14 @@ describe("statements of the model's changes", () => {
         exposure: "internet",
       };
     });
-    expect(d.routes).toEqual(["new proxy stream 192.168.1.80:7777/tcp → sandbox/terraria via 192.168.1.14:7777 (internet exposure)"]);
+    expect(d.routes).toEqual(["new proxy stream 192.168.1.80:7777/tcp → sandbox/terraria via 10.255.0.14:7777 (internet exposure)"]);
     expect(d.flows).toEqual([
       "new allow internet → dmz/proxy 7777/tcp: internet clients reach internet-exposed services through the ISP edge and the reverse proxy",
       "new allow cluster → dmz/proxy 7777/tcp: cluster uses the lab's published services by name through the proxy",
       "new allow internal → dmz/proxy 7777/tcp: internal uses the lab's published services by name through the proxy",
       "new allow lab → dmz/proxy 7777/tcp: lab uses the lab's published services by name through the proxy",
       "new allow sandbox → dmz/proxy 7777/tcp: sandbox uses the lab's published services by name through the proxy",
-      "new allow dmz/proxy → sandbox/games 7777/tcp (DNAT at sandbox-fw 192.168.1.14:7777/tcp): 7777/tcp is published through sandbox-fw",
+      "new allow dmz/proxy (tunnel) → sandbox/games 7777/tcp (DNAT at sandbox-fw 10.255.0.14:7777/tcp): 7777/tcp is published through sandbox-fw",
     ]);
   });
 
@@ -194,14 +192,17 @@ describe("resources and rendered files of a flow opened, planned under mocks", (
       "sandbox-fw-release-upload-dnsmasq.conf",
       "sandbox-fw-release-upload-homelab-router.service",
       "sandbox-fw-release-upload-homelab-routes",
+      "sandbox-fw-release-upload-homelab-wireguard.service",
       "sandbox-fw-release-upload-interfaces",
       "sandbox-fw-release-upload-nftables.conf",
+      "sandbox-fw-release-upload-secret-wireguard.key",
       "sandbox-fw-release-upload-sshd-config",
+      "sandbox-fw-release-upload-wg-homelab.conf",
     ]);
     expect(s.commonSwap).toMatchObject({
       from: expect.stringMatching(/^[0-9a-f]{16}$/),
       to: expect.stringMatching(/^[0-9a-f]{16}$/),
-      count: 22,
+      count: 28,
     });
     const nft = s.changed.find((c) => c.name === "sandbox-fw-release-upload-nftables.conf")!;
     expect(nft.inputs.map((i) => i.path)).toEqual(["remotePath", "source", "triggers[0]"]);

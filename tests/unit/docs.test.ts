@@ -99,7 +99,8 @@ test("every published name is in the catalog, with its firewall and backend", ()
         .split("\n")
         .find((l) => l.startsWith(`| \`${name}\` |`));
       expect(row).toBeDefined();
-      expect(row).toContain(`${seg.router.name} \`${seg.router.wanAddress}:${s.wanPort ?? s.backend.port}\``);
+      // The proxy reaches it at the firewall's tunnel address, through the WireGuard tunnel.
+      expect(row).toContain(`${seg.router.name} \`${seg.router.tunnel!.address}:${s.wanPort ?? s.backend.port}\``);
       expect(row).toContain(`${s.backend.host} `);
       expect(row).toContain(` | ${s.exposure}${s.usedBy ? ` (used by ${s.usedBy.join(", ")})` : ""} | `);
     }
@@ -182,11 +183,11 @@ test("the placement page says who may reach each VM, per port: every flow's sour
       .split("\n")
       .find((l) => l.startsWith(`| ${vm} | `))!;
   expect(row("sandbox-games")).toMatch(
-    / \| `22\/tcp` from sandbox\/jump<br>`9100\/tcp` from internal\/monitor<br>`25565\/tcp` from dmz\/proxy \(minecraft: the internet\)<br>`2456\/udp` from dmz\/proxy \(valheim: the internet\) \|$/,
+    / \| `22\/tcp` from sandbox\/jump<br>`9100\/tcp` from internal\/monitor<br>`25565\/tcp` from dmz\/proxy \(tunnel\) \(minecraft: the internet\)<br>`2456\/udp` from dmz\/proxy \(tunnel\) \(valheim: the internet\) \|$/,
   );
   // A lab-exposed service: the proxy admits the trusted segments and the admins only.
   expect(row("internal-monitor")).toMatch(
-    / \| `22\/tcp` from internal\/jump<br>`3000\/tcp` from dmz\/proxy \(grafana: cluster, internal, lab and admin workstations\) \|$/,
+    / \| `22\/tcp` from internal\/jump<br>`3000\/tcp` from dmz\/proxy \(tunnel\) \(grafana: cluster, internal, lab and admin workstations\) \|$/,
   );
   // The jump host's own SSH into its segment is no way in from elsewhere: only the admins'.
   expect(row("lab-jump")).toMatch(/ \| `22\/tcp` from admin workstations<br>`9100\/tcp` from internal\/monitor \|$/);
@@ -226,7 +227,7 @@ test("the topology names every host, and every arrow starts and ends at a declar
   for (const e of ends) expect(declared).toContain(e);
   expect(mermaid.match(/^\s*subgraph /gm)!.length).toBe(mermaid.match(/^\s*end$/gm)!.length);
   expect(index).toMatch(
-    /```mermaid\nsequenceDiagram\n[\s\S]*participant F as sandbox-fw 192\.168\.1\.14\n[\s\S]*F->>B: DNAT to 10\.40\.0\.10:8080, only from the proxy\n/,
+    /```mermaid\nsequenceDiagram\n[\s\S]*participant F as sandbox-fw 10\.255\.0\.14\n[\s\S]*P->>F: 10\.255\.0\.14:8080 through the WireGuard tunnel\n\s*F->>B: DNAT to 10\.40\.0\.10:8080, only from the tunnel\n/,
   );
 });
 

@@ -20,7 +20,8 @@ function within(inner: Cidr, outer: Cidr): boolean {
 
 /** The network an endpoint's zone owns. */
 function zoneNets(lab: Lab, zone: string): readonly Cidr[] {
-  if (zone === "dmz") return [lab.dmz.subnet];
+  // The DMZ zone: its network, and the tunnel the infra host reaches the routers through.
+  if (zone === "dmz") return [lab.dmz.subnet, ...(lab.dmz.tunnel ? [lab.dmz.tunnel.subnet] : [])];
   if (zone === "admin") return lab.ssh.adminSources;
   if (zone === "internet") return [Cidr.of("0.0.0.0/0")];
   const seg = lab.segments[zone];
@@ -49,7 +50,8 @@ function expectPlanInvariants(lab: Lab, plan: PlannedLab): void {
   }
   expect(new Set(plan.flows.map((f) => f.id)).size).toBe(plan.flows.length);
 
-  const proxy = `${lab.dmz.proxy}/32`;
+  // Published services come from the infra host's tunnel address, through the tunnel.
+  const proxy = `${lab.dmz.tunnel!.address}/32`;
   const admin = lab.ssh.adminSources.map(String);
   for (const seg of segmentList(lab)) {
     const r = plan.segments[seg.name]!.router;
@@ -62,15 +64,16 @@ function expectPlanInvariants(lab: Lab, plan: PlannedLab): void {
       expect(within(rule.from, seg.subnet)).toBe(true);
       expect(within(rule.to, seg.subnet)).toBe(false);
     }
-    // DNAT: published services only from the proxy, port 22 only from the admins, always into this segment
+    // DNAT: published services only on the tunnel, from the infra host's tunnel address; port 22 only
+    // on the WAN, from the admins; always into this segment
     for (const d of r.dnat) {
       expect(seg.subnet.contains(d.to)).toBe(true);
       if (d.flows.every((f) => f.startsWith("publish:"))) {
         expect(d.sources.map(String)).toEqual([proxy]);
-        expect(d.proto === "tcp" && d.wanPort === 22).toBe(false);
+        expect(d.side).toBe("tunnel");
       } else {
         expect(d.flows).toEqual([`ssh:${seg.name}`]);
-        expect(d).toMatchObject({ proto: "tcp", wanPort: 22, toPort: 22 });
+        expect(d).toMatchObject({ side: "wan", proto: "tcp", wanPort: 22, toPort: 22 });
         expect(d.sources.map(String)).toEqual(admin);
         expect(d.to).toBe(segmentHosts(lab, seg).find((h) => h.id === seg.jumpHost)!.address);
       }
@@ -83,7 +86,7 @@ function expectPlanInvariants(lab: Lab, plan: PlannedLab): void {
       expect(r.dnat.some((d) => d.proto === proto && d.wanPort === wanPort)).toBe(true);
       const flow = plan.flows.find((f) => f.id === `publish:${seg.name}/${id}`);
       expect(flow?.from.cidrs.map(String)).toEqual([proxy]);
-      expect(flow?.via).toMatchObject({ router: seg.router.name, address: seg.router.wanAddress });
+      expect(flow?.via).toMatchObject({ router: seg.router.name, address: seg.router.tunnel!.address, side: "tunnel" });
     }
     // every storage consumer yields one flow to the server on the protocol's port
     for (const [id, st] of Object.entries(seg.storage)) {
@@ -173,14 +176,14 @@ describe("the planner on the reference lab", () => {
     expect(plan.placement.failover.find((f) => f.failed === "pve5")!.moves).toContainEqual({ vm: "infra", to: "pve4" });
   });
 
-  test("DNAT: published services from the proxy only, SSH from the admin sources only", () => {
+  test("DNAT: published services on the tunnel from the infra host's tunnel address only, SSH on the WAN from the admin sources only", () => {
     const internal = plan.segments.internal!.router.dnat;
-    expect(internal.map((d) => `${d.proto}/${d.wanPort} -> ${d.to}:${d.toPort} from ${d.sources.join(",")}`)).toEqual([
-      "tcp/22 -> 10.10.0.2:22 from 192.168.1.192/27",
-      "tcp/443 -> 10.10.0.5:443 from 192.168.1.80/32",
-      "tcp/3000 -> 10.10.0.30:3000 from 192.168.1.80/32",
-      "tcp/5000 -> 10.10.0.10:5000 from 192.168.1.80/32",
-      "tcp/8006 -> 10.10.0.21:8006 from 192.168.1.80/32",
+    expect(internal.map((d) => `${d.side} ${d.proto}/${d.wanPort} -> ${d.to}:${d.toPort} from ${d.sources.join(",")}`)).toEqual([
+      "tunnel tcp/443 -> 10.10.0.5:443 from 10.255.0.1/32",
+      "tunnel tcp/3000 -> 10.10.0.30:3000 from 10.255.0.1/32",
+      "tunnel tcp/5000 -> 10.10.0.10:5000 from 10.255.0.1/32",
+      "tunnel tcp/8006 -> 10.10.0.21:8006 from 10.255.0.1/32",
+      "wan tcp/22 -> 10.10.0.2:22 from 192.168.1.192/27",
     ]);
     // two services on one ingress share one DNAT
     expect(plan.segments.cluster!.router.dnat.filter((d) => d.wanPort === 80)).toHaveLength(1);

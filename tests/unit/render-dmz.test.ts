@@ -376,9 +376,9 @@ describe("nginx.conf means what the model says", () => {
     expect(all(http, "auth_basic")).toEqual([]);
   });
 
-  test("upstream connections leave from the proxy address, which the firewalls' DNAT admits", () => {
-    expect(one(http, "proxy_bind").args).toEqual([lab.dmz.proxy]);
-    expect(one(one(conf, "stream").block, "proxy_bind").args).toEqual([lab.dmz.proxy]);
+  test("upstream connections leave from the infra host's tunnel address, the only source the firewalls' tunnel DNAT admits", () => {
+    expect(one(http, "proxy_bind").args).toEqual([lab.dmz.tunnel!.address]);
+    expect(one(one(conf, "stream").block, "proxy_bind").args).toEqual([lab.dmz.tunnel!.address]);
   });
 
   test.each(streamServices.map((s) => [`${s.port}/${s.kind}`, s] as const))("stream %s passes to its firewall", (_, s) => {
@@ -483,7 +483,7 @@ describe("host firewalls", () => {
       .filter((l) => /\baccept$/.test(l) && /dport/.test(l))
       .map((l) => l.trim());
 
-  test("the infra host admits DNS and NTP from the lab, the proxy's ports, and SSH from admins", () => {
+  test("the infra host admits DNS and NTP from the lab, the proxy's ports, SSH from admins, and the tunnel's port from the routers", () => {
     const nets = `{ ${labNetworks
       .map((c) => Cidr.of(c))
       .sort((a, b) => compareIp(a.network, b.network))
@@ -498,6 +498,11 @@ describe("host firewalls", () => {
       [
         ...scrapes,
         `ip saddr ${admin} ip daddr ${lab.dmz.infra.address} tcp dport 22 accept`,
+        // Every router's WAN address, read from the lab: their ends of the tunnel answer and rekey.
+        `ip saddr { ${Object.values(lab.segments)
+          .map((s) => s.router.wanAddress)
+          .sort()
+          .join(", ")} } ip daddr ${lab.dmz.infra.address} udp dport ${lab.dmz.tunnel!.port} accept`,
         `ip saddr ${nets} ip daddr ${lab.dmz.dns} tcp dport 53 accept`,
         `ip saddr ${nets} ip daddr ${lab.dmz.dns} udp dport 53 accept`,
         `ip daddr ${lab.dmz.proxy} tcp dport 80 accept`,

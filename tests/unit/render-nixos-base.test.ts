@@ -38,7 +38,8 @@ test("its firewall admits exactly the flows that end at it: SSH from the jump ho
     .map((l) => l.trim());
   expect(accepts).toEqual([
     "ip saddr 10.10.0.2 ip daddr 10.10.0.30 tcp dport 22 accept",
-    "ip saddr 192.168.1.80 ip daddr 10.10.0.30 tcp dport 3000 accept",
+    // The proxy's upstream connections come through the tunnel, from the infra host's tunnel address.
+    "ip saddr 10.255.0.1 ip daddr 10.10.0.30 tcp dport 3000 accept",
   ]);
   expect(fileOf("host.nft")).toMatch(/policy drop;/);
 });

@@ -125,10 +125,14 @@ describe("renderSegmentFiles", () => {
       "router/interfaces": "ifupdown",
       "router/homelab-router.service": "systemd",
       "router/homelab-routes": "ifupdown",
+      "router/homelab-wireguard.service": "systemd",
       "router/nftables.conf": "nft",
       "router/sshd_config": "sshd",
+      "router/wg-homelab.conf": "wireguard",
       ssh_config: "ssh-client",
     });
+    // The tunnel's private key is a secret file of the release, never a rendered one.
+    expect(files.map((f) => f.path)).not.toContain("router/wireguard.key");
     expect(byPath["router/apply.sh"]!.mode).toBe(0o755);
   });
 
@@ -192,23 +196,30 @@ describe("nftables ruleset", () => {
     }
   });
 
-  test.each(SEGMENTS)("%s: input accepts DHCP from the LAN, SSH from the jump host only, and nothing else from the WAN", (seg) => {
-    const r = segment(seg).router;
-    const input = chain(parsed(seg), "input");
-    expect(input).toContain(`iifname "${r.lan.iface}" udp dport 67 accept comment "DHCP from the LAN"`);
-    // The jump host is the segment's configured jump host, read from the lab, not the plan:
-    // its address and its MAC together (any host of the segment can take the address).
-    const seg0 = lab.segments[seg]!;
-    const jump = seg0.hosts[seg0.jumpHost]!;
-    const ssh = input.filter((l) => /dport 22\b/.test(l));
-    expect(ssh).toEqual([
-      `iifname "${r.lan.iface}" ether saddr ${jump.mac} ip saddr ${jump.address} ip daddr ${r.lan.address} tcp dport 22 accept comment "SSH only from the jump host"`,
-    ]);
-    expect(input.filter((l) => l.includes(`"${r.wan.iface}"`))).toEqual([]);
-    expect(input.filter((l) => / accept( comment "[^"]*")?$/.test(l)).length).toBe(5);
-    expect(input[input.length - 1]).toBe('counter name "drop_input" drop');
-    expect(input.find((l) => l.startsWith("icmp type echo-request"))).toMatch(/ limit rate \d+\/second burst \d+ packets accept/);
-  });
+  test.each(SEGMENTS)(
+    "%s: input accepts DHCP from the LAN, SSH from the jump host only, and from the WAN only the tunnel's port from the infra host",
+    (seg) => {
+      const r = segment(seg).router;
+      const input = chain(parsed(seg), "input");
+      expect(input).toContain(`iifname "${r.lan.iface}" udp dport 67 accept comment "DHCP from the LAN"`);
+      // The jump host is the segment's configured jump host, read from the lab, not the plan:
+      // its address and its MAC together (any host of the segment can take the address).
+      const seg0 = lab.segments[seg]!;
+      const jump = seg0.hosts[seg0.jumpHost]!;
+      const ssh = input.filter((l) => /dport 22\b/.test(l));
+      expect(ssh).toEqual([
+        `iifname "${r.lan.iface}" ether saddr ${jump.mac} ip saddr ${jump.address} ip daddr ${r.lan.address} tcp dport 22 accept comment "SSH only from the jump host"`,
+      ]);
+      // From the WAN: the tunnel's UDP port, from the infra host's DMZ address (read from the lab) to the WAN address.
+      const t = lab.dmz.tunnel!;
+      expect(input.filter((l) => l.includes(`"${r.wan.iface}"`))).toEqual([
+        `iifname "${r.wan.iface}" ip saddr ${lab.dmz.infra.address} ip daddr ${seg0.router.wanAddress} udp dport ${t.port} accept comment "WireGuard from the infra host only"`,
+      ]);
+      expect(input.filter((l) => / accept( comment "[^"]*")?$/.test(l)).length).toBe(6);
+      expect(input[input.length - 1]).toBe('counter name "drop_input" drop');
+      expect(input.find((l) => l.startsWith("icmp type echo-request"))).toMatch(/ limit rate \d+\/second burst \d+ packets accept/);
+    },
+  );
 
   test.each(SEGMENTS)("%s: every outbound and inbound rule is in its own set, exactly once, with its flow id", (seg) => {
     const r = segment(seg).router;
@@ -244,68 +255,85 @@ describe("nftables ruleset", () => {
     expect(w2l).toEqual(["ip saddr . ip daddr . meta l4proto . th dport @inbound accept", 'counter name "drop_inbound" drop']);
   });
 
-  test.each(SEGMENTS)("%s: DNAT translates published services only for the proxy and SSH only for the admin workstations", (seg) => {
-    const r = segment(seg).router;
-    const p = parsed(seg);
-    const els = p.elements.get("dnat_to")!.map(splitElement);
-    expect(els.length).toBeGreaterThan(1);
-    const proxy = lab.dmz.proxy;
-    const admins = lab.ssh.adminSources.map(show).sort();
-    const isSsh = (e: { key: string }) => e.key.split(" . ")[2] === "22";
-    // SSH goes over TCP to the jump host; every other element is a service published to the proxy.
-    const sshEls = els.filter(isSsh);
-    expect(sshEls.map(({ key, value }) => ({ key, proto: key.split(" . ")[1], value }))).toEqual(
-      sshEls.map(({ key }) => ({ key, proto: "tcp", value: `${r.jumpAddress} . 22` })),
-    );
-    const publishedEls = els.filter((e) => !isSsh(e));
-    expect(publishedEls.map(({ key, comment }) => ({ key, src: key.split(" . ")[0], comment }))).toEqual(
-      publishedEls.map(({ key }) => ({ key, src: proxy, comment: expect.stringMatching(/^publish:/) })),
-    );
-    expect(
-      els
-        .filter((e) => e.key.endsWith(" . tcp . 22"))
-        .map((e) => e.key.split(" . ")[0])
-        .sort(),
-    ).toEqual(admins);
-    // Every service published through this router has its DNAT, to its backend.
-    const services = segment(seg).services;
-    for (const s of services) {
-      const proto = s.kind === "udp" ? "udp" : "tcp";
-      const e = els.find((x) => x.key === `${proxy} . ${proto} . ${s.firewall.port}`);
-      expect(e).toBeDefined();
-      // Two HTTP services on one ingress share one DNAT; the backend address and port are the same.
-      expect(e!.value).toBe(`${s.backend.address} . ${s.backend.port}`);
-    }
-    const pre = chain(p, "prerouting");
-    expect(pre).toContain(
-      `iifname "${r.wan.iface}" ip daddr ${r.wan.address} meta l4proto { tcp, udp } dnat ip to ip saddr . meta l4proto . th dport map @dnat_to`,
-    );
-  });
+  test.each(SEGMENTS)(
+    "%s: DNAT translates published services only on the tunnel, for the infra host's tunnel address, and SSH only on the WAN, for the admin workstations",
+    (seg) => {
+      const r = segment(seg).router;
+      const p = parsed(seg);
+      const t = lab.dmz.tunnel!;
+      const seg0 = lab.segments[seg]!;
+      const admins = lab.ssh.adminSources.map(show).sort();
+      // The WAN side: the jump host's SSH over TCP, for the admins' workstations, and nothing else.
+      const wan = p.elements.get("dnat_wan")!.map(splitElement);
+      expect(wan.map((e) => ({ src: e.key.split(" . ")[0], rest: e.key.split(" . ").slice(1).join(" . "), value: e.value }))).toEqual(
+        admins.map((src) => ({ src, rest: "tcp . 22", value: `${r.jumpAddress} . 22` })),
+      );
+      // The tunnel side: every published service, from the infra host's tunnel address (read from the lab) only.
+      const tunnel = p.elements.get("dnat_tunnel")!.map(splitElement);
+      expect(tunnel.length).toBeGreaterThan(0);
+      expect(tunnel.map((e) => ({ src: e.key.split(" . ")[0], comment: e.comment }))).toEqual(
+        tunnel.map(() => ({ src: t.address, comment: expect.stringMatching(/^publish:/) })),
+      );
+      // Every service published through this router has its DNAT, to its backend.
+      for (const s of segment(seg).services) {
+        const proto = s.kind === "udp" ? "udp" : "tcp";
+        expect(s.firewall.address).toBe(seg0.router.tunnel!.address);
+        const e = tunnel.find((x) => x.key === `${t.address} . ${proto} . ${s.firewall.port}`);
+        expect(e).toBeDefined();
+        // Two HTTP services on one ingress share one DNAT; the backend address and port are the same.
+        expect(e!.value).toBe(`${s.backend.address} . ${s.backend.port}`);
+      }
+      expect(chain(p, "prerouting").filter((l) => l.includes(" dnat "))).toEqual([
+        `iifname "${r.wan.iface}" ip daddr ${seg0.router.wanAddress} meta l4proto { tcp, udp } dnat ip to ip saddr . meta l4proto . th dport map @dnat_wan`,
+        `iifname "wg-homelab" ip daddr ${seg0.router.tunnel!.address} meta l4proto { tcp, udp } dnat ip to ip saddr . meta l4proto . th dport map @dnat_tunnel`,
+      ]);
+    },
+  );
 
-  test.each(SEGMENTS)("%s: forward accepts DNATed traffic only to the translated destinations", (seg) => {
-    const r = segment(seg).router;
-    const p = parsed(seg);
-    const targets = p.elements
-      .get("dnat_targets")!
-      .map((l) => splitElement(l).key)
-      .sort();
-    const values = p.elements.get("dnat_to")!.map((l) => splitElement(l).value!);
-    const expected = [...new Set(r.dnat.map((d) => `${d.to} . ${d.proto} . ${d.toPort}`))].sort();
-    expect(targets).toEqual(expected);
-    for (const v of values) expect(targets.map((t) => t.replace(/ \. (tcp|udp) \. /, " . "))).toContain(v);
-    const dnatAccept = chain(p, "forward").filter((l) => l.includes("ct status dnat"));
-    expect(dnatAccept).toEqual([
-      `iifname "${r.wan.iface}" oifname "${r.lan.iface}" ct status dnat ip daddr . meta l4proto . th dport @dnat_targets accept comment "published services and the jump host"`,
-    ]);
-  });
+  test.each(SEGMENTS)(
+    "%s: forward accepts DNATed traffic only from the side and source it was translated for, to the translated destinations",
+    (seg) => {
+      const r = segment(seg).router;
+      const p = parsed(seg);
+      for (const [side, map, targets] of [
+        ["wan", "dnat_wan", "dnat_wan_targets"],
+        ["tunnel", "dnat_tunnel", "dnat_tunnel_targets"],
+      ] as const) {
+        const keys = p.elements
+          .get(targets)!
+          .map((l) => splitElement(l).key)
+          .sort();
+        const expected = [
+          ...new Set(
+            r.dnat
+              .filter((d) => d.side === side)
+              .flatMap((d) => d.sources.map((src) => `${show(src)} . ${d.to} . ${d.proto} . ${d.toPort}`)),
+          ),
+        ].sort();
+        expect(keys).toEqual(expected);
+        // Every translation's source . backend is a target of its own side.
+        for (const e of p.elements.get(map)!.map(splitElement)) {
+          const [src, proto] = e.key.split(" . ");
+          const [to, port] = e.value!.split(" . ");
+          expect(keys).toContain(`${src} . ${to} . ${proto} . ${port}`);
+        }
+      }
+      const dnatAccept = chain(p, "forward").filter((l) => l.includes("ct status dnat"));
+      expect(dnatAccept).toEqual([
+        `iifname "${r.wan.iface}" oifname "${r.lan.iface}" ct status dnat ip saddr . ip daddr . meta l4proto . th dport @dnat_wan_targets accept comment "the jump host, for the admins"`,
+        `iifname "wg-homelab" oifname "${r.lan.iface}" ct status dnat ip saddr . ip daddr . meta l4proto . th dport @dnat_tunnel_targets accept comment "published services, for the infra host"`,
+      ]);
+    },
+  );
 
   test.each(SEGMENTS)("%s: nothing but the DNAT to the jump host forwards tcp 22", (seg) => {
     const r = segment(seg).router;
     const p = parsed(seg);
     for (const base of ["outbound", "inbound"]) expect(groupedElements(p, base).filter((e) => / \. tcp \. 22$/.test(e.key))).toEqual([]);
-    expect(p.elements.get("dnat_targets")!.filter((l) => l.includes(" . tcp . 22 "))).toEqual([
-      `${r.jumpAddress} . tcp . 22 comment "ssh:${seg}"`,
-    ]);
+    expect(p.elements.get("dnat_tunnel_targets")!.filter((l) => l.includes(" . tcp . 22 "))).toEqual([]);
+    expect(p.elements.get("dnat_wan_targets")!.filter((l) => l.includes(" . tcp . 22 "))).toEqual(
+      lab.ssh.adminSources.map((a) => `${show(a)} . ${r.jumpAddress} . tcp . 22 comment "ssh:${seg}"`),
+    );
   });
 
   test.each([
@@ -321,7 +349,15 @@ describe("nftables ruleset", () => {
   test("a router with no flows still renders every set and chain", () => {
     const r: RouterPlan = { ...segment("sandbox").router, inbound: [], outbound: [], dnat: [] };
     const p = parseNft(renderRouterNftables(r));
-    for (const name of ["set outbound", "set inbound", "map dnat_to", "set dnat_targets", "chain wan_to_lan"])
+    for (const name of [
+      "set outbound",
+      "set inbound",
+      "map dnat_wan",
+      "set dnat_wan_targets",
+      "map dnat_tunnel",
+      "set dnat_tunnel_targets",
+      "chain wan_to_lan",
+    ])
       expect(p.blocks.has(`table inet homelab/${name}`)).toBe(true);
     expect(p.elements.has("outbound")).toBe(false);
   });
@@ -339,7 +375,7 @@ describe("nftables ruleset", () => {
     const ssh = r.dnat.find((d) => d.wanPort === 22)!;
     const widened: Dnat = { ...ssh, sources: [Cidr.of("192.168.1.200/32"), ...ssh.sources, Cidr.of("192.168.1.192/27")] };
     const p = parseNft(renderRouterNftables({ ...r, dnat: r.dnat.map((d) => (d === ssh ? widened : d)) }));
-    expect(p.elements.get("dnat_to")!.filter((l) => l.includes(" . tcp . 22 "))).toEqual([
+    expect(p.elements.get("dnat_wan")!.filter((l) => l.includes(" . tcp . 22 "))).toEqual([
       `192.168.1.192/27 . tcp . 22 comment "ssh:internal" : 10.10.0.2 . 22`,
     ]);
   });
@@ -389,7 +425,8 @@ describe("nftables ruleset", () => {
             // Each set has exactly one lookup rule.
             for (const set of bySet.keys()) expect(text.split(`@${set} accept`).length - 1).toBe(1);
           }
-          expect((p.elements.get("dnat_to") ?? []).length).toBe(dnat.reduce((n, d) => n + d.sources.length, 0));
+          const mapped = (p.elements.get("dnat_wan") ?? []).length + (p.elements.get("dnat_tunnel") ?? []).length;
+          expect(mapped).toBe(dnat.reduce((n, d) => n + d.sources.length, 0));
         },
       ),
       { numRuns: 150 },

@@ -74,7 +74,8 @@ ROOT="${ROOT%/}"
 STATE="${HOMELAB_STATE:-$ROOT$STATE_DIR}"
 SERVICES="${HOMELAB_SERVICES:-systemd}"
 MANAGED=("$KEYS_DIR" "$SYSCTL_FILE" "$BOOT_UNIT_LINK")
-for entry in "${INSTALL[@]}"; do MANAGED+=("${entry#*:}"); done
+if [[ -n $TUNNEL_IFACE ]]; then MANAGED+=("$TUNNEL_UNIT_LINK"); fi
+for entry in "${INSTALL[@]}" "${PRIVATE_INSTALL[@]}"; do MANAGED+=("${entry#*:}"); done
 
 # Longest wait for the lock. Every step under it is bounded, so this is never reached by a healthy run.
 # HOMELAB_LOCK_WAIT shortens it in tests.
@@ -118,6 +119,15 @@ check_release() {
   for tool in nft ip flock setsid dnsmasq sshd ssh-keygen; do
     command -v "$tool" >/dev/null || problems+=("$tool is not installed")
   done
+  if [[ -n $TUNNEL_IFACE ]]; then
+    for f in "$TUNNEL_CONF" "$TUNNEL_UNIT"; do
+      [[ -f $RELEASE_DIR/$f ]] || problems+=("$f is missing from $RELEASE_DIR")
+    done
+    [[ -s $RELEASE_DIR/$TUNNEL_KEY ]] || problems+=("$TUNNEL_KEY (the tunnel's private key, the stack's secret homelab:wireguardKey) is missing from $RELEASE_DIR")
+    for tool in wg wg-quick; do
+      command -v "$tool" >/dev/null || problems+=("$tool is not installed (apt-get install wireguard-tools)")
+    done
+  fi
   case $SERVICES in
     systemd)
       if [[ ! -d /run/systemd/system ]] || ! command -v systemctl >/dev/null; then
@@ -140,13 +150,29 @@ check_release() {
     for f in "$RELEASE_DIR"/authorized_keys.d/*; do
       out=$(ssh-keygen -l -f "$f" 2>&1) || problems+=("authorized_keys.d/${f##*/} has no valid key: $out")
     done
+    if [[ -n $TUNNEL_IFACE ]]; then check_tunnel; fi
   fi
   if ((${#problems[@]} > 0)); then
     warn "check failed; nothing was changed:"
     printf '  - %s\n' "${problems[@]}" >&2
     return 1
   fi
-  say "checked nftables.conf (nft -c), dnsmasq.conf (dnsmasq --test), sshd_config (sshd -t), $BOOT_UNIT and authorized_keys.d"
+  say "checked nftables.conf (nft -c), dnsmasq.conf (dnsmasq --test), sshd_config (sshd -t), $BOOT_UNIT and authorized_keys.d${TUNNEL_IFACE:+, $TUNNEL_CONF (wg-quick strip) and the tunnel key}"
+}
+
+# The tunnel's files, adding to check_release's problems: wg-quick parses the file, and the
+# private key is the private half of the model's public key (neither key is ever printed).
+check_tunnel() {
+  local out public
+  out=$(wg-quick strip "$RELEASE_DIR/$TUNNEL_CONF" 2>&1 >/dev/null) || problems+=("$TUNNEL_CONF fails wg-quick strip: $out")
+  if public=$(wg pubkey <"$RELEASE_DIR/$TUNNEL_KEY" 2>/dev/null); then
+    [[ $public == "$TUNNEL_PUBLIC_KEY" ]] || problems+=("$TUNNEL_KEY is not the private half of router.tunnel.publicKey $TUNNEL_PUBLIC_KEY (its public half is $public): set the stack's homelab:wireguardKey to the key that public key was made from")
+  else
+    problems+=("$TUNNEL_KEY is not a WireGuard private key (wg pubkey refuses it): set the stack's homelab:wireguardKey to the output of wg genkey")
+  fi
+  if command -v systemd-analyze >/dev/null; then
+    out=$(systemd-analyze verify --man=no "$RELEASE_DIR/$TUNNEL_UNIT" 2>&1) || problems+=("$TUNNEL_UNIT fails systemd-analyze verify: $out")
+  fi
 }
 
 # --- (b) snapshot and restore --------------------------------------------------------------------
@@ -277,6 +303,8 @@ reload_services() {
   # re-reads its config and keeps every open session, including the one running this.
   timeout 60 systemctl restart dnsmasq.service || return 1
   timeout 60 systemctl reload ssh.service 2>/dev/null || timeout 60 systemctl reload sshd.service || return 1
+  # The tunnel takes a new file or key only by coming up again; this SSH session does not use it.
+  if [[ -n $TUNNEL_IFACE ]]; then timeout 60 systemctl restart "$TUNNEL_UNIT" || return 1; fi
 }
 
 install_file() {
@@ -347,6 +375,12 @@ apply_neighbours() {
   done >"$STATE/neighbours.tmp" && mv -f "$STATE/neighbours.tmp" "$STATE/neighbours"
 }
 
+# Enable the tunnel's unit as "systemctl enable" would (its WantedBy link).
+enable_tunnel_unit() {
+  local link=$ROOT$TUNNEL_UNIT_LINK
+  mkdir -p "${link%/*}" && ln -sfn "$TUNNEL_UNIT_FILE" "$link.homelab-new" && mv -fT "$link.homelab-new" "$link"
+}
+
 # Enable the boot unit as "systemctl enable" would (its WantedBy link), then check it is.
 enable_boot_unit() {
   local link=$ROOT$BOOT_UNIT_LINK
@@ -378,12 +412,17 @@ install_release() {
   for entry in "${INSTALL[@]}"; do
     install_file "$RELEASE_DIR/${entry%%:*}" "$ROOT${entry#*:}" 0644 || return 1
   done
+  # The tunnel's file and private key: root's alone (install makes the copy root-owned).
+  for entry in "${PRIVATE_INSTALL[@]}"; do
+    install_file "$RELEASE_DIR/${entry%%:*}" "$ROOT${entry#*:}" 0600 || return 1
+  done
   install_keys || return 1
   # IPv6 off at boot; IPv4 forwarding is not in the file: at boot the boot unit turns it on, after the ruleset.
   { printf '# Written by apply.sh of %s: IPv6 off; %s turns IPv4 forwarding on at boot, after the ruleset.\n' "$ROUTER" "$BOOT_UNIT" && printf '%s\n' "${BOOT_SYSCTLS[@]}"; } >"$STATE/sysctl.tmp" || return 1
   install_file "$STATE/sysctl.tmp" "$ROOT$SYSCTL_FILE" 0644 || return 1
   rm -f "$STATE/sysctl.tmp"
   enable_boot_unit || return 1
+  if [[ -n $TUNNEL_IFACE ]]; then enable_tunnel_unit || return 1; fi
   # One transaction: the whole new ruleset or, if nft refuses it, the old one untouched.
   nft -f "$ROOT/etc/nftables.conf" || return 1
   apply_routes || return 1

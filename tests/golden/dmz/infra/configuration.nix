@@ -127,6 +127,7 @@
     (pkgs.writeScriptBin "homelab-apply" (builtins.readFile ./apply.sh))
     pkgs.chrony
     pkgs.dnsutils
+    pkgs.wireguard-tools
   ];
   systemd.tmpfiles.rules = [
     "d /var/lib/homelab 0755 root root -"
@@ -206,6 +207,39 @@
       ];
     };
   };
+
+  # WireGuard to every segment router: the proxy reaches each segment's published services at its router's
+  # tunnel address, so they arrive authenticated by this host's key. The private key is the release's
+  # secret file wireguard.key (the DMZ stack's secret homelab:wireguardKey), never in the store.
+  networking.wireguard.interfaces.wg-homelab.ips = [ "10.255.0.1/24" ];
+  networking.wireguard.interfaces.wg-homelab.listenPort = 51820;
+  networking.wireguard.interfaces.wg-homelab.privateKeyFile = "/etc/nixos/homelab/wireguard.key";
+  networking.wireguard.interfaces.wg-homelab.peers = [
+    {
+      publicKey = "cvmXAheBmf/9synqwxK0ZSMkgts5yovwSyS2p4q0olk=";
+      allowedIPs = [ "10.255.0.12/32" ];
+      endpoint = "192.168.1.12:51820";
+      persistentKeepalive = 25;
+    }
+    {
+      publicKey = "yCN+ecEt4+puRSz76lzKN77jHjj8FYdQ815iWgOLaQc=";
+      allowedIPs = [ "10.255.0.11/32" ];
+      endpoint = "192.168.1.11:51820";
+      persistentKeepalive = 25;
+    }
+    {
+      publicKey = "MM2Zdz8Sej4IuT9uKuQOxyCK5oGLg434vBa+ngwEPEk=";
+      allowedIPs = [ "10.255.0.13/32" ];
+      endpoint = "192.168.1.13:51820";
+      persistentKeepalive = 25;
+    }
+    {
+      publicKey = "wyOPBrjAP3VGuzB8dcS1l7P828TuiVSOIa/VYMXbCAs=";
+      allowedIPs = [ "10.255.0.14/32" ];
+      endpoint = "192.168.1.14:51820";
+      persistentKeepalive = 25;
+    }
+  ];
 
   # Certificates from the ACME CA by DNS-01, renewed before they expire; the DNS provider's credentials
   # are a secret file delivered with the release, never part of this configuration.

@@ -35,6 +35,12 @@ INSTALL=(
   'homelab-router.service:/etc/systemd/system/homelab-router.service'
   'homelab-routes:/etc/network/interfaces.d/homelab-routes'
   'apply.sh:/usr/local/sbin/homelab-router-apply'
+  'homelab-wireguard.service:/etc/systemd/system/homelab-wireguard.service'
+)
+# Release file -> installed path, root-only (0600).
+PRIVATE_INSTALL=(
+  'wg-homelab.conf:/etc/wireguard/wg-homelab.conf'
+  'wireguard.key:/etc/wireguard/wg-homelab.key'  # the stack's secret homelab:wireguardKey, uploaded by the release
 )
 KEYS_DIR='/etc/ssh/authorized_keys.d'
 SYSCTL_FILE='/etc/sysctl.d/90-homelab-router.conf'
@@ -55,6 +61,15 @@ BOOT_SYSCTLS=(
 BOOT_UNIT='homelab-router.service'
 BOOT_UNIT_FILE='/etc/systemd/system/homelab-router.service'
 BOOT_UNIT_LINK='/etc/systemd/system/sysinit.target.wants/homelab-router.service'
+# The WireGuard tunnel from the infra host (render/wireguard.ts); empty: this router has no end.
+TUNNEL_IFACE='wg-homelab'
+TUNNEL_CONF='wg-homelab.conf'
+TUNNEL_KEY='wireguard.key'
+# The release's private key must be the private half of this.
+TUNNEL_PUBLIC_KEY='MM2Zdz8Sej4IuT9uKuQOxyCK5oGLg434vBa+ngwEPEk='
+TUNNEL_UNIT='homelab-wireguard.service'
+TUNNEL_UNIT_FILE='/etc/systemd/system/homelab-wireguard.service'
+TUNNEL_UNIT_LINK='/etc/systemd/system/multi-user.target.wants/homelab-wireguard.service'
 # The commit-confirm protocol (render/apply-common.ts).
 STATE_DIR='/var/lib/homelab'
 EXIT_USAGE=2

@@ -23,9 +23,10 @@ import {
 import { sortFiles, type RenderedFile } from "./files";
 import { iniToNix } from "./ini";
 import { flowsEndingAt, type HostFirewallRule } from "./host-firewall";
+import { segmentLanHost } from "./nixos-base";
 import type { JumpLabFacts } from "./jump";
 import { NixAttrs, NixRaw, nixAttrs, nixPath, printKey, type NixSection } from "./nix";
-import { NODE_EXPORTER_PORT, canonicalAccess, nixosHostFiles, type NixosHostSpec } from "./nixos";
+import { canonicalAccess, nixosHostFiles, type NixosHostSpec } from "./nixos";
 
 function mariadbSection(plan: DataHostPlan, versions: SecretVersions): NixSection {
   const m = plan.mariadb!;
@@ -156,15 +157,7 @@ function dataHostSpec(seg: SegmentPlan, plan: DataHostPlan, access: SshAccess, l
   );
   return {
     role: `data host of ${seg.name}: ${served.join(", ")}`,
-    hostName: plan.id,
-    domain: `${seg.name}.${lab.domain}`,
-    timeZone: lab.timezone,
-    addresses: [{ address: plan.address, prefixLength: seg.subnet.prefix }],
-    gateway: seg.router.lan.address,
-    nameservers: [lab.dns],
-    timeServers: [lab.ntp],
-    access,
-    exporters: [{ kind: "node", listen: plan.address, port: NODE_EXPORTER_PORT }],
+    ...segmentLanHost(seg, plan.id, plan.address, access, lab),
     tmpfiles: dataTmpfiles(plan),
     sections: dataHostSections(plan, seg.subnet.prefix, versions),
     companions: dataCompanions(plan).map((c) => c.file),

@@ -15,7 +15,7 @@ import type { SegmentPlan } from "../model/plan";
 import { sortFiles, type RenderedFile } from "./files";
 import { flowsEndingAt } from "./host-firewall";
 import type { JumpLabFacts } from "./jump";
-import { NODE_EXPORTER_PORT, canonicalAccess, nixosHostFiles } from "./nixos";
+import { NODE_EXPORTER_PORT, canonicalAccess, nixosHostFiles, type NixosHostSpec } from "./nixos";
 
 /**
  * The roles whose NixOS VMs get the base host. The jump host and the data host have renderers
@@ -36,6 +36,30 @@ export function baseNixosHosts(seg: SegmentPlan): PlannedHost[] {
   );
 }
 
+/**
+ * What every NixOS host on a segment's LAN shares in its spec: its name and address behind the
+ * segment's router, the DMZ's DNS and NTP, the admins' access, and the node exporter on its address.
+ */
+export function segmentLanHost(
+  seg: SegmentPlan,
+  id: string,
+  address: string,
+  access: SshAccess,
+  lab: JumpLabFacts,
+): Omit<NixosHostSpec, "role"> {
+  return {
+    hostName: id,
+    domain: `${seg.name}.${lab.domain}`,
+    timeZone: lab.timezone,
+    addresses: [{ address, prefixLength: seg.subnet.prefix }],
+    gateway: seg.router.lan.address,
+    nameservers: [lab.dns],
+    timeServers: [lab.ntp],
+    access,
+    exporters: [{ kind: "node", listen: address, port: NODE_EXPORTER_PORT }],
+  };
+}
+
 /** Every file of one base host under `<host id>/`, sorted. */
 export function renderBaseHostFiles(seg: SegmentPlan, host: PlannedHost, sshAccess: SshAccess, lab: JumpLabFacts): RenderedFile[] {
   const access = canonicalAccess(sshAccess);
@@ -44,15 +68,7 @@ export function renderBaseHostFiles(seg: SegmentPlan, host: PlannedHost, sshAcce
       dir: host.id,
       spec: {
         role: `${host.description}; base host, its services not rendered yet`,
-        hostName: host.id,
-        domain: `${seg.name}.${lab.domain}`,
-        timeZone: lab.timezone,
-        addresses: [{ address: host.address, prefixLength: seg.subnet.prefix }],
-        gateway: seg.router.lan.address,
-        nameservers: [lab.dns],
-        timeServers: [lab.ntp],
-        access,
-        exporters: [{ kind: "node", listen: host.address, port: NODE_EXPORTER_PORT }],
+        ...segmentLanHost(seg, host.id, host.address, access, lab),
       },
       label: `${host.role} host of ${seg.name}`,
       // Admins and Pulumi come through the jump host, and only through it.

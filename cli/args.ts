@@ -9,6 +9,7 @@ commands:
   plan    run every stack under mocks   [--dir D] [--out O] [--json] [--stack S]
           state what a change does      --diff REF [--markdown | --json] [--exit-code] [--dir D]
   docs    render the docs               [--dir D] [--out O] [--check] [--source auto|live|offline]
+  maintenance NODE  what maintaining one Proxmox node does, and the commands to run  [--dir D] [--script]
 
 options:
   --dir D       the directory with Pulumi.yaml, homelab.yaml and Pulumi.<stack>.yaml (default: the repository)
@@ -22,6 +23,7 @@ options:
   --exit-code   with --diff: exit 2 when something changed (0 when nothing did, 1 on errors)
   --check       docs: write nothing; exit 1, listing stale files, when O differs from what
                 would be written (compares with the model unless --source is given)
+  --script      maintenance: print the commands as one bash script
   --source S    docs: live (every stack's \`docs\` output through the pulumi CLI), offline (the model),
                 or auto (live when a pulumi CLI and the stacks exist, else offline; the default)`;
 
@@ -35,7 +37,7 @@ export class UsageError extends Error {
 
 /** Parsed options. */
 export interface CliOptions {
-  readonly command: "check" | "plan" | "docs";
+  readonly command: "check" | "plan" | "docs" | "maintenance";
   readonly dir: string;
   /** Where output goes; undefined means the command's default (plan: out, docs: <dir>/docs). */
   readonly out?: string;
@@ -51,6 +53,10 @@ export interface CliOptions {
   readonly check: boolean;
   /** docs: where the docs come from; undefined means the command's default. */
   readonly source?: "auto" | "live" | "offline";
+  /** maintenance: the Proxmox node. */
+  readonly node?: string;
+  /** maintenance: print the bash script. */
+  readonly script: boolean;
 }
 
 const SOURCES = ["auto", "live", "offline"] as const;
@@ -73,6 +79,7 @@ export function parseCli(argv: readonly string[], defaults: { dir: string }): Cl
         "exit-code": { type: "boolean", default: false },
         check: { type: "boolean", default: false },
         source: { type: "string" },
+        script: { type: "boolean", default: false },
         help: { type: "boolean", short: "h", default: false },
       },
     });
@@ -82,15 +89,24 @@ export function parseCli(argv: readonly string[], defaults: { dir: string }): Cl
   const [command, ...rest] = parsed.positionals;
   const v = parsed.values;
   if (v.help) throw new UsageError("help");
-  if (command !== "check" && command !== "plan" && command !== "docs")
+  if (command !== "check" && command !== "plan" && command !== "docs" && command !== "maintenance")
     throw new UsageError(command ? `unknown command "${command}"` : "no command given");
-  if (rest.length > 0) throw new UsageError(`unexpected arguments: ${rest.join(" ")}`);
+  const [node, ...extra] = command === "maintenance" ? rest : [undefined, ...rest];
+  if (command === "maintenance" && node === undefined)
+    throw new UsageError("maintenance needs a Proxmox node, such as: npm run maintenance -- pve1");
+  if (extra.length > 0) throw new UsageError(`unexpected arguments: ${extra.join(" ")}`);
   // Each flag belongs to some commands only: refuse it elsewhere rather than ignore it.
   const only = (flag: string, given: boolean, allowed: boolean, where: string) => {
     if (given && !allowed) throw new UsageError(`${flag} works with ${where} only`);
   };
-  only("--out", v.out !== undefined, command !== "check" && v.diff === undefined, "plan (without --diff) and docs");
-  only("--json", v.json, command !== "docs", "check and plan");
+  only(
+    "--out",
+    v.out !== undefined,
+    command !== "check" && command !== "maintenance" && v.diff === undefined,
+    "plan (without --diff) and docs",
+  );
+  only("--json", v.json, command === "check" || command === "plan", "check and plan");
+  only("--script", v.script, command === "maintenance", "maintenance");
   only(
     "--stack",
     (v.stack ?? []).length > 0,
@@ -117,5 +133,7 @@ export function parseCli(argv: readonly string[], defaults: { dir: string }): Cl
     exitCode: v["exit-code"],
     check: v.check,
     ...(v.source !== undefined ? { source: v.source as CliOptions["source"] } : {}),
+    ...(node !== undefined ? { node } : {}),
+    script: v.script,
   };
 }

@@ -1,6 +1,6 @@
 /**
  * The offline tools, without a Pulumi engine or credentials: `check`, `plan` (and
- * `plan --diff`) and `docs`. A user's mistake prints a clear message and exits 1; only a
+ * `plan --diff`), `docs` and `maintenance`. A user's mistake prints a clear message and exits 1; only a
  * bug shows a stack trace.
  */
 import * as path from "path";
@@ -48,6 +48,13 @@ async function main(argv: readonly string[]): Promise<number> {
         check: opts.check,
         ...(opts.source ? { source: opts.source } : {}),
       });
+      process.stdout.write(r.stdout);
+      process.stderr.write(r.stderr);
+      return r.code;
+    }
+    case "maintenance": {
+      const { runMaintenance } = await import("./maintenance");
+      const r = runMaintenance({ dir, node: opts.node!, script: opts.script });
       process.stdout.write(r.stdout);
       process.stderr.write(r.stderr);
       return r.code;

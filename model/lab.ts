@@ -102,6 +102,8 @@ export interface Lab {
   readonly ssh: { readonly adminSources: readonly Cidr[]; readonly deploy: LabFile["ssh"]["deploy"] };
   readonly admins: LabFile["admins"];
   readonly hardware: LabFile["hardware"];
+  /** When boxes update themselves and restart. */
+  readonly maintenance: LabFile["maintenance"];
   /** Segments by name, in name order. */
   readonly segments: Readonly<Record<string, Segment>>;
   /** The DMZ stack's own config, when the lab has a DMZ stack file. */
@@ -123,6 +125,7 @@ export function buildLab(labFile: LabFile, segments: Record<string, { file: stri
     ssh: { adminSources: labFile.ssh.adminSources.map((c) => Cidr.of(c)), deploy: labFile.ssh.deploy },
     admins: labFile.admins,
     hardware: labFile.hardware,
+    maintenance: labFile.maintenance,
     segments: segs,
     ...(dmzStack ? { dmzStack } : {}),
   };

@@ -28,6 +28,7 @@ import {
 import { CidrText, Name, obj } from "./schema-kit";
 import { checkedString, pattern, stackPrefixVerdict, timeZoneVerdict } from "./values";
 import { Talos } from "./talos/schema";
+import { Maintenance } from "./maintenance/schema";
 
 // --- lab-wide facts (homelab.yaml) --------------------------------------------------------------
 
@@ -51,6 +52,8 @@ export const LabFile = obj({
     switches: z.record(Name, Switch).default({}),
     routers: z.record(Name, RouterHardware),
   }),
+  /** When boxes update themselves and restart (model/maintenance). @default every field's own default */
+  maintenance: Maintenance.prefault({}),
 });
 export type LabFile = z.infer<typeof LabFile>;
 

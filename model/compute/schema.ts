@@ -6,6 +6,12 @@ import { z } from "zod";
 import { Ipv4, Mac, Name, PASSWORD_KEY, SshPublicKey, VlanId, obj, unionRule, unknownKeyMessage } from "../schema-kit";
 import { pattern } from "../values";
 
+/**
+ * Seconds a guest takes to boot until its services answer, or to shut down cleanly: what a
+ * pinned VM's node maintenance and a guest's own update reboot cost it. At least 1 s, at most an hour.
+ */
+export const GuestSeconds = z.number().int().min(1).max(3600);
+
 export const Disk = obj({ datastore: Name, sizeGiB: z.number().int().min(1) });
 
 /**
@@ -96,6 +102,19 @@ export const Vm = obj({
    * empty). Proxmox refuses to migrate a VM with an ISO of node-local storage attached. @default false
    */
   installed: z.boolean().default(false),
+  /**
+   * Seconds from power-on until its services answer: what a restart costs it (maintenance plan,
+   * docs/maintenance.md). @default its image's bootSeconds, else 30
+   */
+  bootSeconds: GuestSeconds.optional(),
+  /** Seconds a clean shutdown takes. @default 10 */
+  shutdownSeconds: GuestSeconds.optional(),
+  /**
+   * The lab stops working without it: the maintenance planner says loudly when a node's
+   * maintenance would take it down. @default true for the DMZ infra host (DNS, NTP, the proxy) and a
+   * database host, false otherwise
+   */
+  critical: z.boolean().optional(),
 });
 
 /** The hash algorithms Proxmox verifies a download with (download.File checksumAlgorithm). */
@@ -127,6 +146,8 @@ export const Image = obj({
   uefi: z.boolean().default(true),
   /** The guest reads cloud-init (NoCloud) from a drive Proxmox builds on ide2. @default false */
   cloudInit: z.boolean().default(false),
+  /** Seconds a guest installed from it takes to boot until its services answer. @default 30 */
+  bootSeconds: GuestSeconds.optional(),
 });
 
 export const PciDevice = obj({
@@ -168,6 +189,12 @@ export const ProxmoxNode = obj({
   sshHostKey: SshPublicKey.optional(),
   /** Devices that may be passed through, by id. */
   pci: z.record(Name, PciDevice).default({}),
+  /**
+   * Seconds from `reboot` until the node is back in the cluster, quorate and starting guests
+   * (firmware, POST, Proxmox's services): its pinned VMs are down that long besides their own
+   * shutdown and boot. @default 180
+   */
+  rebootSeconds: z.number().int().min(10).max(3600).default(180),
 });
 
 /** `hardware.proxmox`: the cluster and its nodes. */
@@ -212,5 +239,11 @@ export const Proxmox = obj({
   images: z.record(Name, Image).default({}),
   /** vCPUs a node may hand out per physical thread. @default 4 */
   cpuOvercommit: z.number().positive().default(4),
+  /**
+   * Seconds a live migration pauses a VM at its switch-over, as the maintenance plan counts it.
+   * Proxmox's migrate_downtime (the most QEMU may pause a VM) defaults to 0.1 s and is raised step
+   * by step when a busy guest does not converge. @default 1
+   */
+  migrationPauseSeconds: z.number().positive().max(60).default(1),
   nodes: z.record(Name, ProxmoxNode),
 });

@@ -17,6 +17,7 @@ export const SCRIPT_BODIES = [
   "samba-users",
   "release-driver",
   "talos-roll",
+  "node-maintenance",
 ] as const;
 
 /** The name of one script body. */

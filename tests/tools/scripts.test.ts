@@ -1,13 +1,15 @@
-// Proves shellcheck and bash -n pass the fixed bash under render/scripts/ read in place (the files a developer edits, not copies), pass each assembled commit-confirm script as a box gets it, the Release component's driver as the deployer runs it and each Talos roll step as Pulumi runs it, and fail a body with a planted defect (the negative control); does not run the scripts (router-apply, nixos-apply and the twin do).
+// Proves shellcheck and bash -n pass the fixed bash under render/scripts/ read in place (the files a developer edits, not copies), pass each assembled commit-confirm script as a box gets it, the Release component's driver as the deployer runs it, each Talos roll step as Pulumi runs it and each node's maintenance script as the owner runs it, and fail a body with a planted defect (the negative control); does not run the scripts (router-apply, nixos-apply and the twin do).
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { planNodeMaintenance } from "../../model/maintenance/node";
+import { renderMaintenanceScript } from "../../render/maintenance";
 import { renderNixosApply } from "../../render/nixos-apply";
 import { renderReleaseDriver } from "../../render/release-driver";
 import { renderRouterApply } from "../../render/router-apply";
 import { loadScriptBody, SCRIPT_BODIES, scriptBodyPath } from "../../render/scripts/load";
 import { requirePrograms } from "../support/checkers";
-import { referencePlan } from "../support/lab";
+import { referenceLab, referencePlan } from "../support/lab";
 import { referenceRollSteps } from "../support/talos-roll";
 import { run, type Run } from "../support/proc";
 
@@ -41,6 +43,10 @@ const assembled: readonly [string, string][] = [
     }),
   ],
   ...referenceRollSteps().map((s): [string, string] => [`talos roll step ${s.id}`, s.file.content]),
+  ...plan.placement.nodes.map((n): [string, string] => [
+    `the maintenance of ${n.node}`,
+    renderMaintenanceScript(planNodeMaintenance(referenceLab(), plan.placement, n.node)),
+  ]),
 ];
 
 let tmp = "";
@@ -77,6 +83,14 @@ describe("negative controls: a planted defect fails", () => {
     const r = shellcheck(file);
     expect(r.code).not.toBe(0);
     expect(`${r.stdout}${r.stderr}`).toMatch(finding);
+  });
+
+  test("an unquoted array expansion in an assembled maintenance script", () => {
+    const file = path.join(tmp, "maintenance.sh");
+    fs.writeFileSync(file, `${renderMaintenanceScript(planNodeMaintenance(referenceLab(), plan.placement, "pve1"))}all_run \${away[@]}\n`);
+    const r = shellcheck(file);
+    expect(r.code).not.toBe(0);
+    expect(`${r.stdout}${r.stderr}`).toMatch(/SC2068/);
   });
 
   test("an unquoted expansion in an assembled roll step", () => {

@@ -1,7 +1,8 @@
 /** Load, parse and validate a lab directory in one step: the entry point for every tool. */
 import { installMediaWarnings } from "./compute/machine";
 import { labWarnings } from "./compute/single-node";
-import { certificateWarnings, utcToday } from "./network/certificate";
+import { certificateWarnings, dayOf, epochOf, utcNow } from "./network/certificate";
+import { untilWarnings } from "./network/rules/until";
 import type { Lab } from "./lab";
 import { type LabSources, locateProblems, parseLab, readLabSources } from "./load";
 import { ConfigError, sortProblems, type Problem } from "./problems";
@@ -10,10 +11,15 @@ import { validateLab } from "./validate";
 
 /**
  * What a valid lab's owner should know without the lab being refused: one node (no failover),
- * a certificate near its expiry, HA VMs that cannot live-migrate while their ISO is attached.
+ * a certificate near its expiry, a temporary hole closing within a day, HA VMs that cannot live-migrate while their ISO is attached.
  */
-export function labNotices(lab: Lab, today: string = utcToday()): Problem[] {
-  return [...labWarnings(lab), ...certificateWarnings(lab, today), ...installMediaWarnings(lab, planLab(lab).machines)];
+export function labNotices(lab: Lab, moment: string = utcNow()): Problem[] {
+  return [
+    ...labWarnings(lab),
+    ...certificateWarnings(lab, dayOf(moment)),
+    ...untilWarnings(lab, epochOf(moment)),
+    ...installMediaWarnings(lab, planLab(lab).machines),
+  ];
 }
 
 /** A lab directory's lab (when valid) and every problem found. */
@@ -28,7 +34,7 @@ export interface CheckedLab {
  * Read and check the lab in `dir`. Schema problems of all files come first; semantic rules
  * run only on a well-formed lab. Each problem carries the line it is written on.
  */
-export function checkLabDir(dir: string, today: string = utcToday()): CheckedLab {
+export function checkLabDir(dir: string, today: string = utcNow()): CheckedLab {
   const sources = readLabSources(dir);
   // The same sources (no byte changed) checked on the same day give the same answer: every
   // stack program of an offline plan validates the whole lab, and does so once per process.

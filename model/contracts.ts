@@ -30,6 +30,9 @@ type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : never) : never;
 const exposure = z.enum(["internet", "lab"]);
 const serviceKind = z.enum(["http", "tcp", "udp"]);
 
+/** A temporary hole's deadline: as written, the instant in seconds since the epoch, and for reading. */
+const deadline = z.object({ text: z.string(), epoch: z.number().int(), display: z.string() });
+
 /** How a service authenticates its users (the model's own union). */
 const auth = z.discriminatedUnion("kind", [
   z.object({ kind: z.literal("app"), note: z.string() }),
@@ -57,6 +60,8 @@ const serviceCore = {
   reason: z.string().optional(),
   /** A lab-exposed service's users, when it names them: the segments the proxy admits (else every trusted segment). */
   usedBy: z.array(z.string()).optional(),
+  /** A temporary hole's deadline (model/network/until.ts): absent for a service open for good. */
+  until: deadline.optional(),
 };
 
 // --- the segment contract: what a segment stack tells the DMZ ------------------------------------
@@ -188,6 +193,8 @@ const DocsFlow = z.object({
   reason: z.string(),
   /** For flows a router translates (DNAT): its WAN address and ports. */
   via: z.object({ router: z.string(), address: ip, ports: z.array(portText) }).optional(),
+  /** A temporary flow's deadline: its routers stop forwarding it then. */
+  until: deadline.optional(),
 });
 
 /** A VM's placement and size. */

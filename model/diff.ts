@@ -10,6 +10,7 @@ import { compareText } from "./order";
 import { comparePorts, SECRET_PLACEHOLDER, showPort, type Lab, type PortSpec } from "./lab";
 import type { HaPlan, PlacedVm } from "./compute/placement";
 import type { Flow } from "./network/flows";
+import { diffHoles } from "./diff-holes";
 import { planLab } from "./plan";
 import { diskGiB, gib, minutesText, placementText } from "./words";
 
@@ -176,7 +177,9 @@ function diffFlows(before: readonly Flow[], after: readonly Flow[]): string[] {
   const kept = [...b.values()].filter((x) => a.has(x.key));
   const lines: string[] = [];
   for (const g of opened)
-    lines.push(`new allow ${g.flow.from.label} → ${g.flow.to.label} ${portsText(g.ports)}${viaText(g.flow)}: ${g.flow.reason}`);
+    lines.push(
+      `new allow ${g.flow.from.label} → ${g.flow.to.label} ${portsText(g.ports)}${viaText(g.flow)}${g.flow.until ? ` until ${g.flow.until.display}` : ""}: ${g.flow.reason}`,
+    );
   for (const g of closed)
     lines.push(`removed allow ${g.flow.from.label} → ${g.flow.to.label} ${portsText(g.ports)}${viaText(g.flow)}: ${g.flow.reason}`);
   // The same allow for another reason, or to other addresses (a host renumbered).
@@ -308,7 +311,7 @@ function diffRoutes(before: DmzPlan, after: DmzPlan): string[] {
       if (was.detail !== now.detail) lines.push(`${now.what}: now ${now.detail} (was ${was.detail})`);
     }
   }
-  return lines;
+  return [...lines, ...diffHoles(before, after)];
 }
 
 // --- resources and files ---------------------------------------------------------------------------

@@ -7,7 +7,7 @@
  */
 import { planPlacement, vmHosts, type Placement } from "./compute/placement";
 import { segmentHosts, type PlannedHost } from "./network/hosts";
-import { utcToday } from "./network/certificate";
+import { dayOf, epochOf, utcNow } from "./network/certificate";
 import { targetNames } from "./network/flows";
 import { DMZ_STACK, type DmzService, dmzServiceAddresses, type Lab, LAB_FILE, own, type Segment, segmentList, type VmSpec } from "./lab";
 import { Cidr, intToIp, ipToInt, type Ipv4Range } from "./net";
@@ -237,6 +237,8 @@ export interface LabIndex {
   readonly placement: Placement;
   /** Today in UTC (YYYY-MM-DD): what a declared expiry is checked against. */
   readonly today: string;
+  /** The moment of the check, in seconds since the epoch: what a temporary hole's deadline is checked against. */
+  readonly now: number;
   /** The hosts of a segment (configured and hardware), by address; none for an unknown segment. */
   hostsOf(segment: string): readonly PlannedHost[];
   /** The ids of `hostsOf(segment)`. */
@@ -247,8 +249,11 @@ export interface LabIndex {
   zone(name: string): Zone | undefined;
 }
 
-/** Index the lab once, on `today` (UTC, YYYY-MM-DD). Total on any schema-valid lab, like every rule. */
-export function indexLab(lab: Lab, today: string = utcToday()): LabIndex {
+/**
+ * Index the lab once, at `moment`: a day (UTC, YYYY-MM-DD, taken as its midnight) or an instant
+ * (ISO 8601 with its zone). Total on any schema-valid lab, like every rule.
+ */
+export function indexLab(lab: Lab, moment: string = utcNow()): LabIndex {
   const segments = segmentList(lab);
   const hosts = new Map(segments.map((seg) => [seg.name, segmentHosts(lab, seg)]));
   const ids = new Map([...hosts].map(([name, hs]) => [name, hs.map((h) => h.id)]));
@@ -260,7 +265,8 @@ export function indexLab(lab: Lab, today: string = utcToday()): LabIndex {
     for (const net of new Set(n.networks)) networks.set(net, [...(networks.get(net) ?? []), id]);
   return {
     lab,
-    today,
+    today: dayOf(moment),
+    now: epochOf(moment),
     segments,
     hardware: hardwareInSegments(lab),
     addresses,

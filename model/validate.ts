@@ -66,7 +66,7 @@ export function runRules(rules: readonly Rule[], ix: LabIndex): RuleProblem[] {
   return sortProblems(all);
 }
 
-/** Every problem of the lab, from every rule, on `today` (UTC, YYYY-MM-DD), in sortProblems' order: by file, then line, then path and message. */
+/** Every problem of the lab, from every rule, at `today` (a UTC day, YYYY-MM-DD, or an instant), in sortProblems' order: by file, then line, then path and message. */
 export function validateLab(lab: Lab, today?: string): RuleProblem[] {
   return runRules(RULES, indexLab(lab, today));
 }

@@ -37,6 +37,7 @@ export function docsFlow(f: Flow): DocsFlow {
     ports: f.ports.map(showPort),
     reason: f.reason,
     ...(f.via ? { via: { router: f.via.router, address: f.via.address, ports: f.via.ports.map(showPort) } } : {}),
+    ...(f.until ? { until: { ...f.until } } : {}),
   };
 }
 
@@ -85,6 +86,7 @@ function docsService(lab: Lab, s: PlannedService): DocsService {
     exposure: s.exposure,
     ...(s.reason ? { reason: s.reason } : {}),
     ...(s.usedBy ? { usedBy: [...s.usedBy] } : {}),
+    ...(s.until ? { until: { ...s.until } } : {}),
   };
 }
 

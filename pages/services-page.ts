@@ -1,5 +1,6 @@
 /** The service catalog (services.md): every published name and every DNS name. */
 import { DNS_RECORD_KIND } from "../model/network/dmz";
+import { compareText } from "../model/order";
 import { cell, code, Page, table } from "./markdown";
 import { authText, nav, segmentPage, type DocsContext } from "./context";
 
@@ -24,7 +25,7 @@ export function renderServices(ctx: DocsContext): string {
         return [
           code(c.kind === "http" ? `https://${c.name}/` : c.name),
           c.kind,
-          `${c.exposure}${svc?.usedBy ? ` (used by ${svc.usedBy.map(cell).join(", ")})` : ""}`,
+          `${c.exposure}${svc?.usedBy ? ` (used by ${svc.usedBy.map(cell).join(", ")})` : ""}${svc?.until ? `, until ${svc.until.display}` : ""}`,
           cell(authText(c.auth)),
           c.kind === "http" ? `CNAME ${code(`proxy.${d.domain}`)} → ${code(d.dmz.proxy)}` : "by address",
           code(c.kind === "http" ? `${d.dmz.proxy}:443` : c.name),
@@ -36,6 +37,7 @@ export function renderServices(ctx: DocsContext): string {
       }),
     ),
   );
+  temporaryHoles(ctx, p);
   p.heading(2, "Every DNS name");
   p.add(`The DMZ DNS (${code(d.dmz.dns)}) answers these names; anything else is forwarded to ${d.dmz.upstreamDns.map(code).join(", ")}.`);
   const hostOf = new Map<string, [string, string]>();
@@ -57,4 +59,50 @@ export function renderServices(ctx: DocsContext): string {
     ),
   );
   return p.text();
+}
+
+/** Every service and flow with a deadline, soonest first: the holes that close by themselves. */
+function temporaryHoles(ctx: DocsContext, p: Page): void {
+  p.heading(2, "Temporary holes");
+  const rows: { epoch: number; row: string[] }[] = [];
+  for (const seg of ctx.segments) {
+    for (const svc of seg.services) {
+      if (!svc.until) continue;
+      rows.push({
+        epoch: svc.until.epoch,
+        row: [
+          `service ${code(svc.name)} of ${cell(seg.name)}`,
+          `${svc.exposure} exposure, ${code(svc.url ?? svc.endpoint ?? svc.name)}`,
+          svc.until.display,
+          code(svc.until.text),
+        ],
+      });
+    }
+    const flows = [...seg.flows.inbound, ...seg.flows.outbound, ...seg.flows.inside].filter((f) => f.kind === "explicit" && f.until);
+    for (const f of new Map(flows.map((f) => [f.id, f])).values()) {
+      rows.push({
+        epoch: f.until!.epoch,
+        row: [
+          `flow ${code(f.id)}`,
+          `${cell(f.from.label)} → ${cell(f.to.label)} ${f.ports.map(code).join(", ")}`,
+          f.until!.display,
+          code(f.until!.text),
+        ],
+      });
+    }
+  }
+  if (rows.length === 0) {
+    p.add("None: every service and every flow is open until the config removes it.");
+    return;
+  }
+  p.add(
+    "Each closes by itself at its deadline: the firewall that enforces it drops its connections from that second on (nftables `meta time`), whoever runs `pulumi up`. `npm run check` warns a day before and refuses one whose deadline has passed: remove it or extend it.",
+  );
+  rows.sort((a, b) => a.epoch - b.epoch || compareText(a.row[0]!, b.row[0]!));
+  p.add(
+    table(
+      ["hole", "what", "closes at", "as written"],
+      rows.map((r) => r.row),
+    ),
+  );
 }

@@ -25,10 +25,16 @@
  *   translated destinations; LAN -> lab networks only
  *   as the plan's `outbound` rules say, WAN -> LAN only as `inbound` says; LAN -> internet
  *   as `router.egress` says, masqueraded, minus an untrusted segment's guard (render/nft-egress.ts);
+ * - a temporary hole (a service's or flow's `until`) is in the sets like any other, and closes by
+ *   itself: a rule ahead of the established accept drops every packet of its connections, new
+ *   or established, from its deadline on (`meta time`, an absolute instant), so it closes at
+ *   that second with nobody running pulumi up and stays closed on a box that reboots from an
+ *   old ruleset;
  * - every drop path counts into a named counter, so tests and the twin can prove a drop.
  */
 import { comparePorts, type Proto } from "../model/lab";
-import { compareCidr, compareIp, type Cidr } from "../model/net";
+import { Cidr, compareCidr, compareIp } from "../model/net";
+import { type Deadline, laterDeadline } from "../model/network/until";
 import type { Dnat, FlowRule, RouterPlan } from "../model/network/router";
 import { generatedHeader } from "./header";
 import { EGRESS_DROP_COUNTERS, egressGuardFirst, egressSets, egressVerdict, hasEgressCounter, type EgressDropCounter } from "./nft-egress";
@@ -54,6 +60,7 @@ export const NFT_DROP_COUNTERS = {
   drop_outbound_lab: "LAN->WAN: lab-bound traffic no outbound flow allows",
   ...EGRESS_DROP_COUNTERS,
   drop_inbound: "WAN->LAN: traffic no inbound flow allows",
+  drop_expired: "forward: a temporary hole's packets from its deadline on (until:)",
 } as const;
 
 /** The name of one drop counter. */
@@ -68,6 +75,7 @@ interface RuleElement {
   readonly proto: Proto;
   readonly port: number;
   readonly flows: readonly string[];
+  readonly until?: Deadline;
 }
 
 function compareRule(a: RuleElement, b: RuleElement): number {
@@ -76,10 +84,23 @@ function compareRule(a: RuleElement, b: RuleElement): number {
 
 /** Merge rules with the same key into one element that names every flow, sorted. */
 function ruleElements(rules: readonly FlowRule[]): RuleElement[] {
-  const byKey = new Map<string, { from: Cidr; to: Cidr; proto: Proto; port: number; flows: Set<string> }>();
+  const byKey = new Map<string, { from: Cidr; to: Cidr; proto: Proto; port: number; flows: Set<string>; until?: Deadline }>();
   for (const r of rules) {
     const key = `${r.from}|${r.to}|${r.proto}|${r.port}`;
-    const e = byKey.get(key) ?? { from: r.from, to: r.to, proto: r.proto, port: r.port, flows: new Set<string>() };
+    const seen = byKey.get(key);
+    const e = seen ?? {
+      from: r.from,
+      to: r.to,
+      proto: r.proto,
+      port: r.port,
+      flows: new Set<string>(),
+      ...(r.until ? { until: r.until } : {}),
+    };
+    if (seen) {
+      const until = laterDeadline(seen.until, r.until);
+      if (until) e.until = until;
+      else delete e.until;
+    }
     e.flows.add(r.flow);
     byKey.set(key, e);
   }
@@ -137,7 +158,11 @@ function ruleSet(name: string, comment: string, elements: readonly RuleElement[]
     "flags interval",
     "counter",
     `comment ${quote(comment)}`,
-    ...elementsBlock(elements.map((e) => `${addr(e.from)} . ${addr(e.to)} . ${e.proto} . ${e.port} comment ${quote(e.flows.join(", "))}`)),
+    ...elementsBlock(
+      elements.map(
+        (e) => `${addr(e.from)} . ${addr(e.to)} . ${e.proto} . ${e.port} comment ${quote(`${e.flows.join(", ")}${untilNote(e.until)}`)}`,
+      ),
+    ),
   ]);
 }
 
@@ -226,6 +251,54 @@ function ruleGroups(rules: readonly FlowRule[]): RuleElement[][] {
   return groups.length > 0 ? groups : [[]];
 }
 
+/** ` until <deadline>` for a temporary hole's comment, or nothing. */
+function untilNote(until: Deadline | undefined): string {
+  return until ? ` until ${until.display}` : "";
+}
+
+/** One connection a temporary hole lets through, as conntrack remembers it: its original tuple. */
+interface Hole {
+  readonly from: Cidr;
+  readonly to: Cidr;
+  readonly proto: Proto;
+  readonly port: number;
+  readonly flows: readonly string[];
+  readonly until: Deadline;
+}
+
+/**
+ * The router's temporary holes: the forwarded rules and the DNATs that carry a deadline, each
+ * as the original tuple of the connections it admits (for a DNAT: the source, the side's
+ * address and port it connected to), sorted by deadline, then tuple.
+ */
+function temporaryHoles(
+  router: RouterPlan,
+  outSets: readonly RuleElement[][],
+  inSets: readonly RuleElement[][],
+  sides: readonly SideDnat[],
+): Hole[] {
+  const holes: Hole[] = [];
+  for (const e of [...outSets, ...inSets].flat()) if (e.until) holes.push({ ...e, until: e.until });
+  for (const x of sides)
+    for (const d of x.entries)
+      if (d.until)
+        for (const from of d.sources)
+          holes.push({ from, to: Cidr.host(sideAddress(router, x.side)), proto: d.proto, port: d.wanPort, flows: d.flows, until: d.until });
+  const unique = new Map(holes.map((h) => [`${h.from}|${h.to}|${h.proto}|${h.port}|${h.until.epoch}`, h]));
+  return [...unique.values()].sort((a, b) => a.until.epoch - b.until.epoch || compareRule({ ...a, flows: [] }, { ...b, flows: [] }));
+}
+
+/**
+ * The rule that closes a hole at its deadline: from that second on, every packet of a connection
+ * it admitted (either direction; conntrack's original tuple names both) is dropped and counted.
+ */
+function holeRule(h: Hole): string {
+  return (
+    `meta time >= ${h.until.epoch} meta l4proto ${h.proto} ct original ip saddr ${addr(h.from)} ct original ip daddr ${addr(h.to)} ` +
+    `ct original proto-dst ${h.port} counter name "drop_expired" drop comment ${quote(`${h.flows.join(", ")} closed at ${h.until.display}`)}`
+  );
+}
+
 /** The statement that counts a drop on its named counter, then drops. */
 const drop = (c: NftDropCounter) => `counter name ${quote(c)} drop`;
 
@@ -261,7 +334,10 @@ function rulesetSets(
         `comment ${quote(`${x.side}: source . proto . port -> backend (${x.what}); a source not listed is not translated`)}`,
         ...elementsBlock(
           x.entries.flatMap((d) =>
-            d.sources.map((s) => `${addr(s)} . ${d.proto} . ${d.wanPort} comment ${quote(d.flows.join(" "))} : ${d.to} . ${d.toPort}`),
+            d.sources.map(
+              (s) =>
+                `${addr(s)} . ${d.proto} . ${d.wanPort} comment ${quote(`${d.flows.join(" ")}${untilNote(d.until)}`)} : ${d.to} . ${d.toPort}`,
+            ),
           ),
         ),
       ]),
@@ -297,6 +373,7 @@ function rulesetChains(
   outSets: readonly RuleElement[][],
   inSets: readonly RuleElement[][],
   sides: readonly SideDnat[],
+  holes: readonly Hole[],
 ): NftNode[] {
   const wan = quote(router.wan.iface);
   const lan = quote(router.lan.iface);
@@ -322,6 +399,8 @@ function rulesetChains(
       "type filter hook forward priority filter; policy drop;",
       // First: the lookups below match `ip` fields only, so the final accept would pass IPv6.
       ...ipv6Drop(drop("drop_forward_ipv6")),
+      // Ahead of the established accept, so a temporary hole's open connections end at its deadline too.
+      ...holes.map(holeRule),
       "ct state established,related accept",
       `ct state invalid ${drop("drop_forward_invalid")}`,
       // Matching the side, the source and the destination too means a DNAT this table did not make gains nothing.
@@ -366,12 +445,15 @@ function rulesetChains(
 function routerRuleset(router: RouterPlan): NftNode[] {
   const outSets = ruleGroups(router.outbound);
   const inSets = ruleGroups(router.inbound);
+  const sides = sideDnats(router);
+  const holes = temporaryHoles(router, outSets, inSets, sides);
+  // The expiry counter exists where a hole does, so a router without one keeps its ruleset.
   const counters = (Object.keys(NFT_DROP_COUNTERS) as NftDropCounter[])
     .filter((c) => !(c in EGRESS_DROP_COUNTERS) || hasEgressCounter(router, c as EgressDropCounter))
+    .filter((c) => c !== "drop_expired" || holes.length > 0)
     .map((c) => block(`counter ${c}`, [`comment ${quote(NFT_DROP_COUNTERS[c])}`]));
-  const sides = sideDnats(router);
   const sets = rulesetSets(router, outSets, inSets, sides);
-  const chains = rulesetChains(router, outSets, inSets, sides);
+  const chains = rulesetChains(router, outSets, inSets, sides, holes);
   return [
     "flush ruleset",
     "",

@@ -14,6 +14,7 @@ import type { DmzPlan, HttpRoute, StreamRoute } from "../model/network/dmz";
 import { VERIFY_DEPTH } from "../model/network/backend-tls";
 import { comparePorts } from "../model/lab";
 import { compareCidr, type Cidr } from "../model/net";
+import type { Deadline } from "../model/network/until";
 import { HOMELAB_STATE_DIR } from "./apply-common";
 import { generatedHeader } from "./header";
 
@@ -75,6 +76,11 @@ function printNginx(nodes: readonly NginxNode[], depth = 0): string {
       return `${pad}${head} {\n${printNginx(n.block, depth + 1)}\n${pad}}`;
     })
     .join("\n");
+}
+
+/** For a temporary hole: when its segment's firewall stops translating it, which closes this route too. */
+function untilNote(until: Deadline | undefined): NginxNode[] {
+  return until ? [c(`Temporary: closes at ${until.display}, when its firewall stops translating it (until: ${until.text}).`)] : [];
 }
 
 /** `allow <cidr>;` per source and `deny all;`, or nothing for internet exposure. */
@@ -147,6 +153,7 @@ function httpServer(route: HttpRoute, listen: string): NginxDirective {
     [],
     [
       c(`${route.segment}/${route.service}, ${route.exposure} exposure, ${authNote}`),
+      ...untilNote(route.until),
       d("listen", `${listen}:443`, "ssl"),
       d("server_name", route.fqdn),
       c("Browsers that saw this name once refuse plain HTTP to it for a year, on every answer (always), errors included."),
@@ -198,6 +205,7 @@ function streamServer(route: StreamRoute, listen: string): NginxDirective {
     [],
     [
       c(`${route.segment}/${route.service}, ${route.exposure} exposure`),
+      ...untilNote(route.until),
       d("listen", `${listen}:${route.port}`, ...(route.proto === "udp" ? ["udp"] : [])),
       ...accessList(route.allow, route.exposure),
       d("proxy_pass", `${route.upstream.address}:${route.upstream.port}`),

@@ -60,6 +60,24 @@ export function utcToday(now: Date = new Date()): string {
   return now.toISOString().slice(0, 10);
 }
 
+/**
+ * Now in UTC to the minute, e.g. `2026-12-06T21:40Z`: the moment check measures against. A
+ * temporary hole's deadline needs the time; expiry dates need only its day (`dayOf`).
+ */
+export function utcNow(now: Date = new Date()): string {
+  return `${now.toISOString().slice(0, 16)}Z`;
+}
+
+/** The day (YYYY-MM-DD) of a moment written as a day or as an instant. */
+export function dayOf(moment: string): string {
+  return moment.slice(0, 10);
+}
+
+/** A moment written as a day (its midnight, UTC) or as an instant, in seconds since the epoch. */
+export function epochOf(moment: string): number {
+  return Math.floor(Date.parse(moment.length === 10 ? `${moment}T00:00:00Z` : moment) / 1000);
+}
+
 /** Whole days from `today` to `date` (both YYYY-MM-DD); negative once it is past. */
 export function daysUntil(date: string, today: string): number {
   return Math.round((Date.parse(`${date}T00:00:00Z`) - Date.parse(`${today}T00:00:00Z`)) / 86_400_000);

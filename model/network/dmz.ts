@@ -15,6 +15,7 @@ import { type Flow, planFlows } from "./flows";
 import { hardwareHosts, mayUse, type PlannedHost, type PlannedService, planServices, segmentHosts } from "./hosts";
 import { type DmzParty, dmzParties } from "./identity";
 import { type InfraTunnelPlan, planInfraTunnel } from "./tunnel";
+import type { Deadline } from "./until";
 
 // What a segment tells the DMZ crosses a StackReference as plain JSON; its type is derived
 // from the contract's schema (model/contracts.ts).
@@ -147,6 +148,8 @@ export interface HttpRoute {
   readonly maxBodyMiB: number;
   /** The proxy forwards WebSocket upgrades to this service. */
   readonly websockets: boolean;
+  /** A temporary hole's deadline: the segment's firewall stops translating it then. */
+  readonly until?: Deadline;
 }
 
 /** One TCP or UDP stream of the reverse proxy. */
@@ -158,6 +161,8 @@ export interface StreamRoute {
   readonly upstream: { readonly address: string; readonly port: number };
   readonly allow: readonly Cidr[];
   readonly exposure: "internet" | "lab";
+  /** A temporary hole's deadline: the segment's firewall stops translating it then. */
+  readonly until?: Deadline;
 }
 
 /** Everything the DMZ infra host serves. */
@@ -243,6 +248,7 @@ export function planDmz(lab: Lab, segments: readonly PublishedSegment[]): DmzPla
           exposure: s.exposure,
           maxBodyMiB: s.maxBodyMiB ?? DEFAULT_MAX_BODY_MIB,
           websockets: s.websockets ?? false,
+          ...(s.until ? { until: s.until } : {}),
         });
       } else {
         streams.push({
@@ -253,6 +259,7 @@ export function planDmz(lab: Lab, segments: readonly PublishedSegment[]): DmzPla
           upstream: { address: s.firewall.address, port: s.firewall.port },
           allow: allowFor(s),
           exposure: s.exposure,
+          ...(s.until ? { until: s.until } : {}),
         });
       }
     }

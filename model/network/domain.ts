@@ -10,6 +10,7 @@ import { servicesAuth, servicesBackends, servicesNames, servicesPorts, servicesU
 import { tlsExpiry, tlsSource } from "./rules/tls";
 import { servicesTls, tlsBackendCas } from "./rules/backend-tls";
 import { tunnelAddresses, tunnelKeys, tunnelPeers, tunnelSubnet } from "./rules/tunnel";
+import { holesUntil } from "./rules/until";
 import { sshHostKeys, sshJumpHosts, sshKeys } from "./rules/ssh";
 import { routerInterfaces, vmVlans } from "./rules/interfaces";
 import { jumpHostRendering } from "./rules/jump";
@@ -48,6 +49,7 @@ export const network: Domain = {
     jumpHostRendering,
     tlsSource,
     tlsExpiry,
+    holesUntil,
     tlsBackendCas,
     tunnelSubnet,
     tunnelAddresses,

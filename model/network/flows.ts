@@ -20,6 +20,7 @@ import { compareText } from "../order";
 import { DATA_PORTS } from "../data/ports";
 import { unreachable } from "../unreachable";
 import { findHost, findHostAddress, mayUse, planServices, segmentHosts } from "./hosts";
+import { type Deadline, untilOf } from "./until";
 
 /** Where a flow starts or ends. */
 export interface Endpoint {
@@ -89,6 +90,8 @@ export interface Flow {
     readonly ports: readonly PortSpec[];
     readonly side: "wan" | "tunnel";
   };
+  /** A temporary flow's deadline (a service's or an explicit flow's `until`): its routers stop forwarding it then. */
+  readonly until?: Deadline;
 }
 
 export const SSH: PortSpec = { port: 22, proto: "tcp" };
@@ -313,6 +316,7 @@ function publishFlows(lab: Lab, seg: Segment): Flow[] {
       ports: [{ port: s.firewall.port, proto: serviceProto(s) }],
       side: lab.dmz.tunnel && seg.router.tunnel ? "tunnel" : "wan",
     },
+    ...(s.until ? { until: s.until } : {}),
   }));
 }
 
@@ -388,7 +392,9 @@ function explicitFlows(lab: Lab, seg: Segment): Flow[] {
   return Object.entries(seg.flows).flatMap(([id, f]): Flow[] => {
     const to = resolveTarget(lab, f.to)!;
     const ports = sortPorts(f.ports.map(parsePortProto));
-    if (!f.from) return [{ id: `flow:${seg.name}/${id}`, kind: "explicit", from: segmentEndpoint(seg), to, ports, reason: f.reason }];
+    const until = untilOf(f.until);
+    if (!f.from)
+      return [{ id: `flow:${seg.name}/${id}`, kind: "explicit", from: segmentEndpoint(seg), to, ports, reason: f.reason, ...until }];
     return [...f.from].sort().map((src) => ({
       id: `flow:${seg.name}/${id}/${src}`,
       kind: "explicit",
@@ -396,6 +402,7 @@ function explicitFlows(lab: Lab, seg: Segment): Flow[] {
       to,
       ports,
       reason: f.reason,
+      ...until,
     }));
   });
 }

@@ -7,6 +7,7 @@ import { NAS_UI_PORTS } from "./schema";
 import { unreachable } from "../unreachable";
 import { dataHostPorts } from "../data/ports";
 import { type BackendTrust, planBackendTrust } from "./backend-tls";
+import { type Deadline, untilOf } from "./until";
 
 /** One host of a segment as the plan sees it, including hardware that sits in the segment. */
 export interface PlannedHost {
@@ -47,6 +48,8 @@ export interface PlannedService {
   readonly reason?: string;
   /** For a lab-exposed service: the segments that use it through the proxy, when it names them (else every trusted segment). */
   readonly usedBy?: readonly string[];
+  /** A temporary hole's deadline: its firewall stops translating it then (model/network/until.ts). */
+  readonly until?: Deadline;
 }
 
 /**
@@ -228,6 +231,7 @@ export function planServices(lab: Lab, seg: Segment): PlannedService[] {
       exposure: s.exposure,
       ...(s.reason ? { reason: s.reason } : {}),
       ...(s.usedBy ? { usedBy: [...new Set(s.usedBy)].sort(compareText) } : {}),
+      ...untilOf(s.until),
     }))
     .sort((a, b) => compareText(a.id, b.id));
 }

@@ -9,6 +9,7 @@ import { segmentHosts } from "./hosts";
 import { type DmzGuard, dmzParties, labPartyFacts, planDmzGuard, type StaticNeighbour } from "./identity";
 import { parseIface } from "./interface";
 import { planRouterTunnel, type RouterTunnelPlan } from "./tunnel";
+import { type Deadline, laterDeadline } from "./until";
 
 /** One rule a router enforces for a flow: addresses, protocol and port, and the flow it serves. */
 export interface FlowRule {
@@ -17,6 +18,8 @@ export interface FlowRule {
   readonly proto: Proto;
   readonly port: number;
   readonly flow: string;
+  /** A temporary flow's deadline: the router stops forwarding it then. */
+  readonly until?: Deadline;
 }
 
 /** A destination NAT on one side of a router: its WAN address, or its tunnel address. */
@@ -32,6 +35,8 @@ export interface Dnat {
   readonly sources: readonly Cidr[];
   /** The flows it serves: several published services may share one backend port (an ingress). */
   readonly flows: readonly string[];
+  /** A temporary hole's deadline (the latest of its flows'; none if any is for good): the router stops translating it then. */
+  readonly until?: Deadline;
 }
 
 /** A static DHCP lease. */
@@ -115,7 +120,9 @@ interface Forwarding {
 /** One rule per source network, destination network and port of the flow. */
 function flowRules(f: Flow): FlowRule[] {
   return f.from.cidrs.flatMap((from) =>
-    f.to.cidrs.flatMap((to) => f.ports.map((p) => ({ from, to, proto: p.proto, port: p.port, flow: f.id }))),
+    f.to.cidrs.flatMap((to) =>
+      f.ports.map((p) => ({ from, to, proto: p.proto, port: p.port, flow: f.id, ...(f.until ? { until: f.until } : {}) })),
+    ),
   );
 }
 
@@ -156,6 +163,7 @@ function translate(seg: Segment, f: Flow, into: Forwarding): void {
       toPort,
       sources: f.from.cidrs,
       flows: [f.id],
+      ...(f.until ? { until: f.until } : {}),
     });
 }
 
@@ -211,7 +219,14 @@ function mergeDnat(dnat: readonly Dnat[]): Dnat[] {
   for (const d of dnat) {
     const key = `${d.side}/${d.proto}/${d.wanPort}`;
     const seen = shared.get(key);
-    shared.set(key, seen ? { ...seen, flows: [...seen.flows, ...d.flows].sort() } : d);
+    if (!seen) {
+      shared.set(key, d);
+      continue;
+    }
+    // One ingress port serves both: it stays open as long as the longest-lived of them.
+    const { until: _was, ...rest } = seen;
+    const until = laterDeadline(seen.until, d.until);
+    shared.set(key, { ...rest, flows: [...seen.flows, ...d.flows].sort(), ...(until ? { until } : {}) });
   }
   return [...shared.values()].sort((a, b) => compareText(a.side, b.side) || compareText(a.proto, b.proto) || a.wanPort - b.wanPort);
 }
@@ -265,11 +280,19 @@ export function planRouter(lab: Lab, seg: Segment, flows: readonly Flow[]): Rout
   };
 }
 
+/** One rule per source, destination, protocol and port: the first flow's, open as long as the longest-lived flow it serves. */
 export function dedupe(rules: FlowRule[]): FlowRule[] {
   const seen = new Map<string, FlowRule>();
   for (const r of rules) {
     const key = `${r.from}|${r.to}|${r.proto}|${r.port}`;
-    if (!seen.has(key)) seen.set(key, r);
+    const first = seen.get(key);
+    if (!first) {
+      seen.set(key, r);
+      continue;
+    }
+    const { until: _was, ...rest } = first;
+    const until = laterDeadline(first.until, r.until);
+    seen.set(key, { ...rest, ...(until ? { until } : {}) });
   }
   return [...seen.values()];
 }

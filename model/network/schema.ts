@@ -22,6 +22,7 @@ import {
 } from "../schema-kit";
 import { checkedString, pattern, pemCertificateVerdict } from "../values";
 import { egressTargetVerdict } from "./egress";
+import { untilVerdict } from "./until";
 
 export const Switch = obj({
   description: z.string(),
@@ -332,6 +333,9 @@ export const Backend = obj({
     .optional(),
 });
 
+/** When a temporary hole closes: a date, a time and a timezone (model/network/until.ts). */
+export const Until = checkedString(untilVerdict);
+
 export const Service = z.discriminatedUnion(
   "kind",
   [
@@ -352,6 +356,12 @@ export const Service = z.discriminatedUnion(
        * @default every trusted segment
        */
       usedBy: z.array(Name).min(1).optional(),
+      /**
+       * A temporary hole: the date, time and timezone it closes at ("2026-12-06T02:00+01:00").
+       * The firewall stops translating it at that second, whoever runs pulumi up; check warns
+       * the day before and refuses it once past. @default open for good
+       */
+      until: Until.optional(),
       /** Port on the firewall's WAN address the proxy connects to. @default backend.port */
       wanPort: Port.optional(),
       /**
@@ -384,6 +394,12 @@ export const Service = z.discriminatedUnion(
          * @default every trusted segment
          */
         usedBy: z.array(Name).min(1).optional(),
+        /**
+         * A temporary hole: the date, time and timezone it closes at ("2026-12-06T02:00+01:00").
+         * The firewall stops translating it at that second, whoever runs pulumi up; check warns
+         * the day before and refuses it once past. @default open for good
+         */
+        until: Until.optional(),
         wanPort: Port.optional(),
       }),
     ),
@@ -414,6 +430,8 @@ export const Flow = obj({
   to: z.string(),
   ports: z.array(PortProto).min(1),
   reason: Reason,
+  /** A temporary flow: the date, time and timezone it closes at, as a service's `until`. @default open for good */
+  until: Until.optional(),
 });
 
 /**

@@ -334,6 +334,12 @@ const BATCHES: Record<"a" | "b" | "c", readonly Breakage[]> = {
       path: "dmz.tls.manual.expires",
     },
     {
+      rule: "holes.until",
+      edit: (f) => (segOf(f, "sandbox").services.minecraft.until = "2001-02-03T02:00+01:00"),
+      file: "Pulumi.sandbox.yaml",
+      path: "homelab:segment.services.minecraft.until",
+    },
+    {
       rule: "untrusted.reasons",
       edit: (f) =>
         (segOf(f, "sandbox").storage = {
@@ -462,6 +468,9 @@ beforeAll(async () => {
   const dirSoon = copyLab((f) => {
     lab(f).dmz.tls = { manual: { certificate: "/var/lib/homelab/tls/full.pem", key: "/var/lib/homelab/tls/key.pem", expires: soon } };
   });
+  // Minecraft open until three hours from now, to the second, as the owner opens it for one night.
+  const night = `${new Date(Date.now() + 3 * 3600_000).toISOString().slice(0, 19)}Z`;
+  const dirNight = copyLab((f) => (segOf(f, "sandbox").services.minecraft.until = night));
   const dirYaml = copyLab();
   fs.writeFileSync(path.join(dirYaml, "Pulumi.lab.yaml"), "config:\n  homelab:segment: [\n");
   const runs: Record<string, readonly string[]> = {
@@ -473,6 +482,7 @@ beforeAll(async () => {
     cJson: ["check", "--dir", dirC, "--json"],
     ok: ["check", "--dir", REPO],
     soon: ["check", "--dir", dirSoon],
+    night: ["check", "--dir", dirNight],
     yaml: ["check", "--dir", dirYaml],
     flag: ["check", "--frobnicate"],
     noDir: ["check", "--dir", path.join(dirYaml, "missing")],
@@ -531,6 +541,15 @@ describe("npm run check", () => {
     expect(run.code).toBe(0);
     expect(run.stderr).toMatch(
       /^warning: homelab\.yaml dmz\.tls\.manual\.expires: the proxy's manual certificate expires in (9|10|11) days \(\d{4}-\d{2}-\d{2}\)/,
+    );
+    expect(run.stdout).toMatch(/^ok: /);
+  });
+
+  test("a hole that closes within a day: exit 0 with a warning naming its path, the time left and how to keep or close it", () => {
+    const run = results.night!;
+    expect(run.code).toBe(0);
+    expect(run.stderr).toMatch(
+      /^warning: Pulumi\.sandbox\.yaml homelab:segment\.services\.minecraft\.until: sandbox service minecraft, open to the internet, closes in (2 h 5\d min|3 h) \(\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} UTC\): its firewall stops it then, whoever runs pulumi up; to keep it open longer, set until to a later date and time/m,
     );
     expect(run.stdout).toMatch(/^ok: /);
   });

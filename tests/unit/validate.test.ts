@@ -939,6 +939,27 @@ const CASES: readonly Case[] = [
     path: "dmz.tls.manual.expires",
     mentions: ["not a calendar date", "YYYY-MM-DD"],
   },
+  // holes.until
+  {
+    name: "a temporary hole whose deadline has passed",
+    rule: "holes.until",
+    edit: (f) => (segOf(f, "sandbox").services.minecraft.until = "2001-02-03T02:00+01:00"),
+    file: "Pulumi.sandbox.yaml",
+    path: "homelab:segment.services.minecraft.until",
+    mentions: [
+      "sandbox service minecraft, open to the internet, closed at 2001-02-03 02:00 +01:00",
+      "days ago: its firewall no longer lets it through",
+      "remove it or extend it: remove service minecraft (and its until), or set until to a later date and time",
+    ],
+  },
+  {
+    name: "a temporary flow whose deadline has passed",
+    rule: "holes.until",
+    edit: (f) => (segOf(f, "internal").flows["scrape-lab"].until = "2001-02-03T01:00Z"),
+    file: "Pulumi.internal.yaml",
+    path: "homelab:segment.flows.scrape-lab.until",
+    mentions: ["internal flow scrape-lab to lab 9100/tcp, closed at 2001-02-03 01:00 UTC", "remove flow scrape-lab"],
+  },
   // tunnel.subnet
   {
     name: "the tunnel subnet overlaps a segment",

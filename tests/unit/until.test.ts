@@ -127,27 +127,25 @@ describe("the routers' plans and rulesets", () => {
   });
 
   test("an explicit flow's rules carry its deadline at both routers; one rule shared with a flow for good stays open", () => {
-    const lab = labWith((f) => {
-      segOf(f, "internal").flows["scrape-lab"].until = FAR;
-    });
-    const plan = planLab(lab);
-    const out = plan.segments.internal!.router.outbound.filter((r) => r.flow === "flow:internal/scrape-lab/monitor");
-    const into = plan.segments.lab!.router.inbound.filter((r) => r.flow === "flow:internal/scrape-lab/monitor");
+    // The monitor polls the lab's mirror cache for one night (its own flow, not one the lab derives).
+    const night = { from: ["monitor"], to: "lab", ports: ["8443/tcp"], reason: "one night of load tests against the lab", until: FAR };
+    const plan = planLab(labWith((f) => (segOf(f, "internal").flows["night-lab"] = night)));
+    const out = plan.segments.internal!.router.outbound.filter((r) => r.flow === "flow:internal/night-lab/monitor");
+    const into = plan.segments.lab!.router.inbound.filter((r) => r.flow === "flow:internal/night-lab/monitor");
     expect(out.map((r) => r.until?.epoch)).toEqual([FAR_EPOCH]);
     expect(into.map((r) => r.until?.epoch)).toEqual([FAR_EPOCH]);
     expect(renderRouterNftables(plan.segments.lab!.router)).toContain(
-      `meta time >= ${FAR_EPOCH} meta l4proto tcp ct original ip saddr 10.10.0.30`,
+      `meta time >= ${FAR_EPOCH} meta l4proto tcp ct original ip saddr 10.10.0.30 ct original ip daddr 10.30.0.0/24 ct original proto-dst 8443`,
     );
-    // The same monitor -> lab 9100/tcp for good from a second flow: the rule is open for good.
+    // The same monitor -> lab 8443/tcp for good from a second flow: the rule is open for good.
     const shared = planLab(
       labWith((f) => {
-        const flows = segOf(f, "internal").flows;
-        flows["scrape-lab"].until = FAR;
-        flows["scrape-lab-for-good"] = { ...structuredClone(flows["scrape-lab"]), until: undefined };
-        delete flows["scrape-lab-for-good"].until;
+        const { until: _u, ...forGood } = night;
+        Object.assign(segOf(f, "internal").flows, { "night-lab": night, "lab-for-good": forGood });
       }),
     );
-    const rule = shared.segments.lab!.router.inbound.find((r) => r.port === 9100 && r.from.toString() === "10.10.0.30/32");
+    const rule = shared.segments.lab!.router.inbound.find((r) => r.port === 8443);
+    expect(rule).toBeDefined();
     expect(rule?.until).toBeUndefined();
     expect(renderRouterNftables(shared.segments.lab!.router)).not.toContain("drop_expired");
   });

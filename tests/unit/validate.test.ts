@@ -955,10 +955,17 @@ const CASES: readonly Case[] = [
   {
     name: "a temporary flow whose deadline has passed",
     rule: "holes.until",
-    edit: (f) => (segOf(f, "internal").flows["scrape-lab"].until = "2001-02-03T01:00Z"),
+    edit: (f) =>
+      (segOf(f, "internal").flows["night-lab"] = {
+        from: ["monitor"],
+        to: "lab",
+        ports: ["8443/tcp"],
+        reason: "one night of load tests against the lab",
+        until: "2001-02-03T01:00Z",
+      }),
     file: "Pulumi.internal.yaml",
-    path: "homelab:segment.flows.scrape-lab.until",
-    mentions: ["internal flow scrape-lab to lab 9100/tcp, closed at 2001-02-03 01:00 UTC", "remove flow scrape-lab"],
+    path: "homelab:segment.flows.night-lab.until",
+    mentions: ["internal flow night-lab to lab 8443/tcp, closed at 2001-02-03 01:00 UTC", "remove flow night-lab"],
   },
   // tunnel.subnet
   {

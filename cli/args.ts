@@ -10,6 +10,7 @@ commands:
           state what a change does      --diff REF [--markdown | --json] [--exit-code] [--dir D]
   docs    render the docs               [--dir D] [--out O] [--check] [--source auto|live|offline]
   maintenance NODE  what maintaining one Proxmox node does, and the commands to run  [--dir D] [--script]
+  maintenance --weekly  every node once a week and every update restart: each VM's downtime  [--dir D]
 
 options:
   --dir D       the directory with Pulumi.yaml, homelab.yaml and Pulumi.<stack>.yaml (default: the repository)
@@ -24,6 +25,7 @@ options:
   --check       docs: write nothing; exit 1, listing stale files, when O differs from what
                 would be written (compares with the model unless --source is given)
   --script      maintenance: print the commands as one bash script
+  --weekly      maintenance: the weekly plan instead of one node's
   --source S    docs: live (every stack's \`docs\` output through the pulumi CLI), offline (the model),
                 or auto (live when a pulumi CLI and the stacks exist, else offline; the default)`;
 
@@ -57,6 +59,8 @@ export interface CliOptions {
   readonly node?: string;
   /** maintenance: print the bash script. */
   readonly script: boolean;
+  /** maintenance: the weekly plan. */
+  readonly weekly: boolean;
 }
 
 const SOURCES = ["auto", "live", "offline"] as const;
@@ -80,6 +84,7 @@ export function parseCli(argv: readonly string[], defaults: { dir: string }): Cl
         check: { type: "boolean", default: false },
         source: { type: "string" },
         script: { type: "boolean", default: false },
+        weekly: { type: "boolean", default: false },
         help: { type: "boolean", short: "h", default: false },
       },
     });
@@ -92,8 +97,9 @@ export function parseCli(argv: readonly string[], defaults: { dir: string }): Cl
   if (command !== "check" && command !== "plan" && command !== "docs" && command !== "maintenance")
     throw new UsageError(command ? `unknown command "${command}"` : "no command given");
   const [node, ...extra] = command === "maintenance" ? rest : [undefined, ...rest];
-  if (command === "maintenance" && node === undefined)
-    throw new UsageError("maintenance needs a Proxmox node, such as: npm run maintenance -- pve1");
+  if (command === "maintenance" && node === undefined && !v.weekly)
+    throw new UsageError("maintenance needs a Proxmox node, such as: npm run maintenance -- pve1 (or --weekly for the week)");
+  if (command === "maintenance" && node !== undefined && v.weekly) throw new UsageError("--weekly plans every node: give no node with it");
   if (extra.length > 0) throw new UsageError(`unexpected arguments: ${extra.join(" ")}`);
   // Each flag belongs to some commands only: refuse it elsewhere rather than ignore it.
   const only = (flag: string, given: boolean, allowed: boolean, where: string) => {
@@ -106,7 +112,8 @@ export function parseCli(argv: readonly string[], defaults: { dir: string }): Cl
     "plan (without --diff) and docs",
   );
   only("--json", v.json, command === "check" || command === "plan", "check and plan");
-  only("--script", v.script, command === "maintenance", "maintenance");
+  only("--script", v.script, command === "maintenance" && !v.weekly, "maintenance <node>");
+  only("--weekly", v.weekly, command === "maintenance", "maintenance");
   only(
     "--stack",
     (v.stack ?? []).length > 0,
@@ -135,5 +142,6 @@ export function parseCli(argv: readonly string[], defaults: { dir: string }): Cl
     ...(v.source !== undefined ? { source: v.source as CliOptions["source"] } : {}),
     ...(node !== undefined ? { node } : {}),
     script: v.script,
+    weekly: v.weekly,
   };
 }

@@ -53,8 +53,8 @@ async function main(argv: readonly string[]): Promise<number> {
       return r.code;
     }
     case "maintenance": {
-      const { runMaintenance } = await import("./maintenance");
-      const r = runMaintenance({ dir, node: opts.node!, script: opts.script });
+      const { runMaintenance, runWeeklyPlan } = await import("./maintenance");
+      const r = opts.weekly ? runWeeklyPlan({ dir }) : runMaintenance({ dir, node: opts.node!, script: opts.script });
       process.stdout.write(r.stdout);
       process.stderr.write(r.stderr);
       return r.code;

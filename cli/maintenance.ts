@@ -7,6 +7,7 @@
 import { requireLab } from "../model/check";
 import { planNodeMaintenance, type NodeMaintenance } from "../model/maintenance/node";
 import { planLab } from "../model/plan";
+import { planWeek, type WeeklyPlan } from "../model/maintenance/weekly";
 import { count } from "../model/problems";
 import { didYouMean } from "../model/suggest";
 import { maintenanceSteps, renderMaintenanceScript } from "../render/maintenance";
@@ -62,6 +63,48 @@ export function formatNodeMaintenance(plan: NodeMaintenance): string {
     for (const c of s.commands) out.push(`       ${c}`);
   });
   return `${out.join("\n")}\n`;
+}
+
+/** The weekly plan in words: every VM's downtime against the target, the misses and why, the update windows. */
+export function formatWeeklyPlan(week: WeeklyPlan): string {
+  const out: string[] = [];
+  out.push(
+    `Weekly plan: each Proxmox node maintained once, one at a time (${week.nodes.map((n) => n.node).join(", ")}), and each box's own update restart in its window.`,
+    `Target: at most ${week.targetSeconds} s of downtime per VM per week.`,
+    "",
+  );
+  const width = Math.max(...week.vms.map((v) => v.vm.length));
+  for (const v of week.vms)
+    out.push(
+      `  ${v.vm.padEnd(width)}  ${v.node}  ${secs(v.seconds).padStart(7)}  ${count(v.restarts, "restart").padEnd(10)}  ${v.meetsTarget ? "ok" : "MISSES the target"}`,
+    );
+  out.push("");
+  if (week.misses.length === 0) out.push(`Every VM meets the target.`);
+  else {
+    out.push(`${count(week.misses.length, "VM")} of ${week.vms.length} miss the target:`);
+    for (const v of week.misses) {
+      out.push(`  ${v.vm}: ${secs(v.seconds)}`);
+      for (const c of v.causes) out.push(`    ${secs(c.seconds)}: ${c.what}`);
+    }
+  }
+  const u = week.updates;
+  out.push(
+    "",
+    `Automatic update restarts a week: ${count(week.updateRestarts.routers + week.updateRestarts.hosts, "restart")} (${count(week.updateRestarts.routers, "router")}, ${count(week.updateRestarts.hosts, "host")}), on ${u.day} in windows of ${u.windowMinutes} minutes:`,
+  );
+  for (const w of u.windows)
+    out.push(
+      `  ${w.start}-${w.end}  ${w.box.id} (${w.box.kind}, ${w.box.via}, about ${secs(w.box.restartSeconds)})${w.declared ? ", declared" : ""}`,
+    );
+  out.push("Never together:");
+  for (const c of u.clashes) out.push(`  ${c.a} and ${c.b}: ${c.why}`);
+  return `${out.join("\n")}\n`;
+}
+
+/** Print the weekly plan of the lab at `dir`. */
+export function runWeeklyPlan(opts: { readonly dir: string }): MaintenanceRun {
+  const lab = requireLab(opts.dir);
+  return { code: 0, stdout: formatWeeklyPlan(planWeek(lab, planLab(lab).placement)), stderr: "" };
 }
 
 /** Plan the maintenance of `node` in the lab at `dir`. */

@@ -163,8 +163,8 @@ export type ProxmoxContract = Contract<typeof ProxmoxContractSchema>;
 
 // --- the docs contract: what every stack exports as `docs` ------------------------------------------
 
-/** The docs contract version this program writes and reads. Bump on any incompatible change (2: router interfaces and VM NICs; 3: an HA VM's failover node and recovery point; 4: the router's WAN MAC; 5: a TLS backend's tls says how the proxy verifies it). */
-export const DOCS_CONTRACT_VERSION = 5;
+/** The docs contract version this program writes and reads. Bump on any incompatible change (2: router interfaces and VM NICs; 3: an HA VM's failover node and recovery point; 4: the router's WAN MAC; 5: a TLS backend's tls says how the proxy verifies it; 6: the maintenance plan). */
+export const DOCS_CONTRACT_VERSION = 6;
 
 const flowKind = z.enum(["publish", "expose", "proxy", "dns", "ntp", "storage", "database", "registry", "ssh", "explicit"]);
 const _flowKinds: Same<z.output<typeof flowKind>, FlowKind> = true;
@@ -403,6 +403,50 @@ const DocsPlacement = z.object({
   ),
 });
 
+/** One node's planned maintenance (model/maintenance/node.ts) and the commands for it. */
+const DocsNodeMaintenance = z.object({
+  node: z.string(),
+  rebootSeconds: z.number(),
+  moves: z.array(z.object({ vm: z.string(), to: z.string(), how: z.enum(["live-migration", "relocation"]), secondsEachWay: z.number() })),
+  outages: z.array(z.object({ vm: z.string(), why: z.string(), downSeconds: z.number() })),
+  criticalDown: z.array(z.object({ vm: z.string(), seconds: z.number(), why: z.string() })),
+  redundancy: z.array(z.object({ what: z.string(), detail: z.string() })),
+  steps: z.array(z.object({ what: z.string(), commands: z.array(z.string()) })),
+});
+
+/** The weekly plan (model/maintenance/weekly.ts) and the update windows (model/maintenance/updates.ts). */
+const DocsMaintenance = z.object({
+  targetSeconds: z.number(),
+  migrationPauseSeconds: z.number(),
+  nodes: z.array(DocsNodeMaintenance),
+  vms: z.array(
+    z.object({
+      vm: z.string(),
+      node: z.string(),
+      seconds: z.number(),
+      restarts: z.number().int(),
+      meetsTarget: z.boolean(),
+      causes: z.array(z.object({ seconds: z.number(), what: z.string() })),
+    }),
+  ),
+  updates: z.object({
+    day: z.string(),
+    windowMinutes: z.number().int(),
+    windows: z.array(
+      z.object({
+        box: z.string(),
+        kind: z.enum(["router", "host"]),
+        via: z.enum(["unattended-upgrades", "nixos-autoupgrade"]),
+        start: z.string(),
+        end: z.string(),
+        declared: z.boolean(),
+        restartSeconds: z.number(),
+      }),
+    ),
+    clashes: z.array(z.object({ a: z.string(), b: z.string(), why: z.string() })),
+  }),
+});
+
 /** What the DMZ stack exports as `docs`: the DMZ itself and everything lab-wide. */
 export const DmzDocsSchema = z.object({
   version: z.literal(DOCS_CONTRACT_VERSION),
@@ -432,6 +476,7 @@ export const DmzDocsSchema = z.object({
   /** Flows that touch no segment (the internet to the proxy). */
   flows: z.array(DocsFlow),
   placement: DocsPlacement,
+  maintenance: DocsMaintenance,
 });
 
 /** How a service authenticates its users. */
@@ -449,6 +494,7 @@ export type CatalogEntry = Contract<typeof CatalogEntry>;
 export type DocsName = Contract<typeof DocsName>;
 export type DocsNodeLoad = Contract<typeof DocsNodeLoad>;
 export type DocsPlacement = Contract<typeof DocsPlacement>;
+export type DocsMaintenance = Contract<typeof DocsMaintenance>;
 /** What a segment stack exports as `docs`. */
 export type SegmentDocs = Contract<typeof SegmentDocsSchema>;
 /** What the DMZ stack exports as `docs`. */

@@ -5,9 +5,10 @@
  */
 import { compute } from "./compute/domain";
 import { data } from "./data/domain";
+import { maintenance } from "./maintenance/domain";
 import { network } from "./network/domain";
 import type { Domain } from "./rule";
 import { talos } from "./talos/domain";
 
 /** Every domain, in the order their rules run. */
-export const DOMAINS: readonly Domain[] = [network, compute, talos, data];
+export const DOMAINS: readonly Domain[] = [network, compute, talos, data, maintenance];

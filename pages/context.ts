@@ -87,6 +87,7 @@ export function nav(from: string): string {
     ["Flows", "flows.md"],
     ["SSH", "ssh.md"],
     ["Placement", "placement.md"],
+    ["Maintenance", "maintenance.md"],
     ["Talos", "talos.md"],
   ];
   return links.map(([text, to]) => `[${text}](${relative(from, to)})`).join(" · ");

@@ -11,6 +11,9 @@ import type { Placement } from "../model/compute/placement";
 import { infraFirewall } from "../render/dmz";
 import { DOCS_CONTRACT_VERSION, type CatalogEntry, type DmzDocs, type DocsBundle, type DocsNodeLoad, type DocsPlacement } from "./contract";
 import { docsFlow, docsHost, docsOfSegment, docsVm } from "./contract-segment";
+import { planWeek } from "../model/maintenance/weekly";
+import { maintenanceSteps } from "../render/maintenance";
+import type { DocsMaintenance } from "./contract";
 
 /**
  * Every published name: where it leads and through which firewall. `segments` are the
@@ -101,6 +104,46 @@ function docsPlacement(lab: Lab, planned: PlannedLab): DocsPlacement {
   };
 }
 
+/** The weekly plan, each node's maintenance with its commands, and the update windows. */
+function docsMaintenance(lab: Lab, planned: PlannedLab): DocsMaintenance {
+  const week = planWeek(lab, planned.placement);
+  return {
+    targetSeconds: week.targetSeconds,
+    migrationPauseSeconds: lab.hardware.proxmox.migrationPauseSeconds,
+    nodes: week.nodes.map((n) => ({
+      node: n.node,
+      rebootSeconds: n.rebootSeconds,
+      moves: n.moves.map((m) => ({ vm: m.vm, to: m.to, how: m.how, secondsEachWay: m.secondsEachWay })),
+      outages: n.outages.map((o) => ({ vm: o.vm, why: o.why, downSeconds: o.downSeconds })),
+      criticalDown: n.criticalDown.map((c) => ({ ...c })),
+      redundancy: n.redundancy.map((r) => ({ ...r })),
+      steps: maintenanceSteps(n).map((s) => ({ what: s.what, commands: [...s.commands] })),
+    })),
+    vms: week.vms.map((v) => ({
+      vm: v.vm,
+      node: v.node,
+      seconds: v.seconds,
+      restarts: v.restarts,
+      meetsTarget: v.meetsTarget,
+      causes: v.causes.map((c) => ({ seconds: c.seconds, what: c.what })),
+    })),
+    updates: {
+      day: week.updates.day,
+      windowMinutes: week.updates.windowMinutes,
+      windows: week.updates.windows.map((w) => ({
+        box: w.box.id,
+        kind: w.box.kind,
+        via: w.box.via,
+        start: w.start,
+        end: w.end,
+        declared: w.declared,
+        restartSeconds: w.box.restartSeconds,
+      })),
+      clashes: week.updates.clashes.map((c) => ({ ...c })),
+    },
+  };
+}
+
 /** The DMZ's own facts: its addresses, the infra host and the hardware in it. */
 function docsDmzFacts(lab: Lab, planned: PlannedLab, plan: DmzPlan): DmzDocs["dmz"] {
   const { infra } = planned.dmz;
@@ -150,6 +193,7 @@ export function docsOfDmz(lab: Lab, planned: PlannedLab, dmz: Pick<PlannedDmz, "
     names: dmz.plan.dns.records.map((r) => ({ name: r.name, address: r.address, kind: r.kind })),
     flows: planned.flows.filter((f) => !segmentZones.has(f.from.zone) && !segmentZones.has(f.to.zone)).map(docsFlow),
     placement: docsPlacement(lab, planned),
+    maintenance: docsMaintenance(lab, planned),
   };
 }
 

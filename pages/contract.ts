@@ -21,6 +21,7 @@ export type {
   DocsHost,
   DocsName,
   DocsNodeLoad,
+  DocsMaintenance,
   DocsPlacement,
   DocsService,
   DocsSsh,

@@ -4,8 +4,8 @@
  * always gives the same bytes. Everything is sorted; no timestamps.
  *
  * Pages: README.md (the index: topology and request path), dmz.md, segments/<name>.md,
- * services.md, flows.md, ssh.md with ssh/ssh_config and ssh/known_hosts, placement.md
- * and talos.md.
+ * services.md, flows.md, ssh.md with ssh/ssh_config and ssh/known_hosts, placement.md,
+ * maintenance.md and talos.md.
  */
 import { compareText } from "../model/order";
 import type { TextFile } from "../render/files";
@@ -14,6 +14,7 @@ import { DocsContext, KNOWN_HOSTS, segmentPage, SSH_CONFIG, type DocsSource } fr
 import { renderDmzPage } from "./dmz-page";
 import { renderFlows } from "./flows-page";
 import { renderIndex } from "./index-page";
+import { renderMaintenance } from "./maintenance-page";
 import { renderPlacement } from "./placement-page";
 import { renderSegmentPage } from "./segment-page";
 import { renderServices } from "./services-page";
@@ -33,6 +34,7 @@ export function renderDocs(bundle: DocsBundle, source: DocsSource): TextFile[] {
     { path: SSH_CONFIG, content: renderLabSshConfig(ctx) },
     { path: KNOWN_HOSTS, content: renderLabKnownHosts(ctx) },
     { path: "placement.md", content: renderPlacement(ctx) },
+    { path: "maintenance.md", content: renderMaintenance(ctx) },
     { path: "talos.md", content: renderTalos(ctx) },
   ];
   return files.sort((a, b) => compareText(a.path, b.path));

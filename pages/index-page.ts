@@ -67,6 +67,10 @@ function pagesTable(ctx: DocsContext): string {
       ["[Flow matrix](flows.md)", "who may talk to whom, on which ports, and why"],
       ["[SSH access](ssh.md)", "a ready-to-use SSH client config with ProxyJump for every host, and known_hosts"],
       ["[Placement](placement.md)", "which VM runs on which Proxmox node; capacity and N-1 headroom"],
+      [
+        "[Maintenance](maintenance.md)",
+        "what maintaining each node costs, every VM's weekly downtime against the target, the update windows",
+      ],
       ["[Talos](talos.md)", "the Kubernetes cluster"],
     ],
   );

@@ -44,6 +44,12 @@ const BATCHES: Record<"a" | "b" | "c", readonly Breakage[]> = {
       path: "homelab:segment.dataHost.samba.shares.media.users[0]",
     },
     {
+      rule: "maintenance.updates",
+      edit: (f) => (f["homelab.yaml"].maintenance = { updates: { windows: { "sandbox-fw": "04:00", "sandbox-jump": "04:00" } } }),
+      file: "homelab.yaml",
+      path: "maintenance.updates.windows.sandbox-jump",
+    },
+    {
       rule: "data.storage",
       edit: (f) => (segOf(f, "cluster").storage["k8s-nfs"].export = "srv/nfs/k8s"),
       file: "Pulumi.cluster.yaml",

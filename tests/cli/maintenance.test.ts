@@ -1,10 +1,11 @@
 // Proves the real `maintenance` CLI (tsx cli/main.ts maintenance, what `npm run maintenance -- <node>` starts): on the reference lab
-// it prints pve1's plan (what goes down and for how long, what moves, what loses its spare, the commands in order) and, with
-// --script, the script; an unknown node is one clear error listing the nodes (exit 1, no stack trace), and a missing node a usage
+// it prints pve1's plan (what goes down and for how long, what moves, what loses its spare, the commands in order), with
+// --script the script, with --weekly every VM's expected weekly downtime; an unknown node is one clear error listing the nodes (exit 1, no stack trace), and a missing node a usage
 // error. Does not prove the planner's cases (tests/unit/maintenance.test.ts) or check the script (tests/tools/scripts.test.ts).
 import { referenceLab, referencePlan } from "../support/lab";
 import { runCliAsync } from "../support/cli";
-import { formatNodeMaintenance } from "../../cli/maintenance";
+import { formatNodeMaintenance, formatWeeklyPlan } from "../../cli/maintenance";
+import { planWeek } from "../../model/maintenance/weekly";
 import { planNodeMaintenance } from "../../model/maintenance/node";
 import { renderMaintenanceScript } from "../../render/maintenance";
 
@@ -47,6 +48,17 @@ test("--script prints the script", async () => {
   expect(r.stdout).toBe(renderMaintenanceScript(pve1()));
 }, 60_000);
 
+test("npm run maintenance -- --weekly lists every VM with its expected downtime", async () => {
+  const r = await runCliAsync(["maintenance", "--weekly"]);
+  expect(r.stderr).toBe("");
+  expect(r.code).toBe(0);
+  expect(r.stdout).toBe(formatWeeklyPlan(planWeek(referenceLab(), referencePlan().placement)));
+  for (const n of referencePlan().placement.nodes)
+    for (const v of n.vms) expect(r.stdout).toMatch(new RegExp(`^  ${v.name} +${v.node} +\\d+ s`, "m"));
+  expect(r.stdout).toContain("  lab-vdi: 220 s\n    220 s: pinned (passthrough gpu0): down while pve1 reboots\n");
+  expect(r.stdout).toContain("Automatic update restarts a week: 15 restarts (4 routers, 11 hosts), on Sun in windows of 30 minutes:\n");
+}, 60_000);
+
 test("an unknown node is one clear error listing the nodes", async () => {
   const r = await runCliAsync(["maintenance", "pve9"]);
   expect(r.code).toBe(1);
@@ -61,5 +73,7 @@ test("an unknown node is one clear error listing the nodes", async () => {
 test("no node is a usage error", async () => {
   const r = await runCliAsync(["maintenance"]);
   expect(r.code).toBe(1);
-  expect(r.stderr).toMatch(/^maintenance needs a Proxmox node, such as: npm run maintenance -- pve1\n\nusage: npm run <command>/);
+  expect(r.stderr).toMatch(
+    /^maintenance needs a Proxmox node, such as: npm run maintenance -- pve1 \(or --weekly for the week\)\n\nusage: npm run <command>/,
+  );
 }, 60_000);

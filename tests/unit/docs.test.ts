@@ -15,6 +15,7 @@ import { githubSlug, Slugger } from "../../pages/markdown";
 import type { TextFile } from "../../render/files";
 import { SSH_OS } from "../../model/network/ssh";
 import { OUTPUTS, readDocsContract } from "../../stacks/contracts";
+import { DOCS_CONTRACT_VERSION } from "../../model/contracts";
 import { parseFiles, referenceFiles, referenceLab, REPO } from "../support/lab";
 import { singleNode } from "../support/variants";
 
@@ -27,11 +28,12 @@ const page = (p: string): string => {
   return f.content;
 };
 
-test("the pages: index, DMZ, one per segment, catalog, flows, SSH with its files, placement, Talos", () => {
+test("the pages: index, DMZ, one per segment, catalog, flows, SSH with its files, placement, maintenance, Talos", () => {
   expect(files.map((f) => f.path)).toEqual([
     "README.md",
     "dmz.md",
     "flows.md",
+    "maintenance.md",
     "placement.md",
     "segments/cluster.md",
     "segments/internal.md",
@@ -300,7 +302,11 @@ describe("the live reader of the docs contract", () => {
   test.each<[string, (d: Record<string, any>) => unknown, string]>([
     ["missing", () => undefined, `stack o/p/lab has no "${OUTPUTS.docs}" output: it was deployed by an older program or not at all.`],
     ["secret", () => "[secret]", `stack o/p/lab output ${OUTPUTS.docs} is secret; a contract never holds a secret.`],
-    ["another version", (d) => ({ ...d, version: 1 }), "stack o/p/lab exports docs version 1; this program reads version 5."],
+    [
+      "another version",
+      (d) => ({ ...d, version: 1 }),
+      `stack o/p/lab exports docs version 1; this program reads version ${DOCS_CONTRACT_VERSION}.`,
+    ],
     [
       "a bad address",
       (d) => ({ ...d, hosts: [{ ...d.hosts[0], address: "10.30.0.300" }] }),

@@ -1519,6 +1519,34 @@ const CASES: readonly Case[] = [
     path: "homelab:segment.hosts.mirror-1.vm.nics[1].mac",
     mentions: ["NIC 1 of lab/mirror-1 has no mac"],
   },
+  // maintenance.updates
+  {
+    name: "a router and its jump host declared in one update window",
+    rule: "maintenance.updates",
+    edit: (f) => (f["homelab.yaml"].maintenance = { updates: { windows: { "lab-fw": "04:00", "lab-jump": "04:15" } } }),
+    file: "homelab.yaml",
+    path: "maintenance.updates.windows.lab-jump",
+    mentions: [
+      "lab-jump's update window (Sun 04:15-04:45) overlaps lab-fw's (04:00-04:30), and they must not restart together: lab-fw is the router of lab and lab-jump its jump host",
+      'give lab-jump another window, such as "03:00"',
+    ],
+  },
+  {
+    name: "an update window for a box that does not update itself",
+    rule: "maintenance.updates",
+    edit: (f) => (f["homelab.yaml"].maintenance = { updates: { windows: { "lab-vdj": "04:00" } } }),
+    file: "homelab.yaml",
+    path: "maintenance.updates.windows.lab-vdj",
+    mentions: ['"lab-vdj" is not a box that updates itself', "cluster-fw, cluster-jump"],
+  },
+  {
+    name: "an update window past midnight",
+    rule: "maintenance.updates",
+    edit: (f) => (f["homelab.yaml"].maintenance = { updates: { windows: { infra: "23:45" } } }),
+    file: "homelab.yaml",
+    path: "maintenance.updates.windows.infra",
+    mentions: ["infra's update window 23:45 runs past midnight (windows are 30 minutes long, all on Sun)", "start it at 23:30 or earlier"],
+  },
 ];
 
 describe("validateLab", () => {

@@ -11,11 +11,13 @@ commands:
   docs    render the docs               [--dir D] [--out O] [--check] [--source auto|live|offline]
   maintenance NODE  what maintaining one Proxmox node does, and the commands to run  [--dir D] [--script]
   maintenance --weekly  every node once a week and every update restart: each VM's downtime  [--dir D]
+  bootstrap ROUTER  the script that makes a fresh Debian box that router, a new host key pinned  [--dir D] [--out O]
 
 options:
   --dir D       the directory with Pulumi.yaml, homelab.yaml and Pulumi.<stack>.yaml (default: the repository)
   --out O       plan: where rendered files go, one folder per stack (default: out)
                 docs: the docs directory (default: D/docs)
+                bootstrap: where the script goes (default: out/bootstrap)
   --json        machine-readable output on stdout
   --stack S     plan only this stack (repeatable)
   --diff REF    plan the working tree and the lab config at git REF (with this working tree's code)
@@ -39,7 +41,7 @@ export class UsageError extends Error {
 
 /** Parsed options. */
 export interface CliOptions {
-  readonly command: "check" | "plan" | "docs" | "maintenance";
+  readonly command: "check" | "plan" | "docs" | "maintenance" | "bootstrap";
   readonly dir: string;
   /** Where output goes; undefined means the command's default (plan: out, docs: <dir>/docs). */
   readonly out?: string;
@@ -57,6 +59,8 @@ export interface CliOptions {
   readonly source?: "auto" | "live" | "offline";
   /** maintenance: the Proxmox node. */
   readonly node?: string;
+  /** bootstrap: the router. */
+  readonly router?: string;
   /** maintenance: print the bash script. */
   readonly script: boolean;
   /** maintenance: the weekly plan. */
@@ -94,12 +98,17 @@ export function parseCli(argv: readonly string[], defaults: { dir: string }): Cl
   const [command, ...rest] = parsed.positionals;
   const v = parsed.values;
   if (v.help) throw new UsageError("help");
-  if (command !== "check" && command !== "plan" && command !== "docs" && command !== "maintenance")
+  if (command !== "check" && command !== "plan" && command !== "docs" && command !== "maintenance" && command !== "bootstrap")
     throw new UsageError(command ? `unknown command "${command}"` : "no command given");
-  const [node, ...extra] = command === "maintenance" ? rest : [undefined, ...rest];
-  if (command === "maintenance" && node === undefined && !v.weekly)
+  const [target, ...extra] = command === "maintenance" || command === "bootstrap" ? rest : [undefined, ...rest];
+  if (command === "maintenance" && target === undefined && !v.weekly)
     throw new UsageError("maintenance needs a Proxmox node, such as: npm run maintenance -- pve1 (or --weekly for the week)");
-  if (command === "maintenance" && node !== undefined && v.weekly) throw new UsageError("--weekly plans every node: give no node with it");
+  if (command === "maintenance" && target !== undefined && v.weekly)
+    throw new UsageError("--weekly plans every node: give no node with it");
+  if (command === "bootstrap" && target === undefined)
+    throw new UsageError("bootstrap needs a router, such as: npm run bootstrap -- lab-fw");
+  const node = command === "maintenance" ? target : undefined;
+  const router = command === "bootstrap" ? target : undefined;
   if (extra.length > 0) throw new UsageError(`unexpected arguments: ${extra.join(" ")}`);
   // Each flag belongs to some commands only: refuse it elsewhere rather than ignore it.
   const only = (flag: string, given: boolean, allowed: boolean, where: string) => {
@@ -109,7 +118,7 @@ export function parseCli(argv: readonly string[], defaults: { dir: string }): Cl
     "--out",
     v.out !== undefined,
     command !== "check" && command !== "maintenance" && v.diff === undefined,
-    "plan (without --diff) and docs",
+    "plan (without --diff), docs and bootstrap",
   );
   only("--json", v.json, command === "check" || command === "plan", "check and plan");
   only("--script", v.script, command === "maintenance" && !v.weekly, "maintenance <node>");
@@ -141,6 +150,7 @@ export function parseCli(argv: readonly string[], defaults: { dir: string }): Cl
     check: v.check,
     ...(v.source !== undefined ? { source: v.source as CliOptions["source"] } : {}),
     ...(node !== undefined ? { node } : {}),
+    ...(router !== undefined ? { router } : {}),
     script: v.script,
     weekly: v.weekly,
   };

@@ -52,6 +52,13 @@ async function main(argv: readonly string[]): Promise<number> {
       process.stderr.write(r.stderr);
       return r.code;
     }
+    case "bootstrap": {
+      const { runBootstrap } = await import("./bootstrap");
+      const r = runBootstrap({ dir, router: opts.router!, out: path.resolve(opts.out ?? path.join("out", "bootstrap")) });
+      process.stdout.write(r.stdout);
+      process.stderr.write(r.stderr);
+      return r.code;
+    }
     case "maintenance": {
       const { runMaintenance, runWeeklyPlan } = await import("./maintenance");
       const r = opts.weekly ? runWeeklyPlan({ dir }) : runMaintenance({ dir, node: opts.node!, script: opts.script });

@@ -8,7 +8,7 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "crypto";
-import { DEFAULT_CONFIRM_TIMEOUT_SECONDS } from "../render/apply-common";
+import { DEFAULT_CONFIRM_TIMEOUT_SECONDS, routerUploadDir } from "../render/apply-common";
 import { sortFiles, type RenderedFile } from "../render/files";
 import { NIXOS_APPLY_COMMAND, RELEASES_DIR } from "../render/nixos-apply";
 import { renderReleaseDriver, type DriverEndpoint } from "../render/release-driver";
@@ -45,7 +45,7 @@ export interface ReleaseProtocol {
 
 /** Routers: upload to the deploy user's home, run the uploaded apply.sh with sudo. */
 export const ROUTER_PROTOCOL: ReleaseProtocol = {
-  uploadDir: (user, release) => `/home/${user}/homelab-uploads/${release}`,
+  uploadDir: routerUploadDir,
   apply: (dir, release, timeout) => `sudo -n bash ${dir}/apply.sh apply ${release} ${timeout}`,
   confirm: (dir, release) => `sudo -n bash ${dir}/apply.sh confirm ${release}`,
 };

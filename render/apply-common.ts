@@ -24,6 +24,14 @@ export const APPLY_EXIT = { ok: 0, failed: 1, usage: 2, check: 3, notPending: 4,
 /** Seconds a box waits for the confirm when the caller gives none. */
 export const DEFAULT_CONFIRM_TIMEOUT_SECONDS = 120;
 
+/** Where a router takes its releases: this directory under the deploy user's home, one directory per release. */
+export const ROUTER_UPLOADS = "homelab-uploads";
+
+/** A router release's upload directory (components/release.ts uploads there; a bootstrap makes it). */
+export function routerUploadDir(user: string, release: string): string {
+  return `/home/${user}/${ROUTER_UPLOADS}/${release}`;
+}
+
 /** Where the lab's state lives on every box (HOMELAB_STATE overrides it in tests). */
 export const HOMELAB_STATE_DIR = "/var/lib/homelab";
 

@@ -18,6 +18,7 @@ export const SCRIPT_BODIES = [
   "release-driver",
   "talos-roll",
   "node-maintenance",
+  "router-bootstrap",
 ] as const;
 
 /** The name of one script body. */

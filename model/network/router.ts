@@ -9,7 +9,7 @@ import { segmentHosts } from "./hosts";
 import { type DmzGuard, dmzParties, labPartyFacts, planDmzGuard, type StaticNeighbour } from "./identity";
 import { parseIface } from "./interface";
 import { planRouterTunnel, type RouterTunnelPlan } from "./tunnel";
-import { type Deadline, laterDeadline } from "./until";
+import { type Deadline, withLaterDeadline } from "./until";
 
 /** One rule a router enforces for a flow: addresses, protocol and port, and the flow it serves. */
 export interface FlowRule {
@@ -224,9 +224,7 @@ function mergeDnat(dnat: readonly Dnat[]): Dnat[] {
       continue;
     }
     // One ingress port serves both: it stays open as long as the longest-lived of them.
-    const { until: _was, ...rest } = seen;
-    const until = laterDeadline(seen.until, d.until);
-    shared.set(key, { ...rest, flows: [...seen.flows, ...d.flows].sort(), ...(until ? { until } : {}) });
+    shared.set(key, { ...withLaterDeadline(seen, d), flows: [...seen.flows, ...d.flows].sort() });
   }
   return [...shared.values()].sort((a, b) => compareText(a.side, b.side) || compareText(a.proto, b.proto) || a.wanPort - b.wanPort);
 }
@@ -290,9 +288,7 @@ export function dedupe(rules: FlowRule[]): FlowRule[] {
       seen.set(key, r);
       continue;
     }
-    const { until: _was, ...rest } = first;
-    const until = laterDeadline(first.until, r.until);
-    seen.set(key, { ...rest, ...(until ? { until } : {}) });
+    seen.set(key, withLaterDeadline(first, r));
   }
   return [...seen.values()];
 }

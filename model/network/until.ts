@@ -81,6 +81,13 @@ export function laterDeadline(a: Deadline | undefined, b: Deadline | undefined):
   return a.epoch >= b.epoch ? a : b;
 }
 
+/** `kept` merged with `other` (the same rule or DNAT from another flow): open as long as the longer-lived of the two. */
+export function withLaterDeadline<T extends { readonly until?: Deadline }>(kept: T, other: { readonly until?: Deadline }): T {
+  const { until: _was, ...rest } = kept;
+  const until = laterDeadline(kept.until, other.until);
+  return { ...rest, ...(until ? { until } : {}) } as T;
+}
+
 /** `3 h 20 min`, `45 min`, `2 days`: how far away an instant is, for messages. */
 export function spanText(seconds: number): string {
   const s = Math.abs(seconds);

@@ -35,6 +35,7 @@ const SDK: Readonly<Record<string, Make>> = {
   "proxmoxve:index/haresource:Haresource": (n, i, o) => new px.Haresource(n, i as unknown as px.HaresourceArgs, o),
   "proxmoxve:index/harule:Harule": (n, i, o) => new px.Harule(n, i as unknown as px.HaruleArgs, o),
   "proxmoxve:index/replication:Replication": (n, i, o) => new px.Replication(n, i as unknown as px.ReplicationArgs, o),
+  "proxmoxve:backup/job:Job": (n, i, o) => new px.backup.Job(n, i as unknown as px.backup.JobArgs, o),
   "proxmoxve:index/fileLegacy:FileLegacy": (n, i, o) => new px.FileLegacy(n, i as unknown as px.FileLegacyArgs, o),
   "proxmoxve:cluster/firewallLegacy:FirewallLegacy": (n, i, o) => new px.cluster.FirewallLegacy(n, i, o),
   "proxmoxve:firewall/optionsLegacy:OptionsLegacy": (n, i, o) =>

@@ -378,6 +378,18 @@ const proxmoxReplication: ResourceHandler = ({ inputs }) => {
   };
 };
 
+/**
+ * proxmoxve:backup/job:Job: a cluster backup job, its id the job id (resourceId). vmids must be
+ * strings, as the provider types them: a number would be a bug in the program.
+ */
+const proxmoxBackupJob: ResourceHandler = ({ inputs }) => {
+  const id = text(inputs.resourceId, "resourceId");
+  const vmids = plain(inputs.vmids);
+  if (vmids !== undefined && (!Array.isArray(vmids) || vmids.some((v) => typeof v !== "string" || !/^\d+$/.test(v))))
+    throw new Error(`mock proxmox backup Job ${id}: vmids ${JSON.stringify(vmids)} is not a list of VM ids as strings`);
+  return { id, outputs: { enabled: plain(inputs.enabled) ?? true, all: plain(inputs.all) ?? false } };
+};
+
 // --- the registry -------------------------------------------------------------------------------
 
 const none: ResourceHandler = () => ({ outputs: {} });
@@ -405,6 +417,7 @@ export const RESOURCE_HANDLERS: Readonly<Record<string, ResourceHandler>> = {
   "proxmoxve:index/haresource:Haresource": proxmoxHaresource,
   "proxmoxve:index/harule:Harule": proxmoxHarule,
   "proxmoxve:index/replication:Replication": proxmoxReplication,
+  "proxmoxve:backup/job:Job": proxmoxBackupJob,
 };
 
 /** Every invoke token the program may call, with what its provider returns. */

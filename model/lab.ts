@@ -104,6 +104,8 @@ export interface Lab {
   readonly hardware: LabFile["hardware"];
   /** When boxes update themselves and restart. */
   readonly maintenance: LabFile["maintenance"];
+  /** The backup ledger's lab-wide facts (targets, the code repository), when declared. */
+  readonly backups?: LabFile["backups"];
   /** Segments by name, in name order. */
   readonly segments: Readonly<Record<string, Segment>>;
   /** The DMZ stack's own config, when the lab has a DMZ stack file. */
@@ -126,6 +128,7 @@ export function buildLab(labFile: LabFile, segments: Record<string, { file: stri
     admins: labFile.admins,
     hardware: labFile.hardware,
     maintenance: labFile.maintenance,
+    ...(labFile.backups ? { backups: labFile.backups } : {}),
     segments: segs,
     ...(dmzStack ? { dmzStack } : {}),
   };

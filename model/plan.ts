@@ -5,6 +5,7 @@
  * run once, into the one structure the stacks' contracts, the docs (pages/), `check`,
  * `plan` and `plan --diff` read instead of planning again.
  */
+import { type BackupPlan, planBackups } from "./backup/plan";
 import { planUserData, type UserDataPlan } from "./compute/cloud-init";
 import { type Machine, planMachines } from "./compute/machine";
 import { type PlacedVm, type Placement, planPlacement } from "./compute/placement";
@@ -109,6 +110,8 @@ export interface PlannedLab {
   readonly dmz: PlannedDmz;
   /** Each segment's Talos cluster, by segment name, for the segments that have one. */
   readonly talos: Readonly<Record<string, TalosClusterPlan>>;
+  /** The backup ledger: every stateful thing's backup, the Proxmox backup jobs, the dumps, the replications (not backups). */
+  readonly backups: BackupPlan;
 }
 
 /** Plans already made, by lab: a lab is immutable once loaded, so its plan never changes. */
@@ -159,5 +162,6 @@ function computeLab(lab: Lab): PlannedLab {
     ssh: planSshAccess(lab),
     dmz: { infra: infraHost(lab), hardware: dmzHardware(lab), segments: dmzSegments, plan: planDmz(lab, dmzSegments) },
     talos,
+    backups: planBackups(lab, placement),
   };
 }

@@ -7,6 +7,7 @@
  * one gets an error saying so.
  */
 import { z } from "zod";
+import { LabBackups, SegmentBackups } from "./backup/schema";
 import { Proxmox } from "./compute/schema";
 import { DataHost } from "./data/schema";
 import {
@@ -54,6 +55,8 @@ export const LabFile = obj({
   }),
   /** When boxes update themselves and restart (model/maintenance). @default every field's own default */
   maintenance: Maintenance.prefault({}),
+  /** Where backups go and the repository that holds the lab's code (the backup ledger's lab-wide facts). @default none */
+  backups: LabBackups.optional(),
 });
 export type LabFile = z.infer<typeof LabFile>;
 
@@ -88,6 +91,12 @@ export const SegmentFile = obj({
   talos: Talos.optional(),
   /** The segment's NixOS data host: MariaDB, Samba, a registry, and the NFS exports storage entries mount. @default none */
   dataHost: DataHost.optional(),
+  /**
+   * The backup ledger: for every stateful thing of the segment (derived from the model: VMs
+   * with state, the data host's MariaDB, registry, NFS exports and Samba shares, the Talos
+   * cluster's etcd), how it is backed up, or kind none with a reason. @default {}
+   */
+  backups: SegmentBackups.default({}),
 });
 export type SegmentFile = z.infer<typeof SegmentFile>;
 

@@ -3,7 +3,16 @@
  * the registry (render/data-services.ts), the files it carries, its host firewall (every flow
  * that ends at it, the same list the routers enforce), and sshd for the jump host only.
  */
+import { TEXTFILE_DIR } from "../model/backup/plan";
 import type { DataHostPlan } from "../model/data/plan";
+import {
+  FRESHNESS_SCRIPT,
+  freshnessSection,
+  type HostBackup,
+  mysqlBackupSection,
+  renderFreshnessScript,
+  TEXTFILE_TMPFILES,
+} from "./backups";
 import { Cidr } from "../model/net";
 import type { SshAccess } from "../model/network/ssh";
 import type { SegmentPlan } from "../model/plan";
@@ -127,19 +136,28 @@ function registrySection(plan: DataHostPlan, versions: SecretVersions): NixSecti
   };
 }
 
+/** The backups the data host runs, for its freshness files. */
+function hostBackups(plan: DataHostPlan): HostBackup[] {
+  return plan.mysqlBackup ? [{ id: plan.mysqlBackup.ledgerId, maxAgeSeconds: plan.mysqlBackup.maxAgeSeconds }] : [];
+}
+
 /** The NixOS sections of a data host's services, in a fixed order. */
 export function dataHostSections(plan: DataHostPlan, prefix: number, versions: SecretVersions): NixSection[] {
+  const backups = hostBackups(plan);
   return [
     ...(plan.mariadb ? [mariadbSection(plan, versions)] : []),
+    ...(plan.mysqlBackup ? [mysqlBackupSection(plan.mysqlBackup)] : []),
     ...(plan.nfs.length > 0 ? [nfsSection()] : []),
     ...(plan.samba ? [sambaSection(plan, prefix, versions)] : []),
     ...(plan.registry ? [registrySection(plan, versions)] : []),
+    ...(backups.length > 0 ? [freshnessSection(backups)] : []),
   ];
 }
 
 /** The directories the services need, with their owners: NFS exports for NFS_ACCOUNT, each share for its group. */
 function dataTmpfiles(plan: DataHostPlan): string[] {
   return [
+    ...(hostBackups(plan).length > 0 ? [TEXTFILE_TMPFILES] : []),
     ...plan.nfs.map((e) => `d ${e.path} 0770 ${NFS_ACCOUNT.name} ${NFS_ACCOUNT.name} -`),
     ...(plan.samba?.shares ?? []).map((s) => `d ${s.path} 2770 root ${shareGroup(s.name)} -`),
   ];
@@ -155,12 +173,18 @@ function dataHostSpec(seg: SegmentPlan, plan: DataHostPlan, access: SshAccess, l
   const served = [plan.mariadb && "MariaDB", plan.nfs.length > 0 && "NFS", plan.samba && "SMB", plan.registry && "registry"].filter(
     (x): x is string => typeof x === "string",
   );
+  const base = segmentLanHost(seg, plan.id, plan.address, access, lab);
+  // A host that runs backups exports their freshness through its node exporter's textfile collector.
+  const textfile = hostBackups(plan).length > 0;
   return {
     role: `data host of ${seg.name}: ${served.join(", ")}`,
-    ...segmentLanHost(seg, plan.id, plan.address, access, lab),
+    ...base,
+    ...(textfile
+      ? { exporters: (base.exporters ?? []).map((e) => (e.kind === "node" ? { ...e, textfileDirectory: TEXTFILE_DIR } : e)) }
+      : {}),
     tmpfiles: dataTmpfiles(plan),
     sections: dataHostSections(plan, seg.subnet.prefix, versions),
-    companions: dataCompanions(plan).map((c) => c.file),
+    companions: [...dataCompanions(plan).map((c) => c.file), ...(textfile ? [FRESHNESS_SCRIPT] : [])],
   };
 }
 
@@ -183,5 +207,8 @@ export function renderDataHostFiles(seg: SegmentPlan, sshAccess: SshAccess, lab:
   return sortFiles([
     ...host,
     ...dataCompanions(plan).map((c) => ({ path: `${plan.id}/${c.file}`, content: c.content, checker: c.checker })),
+    ...(hostBackups(plan).length > 0
+      ? [{ path: `${plan.id}/${FRESHNESS_SCRIPT}`, content: renderFreshnessScript(plan.fqdn, hostBackups(plan)), checker: "sh" as const }]
+      : []),
   ]);
 }

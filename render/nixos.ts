@@ -139,6 +139,8 @@ export interface NixosExporter {
   readonly port: number;
   /** nginx only: where nginx's stub_status is. */
   readonly scrapeUri?: string;
+  /** node only: the textfile collector's directory (a host that runs backups exports their freshness there). @default none */
+  readonly textfileDirectory?: string;
 }
 
 /** The node exporter every managed NixOS host runs: disks, NICs, temperatures, systemd units. */
@@ -383,6 +385,9 @@ function exportersSection(spec: NixosHostSpec): NixSection[] {
               [["openFirewall"], false],
               ...(e.kind === "node" ? [[["enabledCollectors"], ["systemd"]] as const] : []),
               ...(e.scrapeUri !== undefined ? [[["scrapeUri"], e.scrapeUri] as const] : []),
+              ...(e.textfileDirectory !== undefined
+                ? [[["extraFlags"], [`--collector.textfile.directory=${e.textfileDirectory}`]] as const]
+                : []),
             ]),
           ] as const,
       ),

@@ -115,6 +115,13 @@ export const Vm = obj({
    * database host, false otherwise
    */
   critical: z.boolean().optional(),
+  /**
+   * The VM keeps state of its own that a rebuild from code would lose, so the backup ledger
+   * (the segment's `backups`) must say how it is backed up. @default by role: true for a
+   * database, monitoring, server, vdi, agent, game-server, nas or hypervisor; false for a jump
+   * host, a mirror (a cache), a Talos node (the cluster's state is etcd) and a vip
+   */
+  stateful: z.boolean().optional(),
 });
 
 /** The hash algorithms Proxmox verifies a download with (download.File checksumAlgorithm). */

@@ -10,6 +10,7 @@ import { compareCidr } from "../net";
 import { compareText } from "../order";
 import { type Endpoint, hostEndpoint, resolveTarget } from "../network/flows";
 import { segmentHosts } from "../network/hosts";
+import { type MysqlDumpPlan, planMysqlDump } from "../backup/plan";
 import { DATA_PORTS } from "./ports";
 import { type DataHost, SECRET_NAME } from "./schema";
 
@@ -76,6 +77,8 @@ export interface DataHostPlan {
   readonly registry?: { readonly port: number; readonly file: string; readonly clients: readonly DataClient[] };
   /** Every secret file of the release, by file name. */
   readonly secrets: readonly DataSecret[];
+  /** Its MariaDB dump (services.mysqlBackup), when the segment's backup ledger declares one. */
+  readonly mysqlBackup?: MysqlDumpPlan;
 }
 
 /** `homelab:<name>`: the config key of a secret the segment's stack reads. */
@@ -192,6 +195,7 @@ export function planDataHost(lab: Lab, seg: Segment): DataHostPlan | undefined {
   const host = own(seg.hosts, dh.host);
   if (!host) throw new Error(`bug: data host ${seg.name}/${dh.host} not found after validation`);
   const served = servedStorage(lab, seg, dh.host);
+  const mysqlBackup = planMysqlDump(seg);
   return {
     segment: seg.name,
     id: dh.host,
@@ -202,5 +206,6 @@ export function planDataHost(lab: Lab, seg: Segment): DataHostPlan | undefined {
     ...(dh.samba ? { samba: planSamba(dh.samba, served) } : {}),
     ...(dh.registry ? { registry: { port: dh.registry.port, file: "registry.htpasswd", clients: sources(lab, dh.registry.clients) } } : {}),
     secrets: planSecrets(dh),
+    ...(mysqlBackup ? { mysqlBackup } : {}),
   };
 }

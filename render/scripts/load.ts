@@ -19,6 +19,7 @@ export const SCRIPT_BODIES = [
   "talos-roll",
   "node-maintenance",
   "router-bootstrap",
+  "backup-freshness",
 ] as const;
 
 /** The name of one script body. */

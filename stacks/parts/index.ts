@@ -5,6 +5,7 @@
  */
 import { compute } from "./compute";
 import { contracts } from "./contracts";
+import { proxmoxBackups } from "./proxmox-backups";
 import { proxmoxHa, proxmoxLabObjects } from "./proxmox-lab";
 import { dataHost } from "./data";
 import { jumpHost, router } from "./network";
@@ -18,6 +19,7 @@ export type { OutputName, PartResult, Provided, SegmentPart, SegmentScope } from
 /** The parts, in the order they are declared. */
 export const SEGMENT_PARTS: readonly SegmentPart[] = [
   proxmoxLabObjects,
+  proxmoxBackups,
   compute,
   proxmoxHa,
   jumpHost,

@@ -425,6 +425,38 @@ const BATCHES: Record<"a" | "b" | "c", readonly Breakage[]> = {
     },
   ],
   c: [
+    // Removing a stateful thing's backup declaration fails check, naming it (issue 12's done-when). The backup rules
+    // run after data.host and data.storage, which batches a and b break.
+    {
+      rule: "backups.declared",
+      edit: (f) => delete segOf(f, "internal").backups.mariadb,
+      file: "Pulumi.internal.yaml",
+      path: "homelab:segment.backups.mariadb",
+    },
+    {
+      rule: "backups.references",
+      edit: (f) => (segOf(f, "lab").backups["vm:vdi"].target = "nsa"),
+      file: "Pulumi.lab.yaml",
+      path: "homelab:segment.backups.vm:vdi.target",
+    },
+    {
+      rule: "backups.retention",
+      edit: (f) => Object.assign(segOf(f, "sandbox").backups["vm:agent"], { schedule: "weekly sun 03:00", retention: "3d" }),
+      file: "Pulumi.sandbox.yaml",
+      path: "homelab:segment.backups.vm:agent.retention",
+    },
+    {
+      rule: "backups.offsite",
+      edit: (f) => delete lab(f).backups.targets.nas.offsite,
+      file: "homelab.yaml",
+      path: "backups.targets.nas.offsite",
+    },
+    {
+      rule: "backups.code",
+      edit: (f) => delete lab(f).backups.code,
+      file: "homelab.yaml",
+      path: "backups.code",
+    },
     {
       rule: "capacity.n-minus-1",
       edit: (f) => (segOf(f, "sandbox").hosts.agent.vm.memoryMiB = 60000),

@@ -53,9 +53,16 @@ test("a NixOS host with a confirmed release, after the jump host, reached throug
   expect(run.resolved[OUTPUTS.dataRelease]).toMatch(/^[0-9a-f]{16}$/);
   const uploads = resources.filter((r) => r.parent === "data-release" && r.type === "command:remote:CopyToRemote").map((r) => r.name);
   expect(uploads.sort()).toEqual(
-    ["apply.sh", "configuration.nix", "exports", "host.nft", "mariadb-users.sh", "samba-users.sh", "sshd-config"].map(
-      (f) => `data-release-upload-${f}`,
-    ),
+    [
+      "apply.sh",
+      "backup-freshness.sh",
+      "configuration.nix",
+      "exports",
+      "host.nft",
+      "mariadb-users.sh",
+      "samba-users.sh",
+      "sshd-config",
+    ].map((f) => `data-release-upload-${f}`),
   );
 });
 

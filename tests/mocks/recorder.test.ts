@@ -25,6 +25,7 @@ test("every handler's key is a real token: the SDK classes' own, or the Talos bi
     proxmox.Haresource,
     proxmox.Harule,
     proxmox.Replication,
+    proxmox.backup.Job,
     proxmox.Provider,
   ].map((c) => (c as unknown as { __pulumiType: string }).__pulumiType);
   const talos = Object.values(TALOS_TOKENS) as string[];

@@ -68,6 +68,7 @@ test("internal: with its data host and its base NixOS host (the monitor), after 
   const run = await runSegment("internal", SEGMENT_PARTS);
   expect(run.applied).toEqual([
     "proxmox-lab-objects",
+    "proxmox-backups",
     "compute",
     "proxmox-ha",
     "jump-host",

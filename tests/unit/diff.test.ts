@@ -80,6 +80,8 @@ describe("statements of the model's changes", () => {
           ha: false,
         },
       };
+      // A server keeps state: the ledger must say how it is backed up.
+      segOf(f, "lab").backups["vm:build"] = { kind: "vzdump", target: "nas", schedule: "daily 02:30", retention: "14d" };
     });
     expect(d.placement).toEqual([
       "new vm lab-build on pve4: 2 vCPU, 4 GiB memory, 50 GiB disk, pinned",

@@ -35,6 +35,7 @@ describe("goldens (UPDATE_GOLDEN=1 rewrites them; review the diff)", () => {
     "apply.sh": applyScriptBody("nixos-apply"),
     "mariadb-users.sh": loadScriptBody("mariadb-users"),
     "samba-users.sh": loadScriptBody("samba-users"),
+    "backup-freshness.sh": loadScriptBody("backup-freshness"),
   };
 
   test("every file of the internal data host", () => {
@@ -54,6 +55,7 @@ describe("goldens (UPDATE_GOLDEN=1 rewrites them; review the diff)", () => {
     ).toEqual([]);
     expect(files.map((f) => `${f.path} ${f.checker}`)).toEqual([
       "apply.sh sh",
+      "backup-freshness.sh sh",
       "configuration.nix nix",
       "exports exports",
       "host.nft nft",

@@ -1293,6 +1293,47 @@ const CASES: readonly Case[] = [
     path: "homelab:segment.storage.media-smb.consumers[1]",
     mentions: ["worker-4", 'did you mean "worker-1"?'],
   },
+  // backups.* (tests/unit/backups.test.ts has each rule's exact messages)
+  {
+    name: "a stateful thing without a backup declaration",
+    rule: "backups.declared",
+    edit: (f) => delete segOf(f, "internal").backups.mariadb,
+    file: "Pulumi.internal.yaml",
+    path: "homelab:segment.backups.mariadb",
+    mentions: ["internal/mariadb", "MariaDB databases gitea", "kind: dump"],
+  },
+  {
+    name: "a backup of a target nobody declared",
+    rule: "backups.references",
+    edit: (f) => (segOf(f, "lab").backups["vm:vdi"].target = "nsa"),
+    file: "Pulumi.lab.yaml",
+    path: "homelab:segment.backups.vm:vdi.target",
+    mentions: ['"nsa"', 'did you mean "nas"?', "write target: nas"],
+  },
+  {
+    name: "a retention shorter than the schedule",
+    rule: "backups.retention",
+    edit: (f) => (segOf(f, "lab").backups["vm:vdi"].retention = "3d"),
+    file: "Pulumi.lab.yaml",
+    path: "homelab:segment.backups.vm:vdi.retention",
+    mentions: ["3 days", "weekly sun 04:00", "at least 1 week"],
+  },
+  {
+    name: "a target without an offsite copy or a reason",
+    rule: "backups.offsite",
+    edit: (f) => delete lab(f).backups.targets.nas.offsite,
+    file: "homelab.yaml",
+    path: "backups.targets.nas.offsite",
+    mentions: ["nas", "offsite: { none:"],
+  },
+  {
+    name: "no repository for the code",
+    rule: "backups.code",
+    edit: (f) => delete lab(f).backups.code,
+    file: "homelab.yaml",
+    path: "backups.code",
+    mentions: ["repository"],
+  },
   // untrusted.reasons
   {
     name: "untrusted mount without a reason",
@@ -1608,9 +1649,9 @@ describe("validateLab", () => {
       },
       // one port number on both protocols, for two streams
       (f) => (segOf(f, "sandbox").services.minecraft.port = 47998),
-      // an untrusted mount with a reason, from a segment that is not isolated
-      (f) =>
-        (Object.assign(segOf(f, "sandbox"), { isolated: false }).storage = {
+      // an untrusted mount with a reason, from a segment that is not isolated (its export is on the data host's disks)
+      (f) => {
+        Object.assign(segOf(f, "sandbox"), { isolated: false }).storage = {
           files: {
             protocol: "nfs",
             server: "internal/data",
@@ -1618,7 +1659,9 @@ describe("validateLab", () => {
             consumers: ["agent"],
             reason: "the agent's workspace lives on the data host",
           },
-        }),
+        };
+        segOf(f, "internal").backups["nfs:/srv/nfs/agent"] = { kind: "included", in: "vm:data" };
+      },
       // a flow to a DMZ service address
       (f) => (segOf(f, "lab").flows = { dns: { to: "dmz/dns", ports: ["853/tcp"], reason: "DNS over TLS from the lab" } }),
       // one physical control plane beside two VMs on different nodes: any one loss leaves 2 of 3

@@ -98,6 +98,7 @@
   systemd.tmpfiles.rules = [
     "d /var/lib/homelab 0755 root root -"
     "d /var/lib/homelab/releases 0700 deploy users -"
+    "d /var/lib/prometheus-node-exporter-text 0755 root root -"
     "d /srv/nfs/k8s 0770 nfsdata nfsdata -"
     "d /srv/smb/media 2770 root smb-media -"
   ];
@@ -109,6 +110,7 @@
     port = 9100;
     openFirewall = false;
     enabledCollectors = [ "systemd" ];
+    extraFlags = [ "--collector.textfile.directory=/var/lib/prometheus-node-exporter-text" ];
   };
 
   # MariaDB on the segment address. Users, passwords and grants: homelab-mariadb-users runs
@@ -137,6 +139,16 @@
       ExecStart = "${pkgs.bash}/bin/bash ${./mariadb-users.sh}";
     };
   };
+
+  # MariaDB dump (internal/mariadb): every database, one consistent transaction each, gzipped to
+  # /var/backup/mysql/<database>.gz and replaced each run; the VM's own backup keeps its copies.
+  services.mysqlBackup.enable = true;
+  services.mysqlBackup.databases = [ "gitea" ];
+  services.mysqlBackup.calendar = "*-*-* 01:15:00";
+  services.mysqlBackup.location = "/var/backup/mysql";
+  services.mysqlBackup.singleTransaction = true;
+  systemd.services.mysql-backup.after = [ "mysql.service" ];
+  systemd.services.mysql-backup.serviceConfig.ExecStartPost = [ "+${pkgs.bash}/bin/bash ${./backup-freshness.sh} success internal/mariadb" ];
 
   # NFS: exports as tested, one entry per storage consumer; every client's writes are nfsdata's.
   # The flows open 2049/tcp only, so clients mount NFSv4.
@@ -215,4 +227,18 @@
   };
   systemd.services.docker-registry.serviceConfig.LoadCredential = [ "htpasswd:/etc/nixos/homelab/registry.htpasswd" ];
   systemd.services.docker-registry.restartTriggers = [ "registry.htpasswd:f3f3f3f3f3f3f3f3" ];
+
+  # Backup freshness for the node exporter's textfile collector: each backup's unit writes its
+  # last success after it succeeds; at boot every backup without a file gets "never" (0), so a
+  # backup that never ran is too old at once rather than missing (docs/backups.md).
+  systemd.services.homelab-backup-freshness = {
+    description = "Backup freshness files for internal/mariadb";
+    wantedBy = [ "multi-user.target" ];
+    after = [ "systemd-tmpfiles-setup.service" ];
+    serviceConfig = {
+      Type = "oneshot";
+      RemainAfterExit = true;
+      ExecStart = "${pkgs.bash}/bin/bash ${./backup-freshness.sh} seed";
+    };
+  };
 }

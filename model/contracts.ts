@@ -306,6 +306,51 @@ const DocsTalos = z.object({
   workers: z.array(DocsTalosNode),
 });
 
+/** One storage replication: a VM's disks copied to its failover node. Not a backup. */
+const DocsReplication = z.object({
+  id: z.string(),
+  vm: z.string(),
+  from: z.string(),
+  to: z.string(),
+  minutes: z.number(),
+  maxAgeSeconds: z.number(),
+});
+
+/** One entry of the backup ledger, resolved (model/backup/plan.ts). */
+const DocsBackupEntry = z.object({
+  /** `<segment>/<thing>`: the backup label of its freshness series. */
+  id: z.string(),
+  thing: z.string(),
+  what: z.string(),
+  why: z.string(),
+  kind: z.enum(["vzdump", "dump", "included", "none"]),
+  /** vzdump: the target, its Proxmox storage and its offsite copy; the job and the VM id. */
+  target: z.string().optional(),
+  storage: z.string().optional(),
+  offsite: z.union([z.object({ copy: z.string() }), z.object({ none: z.string() })]).optional(),
+  job: z.string().optional(),
+  vmId: z.number().optional(),
+  /** vzdump and dump: the schedule as written, and vzdump's retention and copies kept. */
+  schedule: z.string().optional(),
+  retention: z.string().optional(),
+  keepLast: z.number().optional(),
+  /** dump: the host that runs it and where the dump lands; dump (keptBy) and included (in): the entry whose copies hold it. */
+  host: z.string().optional(),
+  location: z.string().optional(),
+  via: z.string().optional(),
+  /** none: why. */
+  reason: z.string().optional(),
+  freshness: z.object({ source: z.enum(["textfile", "pve-exporter"]), host: z.string().optional(), maxAgeSeconds: z.number() }).optional(),
+});
+
+/** A stack's part of the backup ledger. */
+const DocsBackups = z.object({
+  entries: z.array(DocsBackupEntry),
+  replications: z.array(DocsReplication),
+  /** The repository the lab's code and config live in: the routers' and NixOS hosts' configurations' backup. */
+  code: z.object({ repository: z.string(), copies: z.string() }).optional(),
+});
+
 /** What a segment stack exports as `docs`. Unknown extra fields are dropped (a newer writer may add some). */
 export const SegmentDocsSchema = z.object({
   version: z.literal(DOCS_CONTRACT_VERSION),
@@ -345,6 +390,8 @@ export const SegmentDocsSchema = z.object({
   }),
   ssh: DocsSsh,
   talos: DocsTalos.optional(),
+  /** Its backup ledger; absent from contracts written before the ledger existed. */
+  backups: DocsBackups.optional(),
 });
 
 /** One published name in the lab-wide catalog: where it leads and through which firewall. */
@@ -477,6 +524,8 @@ export const DmzDocsSchema = z.object({
   flows: z.array(DocsFlow),
   placement: DocsPlacement,
   maintenance: DocsMaintenance,
+  /** The DMZ's storage replications (not backups); absent from contracts written before the ledger existed. */
+  backups: DocsBackups.optional(),
 });
 
 /** How a service authenticates its users. */
@@ -490,6 +539,8 @@ export type DocsSshTarget = Contract<typeof DocsSshTarget>;
 export type DocsSsh = Contract<typeof DocsSsh>;
 export type DocsTalosNode = Contract<typeof DocsTalosNode>;
 export type DocsTalos = Contract<typeof DocsTalos>;
+export type DocsBackups = Contract<typeof DocsBackups>;
+export type DocsBackupEntry = Contract<typeof DocsBackupEntry>;
 export type CatalogEntry = Contract<typeof CatalogEntry>;
 export type DocsName = Contract<typeof DocsName>;
 export type DocsNodeLoad = Contract<typeof DocsNodeLoad>;

@@ -4,7 +4,7 @@
  * plan it made from the contracts it read, the offline tools the model's (PlannedLab.dmz).
  */
 import type { DmzPlan, PublishedSegment } from "../model/network/dmz";
-import { comparePorts, keyMaterial, segmentList, showPort, type Lab, type PortSpec } from "../model/lab";
+import { comparePorts, DMZ_STACK, keyMaterial, segmentList, showPort, type Lab, type PortSpec } from "../model/lab";
 import { compareText } from "../model/order";
 import type { PlannedDmz, PlannedLab } from "../model/plan";
 import type { Placement } from "../model/compute/placement";
@@ -14,6 +14,7 @@ import { docsFlow, docsHost, docsOfSegment, docsVm } from "./contract-segment";
 import { planWeek } from "../model/maintenance/weekly";
 import { maintenanceSteps } from "../render/maintenance";
 import type { DocsMaintenance } from "./contract";
+import { docsBackups } from "./contract-backups";
 
 /**
  * Every published name: where it leads and through which firewall. `segments` are the
@@ -194,6 +195,7 @@ export function docsOfDmz(lab: Lab, planned: PlannedLab, dmz: Pick<PlannedDmz, "
     flows: planned.flows.filter((f) => !segmentZones.has(f.from.zone) && !segmentZones.has(f.to.zone)).map(docsFlow),
     placement: docsPlacement(lab, planned),
     maintenance: docsMaintenance(lab, planned),
+    backups: docsBackups(planned.backups, DMZ_STACK),
   };
 }
 

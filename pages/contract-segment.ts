@@ -9,6 +9,7 @@ import type { Endpoint, Flow } from "../model/network/flows";
 import type { PlannedHost, PlannedService } from "../model/network/hosts";
 import { sshAlias } from "../model/network/ssh";
 import { diskGiB } from "../model/words";
+import { docsBackups } from "./contract-backups";
 import { renderKnownHosts, renderSshClientConfig } from "../render/ssh-client";
 import {
   DOCS_CONTRACT_VERSION,
@@ -184,5 +185,6 @@ export function docsOfSegment(lab: Lab, planned: PlannedLab, name: string): Segm
     },
     ssh: docsSsh(planned, plan, targets),
     ...(seg.talos ? { talos: docsTalos(seg.talos, plan, vmOf) } : {}),
+    backups: docsBackups(planned.backups, name),
   };
 }

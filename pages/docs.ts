@@ -20,6 +20,8 @@ import { renderSegmentPage } from "./segment-page";
 import { renderServices } from "./services-page";
 import { renderLabKnownHosts, renderLabSshConfig, renderSshPage } from "./ssh-page";
 import { renderTalos } from "./talos-page";
+import { renderBackups } from "./backups-page";
+import { renderRunbooks } from "./runbooks";
 
 /** Every page of the docs, paths relative to the docs directory, sorted by path. */
 export function renderDocs(bundle: DocsBundle, source: DocsSource): TextFile[] {
@@ -36,6 +38,8 @@ export function renderDocs(bundle: DocsBundle, source: DocsSource): TextFile[] {
     { path: "placement.md", content: renderPlacement(ctx) },
     { path: "maintenance.md", content: renderMaintenance(ctx) },
     { path: "talos.md", content: renderTalos(ctx) },
+    { path: "backups.md", content: renderBackups(ctx) },
+    ...renderRunbooks(ctx),
   ];
   return files.sort((a, b) => compareText(a.path, b.path));
 }

@@ -31,10 +31,16 @@ const page = (p: string): string => {
 test("the pages: index, DMZ, one per segment, catalog, flows, SSH with its files, placement, maintenance, Talos", () => {
   expect(files.map((f) => f.path)).toEqual([
     "README.md",
+    "backups.md",
     "dmz.md",
     "flows.md",
     "maintenance.md",
     "placement.md",
+    "runbooks/restore-from-backup.md",
+    "runbooks/when-a-firewall-is-dead.md",
+    "runbooks/when-a-node-is-down.md",
+    "runbooks/when-a-service-is-down.md",
+    "runbooks/when-an-nvme-is-lost.md",
     "segments/cluster.md",
     "segments/internal.md",
     "segments/lab.md",

@@ -27,7 +27,7 @@ export type DeepReadonly<T> = T extends readonly (infer U)[]
 /** Compile-time proof that two types are the same (the schema restates a model union). */
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : never) : never;
 
-const exposure = z.enum(["internet", "lab"]);
+const exposure = z.enum(["internet", "lab", "admins"]);
 const serviceKind = z.enum(["http", "tcp", "udp"]);
 
 /** A temporary hole's deadline: as written, the instant in seconds since the epoch, and for reading. */
@@ -72,9 +72,9 @@ const serviceCore = {
  * host binds its WAN address to; 4: a TLS backend's tls is how the proxy verifies it, a CA's or
  * its own pinned certificate and the name it carries, no longer a boolean; 5: the router's end of
  * the WireGuard tunnel, the infra host's peer, and a published service's firewall address is the
- * router's tunnel address).
+ * router's tunnel address; 6: a service's exposure may be admins, the admin workstations only).
  */
-export const SEGMENT_CONTRACT_VERSION = 5;
+export const SEGMENT_CONTRACT_VERSION = 6;
 
 /** A published service, as the DMZ plans DNS, proxy routes and streams from it. */
 const PublishedService = z.object({
@@ -163,8 +163,8 @@ export type ProxmoxContract = Contract<typeof ProxmoxContractSchema>;
 
 // --- the docs contract: what every stack exports as `docs` ------------------------------------------
 
-/** The docs contract version this program writes and reads. Bump on any incompatible change (2: router interfaces and VM NICs; 3: an HA VM's failover node and recovery point; 4: the router's WAN MAC; 5: a TLS backend's tls says how the proxy verifies it; 6: the maintenance plan). */
-export const DOCS_CONTRACT_VERSION = 6;
+/** The docs contract version this program writes and reads. Bump on any incompatible change (2: router interfaces and VM NICs; 3: an HA VM's failover node and recovery point; 4: the router's WAN MAC; 5: a TLS backend's tls says how the proxy verifies it; 6: the maintenance plan; 7: a service's exposure may be admins). */
+export const DOCS_CONTRACT_VERSION = 7;
 
 const flowKind = z.enum(["publish", "expose", "proxy", "dns", "ntp", "storage", "database", "registry", "ssh", "explicit"]);
 const _flowKinds: Same<z.output<typeof flowKind>, FlowKind> = true;

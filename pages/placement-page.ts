@@ -48,8 +48,8 @@ function comparePortText(a: string, b: string): number {
 
 /**
  * Whom the proxy admits to a published service, for a flow from the proxy: anyone for an
- * internet service, else the segments that use it (its usedBy, or every trusted segment) and
- * the admin workstations (render/nginx.ts's allow list).
+ * internet service, else the segments that use it (its usedBy, or every trusted segment; none
+ * for an admins-exposed one) and the admin workstations (render/nginx.ts's allow list).
  */
 function admittedText(ctx: DocsContext, f: DocsFlow): string {
   if (f.kind !== "publish") return cell(f.from.label);

@@ -15,6 +15,8 @@ import { VERIFY_DEPTH } from "../model/network/backend-tls";
 import { comparePorts } from "../model/lab";
 import { compareCidr, type Cidr } from "../model/net";
 import type { Deadline } from "../model/network/until";
+import type { Exposure } from "../model/network/schema";
+import { unreachable } from "../model/unreachable";
 import { HOMELAB_STATE_DIR } from "./apply-common";
 import { generatedHeader } from "./header";
 
@@ -84,14 +86,22 @@ function untilNote(until: Deadline | undefined): NginxNode[] {
 }
 
 /** `allow <cidr>;` per source and `deny all;`, or nothing for internet exposure. */
-function accessList(allow: readonly Cidr[], exposure: "internet" | "lab"): NginxNode[] {
-  if (exposure === "internet") return [];
-  if (allow.length === 0) throw new Error("bug: a lab-exposed route with an empty allow list would admit no one");
-  return [
-    c("Lab exposure: the segments that use it and the admins' workstations only."),
-    ...[...allow].sort(compareCidr).map((a) => d("allow", a.toString())),
-    d("deny", "all"),
-  ];
+function accessList(allow: readonly Cidr[], exposure: Exposure): NginxNode[] {
+  let note: string;
+  switch (exposure) {
+    case "internet":
+      return [];
+    case "lab":
+      note = "Lab exposure: the segments that use it and the admins' workstations only.";
+      break;
+    case "admins":
+      note = "Admins exposure: the admins' workstations only, no segment.";
+      break;
+    default:
+      return unreachable(exposure, "exposure");
+  }
+  if (allow.length === 0) throw new Error(`bug: a ${exposure}-exposed route with an empty allow list would admit no one`);
+  return [c(note), ...[...allow].sort(compareCidr).map((a) => d("allow", a.toString())), d("deny", "all")];
 }
 
 /** The systemd unit that runs the proxy on the infra host. */

@@ -8,7 +8,7 @@ import type { PublishedSegment } from "../contracts";
 import { comparePorts, DMZ_STACK, dmzServiceAddresses, hostFqdn, type Lab, type Proto, segmentList } from "../lab";
 import { planCertificate, type ProxyCertificate } from "./certificate";
 import type { BackendTrust } from "./backend-tls";
-import { DEFAULT_MAX_BODY_MIB } from "./schema";
+import { DEFAULT_MAX_BODY_MIB, type Exposure } from "./schema";
 import { Cidr, compareIp } from "../net";
 import { compareText } from "../order";
 import { type Flow, planFlows } from "./flows";
@@ -143,7 +143,7 @@ export interface HttpRoute {
   readonly auth: PlannedService["auth"];
   /** Sources allowed; empty means everyone (internet exposure). */
   readonly allow: readonly Cidr[];
-  readonly exposure: "internet" | "lab";
+  readonly exposure: Exposure;
   /** The largest request body the proxy accepts, in MiB. */
   readonly maxBodyMiB: number;
   /** The proxy forwards WebSocket upgrades to this service. */
@@ -160,7 +160,7 @@ export interface StreamRoute {
   readonly service: string;
   readonly upstream: { readonly address: string; readonly port: number };
   readonly allow: readonly Cidr[];
-  readonly exposure: "internet" | "lab";
+  readonly exposure: Exposure;
   /** A temporary hole's deadline: the segment's firewall stops translating it then. */
   readonly until?: Deadline;
 }
@@ -214,11 +214,11 @@ export interface DmzPlan {
 /**
  * Plan the DMZ from lab-wide facts and what the segments publish.
  * "lab" exposure is open to the admins' workstations and the segments that use the service:
- * those its usedBy lists, else the trusted ones.
+ * those its usedBy lists, else the trusted ones; "admins" exposure to the admins' workstations only.
  */
 export function planDmz(lab: Lab, segments: readonly PublishedSegment[]): DmzPlan {
   const segs = [...segments].sort((a, b) => compareText(a.name, b.name));
-  // Who the proxy admits to a lab-exposed service: the segments that may use it (mayUse) and the admins.
+  // Who the proxy admits to a lab- or admins-exposed service: the segments that may use it (mayUse: none for admins) and the admins.
   const allowFor = (s: PlannedService): Cidr[] =>
     s.exposure === "internet" ? [] : [...segs.filter((u) => mayUse(s, u)).map((u) => Cidr.of(u.subnet)), ...lab.ssh.adminSources];
   const infra = infraHost(lab);

@@ -55,13 +55,15 @@ export interface PlannedService {
 /**
  * Whether hosts of the segment `user` (of trust `trust`) may use a service by name through the
  * proxy: an internet-exposed one always; a lab-exposed one when it lists the segment in usedBy,
- * or, listing none, when the segment is trusted.
+ * or, listing none, when the segment is trusted; an admins-exposed one never.
  */
 export function mayUse(
   service: { readonly exposure: Service["exposure"]; readonly usedBy?: readonly string[] },
   user: { readonly name: string; readonly trust: "trusted" | "untrusted" },
 ): boolean {
   if (service.exposure === "internet") return true;
+  // The admins' workstations only: no segment, whatever its trust.
+  if (service.exposure === "admins") return false;
   return service.usedBy ? service.usedBy.includes(user.name) : user.trust === "trusted";
 }
 

@@ -295,6 +295,15 @@ export const Auth = z.discriminatedUnion(
   },
 );
 
+/**
+ * Who the proxy admits to a service: `internet` (anyone), `lab` (the segments that use it and
+ * the admins' workstations), or `admins` (the admins' workstations, ssh.adminSources, only: an
+ * appliance's or a host's management UI, never any segment and never the internet).
+ */
+export const Exposure = z.enum(["internet", "lab", "admins"]);
+/** Who the proxy admits to a service. */
+export type Exposure = z.infer<typeof Exposure>;
+
 /** The largest request body of an HTTP service, in MiB, unless it says otherwise. */
 export const DEFAULT_MAX_BODY_MIB = 10;
 
@@ -346,7 +355,7 @@ export const Service = z.discriminatedUnion(
       hostname: Name.optional(),
       backend: Backend,
       auth: Auth,
-      exposure: z.enum(["internet", "lab"]),
+      exposure: Exposure,
       /** Why a service with auth "none" is exposed to the internet, or used by an untrusted segment. */
       reason: Reason.optional(),
       /**
@@ -385,7 +394,7 @@ export const Service = z.discriminatedUnion(
         port: Port,
         backend: Backend,
         auth: Auth,
-        exposure: z.enum(["internet", "lab"]),
+        exposure: Exposure,
         reason: Reason.optional(),
         /**
          * The segments whose hosts use a lab-exposed service by name, through the proxy: the proxy

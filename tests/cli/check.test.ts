@@ -601,7 +601,7 @@ describe("npm run check", () => {
       ),
     ]);
     expect(run.stdout).toMatch(
-      /^ok: lab\.example\.net: 4 segments \(cluster, internal, lab, sandbox\), \d+ hosts, 18 VMs on 5 nodes \(N-1 checked\), 12 published services, \d+ flows\n$/,
+      /^ok: lab\.example\.net: 4 segments \(cluster, internal, lab, sandbox\), \d+ hosts, 18 VMs on 5 nodes \(N-1 checked\), 19 published services, \d+ flows\n$/,
     );
   });
 

@@ -94,7 +94,7 @@ describe("live, through a fake pulumi CLI", () => {
     const outputs: Record<string, Record<string, unknown>> = {};
     for (const s of bundle.segments)
       outputs[s.name] = {
-        contract: { version: 5, name: s.name },
+        contract: { version: 6, name: s.name },
         routerRelease: "0393097ddb4d3c4c",
         jumpRelease: "c715f80ad6709c7a",
         docs: JSON.parse(JSON.stringify(s)),

@@ -47,7 +47,7 @@ test("every published HTTP name gets a DNS record at the proxy and a proxy route
       expect(nginx).toContain(`proxy_pass http${svc.backend.tls ? "s" : ""}://${seg.router.tunnel!.address}:${svc.firewall.port};`);
     }
   }
-  expect(names).toBe(8);
+  expect(names).toBe(9);
   expect(dns).toContain(`\nhost-record=proxy.${lab.domain},${lab.dmz.proxy}\n`);
   const catalog = run.resolved[OUTPUTS.catalog] as { name: string }[];
   expect(catalog.filter((c) => c.name.endsWith(lab.domain)).length).toBe(names);
@@ -85,7 +85,7 @@ test("malformed and wrong-version contracts of several segments are reported tog
   expect(message).toMatch(/3 problems/);
   expect(message).toMatch(/organization\/homelab\/lab output contract\.subnet: an IPv4 prefix length runs from 0 to 32, not 33/);
   expect(message).toMatch(/organization\/homelab\/internal output contract\.router\.wanAddress: must be an IPv4 address/);
-  expect(message).toMatch(/organization\/homelab\/sandbox exports contract version 1; this program reads version 5/);
+  expect(message).toMatch(/organization\/homelab\/sandbox exports contract version 1; this program reads version 6/);
 });
 
 describe("the ACME DNS credentials: a secret file of the infra host's release, never a rendered one", () => {

@@ -60,7 +60,7 @@ test.each(["internal", "cluster", "lab", "sandbox"])(
   async (stack) => {
     const run = await runStack(stack, { preview: true });
     expect(declared(run).length).toBeGreaterThan(10);
-    expect(run.resolved.contract).toMatchObject({ name: stack, version: 5 });
+    expect(run.resolved.contract).toMatchObject({ name: stack, version: 6 });
     expect(run.resolved.routerRelease).toBeUndefined();
     // The docs are plain data from the model: known in preview, the same as offline.
     expect(run.resolved.docs).toEqual(JSON.parse(JSON.stringify(docsOfSegment(referenceLab(), planLab(referenceLab()), stack))));

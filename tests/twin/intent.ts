@@ -123,19 +123,33 @@ export const INTENT: readonly IntentRow[] = [
     expect: reply("sandbox/games", "dmz/tunnel"),
     why: "valheim is published: proxy -> sandbox-fw -> games",
   },
+  // Sunshine's whole port family is published: proxy -> lab-fw -> vdi.
+  ...(
+    [
+      ["47984/tcp", "HTTPS"],
+      ["47989/tcp", "HTTP"],
+      ["48010/tcp", "RTSP"],
+      ["47998/udp", "video"],
+      ["47999/udp", "control"],
+      ["48000/udp", "audio"],
+      ["48002/udp", "microphone"],
+      ["48010/udp", "RTSP over UDP"],
+    ] as const
+  ).map(([port, what]): IntentRow => ({
+    from: "edge/internet",
+    to: "dmz/proxy",
+    port,
+    expect: reply("lab/vdi", "dmz/tunnel"),
+    why: `Sunshine ${what} is published: proxy -> lab-fw -> vdi`,
+  })),
   {
     from: "edge/internet",
     to: "dmz/proxy",
-    port: "47984/tcp",
-    expect: reply("lab/vdi", "dmz/tunnel"),
-    why: "Sunshine control is published: proxy -> lab-fw -> vdi",
-  },
-  {
-    from: "edge/internet",
-    to: "dmz/proxy",
-    port: "47998/udp",
-    expect: reply("lab/vdi", "dmz/tunnel"),
-    why: "Sunshine video is published: proxy -> lab-fw -> vdi",
+    port: "443/tcp",
+    kind: "https",
+    name: "sunshine",
+    expect: { http: 403 },
+    why: "Sunshine's web UI is for the admins only, never the internet",
   },
   ...["grafana", "registry", "pve", "nas", "argocd", "mirror"].map((name): IntentRow => ({
     from: "edge/internet",
@@ -298,8 +312,19 @@ export const INTENT: readonly IntentRow[] = [
     why: "wiki and argocd, through the ingress VIP",
   },
   { from: "dmz/tunnel", to: "lab-fw/tunnel", port: "80/tcp", expect: reply("lab/mirror-1", "dmz/tunnel"), why: "mirror" },
-  { from: "dmz/tunnel", to: "lab-fw/tunnel", port: "47984/tcp", expect: reply("lab/vdi", "dmz/tunnel"), why: "vdi-control" },
-  { from: "dmz/tunnel", to: "lab-fw/tunnel", port: "47998/udp", expect: reply("lab/vdi", "dmz/tunnel"), why: "vdi-stream" },
+  ...(
+    [
+      ["47984/tcp", "vdi-https"],
+      ["47989/tcp", "vdi-http"],
+      ["47990/tcp", "sunshine"],
+      ["48010/tcp", "vdi-rtsp"],
+      ["47998/udp", "vdi-video"],
+      ["47999/udp", "vdi-control"],
+      ["48000/udp", "vdi-audio"],
+      ["48002/udp", "vdi-mic"],
+      ["48010/udp", "vdi-rtsp-udp"],
+    ] as const
+  ).map(([port, why]): IntentRow => ({ from: "dmz/tunnel", to: "lab-fw/tunnel", port, expect: reply("lab/vdi", "dmz/tunnel"), why })),
   { from: "dmz/tunnel", to: "sandbox-fw/tunnel", port: "8080/tcp", expect: reply("sandbox/agent", "dmz/tunnel"), why: "agent" },
   { from: "dmz/tunnel", to: "sandbox-fw/tunnel", port: "25565/tcp", expect: reply("sandbox/games", "dmz/tunnel"), why: "minecraft" },
   { from: "dmz/tunnel", to: "sandbox-fw/tunnel", port: "2456/udp", expect: reply("sandbox/games", "dmz/tunnel"), why: "valheim" },

@@ -58,6 +58,7 @@ const HTTP_SERVICES = [
   { name: "pve", backend: "internal/pve1", exposure: "lab", tls: true },
   { name: "nas", backend: "internal/truenas", exposure: "lab", tls: true },
   { name: "mirror", backend: "lab/mirror-1", exposure: "lab", tls: false },
+  { name: "sunshine", backend: "lab/vdi", exposure: "admins", tls: true },
   { name: "agent", backend: "sandbox/agent", exposure: "internet", tls: false },
 ] as const;
 
@@ -68,8 +69,15 @@ const SANDBOX_USES: ReadonlySet<string> = new Set(["mirror"]);
 const STREAMS = [
   { service: "minecraft", port: "25565/tcp", backend: "sandbox/games" },
   { service: "valheim", port: "2456/udp", backend: "sandbox/games" },
-  { service: "vdi-control", port: "47984/tcp", backend: "lab/vdi" },
-  { service: "vdi-stream", port: "47998/udp", backend: "lab/vdi" },
+  // Sunshine's port family (base 47989); its web UI (47990) is the admins-only sunshine name, not a stream.
+  { service: "vdi-https", port: "47984/tcp", backend: "lab/vdi" },
+  { service: "vdi-http", port: "47989/tcp", backend: "lab/vdi" },
+  { service: "vdi-rtsp", port: "48010/tcp", backend: "lab/vdi" },
+  { service: "vdi-video", port: "47998/udp", backend: "lab/vdi" },
+  { service: "vdi-control", port: "47999/udp", backend: "lab/vdi" },
+  { service: "vdi-audio", port: "48000/udp", backend: "lab/vdi" },
+  { service: "vdi-mic", port: "48002/udp", backend: "lab/vdi" },
+  { service: "vdi-rtsp-udp", port: "48010/udp", backend: "lab/vdi" },
 ] as const;
 
 /** A trusted segment's host that uses lab names through its router. */
@@ -380,7 +388,12 @@ describe("HTTPS through the proxy, through the tunnel and each firewall's DNAT, 
   test.each(HTTP_SERVICES.map((s) => [s.name, s] as const))("%s", (_n, s) =>
     explained([twin.firewallOf(s.backend), twin.firewallOf(TRUSTED_CLIENT)], async () => {
       const sandbox = SANDBOX_USES.has(s.name) ? ["sandbox/agent"] : [];
-      const clients = s.exposure === "internet" ? ["edge/internet", TRUSTED_CLIENT] : [TRUSTED_CLIENT, "dmz/admin", ...sandbox];
+      const clients = {
+        internet: ["edge/internet", TRUSTED_CLIENT],
+        lab: [TRUSTED_CLIENT, "dmz/admin", ...sandbox],
+        // Sunshine's web UI: the admin workstations only.
+        admins: ["dmz/admin"],
+      }[s.exposure];
       for (const from of clients) {
         const r = parse(await curl(from, s.name));
         expect({ client: from, code: r.code }).toEqual({ client: from, code: 200 });
@@ -398,8 +411,13 @@ describe("HTTPS through the proxy, through the tunnel and each firewall's DNAT, 
         // Through the tunnel: the backend sees the infra host's tunnel address.
         expect(body["from"]).toBe(twin.node("dmz/tunnel").address);
       }
-      // A lab-only service refuses the internet, and the sandbox unless it lists the sandbox in usedBy.
-      const refused = s.exposure === "lab" ? ["edge/internet", ...(sandbox.length > 0 ? [] : ["sandbox/agent"])] : [];
+      // A lab-only service refuses the internet, and the sandbox unless it lists the sandbox in usedBy;
+      // an admins-only one every segment's host too, trusted or not.
+      const refused = {
+        internet: [],
+        lab: ["edge/internet", ...(sandbox.length > 0 ? [] : ["sandbox/agent"])],
+        admins: ["edge/internet", TRUSTED_CLIENT, "sandbox/agent"],
+      }[s.exposure];
       for (const from of refused) {
         const code = parse(await curl(from, s.name)).code;
         expect({ client: from, code }).toEqual({ client: from, code: 403 });

@@ -206,6 +206,14 @@ describe("services.tls: every TLS backend is verified, and can be", () => {
         fix: "renew the backend's certificate and pin the new one; `openssl s_client -connect 10.10.0.5:443 </dev/null 2>/dev/null | openssl x509` prints it",
       },
       {
+        file: "Pulumi.lab.yaml",
+        path: `${PATH}.sunshine.backend.tls.pin`,
+        value: "CN=vdi.lab.lab.example.net, O=Sunshine (issuer CN=vdi.lab.lab.example.net, O=Sunshine, expires 2036-12-03)",
+        message:
+          "lab service sunshine pins a certificate that expired 1124 days ago (today is 2040-01-01): nginx refuses it, and the proxy answers 502",
+        fix: "renew the backend's certificate and pin the new one; `openssl s_client -connect 10.30.0.20:47990 </dev/null 2>/dev/null | openssl x509` prints it",
+      },
+      {
         file: "homelab.yaml",
         path: "dmz.backendCas.pve.certificate",
         value:

@@ -113,7 +113,7 @@ test("every published name is in the catalog, with its firewall and backend", ()
       expect(row).toContain(` | ${s.exposure}${s.usedBy ? ` (used by ${s.usedBy.join(", ")})` : ""} | `);
     }
   }
-  expect(n).toBe(12);
+  expect(n).toBe(19);
 });
 
 test("every SSH box has a Host block in ssh_config and a pinned key in known_hosts", () => {

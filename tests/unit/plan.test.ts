@@ -164,7 +164,7 @@ describe("the planner on the reference lab", () => {
   test("the counts match the config", () => {
     expect(plan.placement.nodes).toHaveLength(5);
     expect(plan.placement.nodes.reduce((n, x) => n + x.vms.length, 0)).toBe(18);
-    expect(Object.values(plan.segments).reduce((n, s) => n + s.services.length, 0)).toBe(12);
+    expect(Object.values(plan.segments).reduce((n, s) => n + s.services.length, 0)).toBe(19);
     expect(plan.flows.filter((f) => f.kind === "storage")).toHaveLength(6);
   });
 

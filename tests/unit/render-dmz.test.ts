@@ -115,6 +115,7 @@ describe("goldens", () => {
       "infra/apply.sh",
       "infra/backend-tls-internal-nas.pem",
       "infra/backend-tls-internal-pve.pem",
+      "infra/backend-tls-lab-sunshine.pem",
       "infra/chrony.conf",
       "infra/configuration.nix",
       "infra/dnsmasq.conf",
@@ -185,7 +186,18 @@ describe("nginx.conf means what the model says", () => {
       const users = s.usedBy
         ? [...s.usedBy.map((u) => lab.segments[u]!.subnet.toString()), ...lab.ssh.adminSources.map(String)].sort()
         : trustedSources;
-      expect({ allows, denies }).toEqual(s.exposure === "lab" ? { allows: users, denies: ["all"] } : { allows: [], denies: [] });
+      // An admins service (Sunshine's web UI) admits the admin workstations and no segment at all.
+      const admitted = {
+        internet: { allows: [], denies: [] },
+        lab: { allows: users, denies: ["all"] },
+        admins: { allows: lab.ssh.adminSources.map(String).sort(), denies: ["all"] },
+      }[s.exposure];
+      expect({ allows, denies }).toEqual(admitted);
+      // By hand: the admin workstations only for sunshine.
+      expect({ id: s.id, adminsOnly: allows.length > 0 && allows.every((a) => lab.ssh.adminSources.map(String).includes(a)) }).toEqual({
+        id: s.id,
+        adminsOnly: s.id === "sunshine",
+      });
       // By hand: the mirror admits the sandbox, grafana does not.
       expect({ id: s.id, sandbox: allows.includes("10.40.0.0/24") }).toEqual({ id: s.id, sandbox: s.id === "mirror" });
 
@@ -202,7 +214,8 @@ describe("nginx.conf means what the model says", () => {
   );
 
   // Hand-written from the reference lab's config: pve is verified against the cluster's CA, the
-  // NAS against its own pinned certificate, each by the host's FQDN; no other route opens TLS.
+  // NAS and Sunshine's web UI against their own pinned certificates, each by the host's FQDN; no
+  // other route opens TLS.
   const CREDENTIALS = "/run/credentials/homelab-nginx.service";
   const VERIFIED: Record<string, Record<string, string[][]>> = {
     [`pve.${lab.domain}`]: {
@@ -219,6 +232,13 @@ describe("nginx.conf means what the model says", () => {
       proxy_ssl_name: [[`truenas.internal.${lab.domain}`]],
       proxy_ssl_server_name: [["on"]],
     },
+    [`sunshine.${lab.domain}`]: {
+      proxy_ssl_verify: [["on"]],
+      proxy_ssl_trusted_certificate: [[`${CREDENTIALS}/backend-tls-lab-sunshine.pem`]],
+      proxy_ssl_verify_depth: [["0"]],
+      proxy_ssl_name: [[`vdi.lab.${lab.domain}`]],
+      proxy_ssl_server_name: [["on"]],
+    },
   };
   test.each(httpServices.map((s) => [s.fqdn!] as const))("%s: backend TLS verification as the model says", (fqdn) => {
     const location = all(byName(fqdn)[0]!.block, "location").find((l) => l.args[0] === "/")!;
@@ -232,17 +252,25 @@ describe("nginx.conf means what the model says", () => {
   });
 
   test("each trusted certificate is the model's, handed to the proxy's unit as a credential", () => {
-    const nas = lab.segments["internal"]!.services["nas"]!.backend.tls;
-    const pin = typeof nas === "object" ? nas.pin : undefined;
+    const pinOf = (seg: string, id: string) => {
+      const tls = lab.segments[seg]!.services[id]!.backend.tls;
+      return `${(typeof tls === "object" ? tls.pin : undefined)!.trim()}\n`;
+    };
     expect({
       pve: file(dmzFiles, "infra/backend-tls-internal-pve.pem"),
       nas: file(dmzFiles, "infra/backend-tls-internal-nas.pem"),
-    }).toEqual({ pve: `${lab.dmz.backendCas["pve"]!.certificate.trim()}\n`, nas: `${pin!.trim()}\n` });
+      sunshine: file(dmzFiles, "infra/backend-tls-lab-sunshine.pem"),
+    }).toEqual({
+      pve: `${lab.dmz.backendCas["pve"]!.certificate.trim()}\n`,
+      nas: pinOf("internal", "nas"),
+      sunshine: pinOf("lab", "sunshine"),
+    });
     const nix = file(dmzFiles, "infra/configuration.nix");
     const credentials = /LoadCredential = \[([^\]]*)\]/.exec(nix)?.[1]?.trim().split(/\s+/);
     expect(credentials).toEqual([
       '"backend-tls-internal-nas.pem:${./backend-tls-internal-nas.pem}"',
       '"backend-tls-internal-pve.pem:${./backend-tls-internal-pve.pem}"',
+      '"backend-tls-lab-sunshine.pem:${./backend-tls-lab-sunshine.pem}"',
     ]);
   });
 
@@ -284,6 +312,7 @@ describe("nginx.conf means what the model says", () => {
       nas: "10m",
       pve: "8192m",
       registry: "4096m",
+      sunshine: "10m",
       wiki: "10m",
     });
     expect(one(http, "client_max_body_size").args).toEqual(["1m"]);

@@ -1058,7 +1058,7 @@ const CASES: readonly Case[] = [
     edit: (f) => (segOf(f, "sandbox").services.valheim.port = 47998),
     file: "Pulumi.sandbox.yaml",
     path: "homelab:segment.services.valheim.port",
-    mentions: ["47998/udp", "lab service vdi-stream", "e.g. 47999"],
+    mentions: ["47998/udp", "lab service vdi-video", "e.g. 48001"],
   },
   {
     name: "a stream on 443/tcp",
@@ -2040,6 +2040,13 @@ describe("an isolated segment and the users of a lab service, word for word", ()
       });
     expect(proxyPorts(stream())).toEqual({ cluster: true, internal: true, lab: true, sandbox: false });
     expect(proxyPorts(stream(["sandbox", "lab"]))).toEqual({ cluster: false, internal: false, lab: true, sandbox: true });
+    // An admins stream: no segment's proxy flow carries it, trusted or not.
+    expect(proxyPorts((f) => (stream()(f), (segOf(f, "lab").services.builds.exposure = "admins")))).toEqual({
+      cluster: false,
+      internal: false,
+      lab: false,
+      sandbox: false,
+    });
   });
 
   test("usedBy: only for a lab service, only segments, and an untrusted user needs authentication or a reason", () => {
@@ -2049,6 +2056,14 @@ describe("an isolated segment and the users of a lab service, word for word", ()
         "homelab:segment.services.mirror.usedBy",
         "lab service mirror is exposed to the internet, where anyone may use it; usedBy names the segments that may use a lab-exposed service",
         "remove usedBy, or set exposure: lab to admit only the segments it lists",
+      ],
+    ]);
+    expect(of((f) => (segOf(f, "lab").services.sunshine.usedBy = ["lab"]), "services.used-by")).toEqual([
+      [
+        "Pulumi.lab.yaml",
+        "homelab:segment.services.sunshine.usedBy",
+        "lab service sunshine is exposed to the admins' workstations only, which no segment's hosts are; usedBy names the segments that may use a lab-exposed service",
+        "remove usedBy, or set exposure: lab to admit the segments it lists besides the admins",
       ],
     ]);
     expect(of((f) => (segOf(f, "lab").services.mirror.usedBy = ["cluster", "sandbx"]), "services.used-by")).toEqual([

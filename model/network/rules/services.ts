@@ -67,7 +67,7 @@ export const servicesAuth: Rule = {
 export const servicesUsedBy: Rule = {
   id: "services.used-by",
   description:
-    "A service's usedBy names segments of the lab, and only for a lab-exposed service (anyone may use an internet one). A service an untrusted segment uses has authentication (auth kind app or basic), or states in reason why it may be open to that segment.",
+    "A service's usedBy names segments of the lab, and only for a lab-exposed service (anyone may use an internet one, no segment an admins one). A service an untrusted segment uses has authentication (auth kind app or basic), or states in reason why it may be open to that segment.",
   check(ix) {
     const { lab } = ix;
     const out: Problem[] = [];
@@ -82,6 +82,17 @@ export const servicesUsedBy: Rule = {
               s.usedBy,
               `${seg.name} service ${id} is exposed to the internet, where anyone may use it; usedBy names the segments that may use a lab-exposed service`,
               "remove usedBy, or set exposure: lab to admit only the segments it lists",
+            ),
+          );
+          continue;
+        }
+        if (s.exposure === "admins") {
+          out.push(
+            problem(
+              { file: seg.file, path: sp("services", id, "usedBy") },
+              s.usedBy,
+              `${seg.name} service ${id} is exposed to the admins' workstations only, which no segment's hosts are; usedBy names the segments that may use a lab-exposed service`,
+              "remove usedBy, or set exposure: lab to admit the segments it lists besides the admins",
             ),
           );
           continue;

@@ -204,6 +204,7 @@
       LoadCredential = [
         "backend-tls-internal-nas.pem:${./backend-tls-internal-nas.pem}"
         "backend-tls-internal-pve.pem:${./backend-tls-internal-pve.pem}"
+        "backend-tls-lab-sunshine.pem:${./backend-tls-lab-sunshine.pem}"
       ];
     };
   };

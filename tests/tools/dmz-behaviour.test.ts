@@ -442,7 +442,7 @@ describe("proxy: the rendered nginx.conf, running", () => {
   );
 
   test("a TLS backend presenting another certificate with the same name gets 502; its own certificate, 200 again", async () => {
-    expect(tlsServices.map((s) => s.backend.tls!.kind).sort()).toEqual(["ca", "pin"]);
+    expect(tlsServices.map((s) => s.backend.tls!.kind).sort()).toEqual(["ca", "pin", "pin"]);
     const output = () => daemons.find((d) => d.proc === backendProc)!.output.join("");
     const codes = () => Object.fromEntries(tlsServices.map((s) => [s.fqdn!, get(s.fqdn!).code]));
     const expectAll = (code: number) => Object.fromEntries(tlsServices.map((s) => [s.fqdn!, code]));

@@ -18,6 +18,7 @@ import { filesUnder } from "../../render/files";
 import { jumpLabFacts } from "../../render/jump";
 import { checkFiles, requirePrograms, requireTools } from "../support/checkers";
 import { referenceLab, referencePlan } from "../support/lab";
+import { evalDataNix } from "../support/data-nix";
 import { must, run, sleep } from "../support/proc";
 
 const lab = referenceLab();
@@ -34,32 +35,17 @@ afterAll(() => {
 const script = path.join(tmp, FRESHNESS_SCRIPT);
 fs.writeFileSync(script, fileOf(FRESHNESS_SCRIPT).content, { mode: 0o755 });
 
-/** Evaluate the data host's configuration.nix with stubs and return what the backup sections decide. */
+/** What the backup sections of the data host's configuration.nix decide (tests/support/data-nix.ts). */
 function evalBackups(): Record<string, any> {
-  const dir = fs.mkdtempSync(path.join(tmp, "nix-"));
-  for (const f of release) fs.writeFileSync(path.join(dir, f.path), f.content);
-  const expr = `
-    let
-      stub = name: "/nix/store/00000000000000000000000000000000-\${name}";
-      cfg = import ./configuration.nix {
-        config = { };
-        lib = { mkForce = content: { _type = "override"; priority = 50; inherit content; }; };
-        pkgs = { mariadb = stub "mariadb"; samba = stub "samba"; bash = stub "bash"; writeScriptBin = name: text: { inherit name text; }; };
-      };
-      s = cfg.systemd.services;
-    in builtins.deepSeq (removeAttrs cfg [ "imports" ]) {
+  return evalDataNix(
+    release,
+    `{
       mysqlBackup = cfg.services.mysqlBackup;
       dump = { after = s.mysql-backup.after; post = s.mysql-backup.serviceConfig.ExecStartPost; };
       seed = { inherit (s.homelab-backup-freshness) wantedBy after; inherit (s.homelab-backup-freshness.serviceConfig) Type RemainAfterExit ExecStart; };
       node = cfg.services.prometheus.exporters.node.extraFlags;
       tmpfiles = cfg.systemd.tmpfiles.rules;
-    }`;
-  return JSON.parse(
-    must(["nix-instantiate", "--eval", "--strict", "--json", "--store", "dummy://", "--option", "build-users-group", "", "-E", expr], {
-      cwd: dir,
-      env: { HOME: dir },
-      timeout: 30000,
-    }),
+    }`,
   );
 }
 

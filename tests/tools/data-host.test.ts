@@ -9,6 +9,7 @@ import { filesUnder, type RenderedFile } from "../../render/files";
 import { jumpLabFacts } from "../../render/jump";
 import { checkFiles, requirePrograms, requireTools, type CheckResult } from "../support/checkers";
 import { referenceLab, referencePlan } from "../support/lab";
+import { evalDataNix } from "../support/data-nix";
 import { must, run, sleep } from "../support/proc";
 
 const lab = referenceLab();
@@ -146,25 +147,11 @@ describe("read back by the programs themselves", () => {
   });
 });
 
-/**
- * Evaluate configuration.nix lazily with stub module arguments (pkgs the data host names are
- * store-path stand-ins), forcing the whole configuration but `imports`, and return the values
- * the data services decide.
- */
-function evalDataNix(): Record<string, any> {
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "homelab-datanix-"));
-  try {
-    for (const f of release) fs.writeFileSync(path.join(tmp, f.path), f.content);
-    const expr = `
-      let
-        stub = name: "/nix/store/00000000000000000000000000000000-\${name}";
-        cfg = import ./configuration.nix {
-          config = { };
-          lib = { mkForce = content: { _type = "override"; priority = 50; inherit content; }; };
-          pkgs = { mariadb = stub "mariadb"; samba = stub "samba"; bash = stub "bash"; writeScriptBin = name: text: { inherit name text; }; };
-        };
-        s = cfg.systemd.services;
-      in builtins.deepSeq (removeAttrs cfg [ "imports" ]) {
+/** What the data services of the data host's configuration.nix decide (tests/support/data-nix.ts). */
+function evalDataServices(): Record<string, any> {
+  return evalDataNix(
+    release,
+    `{
         mysql = { inherit (cfg.services.mysql) enable package settings; };
         samba = { inherit (cfg.services.samba) enable openFirewall settings; nmbd = cfg.services.samba.nmbd.enable; winbindd = cfg.services.samba.winbindd.enable; };
         exports = cfg.services.nfs.server.exports;
@@ -172,24 +159,15 @@ function evalDataNix(): Record<string, any> {
         units = builtins.mapAttrs (n: u: { exec = u.serviceConfig.ExecStart or null; after = u.after or [ ]; path = u.path or [ ]; triggers = u.restartTriggers or [ ]; cred = u.serviceConfig.LoadCredential or [ ]; }) s;
         users = builtins.mapAttrs (n: u: { system = u.isSystemUser or false; groups = u.extraGroups or [ ]; uid = u.uid or null; }) cfg.users.users;
         tmpfiles = cfg.systemd.tmpfiles.rules;
-      }`;
-    return JSON.parse(
-      must(["nix-instantiate", "--eval", "--strict", "--json", "--store", "dummy://", "--option", "build-users-group", "", "-E", expr], {
-        cwd: tmp,
-        env: { HOME: tmp },
-        timeout: 30000,
-      }),
-    );
-  } finally {
-    fs.rmSync(tmp, { recursive: true, force: true });
-  }
+      }`,
+  );
 }
 
 describe("configuration.nix evaluates to the checked documents (lazy evaluation with stubs)", () => {
   let v: Record<string, any>;
   beforeAll(() => {
     requireTools(["nix"]);
-    v = evalDataNix();
+    v = evalDataServices();
   });
   const asAttrs = (doc: readonly { name: string; entries: readonly (readonly [string, string])[] }[]) =>
     Object.fromEntries(doc.map((s) => [s.name, Object.fromEntries(s.entries)]));

@@ -67,11 +67,11 @@ function firewallDead(ctx: DocsContext, from: string): Page {
   );
   p.add(
     steps([
-      "Take a replacement box with the same number of ports (or spare ports). Install Debian on it; give its WAN port the segment's WAN address and its LAN port the LAN address below by hand for now.",
+      "Take a replacement box with the same number of ports (or spare ports) and install Debian on it (no desktop; the installer's network is enough for apt).",
       "If it is other hardware, write its WAN port's MAC as `wanMac` of its box under `hardware.routers` in `homelab.yaml` (and its interface names as `wanInterface`/`lanInterface`), run `npm run check`, and deploy the DMZ after the segment: every DMZ party binds the router's WAN address to that MAC.",
-      "First boot (README, Deploying for real, step 7): create the deploy user with the deploy key (`ssh.deploy` in `homelab.yaml`) in its `authorized_keys`, `sudo` for it, and a first ruleset that forwards the WAN address's port 22 from the admin sources to the jump host, so Pulumi can reach the box through its jump host. The jump host VM itself lives on Proxmox and is unaffected.",
-      "Install `nftables`, `dnsmasq`, `openssh-server`, `wireguard-tools` and `ifupdown` on the box.",
-      "Run `pulumi up -s <segment>`: the release uploads every rendered file, applies it with the commit-confirm watchdog and confirms it over a fresh connection. The WireGuard private key is still the stack's secret `homelab:wireguardKey`; apply.sh checks it against `router.tunnel.publicKey`.",
+      "On a trusted machine: `npm run bootstrap -- <router>`. It pins a new host key in `Pulumi.<segment>.yaml` (commit it, run `npm run docs`) and writes `out/bootstrap/<router>-bootstrap.sh`, root-only: it holds the box's private host key.",
+      "Copy the script to the box with the router's tunnel key (`pulumi config get --show-secrets homelab:wireguardKey -s <segment> > wireguard.key`) and run, from its console, `sudo bash <router>-bootstrap.sh < wireguard.key`: it installs the packages, the deploy user and its one sudo rule, the host key, the WAN and LAN addresses, and applies and confirms the router's first release with its own apply.sh, then deletes itself. Reboot the box. The jump host VM itself lives on Proxmox and is unaffected.",
+      "Run `pulumi up -s <segment>`: from now on every change goes through the release, which uploads every rendered file, applies it with the commit-confirm watchdog and confirms it over a fresh connection. The WireGuard private key is still the stack's secret `homelab:wireguardKey`; apply.sh checks it against `router.tunnel.publicKey`.",
       "Check: `npm run docs` is unchanged; from an admin workstation `ssh <jump alias>` works (docs/ssh.md); a published service of the segment answers through the proxy; the monitor scrapes the router again.",
       "Write down what failed in the box's `description`, so the next one is bought knowing.",
     ]),

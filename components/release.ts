@@ -9,7 +9,7 @@ import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "crypto";
 import { DEFAULT_CONFIRM_TIMEOUT_SECONDS, routerUploadDir } from "../render/apply-common";
-import { sortFiles, type RenderedFile } from "../render/files";
+import { hashFiles, sortFiles, type RenderedFile } from "../render/files";
 import { NIXOS_APPLY_COMMAND, RELEASES_DIR } from "../render/nixos-apply";
 import { renderReleaseDriver, type DriverEndpoint } from "../render/release-driver";
 
@@ -95,8 +95,7 @@ export interface ReleaseArgs {
 
 /** The release id: a hash of every path and content (a secret file's fingerprint), so any change makes a new release. */
 function releaseId(files: readonly RenderedFile[], secrets: readonly SecretFile[]): string {
-  const h = createHash("sha256");
-  for (const f of sortFiles(files)) h.update(`${f.path}\0${f.content}\0`);
+  const h = hashFiles(createHash("sha256"), files);
   for (const f of [...secrets].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)))
     h.update(`${f.path}\0secret:${f.fingerprint}\0`);
   return h.digest("hex").slice(0, 16);

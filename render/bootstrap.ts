@@ -10,7 +10,7 @@
 import { createHash } from "crypto";
 import type { RouterPlan } from "../model/network/router";
 import { renderScript, ROUTER_UPLOADS, routerUploadDir, type ShellFact } from "./apply-common";
-import type { RenderedFile } from "./files";
+import { hashFiles, sortFiles, type RenderedFile } from "./files";
 import { generatedHeader } from "./header";
 import { SSH_HOST_KEY_PATH } from "./sshd";
 import { TUNNEL_KEY_FILE } from "./wireguard";
@@ -23,9 +23,7 @@ export const DEPLOY_SUDOERS = "/etc/sudoers.d/homelab-deploy";
 
 /** The release id of the first release, from its files: the same files give the same id. */
 export function bootstrapRelease(files: readonly Pick<RenderedFile, "path" | "content">[]): string {
-  const h = createHash("sha256");
-  for (const f of [...files].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))) h.update(`${f.path}\0${f.content}\0`);
-  return `bootstrap-${h.digest("hex").slice(0, 12)}`;
+  return `bootstrap-${hashFiles(createHash("sha256"), files).digest("hex").slice(0, 12)}`;
 }
 
 /**
@@ -93,9 +91,7 @@ export function renderRouterBootstrap(input: BootstrapInput): string {
     { name: "HOST_KEY_PRIVATE_B64", value: b64(hostKey.privateKey), comment: "Its private half, base64: this file is a secret." },
     {
       name: "RELEASE_FILES",
-      value: [...release]
-        .sort((a, b) => (a.path < b.path ? -1 : 1))
-        .map((f) => ({ value: `${f.path}:${(f.mode ?? 0o644).toString(8)}:${sha(f.content)}:${b64(f.content)}` })),
+      value: sortFiles(release).map((f) => ({ value: `${f.path}:${(f.mode ?? 0o644).toString(8)}:${sha(f.content)}:${b64(f.content)}` })),
       comment: "The first release: path:mode:sha256:base64, as the segment stack uploads it.",
     },
   ];

@@ -1,4 +1,5 @@
 /** Rendered files and the real program that checks each one. */
+import type { Hash } from "crypto";
 import { compareText } from "../model/order";
 
 /** The program that reads a rendered file, and so checks it in tests/tools. */
@@ -55,11 +56,17 @@ export interface RenderedFile extends TextFile {
 }
 
 /** Sort files by path, so every listing and write order is stable. */
-export function sortFiles(files: readonly RenderedFile[]): RenderedFile[] {
+export function sortFiles<T extends Pick<RenderedFile, "path">>(files: readonly T[]): T[] {
   return [...files].sort((a, b) => compareText(a.path, b.path));
 }
 
 /** The files under `dir/`, with that prefix removed: one box's release out of a stack's files. */
 export function filesUnder(files: readonly RenderedFile[], dir: string): RenderedFile[] {
   return files.filter((f) => f.path.startsWith(`${dir}/`)).map((f) => ({ ...f, path: f.path.slice(dir.length + 1) }));
+}
+
+/** Feed every path and content of `files`, in sortFiles' order, to `hash`: the part of a release id its files make. */
+export function hashFiles(hash: Hash, files: readonly Pick<RenderedFile, "path" | "content">[]): Hash {
+  for (const f of sortFiles(files)) hash.update(`${f.path}\0${f.content}\0`);
+  return hash;
 }
